@@ -1,0 +1,104 @@
+"""Command line of the media production scheduler; the only place that exits.
+
+    python main.py load [PATH...]
+    python main.py occurrences [--plan CODE] [--agency CODE] [--obligation CODE]
+                               [--from DATE] [--to DATE] [--format table|json|csv]
+    python main.py milestones  (same filters)
+    python main.py plan roll SOURCE --year 2025 [--rename OLD=NEW ...] [--name CODE=NAME ...]
+
+Every command takes --now (act as if it were that moment) and --lang vi|en.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from scheduler import commands
+from scheduler.clock import now_from
+from scheduler.commands import DEFAULT_TZ, Context
+from scheduler.errors import SchedulerError
+from scheduler.i18n import gettext_for
+from scheduler.settings import SETTINGS, Settings
+
+log = logging.getLogger("scheduler")
+
+
+def build_parser(_) -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--now", help=_("act as if it were this moment (2024-03-15 or \"15/03/2024 09:00\")"))
+    for s in SETTINGS:
+        common.add_argument("--" + s.name.replace("_", "-"), dest=s.name,
+                            help=_(s.help) + f" [{s.env}]")
+    parser = argparse.ArgumentParser(prog="main.py", description=_("Media production scheduler"),
+                                     parents=[common])
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    load = sub.add_parser("load", parents=[common], help=_("validate and load schedule files"))
+    load.add_argument("paths", nargs="*", type=Path, help=_("files or folders (default: SCHEDULES_DIR)"))
+
+    for name, text in (("occurrences", _("list owed occurrences, by due moment")),
+                       ("milestones", _("list production milestones, by day"))):
+        p = sub.add_parser(name, parents=[common], help=text)
+        p.add_argument("--plan")
+        p.add_argument("--agency")
+        p.add_argument("--obligation")
+        p.add_argument("--from", dest="first", metavar="DATE", help=_("first day (inclusive)"))
+        p.add_argument("--to", dest="last", metavar="DATE", help=_("last day (inclusive)"))
+        p.add_argument("--format", choices=("table", "json", "csv"), default="table")
+
+    plan = sub.add_parser("plan", parents=[common], help=_("work on plans"))
+    plan_sub = plan.add_subparsers(dest="plan_command", required=True, metavar="ACTION")
+    roll = plan_sub.add_parser("roll", parents=[common], help=_("write next year's schedule file from this one"))
+    roll.add_argument("source", type=Path)
+    roll.add_argument("--year", type=int, required=True)
+    roll.add_argument("--rename", action="append", default=[], metavar="OLD=NEW",
+                      help=_("rename an agency code; several OLD to one NEW merges them"))
+    roll.add_argument("--name", action="append", default=[], metavar="CODE=NAME",
+                      help=_("set an agency's Vietnamese name in the new file"))
+    roll.add_argument("--out", type=Path, help=_("where to write (default: beside SOURCE, named by the new code)"))
+    roll.add_argument("--force", action="store_true", help=_("replace an existing file"))
+    return parser
+
+
+def run(argv: list[str], out=sys.stdout, err=sys.stderr) -> int:
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--lang")
+    known, _rest = pre.parse_known_args(argv)
+    lang = known.lang if known.lang in ("vi", "en") else None
+    try:
+        settings = Settings.load(flags={"lang": lang})
+    except SchedulerError as e:
+        err.write(e.render() + "\n")
+        return 1
+    _ = gettext_for(settings.lang)
+    args = build_parser(_).parse_args(argv)
+    try:
+        settings = Settings.load(flags={s.name: getattr(args, s.name, None) for s in SETTINGS})
+        _ = gettext_for(settings.lang)
+        ctx = Context(settings, now_from(args.now, DEFAULT_TZ), out, err)
+        if args.command == "load":
+            commands.load(ctx, args.paths)
+        elif args.command in ("occurrences", "milestones"):
+            getattr(commands, args.command)(ctx, args.format, plan=args.plan, agency=args.agency,
+                                            obligation=args.obligation, first=args.first, last=args.last)
+        elif args.command == "plan" and args.plan_command == "roll":
+            commands.plan_roll(ctx, args.source, args.year, args.rename, args.name, args.out, args.force)
+        return 0
+    except SchedulerError as e:
+        err.write(e.render(_) + "\n")
+        if hasattr(e, "problems"):
+            err.write(_("nothing was loaded: fix the problems above and load again") + "\n")
+        return 1
+    except Exception:  # an unexpected error: traceback to the log, a sentence to the person
+        log.exception("unexpected error in %s", args.command)
+        err.write(_("unexpected error; the log above has the details") + "\n")
+        return 1
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    sys.exit(run(sys.argv[1:]))

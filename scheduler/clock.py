@@ -1,0 +1,27 @@
+"""The one place that reads the clock, and ``--now`` for replays."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, tzinfo
+
+from .errors import N_, InputError, SchedulerError
+from .periods import parse_moment
+
+
+def system_now(tz: tzinfo) -> datetime:
+    return datetime.now(tz)
+
+
+def parse_now(text: str, tz: tzinfo) -> datetime:
+    """``--now``: a moment (``2024-03-15T09:00``, ``15/03/2024 09:00``) or a day,
+    which means its start (00:00) in ``tz``."""
+    try:
+        return parse_moment(text, tz, default_time=time(0))
+    except SchedulerError:
+        raise InputError(N_('--now: expected a date or a moment such as 2024-03-15 or '
+                            '"15/03/2024 09:00", got "{value}"'), value=text) from None
+
+
+def now_from(text: str | None, tz: tzinfo) -> datetime:
+    """Read the clock once per entry point, honouring ``--now``."""
+    return parse_now(text, tz) if text else system_now(tz)

@@ -1,0 +1,87 @@
+"""One table of settings: default, help, converter; read once, passed down.
+
+Each value remembers where it came from (default, environment, flag), and
+the command line's global flags are generated from this table.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Mapping
+
+from .errors import N_, InputError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    env: str
+    default: str
+    help: str
+    convert: Callable[[str], object] = str
+
+
+def _lang(value: str) -> str:
+    if value not in ("vi", "en"):
+        raise InputError(N_('expected "vi" or "en", got "{value}"'), value=value)
+    return value
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("outputs_dir", "OUTPUTS_DIR", "outputs",
+            N_("folder for runtime data: the embedded database, feeds, reports, evidence files"), Path),
+    Setting("database_url", "DATABASE_URL", "",
+            N_("database URL; empty means SQLite in OUTPUTS_DIR/scheduler.sqlite3 "
+               "(e.g. postgresql://user@host/db for PostgreSQL)")),
+    Setting("schedules_dir", "SCHEDULES_DIR", "schedules",
+            N_("folder of schedule files that load reads when given no paths"), Path),
+    Setting("lang", "SCHEDULER_LANG", "vi", N_("language of what people read: vi or en"), _lang),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    outputs_dir: Path
+    database_url: str
+    schedules_dir: Path
+    lang: str
+    sources: Mapping[str, str]
+
+    @classmethod
+    def load(cls, env: Mapping[str, str] | None = None, flags: Mapping[str, str | None] | None = None,
+             root: Path = ROOT) -> "Settings":
+        """Flags win over the environment, which wins over defaults."""
+        env = os.environ if env is None else env
+        flags = flags or {}
+        values, sources = {}, {}
+        for s in SETTINGS:
+            if flags.get(s.name) not in (None, ""):
+                raw, source = flags[s.name], "flag --" + s.name.replace("_", "-")
+            elif env.get(s.env):
+                raw, source = env[s.env], "environment " + s.env
+            else:
+                raw, source = s.default, "default"
+            try:
+                values[s.name] = s.convert(raw)
+            except InputError as e:
+                raise InputError(N_("setting {name} (from {source}): {problem}"), name=s.env,
+                                 source=source, problem=e.render()) from None
+            sources[s.name] = source
+        for key in ("outputs_dir", "schedules_dir"):
+            if not values[key].is_absolute():
+                values[key] = root / values[key]
+        if not values["database_url"]:
+            values["database_url"] = f"sqlite:///{values['outputs_dir'] / 'scheduler.sqlite3'}"
+        return cls(sources=sources, **values)
+
+    def masked_database_url(self) -> str:
+        """The database URL with any password hidden, for logs and messages."""
+        head, sep, tail = self.database_url.partition("@")
+        if not sep or ":" not in head.split("//", 1)[-1]:
+            return self.database_url
+        scheme, _, userinfo = head.partition("//")
+        return f"{scheme}//{userinfo.split(':', 1)[0]}:***@{tail}"

@@ -1,0 +1,1 @@
+"""The database edge: tables, migrations and the few queries the service needs."""

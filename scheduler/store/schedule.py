@@ -1,0 +1,144 @@
+"""Writing a loaded plan and reading occurrences back, in the caller's
+transaction. Loads are idempotent: the same plan twice writes nothing new
+(beyond the load's own log line)."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date, datetime
+from typing import Iterable
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from ..occurrences import CANCELLED, Occurrence
+from ..plan import Plan
+from ..revisions import REMOVED_REASON, Changes, Stored, as_cancelled, fingerprint, reconcile
+from .tables import AgencyRow, LoadRow, MilestoneRow, ObligationRow, OccurrenceRow, PlanRow
+
+
+def _jsonable(value):
+    if dataclasses.is_dataclass(value):
+        return {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, (list, tuple, frozenset, set)):
+        items = [_jsonable(v) for v in value]
+        return sorted(items, key=str) if isinstance(value, (set, frozenset)) else items
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if hasattr(value, "total_seconds"):
+        return int(value.total_seconds())
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return str(value)
+
+
+def save_plan(session: Session, plan: Plan, occurrences: list[Occurrence], now: datetime,
+              source_sha256: str) -> Changes:
+    """Upsert the plan, its agencies and obligations, and reconcile its occurrences."""
+    session.merge(PlanRow(
+        code=plan.code, title=plan.title, title_en=plan.title_en, issuer=plan.issuer,
+        timezone=plan.timezone, period_start=plan.period.start, period_end=plan.period.end,
+        source=plan.source, source_sha256=source_sha256, loaded_at=now,
+        definition={"number": plan.number, "issued_on": _jsonable(plan.issued_on),
+                    "legal_basis": list(plan.legal_basis), "due_time": plan.due_time.isoformat(),
+                    "topics": _jsonable(plan.topics), "audiences": _jsonable(plan.audiences),
+                    "extra_holidays": _jsonable(plan.extra_holidays),
+                    "extra_workdays": _jsonable(plan.extra_workdays)},
+    ))
+    session.flush()
+    for agency in plan.agencies:
+        session.merge(AgencyRow(plan_code=plan.code, code=agency.code, name=agency.name,
+                                name_en=agency.name_en, kind=agency.kind, contacts=list(agency.contacts)))
+    current = {o.code for o in plan.obligations}
+    for row in session.scalars(select(ObligationRow).where(ObligationRow.plan_code == plan.code)):
+        row.active = row.code in current
+    for ob in plan.obligations:
+        definition = _jsonable(dataclasses.replace(ob, cadence=None))
+        session.merge(ObligationRow(plan_code=plan.code, code=ob.code, title=ob.title, title_en=ob.title_en,
+                                    host=ob.host, cadence=ob.cadence.describe(), definition=definition,
+                                    active=True))
+    session.flush()
+    rows = {r.id: r for r in session.scalars(select(OccurrenceRow).where(OccurrenceRow.plan_code == plan.code))}
+    stored = {i: Stored(i, r.fingerprint, r.status, r.revision, r.window_end) for i, r in rows.items()}
+    changes = reconcile(stored, occurrences, now)
+    session.add_all(_row(o, 1, now, now) for o in changes.created)
+    for occurrence, revision in changes.revised:
+        session.execute(delete(MilestoneRow).where(MilestoneRow.occurrence_id == occurrence.id))
+        session.merge(_row(occurrence, revision, rows[occurrence.id].created_at, now))
+    session.flush()  # occurrences before the milestones that refer to them
+    for occurrence in changes.created + [o for o, _ in changes.revised]:
+        session.add_all(_milestones(occurrence))
+    for oid, revision in changes.cancelled:
+        row = rows[oid]
+        row.status, row.reason, row.revision, row.updated_at = CANCELLED, REMOVED_REASON, revision, now
+        row.shown = as_cancelled(row.shown)
+        row.fingerprint = fingerprint(row.shown)
+    session.add(LoadRow(plan_code=plan.code, loaded_at=now, source=plan.source, source_sha256=source_sha256,
+                        created=len(changes.created), revised=len(changes.revised),
+                        cancelled=len(changes.cancelled), unchanged=changes.unchanged))
+    session.flush()
+    return changes
+
+
+def _row(o: Occurrence, revision: int, created_at: datetime, now: datetime) -> OccurrenceRow:
+    return OccurrenceRow(
+        id=o.id, plan_code=o.plan, obligation_code=o.obligation, agency_code=o.agency, period=o.period,
+        number=o.number, title=o.title, title_en=o.title_en, window_start=o.window_start,
+        window_end=o.window_end, due=o.due, slot=o.slot, status=o.status, reason=o.reason,
+        revision=revision, fingerprint=fingerprint(o.shown()), shown=o.shown(), created_at=created_at, updated_at=now,
+    )
+
+
+def _milestones(o: Occurrence) -> Iterable[MilestoneRow]:
+    return [MilestoneRow(occurrence_id=o.id, step=m.step, title=m.title, title_en=m.title_en,
+                         day=m.day, offset=m.offset) for m in o.milestones]
+
+
+@dataclasses.dataclass(frozen=True)
+class Filters:
+    """What a listing asks for; dates are inclusive days in the plan's zone."""
+
+    plan: str | None = None
+    agency: str | None = None
+    obligation: str | None = None
+    start: datetime | None = None
+    end: datetime | None = None  # exclusive
+
+
+def find_occurrences(session: Session, filters: Filters) -> list[OccurrenceRow]:
+    """Occurrences whose due moment falls in the range, by due moment."""
+    query = select(OccurrenceRow)
+    if filters.plan:
+        query = query.where(OccurrenceRow.plan_code == filters.plan)
+    if filters.agency:
+        query = query.where(OccurrenceRow.agency_code == filters.agency)
+    if filters.obligation:
+        query = query.where(OccurrenceRow.obligation_code == filters.obligation)
+    if filters.start:
+        query = query.where(OccurrenceRow.due >= filters.start)
+    if filters.end:
+        query = query.where(OccurrenceRow.due < filters.end)
+    query = query.order_by(OccurrenceRow.due, OccurrenceRow.plan_code, OccurrenceRow.obligation_code,
+                           OccurrenceRow.period, OccurrenceRow.number)
+    return list(session.scalars(query))
+
+
+def find_milestones(session: Session, filters: Filters, first: date | None, last: date | None
+                    ) -> list[tuple[MilestoneRow, OccurrenceRow]]:
+    query = select(MilestoneRow, OccurrenceRow).join(OccurrenceRow)
+    if filters.plan:
+        query = query.where(OccurrenceRow.plan_code == filters.plan)
+    if filters.agency:
+        query = query.where(OccurrenceRow.agency_code == filters.agency)
+    if filters.obligation:
+        query = query.where(OccurrenceRow.obligation_code == filters.obligation)
+    if first:
+        query = query.where(MilestoneRow.day >= first)
+    if last:
+        query = query.where(MilestoneRow.day <= last)
+    query = query.order_by(MilestoneRow.day, OccurrenceRow.due, OccurrenceRow.id, MilestoneRow.offset.desc())
+    return [(m, o) for m, o in session.execute(query)]
+
+
+def agency_names(session: Session) -> dict[tuple[str, str], tuple[str, str]]:
+    return {(a.plan_code, a.code): (a.name, a.name_en) for a in session.scalars(select(AgencyRow))}

@@ -1,0 +1,121 @@
+"""SQLAlchemy tables. Alembic migrations in ``migrations/`` create them; a
+test checks that the two agree."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware datetimes stored as UTC, read back aware, on every database
+    (SQLite keeps no offset, so we never let it guess one)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; pass an aware one")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):
+        return value.replace(tzinfo=timezone.utc) if value is not None else None
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class PlanRow(Base):
+    __tablename__ = "plans"
+    code: Mapped[str] = mapped_column(String(100), primary_key=True)
+    title: Mapped[str] = mapped_column(Text)
+    title_en: Mapped[str] = mapped_column(Text, default="")
+    issuer: Mapped[str] = mapped_column(Text)
+    timezone: Mapped[str] = mapped_column(String(64))
+    period_start: Mapped[date] = mapped_column(Date)
+    period_end: Mapped[date] = mapped_column(Date)
+    source: Mapped[str] = mapped_column(Text)
+    source_sha256: Mapped[str] = mapped_column(String(64))
+    definition: Mapped[dict] = mapped_column(JSON)
+    loaded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AgencyRow(Base):
+    __tablename__ = "agencies"
+    plan_code: Mapped[str] = mapped_column(ForeignKey("plans.code"), primary_key=True)
+    code: Mapped[str] = mapped_column(String(100), primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    name_en: Mapped[str] = mapped_column(Text, default="")
+    kind: Mapped[str] = mapped_column(String(32))
+    contacts: Mapped[list] = mapped_column(JSON)
+
+
+class ObligationRow(Base):
+    __tablename__ = "obligations"
+    plan_code: Mapped[str] = mapped_column(ForeignKey("plans.code"), primary_key=True)
+    code: Mapped[str] = mapped_column(String(100), primary_key=True)
+    title: Mapped[str] = mapped_column(Text)
+    title_en: Mapped[str] = mapped_column(Text, default="")
+    host: Mapped[str] = mapped_column(String(100))
+    cadence: Mapped[str] = mapped_column(Text)
+    definition: Mapped[dict] = mapped_column(JSON)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class OccurrenceRow(Base):
+    __tablename__ = "occurrences"
+    __table_args__ = (
+        UniqueConstraint("plan_code", "obligation_code", "period", "number", name="uq_occurrence_key"),
+        Index("ix_occurrences_plan_due", "plan_code", "due"),
+    )
+    id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    plan_code: Mapped[str] = mapped_column(ForeignKey("plans.code"))
+    obligation_code: Mapped[str] = mapped_column(String(100))
+    agency_code: Mapped[str] = mapped_column(String(100))
+    period: Mapped[str] = mapped_column(String(64))
+    number: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(Text)
+    title_en: Mapped[str] = mapped_column(Text, default="")
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    window_end: Mapped[datetime] = mapped_column(UTCDateTime)
+    due: Mapped[datetime] = mapped_column(UTCDateTime)
+    slot: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    status: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    revision: Mapped[int] = mapped_column(Integer)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    shown: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class MilestoneRow(Base):
+    __tablename__ = "milestones"
+    occurrence_id: Mapped[str] = mapped_column(ForeignKey("occurrences.id"), primary_key=True)
+    step: Mapped[str] = mapped_column(String(100), primary_key=True)
+    title: Mapped[str] = mapped_column(Text)
+    title_en: Mapped[str] = mapped_column(Text, default="")
+    day: Mapped[date] = mapped_column(Date, index=True)
+    offset: Mapped[int] = mapped_column(Integer)
+
+
+class LoadRow(Base):
+    """One line per plan per load: who can later see when the schedule changed."""
+
+    __tablename__ = "loads"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    plan_code: Mapped[str] = mapped_column(ForeignKey("plans.code"))
+    loaded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    source: Mapped[str] = mapped_column(Text)
+    source_sha256: Mapped[str] = mapped_column(String(64))
+    created: Mapped[int] = mapped_column(Integer)
+    revised: Mapped[int] = mapped_column(Integer)
+    cancelled: Mapped[int] = mapped_column(Integer)
+    unchanged: Mapped[int] = mapped_column(Integer)
