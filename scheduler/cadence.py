@@ -38,7 +38,7 @@ class Window:
 
     period: Period
     count: int
-    slot: datetime | None = None
+    slots: tuple[datetime, ...] = ()  # fixed slots owed in this window, in order
 
 
 @dataclass(frozen=True)
@@ -150,10 +150,12 @@ class AirSlots:
         return found
 
     def windows(self, span: Period, tz: tzinfo) -> list[Window]:
-        return [
-            Window(Period(s.date(), s.date() + timedelta(days=1), s.date().isoformat()), 1, s)
-            for s in self.slots(span, tz)
-        ]
+        """One window per day with slots: two slots on one day owe #1 and #2."""
+        days: dict[date, list[datetime]] = {}
+        for s in self.slots(span, tz):
+            days.setdefault(s.date(), []).append(s)
+        return [Window(Period(d, d + timedelta(days=1), d.isoformat()), len(s), tuple(s))
+                for d, s in days.items()]
 
     def describe(self) -> str:
         return f"slots {self.rule} at {self.at:%H:%M}"
@@ -202,7 +204,7 @@ def parse_slots(rule: object, at: object, reference: date, tz: tzinfo) -> AirSlo
     return AirSlots(text, at_time)
 
 
-def _period(value: object, year: int, where: str) -> Period:
+def _period(value: object, year: date, where: str) -> Period:
     try:
         return parse_period(value, year)
     except SchedulerError as e:
@@ -215,11 +217,13 @@ def _count(value: object, where: str) -> int:
     return value
 
 
-def parse_cadence(value: object, year: int, tz: tzinfo) -> Cadence:
+def parse_cadence(value: object, start: date, tz: tzinfo) -> Cadence:
     """Read one cadence: a quota string, or a mapping with one form key.
 
-    ``year`` completes dates written without one ("before 30/09").
+    ``start`` is the plan's first day: a date written without a year
+    ("before 30/09") is the first such day on or after it.
     """
+    year = start
     if isinstance(value, str):
         return parse_quota(value)
     if not isinstance(value, dict):
@@ -240,9 +244,11 @@ def parse_cadence(value: object, year: int, tz: tzinfo) -> Cadence:
     if form == "quota":
         active = None
         if "from" in value or "until" in value:
-            first = _period(value.get("from", f"01/01/{year}"), year, "from")
-            last = _period(value.get("until", f"31/12/{year}"), year, "until")
-            active = Period(first.start, last.end, f"{first.label}_{last.label}")
+            first = _period(value["from"], year, "from").start if "from" in value else date.min
+            last = _period(value["until"], year, "until").end if "until" in value else date.max
+            if last <= first:
+                raise CadenceError(N_("\"until\" ends before \"from\" starts"), "until")
+            active = Period(first, last, "active")
         try:
             return parse_quota(body, active)
         except CadenceError as e:
@@ -282,6 +288,6 @@ def parse_cadence(value: object, year: int, tz: tzinfo) -> Cadence:
     if "at" not in value:
         raise CadenceError(N_("missing field (the time of day, e.g. at: \"19:30\")"), "at")
     try:
-        return parse_slots(body, value["at"], date(year, 1, 1), tz)
+        return parse_slots(body, value["at"], start, tz)
     except CadenceError as e:
         raise CadenceError(e.message, "slots" if e.where == "rule" else e.where, **e.params) from None

@@ -60,7 +60,8 @@ def load(ctx: Context, paths: list[Path]) -> None:
     db = ctx.database()
     try:
         with db.transaction() as session:
-            results = [(plan, save_plan(session, plan, occurrences, ctx.now, digests.get(plan.source, "")))
+            results = [(plan, save_plan(session, plan, occurrences, ctx.now, digests.get(plan.source, ""),
+                                         ctx.settings.base_url))
                        for plan, occurrences in expanded]
     finally:
         db.close()

@@ -30,6 +30,7 @@ class Occurrence:
     agency: str
     period: str
     number: int
+    count: int  # how many the window owes: "số 2" only means something when it is more than 1
     window: Period
     window_start: datetime
     window_end: datetime
@@ -55,7 +56,7 @@ class Occurrence:
         """Everything a person is shown about it; a change here is a new revision."""
         return {
             "agency": self.agency, "title": self.title, "title_en": self.title_en,
-            "period": self.period, "number": self.number,
+            "period": self.period, "number": self.number, "count": self.count,
             "window_start": self.window_start.isoformat(), "window_end": self.window_end.isoformat(),
             "due": self.due.isoformat(), "slot": self.slot.isoformat() if self.slot else None,
             "channels": list(self.channels), "coordinators": list(self.coordinators),
@@ -119,9 +120,7 @@ def expand_obligation(plan: Plan, obligation: Obligation) -> list[Occurrence]:
     adjustments = {(a.period, a.number): a for a in obligation.adjustments}
     found = []
     for window in windows:
-        in_window = [s for s in slots if window.period.contains(s.date())]
-        if window.slot:
-            in_window = [window.slot]
+        in_window = list(window.slots) or [s for s in slots if window.period.contains(s.date())]
         spread = spread_due_days(window.period, window.count, calendar)
         for n in range(1, window.count + 1):
             slot = in_window[n - 1] if n <= len(in_window) else None
@@ -138,7 +137,7 @@ def expand_obligation(plan: Plan, obligation: Obligation) -> list[Occurrence]:
             oid = occurrence_id(plan.code, obligation.code, window.period.label, n)
             found.append(Occurrence(
                 id=oid, plan=plan.code, obligation=obligation.code, agency=obligation.host,
-                period=window.period.label, number=n, window=window.period,
+                period=window.period.label, number=n, count=window.count, window=window.period,
                 window_start=_local(window.period.start, time(0), plan),
                 window_end=_local(window.period.end, time(0), plan),
                 due=due, slot=slot, title=obligation.title, title_en=obligation.title_en,

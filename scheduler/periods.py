@@ -103,8 +103,15 @@ _DMY = re.compile(r"^(\d{1,2})/(\d{1,2})(?:/(\d{4}))?$")
 _ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 
 
-def parse_date(value: object, default_year: int | None = None) -> date:
-    """Read ``30/09/2024``, ``2024-09-30`` or (with a default year) ``30/09``."""
+def parse_date(value: object, default_year: int | date | None = None) -> date:
+    """Read ``30/09/2024``, ``2024-09-30`` or (with a default year) ``30/09``.
+
+    When the default is a day (a plan's start), a date written without a year
+    is the first such day on or after it:
+
+    >>> parse_date("31/03", date(2024, 7, 1))
+    datetime.date(2025, 3, 31)
+    """
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):
@@ -114,9 +121,13 @@ def parse_date(value: object, default_year: int | None = None) -> date:
         if m := _ISO.match(text):
             return date(int(m[1]), int(m[2]), int(m[3]))
         if m := _DMY.match(text):
-            year = int(m[3]) if m[3] else default_year
-            if year is not None:
-                return date(year, int(m[2]), int(m[1]))
+            if m[3]:
+                return date(int(m[3]), int(m[2]), int(m[1]))
+            if isinstance(default_year, date):
+                found = date(default_year.year, int(m[2]), int(m[1]))
+                return found if found >= default_year else date(default_year.year + 1, int(m[2]), int(m[1]))
+            if default_year is not None:
+                return date(default_year, int(m[2]), int(m[1]))
     except ValueError:
         raise PeriodSyntaxError(N_('"{value}" is not a real day'), value=text) from None
     raise PeriodSyntaxError(N_('expected {forms}, got "{value}"'), forms=DATE_FORMS, value=text)
@@ -138,7 +149,7 @@ def _quarter(text: str) -> tuple[int, int] | None:
     return (ROMAN[n] if n in ROMAN else int(n)), int(m[2])
 
 
-def parse_period(value: object, default_year: int | None = None) -> Period:
+def parse_period(value: object, default_year: int | date | None = None) -> Period:
     """Read a window as plans write it.
 
     >>> parse_period("Q4/2024")
@@ -185,6 +196,8 @@ def parse_moment(value: object, tz, default_time: time | None = None) -> datetim
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=tz)
     text = " ".join(str(value).split())
+    if _ISO.match(text):  # a bare day takes the default time, however it is written
+        text = f"{parse_date(text).strftime('%d/%m/%Y')}"
     try:
         parsed = datetime.fromisoformat(text)
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)

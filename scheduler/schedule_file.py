@@ -11,7 +11,7 @@ from dataclasses import replace
 from datetime import date
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .cadence import parse_cadence, parse_slots
+from .cadence import MAX_SLOTS, AirSlots, parse_cadence, parse_slots
 from .durations import parse_duration
 from .errors import N_, SchedulerError
 from .occurrences import known_periods, slot_mismatches
@@ -47,8 +47,7 @@ def read_plan(reader: Reader, root: Node) -> Plan | None:
     period = reader.convert(head.child("period"), parse_period) if head.has("period") else None
     if period is None:
         return None
-    year = period.start.year
-    working = _working_days(reader, head, year)
+    working = _working_days(reader, head, period.start)
     plan = Plan(
         code=code, title=reader.text(head, "title"), title_en=reader.text(head, "title_en"),
         issuer=reader.text(head, "issuer"), number=reader.text(head, "number"),
@@ -66,7 +65,7 @@ def read_plan(reader: Reader, root: Node) -> Plan | None:
     obligations = []
     seen: set[str] = set()
     for node in reader.texts(root, "obligations"):
-        obligation = _obligation(reader, node, plan, year)
+        obligation = _obligation(reader, node, plan)
         if obligation is None:
             continue
         if obligation.code in seen:
@@ -76,7 +75,7 @@ def read_plan(reader: Reader, root: Node) -> Plan | None:
     return replace(plan, obligations=tuple(obligations))
 
 
-def _working_days(reader: Reader, head: Node, year: int) -> tuple[frozenset[date], frozenset[date]]:
+def _working_days(reader: Reader, head: Node, year: date) -> tuple[frozenset[date], frozenset[date]]:
     if not head.has("working_days"):
         return frozenset(), frozenset()
     node = head.child("working_days")
@@ -146,7 +145,7 @@ def _refs(reader: Reader, node: Node, key: str, known: tuple[str, ...], message:
     return tuple(found)
 
 
-def _obligation(reader: Reader, node: Node, plan: Plan, year: int) -> Obligation | None:
+def _obligation(reader: Reader, node: Node, plan: Plan) -> Obligation | None:
     if not reader.mapping(node, *OBLIGATION_FIELDS):
         return None
     agencies = tuple(a.code for a in plan.agencies)
@@ -161,7 +160,7 @@ def _obligation(reader: Reader, node: Node, plan: Plan, year: int) -> Obligation
         reader.fail(node.child("channels"), N_("give at least one channel ({allowed})"), allowed=", ".join(CHANNELS))
     cadence = None
     if node.has("cadence"):
-        cadence = reader.convert(node.child("cadence"), lambda v: parse_cadence(v, year, plan.tz))
+        cadence = reader.convert(node.child("cadence"), lambda v: parse_cadence(v, plan.period.start, plan.tz))
     min_duration = reader.convert(node.child("min_duration"), parse_duration) if node.has("min_duration") else None
     if cadence is None or not channels or not code:
         return None
@@ -176,15 +175,32 @@ def _obligation(reader: Reader, node: Node, plan: Plan, year: int) -> Obligation
                         N_('unknown audience "{value}" (declared: {allowed})')),
         note=reader.text(node, "note"),
     )
-    for window in cadence.windows(plan.period, plan.tz):
-        if window.period.start < plan.period.start or window.period.end > plan.period.end:
-            reader.fail(node.child("cadence"), N_("window {window} lies outside the plan's period {period}"),
-                        window=_days(window.period), period=_days(plan.period))
-            break
+    _check_windows(reader, node.child("cadence"), cadence, plan)
     obligation = production_fields(reader, node, plan, obligation)
     if not any(w.count for w in cadence.windows(plan.period, plan.tz)):
         reader.warn(node.child("cadence"), N_("this cadence owes nothing inside the plan's period"))
     return obligation
+
+
+def _check_windows(reader: Reader, node: Node, cadence, plan: Plan) -> None:
+    """Every window inside the plan's period, and none that ends before it starts."""
+    active = getattr(cadence, "active", None) or getattr(cadence, "during", None)
+    if active and (active.start < plan.period.start and active.start != date.min
+                   or active.end > plan.period.end and active.end != date.max):
+        reader.fail(node, N_("{window} lies outside the plan's period {period}"),
+                    window=_days(active), period=_days(plan.period))
+        return
+    for window in cadence.windows(plan.period, plan.tz):
+        if window.period.end <= window.period.start:
+            reader.fail(node, N_("window {window} ends before it starts (it opens with the plan's period "
+                                 "or the previous deadline)"), window=window.period.label)
+            return
+        if window.period.start < plan.period.start or window.period.end > plan.period.end:
+            reader.fail(node, N_("window {window} lies outside the plan's period {period}"),
+                        window=_days(window.period), period=_days(plan.period))
+            return
+    if isinstance(cadence, AirSlots) and len(cadence.slots(plan.period, plan.tz)) >= MAX_SLOTS:
+        reader.fail(node, N_("the rule gives more than {limit} slots in the plan's period"), limit=MAX_SLOTS)
 
 
 def production_fields(reader: Reader, node: Node, plan: Plan, obligation: Obligation) -> Obligation:
@@ -209,13 +225,16 @@ def production_fields(reader: Reader, node: Node, plan: Plan, obligation: Obliga
         if reader.mapping(slots, ("rule", "at"), ()) and slots.has("rule") and slots.has("at"):
             changes["slots"] = reader.convert(
                 slots, lambda v: parse_slots(v["rule"], v["at"], plan.period.start, plan.tz))
+            if changes["slots"] and len(changes["slots"].slots(plan.period, plan.tz)) >= MAX_SLOTS:
+                reader.fail(slots, N_("the rule gives more than {limit} slots in the plan's period"),
+                            limit=MAX_SLOTS)
     obligation = replace(obligation, **changes)
     if node.has("exceptions"):
         periods = known_periods(plan, obligation)
         adjustments = tuple(filter(None, (_adjustment(reader, n, plan, obligation, periods)
                                           for n in reader.texts(node, "exceptions"))))
         obligation = replace(obligation, adjustments=obligation.adjustments + adjustments)
-    if obligation.slots:
+    if obligation.slots and node.has("slots"):
         mismatches = slot_mismatches(obligation, plan)
         if mismatches:
             sample = ", ".join(f"{p}: {n}/{q}" for p, n, q in mismatches[:4])
@@ -244,7 +263,13 @@ def _adjustment(reader: Reader, node: Node, plan: Plan, obligation: Obligation,
         return None
     label = reader.text(node, "occurrence")
     period, _, number = label.partition("#")
-    period, number = period.strip(), number.strip() or "1"
+    period, number = period.strip(), number.strip()
+    if not number and periods.get(period, 1) > 1:
+        reader.fail(node.child("occurrence"), N_('"{value}": which one? The window owes {count}; write "{value} #1" '
+                                                 '(in quotes: an unquoted # starts a YAML comment)'),
+                    value=label, count=periods[period])
+        return None
+    number = number or "1"
     if period not in periods or not number.isdigit() or not 1 <= int(number) <= periods[period]:
         reader.fail(node.child("occurrence"), N_('no occurrence "{value}" in this obligation (e.g. "{example}")'),
                     value=label, example=f"{next(iter(periods), '2024-03')} #1")
@@ -262,7 +287,7 @@ def _adjustment(reader: Reader, node: Node, plan: Plan, obligation: Obligation,
         found[key] = moment
     window = next(w.period for w in obligation.cadence.windows(plan.period, plan.tz) if w.period.label == period)
     for key, moment in found.items():
-        if not window.contains(moment.date()):
+        if not window.contains(moment.astimezone(plan.tz).date()):
             reader.fail(node.child(key), N_("{moment} is outside the occurrence's window {window}"),
                         moment=moment.strftime("%d/%m/%Y %H:%M"), window=_days(window))
             return None

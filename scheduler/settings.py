@@ -31,6 +31,20 @@ def _lang(value: str) -> str:
     return value
 
 
+def _base_url(value: str) -> str:
+    if not value.startswith(("http://", "https://")) or "?" in value or "#" in value:
+        raise InputError(N_('expected an http(s) address without query, got "{value}"'), value=value)
+    return value.rstrip("/")
+
+
+def _switch(value: str) -> bool:
+    if value.lower() in ("on", "true", "1", "yes"):
+        return True
+    if value.lower() in ("off", "false", "0", "no"):
+        return False
+    raise InputError(N_('expected "on" or "off", got "{value}"'), value=value)
+
+
 SETTINGS: tuple[Setting, ...] = (
     Setting("outputs_dir", "OUTPUTS_DIR", "outputs",
             N_("folder for runtime data: the embedded database, feeds, reports, evidence files"), Path),
@@ -40,6 +54,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("schedules_dir", "SCHEDULES_DIR", "schedules",
             N_("folder of schedule files that load reads when given no paths"), Path),
     Setting("lang", "SCHEDULER_LANG", "vi", N_("language of what people read: vi or en"), _lang),
+    Setting("base_url", "BASE_URL", "http://127.0.0.1:8000",
+            N_("public address of the service, used in links in feeds, mail and pages"), _base_url),
+    Setting("public_feed", "PUBLIC_FEED", "off",
+            N_("serve a plan-wide feed without a token at /feeds/public/PLAN.ics: on or off"), _switch),
 )
 
 
@@ -49,6 +67,8 @@ class Settings:
     database_url: str
     schedules_dir: Path
     lang: str
+    base_url: str
+    public_feed: bool
     sources: Mapping[str, str]
 
     @classmethod

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from ..occurrences import CANCELLED, Occurrence
 from ..plan import Plan
 from ..revisions import REMOVED_REASON, Changes, Stored, as_cancelled, fingerprint, reconcile
+from .feed_items import write_items
 from .tables import AgencyRow, LoadRow, MilestoneRow, ObligationRow, OccurrenceRow, PlanRow
 
 
@@ -33,8 +34,9 @@ def _jsonable(value):
 
 
 def save_plan(session: Session, plan: Plan, occurrences: list[Occurrence], now: datetime,
-              source_sha256: str) -> Changes:
-    """Upsert the plan, its agencies and obligations, and reconcile its occurrences."""
+              source_sha256: str, base_url: str) -> Changes:
+    """Upsert the plan, its agencies and obligations, reconcile its occurrences
+    and reserialize the calendar items of those that changed."""
     session.merge(PlanRow(
         code=plan.code, title=plan.title, title_en=plan.title_en, issuer=plan.issuer,
         timezone=plan.timezone, period_start=plan.period.start, period_end=plan.period.end,
@@ -73,6 +75,9 @@ def save_plan(session: Session, plan: Plan, occurrences: list[Occurrence], now: 
         row.status, row.reason, row.revision, row.updated_at = CANCELLED, REMOVED_REASON, revision, now
         row.shown = as_cancelled(row.shown)
         row.fingerprint = fingerprint(row.shown)
+    changed = [o.id for o in changes.created] + [o.id for o, _ in changes.revised] + [i for i, _ in changes.cancelled]
+    session.flush()
+    write_items(session, changed, base_url)
     session.add(LoadRow(plan_code=plan.code, loaded_at=now, source=plan.source, source_sha256=source_sha256,
                         created=len(changes.created), revised=len(changes.revised),
                         cancelled=len(changes.cancelled), unchanged=changes.unchanged))

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from datetime import date, datetime, timezone
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text,
+                        UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -119,3 +120,69 @@ class LoadRow(Base):
     revised: Mapped[int] = mapped_column(Integer)
     cancelled: Mapped[int] = mapped_column(Integer)
     unchanged: Mapped[int] = mapped_column(Integer)
+
+
+class UserRow(Base):
+    """A person who uses the service. Agency contacts in schedule files stay
+    the source of who is responsible; this is who signs in and subscribes."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(Text, default="")
+    roles: Mapped[list] = mapped_column(JSON)
+    agency_code: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    lang: Mapped[str] = mapped_column(String(8), default="vi")
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SubscriptionRow(Base):
+    """A calendar feed behind a secret URL. Only the token's SHA-256 is kept."""
+
+    __tablename__ = "subscriptions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    export_name: Mapped[str] = mapped_column(String(64), unique=True)
+    plan_code: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    agency_code: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    obligation_code: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    channel: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    milestones: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class FeedItemRow(Base):
+    """One calendar item (an occurrence or one of its milestones), serialized
+    once per revision and language so that feeds are concatenations."""
+
+    __tablename__ = "feed_items"
+    __table_args__ = (Index("ix_feed_items_change", "change"),)
+    uid: Mapped[str] = mapped_column(String(320), primary_key=True)
+    occurrence_id: Mapped[str] = mapped_column(ForeignKey("occurrences.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    plan_code: Mapped[str] = mapped_column(String(100))
+    agency_code: Mapped[str] = mapped_column(String(100))
+    obligation_code: Mapped[str] = mapped_column(String(100))
+    channels: Mapped[str] = mapped_column(String(200))  # " radio tv " so LIKE '% tv %' finds one
+    sort_key: Mapped[str] = mapped_column(String(400))
+    revision: Mapped[int] = mapped_column(Integer)
+    last_modified: Mapped[datetime] = mapped_column(UTCDateTime)
+    ical_vi: Mapped[bytes] = mapped_column(LargeBinary)
+    ical_en: Mapped[bytes] = mapped_column(LargeBinary)
+    digest_vi: Mapped[str] = mapped_column(String(64))
+    digest_en: Mapped[str] = mapped_column(String(64))
+    base_url: Mapped[str] = mapped_column(Text)
+    change: Mapped[int] = mapped_column(Integer)
+
+
+class CounterRow(Base):
+    """Named counters; ``feed_change`` numbers every write to feed_items, so a
+    process can fetch only what changed since it last looked."""
+
+    __tablename__ = "counters"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[int] = mapped_column(Integer)
