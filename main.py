@@ -5,6 +5,13 @@
                                [--from DATE] [--to DATE] [--format table|json|csv]
     python main.py milestones  (same filters)
     python main.py plan roll SOURCE --year 2025 [--rename OLD=NEW ...] [--name CODE=NAME ...]
+    python main.py serve [--host 127.0.0.1] [--port 8000]
+    python main.py users add EMAIL --role ROLE [--role ROLE ...] [--agency CODE] [--name NAME] [--lang vi|en]
+    python main.py users list | users disable EMAIL
+    python main.py subscribe --email ADDRESS [--plan CODE] [--agency CODE] [--obligation CODE]
+                             [--channel NAME] [--milestones/--no-milestones]
+    python main.py subscriptions list | subscriptions revoke ID
+    python main.py feeds export
 
 Every command takes --now (act as if it were that moment) and --lang vi|en.
 """
@@ -16,11 +23,12 @@ import logging
 import sys
 from pathlib import Path
 
-from scheduler import commands
+from scheduler import commands, service
 from scheduler.clock import now_from
 from scheduler.commands import DEFAULT_TZ, Context
 from scheduler.errors import SchedulerError
 from scheduler.i18n import gettext_for
+from scheduler.people import FeedScope
 from scheduler.settings import SETTINGS, Settings
 
 log = logging.getLogger("scheduler")
@@ -28,9 +36,10 @@ log = logging.getLogger("scheduler")
 
 def build_parser(_) -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--now", help=_("act as if it were this moment (2024-03-15 or \"15/03/2024 09:00\")"))
-    for s in SETTINGS:
-        common.add_argument("--" + s.name.replace("_", "-"), dest=s.name,
+    common.add_argument("--now", default=argparse.SUPPRESS,
+                        help=_("act as if it were this moment (2024-03-15 or \"15/03/2024 09:00\")"))
+    for s in SETTINGS:  # SUPPRESS: a flag given before the command is not undone by the command's parser
+        common.add_argument("--" + s.name.replace("_", "-"), dest=s.name, default=argparse.SUPPRESS,
                             help=_(s.help) + f" [{s.env}]")
     parser = argparse.ArgumentParser(prog="main.py", description=_("Media production scheduler"),
                                      parents=[common])
@@ -60,7 +69,67 @@ def build_parser(_) -> argparse.ArgumentParser:
                       help=_("set an agency's Vietnamese name in the new file"))
     roll.add_argument("--out", type=Path, help=_("where to write (default: beside SOURCE, named by the new code)"))
     roll.add_argument("--force", action="store_true", help=_("replace an existing file"))
+
+    serve = sub.add_parser("serve", parents=[common], help=_("run the web service (feeds, pages, API)"))
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+
+    users = sub.add_parser("users", parents=[common], help=_("people who use the service"))
+    users_sub = users.add_subparsers(dest="users_command", required=True, metavar="ACTION")
+    add = users_sub.add_parser("add", parents=[common], help=_("add a user"))
+    add.add_argument("email")
+    add.add_argument("--role", action="append", required=True, metavar="ROLE",
+                     help=_("admin, dha, producer or editor; repeat for several"))
+    add.add_argument("--agency", help=_("the agency a producer records for"))
+    add.add_argument("--name")
+    users_sub.add_parser("list", parents=[common], help=_("list users"))
+    disable = users_sub.add_parser("disable", parents=[common], help=_("disable a user at once"))
+    disable.add_argument("email")
+
+    subscribe = sub.add_parser("subscribe", parents=[common], help=_("create a calendar feed for a person"))
+    subscribe.add_argument("--email", required=True)
+    for flag in ("plan", "agency", "obligation", "channel"):
+        subscribe.add_argument("--" + flag)
+    subscribe.add_argument("--milestones", action=argparse.BooleanOptionalAction, default=True,
+                           help=_("include production milestones (default: yes)"))
+    subs = sub.add_parser("subscriptions", parents=[common], help=_("list or revoke calendar feeds"))
+    subs_sub = subs.add_subparsers(dest="subscriptions_command", required=True, metavar="ACTION")
+    subs_sub.add_parser("list", parents=[common])
+    revoke = subs_sub.add_parser("revoke", parents=[common])
+    revoke.add_argument("id")
+
+    feeds = sub.add_parser("feeds", parents=[common], help=_("calendar feeds as files"))
+    feeds_sub = feeds.add_subparsers(dest="feeds_command", required=True, metavar="ACTION")
+    feeds_sub.add_parser("export", parents=[common], help=_("write every feed to OUTPUTS_DIR/feeds/"))
     return parser
+
+
+def dispatch(args: argparse.Namespace, ctx: Context) -> None:
+    """Call the command the arguments name."""
+    if args.command == "load":
+        commands.load(ctx, args.paths)
+    elif args.command in ("occurrences", "milestones"):
+        getattr(commands, args.command)(ctx, args.format, plan=args.plan, agency=args.agency,
+                                        obligation=args.obligation, first=args.first, last=args.last)
+    elif args.command == "plan":
+        commands.plan_roll(ctx, args.source, args.year, args.rename, args.name, args.out, args.force)
+    elif args.command == "serve":
+        service.serve(ctx, args.host, args.port)
+    elif args.command == "users" and args.users_command == "add":
+        service.users_add(ctx, args.email, args.role, args.agency, args.name, getattr(args, "lang", None))
+    elif args.command == "users" and args.users_command == "list":
+        service.users_list(ctx)
+    elif args.command == "users":
+        service.users_disable(ctx, args.email)
+    elif args.command == "subscribe":
+        service.subscribe(ctx, args.email, FeedScope(args.plan, args.agency, args.obligation, args.channel,
+                                                     args.milestones))
+    elif args.command == "subscriptions" and args.subscriptions_command == "list":
+        service.subscriptions_list(ctx)
+    elif args.command == "subscriptions":
+        service.subscriptions_revoke(ctx, args.id)
+    elif args.command == "feeds":
+        service.feeds_export(ctx)
 
 
 def run(argv: list[str], out=sys.stdout, err=sys.stderr) -> int:
@@ -78,14 +147,9 @@ def run(argv: list[str], out=sys.stdout, err=sys.stderr) -> int:
     try:
         settings = Settings.load(flags={s.name: getattr(args, s.name, None) for s in SETTINGS})
         _ = gettext_for(settings.lang)
-        ctx = Context(settings, now_from(args.now, DEFAULT_TZ), out, err)
-        if args.command == "load":
-            commands.load(ctx, args.paths)
-        elif args.command in ("occurrences", "milestones"):
-            getattr(commands, args.command)(ctx, args.format, plan=args.plan, agency=args.agency,
-                                            obligation=args.obligation, first=args.first, last=args.last)
-        elif args.command == "plan" and args.plan_command == "roll":
-            commands.plan_roll(ctx, args.source, args.year, args.rename, args.name, args.out, args.force)
+        now = getattr(args, "now", None)
+        ctx = Context(settings, now_from(now, DEFAULT_TZ), out, err, now_given=now is not None)
+        dispatch(args, ctx)
         return 0
     except SchedulerError as e:
         err.write(e.render(_) + "\n")

@@ -25,3 +25,16 @@ def parse_now(text: str, tz: tzinfo) -> datetime:
 def now_from(text: str | None, tz: tzinfo) -> datetime:
     """Read the clock once per entry point, honouring ``--now``."""
     return parse_now(text, tz) if text else system_now(tz)
+
+
+class Clock:
+    """A running clock for long-lived processes: it starts at ``--now`` (or
+    the real time) and advances with the real time."""
+
+    def __init__(self, tz: tzinfo, start: datetime | None = None):
+        self.tz = tz
+        self.offset = (start - system_now(tz)) if start else None
+
+    def now(self) -> datetime:
+        real = system_now(self.tz)
+        return real + self.offset if self.offset is not None else real

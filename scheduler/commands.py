@@ -7,10 +7,12 @@ import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import TextIO
+from contextlib import contextmanager
+from typing import Iterator, TextIO
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
 from .errors import N_, InputError, SchedulerError
 from .files import atomic_write
@@ -19,7 +21,7 @@ from .listing import (milestone_record, milestone_table, occurrence_record, occu
                       to_csv, to_json)
 from .occurrences import expand
 from .periods import parse_date
-from .production import read_files, schedule_paths
+from .production import read_files, read_texts, schedule_paths
 from .rolling import roll
 from .settings import Settings
 from .store.database import Database
@@ -34,10 +36,21 @@ class Context:
     now: datetime
     out: TextIO
     err: TextIO
+    now_given: bool = False
 
     @property
     def _(self):
         return gettext_for(self.settings.lang)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """One transaction on a database opened for it, then closed."""
+        db = self.database()
+        try:
+            with db.transaction() as session:
+                yield session
+        finally:
+            db.close()
 
     def database(self) -> Database:
         try:
@@ -57,14 +70,10 @@ def load(ctx: Context, paths: list[Path]) -> None:
         ctx.err.write(_("warning: {text}").format(text=warning.render(_)) + "\n")
     digests = {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in schedule_paths(paths)}
     expanded = [(plan, expand(plan)) for plan in schedules.plans]
-    db = ctx.database()
-    try:
-        with db.transaction() as session:
-            results = [(plan, save_plan(session, plan, occurrences, ctx.now, digests.get(plan.source, ""),
-                                         ctx.settings.base_url))
-                       for plan, occurrences in expanded]
-    finally:
-        db.close()
+    with ctx.session() as session:
+        results = [(plan, save_plan(session, plan, occurrences, ctx.now, digests.get(plan.source, ""),
+                                     ctx.settings.base_url))
+                   for plan, occurrences in expanded]
     for plan, changes in results:
         ctx.out.write(_("{plan}: {created} new, {revised} revised, {cancelled} cancelled, "
                         "{unchanged} unchanged").format(
@@ -104,24 +113,16 @@ def _write(ctx: Context, fmt: str, records: list[dict], table_text) -> None:
 
 def occurrences(ctx: Context, fmt: str, **wanted: str | None) -> None:
     selection, _, _ = filters(**wanted)
-    db = ctx.database()
-    try:
-        with db.transaction() as session:
-            rows = find_occurrences(session, selection)
-    finally:
-        db.close()
+    with ctx.session() as session:
+        rows = find_occurrences(session, selection)
     _write(ctx, fmt, [occurrence_record(r, DEFAULT_TZ) for r in rows],
            lambda: occurrence_table(rows, DEFAULT_TZ, ctx.settings.lang, ctx._))
 
 
 def milestones(ctx: Context, fmt: str, **wanted: str | None) -> None:
     selection, first, last = filters(**wanted)
-    db = ctx.database()
-    try:
-        with db.transaction() as session:
-            pairs = find_milestones(session, selection, first, last)
-    finally:
-        db.close()
+    with ctx.session() as session:
+        pairs = find_milestones(session, selection, first, last)
     _write(ctx, fmt, [milestone_record(m, o, DEFAULT_TZ) for m, o in pairs],
            lambda: milestone_table(pairs, DEFAULT_TZ, ctx.settings.lang, ctx._))
 
@@ -150,9 +151,7 @@ def plan_roll(ctx: Context, source: Path, year: int, renames: list[str], names: 
     target = out or source.with_name(f"{result.code}.yaml")
     if target.exists() and not force:
         raise InputError(N_("{path} exists; choose another --out or add --force"), path=str(target))
-    read_files_text = [(str(target), result.text)]
-    from .production import read_texts  # the rolled file must load as it is
-    read_texts(read_files_text)
+    read_texts([(str(target), result.text)])  # the rolled file must load as it is
     atomic_write(target, result.text.encode("utf-8"))
     for note in result.notes:
         ctx.err.write(_("note: {text}").format(text=_(note.message).format(**note.params)) + "\n")

@@ -1,0 +1,28 @@
+"""The Jinja2 environment: every template in templates/, translated through
+the same gettext catalogs as the rest of the product."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from .i18n import pick, translations
+from .settings import ROOT
+
+TEMPLATES = ROOT / "templates"
+
+
+@lru_cache(maxsize=None)
+def environment(lang: str) -> Environment:
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "xml"]),
+                      extensions=["jinja2.ext.i18n"], trim_blocks=True, lstrip_blocks=True)
+    env.install_gettext_translations(translations(lang), newstyle=True)
+    env.globals.update(lang=lang, pick=lambda vi, en: pick(lang, vi, en))
+    env.filters["day"] = lambda d: d.strftime("%d/%m/%Y") if d else "—"
+    env.filters["moment"] = lambda d: d.strftime("%d/%m/%Y %H:%M") if d else "—"
+    return env
+
+
+def render(name: str, lang: str, **values) -> str:
+    return environment(lang).get_template(name).render(**values)

@@ -1,0 +1,128 @@
+"""Commands of the running service and its people: serve, users,
+subscriptions, feeds export. Each gets a Context (settings, now, streams)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .commands import Context
+from .errors import N_, InputError
+from .files import atomic_write
+from .people import FeedScope, check_channel, feed_urls, new_token
+from .store import people
+from .store.feed_items import rerender_stale
+from .listing import table
+
+
+def users_add(ctx: Context, email: str, roles: list[str], agency: str | None, name: str | None,
+              lang: str | None) -> None:
+    with ctx.session() as s:
+        user = people.add_user(s, email, roles, agency, name or "", lang or ctx.settings.lang, ctx.now)
+        ctx.out.write(ctx._("added {email} ({roles})").format(email=user.email, roles=", ".join(user.roles)) + "\n")
+
+
+def users_list(ctx: Context) -> None:
+    _ = ctx._
+    with ctx.session() as s:
+        rows = [[u.email, u.name, ", ".join(u.roles), u.agency_code or "—", u.lang,
+                 _("disabled") if u.disabled else _("active")] for u in people.list_users(s)]
+    ctx.out.write(table([_("Email"), _("Name"), _("Roles"), _("Agency"), _("Language"), _("State")], rows))
+
+
+def users_disable(ctx: Context, email: str) -> None:
+    with ctx.session() as s:
+        user = people.disable_user(s, email, ctx.now)
+        ctx.out.write(ctx._("disabled {email}; their feeds stop within a second").format(email=user.email) + "\n")
+
+
+def subscribe(ctx: Context, email: str, scope: FeedScope) -> None:
+    """Print the secret URL once; only its hash is stored."""
+    check_channel(scope.channel)
+    token = new_token()
+    with ctx.session() as s:
+        sub_id = people.subscribe(s, email, scope, token, ctx.now, ctx.settings.lang).id
+    https, webcal = feed_urls(ctx.settings.base_url, token)
+    _ = ctx._
+    ctx.out.write(_("subscription {id} for {email}; the address is shown only now:").format(id=sub_id, email=email)
+                  + "\n" + f"  {https}\n  {webcal}\n")
+
+
+def subscriptions_list(ctx: Context) -> None:
+    _ = ctx._
+    with ctx.session() as s:
+        rows = [[str(sub.id), user.email, sub.plan_code or "—", sub.agency_code or "—",
+                     sub.obligation_code or "—", sub.channel or "—", _("yes") if sub.milestones else _("no"),
+                     sub.created_at.astimezone(ctx.now.tzinfo).strftime("%d/%m/%Y %H:%M"),
+                 _("revoked") if sub.revoked_at else (_("user disabled") if user.disabled else _("active"))]
+                for sub, user in people.list_subscriptions(s)]
+    ctx.out.write(table([_("Id"), _("Email"), _("Plan"), _("Agency"), _("Obligation"), _("Channel"),
+                         _("Milestones"), _("Created"), _("State")], rows))
+
+
+def subscriptions_revoke(ctx: Context, subscription_id: str) -> None:
+    if not subscription_id.isdigit():
+        raise InputError(N_('expected a subscription id (a number), got "{value}"'), value=subscription_id)
+    with ctx.session() as s:
+        people.revoke(s, int(subscription_id), ctx.now)
+    ctx.out.write(ctx._("revoked subscription {id}; its address answers 404 within a second").format(
+        id=subscription_id) + "\n")
+
+
+def feeds_export(ctx: Context) -> None:
+    """Every active subscription's feed (and the public ones when switched
+    on) to OUTPUTS_DIR/feeds/, each written atomically and only when its
+    bytes changed; files of revoked subscriptions are removed."""
+    from .web.feed_cache import FeedCache
+
+    folder = ctx.settings.outputs_dir / "feeds"
+    db = ctx.database()
+    try:
+        with db.transaction() as s:
+            rerender_stale(s, ctx.settings.base_url)
+            subs = [(row.export_name, people.scope_of(row), lang) for row, lang in people.active_subscriptions(s)]
+        cache = FeedCache(db)
+        cache.refresh()
+        wanted: dict[Path, bytes] = {folder / f"{name}.ics": cache.feed(scope, lang).body for name, scope, lang in subs}
+        if ctx.settings.public_feed:
+            for plan in cache.state.names.get("plan", {}):
+                for lang in ("vi", "en"):
+                    suffix = "" if lang == "vi" else ".en"
+                    wanted[folder / "public" / f"{plan}{suffix}.ics"] = \
+                        cache.feed(FeedScope(plan=plan, milestones=False), lang).body
+    finally:
+        db.close()
+    written = 0
+    for path, body in wanted.items():
+        if not path.exists() or path.read_bytes() != body:
+            atomic_write(path, body)
+            written += 1
+    removed = 0
+    for path in folder.rglob("*.ics") if folder.exists() else []:
+        if path not in wanted:
+            path.unlink()
+            removed += 1
+    ctx.out.write(ctx._("{count} feed(s) in {folder}: {written} written, {removed} removed").format(
+        count=len(wanted), folder=str(folder), written=written, removed=removed) + "\n")
+
+
+def serve(ctx: Context, host: str, port: int) -> None:
+    """The web service on uvicorn; runs until stopped."""
+    import uvicorn
+
+    from .clock import Clock
+    from .commands import DEFAULT_TZ
+    from .web.app import create_app, install_log_masks
+
+    db = ctx.database()
+    with db.transaction() as s:
+        rerender_stale(s, ctx.settings.base_url)
+    clock = Clock(DEFAULT_TZ, ctx.now if ctx.now_given else None)
+    app = create_app(ctx.settings, db, clock)
+    config = uvicorn.Config(app, host=host, port=port, proxy_headers=True, log_level="info")
+    install_log_masks()  # after uvicorn configured its loggers
+    ctx.err.write(ctx._("serving on http://{host}:{port} (public address {url}); database {db}").format(
+        host=host, port=port, url=ctx.settings.base_url, db=ctx.settings.masked_database_url()) + "\n")
+    try:
+        uvicorn.Server(config).run()
+    finally:
+        db.close()

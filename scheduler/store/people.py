@@ -1,0 +1,97 @@
+"""Users and subscriptions in the database, in the caller's transaction."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..errors import N_, InputError
+from ..people import FeedScope, check_lang, check_roles, normalize_email, token_digest
+from .tables import AgencyRow, ObligationRow, PlanRow, SubscriptionRow, UserRow
+
+
+def _check_agency(session: Session, code: str | None) -> None:
+    if code and session.scalar(select(AgencyRow.code).where(AgencyRow.code == code).limit(1)) is None:
+        known = sorted(set(session.scalars(select(AgencyRow.code))))
+        raise InputError(N_('--agency: no agency "{value}" in the loaded plans (known: {allowed})'),
+                         value=code, allowed=", ".join(known) or "-")
+
+
+def add_user(session: Session, email: str, roles: list[str], agency: str | None, name: str,
+             lang: str, now: datetime) -> UserRow:
+    email = normalize_email(email)
+    roles = check_roles(roles)
+    _check_agency(session, agency)
+    if "producer" in roles and not agency:
+        raise InputError(N_("a producer records for one agency: give --agency"))
+    if find_user(session, email):
+        raise InputError(N_("{email} is already a user"), email=email)
+    user = UserRow(email=email, name=name, roles=roles, agency_code=agency, lang=check_lang(lang),
+                   disabled=False, created_at=now, updated_at=now)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def find_user(session: Session, email: str) -> UserRow | None:
+    return session.scalar(select(UserRow).where(UserRow.email == normalize_email(email)))
+
+
+def list_users(session: Session) -> list[UserRow]:
+    return list(session.scalars(select(UserRow).order_by(UserRow.email)))
+
+
+def disable_user(session: Session, email: str, now: datetime) -> UserRow:
+    user = find_user(session, email)
+    if user is None:
+        raise InputError(N_("no user {email}"), email=email)
+    user.disabled, user.updated_at = True, now
+    return user
+
+
+def subscribe(session: Session, email: str, scope: FeedScope, token: str, now: datetime,
+              lang: str = "vi") -> SubscriptionRow:
+    """A new subscription; an unknown address becomes an editor (reading ``lang``) first."""
+    _check_agency(session, scope.agency)
+    if scope.plan and session.get(PlanRow, scope.plan) is None:
+        raise InputError(N_('--plan: no plan "{value}" is loaded'), value=scope.plan)
+    if scope.obligation and session.scalar(select(ObligationRow.code).where(
+            ObligationRow.code == scope.obligation).limit(1)) is None:
+        raise InputError(N_('--obligation: no obligation "{value}" in the loaded plans'), value=scope.obligation)
+    user = find_user(session, email) or add_user(session, email, ["editor"], None, "", lang, now)
+    if user.disabled:
+        raise InputError(N_("{email} is disabled"), email=user.email)
+    row = SubscriptionRow(user_id=user.id, token_sha256=token_digest(token), export_name=secrets.token_hex(16),
+                          plan_code=scope.plan, agency_code=scope.agency, obligation_code=scope.obligation,
+                          channel=scope.channel, milestones=scope.milestones, created_at=now)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def list_subscriptions(session: Session) -> list[tuple[SubscriptionRow, UserRow]]:
+    query = select(SubscriptionRow, UserRow).join(UserRow).order_by(SubscriptionRow.id)
+    return [(s, u) for s, u in session.execute(query)]
+
+
+def revoke(session: Session, subscription_id: int, now: datetime) -> SubscriptionRow:
+    row = session.get(SubscriptionRow, subscription_id)
+    if row is None:
+        raise InputError(N_("no subscription {id}"), id=subscription_id)
+    if row.revoked_at is None:
+        row.revoked_at = now
+    return row
+
+
+def active_subscriptions(session: Session) -> list[tuple[SubscriptionRow, str]]:
+    """Subscriptions that may be served, with their user's language."""
+    query = (select(SubscriptionRow, UserRow.lang).join(UserRow)
+             .where(SubscriptionRow.revoked_at.is_(None), UserRow.disabled.is_(False)))
+    return [(s, lang) for s, lang in session.execute(query)]
+
+
+def scope_of(row: SubscriptionRow) -> FeedScope:
+    return FeedScope(row.plan_code, row.agency_code, row.obligation_code, row.channel, row.milestones)

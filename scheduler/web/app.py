@@ -1,0 +1,157 @@
+"""The FastAPI application: calendar feeds, occurrence pages, health.
+
+Errors are translated here once: a page or a plain 404 for people and
+calendar clients; an unexpected error is logged with its traceback and
+answered with a plain sentence. Feed tokens never reach the logs.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from sqlalchemy import func, select, text
+from starlette.concurrency import run_in_threadpool
+
+from .. import __version__
+from ..clock import Clock
+from ..durations import format_duration
+from ..feeds import CHANNEL_NAMES, summary
+from ..i18n import gettext_for, pick
+from ..people import FeedScope
+from ..rendering import render
+from ..settings import Settings
+from ..store.database import Database
+from ..store.tables import AgencyRow, MilestoneRow, OccurrenceRow, PlanRow
+from .conditional import http_date, not_modified
+from .feed_cache import FeedCache
+
+log = logging.getLogger("scheduler.web")
+FEED_PATH = re.compile(r"/feeds/(?!public/)[^/?#\s]+")
+
+
+class MaskFeedTokens(logging.Filter):
+    """uvicorn's access log prints whole paths; a feed path is a secret."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(FEED_PATH.sub("/feeds/***.ics", a) if isinstance(a, str) else a
+                                for a in record.args)
+        if isinstance(record.msg, str):
+            record.msg = FEED_PATH.sub("/feeds/***.ics", record.msg)
+        return True
+
+
+def install_log_masks() -> None:
+    for name in ("uvicorn.access", "uvicorn.error", "scheduler"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, MaskFeedTokens) for f in logger.filters):
+            logger.addFilter(MaskFeedTokens())
+
+
+def _lang(request: Request, default: str) -> str:
+    asked = request.query_params.get("lang")
+    if asked in ("vi", "en"):
+        return asked
+    accept = request.headers.get("accept-language", "")
+    first = accept.split(",")[0].strip().lower()
+    return "en" if first.startswith("en") else default
+
+
+FEED_HEADERS = {"Cache-Control": "private, no-cache", "Referrer-Policy": "no-referrer",
+                "X-Content-Type-Options": "nosniff"}
+NOT_FOUND = "Not Found\n"
+
+
+def create_app(settings: Settings, db: Database, clock: Clock) -> FastAPI:
+    install_log_masks()
+    app = FastAPI(title="Media production scheduler", version=__version__,
+                  description="Lịch sản xuất tuyên truyền — calendar feeds, occurrences, health.")
+    cache = FeedCache(db)
+    app.state.feed_cache = cache
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception):  # pragma: no cover - last resort
+        log.exception("unexpected error on %s %s", request.method, FEED_PATH.sub("/feeds/***.ics", request.url.path))
+        return PlainTextResponse(gettext_for(settings.lang)("Something went wrong on our side; please try again."),
+                                 status_code=500)
+
+    @app.get("/healthz", summary="Service and database state")
+    def healthz():
+        try:
+            with db.transaction() as s:
+                revision = s.execute(text("SELECT version_num FROM alembic_version")).scalar()
+                plans = s.scalar(select(func.count()).select_from(PlanRow))
+                occurrences = s.scalar(select(func.count()).select_from(OccurrenceRow))
+        except Exception as e:  # the database is the one thing health must report, not raise
+            log.warning("health check: database unavailable: %s", type(e).__name__)
+            return JSONResponse({"status": "error", "database": {"ok": False}}, status_code=503)
+        return {"status": "ok", "version": __version__,
+                "database": {"ok": True, "dialect": db.engine.dialect.name, "schema": revision,
+                             "plans": plans, "occurrences": occurrences}}
+
+    async def serve_feed(request: Request, scope: FeedScope, lang: str) -> Response:
+        feed = cache.feed(scope, lang)
+        last_modified = cache.last_modified
+        headers = {**FEED_HEADERS, "ETag": feed.etag, "Last-Modified": http_date(last_modified)}
+        if not_modified(request.headers, feed.etag, last_modified, clock.now()):
+            return Response(status_code=304, headers=headers)
+        return Response(feed.body, media_type="text/calendar; charset=utf-8", headers=headers)
+
+    @app.api_route("/feeds/public/{plan}.ics", methods=["GET", "HEAD"], summary="Plan-wide public feed")
+    async def public_feed(plan: str, request: Request) -> Response:
+        if cache.stale():
+            await run_in_threadpool(cache.refresh)
+        if not settings.public_feed or plan not in cache.state.names.get("plan", {}):
+            return PlainTextResponse(NOT_FOUND, status_code=404, headers=FEED_HEADERS)
+        return await serve_feed(request, FeedScope(plan=plan, milestones=False), _lang(request, settings.lang))
+
+    @app.api_route("/feeds/{token}.ics", methods=["GET", "HEAD"], summary="A subscription's feed")
+    async def feed(token: str, request: Request) -> Response:
+        """The token is the secret; unknown and revoked ones are the same 404."""
+        if cache.stale():
+            await run_in_threadpool(cache.refresh)
+        found = cache.subscription(token)
+        if found is None:
+            return PlainTextResponse(NOT_FOUND, status_code=404, headers=FEED_HEADERS)
+        scope, lang = found
+        return await serve_feed(request, scope, lang)
+
+    @app.get("/o/{occurrence_id}", response_class=HTMLResponse, summary="An occurrence, read-only")
+    def occurrence_page(occurrence_id: str, request: Request):
+        lang = _lang(request, settings.lang)
+        _ = gettext_for(lang)
+        with db.transaction() as s:
+            o = s.get(OccurrenceRow, occurrence_id)
+            if o is None:
+                return HTMLResponse(render("not_found.html", lang), status_code=404)
+            plan = s.get(PlanRow, o.plan_code)
+            agencies = {a.code: (a.name, a.name_en) for a in
+                        s.scalars(select(AgencyRow).where(AgencyRow.plan_code == o.plan_code))}
+            milestones = list(s.scalars(select(MilestoneRow).where(MilestoneRow.occurrence_id == o.id)
+                                        .order_by(MilestoneRow.day)))
+        tz = plan_tz(plan)
+        shown = o.shown
+        topics = {t["code"]: (t["title"], t["title_en"]) for t in plan.definition.get("topics", [])}
+        page = render(
+            "occurrence.html", lang, o=o, plan=plan, summary=summary(shown, lang, _),
+            host=pick(lang, *agencies.get(o.agency_code, (o.agency_code, ""))),
+            coordinators="; ".join([pick(lang, *agencies.get(c, (c, ""))) for c in shown.get("coordinators", [])]
+                                   + ([shown["coordination"]] if shown.get("coordination") else [])),
+            window_start=o.window_start.astimezone(tz), window_last=o.window_end.astimezone(tz) - timedelta(days=1),
+            due=o.due.astimezone(tz), slot=o.slot.astimezone(tz) if o.slot else None,
+            min_duration=format_duration(shown["min_duration"]) if shown.get("min_duration") else "",
+            channels=", ".join(_(CHANNEL_NAMES.get(c, c)) for c in shown.get("channels", [])),
+            topics="; ".join(pick(lang, *topics.get(t, (t, ""))) for t in shown.get("topics", [])),
+            milestones=milestones)
+        return HTMLResponse(page)
+
+    return app
+
+
+def plan_tz(plan: PlanRow) -> ZoneInfo:
+    return ZoneInfo(plan.timezone)
