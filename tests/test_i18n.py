@@ -7,13 +7,13 @@ the catalogs are updated and it is translated.
 
 from __future__ import annotations
 
-import configparser
 import string
 import unicodedata
 from collections import Counter
 from pathlib import Path
 
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
 from scheduler.i18n import gettext_for
@@ -23,8 +23,9 @@ LOCALES = ROOT / "scheduler" / "locale"
 VI_PO = LOCALES / "vi" / "LC_MESSAGES" / "messages.po"
 EN_PO = LOCALES / "en" / "LC_MESSAGES" / "messages.po"
 
-# The same as babel.cfg (checked below) and the extract command's -k options.
-METHOD_MAP = [("scheduler/**.py", "python"), ("main.py", "python")]
+# babel.cfg itself, and the extract command's -k options.
+with open(ROOT / "babel.cfg", encoding="utf-8") as _cfg:
+    METHOD_MAP, OPTIONS_MAP = parse_mapping_cfg(_cfg)
 KEYWORDS = {**DEFAULT_KEYWORDS, "N_": None, "_": None}
 IGNORED = "scheduler/store/migrations"
 
@@ -40,14 +41,14 @@ def _walk_into(path: str) -> bool:
     rel = Path(path).relative_to(ROOT).as_posix()
     if Path(rel).name.startswith((".", "_")) or rel == IGNORED or rel.startswith(IGNORED + "/"):
         return False
-    return rel == "scheduler" or rel.startswith("scheduler/")
+    return rel in ("scheduler", "templates") or rel.startswith(("scheduler/", "templates/"))
 
 
 def extracted() -> dict[str, list[str]]:
     """Every message id in the source, with where it is (file:line)."""
     found: dict[str, list[str]] = {}
     for filename, lineno, message, _comments, _context in extract_from_dir(
-        ROOT, method_map=METHOD_MAP, keywords=KEYWORDS, directory_filter=_walk_into
+        ROOT, method_map=METHOD_MAP, options_map=OPTIONS_MAP, keywords=KEYWORDS, directory_filter=_walk_into
     ):
         if filename.replace("\\", "/").startswith(IGNORED + "/"):
             continue
@@ -75,13 +76,10 @@ def placeholders(text: str) -> Counter:
     return fields
 
 
-def test_extraction_matches_babel_cfg():
-    cfg = configparser.ConfigParser()
-    cfg.read(ROOT / "babel.cfg", encoding="utf-8")
-    sections = sorted(tuple(reversed([p.strip() for p in s.split(":", 1)])) for s in cfg.sections())
-    assert sections == sorted(METHOD_MAP), f"babel.cfg changed; update METHOD_MAP in {__file__}"
+def test_extraction_reads_code_and_templates():
     ids = extracted()
     assert "Due" in ids and len(ids) > 50  # the extraction itself works
+    assert any(where.startswith("templates/") for places in ids.values() for where in places)
 
 
 def test_every_message_has_a_vietnamese_translation():
