@@ -102,7 +102,7 @@ def create_app(settings: Settings, db: Database, clock: Clock) -> FastAPI:
             return Response(status_code=304, headers=headers)
         return Response(feed.body, media_type="text/calendar; charset=utf-8", headers=headers)
 
-    @app.api_route("/feeds/public/{plan}.ics", methods=["GET", "HEAD"], summary="Plan-wide public feed")
+    @app.get("/feeds/public/{plan}.ics", summary="Plan-wide public feed (when PUBLIC_FEED is on)")
     async def public_feed(plan: str, request: Request) -> Response:
         if cache.stale():
             await run_in_threadpool(cache.refresh)
@@ -110,7 +110,7 @@ def create_app(settings: Settings, db: Database, clock: Clock) -> FastAPI:
             return PlainTextResponse(NOT_FOUND, status_code=404, headers=FEED_HEADERS)
         return await serve_feed(request, FeedScope(plan=plan, milestones=False), _lang(request, settings.lang))
 
-    @app.api_route("/feeds/{token}.ics", methods=["GET", "HEAD"], summary="A subscription's feed")
+    @app.get("/feeds/{token}.ics", summary="A subscription's feed")
     async def feed(token: str, request: Request) -> Response:
         """The token is the secret; unknown and revoked ones are the same 404."""
         if cache.stale():
@@ -120,6 +120,9 @@ def create_app(settings: Settings, db: Database, clock: Clock) -> FastAPI:
             return PlainTextResponse(NOT_FOUND, status_code=404, headers=FEED_HEADERS)
         scope, lang = found
         return await serve_feed(request, scope, lang)
+
+    for path, endpoint in (("/feeds/public/{plan}.ics", public_feed), ("/feeds/{token}.ics", feed)):
+        app.add_api_route(path, endpoint, methods=["HEAD"], include_in_schema=False)
 
     @app.get("/o/{occurrence_id}", response_class=HTMLResponse, summary="An occurrence, read-only")
     def occurrence_page(occurrence_id: str, request: Request):
