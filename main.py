@@ -12,6 +12,11 @@
                              [--channel NAME] [--milestones/--no-milestones]
     python main.py subscriptions list | subscriptions revoke ID
     python main.py feeds export
+    python main.py tokens create --user EMAIL | tokens list | tokens revoke ID
+    python main.py deliver OCCURRENCE_ID --by EMAIL --at DATETIME [--duration 10m] [--url URL]
+                           [--title ...] [--topic CODE ...] [--file PATH ...] [--supersedes SEQ]
+    python main.py excuse OCCURRENCE_ID --by EMAIL --reason TEXT
+    python main.py verify [--checkpoint FILE] | ledger checkpoint
 
 Every command takes --now (act as if it were that moment) and --lang vi|en.
 """
@@ -23,7 +28,7 @@ import logging
 import sys
 from pathlib import Path
 
-from scheduler import commands, service
+from scheduler import commands, ledger_commands, service
 from scheduler.clock import now_from
 from scheduler.commands import DEFAULT_TZ, Context
 from scheduler.errors import SchedulerError
@@ -101,6 +106,37 @@ def build_parser(_) -> argparse.ArgumentParser:
     feeds = sub.add_parser("feeds", parents=[common], help=_("calendar feeds as files"))
     feeds_sub = feeds.add_subparsers(dest="feeds_command", required=True, metavar="ACTION")
     feeds_sub.add_parser("export", parents=[common], help=_("write every feed to OUTPUTS_DIR/feeds/"))
+
+    tokens = sub.add_parser("tokens", parents=[common], help=_("API tokens (Authorization: Bearer)"))
+    tokens_sub = tokens.add_subparsers(dest="tokens_command", required=True, metavar="ACTION")
+    create = tokens_sub.add_parser("create", parents=[common], help=_("a new token; shown once, last line"))
+    create.add_argument("--user", required=True, metavar="EMAIL")
+    tokens_sub.add_parser("list", parents=[common])
+    token_revoke = tokens_sub.add_parser("revoke", parents=[common])
+    token_revoke.add_argument("id")
+
+    deliver = sub.add_parser("deliver", parents=[common], help=_("record a delivered occurrence with its evidence"))
+    deliver.add_argument("occurrence")
+    deliver.add_argument("--by", required=True, metavar="EMAIL", help=_("the producer recording it"))
+    deliver.add_argument("--at", required=True, metavar="DATETIME", help=_("when it aired or was published"))
+    deliver.add_argument("--duration", help=_("10m, 00:10:00 or seconds"))
+    for flag in ("url", "title", "note", "issue-number", "page", "participants"):
+        deliver.add_argument("--" + flag)
+    deliver.add_argument("--topic", action="append", default=[], metavar="CODE")
+    deliver.add_argument("--file", action="append", default=[], type=Path, metavar="PATH")
+    deliver.add_argument("--supersedes", type=int, metavar="SEQ", help=_("the ledger entry this one corrects"))
+
+    excuse = sub.add_parser("excuse", parents=[common], help=_("excuse an occurrence (the DHA)"))
+    excuse.add_argument("occurrence")
+    excuse.add_argument("--by", required=True, metavar="EMAIL")
+    excuse.add_argument("--reason", required=True)
+    excuse.add_argument("--supersedes", type=int, metavar="SEQ")
+
+    verify = sub.add_parser("verify", parents=[common], help=_("check the evidence ledger and its files"))
+    verify.add_argument("--checkpoint", type=Path, metavar="FILE")
+    ledger = sub.add_parser("ledger", parents=[common], help=_("the evidence ledger"))
+    ledger_sub = ledger.add_subparsers(dest="ledger_command", required=True, metavar="ACTION")
+    ledger_sub.add_parser("checkpoint", parents=[common], help=_("print a signed checkpoint of the ledger"))
     return parser
 
 
@@ -130,6 +166,21 @@ def dispatch(args: argparse.Namespace, ctx: Context) -> None:
         service.subscriptions_revoke(ctx, args.id)
     elif args.command == "feeds":
         service.feeds_export(ctx)
+    elif args.command == "tokens":
+        {"create": lambda: ledger_commands.tokens_create(ctx, args.user),
+         "list": lambda: ledger_commands.tokens_list(ctx),
+         "revoke": lambda: ledger_commands.tokens_revoke(ctx, args.id)}[args.tokens_command]()
+    elif args.command == "deliver":
+        ledger_commands.deliver(ctx, args.occurrence, args.by, args.at, args.duration, args.url, args.title,
+                                args.topic, args.file, args.note,
+                                {"issue_number": args.issue_number, "page": args.page,
+                                 "participants": args.participants}, args.supersedes)
+    elif args.command == "excuse":
+        ledger_commands.excuse(ctx, args.occurrence, args.by, args.reason, args.supersedes)
+    elif args.command == "verify":
+        ledger_commands.verify(ctx, args.checkpoint)
+    elif args.command == "ledger":
+        ledger_commands.checkpoint(ctx)
 
 
 def run(argv: list[str], out=sys.stdout, err=sys.stderr) -> int:

@@ -50,6 +50,7 @@ class StoredOccurrence:
     created: datetime
     last_modified: datetime
     shown: Mapping
+    delivery: Mapping | None = None  # what the ledger made of it: state, moment, entry
 
 
 @dataclass(frozen=True)
@@ -114,8 +115,29 @@ def minutes_text(seconds: int | None, _: Gettext) -> str:
     return _("{minutes} min").format(minutes=round(seconds / 60))
 
 
-def summary(shown: Mapping, lang: str, _: Gettext) -> str:
-    """What and which one: ``Chuyên mục "Cải cách hành chính" – số 2, tháng 03/2024 (10 phút)``."""
+DONE_VERBS = {"radio": N_("aired"), "tv": N_("aired"), "print": N_("published"), "online": N_("published"),
+              "portal": N_("checked"), "training": N_("held"), "contest": N_("held")}
+
+
+def delivery_text(shown: Mapping, delivery: Mapping | None, tz: ZoneInfo, _: Gettext) -> str:
+    """``✓ đã phát sóng 14/03/2024``; empty while nothing is recorded."""
+    state = (delivery or {}).get("state")
+    if not state:
+        return ""
+    if state == "excused":
+        return _("excused")
+    verb = _(DONE_VERBS.get((shown.get("channels") or ["radio"])[0], N_("delivered")))
+    day = _day(_local(delivery["moment"], tz).date()) if delivery.get("moment") else ""
+    if state == "non_conforming":
+        return _("⚠ {verb} {day}, not conforming").format(verb=verb, day=day)
+    if state == "late":
+        return _("✓ {verb} late {day}").format(verb=verb, day=day)
+    return _("✓ {verb} {day}").format(verb=verb, day=day)
+
+
+def summary(shown: Mapping, lang: str, _: Gettext, delivery: Mapping | None = None, tz: str = VN_TZ) -> str:
+    """What and which one: ``Chuyên mục "Cải cách hành chính" – số 2, tháng 03/2024 (10 phút)``,
+    led by what was recorded (``✓ đã phát sóng 14/03/2024: …``)."""
     title = _pick(lang, (shown["title"], shown["title_en"]))
     which = period_text(shown["period"], _)
     if shown.get("count", 1) > 1:
@@ -125,6 +147,9 @@ def summary(shown: Mapping, lang: str, _: Gettext) -> str:
         text += f" ({minutes_text(shown['min_duration'], _)})"
     if shown["status"] == "cancelled":
         text = _("[Cancelled] {summary}").format(summary=text)
+    done = delivery_text(shown, delivery, ZoneInfo(tz), _)
+    if done:
+        text = f"{done}: {text}"
     return _text(text)
 
 
@@ -155,6 +180,13 @@ def description(occ: StoredOccurrence, names: Names, lang: str, _: Gettext) -> s
             topics="; ".join(_pick(lang, names.topics.get(t, (t, ""))) for t in s["topics"])))
     if s.get("reason"):
         lines.append(_("Note: {reason}").format(reason=_(s["reason"])))
+    done = delivery_text(s, occ.delivery, tz, _)
+    if done:
+        lines.append(_("Recorded: {state}").format(state=done))
+        if (occ.delivery or {}).get("note"):
+            lines.append(_("Note: {reason}").format(reason=occ.delivery["note"]))
+        for message, params in (occ.delivery or {}).get("reasons", []):
+            lines.append(_("Not conforming: {reason}").format(reason=_(message).format(**params)))
     lines.append(_("Details: {url}").format(url=occurrence_url(names.base_url, occ.id)))
     return _text("\n".join(lines))
 
@@ -221,10 +253,12 @@ def render_items(occ: StoredOccurrence, milestones: list[Mapping], names: Names,
     """The occurrence's VEVENT and one per milestone (``step, title, title_en, day, offset``)."""
     tz = ZoneInfo(names.tz)
     s = occ.shown
-    title = summary(s, lang, _)
+    title = summary(s, lang, _, occ.delivery, names.tz)
     text = description(occ, names, lang, _)
     url = occurrence_url(names.base_url, occ.id)
     categories = [_text(_(CHANNEL_NAMES.get(c, c))) for c in s.get("channels", [])]
+    if (occ.delivery or {}).get("state"):
+        categories.append(_text(_(occ.delivery["state"])))
     uid = occurrence_uid(occ.id)
     event = _event(uid, occ, title, text, url, categories)
     if s.get("slot"):

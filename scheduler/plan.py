@@ -71,6 +71,7 @@ class Obligation:
     title_en: str = ""
     coordinators: tuple[str, ...] = ()
     coordination: str = ""
+    may_record: tuple[str, ...] = ()  # coordinating agencies granted the host's right to record
     min_duration: timedelta | None = None
     topics: tuple[str, ...] = ()
     audiences: tuple[str, ...] = ()

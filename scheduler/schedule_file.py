@@ -23,7 +23,7 @@ PLAN_FIELDS = (("code", "title", "issuer", "period"),
                ("title_en", "number", "issued_on", "timezone", "due_time", "legal_basis",
                 "working_days"))
 OBLIGATION_FIELDS = (("code", "title", "host", "channels", "cadence"),
-                     ("title_en", "coordinators", "coordination", "min_duration", "topics",
+                     ("title_en", "coordinators", "coordination", "may_record", "min_duration", "topics",
                       "audiences", "milestones", "reminders", "slots", "exceptions", "note"))
 # Fields a production layer may set on an obligation it produces.
 PRODUCTION_FIELDS = ("milestones", "reminders", "slots", "exceptions")
@@ -145,6 +145,11 @@ def _refs(reader: Reader, node: Node, key: str, known: tuple[str, ...], message:
     return tuple(found)
 
 
+def _coordinators(node: Node) -> tuple[str, ...]:
+    value = node.value.get("coordinators") or []
+    return tuple(str(v) for v in value) if isinstance(value, list) else (str(value),)
+
+
 def _obligation(reader: Reader, node: Node, plan: Plan) -> Obligation | None:
     if not reader.mapping(node, *OBLIGATION_FIELDS):
         return None
@@ -169,6 +174,9 @@ def _obligation(reader: Reader, node: Node, plan: Plan) -> Obligation | None:
         channels=channels, cadence=cadence,
         coordinators=_refs(reader, node, "coordinators", agencies, unknown_agency),
         coordination=reader.text(node, "coordination"), min_duration=min_duration,
+        may_record=_refs(reader, node, "may_record", _coordinators(node),
+                         N_('"{value}" is not among this obligation\'s coordinators ({allowed}); only a named '
+                            'coordinating agency can be granted the right to record')),
         topics=_refs(reader, node, "topics", tuple(t.code for t in plan.topics),
                      N_('unknown topic "{value}" (declared: {allowed})')),
         audiences=_refs(reader, node, "audiences", tuple(a.code for a in plan.audiences),

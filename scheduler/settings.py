@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Callable, Mapping
 
 from .errors import N_, InputError
+from .evidence import parse_size
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -58,6 +59,11 @@ SETTINGS: tuple[Setting, ...] = (
             N_("public address of the service, used in links in feeds, mail and pages"), _base_url),
     Setting("public_feed", "PUBLIC_FEED", "off",
             N_("serve a plan-wide feed without a token at /feeds/public/PLAN.ics: on or off"), _switch),
+    Setting("evidence_limit", "EVIDENCE_LIMIT", "2GiB",
+            N_("largest evidence file accepted, e.g. 2GiB, 500MiB"), parse_size),
+    Setting("ledger_key_file", "LEDGER_KEY_FILE", "",
+            N_("Ed25519 key that signs ledger checkpoints; empty means OUTPUTS_DIR/ledger-key.pem "
+               "(keep it off the database host in production)")),
 )
 
 
@@ -69,6 +75,8 @@ class Settings:
     lang: str
     base_url: str
     public_feed: bool
+    evidence_limit: int
+    ledger_key_file: str
     sources: Mapping[str, str]
 
     @classmethod
@@ -94,6 +102,8 @@ class Settings:
         for key in ("outputs_dir", "schedules_dir"):
             if not values[key].is_absolute():
                 values[key] = root / values[key]
+        values["ledger_key_file"] = str(root / values["ledger_key_file"]) if values["ledger_key_file"] else \
+            str(values["outputs_dir"] / "ledger-key.pem")
         if not values["database_url"]:
             values["database_url"] = f"sqlite:///{values['outputs_dir'] / 'scheduler.sqlite3'}"
         return cls(sources=sources, **values)

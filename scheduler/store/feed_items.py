@@ -59,7 +59,7 @@ def write_items(session: Session, occurrence_ids: Iterable[str], base_url: str) 
         for row in rows:
             if row.plan_code not in names:
                 names[row.plan_code] = names_for(session, row.plan_code, base_url)
-            stored = StoredOccurrence(row.id, row.revision, row.created_at, row.updated_at, row.shown)
+            stored = StoredOccurrence(row.id, row.revision, row.created_at, row.updated_at, row.shown, row.delivery)
             rendered = {lang: render_items(stored, steps.get(row.id, []), names[row.plan_code], lang,
                                            gettext_for(lang)) for lang in ("vi", "en")}
             current = set()

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from ..errors import N_, InputError
 from ..people import FeedScope, check_lang, check_roles, normalize_email, token_digest
-from .tables import AgencyRow, ObligationRow, PlanRow, SubscriptionRow, UserRow
+from .tables import AgencyRow, ApiTokenRow, ObligationRow, PlanRow, SubscriptionRow, UserRow
 
 
 def _check_agency(session: Session, code: str | None) -> None:
@@ -95,3 +95,36 @@ def active_subscriptions(session: Session) -> list[tuple[SubscriptionRow, str]]:
 
 def scope_of(row: SubscriptionRow) -> FeedScope:
     return FeedScope(row.plan_code, row.agency_code, row.obligation_code, row.channel, row.milestones)
+
+
+def create_token(session: Session, email: str, token: str, now: datetime) -> ApiTokenRow:
+    user = find_user(session, email)
+    if user is None:
+        raise InputError(N_("no user {email}"), email=email)
+    if user.disabled:
+        raise InputError(N_("{email} is disabled"), email=user.email)
+    row = ApiTokenRow(user_id=user.id, token_sha256=token_digest(token), created_at=now)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def list_tokens(session: Session) -> list[tuple[ApiTokenRow, UserRow]]:
+    return [(t, u) for t, u in session.execute(select(ApiTokenRow, UserRow).join(UserRow).order_by(ApiTokenRow.id))]
+
+
+def revoke_token(session: Session, token_id: int, now: datetime) -> ApiTokenRow:
+    row = session.get(ApiTokenRow, token_id)
+    if row is None:
+        raise InputError(N_("no token {id}"), id=token_id)
+    if row.revoked_at is None:
+        row.revoked_at = now
+    return row
+
+
+def user_by_token(session: Session, token: str) -> UserRow | None:
+    """The active user a bearer token belongs to; None for unknown, revoked
+    or disabled, which callers answer alike."""
+    query = (select(UserRow).join(ApiTokenRow).where(ApiTokenRow.token_sha256 == token_digest(token),
+                                                     ApiTokenRow.revoked_at.is_(None), UserRow.disabled.is_(False)))
+    return session.scalar(query)

@@ -20,6 +20,8 @@ from starlette.concurrency import run_in_threadpool
 from .. import __version__
 from ..clock import Clock
 from ..durations import format_duration
+from ..errors import SchedulerError
+from ..evidence import EvidenceStore
 from ..feeds import CHANNEL_NAMES, summary
 from ..i18n import gettext_for, pick
 from ..people import FeedScope
@@ -27,6 +29,7 @@ from ..rendering import render
 from ..settings import Settings
 from ..store.database import Database
 from ..store.tables import AgencyRow, MilestoneRow, OccurrenceRow, PlanRow
+from .api import api_router
 from .conditional import http_date, not_modified
 from .feed_cache import FeedCache
 
@@ -73,6 +76,23 @@ def create_app(settings: Settings, db: Database, clock: Clock) -> FastAPI:
                   description="Lịch sản xuất tuyên truyền — calendar feeds, occurrences, health.")
     cache = FeedCache(db)
     app.state.feed_cache = cache
+
+    store = EvidenceStore(settings.outputs_dir / "evidence", settings.evidence_limit)
+    app.include_router(api_router(settings, db, clock, store))
+
+    @app.exception_handler(SchedulerError)
+    async def refused(request: Request, exc: SchedulerError):
+        """Our own errors, in the reader's language, each with its HTTP status."""
+        _ = gettext_for(getattr(request.state, "lang", settings.lang))
+        status = getattr(exc, "status", 422)
+        field = getattr(exc, "field", None)
+        message = exc.render(_)
+        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        if field:
+            body = {"detail": [{"loc": ["body", field], "msg": message, "type": "value_error"}]}
+        else:
+            body = {"detail": message}
+        return JSONResponse(body, status_code=status, headers=headers)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception):  # pragma: no cover - last resort

@@ -1,0 +1,756 @@
+"""Calendar feed benchmark (issue 3, item 7); not part of .ci/run.
+
+    python bench/feeds.py [--sizes 1000,10000,100000] [--requests 2000] [--seconds 15] [--connections 2]
+
+For each size it writes a schedule file whose expansion gives about that many
+feed events, loads it with the real CLI into a fresh SQLite database in a
+temporary OUTPUTS_DIR, subscribes to everything, then measures, each part in
+a fresh process so that nothing is warm that should not be:
+
+- cold build: ``FeedCache(Database(url))``, ``refresh()``, ``feed()``;
+- naive build, side by side: the same feed rebuilt from the database rows
+  with icalendar (``render_items`` for every occurrence, then joined), which
+  is what serving without stored items would cost on every request; its
+  bytes must equal the cached feed's;
+- incremental: one occurrence changes the way a later load changes it (new
+  revision, ``write_items``), then ``refresh()`` + ``feed()``;
+- memory: peak RSS growth and tracemalloc peak of a cold build, against the
+  feed's size in bytes;
+- HTTP on 127.0.0.1: the real app (``create_app``) plus one plain route that
+  answers the same bytes as a static ``Response`` on the same server; warm
+  feed GETs and static GETs (throughput, p50, p99), conditional GETs (304),
+  the first GET after a change, and the server's peak RSS (VmHWM).
+
+The load generator is this script too (``--phase client`` processes, one
+keep-alive connection each, raw sockets). All traffic stays on 127.0.0.1;
+every loop is bounded by a request count and a time limit. Temporary folders
+are removed at the end unless ``--keep``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+HOST = "127.0.0.1"
+BASE_URL = "http://127.0.0.1:8000"  # as at load time, so the server rerenders nothing at start
+NOW = "2024-01-01"
+EMAIL = "bench@example.org"
+STATIC_PATH = "/bench/static.ics"
+
+GOAL_COLD = 0.10  # cold build / naive rebuild, at most
+GOAL_INCREMENTAL = 0.05  # next request after one change / cold build, under
+GOAL_WARM = 0.80  # warm feed req/s / static req/s, at least
+GOAL_MEMORY = 3.0  # peak memory / feed bytes, under
+
+
+# --------------------------------------------------------------------------
+# The schedule: obligations of three shapes, cycled until the target is met.
+
+# Events one obligation of each shape gives in 2024 (occurrence + default
+# milestones, checked with ``expand``): weekly timed slots on TV (52 x 4),
+# a weekly newspaper quota (53 x 4, all-day), a monthly training (12 x 4).
+SHAPES = (
+    (208, """  - code: ban-tin-{i}
+    title: Bản tin "Cải cách hành chính" số {i}
+    title_en: Administrative reform bulletin {i}
+    host: {agency}
+    coordinators: [{partner}]
+    channels: [tv, radio]
+    topics: [chuyen-doi-so, cchc]
+    min_duration: 10m
+    cadence: {{slots: "FREQ=WEEKLY;BYDAY=TH", at: "19:30"}}
+"""),
+    (212, """  - code: bai-viet-{i}
+    title: Bài viết chuyên đề cải cách hành chính {i}
+    title_en: Articles on administrative reform {i}
+    host: {agency}
+    coordination: Các cơ quan, đơn vị liên quan
+    channels: [print, online]
+    topics: [cchc]
+    cadence: 1 per week
+"""),
+    (48, """  - code: tap-huan-{i}
+    title: Hội nghị tập huấn nghiệp vụ {i}
+    title_en: Training conference {i}
+    host: {agency}
+    coordinators: [{partner}]
+    channels: [training]
+    cadence: 1 per month
+"""),
+)
+AGENCIES = 40
+
+
+def schedule_yaml(target_events: int) -> tuple[str, int, int]:
+    """A plan file of about ``target_events`` events; (text, obligations, expected events)."""
+    lines = ["""plan:
+  code: bench
+  title: Kế hoạch tuyên truyền thử tải
+  title_en: Benchmark communication plan
+  issuer: Ủy ban nhân dân tỉnh Phú Thọ
+  period: 2024
+
+topics:
+  - code: chuyen-doi-so
+    title: Chuyển đổi số
+    title_en: Digital transformation
+  - code: cchc
+    title: Cải cách hành chính
+    title_en: Administrative reform
+
+agencies:
+"""]
+    for a in range(AGENCIES):
+        lines.append(f"""  - code: co-quan-{a}
+    name: Cơ quan truyền thông số {a} tỉnh Phú Thọ
+    name_en: Media agency {a}
+    kind: media
+""")
+    lines.append("\nobligations:\n")
+    events, i = 0, 0
+    while True:
+        count, text = SHAPES[i % len(SHAPES)]
+        if events + count > target_events:  # fill the rest with the smallest shape
+            count, text = min(SHAPES)
+            if target_events - events < count / 2:
+                break
+        lines.append(text.format(i=i, agency=f"co-quan-{i % AGENCIES}", partner=f"co-quan-{(i + 1) % AGENCIES}"))
+        events += count
+        i += 1
+    return "".join(lines), i, events
+
+
+# --------------------------------------------------------------------------
+# Phases run in fresh processes; each prints one JSON object.
+
+def _rss_kib(field: str, pid: str = "self") -> int:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def _change_one(db, settings, tag: str) -> str:
+    """Give one occurrence (the median by id) a new revision as a load would:
+    its shown title changes, and its items are reserialized in the same
+    transaction. Returns the occurrence id."""
+    from datetime import datetime, timezone
+
+    from sqlalchemy import func, select
+
+    from scheduler.revisions import fingerprint
+    from scheduler.store.feed_items import write_items
+    from scheduler.store.tables import OccurrenceRow
+
+    with db.transaction() as s:
+        total = s.scalar(select(func.count()).select_from(OccurrenceRow))
+        oid = s.scalar(select(OccurrenceRow.id).order_by(OccurrenceRow.id).offset(total // 2).limit(1))
+        row = s.get(OccurrenceRow, oid)
+        shown = dict(row.shown)
+        shown["title"] = f"{shown['title']} (đổi {tag})"
+        row.shown, row.title = shown, shown["title"]
+        row.revision += 1
+        row.updated_at = datetime.now(timezone.utc)
+        row.fingerprint = fingerprint(shown)
+        s.flush()
+        write_items(s, [oid], settings.base_url)
+    return oid
+
+
+class GcTime:
+    """Time the cyclic garbage collector spends, via ``gc.callbacks``."""
+
+    def __init__(self):
+        import gc
+        self.total, self.collections, self._started = 0.0, 0, 0.0
+        gc.callbacks.append(self._callback)
+
+    def _callback(self, phase: str, _info: dict) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.total += time.perf_counter() - self._started
+            self.collections += 1
+
+
+def phase_cold(args) -> dict:
+    """Cold build, then one change and the next build, in one fresh process."""
+    t = time.perf_counter()
+    from scheduler.people import FeedScope
+    from scheduler.settings import Settings
+    from scheduler.store.database import Database
+    from scheduler.web.feed_cache import FeedCache
+    imports = time.perf_counter() - t
+    settings = Settings.load()
+    scope, lang = FeedScope(), "vi"
+
+    gc_time = GcTime()
+    c0, t0 = time.process_time(), time.perf_counter()
+    db = Database(settings.database_url)
+    t1 = time.perf_counter()
+    rss_before = _rss_kib("VmRSS")  # after the schema check, whose modules are not the feed's memory
+    cache = FeedCache(db)
+    cache.refresh()
+    t2 = time.perf_counter()
+    feed = cache.feed(scope, lang)
+    t3, c3 = time.perf_counter(), time.process_time()
+    hwm_after_build = _rss_kib("VmHWM")
+    rss_after_build = _rss_kib("VmRSS")
+    cold = {"db_open": t1 - t0, "refresh": t2 - t1, "feed": t3 - t2, "total": t3 - t0, "cpu": c3 - c0,
+            "gc": gc_time.total, "gc_collections": gc_time.collections}
+
+    t = time.perf_counter()
+    again = cache.feed(scope, lang)
+    cached = time.perf_counter() - t
+    assert again is feed
+
+    cache.checked_at = float("-inf")
+    t = time.perf_counter()
+    cache.refresh()  # what every process does once a second anyway
+    idle_refresh = time.perf_counter() - t
+
+    t = time.perf_counter()
+    oid = _change_one(db, settings, args.tag)
+    write = time.perf_counter() - t
+    cache.checked_at = float("-inf")  # the next request after the 1 s refresh interval
+    c, t = time.process_time(), time.perf_counter()
+    cache.refresh()
+    t_refresh = time.perf_counter() - t
+    changed = cache.feed(scope, lang)
+    t_total, c_total = time.perf_counter() - t, time.process_time() - c
+    assert changed.etag != feed.etag, "the ETag did not change after a change"
+    assert f"(đổi {args.tag})".encode() in changed.body, "the change is not in the feed"
+    db.close()
+    return {
+        "imports": imports, "cold": cold, "cached_feed": cached,
+        "bytes": len(feed.body), "events": feed.body.count(b"BEGIN:VEVENT\r\n"),
+        "sha256": hashlib.sha256(feed.body).hexdigest(),
+        "items_vi": len(cache.state.items["vi"]), "items_en": len(cache.state.items["en"]),
+        "idle_refresh": idle_refresh,
+        "incremental": {"occurrence": oid, "write_items": write, "refresh": t_refresh, "total": t_total,
+                        "cpu": c_total,
+                        "bytes": len(changed.body), "sha256": hashlib.sha256(changed.body).hexdigest()},
+        "rss_before_kib": rss_before, "hwm_after_build_kib": hwm_after_build,
+        "rss_after_build_kib": rss_after_build, "hwm_end_kib": _rss_kib("VmHWM"),
+    }
+
+
+def phase_naive(_args) -> dict:
+    """The same feed rebuilt from the rows with icalendar, as a server without
+    stored items would on every request."""
+    from sqlalchemy import select
+
+    from scheduler.feeds import StoredOccurrence, assemble, calendar_head, feed_name, render_items
+    from scheduler.i18n import gettext_for
+    from scheduler.settings import Settings
+    from scheduler.store.database import Database
+    from scheduler.store.feed_items import names_for
+    from scheduler.store.tables import MilestoneRow, OccurrenceRow
+    settings = Settings.load()
+    lang = "vi"
+    _ = gettext_for(lang)
+
+    c0, t0 = time.process_time(), time.perf_counter()
+    db = Database(settings.database_url)
+    with db.transaction() as s:
+        occurrences = list(s.scalars(select(OccurrenceRow)))
+        steps: dict[str, list[dict]] = {}
+        for m in s.scalars(select(MilestoneRow).order_by(MilestoneRow.day, MilestoneRow.step)):
+            steps.setdefault(m.occurrence_id, []).append(
+                {"step": m.step, "title": m.title, "title_en": m.title_en, "day": m.day, "offset": m.offset})
+        names = {code: names_for(s, code, settings.base_url) for code in {o.plan_code for o in occurrences}}
+    t1 = time.perf_counter()
+    items = []
+    for o in occurrences:
+        stored = StoredOccurrence(o.id, o.revision, o.created_at, o.updated_at, o.shown)
+        items += render_items(stored, steps.get(o.id, []), names[o.plan_code], lang, _)
+    t2 = time.perf_counter()
+    items.sort(key=lambda item: item.sort_key)
+    head = calendar_head(feed_name(lang, _),
+                         _("Owed media deliverables and their production milestones"))
+    body = assemble(head, [item.ical for item in items])
+    t3, c3 = time.perf_counter(), time.process_time()
+    db.close()
+    return {"read": t1 - t0, "render": t2 - t1, "assemble": t3 - t2, "total": t3 - t0, "cpu": c3 - c0,
+            "bytes": len(body), "events": len(items), "sha256": hashlib.sha256(body).hexdigest()}
+
+
+def phase_memory(_args) -> dict:
+    """tracemalloc's view of a cold build: peak, what stays, and where."""
+    import tracemalloc
+
+    from scheduler.people import FeedScope
+    from scheduler.settings import Settings
+    from scheduler.store.database import Database
+    from scheduler.web.feed_cache import FeedCache
+    settings = Settings.load()
+    db = Database(settings.database_url)  # schema check outside the measurement
+    tracemalloc.start()
+    cache = FeedCache(db)
+    cache.refresh()
+    after_refresh, refresh_peak = tracemalloc.get_traced_memory()
+    feed = cache.feed(FeedScope(), "vi")
+    current, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    ical = {lang: sum(len(r.ical) for r in cache.state.items[lang].values()) for lang in ("vi", "en")}
+    db.close()
+    return {"bytes": len(feed.body), "peak": peak, "refresh_peak": refresh_peak,
+            "after_refresh": after_refresh, "retained": current,
+            "ical_vi": ical["vi"], "ical_en": ical["en"]}
+
+
+def phase_serve(args) -> None:
+    """The real app, as ``main.py serve`` runs it, plus one plain route with
+    the same bytes as a static Response (the bench's, never the product's)."""
+    import logging
+
+    import uvicorn
+    from fastapi.responses import Response
+
+    from scheduler.clock import Clock
+    from scheduler.commands import DEFAULT_TZ
+    from scheduler.settings import Settings
+    from scheduler.store.database import Database
+    from scheduler.store.feed_items import rerender_stale
+    from scheduler.web.app import FEED_HEADERS, create_app, install_log_masks
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = Settings.load()
+    db = Database(settings.database_url)
+    with db.transaction() as s:
+        rerender_stale(s, settings.base_url)
+    app = create_app(settings, db, Clock(DEFAULT_TZ))
+    static_file = Path(args.static_file)
+    static: dict[str, bytes] = {}
+
+    @app.get(STATIC_PATH, include_in_schema=False)
+    async def static_bytes() -> Response:
+        if "body" not in static:
+            static["body"] = static_file.read_bytes()  # written by the bench after the first feed GET
+        headers = {**FEED_HEADERS, "ETag": '"static"', "Last-Modified": "Mon, 01 Jan 2024 00:00:00 GMT"}
+        return Response(static["body"], media_type="text/calendar; charset=utf-8", headers=headers)
+
+    config = uvicorn.Config(app, host=HOST, port=args.port, proxy_headers=True, log_level="info")
+    install_log_masks()
+    uvicorn.Server(config).run()
+
+
+def phase_change(_args) -> dict:
+    from scheduler.settings import Settings
+    from scheduler.store.database import Database
+    settings = Settings.load()
+    db = Database(settings.database_url)
+    oid = _change_one(db, settings, "http")
+    db.close()
+    return {"occurrence": oid}
+
+
+def _read_response(sock: socket.socket, buf: bytearray) -> tuple[int, int, bytes]:
+    """One HTTP/1.1 response on a keep-alive socket: (status, body length, first body bytes)."""
+    data = b""
+    while True:
+        end = data.find(b"\r\n\r\n")
+        if end >= 0:
+            break
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("server closed the connection")
+        data += chunk
+    head, rest = data[:end], data[end + 4:]
+    status = int(head[9:12])
+    match = re.search(rb"(?i)\r\ncontent-length:\s*(\d+)", head)
+    length = int(match.group(1)) if match else 0
+    remaining = length - len(rest)
+    view = memoryview(buf)
+    while remaining > 0:
+        n = sock.recv_into(view, min(len(buf), remaining))
+        if n == 0:
+            raise ConnectionError("server closed the connection mid-body")
+        remaining -= n
+    return status, length, rest[:64]
+
+
+def phase_client(args) -> dict:
+    """One keep-alive connection: warm up, wait for the common start, then
+    send requests one after another until the count or the time is up."""
+    headers = "".join(f"{h}\r\n" for h in args.header)
+    request = f"GET {args.path} HTTP/1.1\r\nHost: {HOST}:{args.port}\r\n{headers}\r\n".encode()
+    sock = socket.create_connection((HOST, args.port))
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    buf = bytearray(1 << 20)
+    warm_until = time.time() + 0.5
+    for _ in range(args.warmup):
+        sock.sendall(request)
+        _read_response(sock, buf)
+        if time.time() > warm_until:
+            break
+    late = max(0.0, time.time() - args.start_at)
+    while time.time() < args.start_at:
+        time.sleep(0.001)
+    latencies, statuses, lengths = [], {}, set()
+    start = time.time()
+    stop_at = start + args.seconds
+    while len(latencies) < args.requests and time.time() < stop_at:
+        t = time.perf_counter_ns()
+        sock.sendall(request)
+        status, length, _first = _read_response(sock, buf)
+        latencies.append(time.perf_counter_ns() - t)
+        statuses[status] = statuses.get(status, 0) + 1
+        lengths.add(length)
+    end = time.time()
+    sock.close()
+    return {"start": start, "end": end, "late": late, "latencies_ns": latencies,
+            "statuses": statuses, "lengths": sorted(lengths)}
+
+
+PHASES = {"cold": phase_cold, "naive": phase_naive, "memory": phase_memory, "serve": phase_serve,
+          "change": phase_change, "client": phase_client}
+
+
+# --------------------------------------------------------------------------
+# The driver.
+
+def log(text: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {text}", flush=True)
+
+
+def run_phase(name: str, env: dict, *extra: str, timeout: float = 1800) -> dict:
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--phase", name, *extra]
+    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+    if done.returncode != 0:
+        raise RuntimeError(f"phase {name} failed ({done.returncode}):\n{done.stderr[-4000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def cli(env: dict, *argv: str, timeout: float = 3600) -> str:
+    done = subprocess.run([sys.executable, "main.py", *argv], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=timeout)
+    if done.returncode != 0:
+        raise RuntimeError(f"main.py {' '.join(argv)} failed:\n{done.stdout}\n{done.stderr[-4000:]}")
+    return done.stdout
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def http_get(port: int, path: str, headers: dict | None = None, timeout: float = 600) -> tuple[int, dict, bytes]:
+    import http.client
+    conn = http.client.HTTPConnection(HOST, port, timeout=timeout)
+    try:
+        conn.request("GET", path, headers=headers or {})
+        response = conn.getresponse()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+    finally:
+        conn.close()
+
+
+def wait_ready(port: int, server: subprocess.Popen, limit: float = 120) -> None:
+    deadline = time.time() + limit
+    while time.time() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"the server exited with {server.returncode}")
+        try:
+            if http_get(port, "/healthz", timeout=5)[0] == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError("the server did not answer /healthz in time")
+
+
+def measure(env: dict, port: int, path: str, headers: list[str], opts, expect_status: int) -> dict:
+    """Run ``opts.connections`` client processes against one path; merge."""
+    start_at = time.time() + 2.0  # after the clients started and warmed up
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--phase", "client", "--port", str(port),
+           "--path", path, "--start-at", repr(start_at), "--requests", str(max(1, opts.requests // opts.connections)),
+           "--seconds", str(opts.seconds), "--warmup", "5"]
+    for h in headers:
+        cmd += ["--header", h]
+    procs = [subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(opts.connections)]
+    results = []
+    for p in procs:
+        out, err = p.communicate(timeout=opts.seconds + 600)
+        if p.returncode != 0:
+            raise RuntimeError(f"client failed: {err[-2000:]}")
+        results.append(json.loads(out.strip().splitlines()[-1]))
+    latencies = sorted(x for r in results for x in r["latencies_ns"])
+    statuses: dict[str, int] = {}
+    for r in results:
+        for k, v in r["statuses"].items():
+            statuses[k] = statuses.get(k, 0) + v
+    if set(statuses) != {str(expect_status)}:
+        raise RuntimeError(f"{path}: expected only {expect_status}, got {statuses}")
+    begin = min(r["start"] for r in results)
+    wall = max(r["end"] for r in results) - begin
+    return {"requests": len(latencies), "seconds": wall, "rps": len(latencies) / wall,
+            "p50_ms": _percentile(latencies, 50) / 1e6, "p99_ms": _percentile(latencies, 99) / 1e6,
+            "mean_ms": statistics.fmean(latencies) / 1e6, "late_s": max(r["late"] for r in results),
+            "lengths": sorted({n for r in results for n in r["lengths"]})}
+
+
+def _median_by(results: list[dict], key) -> dict:
+    return dict(sorted(results, key=key)[(len(results) - 1) // 2])
+
+
+def _ms(seconds: list[float]) -> str:
+    return "/".join(f"{s * 1000:,.0f}" if s >= 0.1 else f"{s * 1000:.1f}" for s in seconds)
+
+
+def _median_round(results: list[dict]) -> dict:
+    """The round of median throughput, with every round's throughput beside it."""
+    ordered = sorted(results, key=lambda r: r["rps"])
+    return {**ordered[(len(ordered) - 1) // 2], "rounds_rps": [r["rps"] for r in results]}
+
+
+def _percentile(sorted_values: list[int], p: float) -> float:
+    if not sorted_values:
+        return float("nan")
+    k = min(len(sorted_values) - 1, max(0, round(p / 100 * len(sorted_values) + 0.5) - 1))
+    return sorted_values[k]
+
+
+def bench_http(env: dict, token: str, work: Path, opts, expected_sha: str) -> dict:
+    port = free_port()
+    static_file = work / "static.ics"
+    server_log = (work / "server.log").open("w")
+    server = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--phase", "serve",
+                               "--port", str(port), "--static-file", str(static_file)],
+                              cwd=ROOT, env=env, stdout=server_log, stderr=subprocess.STDOUT)
+    try:
+        wait_ready(port, server)
+        path = f"/feeds/{token}.ics"
+        t = time.perf_counter()
+        status, headers, body = http_get(port, path)
+        first = time.perf_counter() - t
+        if status != 200 or hashlib.sha256(body).hexdigest() != expected_sha:
+            raise RuntimeError(f"first feed GET: status {status}, bytes differ from the in-process build")
+        static_file.write_bytes(body)
+        s_status, _h, s_body = http_get(port, STATIC_PATH)
+        assert s_status == 200 and s_body == body
+        etag = headers["etag"]
+        log(f"  HTTP: first GET {first * 1000:.0f} ms ({len(body):,} bytes); {opts.rounds} rounds of "
+            f"static, feed, 304")
+        rounds: dict[str, list[dict]] = {"static": [], "warm": [], "conditional": []}
+        for n in range(opts.rounds):  # alternated, so that drift hits both alike
+            for what, where, headers, status in (("static", STATIC_PATH, [], 200), ("warm", path, [], 200),
+                                                 ("conditional", path, [f"If-None-Match: {etag}"], 304)):
+                result = measure(env, port, where, headers, opts, status)
+                if status == 200:
+                    assert result["lengths"] == [len(body)], f"{what}: body lengths {result['lengths']}"
+                rounds[what].append(result)
+            log("    round {}: static {:,.1f}, feed {:,.1f}, 304 {:,.0f} req/s".format(
+                n + 1, *(rounds[k][-1]["rps"] for k in ("static", "warm", "conditional"))))
+        static, warm, conditional = (_median_round(rounds[k]) for k in ("static", "warm", "conditional"))
+
+        run_phase("change", env)  # another process changes one occurrence, as a load would
+        time.sleep(1.2)  # the server looks at the database at most once a second
+        t = time.perf_counter()
+        status2, headers2, body2 = http_get(port, path)
+        after_change = time.perf_counter() - t
+        assert status2 == 200 and headers2["etag"] != etag and "(đổi http)".encode() in body2
+        t = time.perf_counter()
+        http_get(port, path)
+        next_warm = time.perf_counter() - t
+        hwm = _rss_kib("VmHWM", str(server.pid))
+        rss = _rss_kib("VmRSS", str(server.pid))
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        server_log.close()
+    return {"first_get": first, "static": static, "warm": warm, "conditional": conditional,
+            "after_change_get": after_change, "after_change_next_get": next_warm,
+            "server_hwm_kib": hwm, "server_rss_kib": rss}
+
+
+def bench_size(size: int, opts) -> dict:
+    work = Path(tempfile.mkdtemp(prefix=f"bench-feeds-{size}-"))
+    try:
+        outputs = work / "outputs"
+        env = {**os.environ, "OUTPUTS_DIR": str(outputs), "DATABASE_URL": f"sqlite:///{outputs / 'scheduler.sqlite3'}",
+               "BASE_URL": BASE_URL, "SCHEDULER_LANG": "vi", "PUBLIC_FEED": "off", "PYTHONPATH": str(ROOT)}
+        text, obligations, expected = schedule_yaml(size)
+        plan = work / "bench.yaml"
+        plan.write_text(text, encoding="utf-8")
+        log(f"size {size:,}: {obligations} obligations, about {expected:,} events expected; loading")
+        t = time.perf_counter()
+        loaded = cli(env, "load", str(plan), "--now", NOW).strip()
+        load_s = time.perf_counter() - t
+        out = cli(env, "subscribe", "--email", EMAIL, "--now", NOW)
+        token = re.search(r"/feeds/([A-Za-z0-9_-]+)\.ics", out).group(1)
+        log(f"  loaded in {load_s:.1f} s ({loaded}); cold builds in {opts.repeat} fresh processes")
+        colds = [run_phase("cold", env, "--tag", f"cold-{k + 1}") for k in range(opts.repeat)]
+        cold = _median_by(colds, lambda r: r["cold"]["total"])
+        cold["runs"] = [r["cold"]["total"] for r in colds]
+        cold["incremental"] = _median_by([r["incremental"] for r in colds], lambda r: r["total"])
+        cold["incremental"]["runs"] = [r["incremental"]["total"] for r in colds]
+        last_sha = colds[-1]["incremental"]["sha256"]  # what the database holds now
+        log(f"  cold {cold['cold']['total'] * 1000:,.0f} ms (runs {_ms(cold['runs'])}), {cold['bytes']:,} bytes, "
+            f"{cold['events']:,} events; incremental {cold['incremental']['total'] * 1000:.1f} ms "
+            f"(runs {_ms(cold['incremental']['runs'])}); naive rebuild in fresh processes")
+        naives = [run_phase("naive", env) for _ in range(opts.repeat)]
+        naive = _median_by(naives, lambda r: r["total"])
+        naive["runs"] = [r["total"] for r in naives]
+        if any(r["sha256"] != last_sha for r in naives):
+            raise RuntimeError("the naive rebuild's bytes differ from the cached feed's")
+        log(f"  naive {naive['total'] * 1000:,.0f} ms (runs {_ms(naive['runs'])}), byte-identical to the cached "
+            f"feed; memory in a fresh process")
+        memory = run_phase("memory", env)
+        log(f"  tracemalloc peak {memory['peak'] / 2**20:.0f} MiB for a {memory['bytes'] / 2**20:.1f} MiB feed")
+        http = bench_http(env, token, work, opts, last_sha)
+        return {"size": size, "obligations": obligations, "load_s": load_s, "cold": cold, "naive": naive,
+                "memory": memory, "http": http}
+    finally:
+        if opts.keep:
+            log(f"  kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------
+# The report.
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "MISS"
+
+
+def rows_for(r: dict) -> dict:
+    c, n, m, h = r["cold"], r["naive"], r["memory"], r["http"]
+    cold_ms, naive_ms = c["cold"]["total"] * 1000, n["total"] * 1000
+    incr_ms = c["incremental"]["total"] * 1000
+    rss_delta = (c["hwm_after_build_kib"] - c["rss_before_kib"]) * 1024
+    cold_ratio, incr_ratio = cold_ms / naive_ms, incr_ms / cold_ms
+    warm_ratio = h["warm"]["rps"] / h["static"]["rps"]
+    mem_ratio = rss_delta / c["bytes"]
+    return {
+        "size": f"{r['size']:,}", "events": f"{c['events']:,}", "bytes": f"{c['bytes']:,}",
+        "cold ms": f"{cold_ms:,.0f}", "naive ms": f"{naive_ms:,.0f}",
+        "cold/naive ≤10%": f"{cold_ratio:.1%} {verdict(cold_ratio <= GOAL_COLD)}",
+        "incr ms": f"{incr_ms:,.1f}", "incr/cold <5%": f"{incr_ratio:.1%} {verdict(incr_ratio < GOAL_INCREMENTAL)}",
+        "warm req/s": f"{h['warm']['rps']:,.1f}", "p50 ms": f"{h['warm']['p50_ms']:.2f}",
+        "p99 ms": f"{h['warm']['p99_ms']:.2f}", "static req/s": f"{h['static']['rps']:,.1f}",
+        "warm/static ≥80%": f"{warm_ratio:.0%} {verdict(warm_ratio >= GOAL_WARM)}",
+        "304 req/s": f"{h['conditional']['rps']:,.0f}",
+        "server peak RSS": f"{h['server_hwm_kib'] / 1024:,.0f} MiB",
+        "build mem/bytes <3×": f"{mem_ratio:.1f}× {verdict(mem_ratio < GOAL_MEMORY)}",
+    }
+
+
+def details_for(r: dict) -> list[str]:
+    c, n, m, h = r["cold"], r["naive"], r["memory"], r["http"]
+    cc, inc = c["cold"], c["incremental"]
+    return [
+        f"size {r['size']:,}: {r['obligations']} obligations, load {r['load_s']:.1f} s; "
+        f"{c['items_vi']:,} items per language in memory",
+        f"  cold (median of {_ms(c['runs'])} ms): open db {cc['db_open'] * 1000:.0f} ms + refresh {cc['refresh'] * 1000:.0f} ms + "
+        f"feed {cc['feed'] * 1000:.0f} ms, of which garbage collector {cc['gc'] * 1000:.0f} ms "
+        f"({cc['gc_collections']} runs); CPU {cc['cpu'] * 1000:.0f} ms vs naive CPU {n['cpu'] * 1000:.0f} ms "
+        f"= {cc['cpu'] / n['cpu']:.1%}; repeat feed() {c['cached_feed'] * 1e6:.1f} µs; "
+        f"imports {c['imports'] * 1000:.0f} ms (not counted)",
+        f"  naive (median of {_ms(n['runs'])} ms): read rows {n['read'] * 1000:.0f} ms + render {n['render'] * 1000:.0f} ms + "
+        f"join {n['assemble'] * 1000:.0f} ms; {n['total'] * 1e6 / max(1, n['events']):.0f} µs/event; "
+        f"bytes identical to the cached feed",
+        f"  incremental (median of {_ms(inc['runs'])} ms): write_items {inc['write_items'] * 1000:.1f} ms (writer, not counted); "
+        f"refresh {inc['refresh'] * 1000:.1f} ms + feed {(inc['total'] - inc['refresh']) * 1000:.1f} ms; "
+        f"a refresh with nothing changed {c['idle_refresh'] * 1000:.1f} ms",
+        f"  memory: RSS {c['rss_before_kib'] / 1024:.0f} → peak {c['hwm_after_build_kib'] / 1024:.0f} MiB "
+        f"(+{(c['hwm_after_build_kib'] - c['rss_before_kib']) / 1024:.0f} MiB, after build "
+        f"{c['rss_after_build_kib'] / 1024:.0f} MiB); tracemalloc peak {m['peak'] / 2**20:.0f} MiB "
+        f"({m['peak'] / m['bytes']:.1f}× the feed; refresh alone {m['refresh_peak'] / 2**20:.0f} MiB), "
+        f"retained {m['retained'] / 2**20:.0f} MiB; stored item bytes vi {m['ical_vi'] / 2**20:.1f} MiB + "
+        f"en {m['ical_en'] / 2**20:.1f} MiB; feed {m['bytes'] / 2**20:.1f} MiB",
+        f"  http: first GET {h['first_get'] * 1000:.0f} ms; feed {h['warm']['requests']} requests in "
+        f"{h['warm']['seconds']:.1f} s (rounds {_rates(h['warm'])} req/s), static {h['static']['requests']} in "
+        f"{h['static']['seconds']:.1f} s (rounds {_rates(h['static'])} req/s, "
+        f"p50 {h['static']['p50_ms']:.2f} ms, p99 {h['static']['p99_ms']:.2f} ms), 304 "
+        f"{h['conditional']['requests']} in {h['conditional']['seconds']:.1f} s (p50 "
+        f"{h['conditional']['p50_ms']:.2f} ms, p99 {h['conditional']['p99_ms']:.2f} ms); first GET after a "
+        f"change {h['after_change_get'] * 1000:.0f} ms, the one after {h['after_change_next_get'] * 1000:.0f} ms; "
+        f"server RSS at end {h['server_rss_kib'] / 1024:.0f} MiB",
+    ]
+
+
+def _rates(result: dict) -> str:
+    return "/".join(f"{r:,.0f}" for r in result["rounds_rps"])
+
+
+def table(rows: list[dict]) -> str:
+    keys = list(rows[0])
+    widths = {k: max(len(k), *(len(r[k]) for r in rows)) for k in keys}
+    line = "| " + " | ".join(k.ljust(widths[k]) for k in keys) + " |"
+    rule = "|" + "|".join("-" * (widths[k] + 2) for k in keys) + "|"
+    body = ["| " + " | ".join(r[k].rjust(widths[k]) for k in keys) + " |" for r in rows]
+    return "\n".join([line, rule, *body])
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="1000,10000,100000", help="feed sizes in events, comma-separated")
+    parser.add_argument("--requests", type=int, default=2000, help="requests per HTTP measurement (all connections)")
+    parser.add_argument("--seconds", type=float, default=15, help="time limit of each HTTP measurement")
+    parser.add_argument("--connections", type=int, default=2, help="client processes, one keep-alive connection each")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="HTTP rounds (static, feed, 304 alternated); the median round is reported")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="fresh processes for each cold and naive build; the median is reported")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folders")
+    parser.add_argument("--json", type=Path, help="also write every measurement to this file")
+    # Internal: the phases that run in their own processes.
+    parser.add_argument("--phase", choices=sorted(PHASES), help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--path", help=argparse.SUPPRESS)
+    parser.add_argument("--header", action="append", default=[], help=argparse.SUPPRESS)
+    parser.add_argument("--start-at", type=float, help=argparse.SUPPRESS)
+    parser.add_argument("--warmup", type=int, default=5, help=argparse.SUPPRESS)
+    parser.add_argument("--static-file", help=argparse.SUPPRESS)
+    parser.add_argument("--tag", default="1", help=argparse.SUPPRESS)
+    opts = parser.parse_args(argv)
+    if opts.phase:
+        sys.path.insert(0, str(ROOT))
+        result = PHASES[opts.phase](opts)
+        if result is not None:
+            print(json.dumps(result))
+        return 0
+
+    sizes = [int(s.replace("_", "")) for s in opts.sizes.split(",") if s.strip()]
+    log(f"feeds benchmark: sizes {sizes}, {opts.requests} requests or {opts.seconds:g} s per HTTP measurement, "
+        f"{opts.connections} connections; {os.cpu_count()} cores, Python {sys.version.split()[0]}")
+    started = time.perf_counter()
+    results = [bench_size(size, opts) for size in sizes]
+    print()
+    print(table([rows_for(r) for r in results]))
+    print()
+    for r in results:
+        print("\n".join(details_for(r)))
+    print(f"\nGoals: cold build ≤ {GOAL_COLD:.0%} of a naive icalendar rebuild; the next build after one change "
+          f"< {GOAL_INCREMENTAL:.0%} of a cold build; warm feed req/s ≥ {GOAL_WARM:.0%} of static bytes on the "
+          f"same server; peak memory of a cold build (RSS growth) < {GOAL_MEMORY:g}× the feed's bytes.")
+    log(f"done in {time.perf_counter() - started:.0f} s")
+    if opts.json:
+        opts.json.write_text(json.dumps(results, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,305 @@
+"""The JSON API: recording deliveries and excuses, reading occurrences and
+evidence, verifying the ledger, and administering people, tokens and
+subscriptions. Every request names its user with ``Authorization: Bearer``.
+"""
+
+
+import logging
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
+from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
+
+from ..clock import Clock
+from ..deliveries import CHANNEL_FIELDS, DeliveryError, Evidence, FileRef
+from ..durations import parse_duration
+from ..errors import N_, SchedulerError
+from ..i18n import gettext_for
+from ..evidence import EvidenceStore, content_disposition
+from ..ledger import parse_content, verify_chain
+from ..people import FeedScope, check_channel, feed_urls, new_token
+from ..periods import parse_moment
+from ..permissions import Actor, may_admin, may_record
+from ..recording import NotFound, actor_of, record_delivery, record_excuse, refuse
+from ..settings import Settings
+from ..store import ledger as stored_ledger
+from ..store import people
+from ..store.database import Database
+from ..store.tables import ObligationRow, OccurrenceRow
+from .uploads import Form, read_form
+
+log = logging.getLogger("scheduler.api")
+KNOWN_FIELDS = {"aired_at", "published_at", "duration", "url", "title", "topics", "note", "supersedes",
+                *CHANNEL_FIELDS}
+
+
+class Unauthenticated(SchedulerError):
+    status = 401
+
+
+class User(BaseModel):
+    email: str
+    roles: list[str]
+    agency: str | None = None
+    name: str = ""
+    lang: str = "vi"
+
+
+class Excuse(BaseModel):
+    reason: str
+    supersedes: int | None = None
+
+
+class TokenRequest(BaseModel):
+    email: str
+
+
+class SubscriptionRequest(BaseModel):
+    email: str
+    plan: str | None = None
+    agency: str | None = None
+    obligation: str | None = None
+    channel: str | None = None
+    milestones: bool = True
+
+
+def _one(fields: dict[str, list[str]], name: str) -> str:
+    values = fields.get(name) or [""]
+    if len(values) > 1:
+        raise DeliveryError(name, N_("give {field} once"), field=name)
+    return values[0].strip()
+
+
+def evidence_from_form(fields: dict[str, list[str]], files, tz) -> Evidence:
+    """Form fields into Evidence; each problem names its field."""
+    for name in fields:
+        if name not in KNOWN_FIELDS:
+            raise DeliveryError(name, N_("unknown field (allowed: {allowed})"), allowed=", ".join(sorted(KNOWN_FIELDS)))
+    aired, published = _one(fields, "aired_at"), _one(fields, "published_at")
+    if bool(aired) == bool(published):
+        raise DeliveryError("aired_at", N_("give the moment the evidence proves: aired_at or published_at, one of them"))
+    where = "aired_at" if aired else "published_at"
+    try:
+        moment = parse_moment(aired or published, tz)
+    except SchedulerError as e:
+        raise DeliveryError(where, e.message, **e.params) from None
+    duration = None
+    if _one(fields, "duration"):
+        try:
+            duration = int(parse_duration(_one(fields, "duration")).total_seconds())
+        except SchedulerError as e:
+            raise DeliveryError("duration", e.message, **e.params) from None
+    supersedes = _one(fields, "supersedes")
+    if supersedes and not supersedes.isdigit():
+        raise DeliveryError("supersedes", N_("expected the number of a ledger entry, got \"{value}\""), value=supersedes)
+    topics = tuple(t.strip() for v in fields.get("topics", []) for t in v.split(",") if t.strip())
+    return Evidence(moment, "aired" if aired else "published", duration, _one(fields, "url"), _one(fields, "title"),
+                    topics, _one(fields, "note"), {f: _one(fields, f) for f in CHANNEL_FIELDS if _one(fields, f)},
+                    tuple(FileRef(f.sha256, f.size, f.name, f.type) for f in files),
+                    int(supersedes) if supersedes else None)
+
+
+def entry_json(row, superseded: set[int]) -> dict:
+    content = parse_content(row.content)
+    payload = content["payload"]
+    return {"seq": row.seq, "kind": row.kind, "occurrence": row.occurrence_id, "recorded_at": content["recorded_at"],
+            "recorded_by": row.recorded_by, "supersedes": row.supersedes, "superseded": row.seq in superseded,
+            "hash": row.hash, "payload": payload,
+            "files": [{**f, "href": f"/api/ledger/{row.seq}/files/{f['sha256']}"} for f in payload.get("files", [])]}
+
+
+def api_router(settings: Settings, db: Database, clock: Clock, store: EvidenceStore) -> APIRouter:
+    router = APIRouter(prefix="/api", tags=["api"])
+    bearer = HTTPBearer(auto_error=False, description="A token from `python main.py tokens create --user EMAIL`")
+
+    def current(request: Request,
+                credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Actor:
+        if credentials is None:
+            raise Unauthenticated(N_("send Authorization: Bearer TOKEN"))
+        with db.transaction() as s:
+            user = people.user_by_token(s, credentials.credentials)
+            if user is None:
+                raise Unauthenticated(N_("this token is unknown, revoked, or its user is disabled"))
+            request.state.lang = user.lang  # errors and messages in the user's language
+            return actor_of(user)
+
+    Who = Annotated[Actor, Depends(current)]
+
+    def admin(actor: Actor, what: str) -> None:
+        decision = may_admin(actor)
+        if not decision:
+            raise refuse(actor, "administer", what, decision)
+
+    def precheck_record(actor: Actor, occurrence_id: str | None, obligation: str | None,
+                        plan: str | None) -> None:
+        """Refuse before a (large) body is read; the transaction checks again."""
+        with db.transaction() as s:
+            if occurrence_id is not None:
+                row = s.get(OccurrenceRow, occurrence_id)
+                if row is None:
+                    raise NotFound(N_("no occurrence {id}"), id=occurrence_id)
+                keys = [(row.plan_code, row.obligation_code)]
+            else:
+                query = select(ObligationRow.plan_code, ObligationRow.code).where(ObligationRow.code == obligation)
+                keys = [tuple(k) for k in s.execute(query.where(ObligationRow.plan_code == plan) if plan else query)]
+                if not keys:
+                    raise NotFound(N_('no obligation "{code}"'), code=obligation)
+            decisions = []
+            for key in keys:
+                ob = s.get(ObligationRow, key)
+                decision = may_record(actor, ob.host, tuple(ob.definition.get("may_record") or ()))
+                if decision:
+                    return
+                decisions.append(decision)
+        raise refuse(actor, "record a delivery for", occurrence_id or obligation, decisions[0])
+
+    async def deliver(request: Request, actor: Actor, occurrence_id: str | None = None,
+                      obligation: str | None = None, period: str | None = None, plan: str | None = None):
+        await run_in_threadpool(precheck_record, actor, occurrence_id, obligation, plan)
+        form: Form = await read_form(request, store)
+        with form:
+            evidence = evidence_from_form(form.fields, form.files, clock.tz)
+
+            def write():
+                with db.transaction() as s:
+                    result = record_delivery(s, actor, evidence, clock.now(), settings.base_url, occurrence_id,
+                                             obligation, period, plan)
+                    form.commit()  # files reach their final names just before the database commits
+                    return result
+
+            result = await run_in_threadpool(write)
+        body = result.as_json()
+        _ = gettext_for(actor.lang)
+        body["reasons"] = [_(m).format(**p) for m, p in result.reasons]
+        body["gaps"] = [_(g) for g in result.gaps]
+        return JSONResponse(body, status_code=201)
+
+    @router.post("/occurrences/{occurrence_id}/deliveries", status_code=201,
+                 summary="Record a delivery (multipart: aired_at|published_at, duration, url, ..., files)")
+    async def deliver_occurrence(occurrence_id: str, request: Request, actor: Who):
+        return await deliver(request, actor, occurrence_id=occurrence_id)
+
+    @router.post("/obligations/{code}/deliveries", status_code=201,
+                 summary="Record a delivery against the lowest-numbered open occurrence of a period")
+    async def deliver_period(code: str, request: Request, actor: Who, period: str = Query(...),
+                             plan: str | None = None):
+        return await deliver(request, actor, obligation=code, period=period, plan=plan)
+
+    @router.post("/occurrences/{occurrence_id}/excuses", status_code=201, summary="Excuse an occurrence (DHA)")
+    def excuse(occurrence_id: str, body: Excuse, actor: Who):
+        with db.transaction() as s:
+            result = record_excuse(s, actor, occurrence_id, body.reason, clock.now(), settings.base_url,
+                                   body.supersedes)
+        return JSONResponse(result.as_json(), status_code=201)
+
+    @router.get("/occurrences/{occurrence_id}", summary="An occurrence with its ledger entries")
+    def occurrence(occurrence_id: str, actor: Who):
+        with db.transaction() as s:
+            row = s.get(OccurrenceRow, occurrence_id)
+            if row is None:
+                raise NotFound(N_("no occurrence {id}"), id=occurrence_id)
+            rows = stored_ledger.entries_of(s, [occurrence_id])
+            superseded = {r.supersedes for r in rows if r.supersedes}
+            return {"id": row.id, "plan": row.plan_code, "obligation": row.obligation_code, "agency": row.agency_code,
+                    "period": row.period, "number": row.number, "status": row.status, "revision": row.revision,
+                    "window_start": row.window_start.astimezone(clock.tz).isoformat(),
+                    "window_end": row.window_end.astimezone(clock.tz).isoformat(),
+                    "delivery": row.delivery, "entries": [entry_json(r, superseded) for r in rows]}
+
+    @router.get("/ledger/{seq}/files/{sha256}", summary="An evidence file, as recorded in an entry")
+    def evidence_file(seq: int, sha256: str, actor: Who):
+        with db.transaction() as s:
+            row = stored_ledger.entry(s, seq)
+            files = parse_content(row.content)["payload"].get("files", []) if row else []
+        found = next((f for f in files if f["sha256"] == sha256), None)
+        if found is None or not store.exists(sha256):
+            raise NotFound(N_("no such file in entry {seq}"), seq=seq)
+        return FileResponse(store.path(sha256), media_type=found["type"],
+                            headers={"Content-Disposition": content_disposition(found["name"]),
+                                     "X-Content-Type-Options": "nosniff", "Cache-Control": "private",
+                                     "Content-Security-Policy": "sandbox"})
+
+    @router.get("/ledger/verify", summary="Recompute the ledger's chain and re-hash its files")
+    def verify(actor: Who):
+        with db.transaction() as s:
+            rows = list(stored_ledger.stored_entries(s))
+        broken = verify_chain(rows, store.rehash)
+        _ = gettext_for(actor.lang)
+        return {"ok": broken is None, "entries": len(rows), "head": rows[-1].hash if rows else None,
+                "first_bad_entry": broken.seq if broken else None,
+                "problem": broken.render(_) if broken else None}
+
+    @router.get("/users", summary="Users (admin)")
+    def users(actor: Who):
+        admin(actor, "users")
+        with db.transaction() as s:
+            return [{"email": u.email, "name": u.name, "roles": u.roles, "agency": u.agency_code, "lang": u.lang,
+                     "disabled": u.disabled} for u in people.list_users(s)]
+
+    @router.post("/users", status_code=201, summary="Add a user (admin)")
+    def add_user(body: User, actor: Who):
+        admin(actor, "users")
+        with db.transaction() as s:
+            user = people.add_user(s, body.email, body.roles, body.agency, body.name, body.lang, clock.now())
+            return JSONResponse({"email": user.email, "roles": user.roles}, status_code=201)
+
+    @router.post("/users/{email}/disable", summary="Disable a user at once (admin)")
+    def disable_user(email: str, actor: Who):
+        admin(actor, "users")
+        with db.transaction() as s:
+            user = people.disable_user(s, email, clock.now())
+            return {"email": user.email, "disabled": True}
+
+    @router.get("/tokens", summary="API tokens (admin)")
+    def tokens(actor: Who):
+        admin(actor, "tokens")
+        with db.transaction() as s:
+            return [{"id": t.id, "email": u.email, "created_at": t.created_at.isoformat(),
+                     "revoked": t.revoked_at is not None} for t, u in people.list_tokens(s)]
+
+    @router.post("/tokens", status_code=201, summary="Create an API token; shown once (admin)")
+    def create_token(body: TokenRequest, actor: Who):
+        admin(actor, "tokens")
+        token = "mps_" + new_token()
+        with db.transaction() as s:
+            row = people.create_token(s, body.email, token, clock.now())
+            return JSONResponse({"id": row.id, "token": token}, status_code=201)
+
+    @router.post("/tokens/{token_id}/revoke", summary="Revoke an API token (admin)")
+    def revoke_token(token_id: int, actor: Who):
+        admin(actor, "tokens")
+        with db.transaction() as s:
+            people.revoke_token(s, token_id, clock.now())
+        return {"id": token_id, "revoked": True}
+
+    @router.get("/subscriptions", summary="Calendar subscriptions (admin)")
+    def subscriptions(actor: Who):
+        admin(actor, "subscriptions")
+        with db.transaction() as s:
+            return [{"id": sub.id, "email": u.email, "plan": sub.plan_code, "agency": sub.agency_code,
+                     "obligation": sub.obligation_code, "channel": sub.channel, "milestones": sub.milestones,
+                     "revoked": sub.revoked_at is not None} for sub, u in people.list_subscriptions(s)]
+
+    @router.post("/subscriptions", status_code=201, summary="Create a calendar subscription; URL shown once (admin)")
+    def subscribe(body: SubscriptionRequest, actor: Who):
+        admin(actor, "subscriptions")
+        scope = FeedScope(body.plan, body.agency, body.obligation, check_channel(body.channel), body.milestones)
+        token = new_token()
+        with db.transaction() as s:
+            row = people.subscribe(s, body.email, scope, token, clock.now(), settings.lang)
+            https, webcal = feed_urls(settings.base_url, token)
+            return JSONResponse({"id": row.id, "https": https, "webcal": webcal}, status_code=201)
+
+    @router.post("/subscriptions/{subscription_id}/revoke", summary="Revoke a calendar subscription (admin)")
+    def revoke_subscription(subscription_id: int, actor: Who):
+        admin(actor, "subscriptions")
+        with db.transaction() as s:
+            people.revoke(s, subscription_id, clock.now())
+        return {"id": subscription_id, "revoked": True}
+
+    return router
+
