@@ -17,6 +17,8 @@
                            [--title ...] [--topic CODE ...] [--file PATH ...] [--supersedes SEQ]
     python main.py excuse OCCURRENCE_ID --by EMAIL --reason TEXT
     python main.py verify [--checkpoint FILE] | ledger checkpoint
+    python main.py report --period 2024-Q3 [--plan CODE] [--agency CODE] [--obligation CODE]
+                          [--format json|csv|xlsx|html] [--cutoff] [--out PATH]
 
 Every command takes --now (act as if it were that moment) and --lang vi|en.
 """
@@ -28,7 +30,7 @@ import logging
 import sys
 from pathlib import Path
 
-from scheduler import commands, ledger_commands, service
+from scheduler import commands, ledger_commands, report_commands, service
 from scheduler.clock import now_from
 from scheduler.commands import DEFAULT_TZ, Context
 from scheduler.errors import SchedulerError
@@ -137,6 +139,15 @@ def build_parser(_) -> argparse.ArgumentParser:
     ledger = sub.add_parser("ledger", parents=[common], help=_("the evidence ledger"))
     ledger_sub = ledger.add_subparsers(dest="ledger_command", required=True, metavar="ACTION")
     ledger_sub.add_parser("checkpoint", parents=[common], help=_("print a signed checkpoint of the ledger"))
+
+    report = sub.add_parser("report", parents=[common], help=_("the compliance report, as of --now"))
+    report.add_argument("--period", required=True, help=_("2024, 2024-Q3, 2024-H1, 2024-03 or 2024-03-01..2024-05-31"))
+    for flag in ("plan", "agency", "obligation"):
+        report.add_argument("--" + flag)
+    report.add_argument("--format", choices=("json", "csv", "xlsx", "html"), default="json")
+    report.add_argument("--cutoff", action="store_true",
+                        help=_("reporting cut-off of Nghị định 09/2019/NĐ-CP: the 15th of the month before to the 14th"))
+    report.add_argument("--out", type=Path, metavar="PATH")
     return parser
 
 
@@ -181,6 +192,9 @@ def dispatch(args: argparse.Namespace, ctx: Context) -> None:
         ledger_commands.verify(ctx, args.checkpoint)
     elif args.command == "ledger":
         ledger_commands.checkpoint(ctx)
+    elif args.command == "report":
+        report_commands.report(ctx, args.period, args.plan, args.agency, args.obligation, args.format, args.out,
+                               args.cutoff)
 
 
 def run(argv: list[str], out=sys.stdout, err=sys.stderr) -> int:

@@ -120,7 +120,7 @@ def verify(ctx: Context, checkpoint_file: Path | None) -> None:
             raise InputError(N_("cannot read {path} ({reason})"), path=str(checkpoint_file), reason=str(e)) from None
     with ctx.session() as s:
         rows = list(stored_ledger.stored_entries(s))
-    broken = verify_chain(rows, store.rehash)
+        broken = verify_chain(rows, store.rehash) or stored_ledger.projection_break(s)
     if broken is None and cp is not None:
         broken = check_checkpoint(cp, public_key_of(_key(ctx, create=False)), rows)
     if broken is not None:

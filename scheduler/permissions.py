@@ -77,3 +77,15 @@ def may_admin(actor: Actor) -> Decision:
     if "admin" not in actor.roles:
         return _refuse(N_("{email} is not an administrator"), email=actor.email)
     return ALLOWED
+
+
+def may_report(actor: Actor, agency: str | None) -> Decision:
+    """The DHA and admins pull any report; a producer only their own agency's."""
+    if actor.disabled:
+        return _refuse(N_("{email} is disabled"), email=actor.email)
+    if {"dha", "admin"} & set(actor.roles):
+        return ALLOWED
+    if "producer" in actor.roles and actor.agency and agency == actor.agency:
+        return ALLOWED
+    return _refuse(N_("{email} may only see the compliance of their own agency ({agency})"),
+                   email=actor.email, agency=actor.agency or "-")

@@ -46,6 +46,12 @@ def _switch(value: str) -> bool:
     raise InputError(N_('expected "on" or "off", got "{value}"'), value=value)
 
 
+def _days(value: str) -> int:
+    if not value.strip().isdigit() or int(value) > 60:
+        raise InputError(N_('expected a number of working days from 0 to 60, got "{value}"'), value=value)
+    return int(value)
+
+
 SETTINGS: tuple[Setting, ...] = (
     Setting("outputs_dir", "OUTPUTS_DIR", "outputs",
             N_("folder for runtime data: the embedded database, feeds, reports, evidence files"), Path),
@@ -61,6 +67,10 @@ SETTINGS: tuple[Setting, ...] = (
             N_("serve a plan-wide feed without a token at /feeds/public/PLAN.ics: on or off"), _switch),
     Setting("evidence_limit", "EVIDENCE_LIMIT", "2GiB",
             N_("largest evidence file accepted, e.g. 2GiB, 500MiB"), parse_size),
+    Setting("at_risk_days", "AT_RISK_DAYS", "3",
+            N_("an unmet occurrence is at risk when its window closes within this many working days"), _days),
+    Setting("report_agency", "REPORT_AGENCY", "so-noi-vu",
+            N_("code of the agency that issues compliance reports (the Department of Home Affairs)")),
     Setting("ledger_key_file", "LEDGER_KEY_FILE", "",
             N_("Ed25519 key that signs ledger checkpoints; empty means OUTPUTS_DIR/ledger-key.pem "
                "(keep it off the database host in production)")),
@@ -76,6 +86,8 @@ class Settings:
     base_url: str
     public_feed: bool
     evidence_limit: int
+    at_risk_days: int
+    report_agency: str
     ledger_key_file: str
     sources: Mapping[str, str]
 

@@ -220,6 +220,7 @@ def ledger(cli):
     (["UPDATE ledger SET content = replace(content, '\"duration\":600', '\"duration\":900') WHERE seq = 2"], "entry 2"),
     (["UPDATE ledger SET hash = '" + "a" * 64 + "' WHERE seq = 3"], "entry 3"),
     (["DELETE FROM ledger WHERE seq = 2"], "entry 3: sequence jumps from 1 to 3"),
+    (["UPDATE ledger SET late = NOT late WHERE seq = 4"], "entry 4: its compliance columns"),
     (["UPDATE ledger SET seq = 99 WHERE seq = 2", "UPDATE ledger SET seq = 2 WHERE seq = 3",
       "UPDATE ledger SET seq = 3 WHERE seq = 99"], "entry 2"),
 ])
@@ -325,3 +326,23 @@ def test_evidence_path_is_never_taken_from_the_name(world, tmp_path):
     assert not Path("/etc/passwd.sha256").exists()
     assert all(tmp_path / "outputs" in p.parents for p in (tmp_path / "outputs" / "evidence").rglob("*"))
     assert timezone.utc  # (kept for readers: recorded moments are stored in UTC)
+
+
+def test_a_reload_keeps_what_was_recorded(cli, tmp_path, data):
+    plan = tmp_path / "small.yaml"
+    text = (data / "load" / "small-plan.yaml").read_text(encoding="utf-8")
+    plan.write_text(text, encoding="utf-8")
+    assert cli("load", plan, "--now", "2024-01-01").code == 0
+    assert cli("users", "add", "p@dai.example", "--role", "producer", "--agency", "dai").code == 0
+    assert cli("deliver", "small-2024.radio.2024-03.1", "--by", "p@dai.example", "--at", "2024-03-05 19:30",
+               "--duration", "10m", "--now", NOW).code == 0
+    plan.write_text(text.replace('title: Chuyên mục "Cải cách hành chính"', 'title: Chuyên mục "CCHC"'),
+                    encoding="utf-8")
+    assert cli("load", plan, "--now", "2024-03-21").code == 0
+    import json as _json
+    occ = {o["id"]: o for o in _json.loads(cli("occurrences", "--format", "json").out)}
+    assert occ["small-2024.radio.2024-03.1"]["revision"] == 3  # created, delivered, retitled
+    assert occ["small-2024.radio.2024-03.1"]["title"] == 'Chuyên mục "CCHC"'
+    report = _json.loads(cli("report", "--period", "2024-03", "--now", "2024-04-02").out)
+    statuses = {o["id"]: o["status"] for o in report["occurrences"]}
+    assert statuses["small-2024.radio.2024-03.1"] == "on_time"

@@ -10,7 +10,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..deliveries import Recorded
-from ..ledger import GENESIS, StoredEntry, canonical, entry_hash, parse_content
+from ..errors import N_, SchedulerError
+from ..ledger import GENESIS, Break, StoredEntry, canonical, entry_hash, parse_content
 from .tables import CounterRow, EvidenceFileRow, LedgerRow
 
 LEDGER_HEAD = "ledger_head"
@@ -30,11 +31,20 @@ def append(session: Session, kind: str, occurrence: str, recorded_at: datetime, 
     prev_hash = last.hash if last else GENESIS
     text = canonical(seq, kind, occurrence, recorded_at, recorded_by, payload, supersedes, prev_hash)
     row = LedgerRow(seq=seq, occurrence_id=occurrence, kind=kind, recorded_at=recorded_at, recorded_by=recorded_by,
-                    supersedes=supersedes, content=text, prev_hash=prev_hash, hash=entry_hash(text))
+                    supersedes=supersedes, content=text, prev_hash=prev_hash, hash=entry_hash(text),
+                    **projection(kind, payload))
     session.add(row)
     head.value = seq
     session.flush()
     return row
+
+
+def projection(kind: str, payload: Mapping) -> dict:
+    """The columns compliance queries read, derived from the entry's content."""
+    moment = payload.get("moment")
+    return {"moment": datetime.fromisoformat(moment) if moment else None,
+            "conforming": kind == "excuse" or bool(payload.get("conforming")),
+            "late": bool(payload.get("late")), "extra": bool(payload.get("extra"))}
 
 
 def remember_files(session: Session, files: Iterable[Mapping], now: datetime) -> None:
@@ -79,3 +89,18 @@ def head(session: Session) -> tuple[int, str]:
 
 def entry(session: Session, seq: int) -> LedgerRow | None:
     return session.get(LedgerRow, seq)
+
+
+def projection_break(session: Session) -> Break | None:
+    """The first entry whose compliance columns disagree with its (hashed)
+    content: reports read the columns, so they must say what the chain says."""
+    query = select(LedgerRow.seq, LedgerRow.kind, LedgerRow.content, LedgerRow.moment, LedgerRow.conforming,
+                   LedgerRow.late, LedgerRow.extra).order_by(LedgerRow.seq)
+    for seq, kind, content, moment, conforming, late, extra in session.execute(query.execution_options(yield_per=1000)):
+        try:
+            expected = projection(kind, parse_content(content)["payload"])
+        except SchedulerError:
+            return Break(seq, N_("content is not a ledger entry in canonical form"), {})
+        if expected != {"moment": moment, "conforming": conforming, "late": late, "extra": extra}:
+            return Break(seq, N_("its compliance columns do not match its content"), {})
+    return None

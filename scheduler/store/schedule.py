@@ -63,16 +63,21 @@ def save_plan(session: Session, plan: Plan, occurrences: list[Occurrence], now: 
     rows = {r.id: r for r in session.scalars(select(OccurrenceRow).where(OccurrenceRow.plan_code == plan.code))}
     stored = {i: Stored(i, r.fingerprint, r.status, r.revision, r.window_end) for i, r in rows.items()}
     changes = reconcile(stored, occurrences, now)
-    session.add_all(_row(o, 1, now, now) for o in changes.created)
+    session.add_all(_row(o, 1, now, now, now if o.status == CANCELLED else None) for o in changes.created)
     for occurrence, revision in changes.revised:
         session.execute(delete(MilestoneRow).where(MilestoneRow.occurrence_id == occurrence.id))
-        session.merge(_row(occurrence, revision, rows[occurrence.id].created_at, now))
+        before = rows[occurrence.id]
+        cancelled_at = None
+        if occurrence.status == CANCELLED:
+            cancelled_at = before.cancelled_at if before.status == CANCELLED else now
+        session.merge(_row(occurrence, revision, before.created_at, now, cancelled_at, before.delivery))
     session.flush()  # occurrences before the milestones that refer to them
     for occurrence in changes.created + [o for o, _ in changes.revised]:
         session.add_all(_milestones(occurrence))
     for oid, revision in changes.cancelled:
         row = rows[oid]
         row.status, row.reason, row.revision, row.updated_at = CANCELLED, REMOVED_REASON, revision, now
+        row.cancelled_at = now
         row.shown = as_cancelled(row.shown)
         row.fingerprint = fingerprint(row.shown)
     changed = [o.id for o in changes.created] + [o.id for o, _ in changes.revised] + [i for i, _ in changes.cancelled]
@@ -85,12 +90,14 @@ def save_plan(session: Session, plan: Plan, occurrences: list[Occurrence], now: 
     return changes
 
 
-def _row(o: Occurrence, revision: int, created_at: datetime, now: datetime) -> OccurrenceRow:
+def _row(o: Occurrence, revision: int, created_at: datetime, now: datetime, cancelled_at: datetime | None,
+         delivery: dict | None = None) -> OccurrenceRow:
     return OccurrenceRow(
         id=o.id, plan_code=o.plan, obligation_code=o.obligation, agency_code=o.agency, period=o.period,
         number=o.number, title=o.title, title_en=o.title_en, window_start=o.window_start,
         window_end=o.window_end, due=o.due, slot=o.slot, status=o.status, reason=o.reason,
         revision=revision, fingerprint=fingerprint(o.shown()), shown=o.shown(), created_at=created_at, updated_at=now,
+        cancelled_at=cancelled_at, delivery=delivery,
     )
 
 

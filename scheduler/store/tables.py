@@ -96,6 +96,7 @@ class OccurrenceRow(Base):
     # What the ledger makes of it (state, moment, entry): kept apart from
     # ``shown``, which only the schedule changes, so a reload never undoes it.
     delivery: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -217,6 +218,12 @@ class LedgerRow(Base):
     content: Mapped[str] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    # A projection of the content for compliance queries (verify checks it
+    # agrees with the content, which the hash covers).
+    moment: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    conforming: Mapped[bool] = mapped_column(Boolean, default=False)
+    late: Mapped[bool] = mapped_column(Boolean, default=False)
+    extra: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class EvidenceFileRow(Base):

@@ -5,10 +5,11 @@ subscriptions. Every request names its user with ``Authorization: Bearer``.
 
 
 import logging
+from datetime import time
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 from sqlalchemy import select
@@ -23,7 +24,7 @@ from ..evidence import EvidenceStore, content_disposition
 from ..ledger import parse_content, verify_chain
 from ..people import FeedScope, check_channel, feed_urls, new_token
 from ..periods import parse_moment
-from ..permissions import Actor, may_admin, may_record
+from ..permissions import Actor, may_admin, may_record, may_report
 from ..recording import NotFound, actor_of, record_delivery, record_excuse, refuse
 from ..settings import Settings
 from ..store import ledger as stored_ledger
@@ -227,11 +228,41 @@ def api_router(settings: Settings, db: Database, clock: Clock, store: EvidenceSt
     def verify(actor: Who):
         with db.transaction() as s:
             rows = list(stored_ledger.stored_entries(s))
-        broken = verify_chain(rows, store.rehash)
+            broken = verify_chain(rows, store.rehash) or stored_ledger.projection_break(s)
         _ = gettext_for(actor.lang)
         return {"ok": broken is None, "entries": len(rows), "head": rows[-1].hash if rows else None,
                 "first_bad_entry": broken.seq if broken else None,
                 "problem": broken.render(_) if broken else None}
+
+    @router.get("/compliance", summary="Compliance summary (DHA, admin; a producer for their own agency)")
+    def compliance(actor: Who, period: str, plan: str | None = None, agency: str | None = None,
+                   obligation: str | None = None, format: str = "json", cutoff: bool = False,
+                   as_of: str | None = None):
+        from ..compliance import report_period
+        from ..report_files import render
+        from ..reporting import compliance_report
+        from ..store.compliance import Scope
+
+        if agency is None and "producer" in actor.roles and not {"dha", "admin"} & set(actor.roles):
+            agency = actor.agency  # a producer sees their own agency
+        decision = may_report(actor, agency)
+        if not decision:
+            raise refuse(actor, "see the compliance of", agency or "every agency", decision)
+        moment = clock.now()
+        if as_of:
+            try:
+                moment = parse_moment(as_of, clock.tz, time(23, 59, 59))
+            except SchedulerError as e:
+                raise DeliveryError("as_of", e.message, **e.params) from None
+        with db.transaction() as s:
+            document = compliance_report(s, plan, report_period(period, cutoff), moment,
+                                         Scope(plan, agency, obligation), settings.at_risk_days,
+                                         settings.report_agency, actor.lang)
+        body, media, extension = render(document, format, settings.base_url)
+        name = f"compliance-{document['plan']['code']}-{document['period']['label']}.{extension}".replace("..", "_")
+        disposition = "inline" if format in ("json", "html") else f'attachment; filename="{name}"'
+        return Response(body, media_type=media, headers={"Content-Disposition": disposition,
+                                                         "Cache-Control": "private, no-store"})
 
     @router.get("/users", summary="Users (admin)")
     def users(actor: Who):

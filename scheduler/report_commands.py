@@ -1,0 +1,38 @@
+"""``python main.py report``: the compliance report, as of ``--now``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .commands import Context
+from .compliance import report_period
+from .errors import N_, InputError
+from .files import atomic_write
+from .reporting import compliance_report
+from .store.compliance import Scope
+
+
+def build(ctx: Context, period: str, plan: str | None, agency: str | None, obligation: str | None,
+          cutoff: bool) -> dict:
+    with ctx.session() as s:
+        return compliance_report(s, plan, report_period(period, cutoff), ctx.now, Scope(plan, agency, obligation),
+                                 ctx.settings.at_risk_days, ctx.settings.report_agency, ctx.settings.lang)
+
+
+def report(ctx: Context, period: str, plan: str | None, agency: str | None, obligation: str | None, fmt: str,
+           out: Path | None, cutoff: bool) -> None:
+    """Text formats go to standard output unless --out; a workbook always to a file."""
+    from .report_files import render
+
+    document = build(ctx, period, plan, agency, obligation, cutoff)
+    body, _media, extension = render(document, fmt, ctx.settings.base_url)
+    if out is None and fmt == "xlsx":
+        name = f"compliance-{document['plan']['code']}-{document['period']['label']}{'-cutoff' if cutoff else ''}"
+        out = ctx.settings.outputs_dir / "reports" / f"{name.replace('..', '_')}.{extension}"
+    if out is None:
+        ctx.out.write(body.decode("utf-8-sig") if fmt == "csv" else body.decode("utf-8"))
+        return
+    if out.is_dir():
+        raise InputError(N_("--out: {path} is a folder; give a file name"), path=str(out))
+    atomic_write(out, body)
+    ctx.err.write(ctx._("wrote {path}").format(path=str(out)) + "\n")

@@ -1,0 +1,148 @@
+"""The compliance report the DHA pulls: counts in SQL, the rest assembled
+from stored values into one JSON-able document that every format renders."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .compliance import COUNTS, Facts, ReportPeriod, WindowView, rate, risk_horizon, tally, window_views
+from .errors import N_, InputError
+from .ledger import parse_content
+from .store.compliance import Scope, entries_by_occurrence, statuses, totals
+from .store.tables import AgencyRow, ObligationRow, PlanRow
+from .workdays import WorkCalendar
+
+
+def _calendar(plan: PlanRow) -> WorkCalendar:
+    d = plan.definition or {}
+    return WorkCalendar(frozenset(date.fromisoformat(x) for x in d.get("extra_holidays", [])),
+                        frozenset(date.fromisoformat(x) for x in d.get("extra_workdays", [])))
+
+
+def _pick(lang: str, vi: str, en: str) -> str:
+    return en if lang == "en" and en else vi
+
+
+def compliance_report(session: Session, plan_code: str | None, period: ReportPeriod, now: datetime,
+                      scope: Scope, at_risk_days: int, report_agency: str, lang: str = "vi") -> dict:
+    """Everything a report shows, as of ``now``."""
+    plans = list(session.scalars(select(PlanRow).order_by(PlanRow.code)))
+    if plan_code:
+        plans = [p for p in plans if p.code == plan_code]
+    if not plans:
+        raise InputError(N_('no plan "{value}" is loaded'), value=plan_code or "-")
+    if len(plans) > 1:
+        raise InputError(N_("several plans are loaded; say which with --plan ({allowed})"),
+                         allowed=", ".join(p.code for p in plans))
+    plan = plans[0]
+    tz = ZoneInfo(plan.timezone)
+    calendar = _calendar(plan)
+    now = now.astimezone(tz)
+    risk_until = risk_horizon(now, at_risk_days, calendar)
+    scope = Scope(plan.code, scope.agency, scope.obligation)
+    groups = totals(session, scope, period, tz, now, risk_until)
+    listed = statuses(session, scope, period, tz, now, risk_until)
+    agencies = {a.code: (a.name, a.name_en) for a in
+                session.scalars(select(AgencyRow).where(AgencyRow.plan_code == plan.code))}
+    obligations = {o.code: (o.title, o.title_en) for o in
+                   session.scalars(select(ObligationRow).where(ObligationRow.plan_code == plan.code))}
+    topics = {t["code"]: (t["title"], t["title_en"]) for t in plan.definition.get("topics", [])}
+    entries = entries_by_occurrence(session, [o.id for o, _ in listed], now)
+    superseded = {e.supersedes for rows in entries.values() for e in rows if e.supersedes}
+    covered: set[str] = set()
+    gaps, occurrences = [], []
+    for o, status in listed:
+        links = []
+        for e in entries.get(o.id, []):
+            payload = parse_content(e.content)["payload"]
+            active = e.seq not in superseded
+            if active and e.kind == "delivery":
+                covered.update(payload.get("topics", []))
+                if payload.get("gaps"):
+                    gaps.append({"occurrence": o.id, "entry": e.seq, "agency": o.agency_code,
+                                 "obligation": o.obligation_code, "missing": payload["gaps"]})
+            links.append({"seq": e.seq, "kind": e.kind, "active": active, "recorded_at": e.recorded_at.astimezone(tz).isoformat(),
+                          "recorded_by": e.recorded_by, "moment": payload.get("moment"), "url": payload.get("url", ""),
+                          "reason": payload.get("reason", ""), "conforming": e.conforming, "late": e.late,
+                          "extra": e.extra,
+                          "files": [{"name": f["name"], "sha256": f["sha256"], "type": f["type"],
+                                     "href": f"/api/ledger/{e.seq}/files/{f['sha256']}"}
+                                    for f in payload.get("files", [])]})
+        occurrences.append({
+            "id": o.id, "agency": o.agency_code, "obligation": o.obligation_code, "period": o.period,
+            "number": o.number, "title": _pick(lang, o.title, o.title_en),
+            "window_start": o.window_start.astimezone(tz).isoformat(),
+            "window_end": o.window_end.astimezone(tz).isoformat(), "due": o.due.astimezone(tz).isoformat(),
+            "status": status, "href": f"/o/{o.id}", "evidence": links})
+    rows = [{"agency": a, "agency_name": _pick(lang, *agencies.get(a, (a, ""))), "obligation": ob,
+             "obligation_title": _pick(lang, *obligations.get(ob, (ob, ""))), **counts}
+            for (a, ob), counts in groups.items()]
+    facts = [Facts(o.id, o.agency_code, o.obligation_code, o.period, o.window_start, o.window_end, o.cancelled_at)
+             for o, _ in listed]
+    views = window_views(facts, {o.id: s for o, s in listed}, now, calendar)
+    return {
+        "plan": {"code": plan.code, "title": _pick(lang, plan.title, plan.title_en), "issuer": plan.issuer},
+        "period": {"label": period.label, "start": period.start.isoformat(), "end": period.last_day.isoformat(),
+                   "cutoff": period.cutoff},
+        "as_of": now.isoformat(),
+        "scope": {"agency": scope.agency, "obligation": scope.obligation},
+        "lang": lang,
+        "rows": rows,
+        "agencies": _per_agency(rows, agencies, lang),
+        "totals": _sum(rows),
+        "windows": [_window(v, obligations, lang, tz) for v in views],
+        "topics": {"covered": [{"code": c, "title": _pick(lang, *topics[c])} for c in topics if c in covered],
+                   "uncovered": [{"code": c, "title": _pick(lang, *topics[c])} for c in topics if c not in covered]},
+        "gaps": gaps,
+        "occurrences": occurrences,
+        "heatmap": _heatmap(listed, period, agencies, lang, tz),
+        "document": _document(plan, agencies.get(report_agency), now, lang),
+    }
+
+
+def _sum(rows: list[dict]) -> dict:
+    counts = {k: sum(r[k] for r in rows) for k in COUNTS}
+    return {**counts, "rate": rate(counts)}
+
+
+def _per_agency(rows: list[dict], agencies: dict, lang: str) -> list[dict]:
+    found: dict[str, list[dict]] = {}
+    for r in rows:
+        found.setdefault(r["agency"], []).append(r)
+    return [{"agency": a, "agency_name": _pick(lang, *agencies.get(a, (a, ""))), **_sum(items)}
+            for a, items in found.items()]
+
+
+def _window(v: WindowView, obligations: dict, lang: str, tz: ZoneInfo) -> dict:
+    return {"obligation": v.obligation, "obligation_title": _pick(lang, *obligations.get(v.obligation, (v.obligation, ""))),
+            "period": v.period, "window_start": v.window_start.astimezone(tz).date().isoformat(),
+            "window_last_day": (v.window_end.astimezone(tz) - timedelta(days=1)).date().isoformat(),
+            "owed": v.owed, "met": v.met, "working_days_left": v.working_days_left}
+
+
+def _heatmap(listed, period: ReportPeriod, agencies: dict, lang: str, tz: ZoneInfo) -> dict:
+    """Agency × month of the window's last day: how much of what was owed was met."""
+    months = period.months()
+    cells: dict[tuple[str, str], list[str]] = {}
+    for o, status in listed:
+        last = (o.window_end.astimezone(tz) - timedelta(days=1)).date()
+        cells.setdefault((o.agency_code, f"{last.year}-{last.month:02d}"), []).append(status)
+    names = sorted({a for a, _ in cells})
+    return {"months": months, "agencies": [
+        {"agency": a, "agency_name": _pick(lang, *agencies.get(a, (a, ""))),
+         "cells": [{"month": m, **tally(cells.get((a, m), []))} for m in months]} for a in names]}
+
+
+def _document(plan: PlanRow, issuer: tuple[str, str] | None, now: datetime, lang: str) -> dict:
+    """What Nghị định 30/2020/NĐ-CP puts around the body of an administrative report."""
+    province = plan.issuer.replace("Ủy ban nhân dân", "").replace("UBND", "").strip()
+    place = province.replace("tỉnh", "").replace("thành phố", "").strip() or province
+    return {"authority": (plan.issuer or "").upper(), "issuer": (issuer[0] if issuer else plan.issuer).upper(),
+            "motto": "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "motto_sub": "Độc lập - Tự do - Hạnh phúc",
+            "number": "Số:      /BC", "place": place, "day": now.day, "month": now.month, "year": now.year,
+            "recipients": [f"{plan.issuer} (để báo cáo)", "Lưu: VT."], "signer_title": "GIÁM ĐỐC" if issuer else "",
+            "lang": lang}
