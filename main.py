@@ -5,7 +5,8 @@
                                [--from DATE] [--to DATE] [--format table|json|csv]
     python main.py milestones  (same filters)
     python main.py plan roll SOURCE --year 2025 [--rename OLD=NEW ...] [--name CODE=NAME ...]
-    python main.py serve [--host 127.0.0.1] [--port 8000]
+    python main.py serve [--host 127.0.0.1] [--port 8000] [--no-scheduler]
+    python main.py worker | remind [--dry-run]
     python main.py users add EMAIL --role ROLE [--role ROLE ...] [--agency CODE] [--name NAME] [--lang vi|en]
     python main.py users list | users disable EMAIL
     python main.py subscribe --email ADDRESS [--plan CODE] [--agency CODE] [--obligation CODE]
@@ -80,6 +81,10 @@ def build_parser(_) -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", parents=[common], help=_("run the web service (feeds, pages, API)"))
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--no-scheduler", action="store_true", help=_("the web alone (run `worker` elsewhere)"))
+    sub.add_parser("worker", parents=[common], help=_("the scheduler alone: reminders, outbox, windows, reports"))
+    remind = sub.add_parser("remind", parents=[common], help=_("one pass: plan what is owed at --now, send it"))
+    remind.add_argument("--dry-run", action="store_true", help=_("only show what would go out"))
 
     users = sub.add_parser("users", parents=[common], help=_("people who use the service"))
     users_sub = users.add_subparsers(dest="users_command", required=True, metavar="ACTION")
@@ -161,7 +166,11 @@ def dispatch(args: argparse.Namespace, ctx: Context) -> None:
     elif args.command == "plan":
         commands.plan_roll(ctx, args.source, args.year, args.rename, args.name, args.out, args.force)
     elif args.command == "serve":
-        service.serve(ctx, args.host, args.port)
+        service.serve(ctx, args.host, args.port, not args.no_scheduler)
+    elif args.command == "worker":
+        service.worker(ctx)
+    elif args.command == "remind":
+        service.remind(ctx, args.dry_run)
     elif args.command == "users" and args.users_command == "add":
         service.users_add(ctx, args.email, args.role, args.agency, args.name, getattr(args, "lang", None))
     elif args.command == "users" and args.users_command == "list":

@@ -1,25 +1,29 @@
 """Calendar feed benchmark (issue 3, item 7); not part of .ci/run.
 
-    python bench/feeds.py [--sizes 1000,10000,100000] [--requests 2000] [--seconds 15] [--connections 2]
+    python bench/feeds.py [--sizes 1000,10000,100000] [--requests 2000] [--seconds 15]
+                          [--connections 2] [--rounds 3] [--repeat 3] [--keep] [--json PATH]
 
 For each size it writes a schedule file whose expansion gives about that many
 feed events, loads it with the real CLI into a fresh SQLite database in a
 temporary OUTPUTS_DIR, subscribes to everything, then measures, each part in
 a fresh process so that nothing is warm that should not be:
 
-- cold build: ``FeedCache(Database(url))``, ``refresh()``, ``feed()``;
+- cold build: ``FeedCache(Database(url))``, ``refresh()``, ``feed()``
+  (``--repeat`` fresh processes, the median reported);
 - naive build, side by side: the same feed rebuilt from the database rows
   with icalendar (``render_items`` for every occurrence, then joined), which
   is what serving without stored items would cost on every request; its
   bytes must equal the cached feed's;
-- incremental: one occurrence changes the way a later load changes it (new
-  revision, ``write_items``), then ``refresh()`` + ``feed()``;
+- incremental: in each cold process, five times, one occurrence changes the
+  way a later load changes it (new revision, ``write_items``), then
+  ``refresh()`` + ``feed()``; the median of all is reported;
 - memory: peak RSS growth and tracemalloc peak of a cold build, against the
   feed's size in bytes;
 - HTTP on 127.0.0.1: the real app (``create_app``) plus one plain route that
   answers the same bytes as a static ``Response`` on the same server; warm
   feed GETs and static GETs (throughput, p50, p99), conditional GETs (304),
-  the first GET after a change, and the server's peak RSS (VmHWM).
+  in ``--rounds`` alternated rounds (the median round reported), the first
+  GET after a change, and the server's peak RSS (VmHWM).
 
 The load generator is this script too (``--phase client`` processes, one
 keep-alive connection each, raw sockets). All traffic stays on 127.0.0.1;
@@ -144,8 +148,8 @@ def _rss_kib(field: str, pid: str = "self") -> int:
     return 0
 
 
-def _change_one(db, settings, tag: str) -> str:
-    """Give one occurrence (the median by id) a new revision as a load would:
+def _change_one(db, settings, tag: str, nth: int = 0) -> str:
+    """Give one occurrence (near the median by id) a new revision as a load would:
     its shown title changes, and its items are reserialized in the same
     transaction. Returns the occurrence id."""
     from datetime import datetime, timezone
@@ -158,7 +162,7 @@ def _change_one(db, settings, tag: str) -> str:
 
     with db.transaction() as s:
         total = s.scalar(select(func.count()).select_from(OccurrenceRow))
-        oid = s.scalar(select(OccurrenceRow.id).order_by(OccurrenceRow.id).offset(total // 2).limit(1))
+        oid = s.scalar(select(OccurrenceRow.id).order_by(OccurrenceRow.id).offset(total // 2 + nth).limit(1))
         row = s.get(OccurrenceRow, oid)
         shown = dict(row.shown)
         shown["title"] = f"{shown['title']} (đổi {tag})"
@@ -223,17 +227,26 @@ def phase_cold(args) -> dict:
     cache.refresh()  # what every process does once a second anyway
     idle_refresh = time.perf_counter() - t
 
-    t = time.perf_counter()
-    oid = _change_one(db, settings, args.tag)
-    write = time.perf_counter() - t
-    cache.checked_at = float("-inf")  # the next request after the 1 s refresh interval
-    c, t = time.process_time(), time.perf_counter()
-    cache.refresh()
-    t_refresh = time.perf_counter() - t
-    changed = cache.feed(scope, lang)
-    t_total, c_total = time.perf_counter() - t, time.process_time() - c
-    assert changed.etag != feed.etag, "the ETag did not change after a change"
-    assert f"(đổi {args.tag})".encode() in changed.body, "the change is not in the feed"
+    changes = []
+    previous = feed
+    for k in range(args.changes):  # each time one more occurrence changes, as a load would
+        tag = f"{args.tag}.{k + 1}"
+        t = time.perf_counter()
+        oid = _change_one(db, settings, tag, k)
+        write = time.perf_counter() - t
+        cache.checked_at = float("-inf")  # the next request after the 1 s refresh interval
+        gc_before = gc_time.total
+        c, t = time.process_time(), time.perf_counter()
+        cache.refresh()
+        t_refresh = time.perf_counter() - t
+        changed = cache.feed(scope, lang)
+        t_total, c_total = time.perf_counter() - t, time.process_time() - c
+        assert changed.etag != previous.etag, "the ETag did not change after a change"
+        assert f"(đổi {tag})".encode() in changed.body, "the change is not in the feed"
+        previous = changed
+        changes.append({"occurrence": oid, "write_items": write, "refresh": t_refresh, "total": t_total,
+                        "cpu": c_total, "gc": gc_time.total - gc_before})
+    incremental = {"samples": changes, "bytes": len(previous.body), "sha256": hashlib.sha256(previous.body).hexdigest()}
     db.close()
     return {
         "imports": imports, "cold": cold, "cached_feed": cached,
@@ -241,9 +254,7 @@ def phase_cold(args) -> dict:
         "sha256": hashlib.sha256(feed.body).hexdigest(),
         "items_vi": len(cache.state.items["vi"]), "items_en": len(cache.state.items["en"]),
         "idle_refresh": idle_refresh,
-        "incremental": {"occurrence": oid, "write_items": write, "refresh": t_refresh, "total": t_total,
-                        "cpu": c_total,
-                        "bytes": len(changed.body), "sha256": hashlib.sha256(changed.body).hexdigest()},
+        "incremental": incremental,
         "rss_before_kib": rss_before, "hwm_after_build_kib": hwm_after_build,
         "rss_after_build_kib": rss_after_build, "hwm_end_kib": _rss_kib("VmHWM"),
     }
@@ -392,7 +403,7 @@ def phase_client(args) -> dict:
     sock = socket.create_connection((HOST, args.port))
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     buf = bytearray(1 << 20)
-    warm_until = time.time() + 0.5
+    warm_until = time.time() + 0.3
     for _ in range(args.warmup):
         sock.sendall(request)
         _read_response(sock, buf)
@@ -477,7 +488,7 @@ def wait_ready(port: int, server: subprocess.Popen, limit: float = 120) -> None:
 
 def measure(env: dict, port: int, path: str, headers: list[str], opts, expect_status: int) -> dict:
     """Run ``opts.connections`` client processes against one path; merge."""
-    start_at = time.time() + 2.0  # after the clients started and warmed up
+    start_at = time.time() + 1.0  # after the clients started and warmed up
     cmd = [sys.executable, str(Path(__file__).resolve()), "--phase", "client", "--port", str(port),
            "--path", path, "--start-at", repr(start_at), "--requests", str(max(1, opts.requests // opts.connections)),
            "--seconds", str(opts.seconds), "--warmup", "5"]
@@ -603,12 +614,12 @@ def bench_size(size: int, opts) -> dict:
         colds = [run_phase("cold", env, "--tag", f"cold-{k + 1}") for k in range(opts.repeat)]
         cold = _median_by(colds, lambda r: r["cold"]["total"])
         cold["runs"] = [r["cold"]["total"] for r in colds]
-        cold["incremental"] = _median_by([r["incremental"] for r in colds], lambda r: r["total"])
-        cold["incremental"]["runs"] = [r["incremental"]["total"] for r in colds]
+        samples = [x for r in colds for x in r["incremental"]["samples"]]
+        cold["incremental"] = {**_median_by(samples, lambda r: r["total"]), "runs": [x["total"] for x in samples]}
         last_sha = colds[-1]["incremental"]["sha256"]  # what the database holds now
         log(f"  cold {cold['cold']['total'] * 1000:,.0f} ms (runs {_ms(cold['runs'])}), {cold['bytes']:,} bytes, "
             f"{cold['events']:,} events; incremental {cold['incremental']['total'] * 1000:.1f} ms "
-            f"(runs {_ms(cold['incremental']['runs'])}); naive rebuild in fresh processes")
+            f"(median of {len(samples)}); naive rebuild in fresh processes")
         naives = [run_phase("naive", env) for _ in range(opts.repeat)]
         naive = _median_by(naives, lambda r: r["total"])
         naive["runs"] = [r["total"] for r in naives]
@@ -671,8 +682,9 @@ def details_for(r: dict) -> list[str]:
         f"  naive (median of {_ms(n['runs'])} ms): read rows {n['read'] * 1000:.0f} ms + render {n['render'] * 1000:.0f} ms + "
         f"join {n['assemble'] * 1000:.0f} ms; {n['total'] * 1e6 / max(1, n['events']):.0f} µs/event; "
         f"bytes identical to the cached feed",
-        f"  incremental (median of {_ms(inc['runs'])} ms): write_items {inc['write_items'] * 1000:.1f} ms (writer, not counted); "
-        f"refresh {inc['refresh'] * 1000:.1f} ms + feed {(inc['total'] - inc['refresh']) * 1000:.1f} ms; "
+        f"  incremental (median of {len(inc['runs'])}: {_ms(sorted(inc['runs']))} ms); the median one: write_items "
+        f"{inc['write_items'] * 1000:.1f} ms (writer, not counted), then refresh {inc['refresh'] * 1000:.1f} ms + "
+        f"feed {(inc['total'] - inc['refresh']) * 1000:.1f} ms, of which garbage collector {inc['gc'] * 1000:.0f} ms; "
         f"a refresh with nothing changed {c['idle_refresh'] * 1000:.1f} ms",
         f"  memory: RSS {c['rss_before_kib'] / 1024:.0f} → peak {c['hwm_after_build_kib'] / 1024:.0f} MiB "
         f"(+{(c['hwm_after_build_kib'] - c['rss_before_kib']) / 1024:.0f} MiB, after build "
@@ -725,6 +737,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--warmup", type=int, default=5, help=argparse.SUPPRESS)
     parser.add_argument("--static-file", help=argparse.SUPPRESS)
     parser.add_argument("--tag", default="1", help=argparse.SUPPRESS)
+    parser.add_argument("--changes", type=int, default=5, help=argparse.SUPPRESS)
     opts = parser.parse_args(argv)
     if opts.phase:
         sys.path.insert(0, str(ROOT))
@@ -735,7 +748,8 @@ def main(argv: list[str]) -> int:
 
     sizes = [int(s.replace("_", "")) for s in opts.sizes.split(",") if s.strip()]
     log(f"feeds benchmark: sizes {sizes}, {opts.requests} requests or {opts.seconds:g} s per HTTP measurement, "
-        f"{opts.connections} connections; {os.cpu_count()} cores, Python {sys.version.split()[0]}")
+        f"{opts.connections} connections; {os.cpu_count()} cores, Python {sys.version.split()[0]}, load average "
+        f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     started = time.perf_counter()
     results = [bench_size(size, opts) for size in sizes]
     print()
@@ -746,7 +760,8 @@ def main(argv: list[str]) -> int:
     print(f"\nGoals: cold build ≤ {GOAL_COLD:.0%} of a naive icalendar rebuild; the next build after one change "
           f"< {GOAL_INCREMENTAL:.0%} of a cold build; warm feed req/s ≥ {GOAL_WARM:.0%} of static bytes on the "
           f"same server; peak memory of a cold build (RSS growth) < {GOAL_MEMORY:g}× the feed's bytes.")
-    log(f"done in {time.perf_counter() - started:.0f} s")
+    log(f"done in {time.perf_counter() - started:.0f} s; load average at the end "
+        f"{' '.join(f'{x:.2f}' for x in os.getloadavg())} (other processes on this machine skew every number)")
     if opts.json:
         opts.json.write_text(json.dumps(results, indent=1))
     return 0

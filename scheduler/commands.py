@@ -74,11 +74,32 @@ def load(ctx: Context, paths: list[Path]) -> None:
         results = [(plan, save_plan(session, plan, occurrences, ctx.now, digests.get(plan.source, ""),
                                      ctx.settings.base_url))
                    for plan, occurrences in expanded]
+        for _plan, changes in results:
+            enqueue_notices(session, changes.previous, ctx.now, ctx.settings)
     for plan, changes in results:
         ctx.out.write(_("{plan}: {created} new, {revised} revised, {cancelled} cancelled, "
                         "{unchanged} unchanged").format(
             plan=plan.code, created=len(changes.created), revised=len(changes.revised),
             cancelled=len(changes.cancelled), unchanged=changes.unchanged) + "\n")
+
+
+def enqueue_notices(session: Session, previous: dict, now: datetime, settings: Settings) -> int:
+    """Tell the people of each moved or cancelled occurrence, in the load's
+    own transaction (the outbox sends it once)."""
+    from dataclasses import replace
+    from urllib.parse import urlparse
+
+    from .reminders import notices
+    from .store.outbox import enqueue
+    from .store.watch import calendar_of, watched, zone
+
+    messages = []
+    for plan, items in watched(session, now, settings.report_agency, ids=list(previous)).values():
+        for after in items:
+            due, slot, status = previous[after.id]
+            before = replace(after, due=due, slot=slot, status=status)
+            messages += notices(before, after, now, calendar_of(plan), zone(plan))
+    return enqueue(session, messages, now, urlparse(settings.base_url).hostname or "localhost")
 
 
 def _day(text: str | None, flag: str) -> date | None:

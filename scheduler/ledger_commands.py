@@ -6,12 +6,14 @@ from __future__ import annotations
 import mimetypes
 import os
 from pathlib import Path
+from typing import Callable
 
 from .commands import DEFAULT_TZ, Context
 from .deliveries import Evidence, FileRef, moment_kind_for
 from .durations import parse_duration
 from .errors import N_, InputError, SchedulerError
 from .evidence import EvidenceStore, PendingFile
+from .i18n import gettext_for
 from .ledger import Checkpoint, check_checkpoint, new_private_key_pem, public_key_of, sign_checkpoint, verify_chain
 from .listing import table
 from .people import new_token
@@ -84,19 +86,26 @@ def excuse(ctx: Context, occurrence_id: str, by: str, reason: str, supersedes: i
     ctx.out.write(ctx._("entry {seq}: {id} excused").format(seq=result.seq, id=occurrence_id) + "\n")
 
 
-def _key(ctx: Context, create: bool) -> bytes:
-    path = Path(ctx.settings.ledger_key_file)
+def key_bytes(settings, warn: Callable[[str], object] | None, create: bool = True) -> bytes:
+    """The checkpoint key; created on first use, owner-only from the first byte."""
+    path = Path(settings.ledger_key_file)
     if path.exists():
         return path.read_bytes()
     if not create:
         raise InputError(N_("no ledger key at {path}; `ledger checkpoint` creates it"), path=str(path))
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # owner-only from the first byte
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as f:
         f.write(new_private_key_pem())
-    ctx.err.write(ctx._("warning: created the ledger key {path}; in production keep it off the database host "
-                        "(LEDGER_KEY_FILE), or whoever holds both can rewrite history").format(path=str(path)) + "\n")
+    if warn:
+        warn(gettext_for(settings.lang)(N_(
+            "warning: created the ledger key {path}; in production keep it off the database host "
+            "(LEDGER_KEY_FILE), or whoever holds both can rewrite history")).format(path=str(path)))
     return path.read_bytes()
+
+
+def _key(ctx: Context, create: bool) -> bytes:
+    return key_bytes(ctx.settings, lambda text: ctx.err.write(text + "\n"), create)
 
 
 def checkpoint(ctx: Context) -> None:

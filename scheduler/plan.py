@@ -80,6 +80,7 @@ class Obligation:
     adjustments: tuple[Adjustment, ...] = ()
     slots: AirSlots | None = None
     note: str = ""
+    reminder_policy: tuple[tuple[str, object], ...] = ()  # overrides of the plan's reminder policy
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,7 @@ class Plan:
     obligations: tuple[Obligation, ...] = ()
     extra_holidays: frozenset[date] = field(default_factory=frozenset)
     extra_workdays: frozenset[date] = field(default_factory=frozenset)
+    reminder_policy: tuple[tuple[str, object], ...] = ()
     source: str = ""
 
     @property

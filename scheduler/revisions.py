@@ -34,6 +34,7 @@ class Changes:
     revised: list[tuple[Occurrence, int]] = field(default_factory=list)
     cancelled: list[tuple[str, int]] = field(default_factory=list)
     unchanged: int = 0
+    previous: dict = field(default_factory=dict)  # id -> (due, slot, status) before this load, for notices
 
     @property
     def changed(self) -> bool:

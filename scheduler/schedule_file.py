@@ -16,17 +16,18 @@ from .durations import parse_duration
 from .errors import N_, SchedulerError
 from .occurrences import known_periods, slot_mismatches
 from .periods import Period, parse_date, parse_moment, parse_period, parse_time
+from .reminders import Policy
 from .plan import AGENCY_KINDS, CHANNELS, Adjustment, Agency, MilestoneStep, Named, Obligation, Plan
 from .yaml_source import EMAIL, Node, Reader
 
 PLAN_FIELDS = (("code", "title", "issuer", "period"),
                ("title_en", "number", "issued_on", "timezone", "due_time", "legal_basis",
-                "working_days"))
+                "working_days", "reminder_policy"))
 OBLIGATION_FIELDS = (("code", "title", "host", "channels", "cadence"),
                      ("title_en", "coordinators", "coordination", "may_record", "min_duration", "topics",
-                      "audiences", "milestones", "reminders", "slots", "exceptions", "note"))
+                      "audiences", "milestones", "reminders", "reminder_policy", "slots", "exceptions", "note"))
 # Fields a production layer may set on an obligation it produces.
-PRODUCTION_FIELDS = ("milestones", "reminders", "slots", "exceptions")
+PRODUCTION_FIELDS = ("milestones", "reminders", "reminder_policy", "slots", "exceptions")
 
 
 def read_plan(reader: Reader, root: Node) -> Plan | None:
@@ -57,6 +58,7 @@ def read_plan(reader: Reader, root: Node) -> Plan | None:
         or Plan.due_time,
         legal_basis=tuple(" ".join(str(n.value).split()) for n in reader.texts(head, "legal_basis")),
         extra_holidays=working[0], extra_workdays=working[1], source=reader.source,
+        reminder_policy=_reminder_policy(reader, head),
     )
     audiences = _named(reader, root, "audiences", ())
     topics = _named(reader, root, "topics", tuple(a.code for a in audiences))
@@ -228,6 +230,8 @@ def production_fields(reader: Reader, node: Node, plan: Plan, obligation: Obliga
             else:
                 reader.fail(n, N_('expected an email address or an agency code, got "{value}"'), value=n.value)
         changes["reminders"] = tuple(recipients)
+    if node.has("reminder_policy"):
+        changes["reminder_policy"] = _reminder_policy(reader, node)
     if node.has("slots"):
         slots = node.child("slots")
         if reader.mapping(slots, ("rule", "at"), ()) and slots.has("rule") and slots.has("at"):
@@ -251,6 +255,18 @@ def production_fields(reader: Reader, node: Node, plan: Plan, obligation: Obliga
                 "extra slots are not owed and occurrences without a slot are due by the spread rule"),
                 count=len(mismatches), sample=sample)
     return obligation
+
+
+def _reminder_policy(reader: Reader, node: Node) -> tuple[tuple[str, object], ...]:
+    """Checked now, with its line, rather than failing later in the daemon."""
+    if not node.has("reminder_policy"):
+        return ()
+    child = node.child("reminder_policy")
+    value = child.value
+    plain = {str(k): (list(v) if isinstance(v, list) else v) for k, v in value.items()} if isinstance(value, dict) else value
+    if reader.convert(Node(plain, child.where, child.line), Policy.from_mapping) is None:
+        return ()
+    return tuple(sorted(plain.items()))
 
 
 def _step(reader: Reader, node: Node) -> MilestoneStep | None:

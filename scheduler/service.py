@@ -105,8 +105,9 @@ def feeds_export(ctx: Context) -> None:
         count=len(wanted), folder=str(folder), written=written, removed=removed) + "\n")
 
 
-def serve(ctx: Context, host: str, port: int) -> None:
-    """The web service on uvicorn; runs until stopped."""
+def serve(ctx: Context, host: str, port: int, scheduler: bool = True) -> None:
+    """The web service on uvicorn, with the scheduler unless told otherwise;
+    runs until stopped (SIGTERM and SIGINT stop both gracefully)."""
     import uvicorn
 
     from .clock import Clock
@@ -117,12 +118,87 @@ def serve(ctx: Context, host: str, port: int) -> None:
     with db.transaction() as s:
         rerender_stale(s, ctx.settings.base_url)
     clock = Clock(DEFAULT_TZ, ctx.now if ctx.now_given else None)
-    app = create_app(ctx.settings, db, clock)
+    daemon = None
+    if scheduler:
+        from .daemon import Daemon
+        from .jobs import runtime
+
+        daemon = Daemon(runtime(ctx.settings, db, clock))
+        daemon.lock.acquire()  # refuse at once, before the port is taken
+        daemon.lock.release()
+    app = create_app(ctx.settings, db, clock, daemon)
     config = uvicorn.Config(app, host=host, port=port, proxy_headers=True, log_level="info")
     install_log_masks()  # after uvicorn configured its loggers
     ctx.err.write(ctx._("serving on http://{host}:{port} (public address {url}); database {db}").format(
         host=host, port=port, url=ctx.settings.base_url, db=ctx.settings.masked_database_url()) + "\n")
+    # uvicorn re-raises the stop signal once it has shut down; a handler that
+    # does nothing makes a stop by SIGTERM or SIGINT a clean exit (status 0).
+    import signal
+    for number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(number, lambda *_: None)
     try:
         uvicorn.Server(config).run()
+    finally:
+        db.close()
+
+
+def _runtime(ctx: Context, db):
+    from .clock import Clock
+    from .commands import DEFAULT_TZ
+    from .jobs import runtime
+
+    return runtime(ctx.settings, db, Clock(DEFAULT_TZ, ctx.now if ctx.now_given else None))
+
+
+def worker(ctx: Context) -> None:
+    """The scheduler alone, until SIGTERM or SIGINT."""
+    from .daemon import Daemon, wait_for_signal
+    import threading
+
+    db = ctx.database()
+    daemon = Daemon(_runtime(ctx, db))
+    daemon.start()
+    ctx.err.write(ctx._("scheduler running (jobs: reminders, outbox, windows, reports, feeds); "
+                        "stop with Ctrl+C or SIGTERM") + "\n")
+    try:
+        wait_for_signal(threading.Event())
+    finally:
+        daemon.stop()
+        db.close()
+
+
+def remind(ctx: Context, dry_run: bool) -> None:
+    """One pass at --now: plan what is owed, send the outbox, exit."""
+    from .jobs import plan_reminders, send_outbox
+    from .mail import compose
+    from .reminders import owed
+    from .store.watch import calendar_of, watched, zone
+
+    _ = ctx._
+    db = ctx.database()
+    try:
+        rt = _runtime(ctx, db)
+        if dry_run:
+            with db.transaction() as s:
+                messages = [m for plan, items in watched(s, ctx.now, ctx.settings.report_agency).values()
+                            for m in owed(items, ctx.now, calendar_of(plan), zone(plan))]
+            for m in messages:
+                mail = compose(m, "<dry-run@localhost>", ctx.settings.mail_from, ctx.settings.base_url)
+                ctx.out.write(f"{m.send_at.astimezone(ctx.now.tzinfo):%d/%m/%Y %H:%M}  {m.kind:<10} {m.recipient:<32} "
+                              f"{mail.subject}\n")
+            ctx.out.write(_("{count} message(s) would be planned (dry run: nothing written or sent)").format(
+                count=len(messages)) + "\n")
+            return
+        planned = plan_reminders(rt)
+        totals = {"sent": 0, "retried": 0, "failed": 0}
+        while True:
+            result = send_outbox(rt)
+            for key in totals:
+                totals[key] += result[key]
+            if not any(result.values()):
+                break
+        rt.mailer.close()
+        ctx.out.write(_("planned {new} new message(s); sent {sent}, to retry {retried}, failed {failed}").format(
+            new=planned["new"], **totals) + "\n")
     finally:
         db.close()

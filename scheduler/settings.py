@@ -52,6 +52,22 @@ def _days(value: str) -> int:
     return int(value)
 
 
+def _seconds(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = 0
+    if not 0.1 <= seconds <= 3600:
+        raise InputError(N_('expected a number of seconds from 0.1 to 3600, got "{value}"'), value=value)
+    return seconds
+
+
+def _security(value: str) -> str:
+    if value not in ("starttls", "ssl", "none"):
+        raise InputError(N_('expected "starttls", "ssl" or "none", got "{value}"'), value=value)
+    return value
+
+
 SETTINGS: tuple[Setting, ...] = (
     Setting("outputs_dir", "OUTPUTS_DIR", "outputs",
             N_("folder for runtime data: the embedded database, feeds, reports, evidence files"), Path),
@@ -71,10 +87,38 @@ SETTINGS: tuple[Setting, ...] = (
             N_("an unmet occurrence is at risk when its window closes within this many working days"), _days),
     Setting("report_agency", "REPORT_AGENCY", "so-noi-vu",
             N_("code of the agency that issues compliance reports (the Department of Home Affairs)")),
+    Setting("report_grace_days", "REPORT_GRACE_DAYS", "3",
+            N_("working days after a reporting cut-off before the periodic report goes to the DHA"), _days),
+    Setting("tick_seconds", "TICK_SECONDS", "30",
+            N_("seconds between two sends of the outbox; other jobs run every 10 to 120 ticks"), _seconds),
+    Setting("smtp_host", "SMTP_HOST", "", N_("SMTP server; empty writes mail as .eml files to OUTPUTS_DIR/mail/")),
+    Setting("smtp_port", "SMTP_PORT", "", N_("SMTP port; empty means 587 for starttls, 465 for ssl, 25 for none")),
+    Setting("smtp_security", "SMTP_SECURITY", "starttls", N_("starttls, ssl or none"), _security),
+    Setting("smtp_user", "SMTP_USER", "", N_("SMTP user name, if the server wants a login")),
+    Setting("smtp_password", "SMTP_PASSWORD", "", N_("SMTP password; never printed or logged")),
+    Setting("mail_from", "MAIL_FROM", "Lịch tuyên truyền <lich-tuyen-truyen@localhost>",
+            N_("the From address of every message")),
     Setting("ledger_key_file", "LEDGER_KEY_FILE", "",
             N_("Ed25519 key that signs ledger checkpoints; empty means OUTPUTS_DIR/ledger-key.pem "
                "(keep it off the database host in production)")),
 )
+
+
+def _read_file(path: Path) -> dict:
+    import tomllib
+
+    try:
+        with path.open("rb") as f:
+            data = tomllib.load(f)
+    except OSError as e:
+        raise InputError(N_("settings file {path}: {reason}"), path=str(path), reason=str(e)) from None
+    except tomllib.TOMLDecodeError as e:
+        raise InputError(N_("settings file {path}: not valid TOML ({reason})"), path=str(path), reason=str(e)) from None
+    unknown = sorted(set(data) - {s.env for s in SETTINGS})
+    if unknown:
+        raise InputError(N_("settings file {path}: unknown setting {name} (known: {allowed})"), path=str(path),
+                         name=unknown[0], allowed=", ".join(s.env for s in SETTINGS))
+    return data
 
 
 @dataclass(frozen=True)
@@ -88,21 +132,35 @@ class Settings:
     evidence_limit: int
     at_risk_days: int
     report_agency: str
+    report_grace_days: int
+    tick_seconds: float
+    smtp_host: str
+    smtp_port: str
+    smtp_security: str
+    smtp_user: str
+    smtp_password: str
+    mail_from: str
     ledger_key_file: str
     sources: Mapping[str, str]
 
     @classmethod
     def load(cls, env: Mapping[str, str] | None = None, flags: Mapping[str, str | None] | None = None,
              root: Path = ROOT) -> "Settings":
-        """Flags win over the environment, which wins over defaults."""
+        """Flags win over the environment, which wins over the settings file
+        (SETTINGS_FILE, TOML with the environment names as keys), which wins
+        over defaults."""
         env = os.environ if env is None else env
         flags = flags or {}
+        path = env.get("SETTINGS_FILE", "")
+        from_file = _read_file(root / path if path and not Path(path).is_absolute() else Path(path)) if path else {}
         values, sources = {}, {}
         for s in SETTINGS:
             if flags.get(s.name) not in (None, ""):
                 raw, source = flags[s.name], "flag --" + s.name.replace("_", "-")
             elif env.get(s.env):
                 raw, source = env[s.env], "environment " + s.env
+            elif from_file.get(s.env) not in (None, ""):
+                raw, source = str(from_file[s.env]), f"settings file {path}"
             else:
                 raw, source = s.default, "default"
             try:
@@ -119,6 +177,9 @@ class Settings:
         if not values["database_url"]:
             values["database_url"] = f"sqlite:///{values['outputs_dir'] / 'scheduler.sqlite3'}"
         return cls(sources=sources, **values)
+
+    def __repr__(self) -> str:  # secrets never reach logs, even by accident
+        return f"Settings(outputs_dir={self.outputs_dir!s}, database_url={self.masked_database_url()}, ...)"
 
     def masked_database_url(self) -> str:
         """The database URL with any password hidden, for logs and messages."""

@@ -86,3 +86,14 @@ def cli(monkeypatch, tmp_path, db_url):
         return Result(code, out.getvalue(), err.getvalue())
 
     return run
+
+
+@pytest.fixture
+def smtp(monkeypatch):
+    """A real SMTP server on 127.0.0.1; the service is configured to use it."""
+    from smtp_server import SmtpServer
+
+    with SmtpServer() as server:
+        for key, value in server.env.items():
+            monkeypatch.setenv(key, value)
+        yield server

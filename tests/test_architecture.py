@@ -7,8 +7,9 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "scheduler"
-CORE = ["cadence", "durations", "errors", "milestones", "occurrences", "periods", "plan", "revisions",
-        "rolling", "schedule_file", "production", "workdays", "yaml_source", "listing", "i18n"]
+CORE = ["cadence", "compliance", "deliveries", "durations", "errors", "feeds", "ledger", "listing", "i18n",
+        "milestones", "occurrences", "outbox", "people", "periods", "permissions", "plan", "production",
+        "reminders", "revisions", "rolling", "schedule_file", "workdays", "yaml_source"]
 EDGE_LIBRARIES = {"sqlalchemy", "alembic", "psycopg", "yagmail", "smtplib", "fastapi", "uvicorn",
                   "apscheduler", "requests", "httpx", "socket"}
 CLOCK_CALLS = {("datetime", "now"), ("datetime", "utcnow"), ("date", "today"), ("time", "time"),

@@ -423,7 +423,7 @@ MESSAGES = {
     "exception-skip-and-move": 'give either "skip: true" or a new "slot" and/or "due"',
     "exception-unknown-occurrence": 'no occurrence "2024-13 #1" in this obligation',
     "layer-not-owner": 'obligation "bao-phu-tho-cchc" is hosted by bao-phu-tho, not by this layer\'s owner dai-ptth',
-    "layer-plan-field": "unknown field (allowed: milestones, reminders, slots, exceptions)",
+    "layer-plan-field": "unknown field (allowed: milestones, reminders, reminder_policy, slots, exceptions)",
     "layer-unknown-obligation": 'unknown obligation "chuyen-muc-cchc" in plan forms-production',
     "layer-unknown-plan": 'unknown plan "phu-tho-2025" (loaded: forms-production)',
     "missing-field": 'missing field "host"',

@@ -21,6 +21,8 @@ from .tables import AgencyRow, LoadRow, MilestoneRow, ObligationRow, OccurrenceR
 def _jsonable(value):
     if dataclasses.is_dataclass(value):
         return {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, frozenset, set)):
         items = [_jsonable(v) for v in value]
         return sorted(items, key=str) if isinstance(value, (set, frozenset)) else items
@@ -45,7 +47,8 @@ def save_plan(session: Session, plan: Plan, occurrences: list[Occurrence], now: 
                     "legal_basis": list(plan.legal_basis), "due_time": plan.due_time.isoformat(),
                     "topics": _jsonable(plan.topics), "audiences": _jsonable(plan.audiences),
                     "extra_holidays": _jsonable(plan.extra_holidays),
-                    "extra_workdays": _jsonable(plan.extra_workdays)},
+                    "extra_workdays": _jsonable(plan.extra_workdays),
+                    "reminder_policy": dict(plan.reminder_policy)},
     ))
     session.flush()
     for agency in plan.agencies:
@@ -55,7 +58,8 @@ def save_plan(session: Session, plan: Plan, occurrences: list[Occurrence], now: 
     for row in session.scalars(select(ObligationRow).where(ObligationRow.plan_code == plan.code)):
         row.active = row.code in current
     for ob in plan.obligations:
-        definition = _jsonable(dataclasses.replace(ob, cadence=None))
+        definition = {**_jsonable(dataclasses.replace(ob, cadence=None)),
+                      "reminder_policy": _jsonable(dict(ob.reminder_policy))}
         session.merge(ObligationRow(plan_code=plan.code, code=ob.code, title=ob.title, title_en=ob.title_en,
                                     host=ob.host, cadence=ob.cadence.describe(), definition=definition,
                                     active=True))
@@ -63,6 +67,8 @@ def save_plan(session: Session, plan: Plan, occurrences: list[Occurrence], now: 
     rows = {r.id: r for r in session.scalars(select(OccurrenceRow).where(OccurrenceRow.plan_code == plan.code))}
     stored = {i: Stored(i, r.fingerprint, r.status, r.revision, r.window_end) for i, r in rows.items()}
     changes = reconcile(stored, occurrences, now)
+    for oid in [o.id for o, _ in changes.revised] + [i for i, _ in changes.cancelled]:
+        changes.previous[oid] = (rows[oid].due, rows[oid].slot, rows[oid].status)
     session.add_all(_row(o, 1, now, now, now if o.status == CANCELLED else None) for o in changes.created)
     for occurrence, revision in changes.revised:
         session.execute(delete(MilestoneRow).where(MilestoneRow.occurrence_id == occurrence.id))

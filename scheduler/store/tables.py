@@ -234,3 +234,33 @@ class EvidenceFileRow(Base):
     size: Mapped[int] = mapped_column(Integer)
     type: Mapped[str] = mapped_column(String(200))
     stored_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class OutboxRow(Base):
+    """Every message before it is sent: claimed with a lease, sent, marked.
+    A row left 'sending' by a crash is in doubt and is sent once more with
+    the same Message-ID."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "state", "send_at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(700), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    about: Mapped[str] = mapped_column(String(400), index=True)
+    recipient: Mapped[str] = mapped_column(String(320))
+    cc: Mapped[list] = mapped_column(JSON)
+    lang: Mapped[str] = mapped_column(String(8))
+    context: Mapped[dict] = mapped_column(JSON)
+    announces: Mapped[datetime] = mapped_column(UTCDateTime)
+    send_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    state: Mapped[str] = mapped_column(String(16))  # pending, sending, sent, failed, cancelled, expired
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    lease_owner: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    message_id: Mapped[str] = mapped_column(String(200))
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    refused: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

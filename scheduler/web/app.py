@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -28,6 +29,7 @@ from ..people import FeedScope
 from ..rendering import render
 from ..settings import Settings
 from ..store.database import Database
+from ..store.outbox import backlog as outbox_backlog
 from ..store.tables import AgencyRow, MilestoneRow, OccurrenceRow, PlanRow
 from .api import api_router
 from .conditional import http_date, not_modified
@@ -70,10 +72,22 @@ FEED_HEADERS = {"Cache-Control": "private, no-cache", "Referrer-Policy": "no-ref
 NOT_FOUND = "Not Found\n"
 
 
-def create_app(settings: Settings, db: Database, clock: Clock) -> FastAPI:
+def create_app(settings: Settings, db: Database, clock: Clock, daemon=None) -> FastAPI:
+    """The application; with a daemon, its scheduler starts and stops with it."""
     install_log_masks()
-    app = FastAPI(title="Media production scheduler", version=__version__,
-                  description="Lịch sản xuất tuyên truyền — calendar feeds, occurrences, health.")
+
+    @asynccontextmanager
+    async def lifespan(_app):
+        if daemon is not None:
+            await run_in_threadpool(daemon.start)
+        try:
+            yield
+        finally:
+            if daemon is not None:
+                await run_in_threadpool(daemon.stop)
+
+    app = FastAPI(title="Media production scheduler", version=__version__, lifespan=lifespan,
+                  description="Lịch sản xuất tuyên truyền — calendar feeds, occurrences, evidence, compliance.")
     cache = FeedCache(db)
     app.state.feed_cache = cache
 
@@ -107,12 +121,15 @@ def create_app(settings: Settings, db: Database, clock: Clock) -> FastAPI:
                 revision = s.execute(text("SELECT version_num FROM alembic_version")).scalar()
                 plans = s.scalar(select(func.count()).select_from(PlanRow))
                 occurrences = s.scalar(select(func.count()).select_from(OccurrenceRow))
+                queue = outbox_backlog(s, clock.now())
         except Exception as e:  # the database is the one thing health must report, not raise
             log.warning("health check: database unavailable: %s", type(e).__name__)
             return JSONResponse({"status": "error", "database": {"ok": False}}, status_code=503)
         return {"status": "ok", "version": __version__,
                 "database": {"ok": True, "dialect": db.engine.dialect.name, "schema": revision,
-                             "plans": plans, "occurrences": occurrences}}
+                             "plans": plans, "occurrences": occurrences},
+                "scheduler": daemon.state() if daemon is not None else {"running": False, "jobs": {}},
+                "outbox": queue}
 
     async def serve_feed(request: Request, scope: FeedScope, lang: str) -> Response:
         feed = cache.feed(scope, lang)

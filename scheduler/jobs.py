@@ -1,0 +1,259 @@
+"""The daemon's jobs: thin, importable, idempotent. Each reads the clock once,
+loads values, calls the pure core, writes in short transactions. All state
+that matters is in our tables, so a lost or doubled tick loses nothing."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Callable
+from urllib.parse import urlparse
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from .clock import Clock
+from .compliance import report_period
+from .mail import Mailer, SmtpConfig, compose, mailer_from
+from .outbox import Message, PermanentFailure, TemporaryFailure
+from .reminders import Policy, obsolete, occurrence_of, owed, within_hours
+from .settings import Settings
+from .store import outbox
+from .store.database import Database
+from .store.feed_items import current_change, write_items
+from .store.tables import OccurrenceRow, PlanRow
+from .store.watch import calendar_of, dha_addresses, watched, zone
+from .workdays import WorkCalendar
+
+log = logging.getLogger("scheduler.jobs")
+def lease(rt: "Runtime") -> timedelta:
+    """Long enough to send a claimed batch; a row still 'sending' after it is in doubt."""
+    return timedelta(seconds=max(5.0, 10 * rt.settings.tick_seconds))
+REMINDER_KINDS = ("milestone", "due", "at_risk", "overdue", "digest", "moved", "cancelled")
+
+
+@dataclass
+class Runtime:
+    """What every job needs, made once per process."""
+
+    settings: Settings
+    db: Database
+    clock: Clock
+    mailer: Mailer
+    owner: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
+    stop: threading.Event = field(default_factory=threading.Event)
+    last_feed_change: int = -1
+    history: dict = field(default_factory=dict)  # job id -> last run, result or error
+
+    @property
+    def domain(self) -> str:
+        return urlparse(self.settings.base_url).hostname or "localhost"
+
+
+def smtp_config(settings: Settings) -> SmtpConfig | None:
+    if not settings.smtp_host:
+        return None
+    port = int(settings.smtp_port) if settings.smtp_port else {"ssl": 465, "none": 25}.get(settings.smtp_security, 587)
+    return SmtpConfig(settings.smtp_host, port, settings.smtp_security, settings.smtp_user, settings.smtp_password,
+                      settings.mail_from)
+
+
+def runtime(settings: Settings, db: Database, clock: Clock) -> Runtime:
+    return Runtime(settings, db, clock, mailer_from(smtp_config(settings), settings.outputs_dir / "mail"))
+
+
+def plan_reminders(rt: Runtime) -> dict:
+    """Put every message owed now into the outbox (once: insert-if-absent);
+    cancel those that no longer should go; expire the stale."""
+    now = rt.clock.now()
+    new = cancelled = 0
+    with rt.db.transaction() as s:
+        for plan, items in watched(s, now, rt.settings.report_agency).values():
+            calendar, tz = calendar_of(plan), zone(plan)
+            new += outbox.enqueue(s, owed(items, now, calendar, tz), now, rt.domain)
+            by_id = {w.id: w for w in items}
+            pending = [outbox.as_message(r) for r in outbox.pending_reminders(s)
+                       if occurrence_of(r.about) in by_id]
+            cancelled += outbox.cancel(s, obsolete(pending, by_id), "no longer owed")
+        expired = outbox.expire(s, now)
+    return {"new": new, "cancelled": cancelled, "expired": expired}
+
+
+def send_outbox(rt: Runtime, limit: int = 10) -> dict:
+    """Claim due rows, send each once, record each result in its own commit."""
+    now = rt.clock.now()
+    sent = retried = failed = 0
+    with rt.db.transaction() as s:
+        rows = outbox.claim(s, rt.owner, now, lease(rt), limit)
+        claimed = [(r.id, outbox.as_message(r), r.message_id) for r in rows]
+    attempted: set[int] = set()
+    try:
+        for row_id, message, mid in claimed:
+            if rt.stop.is_set():
+                break
+            if message.kind in REMINDER_KINDS and not within_hours(rt.clock.now(), Policy(), _calendar(rt, message),
+                                                                    _tz(message)):
+                continue  # reminders go out in working hours; the lease returns it below
+            attempted.add(row_id)
+            result = _send_one(rt, message, mid)
+            with rt.db.transaction() as s:
+                if isinstance(result, TemporaryFailure):
+                    state = outbox.mark_retry(s, row_id, rt.owner, rt.clock.now(), str(result))
+                    retried += state == outbox.PENDING
+                    failed += state == outbox.FAILED
+                    log.warning("mail %s: temporary failure (%s)", mid, result)
+                elif isinstance(result, PermanentFailure):
+                    outbox.mark_failed(s, row_id, rt.owner, str(result))
+                    failed += 1
+                    log.error("mail %s: permanent failure, not retried (%s)", mid, result)
+                else:
+                    outbox.mark_sent(s, row_id, rt.owner, rt.clock.now(), result)
+                    sent += 1
+    finally:
+        with rt.db.transaction() as s:
+            outbox.release(s, rt.owner, [i for i, _, _ in claimed if i not in attempted])
+    return {"sent": sent, "retried": retried, "failed": failed}
+
+
+def _send_one(rt: Runtime, message: Message, mid: str):
+    try:
+        return rt.mailer.send(compose(message, mid, rt.settings.mail_from, rt.settings.base_url)) or None
+    except (TemporaryFailure, PermanentFailure) as e:
+        return e
+
+
+def _tz(message: Message) -> ZoneInfo:
+    return ZoneInfo(message.context.get("tz") or "Asia/Ho_Chi_Minh")
+
+
+def _calendar(rt: Runtime, message: Message) -> WorkCalendar:
+    """Public holidays and make-up days; a plan's own moved days are not
+    consulted here (a reminder then goes out within the usual hours)."""
+    return WorkCalendar()
+
+
+def close_windows(rt: Runtime) -> dict:
+    """Windows that closed with nothing recorded become "missing" (a new
+    revision, so feeds show it); the overdue notices follow from the policy."""
+    now = rt.clock.now()
+    with rt.db.transaction() as s:
+        rows = list(s.scalars(select(OccurrenceRow).where(
+            OccurrenceRow.window_end <= now, OccurrenceRow.status == "scheduled",
+            OccurrenceRow.delivery.is_(None)).limit(1000)))
+        for row in rows:
+            row.delivery, row.revision, row.updated_at = {"state": "missing"}, row.revision + 1, now
+        s.flush()
+        write_items(s, [r.id for r in rows], rt.settings.base_url)
+    return {"missing": len(rows)}
+
+
+def refresh_feeds(rt: Runtime) -> dict:
+    """Re-export the static feeds when anything they show changed."""
+    from .commands import Context
+    from .service import feeds_export
+
+    with rt.db.transaction() as s:
+        change = current_change(s)
+    if change == rt.last_feed_change:
+        return {"exported": False}
+    ctx = Context(rt.settings, rt.clock.now(), _NullStream(), _NullStream())
+    feeds_export(ctx)
+    rt.last_feed_change = change
+    return {"exported": True}
+
+
+class _NullStream:
+    def write(self, _text: str) -> int:
+        return 0
+
+
+def periodic_reports(rt: Runtime) -> dict:
+    """After each month and quarter (the reporting cut-off of Nghị định
+    09/2019, plus REPORT_GRACE_DAYS working days), write the report into
+    outputs/reports/ and mail it to the DHA with a fresh ledger checkpoint."""
+    from .report_files import render
+    from .reporting import compliance_report
+    from .files import atomic_write
+    from .store.compliance import Scope
+
+    now = rt.clock.now()
+    queued = 0
+    with rt.db.transaction() as s:
+        plans = list(s.scalars(select(PlanRow)))
+        for plan in plans:
+            tz, calendar = zone(plan), calendar_of(plan)
+            local = now.astimezone(tz)
+            for label in _periods_due(local, calendar, rt.settings.report_grace_days, plan):
+                period = report_period(label, cutoff=True)
+                document = compliance_report(s, plan.code, period, now, Scope(plan.code), rt.settings.at_risk_days,
+                                             rt.settings.report_agency, "vi")
+                folder = rt.settings.outputs_dir / "reports"
+                name = f"compliance-{plan.code}-{label}-cutoff"
+                for fmt in ("html", "xlsx"):
+                    body, _, extension = render(document, fmt, rt.settings.base_url)
+                    atomic_write(folder / f"{name}.{extension}", body)
+                checkpoint = _checkpoint(rt, s, now)
+                messages = [Message("report", f"{plan.code}@{label}", address, now, now, now + timedelta(days=30),
+                                    "vi", (), {"plan": plan.code, "period": label, "totals": document["totals"],
+                                               "file": f"{name}.html", "path": str(folder / f"{name}.html"),
+                                               "as_of": now.isoformat(), "checkpoint": checkpoint,
+                                               "tz": plan.timezone})
+                            for address in dha_addresses(s, plan.code, rt.settings.report_agency)]
+                queued += outbox.enqueue(s, messages, now, rt.domain)
+    return {"queued": queued}
+
+
+def _periods_due(local: datetime, calendar, grace: int, plan: PlanRow) -> list[str]:
+    """The month (and quarter) whose cut-off report is due today: the
+    ``grace``-th working day after the 14th."""
+    day = local.date().replace(day=14)
+    probe, left = day, grace
+    while left > 0:
+        probe += timedelta(days=1)
+        if calendar.is_working_day(probe):
+            left -= 1
+    if local.date() != probe:
+        return []
+    label = f"{local.year}-{local.month:02d}"
+    if not (plan.period_start <= day < plan.period_end):
+        return []
+    found = [label]
+    if local.month % 3 == 0:
+        found.append(f"{local.year}-Q{local.month // 3}")
+    return found
+
+
+def _checkpoint(rt: Runtime, session, now: datetime) -> str:
+    from .ledger import sign_checkpoint
+    from .ledger_commands import key_bytes
+    from .store import ledger as stored_ledger
+
+    count, head = stored_ledger.head(session)
+    return sign_checkpoint(key_bytes(rt.settings, log.warning), count, head, now).to_text()
+
+
+JOBS: dict[str, Callable[[Runtime], dict]] = {
+    "plan_reminders": plan_reminders,
+    "send_outbox": send_outbox,
+    "close_windows": close_windows,
+    "periodic_reports": periodic_reports,
+    "refresh_feeds": refresh_feeds,
+}
+
+
+def run(job_id: str, rt: Runtime) -> dict:
+    """Run one job and remember how it went, for /healthz."""
+    started = rt.clock.now()
+    try:
+        result = JOBS[job_id](rt)
+        rt.history[job_id] = {"last_run": started.isoformat(), "ok": True, "result": result}
+        return result
+    except Exception as e:  # a job failure is logged and shown, and the next tick tries again
+        log.exception("job %s failed", job_id)
+        rt.history[job_id] = {"last_run": started.isoformat(), "ok": False, "error": type(e).__name__}
+        raise
+

@@ -1,0 +1,77 @@
+"""The outbox, pure: what a message owed to someone is, its unique key, its
+Message-ID, and how a failed send is retried.
+
+Every message becomes a row with a unique key before anything is sent, so it
+goes out once however often it is planned, across restarts and processes.
+The key says what it is about and the moment it announces, never its
+wording: editing a title does not resend a reminder; a moved due date makes
+a new one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Mapping
+
+KINDS = ("milestone", "due", "at_risk", "overdue", "digest", "moved", "cancelled", "report", "password")
+MAX_ATTEMPTS = 8
+BACKOFF_BASE = timedelta(minutes=1)
+BACKOFF_CAP = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class Message:
+    """One email owed to one recipient."""
+
+    kind: str
+    about: str  # an occurrence id, "occurrence#step", "agency@2024-W10", "plan@2024-03", ...
+    recipient: str
+    announces: datetime  # the moment it is about (due, milestone day, window end, week start)
+    send_at: datetime  # not before (the start of a working day in the plan's zone)
+    expires_at: datetime  # not after: a reminder for a moment long gone is noise
+    lang: str = "vi"
+    cc: tuple[str, ...] = ()
+    context: Mapping = field(default_factory=dict)  # what the template shows (JSON-able)
+
+    @property
+    def key(self) -> str:
+        return message_key(self.kind, self.about, self.recipient, self.announces)
+
+
+def message_key(kind: str, about: str, recipient: str, announces: datetime) -> str:
+    """Unique per (kind, subject, recipient, announced moment).
+
+    >>> from datetime import timezone
+    >>> message_key("due", "p.o.2024-03.1", "A@X.vn", datetime(2024, 3, 15, 10, tzinfo=timezone.utc))
+    'due|p.o.2024-03.1|a@x.vn|2024-03-15T10:00:00+00:00'
+    """
+    return f"{kind}|{about}|{recipient.strip().lower()}|{announces.isoformat()}"
+
+
+def message_id(key: str, domain: str) -> str:
+    """The same Message-ID every time this message is (re)sent, so a message
+    whose fate a crash left unknown shows once in mail clients."""
+    return f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}@{domain}>"
+
+
+def retry_at(now: datetime, attempts: int, rng: random.Random | None = None) -> datetime:
+    """Capped exponential backoff with full jitter after ``attempts`` failures.
+
+    >>> now = datetime(2024, 1, 1)
+    >>> retry_at(now, 1, random.Random(1)) - now <= timedelta(minutes=1)
+    True
+    """
+    ceiling = min(BACKOFF_CAP, BACKOFF_BASE * (2 ** max(0, attempts - 1)))
+    fraction = (rng or random.Random()).random()
+    return now + timedelta(seconds=max(1.0, ceiling.total_seconds() * fraction))
+
+
+class TemporaryFailure(Exception):
+    """Try again later: a 4xx reply, a timeout, a refused or dropped connection."""
+
+
+class PermanentFailure(Exception):
+    """Do not try again: a 5xx reply, every recipient refused."""

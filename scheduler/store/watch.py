@@ -1,0 +1,90 @@
+"""What the reminder policy reads, from the database: occurrences near
+``now`` with their milestones, who is reminded, and the DHA's addresses."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..reminders import Policy, Watched
+from ..workdays import WorkCalendar
+from .tables import AgencyRow, MilestoneRow, ObligationRow, OccurrenceRow, PlanRow, UserRow
+
+LOOK_BACK = timedelta(days=10)  # overdue notices run a week after a window closes
+LOOK_AHEAD = timedelta(days=60)  # invitations go out 15 working days before an event
+
+
+def calendar_of(plan: PlanRow) -> WorkCalendar:
+    d = plan.definition or {}
+    return WorkCalendar(frozenset(date.fromisoformat(x) for x in d.get("extra_holidays", [])),
+                        frozenset(date.fromisoformat(x) for x in d.get("extra_workdays", [])))
+
+
+def dha_addresses(session: Session, plan: str, report_agency: str) -> tuple[str, ...]:
+    """The reporting agency's contacts and every active user with the dha role."""
+    agency = session.get(AgencyRow, (plan, report_agency))
+    found = list(agency.contacts if agency else [])
+    found += [u for u, roles in session.execute(select(UserRow.email, UserRow.roles).where(UserRow.disabled.is_(False)))
+              if "dha" in (roles or [])]
+    return tuple(dict.fromkeys(a.lower() for a in found))
+
+
+def watched(session: Session, now: datetime, report_agency: str, ids: list[str] | None = None
+            ) -> dict[str, tuple[PlanRow, list[Watched]]]:
+    """Per plan: the plan and its occurrences that may owe a message near ``now``
+    (or exactly ``ids``), one Watched per recipient language."""
+    query = select(OccurrenceRow)
+    if ids is not None:
+        query = query.where(OccurrenceRow.id.in_(ids))
+    else:
+        query = query.where(OccurrenceRow.window_end > now - LOOK_BACK, OccurrenceRow.window_start < now + LOOK_AHEAD)
+    rows = list(session.scalars(query))
+    if not rows:
+        return {}
+    steps: dict[str, list] = {}
+    for m in session.scalars(select(MilestoneRow).where(MilestoneRow.occurrence_id.in_([r.id for r in rows]))):
+        steps.setdefault(m.occurrence_id, []).append((m.step, m.title, m.title_en, m.day))
+    langs = {u.email.lower(): u.lang for u in session.scalars(select(UserRow))}
+    found: dict[str, tuple[PlanRow, list[Watched]]] = {}
+    for plan_code in sorted({r.plan_code for r in rows}):
+        plan = session.get(PlanRow, plan_code)
+        agencies = {a.code: a for a in session.scalars(select(AgencyRow).where(AgencyRow.plan_code == plan_code))}
+        obligations = {o.code: o for o in
+                       session.scalars(select(ObligationRow).where(ObligationRow.plan_code == plan_code))}
+        plan_policy = Policy.from_mapping((plan.definition or {}).get("reminder_policy"))
+        dha = dha_addresses(session, plan_code, report_agency)
+        items = []
+        for r in (x for x in rows if x.plan_code == plan_code):
+            ob = obligations.get(r.obligation_code)
+            definition = ob.definition if ob else {}
+            policy = Policy.from_mapping(definition.get("reminder_policy"), plan_policy)
+            recipients = _recipients(definition.get("reminders") or [], agencies, r.agency_code)
+            by_lang: dict[str, list[str]] = {}
+            for address in recipients:
+                by_lang.setdefault(langs.get(address, "vi"), []).append(address)
+            for lang, addresses in sorted(by_lang.items()):
+                items.append(Watched(
+                    r.id, r.plan_code, r.obligation_code, r.agency_code, r.title, r.title_en, r.period, r.number,
+                    int(r.shown.get("count", 1)), r.window_start, r.window_end, r.due, r.slot, r.status,
+                    (r.delivery or {}).get("state"),
+                    tuple(sorted(steps.get(r.id, []), key=lambda m: m[3])), tuple(addresses), dha, lang, policy))
+        found[plan_code] = (plan, items)
+    return found
+
+
+def _recipients(named: list[str], agencies: dict[str, AgencyRow], host: str) -> tuple[str, ...]:
+    """The obligation's reminder list (addresses or agency codes), else the host's contacts."""
+    found: list[str] = []
+    for item in named or [host]:
+        if "@" in item:
+            found.append(item)
+        elif item in agencies:
+            found += list(agencies[item].contacts or [])
+    return tuple(dict.fromkeys(a.strip().lower() for a in found))
+
+
+def zone(plan: PlanRow) -> ZoneInfo:
+    return ZoneInfo(plan.timezone)
