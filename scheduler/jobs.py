@@ -9,14 +9,14 @@ import os
 import socket
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Callable
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from .clock import Clock
+from .clock import Clock, system_now
 from .compliance import report_period
 from .mail import Mailer, SmtpConfig, compose, mailer_from
 from .outbox import Message, PermanentFailure, TemporaryFailure
@@ -88,7 +88,7 @@ def send_outbox(rt: Runtime, limit: int = 10) -> dict:
     now = rt.clock.now()
     sent = retried = failed = 0
     with rt.db.transaction() as s:
-        rows = outbox.claim(s, rt.owner, now, lease(rt), limit)
+        rows = outbox.claim(s, rt.owner, now, lease(rt), limit, real_now=system_now(timezone.utc))
         claimed = [(r.id, outbox.as_message(r), r.message_id) for r in rows]
     attempted: set[int] = set()
     try:

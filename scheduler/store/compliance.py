@@ -12,6 +12,7 @@ from sqlalchemy import and_, case, exists, func, literal, select
 from sqlalchemy.orm import Session, aliased
 
 from ..compliance import COUNTS, Entry, Facts, ReportPeriod, rate
+from .schedule import in_scope
 from .tables import LedgerRow, OccurrenceRow
 
 
@@ -30,14 +31,7 @@ def _window_filter(period: ReportPeriod, tz: ZoneInfo):
 
 
 def _scoped(query, scope: Scope, period: ReportPeriod, tz: ZoneInfo):
-    query = query.where(_window_filter(period, tz))
-    if scope.plan:
-        query = query.where(OccurrenceRow.plan_code == scope.plan)
-    if scope.agency:
-        query = query.where(OccurrenceRow.agency_code == scope.agency)
-    if scope.obligation:
-        query = query.where(OccurrenceRow.obligation_code == scope.obligation)
-    return query
+    return in_scope(query.where(_window_filter(period, tz)), scope.plan, scope.agency, scope.obligation)
 
 
 def status_column(now: datetime, risk_until: datetime):

@@ -41,16 +41,20 @@ def enqueue(session: Session, messages: Iterable[Message], now: datetime, domain
     return new
 
 
-def claimable(now: datetime):
+def claimable(now: datetime, real_now: datetime | None = None):
+    """Due rows (by the service's clock, which replays may move) and rows
+    whose lease ran out (by the real clock: leases measure whether a sender
+    is still alive, whatever moment a replay acts at)."""
     return or_(and_(OutboxRow.state == PENDING, OutboxRow.next_attempt_at <= now, OutboxRow.expires_at > now),
-               and_(OutboxRow.state == SENDING, OutboxRow.lease_until < now))
+               and_(OutboxRow.state == SENDING, OutboxRow.lease_until < (real_now or now)))
 
 
 def claim(session: Session, owner: str, now: datetime, lease: timedelta, limit: int = 50,
-          kinds: tuple[str, ...] | None = None) -> list[OutboxRow]:
+          kinds: tuple[str, ...] | None = None, real_now: datetime | None = None) -> list[OutboxRow]:
     """Take up to ``limit`` rows due now (and rows whose lease ran out: in
     doubt), mark them sending under our lease. Commit right after."""
-    query = select(OutboxRow).where(claimable(now))
+    real_now = real_now or now
+    query = select(OutboxRow).where(claimable(now, real_now))
     if kinds:
         query = query.where(OutboxRow.kind.in_(kinds))
     query = query.order_by(OutboxRow.send_at, OutboxRow.id).limit(limit)
@@ -60,7 +64,7 @@ def claim(session: Session, owner: str, now: datetime, lease: timedelta, limit: 
     for row in rows:
         if row.state == SENDING:
             row.last_error = (row.last_error + "; " if row.last_error else "") + "in doubt: resent with the same Message-ID"
-        row.state, row.lease_owner, row.lease_until = SENDING, owner, now + lease
+        row.state, row.lease_owner, row.lease_until = SENDING, owner, real_now + lease
     session.flush()
     return rows
 
@@ -118,10 +122,10 @@ def pending_reminders(session: Session) -> list[OutboxRow]:
         OutboxRow.state == PENDING, OutboxRow.kind.in_(("milestone", "due", "at_risk", "overdue")))))
 
 
-def backlog(session: Session, now: datetime) -> dict:
+def backlog(session: Session, now: datetime, real_now: datetime | None = None) -> dict:
     counts = dict(session.execute(select(OutboxRow.state, func.count()).group_by(OutboxRow.state)).all())
-    due = session.scalar(select(func.count()).select_from(OutboxRow).where(claimable(now)))
-    oldest = session.scalar(select(func.min(OutboxRow.send_at)).where(claimable(now)))
+    due = session.scalar(select(func.count()).select_from(OutboxRow).where(claimable(now, real_now)))
+    oldest = session.scalar(select(func.min(OutboxRow.send_at)).where(claimable(now, real_now)))
     return {"due": due or 0, "by_state": counts, "oldest_due": oldest.isoformat() if oldest else None}
 
 

@@ -123,15 +123,18 @@ class Filters:
     end: datetime | None = None  # exclusive
 
 
+def in_scope(query, plan: str | None, agency: str | None, obligation: str | None):
+    """Narrow a query on occurrences to a plan, an agency, an obligation (each optional)."""
+    for column, value in ((OccurrenceRow.plan_code, plan), (OccurrenceRow.agency_code, agency),
+                          (OccurrenceRow.obligation_code, obligation)):
+        if value:
+            query = query.where(column == value)
+    return query
+
+
 def find_occurrences(session: Session, filters: Filters) -> list[OccurrenceRow]:
     """Occurrences whose due moment falls in the range, by due moment."""
-    query = select(OccurrenceRow)
-    if filters.plan:
-        query = query.where(OccurrenceRow.plan_code == filters.plan)
-    if filters.agency:
-        query = query.where(OccurrenceRow.agency_code == filters.agency)
-    if filters.obligation:
-        query = query.where(OccurrenceRow.obligation_code == filters.obligation)
+    query = in_scope(select(OccurrenceRow), filters.plan, filters.agency, filters.obligation)
     if filters.start:
         query = query.where(OccurrenceRow.due >= filters.start)
     if filters.end:
@@ -143,13 +146,8 @@ def find_occurrences(session: Session, filters: Filters) -> list[OccurrenceRow]:
 
 def find_milestones(session: Session, filters: Filters, first: date | None, last: date | None
                     ) -> list[tuple[MilestoneRow, OccurrenceRow]]:
-    query = select(MilestoneRow, OccurrenceRow).join(OccurrenceRow)
-    if filters.plan:
-        query = query.where(OccurrenceRow.plan_code == filters.plan)
-    if filters.agency:
-        query = query.where(OccurrenceRow.agency_code == filters.agency)
-    if filters.obligation:
-        query = query.where(OccurrenceRow.obligation_code == filters.obligation)
+    query = in_scope(select(MilestoneRow, OccurrenceRow).join(OccurrenceRow), filters.plan, filters.agency,
+                     filters.obligation)
     if first:
         query = query.where(MilestoneRow.day >= first)
     if last:
