@@ -647,7 +647,7 @@ def verdict(ok: bool) -> str:
 
 
 def rows_for(r: dict) -> dict:
-    c, n, m, h = r["cold"], r["naive"], r["memory"], r["http"]
+    c, n, h = r["cold"], r["naive"], r["http"]
     cold_ms, naive_ms = c["cold"]["total"] * 1000, n["total"] * 1000
     incr_ms = c["incremental"]["total"] * 1000
     rss_delta = (c["hwm_after_build_kib"] - c["rss_before_kib"]) * 1024
@@ -674,14 +674,14 @@ def details_for(r: dict) -> list[str]:
     return [
         f"size {r['size']:,}: {r['obligations']} obligations, load {r['load_s']:.1f} s; "
         f"{c['items_vi']:,} items per language in memory",
-        f"  cold (median of {_ms(c['runs'])} ms): open db {cc['db_open'] * 1000:.0f} ms + refresh {cc['refresh'] * 1000:.0f} ms + "
-        f"feed {cc['feed'] * 1000:.0f} ms, of which garbage collector {cc['gc'] * 1000:.0f} ms "
-        f"({cc['gc_collections']} runs); CPU {cc['cpu'] * 1000:.0f} ms vs naive CPU {n['cpu'] * 1000:.0f} ms "
+        f"  cold (median of {_ms(c['runs'])} ms): open db {cc['db_open'] * 1000:.0f} ms + "
+        f"refresh {cc['refresh'] * 1000:.0f} ms + feed {cc['feed'] * 1000:.0f} ms, of which garbage collector "
+        f"{cc['gc'] * 1000:.0f} ms ({cc['gc_collections']} runs); CPU {cc['cpu'] * 1000:.0f} ms vs naive CPU {n['cpu'] * 1000:.0f} ms "
         f"= {cc['cpu'] / n['cpu']:.1%}; repeat feed() {c['cached_feed'] * 1e6:.1f} µs; "
         f"imports {c['imports'] * 1000:.0f} ms (not counted)",
-        f"  naive (median of {_ms(n['runs'])} ms): read rows {n['read'] * 1000:.0f} ms + render {n['render'] * 1000:.0f} ms + "
-        f"join {n['assemble'] * 1000:.0f} ms; {n['total'] * 1e6 / max(1, n['events']):.0f} µs/event; "
-        f"bytes identical to the cached feed",
+        f"  naive (median of {_ms(n['runs'])} ms): read rows {n['read'] * 1000:.0f} ms + "
+        f"render {n['render'] * 1000:.0f} ms + join {n['assemble'] * 1000:.0f} ms; "
+        f"{n['total'] * 1e6 / max(1, n['events']):.0f} µs/event; bytes identical to the cached feed",
         f"  incremental (median of {len(inc['runs'])}: {_ms(sorted(inc['runs']))} ms); the median one: write_items "
         f"{inc['write_items'] * 1000:.1f} ms (writer, not counted), then refresh {inc['refresh'] * 1000:.1f} ms + "
         f"feed {(inc['total'] - inc['refresh']) * 1000:.1f} ms, of which garbage collector {inc['gc'] * 1000:.0f} ms; "
