@@ -8,7 +8,7 @@
     python main.py serve [--host 127.0.0.1] [--port 8000] [--no-scheduler]
     python main.py worker | remind [--dry-run]
     python main.py users add EMAIL --role ROLE [--role ROLE ...] [--agency CODE] [--name NAME] [--lang vi|en]
-    python main.py users list | users disable EMAIL
+    python main.py users list | users disable EMAIL | users password EMAIL  (password on standard input)
     python main.py subscribe --email ADDRESS [--plan CODE] [--agency CODE] [--obligation CODE]
                              [--channel NAME] [--milestones/--no-milestones]
     python main.py subscriptions list | subscriptions revoke ID
@@ -97,6 +97,8 @@ def build_parser(_) -> argparse.ArgumentParser:
     users_sub.add_parser("list", parents=[common], help=_("list users"))
     disable = users_sub.add_parser("disable", parents=[common], help=_("disable a user at once"))
     disable.add_argument("email")
+    password = users_sub.add_parser("password", parents=[common], help=_("set a password read from standard input"))
+    password.add_argument("email")
 
     subscribe = sub.add_parser("subscribe", parents=[common], help=_("create a calendar feed for a person"))
     subscribe.add_argument("--email", required=True)
@@ -175,6 +177,8 @@ def dispatch(args: argparse.Namespace, ctx: Context) -> None:
         service.users_add(ctx, args.email, args.role, args.agency, args.name, getattr(args, "lang", None))
     elif args.command == "users" and args.users_command == "list":
         service.users_list(ctx)
+    elif args.command == "users" and args.users_command == "password":
+        service.users_password(ctx, args.email, sys.stdin)
     elif args.command == "users":
         service.users_disable(ctx, args.email)
     elif args.command == "subscribe":

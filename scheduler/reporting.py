@@ -81,8 +81,8 @@ def compliance_report(session: Session, plan_code: str | None, period: ReportPer
     rows = [{"agency": a, "agency_name": _pick(lang, *agencies.get(a, (a, ""))), "obligation": ob,
              "obligation_title": _pick(lang, *obligations.get(ob, (ob, ""))), **counts}
             for (a, ob), counts in groups.items()]
-    facts = [Facts(o.id, o.agency_code, o.obligation_code, o.period, o.window_start, o.window_end, o.cancelled_at)
-             for o, _ in listed]
+    facts = [Facts(o.id, o.agency_code, o.obligation_code, o.period, o.window_start.astimezone(tz),
+                   o.window_end.astimezone(tz), o.cancelled_at) for o, _ in listed]  # working days count locally
     views = window_views(facts, {o.id: s for o, s in listed}, now, calendar)
     return {
         "plan": {"code": plan.code, "title": _pick(lang, plan.title, plan.title_en), "issuer": plan.issuer},

@@ -202,3 +202,24 @@ def remind(ctx: Context, dry_run: bool) -> None:
             new=planned["new"], **totals) + "\n")
     finally:
         db.close()
+
+
+def users_password(ctx: Context, email: str, stdin) -> None:
+    """Set a password read from standard input (the first admin, scripts);
+    every session the user had ends."""
+    import getpass
+
+    from .web.auth import set_password
+
+    if stdin.isatty():
+        password = getpass.getpass(ctx._("New password for {email}: ").format(email=email))
+        if getpass.getpass(ctx._("The same password again: ")) != password:
+            raise InputError(N_("the two passwords are not the same"))
+    else:
+        password = stdin.readline().rstrip("\r\n")
+    with ctx.session() as s:
+        user = people.find_user(s, email)
+        if user is None:
+            raise InputError(N_("no user {email}"), email=email)
+        set_password(s, user, password, ctx.now)
+    ctx.out.write(ctx._("password set for {email}").format(email=email) + "\n")

@@ -49,6 +49,7 @@ def disable_user(session: Session, email: str, now: datetime) -> UserRow:
     if user is None:
         raise InputError(N_("no user {email}"), email=email)
     user.disabled, user.updated_at = True, now
+    user.session_epoch = (user.session_epoch or 0) + 1  # every session ends at its next request
     return user
 
 

@@ -138,6 +138,8 @@ class UserRow(Base):
     agency_code: Mapped[str | None] = mapped_column(String(100), nullable=True)
     lang: Mapped[str] = mapped_column(String(8), default="vi")
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    password_hash: Mapped[str | None] = mapped_column(Text, nullable=True)  # argon2id
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0)  # raised to sign every session out
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -264,3 +266,24 @@ class OutboxRow(Base):
     refused: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class PasswordTokenRow(Base):
+    """A one-time link to set or reset a password; only its SHA-256 is kept."""
+
+    __tablename__ = "password_tokens"
+    token_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class SignInFailureRow(Base):
+    """Failed sign-ins, to slow down guessing (per address and per client)."""
+
+    __tablename__ = "sign_in_failures"
+    __table_args__ = (Index("ix_sign_in_failures_email", "email", "at"), Index("ix_sign_in_failures_client", "client", "at"))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    email: Mapped[str] = mapped_column(String(320))
+    client: Mapped[str] = mapped_column(String(100))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,4 +1,4 @@
-"""The FastAPI application: calendar feeds, occurrence pages, health.
+"""The FastAPI application: calendar feeds, the API, pages for people, health.
 
 Errors are translated here once: a page or a plain 404 for people and
 calendar clients; an unexpected error is logged with its traceback and
@@ -10,30 +10,28 @@ from __future__ import annotations
 import logging
 import re
 from contextlib import asynccontextmanager
-from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from sqlalchemy import func, select, text
 from starlette.concurrency import run_in_threadpool
 
 from .. import __version__
 from ..clock import Clock
-from ..durations import format_duration
 from ..errors import SchedulerError
 from ..evidence import EvidenceStore
-from ..feeds import CHANNEL_NAMES, summary
-from ..i18n import gettext_for, pick
+from ..i18n import gettext_for
 from ..people import FeedScope
-from ..rendering import render
 from ..settings import Settings
 from ..store.database import Database
 from ..store.outbox import backlog as outbox_backlog
-from ..store.tables import AgencyRow, MilestoneRow, OccurrenceRow, PlanRow
+from ..store.tables import OccurrenceRow, PlanRow
 from .api import api_router
+from .auth import Sessions, auth_router
 from .conditional import http_date, not_modified
 from .feed_cache import FeedCache
+from .pages import pages_router
 
 log = logging.getLogger("scheduler.web")
 FEED_PATH = re.compile(r"/feeds/(?!public/)[^/?#\s]+")
@@ -93,6 +91,10 @@ def create_app(settings: Settings, db: Database, clock: Clock, daemon=None) -> F
 
     store = EvidenceStore(settings.outputs_dir / "evidence", settings.evidence_limit)
     app.include_router(api_router(settings, db, clock, store))
+    sessions = Sessions(settings, db, clock)
+    app.state.sessions = sessions
+    app.include_router(auth_router(settings, db, clock, sessions))
+    app.include_router(pages_router(settings, db, clock, store, sessions))
 
     @app.exception_handler(SchedulerError)
     async def refused(request: Request, exc: SchedulerError):
@@ -160,35 +162,6 @@ def create_app(settings: Settings, db: Database, clock: Clock, daemon=None) -> F
 
     for path, endpoint in (("/feeds/public/{plan}.ics", public_feed), ("/feeds/{token}.ics", feed)):
         app.add_api_route(path, endpoint, methods=["HEAD"], include_in_schema=False)
-
-    @app.get("/o/{occurrence_id}", response_class=HTMLResponse, summary="An occurrence, read-only")
-    def occurrence_page(occurrence_id: str, request: Request):
-        lang = _lang(request, settings.lang)
-        _ = gettext_for(lang)
-        with db.transaction() as s:
-            o = s.get(OccurrenceRow, occurrence_id)
-            if o is None:
-                return HTMLResponse(render("not_found.html", lang), status_code=404)
-            plan = s.get(PlanRow, o.plan_code)
-            agencies = {a.code: (a.name, a.name_en) for a in
-                        s.scalars(select(AgencyRow).where(AgencyRow.plan_code == o.plan_code))}
-            milestones = list(s.scalars(select(MilestoneRow).where(MilestoneRow.occurrence_id == o.id)
-                                        .order_by(MilestoneRow.day)))
-        tz = plan_tz(plan)
-        shown = o.shown
-        topics = {t["code"]: (t["title"], t["title_en"]) for t in plan.definition.get("topics", [])}
-        page = render(
-            "occurrence.html", lang, o=o, plan=plan, summary=summary(shown, lang, _),
-            host=pick(lang, *agencies.get(o.agency_code, (o.agency_code, ""))),
-            coordinators="; ".join([pick(lang, *agencies.get(c, (c, ""))) for c in shown.get("coordinators", [])]
-                                   + ([shown["coordination"]] if shown.get("coordination") else [])),
-            window_start=o.window_start.astimezone(tz), window_last=o.window_end.astimezone(tz) - timedelta(days=1),
-            due=o.due.astimezone(tz), slot=o.slot.astimezone(tz) if o.slot else None,
-            min_duration=format_duration(shown["min_duration"]) if shown.get("min_duration") else "",
-            channels=", ".join(_(CHANNEL_NAMES.get(c, c)) for c in shown.get("channels", [])),
-            topics="; ".join(pick(lang, *topics.get(t, (t, ""))) for t in shown.get("topics", [])),
-            milestones=milestones)
-        return HTMLResponse(page)
 
     return app
 

@@ -1,0 +1,293 @@
+"""Signing in: argon2id password hashes, sessions in signed cookies, CSRF
+tokens on every form, a limit on failed sign-ins, one-time links to set a
+password (sent through the outbox).
+
+A session names its user and the user's session epoch; disabling a user or
+changing their password raises the epoch, so every session of theirs ends
+at its next request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from urllib.parse import quote, urlparse
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from ..clock import Clock
+from ..errors import N_, InputError
+from ..outbox import Message
+from ..rendering import render
+from ..settings import Settings
+from ..store.database import Database
+from ..store.outbox import enqueue
+from ..store.tables import PasswordTokenRow, SignInFailureRow, UserRow
+
+log = logging.getLogger("scheduler.web.auth")
+COOKIE = "lich_session"
+SESSION_DAYS = 14
+MIN_PASSWORD = 10
+FAILURE_WINDOW = timedelta(minutes=15)
+MAX_FAILURES_PER_ADDRESS = 5
+MAX_FAILURES_PER_CLIENT = 20
+LINK_VALID = timedelta(hours=2)
+hasher = PasswordHasher()  # argon2id, the library's memory-hard defaults
+
+
+@dataclass(frozen=True)
+class SessionUser:
+    id: int
+    email: str
+    name: str
+    roles: tuple[str, ...]
+    agency: str | None
+    lang: str
+
+
+def hash_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD:
+        raise InputError(N_("a password needs at least {count} characters"), count=MIN_PASSWORD)
+    return hasher.hash(password)
+
+
+def set_password(session: Session, user: UserRow, password: str, now: datetime) -> None:
+    """A new password ends every session the user had."""
+    user.password_hash = hash_password(password)
+    user.session_epoch = (user.session_epoch or 0) + 1
+    user.updated_at = now
+
+
+def check_password(user: UserRow | None, password: str) -> bool:
+    if user is None or not user.password_hash:
+        hasher.hash(password)  # the same work either way: no timing hint that the address exists
+        return False
+    try:
+        return hasher.verify(user.password_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def secret_key(settings: Settings) -> bytes:
+    """The key that signs session cookies: OUTPUTS_DIR/session-key, created on
+    first use, owner-only."""
+    path = Path(settings.outputs_dir) / "session-key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_urlsafe(48))
+        except FileExistsError:
+            pass  # another process made it first
+    return path.read_bytes().strip()
+
+
+class Sessions:
+    """Signed-cookie sessions and their CSRF tokens."""
+
+    def __init__(self, settings: Settings, db: Database, clock: Clock):
+        self.settings, self.db, self.clock = settings, db, clock
+        self.signer = URLSafeTimedSerializer(secret_key(settings), salt="session")
+        self.secure = settings.base_url.startswith("https://")
+
+    def read(self, request: Request) -> dict:
+        raw = request.cookies.get(COOKIE)
+        if not raw:
+            return {}
+        try:
+            data = self.signer.loads(raw, max_age=SESSION_DAYS * 86400)
+        except BadSignature:
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def write(self, response: Response, data: dict) -> None:
+        response.set_cookie(COOKIE, self.signer.dumps(data), max_age=SESSION_DAYS * 86400, httponly=True,
+                            samesite="lax", secure=self.secure, path="/")
+
+    def csrf(self, request: Request) -> str:
+        """The session's CSRF token (made when the session is); forms carry it."""
+        data = getattr(request.state, "session", None)
+        if data is None:
+            data = request.state.session = self.read(request)
+        if not data.get("csrf"):
+            data["csrf"] = secrets.token_urlsafe(24)
+            request.state.session_dirty = True
+        return data["csrf"]
+
+    def user(self, request: Request) -> SessionUser | None:
+        """The signed-in user, re-read from the database on every request:
+        a disabled user or a new password ends the session at once."""
+        data = getattr(request.state, "session", None)
+        if data is None:
+            data = request.state.session = self.read(request)
+        uid = data.get("uid")
+        if uid is None:
+            return None
+        with self.db.transaction() as s:
+            user = s.get(UserRow, uid)
+            if user is None or user.disabled or (user.session_epoch or 0) != data.get("epoch"):
+                data.pop("uid", None)
+                request.state.session_dirty = True
+                return None
+            return SessionUser(user.id, user.email, user.name, tuple(user.roles), user.agency_code, user.lang)
+
+    def finish(self, request: Request, response: Response) -> Response:
+        """Write the session back if this request changed it."""
+        if getattr(request.state, "session_dirty", False):
+            self.write(response, request.state.session)
+        return response
+
+
+def check_csrf(sessions: Sessions, request: Request, token: str | None) -> bool:
+    expected = sessions.read(request).get("csrf")
+    return bool(expected and token and secrets.compare_digest(expected, token))
+
+
+def client_of(request: Request) -> str:
+    return (request.client.host if request.client else "unknown")[:100]
+
+
+def too_many_failures(session: Session, email: str, client: str, now: datetime) -> bool:
+    since = now - FAILURE_WINDOW
+    by_email = session.scalar(select(func.count()).select_from(SignInFailureRow).where(
+        SignInFailureRow.email == email, SignInFailureRow.at > since))
+    by_client = session.scalar(select(func.count()).select_from(SignInFailureRow).where(
+        SignInFailureRow.client == client, SignInFailureRow.at > since))
+    return by_email >= MAX_FAILURES_PER_ADDRESS or by_client >= MAX_FAILURES_PER_CLIENT
+
+
+def safe_next(target: str | None) -> str:
+    """Only paths on this site: never an open redirect."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/me"
+    return target
+
+
+def login_redirect(request: Request) -> RedirectResponse:
+    path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/login?next={quote(path)}", status_code=303)
+
+
+def new_password_link(session: Session, user: UserRow, now: datetime, settings: Settings) -> None:
+    """A one-time link, by mail through the outbox."""
+    token = secrets.token_urlsafe(32)
+    session.add(PasswordTokenRow(token_sha256=hashlib.sha256(token.encode()).hexdigest(), user_id=user.id,
+                                 expires_at=now + LINK_VALID))
+    link = f"{settings.base_url}/password/set/{token}"
+    message = Message("password", f"user-{user.id}-{now.isoformat()}", user.email, now, now, now + LINK_VALID,
+                      user.lang, (), {"link": link, "expires": (now + LINK_VALID).isoformat(), "name": user.name})
+    enqueue(session, [message], now, urlparse(settings.base_url).hostname or "localhost")
+
+
+def auth_router(settings: Settings, db: Database, clock: Clock, sessions: Sessions) -> APIRouter:
+    router = APIRouter(include_in_schema=False)
+
+    def page(request: Request, name: str, status: int = 200, **values) -> Response:
+        user = sessions.user(request)
+        lang = user.lang if user else request.query_params.get("lang", settings.lang)
+        body = render(name, lang if lang in ("vi", "en") else settings.lang, user=user,
+                      csrf=sessions.csrf(request), **values)
+        return sessions.finish(request, HTMLResponse(body, status_code=status))
+
+    @router.get("/login")
+    def login_form(request: Request, next: str = "/me"):
+        return page(request, "login.html", next=safe_next(next))
+
+    @router.post("/login")
+    async def login(request: Request):
+        form = await request.form()
+        email, password = str(form.get("email", "")).strip().lower(), str(form.get("password", ""))
+        target = safe_next(str(form.get("next", "/me")))
+        if not check_csrf(sessions, request, str(form.get("csrf", ""))):
+            return page(request, "login.html", 403, next=target, error=N_("The form expired; please try again."))
+        now = clock.now()
+        with db.transaction() as s:
+            if too_many_failures(s, email, client_of(request), now):
+                log.warning("sign-in refused for %s from %s: too many failures", email, client_of(request))
+                return page(request, "login.html", 429, next=target, email=email,
+                            error=N_("Too many failed attempts; wait 15 minutes and try again."))
+            user = s.scalar(select(UserRow).where(UserRow.email == email))
+            if user is None or user.disabled or not check_password(user, password):
+                s.add(SignInFailureRow(email=email, client=client_of(request), at=now))
+                log.warning("failed sign-in for %s from %s", email, client_of(request))
+                return page(request, "login.html", 401, next=target, email=email,
+                            error=N_("Wrong email address or password."))
+            s.execute(delete(SignInFailureRow).where(SignInFailureRow.email == email))
+            data = {"uid": user.id, "epoch": user.session_epoch or 0, "csrf": secrets.token_urlsafe(24)}
+        response = RedirectResponse(target, status_code=303)
+        sessions.write(response, data)  # a new session (and CSRF token) at sign-in
+        return response
+
+    @router.post("/logout")
+    async def logout(request: Request):
+        form = await request.form()
+        if not check_csrf(sessions, request, str(form.get("csrf", ""))):
+            return page(request, "login.html", 403, next="/me", error=N_("The form expired; please try again."))
+        response = RedirectResponse("/login", status_code=303)
+        response.delete_cookie(COOKIE, path="/")
+        return response
+
+    @router.get("/password/forgot")
+    def forgot_form(request: Request):
+        return page(request, "password_forgot.html")
+
+    @router.post("/password/forgot")
+    async def forgot(request: Request):
+        form = await request.form()
+        if not check_csrf(sessions, request, str(form.get("csrf", ""))):
+            return page(request, "password_forgot.html", 403, error=N_("The form expired; please try again."))
+        email = str(form.get("email", "")).strip().lower()
+        now = clock.now()
+        with db.transaction() as s:
+            if too_many_failures(s, email, client_of(request), now):
+                return page(request, "password_forgot.html", 429,
+                            error=N_("Too many failed attempts; wait 15 minutes and try again."))
+            user = s.scalar(select(UserRow).where(UserRow.email == email))
+            if user is not None and not user.disabled:
+                new_password_link(s, user, now, settings)
+            s.add(SignInFailureRow(email=email, client=client_of(request), at=now))  # reset links are rationed too
+        return page(request, "password_forgot.html", sent=True)  # the same answer whether the address exists
+
+    @router.get("/password/set/{token}")
+    def set_form(request: Request, token: str):
+        return page(request, "password_set.html", token=token)
+
+    @router.post("/password/set/{token}")
+    async def set_new(request: Request, token: str):
+        form = await request.form()
+        if not check_csrf(sessions, request, str(form.get("csrf", ""))):
+            return page(request, "password_set.html", 403, token=token, error=N_("The form expired; please try again."))
+        password, again = str(form.get("password", "")), str(form.get("again", ""))
+        now = clock.now()
+        with db.transaction() as s:
+            row = s.get(PasswordTokenRow, hashlib.sha256(token.encode()).hexdigest())
+            if row is None or row.used_at is not None or row.expires_at <= now:
+                return page(request, "password_set.html", 400, token=token,
+                            error=N_("This link has expired or was already used; ask for a new one."))
+            if password != again:
+                return page(request, "password_set.html", 422, token=token,
+                            error=N_("The two passwords are not the same."))
+            if len(password) < MIN_PASSWORD:
+                return page(request, "password_set.html", 422, token=token,
+                            error=N_("A password needs at least 10 characters."))
+            user = s.get(UserRow, row.user_id)
+            set_password(s, user, password, now)
+            row.used_at = now
+            data = {"uid": user.id, "epoch": user.session_epoch, "csrf": secrets.token_urlsafe(24)}
+        response = RedirectResponse("/me", status_code=303)
+        sessions.write(response, data)
+        return response
+
+    return router
