@@ -197,7 +197,8 @@ def periodic_reports(rt: Runtime) -> dict:
                     body, _, extension = render(document, fmt, rt.settings.base_url)
                     atomic_write(folder / f"{name}.{extension}", body)
                 checkpoint = _checkpoint(rt, s, now)
-                messages = [Message("report", f"{plan.code}@{label}", address, now, now, now + timedelta(days=30),
+                announces = datetime.combine(period.end, datetime.min.time(), tzinfo=tz)  # the cut-off: one mail
+                messages = [Message("report", f"{plan.code}@{label}", address, announces, now, now + timedelta(days=30),
                                     "vi", (), {"plan": plan.code, "period": label, "totals": document["totals"],
                                                "file": f"{name}.html", "path": str(folder / f"{name}.html"),
                                                "as_of": now.isoformat(), "checkpoint": checkpoint,

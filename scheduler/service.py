@@ -168,8 +168,9 @@ def worker(ctx: Context) -> None:
 
 
 def remind(ctx: Context, dry_run: bool) -> None:
-    """One pass at --now: plan what is owed, send the outbox, exit."""
-    from .jobs import plan_reminders, send_outbox
+    """One pass at --now: close windows, write a periodic report if one is
+    owed, plan what is owed, send the outbox, exit."""
+    from .jobs import close_windows, periodic_reports, plan_reminders, send_outbox
     from .mail import compose
     from .reminders import owed
     from .store.watch import calendar_of, watched, zone
@@ -189,6 +190,8 @@ def remind(ctx: Context, dry_run: bool) -> None:
             ctx.out.write(_("{count} message(s) would be planned (dry run: nothing written or sent)").format(
                 count=len(messages)) + "\n")
             return
+        close_windows(rt)
+        periodic_reports(rt)  # a report owed today joins the outbox with the reminders
         planned = plan_reminders(rt)
         totals = {"sent": 0, "retried": 0, "failed": 0}
         while True:

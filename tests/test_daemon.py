@@ -235,3 +235,27 @@ def test_serve_runs_the_scheduler_and_stops_gracefully(cli, db_url, tmp_path, mo
         server.send_signal(signal.SIGTERM)
         code = server.wait(timeout=30)
     assert code == 0, server.stderr.read().decode()[-2000:]
+
+
+def test_the_monthly_report_reaches_the_dha(cli, smtp, database, tmp_path):
+    assert cli("load", "--now", "2024-01-02").code == 0
+    # the March cut-off is the 14th; three working days later (Tue 19/03) the report goes out
+    assert cli("remind", "--now", "2024-03-18 09:00").code == 0
+    assert not (tmp_path / "outputs" / "reports").exists()
+    result = cli("remind", "--now", "2024-03-19 09:00")
+    assert result.code == 0, result.err
+    reports = sorted(p.name for p in (tmp_path / "outputs" / "reports").iterdir())
+    assert reports == ["compliance-phu-tho-2024-2024-03-cutoff.html", "compliance-phu-tho-2024-2024-03-cutoff.xlsx",
+                       "compliance-phu-tho-2024-2024-Q1-cutoff.html", "compliance-phu-tho-2024-2024-Q1-cutoff.xlsx"]
+    mail = next(m for m in smtp.handler.received if "cchc@sonoivu.phutho.example" in m.recipients
+                and any(p.get_filename() == "compliance-phu-tho-2024-2024-03-cutoff.html"
+                        for p in m.message.iter_attachments()))
+    attachments = [part.get_filename() for part in mail.message.iter_attachments()]
+    assert "compliance-phu-tho-2024-2024-03-cutoff.html" in attachments
+    assert "signature" in mail.message.get_body(("plain",)).get_content()  # the signed ledger checkpoint
+    assert (tmp_path / "outputs" / "ledger-key.pem").stat().st_mode & 0o777 == 0o600
+    again = cli("remind", "--now", "2024-03-19 10:00")  # the same day: not again
+    assert again.code == 0
+    reports_mailed = [m for m in smtp.handler.received if "cchc@sonoivu.phutho.example" in m.recipients
+                      and any(True for _ in m.message.iter_attachments())]
+    assert len(reports_mailed) == 2  # the month and the quarter, once each
