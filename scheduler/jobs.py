@@ -33,7 +33,8 @@ log = logging.getLogger("scheduler.jobs")
 def lease(rt: "Runtime") -> timedelta:
     """Long enough to send a claimed batch; a row still 'sending' after it is in doubt."""
     return timedelta(seconds=max(5.0, 10 * rt.settings.tick_seconds))
-REMINDER_KINDS = ("milestone", "due", "at_risk", "overdue", "digest", "moved", "cancelled")
+# Sent only in working hours; a password link goes at once.
+WORKING_HOURS_KINDS = ("milestone", "due", "at_risk", "overdue", "digest", "moved", "cancelled", "report")
 
 
 @dataclass
@@ -95,7 +96,7 @@ def send_outbox(rt: Runtime, limit: int = 10) -> dict:
         for row_id, message, mid in claimed:
             if rt.stop.is_set():
                 break
-            if message.kind in REMINDER_KINDS and not within_hours(rt.clock.now(), Policy(), _calendar(rt, message),
+            if message.kind in WORKING_HOURS_KINDS and not within_hours(rt.clock.now(), Policy(), _calendar(rt, message),
                                                                     _tz(message)):
                 continue  # reminders go out in working hours; the lease returns it below
             attempted.add(row_id)
