@@ -8,6 +8,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Callable
@@ -30,6 +31,7 @@ from .store.watch import calendar_of, dha_addresses, watched, zone
 from .workdays import WorkCalendar
 
 log = logging.getLogger("scheduler.jobs")
+DEFAULT_ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 def lease(rt: "Runtime") -> timedelta:
     """Long enough to send a claimed batch; a row still 'sending' after it is in doubt."""
     return timedelta(seconds=max(5.0, 10 * rt.settings.tick_seconds))
@@ -84,12 +86,27 @@ def plan_reminders(rt: Runtime) -> dict:
     return {"new": new, "cancelled": cancelled, "expired": expired}
 
 
-def send_outbox(rt: Runtime, limit: int = 10) -> dict:
-    """Claim due rows, send each once, record each result in its own commit."""
+def send_outbox(rt: Runtime, limit: int = 10, budget: float | None = None) -> dict:
+    """Send what is due, batch after batch, for up to ``budget`` seconds (five
+    ticks by default): each message once, each result in its own commit."""
+    deadline = time.monotonic() + (budget if budget is not None else max(1.0, 5 * rt.settings.tick_seconds))
+    totals = {"sent": 0, "retried": 0, "failed": 0}
+    while True:
+        result, attempted = _send_batch(rt, limit)
+        for key in totals:
+            totals[key] += result[key]
+        if not attempted or rt.stop.is_set() or time.monotonic() >= deadline:
+            return totals
+
+
+def _send_batch(rt: Runtime, limit: int) -> tuple[dict, int]:
+    """Claim up to ``limit`` due rows and send them; outside working hours only
+    what may go at any time (password links)."""
     now = rt.clock.now()
     sent = retried = failed = 0
+    kinds = None if within_hours(now, Policy(), WorkCalendar(), DEFAULT_ZONE) else ("password",)
     with rt.db.transaction() as s:
-        rows = outbox.claim(s, rt.owner, now, lease(rt), limit, real_now=system_now(timezone.utc))
+        rows = outbox.claim(s, rt.owner, now, lease(rt), limit, kinds=kinds, real_now=system_now(timezone.utc))
         claimed = [(r.id, outbox.as_message(r), r.message_id) for r in rows]
     attempted: set[int] = set()
     try:
@@ -117,7 +134,7 @@ def send_outbox(rt: Runtime, limit: int = 10) -> dict:
     finally:
         with rt.db.transaction() as s:
             outbox.release(s, rt.owner, [i for i, _, _ in claimed if i not in attempted])
-    return {"sent": sent, "retried": retried, "failed": failed}
+    return {"sent": sent, "retried": retried, "failed": failed}, len(attempted)
 
 
 def _send_one(rt: Runtime, message: Message, mid: str):
