@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, tzinfo
+import time
+from datetime import datetime, tzinfo
+from datetime import time as day_time
 
 from .errors import N_, InputError, SchedulerError
 from .periods import parse_moment
@@ -16,7 +18,7 @@ def parse_now(text: str, tz: tzinfo) -> datetime:
     """``--now``: a moment (``2024-03-15T09:00``, ``15/03/2024 09:00``) or a day,
     which means its start (00:00) in ``tz``."""
     try:
-        return parse_moment(text, tz, default_time=time(0))
+        return parse_moment(text, tz, default_time=day_time(0))
     except SchedulerError:
         raise InputError(N_('--now: expected a date or a moment such as 2024-03-15 or '
                             '"15/03/2024 09:00", got "{value}"'), value=text) from None
@@ -38,3 +40,8 @@ class Clock:
     def now(self) -> datetime:
         real = system_now(self.tz)
         return real + self.offset if self.offset is not None else real
+
+
+def elapsed() -> float:
+    """Seconds on a monotonic clock, for budgets and timeouts (never dates)."""
+    return time.monotonic()

@@ -8,7 +8,6 @@ import logging
 import os
 import socket
 import threading
-import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Callable
@@ -17,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from .clock import Clock, system_now
+from .clock import Clock, elapsed, system_now
 from .compliance import report_period
 from .mail import Mailer, SmtpConfig, compose, mailer_from
 from .outbox import Message, PermanentFailure, TemporaryFailure
@@ -89,13 +88,13 @@ def plan_reminders(rt: Runtime) -> dict:
 def send_outbox(rt: Runtime, limit: int = 10, budget: float | None = None) -> dict:
     """Send what is due, batch after batch, for up to ``budget`` seconds (five
     ticks by default): each message once, each result in its own commit."""
-    deadline = time.monotonic() + (budget if budget is not None else max(1.0, 5 * rt.settings.tick_seconds))
+    deadline = elapsed() + (budget if budget is not None else max(1.0, 5 * rt.settings.tick_seconds))
     totals = {"sent": 0, "retried": 0, "failed": 0}
     while True:
         result, attempted = _send_batch(rt, limit)
         for key in totals:
             totals[key] += result[key]
-        if not attempted or rt.stop.is_set() or time.monotonic() >= deadline:
+        if not attempted or rt.stop.is_set() or elapsed() >= deadline:
             return totals
 
 
