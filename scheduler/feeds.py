@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from icalendar import Alarm, Calendar, Event, Timezone, TimezoneStandard
 
 from .errors import N_
+from .i18n import pick
 
 Gettext = Callable[[str], str]
 PRODID = "-//Media Production Scheduler//Lich san xuat tuyen truyen 1.0//VI"
@@ -72,8 +73,7 @@ def _text(value: str) -> str:
 
 
 def _pick(lang: str, pair: tuple[str, str] | list) -> str:
-    vi, en = pair
-    return en if lang == "en" and en else vi
+    return pick(lang, *pair)
 
 
 def _day(d: date) -> str:

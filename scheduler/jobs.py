@@ -112,7 +112,8 @@ def _send_batch(rt: Runtime, limit: int) -> tuple[dict, int]:
         for row_id, message, mid in claimed:
             if rt.stop.is_set():
                 break
-            if message.kind in WORKING_HOURS_KINDS and not within_hours(rt.clock.now(), Policy(), _calendar(rt, message),
+            # public holidays and make-up days only: a plan's own moved days are not consulted here
+            if message.kind in WORKING_HOURS_KINDS and not within_hours(rt.clock.now(), Policy(), WorkCalendar(),
                                                                     _tz(message)):
                 continue  # reminders go out in working hours; the lease returns it below
             attempted.add(row_id)
@@ -145,12 +146,6 @@ def _send_one(rt: Runtime, message: Message, mid: str):
 
 def _tz(message: Message) -> ZoneInfo:
     return ZoneInfo(message.context.get("tz") or "Asia/Ho_Chi_Minh")
-
-
-def _calendar(rt: Runtime, message: Message) -> WorkCalendar:
-    """Public holidays and make-up days; a plan's own moved days are not
-    consulted here (a reminder then goes out within the usual hours)."""
-    return WorkCalendar()
 
 
 def close_windows(rt: Runtime) -> dict:

@@ -3,7 +3,7 @@ from stored values into one JSON-able document that every format renders."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -11,20 +11,11 @@ from sqlalchemy.orm import Session
 
 from .compliance import COUNTS, Facts, ReportPeriod, WindowView, rate, risk_horizon, tally, window_views
 from .errors import N_, InputError
+from .i18n import pick
 from .ledger import parse_content
 from .store.compliance import Scope, entries_by_occurrence, statuses, totals
 from .store.tables import AgencyRow, ObligationRow, PlanRow
-from .workdays import WorkCalendar
-
-
-def _calendar(plan: PlanRow) -> WorkCalendar:
-    d = plan.definition or {}
-    return WorkCalendar(frozenset(date.fromisoformat(x) for x in d.get("extra_holidays", [])),
-                        frozenset(date.fromisoformat(x) for x in d.get("extra_workdays", [])))
-
-
-def _pick(lang: str, vi: str, en: str) -> str:
-    return en if lang == "en" and en else vi
+from .store.watch import calendar_of
 
 
 def compliance_report(session: Session, plan_code: str | None, period: ReportPeriod, now: datetime,
@@ -40,7 +31,7 @@ def compliance_report(session: Session, plan_code: str | None, period: ReportPer
                          allowed=", ".join(p.code for p in plans))
     plan = plans[0]
     tz = ZoneInfo(plan.timezone)
-    calendar = _calendar(plan)
+    calendar = calendar_of(plan)
     now = now.astimezone(tz)
     risk_until = risk_horizon(now, at_risk_days, calendar)
     scope = Scope(plan.code, scope.agency, scope.obligation)
@@ -74,18 +65,18 @@ def compliance_report(session: Session, plan_code: str | None, period: ReportPer
                                     for f in payload.get("files", [])]})
         occurrences.append({
             "id": o.id, "agency": o.agency_code, "obligation": o.obligation_code, "period": o.period,
-            "number": o.number, "title": _pick(lang, o.title, o.title_en),
+            "number": o.number, "title": pick(lang, o.title, o.title_en),
             "window_start": o.window_start.astimezone(tz).isoformat(),
             "window_end": o.window_end.astimezone(tz).isoformat(), "due": o.due.astimezone(tz).isoformat(),
             "status": status, "href": f"/o/{o.id}", "evidence": links})
-    rows = [{"agency": a, "agency_name": _pick(lang, *agencies.get(a, (a, ""))), "obligation": ob,
-             "obligation_title": _pick(lang, *obligations.get(ob, (ob, ""))), **counts}
+    rows = [{"agency": a, "agency_name": pick(lang, *agencies.get(a, (a, ""))), "obligation": ob,
+             "obligation_title": pick(lang, *obligations.get(ob, (ob, ""))), **counts}
             for (a, ob), counts in groups.items()]
     facts = [Facts(o.id, o.agency_code, o.obligation_code, o.period, o.window_start.astimezone(tz),
                    o.window_end.astimezone(tz), o.cancelled_at) for o, _ in listed]  # working days count locally
     views = window_views(facts, {o.id: s for o, s in listed}, now, calendar)
     return {
-        "plan": {"code": plan.code, "title": _pick(lang, plan.title, plan.title_en), "issuer": plan.issuer},
+        "plan": {"code": plan.code, "title": pick(lang, plan.title, plan.title_en), "issuer": plan.issuer},
         "period": {"label": period.label, "start": period.start.isoformat(), "end": period.last_day.isoformat(),
                    "cutoff": period.cutoff},
         "as_of": now.isoformat(),
@@ -95,8 +86,8 @@ def compliance_report(session: Session, plan_code: str | None, period: ReportPer
         "agencies": _per_agency(rows, agencies, lang),
         "totals": _sum(rows),
         "windows": [_window(v, obligations, lang, tz) for v in views],
-        "topics": {"covered": [{"code": c, "title": _pick(lang, *topics[c])} for c in topics if c in covered],
-                   "uncovered": [{"code": c, "title": _pick(lang, *topics[c])} for c in topics if c not in covered]},
+        "topics": {"covered": [{"code": c, "title": pick(lang, *topics[c])} for c in topics if c in covered],
+                   "uncovered": [{"code": c, "title": pick(lang, *topics[c])} for c in topics if c not in covered]},
         "gaps": gaps,
         "occurrences": occurrences,
         "heatmap": _heatmap(listed, period, agencies, lang, tz),
@@ -113,12 +104,12 @@ def _per_agency(rows: list[dict], agencies: dict, lang: str) -> list[dict]:
     found: dict[str, list[dict]] = {}
     for r in rows:
         found.setdefault(r["agency"], []).append(r)
-    return [{"agency": a, "agency_name": _pick(lang, *agencies.get(a, (a, ""))), **_sum(items)}
+    return [{"agency": a, "agency_name": pick(lang, *agencies.get(a, (a, ""))), **_sum(items)}
             for a, items in found.items()]
 
 
 def _window(v: WindowView, obligations: dict, lang: str, tz: ZoneInfo) -> dict:
-    return {"obligation": v.obligation, "obligation_title": _pick(lang, *obligations.get(v.obligation, (v.obligation, ""))),
+    return {"obligation": v.obligation, "obligation_title": pick(lang, *obligations.get(v.obligation, (v.obligation, ""))),
             "period": v.period, "window_start": v.window_start.astimezone(tz).date().isoformat(),
             "window_last_day": (v.window_end.astimezone(tz) - timedelta(days=1)).date().isoformat(),
             "owed": v.owed, "met": v.met, "working_days_left": v.working_days_left}
@@ -133,7 +124,7 @@ def _heatmap(listed, period: ReportPeriod, agencies: dict, lang: str, tz: ZoneIn
         cells.setdefault((o.agency_code, f"{last.year}-{last.month:02d}"), []).append(status)
     names = sorted({a for a, _ in cells})
     return {"months": months, "agencies": [
-        {"agency": a, "agency_name": _pick(lang, *agencies.get(a, (a, ""))),
+        {"agency": a, "agency_name": pick(lang, *agencies.get(a, (a, ""))),
          "cells": [{"month": m, **tally(cells.get((a, m), []))} for m in months]} for a in names]}
 
 

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .cadence import MAX_SLOTS, AirSlots, parse_cadence, parse_slots
 from .durations import parse_duration
-from .errors import N_, SchedulerError
+from .errors import N_
 from .occurrences import known_periods, slot_mismatches
 from .periods import Period, parse_date, parse_moment, parse_period, parse_time
 from .reminders import Policy
@@ -40,11 +40,11 @@ def read_plan(reader: Reader, root: Node) -> Plan | None:
     code = reader.code(head.child("code")) if head.has("code") else ""
     tz_name = reader.text(head, "timezone", "Asia/Ho_Chi_Minh")
     try:
-        tz = ZoneInfo(tz_name)
+        ZoneInfo(tz_name)
     except (ZoneInfoNotFoundError, ValueError):
         reader.fail(head.child("timezone"), N_('unknown time zone "{value}" (an IANA name such as Asia/Ho_Chi_Minh)'),
                     value=tz_name)
-        tz, tz_name = ZoneInfo("Asia/Ho_Chi_Minh"), "Asia/Ho_Chi_Minh"
+        tz_name = "Asia/Ho_Chi_Minh"
     period = reader.convert(head.child("period"), parse_period) if head.has("period") else None
     if period is None:
         return None
