@@ -28,7 +28,7 @@ import math
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone  # noqa: F401 (timedelta: the doctest)
 from typing import Callable, Iterable, Mapping, Sequence
 
 from cryptography.exceptions import InvalidSignature
