@@ -22,6 +22,16 @@ SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
                  "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+NOW = "2024-03-20 10:00"
+PASSWORD = "mat-khau-du-dai"
+PRODUCER = "bientap@dai.example"  # Trần Bình, of Đài Phát thanh và Truyền hình
+NEWSPAPER = "phongvien@bao.example"  # of Báo Phú Thọ
+DHA = "chuyenvien@snv.example"  # Nguyễn Lan, of Sở Nội vụ (the Department of Home Affairs)
+ADMIN = "quantri@tttt.example"  # Đỗ Minh, who administers the service
+EDITOR = "lich@dai.example"  # Phạm An, an editor of the station who plans from the calendar
+USERS = ((PRODUCER, "producer", "dai-ptth", "Trần Bình"), (NEWSPAPER, "producer", "bao-phu-tho", "Lê Hoa"),
+         (DHA, "dha", "so-noi-vu", "Nguyễn Lan"), (ADMIN, "admin", None, "Đỗ Minh"),
+         (EDITOR, "editor", "dai-ptth", "Phạm An"))
 PHONE = {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touch": True, "locale": "vi-VN",
          "timezone_id": "Asia/Ho_Chi_Minh"}
 

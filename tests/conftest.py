@@ -16,6 +16,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 import pg_server  # noqa: E402
 
+pytest_plugins = ["browser_fixtures"]  # chromium, site, phone: for every browser test module
+
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).parent / "data"
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")

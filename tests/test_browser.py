@@ -10,23 +10,16 @@ missing Chromium fails these tests; elsewhere they are skipped with the reason.
 
 from __future__ import annotations
 
-import io
 import re
-import sys
 import time
 
 import icalendar
 import pytest
 
-import browser
-from browser import Phone, Server
+from browser import NEWSPAPER, NOW, PASSWORD, PRODUCER
 
 EPISODE = "phu-tho-2024.cchc-radio-tv.2024-03.1"  # Đài PT-TH, radio or TV, 10 minutes at least
 ARTICLE = "phu-tho-2024.bao-phu-tho-cchc.2024-03.1"  # Báo Phú Thọ, print or online
-NOW = "2024-03-20 10:00"
-PASSWORD = "mat-khau-du-dai"
-PRODUCER = "bientap@dai.example"  # Trần Bình, of Đài Phát thanh và Truyền hình
-NEWSPAPER = "phongvien@bao.example"  # of Báo Phú Thọ
 MP4 = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 4000  # an MP4 header: detected as video/mp4
 PDF = b"%PDF-1.4\n" + b"x" * 300
 
@@ -34,63 +27,6 @@ PDF = b"%PDF-1.4\n" + b"x" * 300
 # between SQLite and PostgreSQL; the other tests exercise the pages alone, so
 # they run on SQLite only (each test starts its own service: seconds count).
 sqlite_only = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    """One Chromium for this module; every test gets its own context. Not for
-    the session: while the sync API runs, its event loop is the thread's
-    running loop, and later tests calling asyncio.run() would fail."""
-    reason = browser.unavailable_reason()
-    if reason:
-        if browser.required():
-            pytest.fail(f"the browser tests must run in CI but cannot: {reason}")
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        instance = p.chromium.launch(executable_path=str(browser.CHROMIUM), args=browser.CHROMIUM_ARGS)
-        yield instance
-        instance.close()
-
-
-class Site:
-    def __init__(self, server: Server, cli):
-        self.server, self.cli, self.url = server, cli, server.url
-
-
-@pytest.fixture
-def site(cli, monkeypatch, tmp_path):
-    """The bundled plan, a producer of the station and one of the newspaper
-    (with passwords), and the real service on a free port as if it were
-    20/03/2024 10:00."""
-    port = browser.free_port()
-    monkeypatch.setenv("BASE_URL", f"http://127.0.0.1:{port}")  # links in feeds and pages lead here
-    monkeypatch.setenv("EVIDENCE_LIMIT", "16MiB")
-    assert cli("load", "--now", "2024-01-02").code == 0
-    server = Server(port, NOW, tmp_path / "serve.log").launch()  # it starts while the users are added
-    try:
-        for email, agency, name in ((PRODUCER, "dai-ptth", "Trần Bình"), (NEWSPAPER, "bao-phu-tho", "Lê Hoa")):
-            result = cli("users", "add", email, "--role", "producer", "--agency", agency, "--name", name)
-            assert result.code == 0, result.err
-            monkeypatch.setattr(sys, "stdin", io.StringIO(PASSWORD + "\n"))  # read as one line: not a TTY
-            result = cli("users", "password", email)
-            assert result.code == 0, result.err
-        monkeypatch.setattr(sys, "stdin", io.StringIO(""))
-        server.wait()
-        yield Site(server, cli)
-    finally:
-        code = server.stop()
-    assert code == 0, f"the service did not stop cleanly on SIGTERM:\n{server.output()}"
-
-
-@pytest.fixture
-def phone(chromium, site, request):
-    context = chromium.new_context(base_url=site.url, **browser.PHONE)
-    try:
-        yield Phone(context, site.url, request.node.name)
-    finally:
-        context.close()
 
 
 def deliver_by_cli(site, occurrence: str, *extra: str) -> None:

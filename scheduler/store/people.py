@@ -78,6 +78,12 @@ def list_subscriptions(session: Session) -> list[tuple[SubscriptionRow, UserRow]
     return [(s, u) for s, u in session.execute(query)]
 
 
+def subscriptions_of(session: Session, user_id: int) -> list[SubscriptionRow]:
+    """One person's subscriptions, newest first, revoked ones included."""
+    return list(session.scalars(select(SubscriptionRow).where(SubscriptionRow.user_id == user_id)
+                                .order_by(SubscriptionRow.id.desc())))
+
+
 def revoke(session: Session, subscription_id: int, now: datetime) -> SubscriptionRow:
     row = session.get(SubscriptionRow, subscription_id)
     if row is None:

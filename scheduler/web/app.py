@@ -31,6 +31,9 @@ from .api import api_router
 from .auth import Sessions, auth_router
 from .conditional import http_date, not_modified
 from .feed_cache import FeedCache
+from .admin import admin_router
+from .calendar_pages import calendar_router
+from .dashboard import dashboard_router
 from .pages import pages_router
 
 log = logging.getLogger("scheduler.web")
@@ -95,6 +98,8 @@ def create_app(settings: Settings, db: Database, clock: Clock, daemon=None) -> F
     app.state.sessions = sessions
     app.include_router(auth_router(settings, db, clock, sessions))
     app.include_router(pages_router(settings, db, clock, store, sessions))
+    for router in (calendar_router, dashboard_router, admin_router):
+        app.include_router(router(settings, db, clock, sessions, store))
 
     @app.exception_handler(SchedulerError)
     async def refused(request: Request, exc: SchedulerError):

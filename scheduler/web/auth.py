@@ -171,7 +171,7 @@ def too_many_failures(session: Session, email: str, client: str, now: datetime) 
 def safe_next(target: str | None) -> str:
     """Only paths on this site: never an open redirect."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return "/me"
+        return "/"
     return target
 
 
@@ -202,14 +202,14 @@ def auth_router(settings: Settings, db: Database, clock: Clock, sessions: Sessio
         return sessions.finish(request, HTMLResponse(body, status_code=status))
 
     @router.get("/login")
-    def login_form(request: Request, next: str = "/me"):
+    def login_form(request: Request, next: str = "/"):
         return page(request, "login.html", next=safe_next(next))
 
     @router.post("/login")
     async def login(request: Request):
         form = await request.form()
         email, password = str(form.get("email", "")).strip().lower(), str(form.get("password", ""))
-        target = safe_next(str(form.get("next", "/me")))
+        target = safe_next(str(form.get("next", "/")))
         if not check_csrf(sessions, request, str(form.get("csrf", ""))):
             return page(request, "login.html", 403, next=target, error=N_("The form expired; please try again."))
         now = clock.now()
@@ -234,7 +234,7 @@ def auth_router(settings: Settings, db: Database, clock: Clock, sessions: Sessio
     async def logout(request: Request):
         form = await request.form()
         if not check_csrf(sessions, request, str(form.get("csrf", ""))):
-            return page(request, "login.html", 403, next="/me", error=N_("The form expired; please try again."))
+            return page(request, "login.html", 403, next="/", error=N_("The form expired; please try again."))
         response = RedirectResponse("/login", status_code=303)
         response.delete_cookie(COOKIE, path="/")
         return response
@@ -286,7 +286,7 @@ def auth_router(settings: Settings, db: Database, clock: Clock, sessions: Sessio
             set_password(s, user, password, now)
             row.used_at = now
             data = {"uid": user.id, "epoch": user.session_epoch, "csrf": secrets.token_urlsafe(24)}
-        response = RedirectResponse("/me", status_code=303)
+        response = RedirectResponse("/", status_code=303)
         sessions.write(response, data)
         return response
 

@@ -11,7 +11,7 @@ from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -27,7 +27,6 @@ from ..i18n import gettext_for, pick
 from ..ledger import parse_content
 from ..permissions import Actor, may_record
 from ..recording import NotFound, Refused, record_delivery, refuse
-from ..rendering import render
 from ..report_files import COLUMNS
 from ..settings import Settings
 from ..store import ledger as stored_ledger
@@ -37,6 +36,7 @@ from ..store.watch import calendar_of
 from . import auth
 from .api import evidence_from_form
 from .uploads import read_form
+from .views import FORM_EXPIRED, Views
 
 LABELS = {"aired_at": N_("Aired at"), "published_at": N_("Published at"), "duration": N_("Duration"),
           "url": N_("Link (URL)"), "title": N_("Title"), "issue_number": N_("Issue number"), "page": N_("Page"),
@@ -193,27 +193,23 @@ def pages_router(settings: Settings, db: Database, clock: Clock, store: Evidence
                  sessions: auth.Sessions) -> APIRouter:
     router = APIRouter(include_in_schema=False)
 
-    def page(request: Request, user, name: str, status: int = 200, path: str | None = None, **values) -> Response:
-        lang = user.lang if user and user.lang in ("vi", "en") else settings.lang
-        path = path or request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        body = render(name, lang, user=user, csrf=sessions.csrf(request), request_path=path, **values)
-        return sessions.finish(request, HTMLResponse(body, status_code=status))
-
-    def refusal(request: Request, user, status: int, message: str = "", path: str | None = None) -> Response:
-        """Not allowed (403) or not there (404); nothing was recorded."""
-        return page(request, user, "forbidden.html" if status == 403 else "not_found.html", status, path,
-                    message=message)
-
-    def to_login(request: Request, back: str | None = None) -> Response:
-        """To sign in, then back here (or to ``back``, the page a refused POST came from)."""
-        return sessions.finish(request, auth.login_redirect(request) if back is None else
-                               RedirectResponse(f"/login?next={quote(back)}", status_code=303))
+    shared = Views(settings, sessions)
+    page, refusal, to_login = shared.page, shared.refusal, shared.to_login
 
     def problem(error: SchedulerError, _) -> dict:
         field = getattr(error, "field", None)
         return {"field": field, "label": _(LABELS[field]) if field in LABELS else "", "message": error.render(_)}
 
-    router.add_api_route("/", lambda: RedirectResponse("/me", status_code=303), methods=["GET"])
+    @router.get("/")
+    def start(request: Request):
+        """Each role's own start page."""
+        user = sessions.user(request)
+        if user is None:
+            return to_login(request)
+        roles = set(user.roles)
+        target = ("/me" if "producer" in roles and user.agency else "/dashboard" if "dha" in roles
+                  else "/admin" if "admin" in roles else "/calendar")
+        return shared.redirect(request, target)
 
     @router.get("/me")
     def me(request: Request):
@@ -332,7 +328,7 @@ def pages_router(settings: Settings, db: Database, clock: Clock, store: Evidence
         with form:  # leaving without commit() deletes the uploaded temporaries
             token = (form.fields.pop("csrf", None) or [""])[0]
             if not auth.check_csrf(sessions, request, token):
-                return refusal(request, user, 403, _("The form expired; please try again."), back)
+                return refusal(request, user, 403, _(FORM_EXPIRED), back)
             values = {k: v[0] for k, v in form.fields.items() if v}
             values["topics"] = form.fields.get("topics", [])
 
@@ -387,7 +383,7 @@ def pages_router(settings: Settings, db: Database, clock: Clock, store: Evidence
         if user is None:
             return to_login(request, target)
         if not auth.check_csrf(sessions, request, str(form.get("csrf", ""))):
-            return refusal(request, user, 403, gettext_for(user.lang)("The form expired; please try again."))
+            return refusal(request, user, 403, gettext_for(user.lang)(FORM_EXPIRED))
         if (lang := str(form.get("lang", ""))) in ("vi", "en"):
             def save():
                 with db.transaction() as s:

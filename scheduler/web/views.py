@@ -1,0 +1,61 @@
+"""What every page router shares: render a page in the reader's language
+with the session's CSRF token, refuse (403/404), send to sign-in, gate a
+page on roles, and check a form's CSRF token."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from ..errors import N_
+from ..i18n import gettext_for
+from ..rendering import render
+from ..settings import Settings
+from . import auth
+
+FORM_EXPIRED = N_("The form expired; please try again.")
+ROLE_NAMES = {"admin": N_("Administrator"), "dha": N_("Department of Home Affairs"), "producer": N_("Producer"),
+              "editor": N_("Editor")}
+
+
+class Views:
+    def __init__(self, settings: Settings, sessions: auth.Sessions):
+        self.settings, self.sessions = settings, sessions
+
+    def page(self, request: Request, user, name: str, status: int = 200, path: str | None = None,
+             **values) -> Response:
+        lang = user.lang if user and user.lang in ("vi", "en") else self.settings.lang
+        path = path or request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        body = render(name, lang, user=user, csrf=self.sessions.csrf(request), request_path=path, **values)
+        return self.sessions.finish(request, HTMLResponse(body, status_code=status))
+
+    def refusal(self, request: Request, user, status: int, message: str = "", path: str | None = None) -> Response:
+        """Not allowed (403) or not there (404); nothing was recorded."""
+        return self.page(request, user, "forbidden.html" if status == 403 else "not_found.html", status, path,
+                         message=message)
+
+    def to_login(self, request: Request, back: str | None = None) -> Response:
+        """To sign in, then back here (or to ``back``, the page a refused POST came from)."""
+        return self.sessions.finish(request, auth.login_redirect(request) if back is None else
+                                    RedirectResponse(f"/login?next={quote(back)}", status_code=303))
+
+    def gate(self, request: Request, roles: tuple[str, ...] = (), back: str | None = None
+             ) -> auth.SessionUser | Response:
+        """The signed-in user if they hold one of ``roles`` (any role when
+        empty); otherwise the answer to send: sign in, or not allowed."""
+        user = self.sessions.user(request)
+        if user is None:
+            return self.to_login(request, back)
+        if roles and not set(roles) & set(user.roles):
+            _ = gettext_for(user.lang)
+            return self.refusal(request, user, 403, _("This page is for: {roles}.").format(
+                roles=", ".join(_(ROLE_NAMES[r]) for r in roles)))
+        return user
+
+    def csrf_ok(self, request: Request, form) -> bool:
+        return auth.check_csrf(self.sessions, request, str(form.get("csrf", "")))
+
+    def redirect(self, request: Request, target: str) -> Response:
+        return self.sessions.finish(request, RedirectResponse(target, status_code=303))
