@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from contextlib import contextmanager
-from typing import Iterator, TextIO
+from typing import Iterable, Iterator, Mapping, TextIO
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import OperationalError
@@ -21,7 +21,9 @@ from .listing import (milestone_record, milestone_table, occurrence_record, occu
                       to_csv, to_json)
 from .occurrences import expand
 from .periods import parse_date
+from .plan import Plan
 from .production import read_files, read_texts, schedule_paths
+from .revisions import Changes
 from .rolling import roll
 from .settings import Settings
 from .store.database import Database
@@ -69,18 +71,27 @@ def load(ctx: Context, paths: list[Path]) -> None:
     for warning in schedules.warnings:
         ctx.err.write(_("warning: {text}").format(text=warning.render(_)) + "\n")
     digests = {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in schedule_paths(paths)}
-    expanded = [(plan, expand(plan)) for plan in schedules.plans]
     with ctx.session() as session:
-        results = [(plan, save_plan(session, plan, occurrences, ctx.now, digests.get(plan.source, ""),
-                                     ctx.settings.base_url))
-                   for plan, occurrences in expanded]
-        for _plan, changes in results:
-            enqueue_notices(session, changes.previous, ctx.now, ctx.settings)
+        results = save_schedules(session, schedules.plans, digests, ctx.now, ctx.settings)
     for plan, changes in results:
         ctx.out.write(_("{plan}: {created} new, {revised} revised, {cancelled} cancelled, "
                         "{unchanged} unchanged").format(
             plan=plan.code, created=len(changes.created), revised=len(changes.revised),
             cancelled=len(changes.cancelled), unchanged=changes.unchanged) + "\n")
+
+
+def save_schedules(session: Session, plans: Iterable[Plan], digests: Mapping[str, str], now: datetime,
+                   settings: Settings) -> list[tuple[Plan, Changes]]:
+    """Write already-validated plans and enqueue the notices of what moved or
+    was cancelled, all in the caller's transaction; what changed, per plan.
+    The command line and the upload page both load through here. ``digests``
+    maps each plan's source to the SHA-256 of its file."""
+    expanded = [(plan, expand(plan)) for plan in plans]
+    results = [(plan, save_plan(session, plan, occurrences, now, digests.get(plan.source, ""), settings.base_url))
+               for plan, occurrences in expanded]
+    for _plan, changes in results:
+        enqueue_notices(session, changes.previous, now, settings)
+    return results
 
 
 def enqueue_notices(session: Session, previous: dict, now: datetime, settings: Settings) -> int:

@@ -200,8 +200,9 @@ def parse_content(content: str) -> dict:
     return doc
 
 
-def _row_break(row: StoredEntry, expected_seq: int, expected_prev: str) -> Break | dict:
-    """The row's Break, else its parsed content."""
+def check_entry(row: StoredEntry, expected_seq: int, expected_prev: str) -> Break | dict:
+    """The row's Break, else its parsed content: one link of the chain, as
+    ``verify_chain`` checks it and the occurrence page shows it."""
     if row.seq != expected_seq:
         return Break(row.seq, N_("sequence jumps from {a} to {b} (entries removed or reordered)"),
                      {"a": expected_seq - 1, "b": row.seq})
@@ -229,7 +230,7 @@ def verify_chain(rows: Iterable[StoredEntry], file_check: Callable[[str], str | 
     """The first Break in rows (ordered by seq), or None when every link and file holds."""
     prev_hash = GENESIS
     for expected_seq, row in enumerate(rows, 1):
-        doc = _row_break(row, expected_seq, prev_hash)
+        doc = check_entry(row, expected_seq, prev_hash)
         if isinstance(doc, Break):
             return doc
         files = doc["payload"].get("files")

@@ -3,13 +3,16 @@ from stored values into one JSON-able document that every format renders."""
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .compliance import COUNTS, Facts, ReportPeriod, WindowView, rate, risk_horizon, tally, window_views
+from .compliance import (COUNTS, Facts, ReportPeriod, WindowView, rate, report_period, risk_horizon, tally,
+                         window_views)
 from .errors import N_, InputError
 from .i18n import pick
 from .ledger import parse_content
@@ -93,6 +96,39 @@ def compliance_report(session: Session, plan_code: str | None, period: ReportPer
         "heatmap": _heatmap(listed, period, agencies, lang, tz),
         "document": _document(plan, agencies.get(report_agency), now, lang),
     }
+
+
+def period_report(session: Session, period: str, cutoff: bool, now: datetime, scope: Scope, at_risk_days: int,
+                  report_agency: str, lang: str) -> dict:
+    """The report of a period as people name it ("2024-Q1", with or without
+    the reporting cut-off): what the API, the dashboard and its downloads show."""
+    return compliance_report(session, scope.plan, report_period(period, cutoff), now, scope, at_risk_days,
+                             report_agency, lang)
+
+
+@dataclass(frozen=True)
+class ReportFile:
+    """A report in one format, ready to send."""
+
+    body: bytes
+    media: str
+    name: str
+    inline: bool  # JSON and HTML open in the browser; the others download
+
+    def headers(self) -> dict[str, str]:
+        disposition = "inline" if self.inline else f'attachment; filename="{self.name}"'
+        return {"Content-Disposition": disposition, "Cache-Control": "private, no-store"}
+
+
+def report_file(document: dict, fmt: str, base_url: str) -> ReportFile:
+    """``document`` as json, csv, xlsx or html, named after its plan and period."""
+    from .report_files import render
+
+    body, media, extension = render(document, fmt, base_url)
+    period = document["period"]
+    name = f"compliance-{document['plan']['code']}-{period['label']}{'-cutoff' if period['cutoff'] else ''}"
+    name = re.sub(r"[^\w.-]", "_", name.replace("..", "_"), flags=re.ASCII)
+    return ReportFile(body, media, f"{name}.{extension}", fmt in ("json", "html"))
 
 
 def _sum(rows: list[dict]) -> dict:

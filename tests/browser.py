@@ -36,6 +36,19 @@ PHONE = {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touc
          "timezone_id": "Asia/Ho_Chi_Minh"}
 
 
+UNLABELLED = """() => [...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
+    .filter(e => e.getClientRects().length > 0 && getComputedStyle(e).visibility !== 'hidden')
+    .filter(e => e.labels.length === 0 && !e.getAttribute('aria-label') && !e.getAttribute('aria-labelledby'))
+    .map(e => e.outerHTML)"""
+
+
+def fits(page, step: str) -> None:
+    """No sideways scrolling on the phone, and a label on every visible field."""
+    width, client = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+    assert width <= client, f"{step}: the page is {width} px wide on a {client} px screen"
+    assert page.evaluate(UNLABELLED) == [], f"{step}: inputs without a label"
+
+
 def required() -> bool:
     """In CI (REQUIRE_POSTGRES=1, or CI set) a missing browser is a failure."""
     return os.environ.get("REQUIRE_POSTGRES") == "1" or bool(os.environ.get("CI"))

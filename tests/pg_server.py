@@ -48,7 +48,6 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import time
 
 ENV_URL = "TEST_DATABASE_URL"
 DEFAULT_DBNAME = "scheduler_test"

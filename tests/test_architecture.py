@@ -8,7 +8,7 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "scheduler"
 CORE = ["cadence", "compliance", "deliveries", "durations", "errors", "feeds", "ledger", "listing", "i18n",
-        "milestones", "occurrences", "outbox", "people", "periods", "permissions", "plan", "production",
+        "milestones", "month_grid", "occurrences", "outbox", "people", "periods", "permissions", "plan", "production",
         "reminders", "revisions", "rolling", "schedule_file", "workdays", "yaml_source"]
 EDGE_LIBRARIES = {"sqlalchemy", "alembic", "psycopg", "yagmail", "smtplib", "fastapi", "uvicorn",
                   "apscheduler", "requests", "httpx", "socket"}

@@ -15,12 +15,10 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import pytest
 from sqlalchemy import func, select
 
 from scheduler.outbox import Message
 from scheduler.store import outbox
-from scheduler.store.database import Database
 from scheduler.store.tables import OutboxRow
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")

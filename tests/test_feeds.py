@@ -5,7 +5,6 @@ to end, parsed by icalendar and by an independent parser (vobject)."""
 from __future__ import annotations
 
 import re
-import shutil
 import time
 from datetime import date, datetime, timedelta, timezone
 

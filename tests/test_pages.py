@@ -31,7 +31,6 @@ PASSWORD = "mat-khau-du-dai"
 RECORDING = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 3000  # an MP4 header: detected as video/mp4
 
 
-
 class Site:
     """The app as if it were 20/03/2024 10:00, with people who can sign in."""
 

@@ -53,6 +53,35 @@ def disable_user(session: Session, email: str, now: datetime) -> UserRow:
     return user
 
 
+def update_user(session: Session, email: str, roles: list[str], agency: str | None, name: str, lang: str,
+                now: datetime) -> UserRow:
+    """New roles, agency, name and language, checked as ``add_user`` checks
+    them. A change of roles or agency ends every session of the user, so it
+    takes effect at their next request."""
+    user = find_user(session, email)
+    if user is None:
+        raise InputError(N_("no user {email}"), email=email)
+    roles = check_roles(roles)
+    _check_agency(session, agency)
+    if "producer" in roles and not agency:
+        raise InputError(N_("a producer records for one agency: give --agency"))
+    lang = check_lang(lang)
+    if list(user.roles) != roles or user.agency_code != (agency or None):
+        user.session_epoch = (user.session_epoch or 0) + 1
+    user.roles, user.agency_code, user.name, user.lang, user.updated_at = roles, agency or None, name, lang, now
+    return user
+
+
+def enable_user(session: Session, email: str, now: datetime) -> UserRow:
+    """Undo ``disable_user``: they may sign in again, and their subscriptions
+    that were not revoked serve again."""
+    user = find_user(session, email)
+    if user is None:
+        raise InputError(N_("no user {email}"), email=email)
+    user.disabled, user.updated_at = False, now
+    return user
+
+
 def subscribe(session: Session, email: str, scope: FeedScope, token: str, now: datetime,
               lang: str = "vi") -> SubscriptionRow:
     """A new subscription; an unknown address becomes an editor (reading ``lang``) first."""

@@ -1,18 +1,310 @@
-"""(being built for issue 8)"""
+"""Administration pages: people (roles, agency, language, disabling, a link
+to set a password), API tokens, calendar subscriptions, and schedule files
+(``admin_schedules``). Every page is for administrators; every form carries
+the session's CSRF token and answers with a redirect, except the one that
+shows a new token once."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import logging
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from ..clock import Clock
+from ..errors import N_, SchedulerError
 from ..evidence import EvidenceStore
+from ..feeds import CHANNEL_NAMES
+from ..i18n import gettext_for, pick
+from ..people import ROLES, new_token
 from ..settings import Settings
+from ..store import people
 from ..store.database import Database
-from .auth import Sessions
-from .views import Views
+from ..store.tables import (AgencyRow, ApiTokenRow, LoadRow, ObligationRow, OccurrenceRow, PlanRow,
+                            SubscriptionRow, UserRow)
+from .admin_schedules import schedule_routes
+from .auth import LINK_VALID, SessionUser, Sessions, new_password_link
+from .views import FORM_EXPIRED, ROLE_NAMES, Views
+
+log = logging.getLogger("scheduler.admin")
+LANG_NAMES = {"vi": "Tiếng Việt", "en": "English"}
+DONE = {"added": N_("{email} was added."),
+        "added-link": N_("{email} was added; a link to set a password is on its way to them."),
+        "saved": N_("The changes were saved."), "disabled": N_("{email} is disabled: signed out, feeds stopped."),
+        "enabled": N_("{email} may sign in again."),
+        "link": N_("A link to set a password is on its way to {email}; it works for {hours} hours."),
+        "revoked": N_("Revoked.")}
+# Which form field a refusal from the user rules (store.people) is about.
+FIELDS = {'"{value}" is not an email address': "email", "{email} is already a user": "email",
+          "a producer records for one agency: give --agency": "agency",
+          '--agency: no agency "{value}" in the loaded plans (known: {allowed})': "agency",
+          '--role: expected one or more of {allowed}, got "{value}"': "roles",
+          '--lang: expected "vi" or "en", got "{value}"': "lang"}
+
+
+def agency_choices(session: Session, lang: str) -> list[tuple[str, str]]:
+    """Every agency of the loaded plans, by code, named as the newest plan names it."""
+    names = {}
+    for row, _end in session.execute(select(AgencyRow, PlanRow.period_end).join(PlanRow)
+                                     .order_by(PlanRow.period_end, PlanRow.code)):
+        names[row.code] = pick(lang, row.name, row.name_en)
+    return sorted(names.items(), key=lambda item: item[1])
+
+
+def user_view(u: UserRow, agencies: dict[str, str], _) -> dict:
+    return {"id": u.id, "email": u.email, "name": u.name, "roles": list(u.roles),
+            "role_names": ", ".join(_(ROLE_NAMES[r]) for r in u.roles if r in ROLE_NAMES),
+            "agency": u.agency_code or "", "agency_name": agencies.get(u.agency_code, u.agency_code or ""),
+            "lang": u.lang, "lang_name": LANG_NAMES.get(u.lang, u.lang), "disabled": u.disabled}
+
+
+def scope_words(sub: SubscriptionRow, names: dict, lang: str, _) -> str:
+    """``Kế hoạch …; Đài PT-TH; truyền hình; không có mốc sản xuất``."""
+    parts = [pick(lang, *names[kind].get(code, (code, ""))) for kind, code in
+             (("plan", sub.plan_code), ("agency", sub.agency_code), ("obligation", sub.obligation_code)) if code]
+    if sub.channel:
+        parts.append(_(CHANNEL_NAMES.get(sub.channel, sub.channel)))
+    words = "; ".join(parts) or _("every plan, agency and channel")
+    return words + "; " + (_("with production milestones") if sub.milestones else _("without production milestones"))
 
 
 def admin_router(settings: Settings, db: Database, clock: Clock, sessions: Sessions, store: EvidenceStore) -> APIRouter:
     router = APIRouter(include_in_schema=False)
-    views = Views(settings, sessions)  # noqa: F841
+    views = Views(settings, sessions)
+
+    def admin(request: Request, back: str | None = None) -> SessionUser | Response:
+        return views.gate(request, ("admin",), back)
+
+    def posted(path: str, back: str):
+        """A form POST for administrators: the role checked, then the form's
+        CSRF token, then the handler run in a thread with the path's values."""
+        def register(handler):
+            async def endpoint(request: Request):
+                page = back.format(**request.path_params)  # where the form was, for sign-in and the language switch
+                user = await run_in_threadpool(admin, request, page)
+                if not isinstance(user, SessionUser):
+                    return user  # refused before the body is read
+                form = await request.form()
+                if not views.csrf_ok(request, form):
+                    return views.refusal(request, user, 403, gettext_for(user.lang)(FORM_EXPIRED), page)
+                return await run_in_threadpool(handler, request, user, form, **request.path_params)
+            router.add_api_route(path, endpoint, methods=["POST"], name=handler.__name__)
+            return handler
+        return register
+
+    def done(request: Request, target: str, what: str, **values) -> Response:
+        return views.redirect(request, f"{target}?" + urlencode({"done": what, **values}))
+
+    def notice(request: Request, _) -> str:
+        what = request.query_params.get("done", "")
+        if what not in DONE:
+            return ""
+        return _(DONE[what]).format(email=request.query_params.get("email", ""),
+                                    hours=int(LINK_VALID.total_seconds() // 3600))
+
+    @router.get("/admin")
+    def index(request: Request):
+        user = admin(request)
+        if not isinstance(user, SessionUser):
+            return user
+        with db.transaction() as s:
+            def count(query):
+                return s.scalar(select(func.count()).select_from(query.subquery()))
+            counts = {"users": count(select(UserRow.id).where(UserRow.disabled.is_(False))),
+                      "disabled": count(select(UserRow.id).where(UserRow.disabled.is_(True))),
+                      "tokens": count(select(ApiTokenRow.id).where(ApiTokenRow.revoked_at.is_(None))),
+                      "subscriptions": count(select(SubscriptionRow.id).where(SubscriptionRow.revoked_at.is_(None))),
+                      "loads": count(select(LoadRow.id))}
+            occurrences = {code: n for code, n in s.execute(
+                select(OccurrenceRow.plan_code, func.count()).group_by(OccurrenceRow.plan_code))}
+            plans = [{"code": p.code, "title": pick(user.lang, p.title, p.title_en), "source": p.source,
+                      "loaded_at": p.loaded_at.astimezone(clock.tz), "occurrences": occurrences.get(p.code, 0)}
+                     for p in s.scalars(select(PlanRow).order_by(PlanRow.code))]
+        return views.page(request, user, "admin.html", counts=counts, plans=plans)
+
+    # People
+
+    def users_page(request: Request, user: SessionUser, status: int = 200, values=None, error=None,
+                   field=None) -> Response:
+        _ = gettext_for(user.lang)
+        with db.transaction() as s:
+            choices = agency_choices(s, user.lang)
+            rows = [user_view(u, dict(choices), _) for u in people.list_users(s)]
+        values = values or {"roles": [], "lang": settings.lang, "send_link": True}
+        return views.page(request, user, "admin_users.html", status, "/admin/users", users=rows, agencies=choices,
+                          roles=[(r, _(ROLE_NAMES[r])) for r in ROLES], langs=LANG_NAMES, values=values,
+                          error=error, field=field, notice=notice(request, _))
+
+    @router.get("/admin/users")
+    def users(request: Request):
+        user = admin(request)
+        return users_page(request, user) if isinstance(user, SessionUser) else user
+
+    def entered(form) -> dict:
+        return {"email": str(form.get("email", "")).strip(), "name": str(form.get("name", "")).strip(),
+                "roles": [str(r) for r in form.getlist("roles")], "agency": str(form.get("agency", "")) or None,
+                "lang": str(form.get("lang", "")), "send_link": bool(form.get("send_link"))}
+
+    @posted("/admin/users", "/admin/users")
+    def add_user(request: Request, user: SessionUser, form):
+        values, now = entered(form), clock.now()
+        try:
+            with db.transaction() as s:
+                added = people.add_user(s, values["email"], values["roles"], values["agency"], values["name"],
+                                        values["lang"], now)
+                if values["send_link"]:
+                    new_password_link(s, added, now, settings)
+                target, email = f"/admin/users/{added.id}", added.email
+        except SchedulerError as e:
+            return users_page(request, user, 422, values, e.render(gettext_for(user.lang)), FIELDS.get(e.message))
+        log.info("%s added user %s (%s)", user.email, email, ", ".join(values["roles"]))
+        return done(request, target, "added-link" if values["send_link"] else "added", email=email)
+
+    def user_page(request: Request, user: SessionUser, user_id: str, status: int = 200, values=None,
+                  error=None, field=None) -> Response:
+        _ = gettext_for(user.lang)
+        path = f"/admin/users/{user_id}"
+        with db.transaction() as s:
+            row = s.get(UserRow, int(user_id)) if user_id.isdigit() else None
+            if row is None:
+                return views.refusal(request, user, 404, path=path)
+            choices = agency_choices(s, user.lang)
+            shown = user_view(row, dict(choices), _)
+            if row.agency_code and row.agency_code not in dict(choices):
+                choices.append((row.agency_code, row.agency_code))  # an agency no loaded plan names any more
+            tokens = s.scalar(select(func.count()).where(ApiTokenRow.user_id == row.id,
+                                                         ApiTokenRow.revoked_at.is_(None)))
+            subscriptions = s.scalar(select(func.count()).where(SubscriptionRow.user_id == row.id,
+                                                                SubscriptionRow.revoked_at.is_(None)))
+        return views.page(request, user, "admin_user.html", status, path, shown=shown, values=values or shown,
+                          agencies=choices, roles=[(r, _(ROLE_NAMES[r])) for r in ROLES], langs=LANG_NAMES,
+                          tokens=tokens, subscriptions=subscriptions, error=error, field=field,
+                          myself=row.id == user.id, notice=notice(request, _))
+
+    @router.get("/admin/users/{user_id}")
+    def user_detail(user_id: str, request: Request):
+        user = admin(request)
+        return user_page(request, user, user_id) if isinstance(user, SessionUser) else user
+
+    def change(request: Request, user: SessionUser, user_id: str, act, what: str, values=None) -> Response:
+        """Apply ``act(session, row)`` to one user; a refusal re-renders their page."""
+        try:
+            with db.transaction() as s:
+                row = s.get(UserRow, int(user_id)) if user_id.isdigit() else None
+                if row is None:
+                    return views.refusal(request, user, 404, path=f"/admin/users/{user_id}")
+                act(s, row)
+                email = row.email
+        except SchedulerError as e:
+            return user_page(request, user, user_id, 422, values, e.render(gettext_for(user.lang)),
+                             FIELDS.get(e.message))
+        log.info("%s: %s %s", user.email, what, email)
+        return done(request, f"/admin/users/{user_id}", what, email=email)
+
+    @posted("/admin/users/{user_id}", "/admin/users/{user_id}")
+    def save_user(request: Request, user: SessionUser, form, user_id: str):
+        values = entered(form)
+
+        def act(s, row):
+            if row.id == user.id and "admin" not in values["roles"]:
+                raise SchedulerError(N_("You cannot take the administrator role from yourself."))
+            people.update_user(s, row.email, values["roles"], values["agency"], values["name"], values["lang"],
+                               clock.now())
+        return change(request, user, user_id, act, "saved", values)
+
+    @posted("/admin/users/{user_id}/disable", "/admin/users/{user_id}")
+    def disable_user(request: Request, user: SessionUser, form, user_id: str):
+        def act(s, row):
+            if row.id == user.id:
+                raise SchedulerError(N_("You cannot disable yourself."))
+            people.disable_user(s, row.email, clock.now())
+        return change(request, user, user_id, act, "disabled")
+
+    @posted("/admin/users/{user_id}/enable", "/admin/users/{user_id}")
+    def enable_user(request: Request, user: SessionUser, form, user_id: str):
+        return change(request, user, user_id, lambda s, row: people.enable_user(s, row.email, clock.now()),
+                      "enabled")
+
+    @posted("/admin/users/{user_id}/password-link", "/admin/users/{user_id}")
+    def password_link(request: Request, user: SessionUser, form, user_id: str):
+        def act(s, row):
+            if row.disabled:
+                raise SchedulerError(N_("{email} is disabled"), email=row.email)
+            new_password_link(s, row, clock.now(), settings)
+        return change(request, user, user_id, act, "link")
+
+    # API tokens
+
+    def tokens_page(request: Request, user: SessionUser, status: int = 200, created=None, error=None) -> Response:
+        _ = gettext_for(user.lang)
+        with db.transaction() as s:
+            rows = [{"id": t.id, "email": u.email, "user_id": u.id, "created": t.created_at.astimezone(clock.tz),
+                     "state": "revoked" if t.revoked_at else "disabled" if u.disabled else "active"}
+                    for t, u in people.list_tokens(s)]
+            holders = [(u.email, u.name) for u in people.list_users(s) if not u.disabled]
+        response = views.page(request, user, "admin_tokens.html", status, "/admin/tokens", tokens=rows,
+                              holders=holders, created=created, error=error, notice=notice(request, _))
+        if created:
+            response.headers["Cache-Control"] = "no-store"  # the secret is in this page alone
+        return response
+
+    @router.get("/admin/tokens")
+    def tokens(request: Request):
+        user = admin(request)
+        return tokens_page(request, user) if isinstance(user, SessionUser) else user
+
+    @posted("/admin/tokens", "/admin/tokens")
+    def create_token(request: Request, user: SessionUser, form):
+        """The token is shown in this answer once; only its hash is kept."""
+        token = "mps_" + new_token()
+        try:
+            with db.transaction() as s:
+                row = people.create_token(s, str(form.get("email", "")), token, clock.now())
+                created = {"id": row.id, "token": token, "email": str(form.get("email", ""))}
+        except SchedulerError as e:
+            return tokens_page(request, user, 422, error=e.render(gettext_for(user.lang)))
+        log.info("%s created API token %s for %s", user.email, created["id"], created["email"])
+        return tokens_page(request, user, created=created)
+
+    @posted("/admin/tokens/{token_id}/revoke", "/admin/tokens")
+    def revoke_token(request: Request, user: SessionUser, form, token_id: str):
+        with db.transaction() as s:
+            if not token_id.isdigit() or s.get(ApiTokenRow, int(token_id)) is None:
+                return views.refusal(request, user, 404, path="/admin/tokens")
+            people.revoke_token(s, int(token_id), clock.now())
+        log.info("%s revoked API token %s", user.email, token_id)
+        return done(request, "/admin/tokens", "revoked")
+
+    # Calendar subscriptions
+
+    @router.get("/admin/subscriptions")
+    def subscriptions(request: Request):
+        user = admin(request)
+        if not isinstance(user, SessionUser):
+            return user
+        _ = gettext_for(user.lang)
+        with db.transaction() as s:
+            names = {"plan": {p.code: (p.title, p.title_en) for p in s.scalars(select(PlanRow))},
+                     "agency": {a.code: (a.name, a.name_en) for a in s.scalars(select(AgencyRow))},
+                     "obligation": {o.code: (o.title, o.title_en) for o in s.scalars(select(ObligationRow))}}
+            rows = [{"id": sub.id, "email": u.email, "user_id": u.id, "scope": scope_words(sub, names, user.lang, _),
+                     "created": sub.created_at.astimezone(clock.tz),
+                     "state": "revoked" if sub.revoked_at else "disabled" if u.disabled else "active"}
+                    for sub, u in people.list_subscriptions(s)]
+        return views.page(request, user, "admin_subscriptions.html", subscriptions=rows, notice=notice(request, _))
+
+    @posted("/admin/subscriptions/{subscription_id}/revoke", "/admin/subscriptions")
+    def revoke_subscription(request: Request, user: SessionUser, form, subscription_id: str):
+        with db.transaction() as s:
+            if not subscription_id.isdigit() or s.get(SubscriptionRow, int(subscription_id)) is None:
+                return views.refusal(request, user, 404, path="/admin/subscriptions")
+            people.revoke(s, int(subscription_id), clock.now())
+        log.info("%s revoked subscription %s", user.email, subscription_id)
+        return done(request, "/admin/subscriptions", "revoked")
+
+    schedule_routes(router, settings, db, clock, views)
     return router

@@ -238,9 +238,7 @@ def api_router(settings: Settings, db: Database, clock: Clock, store: EvidenceSt
     def compliance(actor: Who, period: str, plan: str | None = None, agency: str | None = None,
                    obligation: str | None = None, format: str = "json", cutoff: bool = False,
                    as_of: str | None = None):
-        from ..compliance import report_period
-        from ..report_files import render
-        from ..reporting import compliance_report
+        from ..reporting import period_report, report_file
         from ..store.compliance import Scope
 
         if agency is None and "producer" in actor.roles and not {"dha", "admin"} & set(actor.roles):
@@ -255,14 +253,10 @@ def api_router(settings: Settings, db: Database, clock: Clock, store: EvidenceSt
             except SchedulerError as e:
                 raise DeliveryError("as_of", e.message, **e.params) from None
         with db.transaction() as s:
-            document = compliance_report(s, plan, report_period(period, cutoff), moment,
-                                         Scope(plan, agency, obligation), settings.at_risk_days,
-                                         settings.report_agency, actor.lang)
-        body, media, extension = render(document, format, settings.base_url)
-        name = f"compliance-{document['plan']['code']}-{document['period']['label']}.{extension}".replace("..", "_")
-        disposition = "inline" if format in ("json", "html") else f'attachment; filename="{name}"'
-        return Response(body, media_type=media, headers={"Content-Disposition": disposition,
-                                                         "Cache-Control": "private, no-store"})
+            document = period_report(s, period, cutoff, moment, Scope(plan, agency, obligation),
+                                     settings.at_risk_days, settings.report_agency, actor.lang)
+        report = report_file(document, format, settings.base_url)
+        return Response(report.body, media_type=report.media, headers=report.headers())
 
     @router.get("/users", summary="Users (admin)")
     def users(actor: Who):

@@ -35,6 +35,7 @@ from ..store.tables import AgencyRow, MilestoneRow, ObligationRow, OccurrenceRow
 from ..store.watch import calendar_of
 from . import auth
 from .api import evidence_from_form
+from .evidence_view import oversight
 from .uploads import read_form
 from .views import FORM_EXPIRED, Views
 
@@ -234,6 +235,7 @@ def pages_router(settings: Settings, db: Database, clock: Clock, store: Evidence
             if o is None:
                 return refusal(request, user, 404, path=path)
             context = occurrence_context(s, o, user, clock.now(), settings.at_risk_days, _, recorded)
+            context.update(oversight(s, o, context["state"], user, store, _))  # the DHA's view
         return page(request, user, "occurrence.html", status, path, values=values, error=error,
                     limit=format_size(store.limit), **context)
 

@@ -44,14 +44,15 @@ class Views:
     def gate(self, request: Request, roles: tuple[str, ...] = (), back: str | None = None
              ) -> auth.SessionUser | Response:
         """The signed-in user if they hold one of ``roles`` (any role when
-        empty); otherwise the answer to send: sign in, or not allowed."""
+        empty); otherwise the answer to send: sign in, or not allowed. For
+        a POST, ``back`` is the page to return to (never the POST's path)."""
         user = self.sessions.user(request)
         if user is None:
             return self.to_login(request, back)
         if roles and not set(roles) & set(user.roles):
             _ = gettext_for(user.lang)
             return self.refusal(request, user, 403, _("This page is for: {roles}.").format(
-                roles=", ".join(_(ROLE_NAMES[r]) for r in roles)))
+                roles=", ".join(_(ROLE_NAMES[r]) for r in roles)), back)
         return user
 
     def csrf_ok(self, request: Request, form) -> bool:
