@@ -4,7 +4,8 @@ Producers record only for occurrences their own agency hosts, or that the
 schedule names their agency for (``may_record``); "các cơ quan, đơn vị liên
 quan" names no one and grants nothing. The DHA excuses, but not what its own
 agency hosts: someone else must approve those. Editors read. Admins manage
-people, tokens and subscriptions; they do not record or excuse.
+people, tokens and subscriptions; they do not record or excuse. Evidence
+files open for the DHA, admins and the recording agencies only.
 """
 
 from __future__ import annotations
@@ -63,6 +64,24 @@ def may_excuse(actor: Actor, host: str) -> Decision:
         return _refuse(N_("{email} belongs to {host}, which hosts this occurrence: someone else must excuse it"),
                        email=actor.email, host=host)
     return ALLOWED
+
+
+def may_open_evidence(actor: Actor, host: str, granted: tuple[str, ...] = ()) -> Decision:
+    """Evidence files (recordings, scans, attendance lists with people's
+    names) open for the DHA and administrators, and for the people of the
+    agencies that record the occurrence; others see only that a file exists.
+
+    >>> may_open_evidence(Actor("a@x", ("editor",), "bao-phu-tho"), "dai-ptth").allowed
+    False
+    """
+    if actor.disabled:
+        return _refuse(N_("{email} is disabled"), email=actor.email)
+    if {"dha", "admin"} & set(actor.roles):
+        return ALLOWED
+    if actor.agency and (actor.agency == host or actor.agency in granted):
+        return ALLOWED
+    return _refuse(N_("{email} may open the evidence of {agency} only; this occurrence is hosted by {host}"),
+                   email=actor.email, agency=actor.agency or "-", host=host)
 
 
 def may_read(actor: Actor) -> Decision:

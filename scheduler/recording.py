@@ -56,8 +56,9 @@ def _target(session: Session, row: OccurrenceRow) -> Target:
                   row.shown.get("min_duration"), tuple(row.shown.get("channels", [])), row.number)
 
 
-def _grants(session: Session, row: OccurrenceRow) -> tuple[str, ...]:
-    ob = session.get(ObligationRow, (row.plan_code, row.obligation_code))
+def grants(session: Session, plan: str, obligation: str) -> tuple[str, ...]:
+    """The agencies the schedule lets record for an obligation besides its host."""
+    ob = session.get(ObligationRow, (plan, obligation))
     return tuple((ob.definition or {}).get("may_record") or ()) if ob else ()
 
 
@@ -107,6 +108,27 @@ def _occurrence(session: Session, actor: Actor, occurrence_id: str) -> Occurrenc
     return row
 
 
+def precheck(session: Session, actor: Actor, occurrence_id: str | None, obligation: str | None,
+             plan: str | None) -> str:
+    """Refuse before a (large) upload is read; ``record_delivery`` checks
+    again in its own transaction. The code of the plan recorded against."""
+    if occurrence_id is not None:
+        row = session.get(OccurrenceRow, occurrence_id)
+        if row is None:
+            raise NotFound(N_("no occurrence {id}"), id=occurrence_id)
+        keys = [(row.plan_code, row.obligation_code, row.agency_code)]
+    else:
+        query = select(ObligationRow).where(ObligationRow.code == obligation)
+        keys = [(ob.plan_code, ob.code, ob.host) for ob in
+                session.scalars(query.where(ObligationRow.plan_code == plan) if plan else query)]
+        if not keys:
+            raise NotFound(N_('no obligation "{code}"'), code=obligation)
+    decisions = [may_record(actor, host, grants(session, p, ob)) for p, ob, host in keys]
+    if not any(decisions):
+        raise refuse(actor, "record a delivery for", occurrence_id or obligation, decisions[0])
+    return keys[decisions.index(next(d for d in decisions if d))][0]
+
+
 def record_delivery(session: Session, actor: Actor, evidence: Evidence, now: datetime, base_url: str,
                     occurrence_id: str | None = None, obligation: str | None = None, period: str | None = None,
                     plan: str | None = None) -> Recorded:
@@ -117,7 +139,7 @@ def record_delivery(session: Session, actor: Actor, evidence: Evidence, now: dat
         row, extra = _by_period(session, actor, obligation or "", period or "", plan)
     else:
         row = _occurrence(session, actor, occurrence_id)
-    decision = may_record(actor, row.agency_code, _grants(session, row))
+    decision = may_record(actor, row.agency_code, grants(session, row.plan_code, row.obligation_code))
     if not decision:
         raise refuse(actor, "record a delivery for", row.id, decision)
     known = {t["code"] for t in (session.get(PlanRow, row.plan_code).definition.get("topics") or [])}

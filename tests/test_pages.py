@@ -140,6 +140,12 @@ def test_recording_an_episode_with_a_file_through_the_form(site):
     assert download.headers["content-security-policy"] == "sandbox"
     assert "filename*=UTF-8''Ph%C3%B3ng%20s%E1%BB%B1" in download.headers["content-disposition"]
     assert site.client().get(link.attrs["href"]).status_code == 303  # files are for signed-in people
+    for other in ("prod@bao.example", "ed@dai.example"):  # another agency; an editor of none
+        outsider = site.client(other)
+        entry = html(outsider.get(f"/o/{EPISODE}")).one("ol", id="history").one("li", cls="entry")
+        assert "Phóng sự tháng 3.mp4" in entry.text() and not entry.all("a", href=link.attrs["href"])
+        refused = outsider.get(link.attrs["href"])
+        assert refused.status_code == 403 and refused.content != RECORDING
     mine = html(client.get("/me")).one("ul", id="my-work")
     assert not mine.all("li", data_id=EPISODE)
     assert mine.one("li", data_id=SECOND).one("p", cls="quota").text().startswith("1/2")

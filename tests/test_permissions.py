@@ -11,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scheduler.i18n import gettext_for
-from scheduler.permissions import ALLOWED, Actor, Decision, may_admin, may_excuse, may_read, may_record
+from scheduler.permissions import (ALLOWED, Actor, Decision, may_admin, may_excuse, may_open_evidence, may_read,
+                                   may_record)
 
 STATION = "dai-ptth"
 PAPER = "bao-phu-tho"
@@ -206,3 +207,17 @@ def test_every_decision_formats_and_follows_the_rules(who, host, granted):
     assert bool(excuse) == (enabled and "dha" in who.roles and who.agency != host)
     assert bool(read) == enabled
     assert bool(admin) == (enabled and "admin" in who.roles)
+
+
+def test_evidence_opens_for_the_dha_admins_and_the_recording_agencies():
+    allowed(may_open_evidence(actor("dha", agency=DHA), STATION))
+    allowed(may_open_evidence(actor("admin", agency=None), STATION))
+    allowed(may_open_evidence(actor("producer"), STATION))
+    allowed(may_open_evidence(actor("editor"), STATION))  # the station's own editor
+    allowed(may_open_evidence(actor("producer", agency=DIC), STATION, (DIC,)))  # granted by the schedule
+    text = refusal(may_open_evidence(actor("producer", agency=PAPER), STATION),
+                   email="nguyen.van.a@phutho.gov.vn", agency=PAPER, host=STATION)
+    assert "only" in text
+    refusal(may_open_evidence(actor("editor", agency=None), STATION),
+            email="nguyen.van.a@phutho.gov.vn", agency="-", host=STATION)
+    refusal(may_open_evidence(actor("dha", agency=DHA, disabled=True), STATION), email="nguyen.van.a@phutho.gov.vn")

@@ -77,8 +77,11 @@ def test_producer_records_with_a_file_and_the_feed_shows_it(cli, world, tmp_path
     assert entry["recorded_at"].startswith("2024-03-20T03:00")  # recorded moment: the service's clock
     (f,) = entry["files"]
     assert f["type"] == "video/mp4" and f["name"] == "Phóng sự tháng 3.mp4"
-    download = client.get(f["href"], headers=tokens["editor"])
-    assert download.content == recording
+    download = client.get(f["href"], headers=tokens["dha"])
+    assert download.content == recording and client.get(f["href"], headers=tokens["prod"]).content == recording
+    for outsider in ("editor", "other"):  # an editor of no agency, the newspaper's producer: the file stays shut
+        refused = client.get(f["href"], headers=tokens[outsider])
+        assert refused.status_code == 403 and refused.content != recording
     assert "filename*=UTF-8''Ph%C3%B3ng%20s%E1%BB%B1" in download.headers["content-disposition"]
     stored = list((tmp_path / "outputs" / "evidence").glob("??/??/*"))
     assert [p.name for p in stored] == [f["sha256"]]

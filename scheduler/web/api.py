@@ -9,10 +9,9 @@ from datetime import time
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
-from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from ..clock import Clock
@@ -20,17 +19,18 @@ from ..deliveries import CHANNEL_FIELDS, DeliveryError, Evidence, FileRef
 from ..durations import parse_duration
 from ..errors import N_, SchedulerError
 from ..i18n import gettext_for
-from ..evidence import EvidenceStore, content_disposition
+from ..evidence import EvidenceStore
 from ..ledger import parse_content, verify_chain
 from ..people import FeedScope, check_channel, feed_urls, new_token
 from ..periods import parse_moment
-from ..permissions import Actor, may_admin, may_record, may_report
-from ..recording import NotFound, actor_of, record_delivery, record_excuse, refuse
+from ..permissions import Actor, may_admin, may_report
+from ..recording import NotFound, actor_of, precheck, record_delivery, record_excuse, refuse
 from ..settings import Settings
 from ..store import ledger as stored_ledger
 from ..store import people
 from ..store.database import Database
-from ..store.tables import ObligationRow, OccurrenceRow
+from ..store.tables import OccurrenceRow
+from .evidence_files import file_response, opened
 from .uploads import Form, read_form
 
 log = logging.getLogger("scheduler.api")
@@ -139,24 +139,7 @@ def api_router(settings: Settings, db: Database, clock: Clock, store: EvidenceSt
                         plan: str | None) -> None:
         """Refuse before a (large) body is read; the transaction checks again."""
         with db.transaction() as s:
-            if occurrence_id is not None:
-                row = s.get(OccurrenceRow, occurrence_id)
-                if row is None:
-                    raise NotFound(N_("no occurrence {id}"), id=occurrence_id)
-                keys = [(row.plan_code, row.obligation_code)]
-            else:
-                query = select(ObligationRow.plan_code, ObligationRow.code).where(ObligationRow.code == obligation)
-                keys = [tuple(k) for k in s.execute(query.where(ObligationRow.plan_code == plan) if plan else query)]
-                if not keys:
-                    raise NotFound(N_('no obligation "{code}"'), code=obligation)
-            decisions = []
-            for key in keys:
-                ob = s.get(ObligationRow, key)
-                decision = may_record(actor, ob.host, tuple(ob.definition.get("may_record") or ()))
-                if decision:
-                    return
-                decisions.append(decision)
-        raise refuse(actor, "record a delivery for", occurrence_id or obligation, decisions[0])
+            precheck(s, actor, occurrence_id, obligation, plan)
 
     async def deliver(request: Request, actor: Actor, occurrence_id: str | None = None,
                       obligation: str | None = None, period: str | None = None, plan: str | None = None):
@@ -211,18 +194,12 @@ def api_router(settings: Settings, db: Database, clock: Clock, store: EvidenceSt
                     "window_end": row.window_end.astimezone(clock.tz).isoformat(),
                     "delivery": row.delivery, "entries": [entry_json(r, superseded) for r in rows]}
 
-    @router.get("/ledger/{seq}/files/{sha256}", summary="An evidence file, as recorded in an entry")
+    @router.get("/ledger/{seq}/files/{sha256}",
+                summary="An evidence file, as recorded in an entry (DHA, admin, the recording agencies)")
     def evidence_file(seq: int, sha256: str, actor: Who):
         with db.transaction() as s:
-            row = stored_ledger.entry(s, seq)
-            files = parse_content(row.content)["payload"].get("files", []) if row else []
-        found = next((f for f in files if f["sha256"] == sha256), None)
-        if found is None or not store.exists(sha256):
-            raise NotFound(N_("no such file in entry {seq}"), seq=seq)
-        return FileResponse(store.path(sha256), media_type=found["type"],
-                            headers={"Content-Disposition": content_disposition(found["name"]),
-                                     "X-Content-Type-Options": "nosniff", "Cache-Control": "private",
-                                     "Content-Security-Policy": "sandbox"})
+            found = opened(s, store, actor, seq, sha256)
+        return file_response(store, found)
 
     @router.get("/ledger/verify", summary="Recompute the ledger's chain and re-hash its files")
     def verify(actor: Who):

@@ -11,7 +11,7 @@ from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -21,20 +21,22 @@ from ..compliance import Entry, Facts, WindowView, risk_horizon, status as statu
 from ..deliveries import DeliveryError, Target, choose_target, moment_kind_for
 from ..durations import format_duration
 from ..errors import N_, SchedulerError
-from ..evidence import EvidenceStore, content_disposition, format_size
+from ..evidence import EvidenceStore, format_size
 from ..feeds import CHANNEL_NAMES, minutes_text, period_text, summary
 from ..i18n import gettext_for, pick
 from ..ledger import parse_content
-from ..permissions import Actor, may_record
-from ..recording import NotFound, Refused, record_delivery, refuse
+from ..permissions import Actor, may_open_evidence, may_record
+from ..recording import NotFound, Refused, grants, record_delivery, refuse
+from ..recording import precheck as check_first
 from ..report_files import COLUMNS
 from ..settings import Settings
 from ..store import ledger as stored_ledger
 from ..store.database import Database
-from ..store.tables import AgencyRow, MilestoneRow, ObligationRow, OccurrenceRow, PlanRow, UserRow
+from ..store.tables import AgencyRow, MilestoneRow, OccurrenceRow, PlanRow, UserRow
 from ..store.watch import calendar_of
 from . import auth
 from .api import evidence_from_form
+from .evidence_files import file_response, opened
 from .evidence_view import oversight
 from .uploads import read_form
 from .views import FORM_EXPIRED, Views
@@ -49,11 +51,6 @@ RECENT = timedelta(days=7)  # "my work" keeps a window for a week after it close
 
 def actor_of(user: auth.SessionUser) -> Actor:
     return Actor(user.email, tuple(user.roles), user.agency, False, user.lang)
-
-
-def grants(session: Session, plan: str, obligation: str) -> tuple[str, ...]:
-    ob = session.get(ObligationRow, (plan, obligation))
-    return tuple((ob.definition or {}).get("may_record") or ()) if ob else ()
 
 
 def statuses(session: Session, rows: list[OccurrenceRow], now: datetime, at_risk_days: int) -> dict[str, str]:
@@ -170,7 +167,11 @@ def occurrence_context(session: Session, o: OccurrenceRow, user: auth.SessionUse
     superseded_by = {r.supersedes: r.seq for r in rows if r.supersedes}
     entries = [entry_view(r, superseded_by, tz, topics, lang, _) for r in rows]
     state = statuses(session, [o], now, at_risk_days)[o.id]
-    decision = may_record(actor_of(user), o.agency_code, grants(session, o.plan_code, o.obligation_code))
+    granted = grants(session, o.plan_code, o.obligation_code)
+    decision = may_record(actor_of(user), o.agency_code, granted)
+    if not may_open_evidence(actor_of(user), o.agency_code, granted):  # names and sizes only
+        for f in (f for e in entries for f in e["files"]):
+            f["href"] = None
     notice = next(({**e, "state": _(COLUMNS[state])} for e in entries if e["seq"] == recorded), None)
     return {
         "o": o, "plan": plan, "summary": summary(shown, lang, _, o.delivery, plan.timezone),
@@ -296,23 +297,9 @@ def pages_router(settings: Settings, db: Database, clock: Clock, store: Evidence
         return show_period(request, code, period, plan, user)
 
     def precheck(actor: Actor, occurrence_id: str | None, obligation: str | None, plan: str | None) -> ZoneInfo:
-        """Refuse before a (large) body is read; the transaction checks again. The plan's zone."""
+        """Refuse before a (large) body is read. The plan's zone, for the form's moments."""
         with db.transaction() as s:
-            if occurrence_id is not None:
-                row = s.get(OccurrenceRow, occurrence_id)
-                if row is None:
-                    raise NotFound(N_("no occurrence {id}"), id=occurrence_id)
-                keys = [(row.plan_code, row.obligation_code, row.agency_code)]
-            else:
-                query = select(ObligationRow).where(ObligationRow.code == obligation)
-                keys = [(ob.plan_code, ob.code, ob.host) for ob in
-                        s.scalars(query.where(ObligationRow.plan_code == plan) if plan else query)]
-                if not keys:
-                    raise NotFound(N_('no obligation "{code}"'), code=obligation)
-            decisions = [may_record(actor, host, grants(s, p, ob)) for p, ob, host in keys]
-            if not any(decisions):
-                raise refuse(actor, "record a delivery for", occurrence_id or obligation, decisions[0])
-            return ZoneInfo(s.get(PlanRow, keys[0][0]).timezone)
+            return ZoneInfo(s.get(PlanRow, check_first(s, actor, occurrence_id, obligation, plan)).timezone)
 
     async def deliver(request: Request, back: str, rerender, occurrence_id: str | None = None,
                       obligation: str | None = None, period: str | None = None, plan: str | None = None):
@@ -366,16 +353,12 @@ def pages_router(settings: Settings, db: Database, clock: Clock, store: Evidence
         user = sessions.user(request)
         if user is None:
             return to_login(request)
-        with db.transaction() as s:
-            row = stored_ledger.entry(s, seq)
-            files = parse_content(row.content)["payload"].get("files", []) if row else []
-        found = next((f for f in files if f["sha256"] == sha256), None)
-        if found is None or not store.exists(sha256):
-            return refusal(request, user, 404, gettext_for(user.lang)(N_("There is no such file.")))
-        return sessions.finish(request, FileResponse(
-            store.path(sha256), media_type=found["type"],
-            headers={"Content-Disposition": content_disposition(found["name"]), "X-Content-Type-Options": "nosniff",
-                     "Cache-Control": "private", "Content-Security-Policy": "sandbox"}))
+        try:
+            with db.transaction() as s:
+                found = opened(s, store, actor_of(user), seq, sha256)
+        except (NotFound, Refused) as e:
+            return refusal(request, user, e.status, e.render(gettext_for(user.lang)))
+        return sessions.finish(request, file_response(store, found))
 
     @router.post("/lang")
     async def switch_language(request: Request):
