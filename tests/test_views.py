@@ -59,7 +59,10 @@ def test_each_role_starts_on_its_own_page_and_sees_its_menu(app, email, start, m
     page = html(client.get("/calendar"))
     links = {a.attrs["href"] for a in page.one("header", cls="site").one("nav").all("a")}
     assert links & MENU == menu
-    assert [a.attrs["href"] for a in page.one("header", cls="site").one("nav").all("a") if a.attrs.get("aria-current") == "page"] == ["/calendar"]
+    assert [a.attrs["href"] for a in page.one("header", cls="site").one("nav").all("a")
+            if a.attrs.get("aria-current") == "page"] == ["/calendar"]
+    first = page.one("body").elements()[0]  # keyboard users skip the menu
+    assert first.tag == "a" and first.attrs["href"] == "#main" and page.one("main", id="main")
 
 
 @sqlite_only
