@@ -9,7 +9,8 @@ temporary OUTPUTS_DIR, subscribes to everything, then measures, each part in
 a fresh process so that nothing is warm that should not be:
 
 - cold build: ``FeedCache(Database(url))``, ``refresh()``, ``feed()``
-  (``--repeat`` fresh processes, the median reported);
+  (``--repeat`` fresh processes, the median reported; the translation
+  catalog is compiled before the timing starts, as in the naive build);
 - naive build, side by side: the same feed rebuilt from the database rows
   with icalendar (``render_items`` for every occurrence, then joined), which
   is what serving without stored items would cost on every request; its
@@ -23,7 +24,8 @@ a fresh process so that nothing is warm that should not be:
   answers the same bytes as a static ``Response`` on the same server; warm
   feed GETs and static GETs (throughput, p50, p99), conditional GETs (304),
   in ``--rounds`` alternated rounds (the median round reported), the first
-  GET after a change, and the server's peak RSS (VmHWM).
+  GET after a change, ``/healthz`` probed meanwhile (the longest wait shows
+  whether a build blocked the event loop), and the server's peak RSS (VmHWM).
 
 The load generator is this script too (``--phase client`` processes, one
 keep-alive connection each, raw sockets). All traffic stays on 127.0.0.1;
@@ -194,6 +196,7 @@ class GcTime:
 def phase_cold(args) -> dict:
     """Cold build, then one change and the next build, in one fresh process."""
     t = time.perf_counter()
+    from scheduler.i18n import gettext_for
     from scheduler.people import FeedScope
     from scheduler.settings import Settings
     from scheduler.store.database import Database
@@ -201,6 +204,9 @@ def phase_cold(args) -> dict:
     imports = time.perf_counter() - t
     settings = Settings.load()
     scope, lang = FeedScope(), "vi"
+    t = time.perf_counter()
+    gettext_for(lang)  # the catalog is compiled on first use; outside the timing, as in the naive build
+    catalog = time.perf_counter() - t
 
     gc_time = GcTime()
     c0, t0 = time.process_time(), time.perf_counter()
@@ -249,10 +255,10 @@ def phase_cold(args) -> dict:
     incremental = {"samples": changes, "bytes": len(previous.body), "sha256": hashlib.sha256(previous.body).hexdigest()}
     db.close()
     return {
-        "imports": imports, "cold": cold, "cached_feed": cached,
+        "imports": imports, "catalog": catalog, "cold": cold, "cached_feed": cached,
         "bytes": len(feed.body), "events": feed.body.count(b"BEGIN:VEVENT\r\n"),
         "sha256": hashlib.sha256(feed.body).hexdigest(),
-        "items_vi": len(cache.state.items["vi"]), "items_en": len(cache.state.items["en"]),
+        "items": len(cache.built[(scope, lang)].keys), "feeds_in_memory": len(cache.built),
         "idle_refresh": idle_refresh,
         "incremental": incremental,
         "rss_before_kib": rss_before, "hwm_after_build_kib": hwm_after_build,
@@ -317,11 +323,11 @@ def phase_memory(_args) -> dict:
     feed = cache.feed(FeedScope(), "vi")
     current, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    ical = {lang: sum(len(r.ical) for r in cache.state.items[lang].values()) for lang in ("vi", "en")}
+    built = cache.built[(FeedScope(), "vi")]
     db.close()
-    return {"bytes": len(feed.body), "peak": peak, "refresh_peak": refresh_peak,
-            "after_refresh": after_refresh, "retained": current,
-            "ical_vi": ical["vi"], "ical_en": ical["en"]}
+    return {"bytes": feed.length, "peak": peak, "refresh_peak": refresh_peak,
+            "after_refresh": after_refresh, "retained": current, "pieces": len(built.pieces),
+            "digests": len(built.digests), "items": len(built.keys)}
 
 
 def phase_serve(args) -> None:
@@ -538,6 +544,34 @@ def _percentile(sorted_values: list[int], p: float) -> float:
     return sorted_values[k]
 
 
+class Probe:
+    """``GET /healthz`` one after another from a thread while something else
+    runs: the longest wait shows whether that blocked the server's event loop."""
+
+    def __init__(self, port: int):
+        import threading
+        self.port, self.waits, self.stop = port, [], threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self.stop.is_set():
+            t = time.perf_counter()
+            http_get(self.port, "/healthz", timeout=60)
+            self.waits.append(time.perf_counter() - t)
+            time.sleep(0.005)
+
+    def __enter__(self) -> "Probe":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.stop.set()
+        self.thread.join()
+
+    def result(self) -> dict:
+        return {"probes": len(self.waits), "max": max(self.waits, default=0.0)}
+
+
 def bench_http(env: dict, token: str, work: Path, opts, expected_sha: str) -> dict:
     port = free_port()
     static_file = work / "static.ics"
@@ -548,9 +582,10 @@ def bench_http(env: dict, token: str, work: Path, opts, expected_sha: str) -> di
     try:
         wait_ready(port, server)
         path = f"/feeds/{token}.ics"
-        t = time.perf_counter()
-        status, headers, body = http_get(port, path)
-        first = time.perf_counter() - t
+        with Probe(port) as first_probe:
+            t = time.perf_counter()
+            status, headers, body = http_get(port, path)
+            first = time.perf_counter() - t
         if status != 200 or hashlib.sha256(body).hexdigest() != expected_sha:
             raise RuntimeError(f"first feed GET: status {status}, bytes differ from the in-process build")
         static_file.write_bytes(body)
@@ -573,9 +608,10 @@ def bench_http(env: dict, token: str, work: Path, opts, expected_sha: str) -> di
 
         run_phase("change", env)  # another process changes one occurrence, as a load would
         time.sleep(1.2)  # the server looks at the database at most once a second
-        t = time.perf_counter()
-        status2, headers2, body2 = http_get(port, path)
-        after_change = time.perf_counter() - t
+        with Probe(port) as change_probe:
+            t = time.perf_counter()
+            status2, headers2, body2 = http_get(port, path)
+            after_change = time.perf_counter() - t
         assert status2 == 200 and headers2["etag"] != etag and "(đổi http)".encode() in body2
         t = time.perf_counter()
         http_get(port, path)
@@ -592,6 +628,7 @@ def bench_http(env: dict, token: str, work: Path, opts, expected_sha: str) -> di
         server_log.close()
     return {"first_get": first, "static": static, "warm": warm, "conditional": conditional,
             "after_change_get": after_change, "after_change_next_get": next_warm,
+            "first_get_probe": first_probe.result(), "after_change_probe": change_probe.result(),
             "server_hwm_kib": hwm, "server_rss_kib": rss}
 
 
@@ -673,12 +710,13 @@ def details_for(r: dict) -> list[str]:
     cc, inc = c["cold"], c["incremental"]
     return [
         f"size {r['size']:,}: {r['obligations']} obligations, load {r['load_s']:.1f} s; "
-        f"{c['items_vi']:,} items per language in memory",
+        f"{c['items']:,} items in memory, in {c['feeds_in_memory']} feed(s) (one scope, one language)",
         f"  cold (median of {_ms(c['runs'])} ms): open db {cc['db_open'] * 1000:.0f} ms + "
         f"refresh {cc['refresh'] * 1000:.0f} ms + feed {cc['feed'] * 1000:.0f} ms, of which garbage collector "
         f"{cc['gc'] * 1000:.0f} ms ({cc['gc_collections']} runs); CPU {cc['cpu'] * 1000:.0f} ms vs naive CPU {n['cpu'] * 1000:.0f} ms "
         f"= {cc['cpu'] / n['cpu']:.1%}; repeat feed() {c['cached_feed'] * 1e6:.1f} µs; "
-        f"imports {c['imports'] * 1000:.0f} ms (not counted)",
+        f"imports {c['imports'] * 1000:.0f} ms and the {c['catalog'] * 1000:.0f} ms catalog compile (not counted, "
+        f"as in the naive build)",
         f"  naive (median of {_ms(n['runs'])} ms): read rows {n['read'] * 1000:.0f} ms + "
         f"render {n['render'] * 1000:.0f} ms + join {n['assemble'] * 1000:.0f} ms; "
         f"{n['total'] * 1e6 / max(1, n['events']):.0f} µs/event; bytes identical to the cached feed",
@@ -690,8 +728,9 @@ def details_for(r: dict) -> list[str]:
         f"(+{(c['hwm_after_build_kib'] - c['rss_before_kib']) / 1024:.0f} MiB, after build "
         f"{c['rss_after_build_kib'] / 1024:.0f} MiB); tracemalloc peak {m['peak'] / 2**20:.0f} MiB "
         f"({m['peak'] / m['bytes']:.1f}× the feed; refresh alone {m['refresh_peak'] / 2**20:.0f} MiB), "
-        f"retained {m['retained'] / 2**20:.0f} MiB; stored item bytes vi {m['ical_vi'] / 2**20:.1f} MiB + "
-        f"en {m['ical_en'] / 2**20:.1f} MiB; feed {m['bytes'] / 2**20:.1f} MiB",
+        f"retained {m['retained'] / 2**20:.0f} MiB: the feed {m['bytes'] / 2**20:.1f} MiB in {m['pieces']} "
+        f"pieces, digests {m['digests'] / 2**20:.1f} MiB, and {(m['retained'] - m['bytes'] - m['digests']) / 2**20:.1f} MiB "
+        f"of sort keys, lengths and the rest ({m['items']:,} items)",
         f"  http: first GET {h['first_get'] * 1000:.0f} ms; feed {h['warm']['requests']} requests in "
         f"{h['warm']['seconds']:.1f} s (rounds {_rates(h['warm'])} req/s), static {h['static']['requests']} in "
         f"{h['static']['seconds']:.1f} s (rounds {_rates(h['static'])} req/s, "
@@ -699,6 +738,9 @@ def details_for(r: dict) -> list[str]:
         f"{h['conditional']['requests']} in {h['conditional']['seconds']:.1f} s (p50 "
         f"{h['conditional']['p50_ms']:.2f} ms, p99 {h['conditional']['p99_ms']:.2f} ms); first GET after a "
         f"change {h['after_change_get'] * 1000:.0f} ms, the one after {h['after_change_next_get'] * 1000:.0f} ms; "
+        f"/healthz meanwhile waited at most {h['first_get_probe']['max'] * 1000:.0f} ms during the first GET "
+        f"({h['first_get_probe']['probes']} probes) and {h['after_change_probe']['max'] * 1000:.0f} ms during the "
+        f"first after a change; "
         f"server RSS at end {h['server_rss_kib'] / 1024:.0f} MiB",
     ]
 

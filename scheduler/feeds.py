@@ -332,11 +332,11 @@ def assemble(head: bytes, items: list[bytes]) -> bytes:
     return b"".join([head, *items, CALENDAR_TAIL])
 
 
-def feed_etag(head: bytes, digests: list[str]) -> str:
-    """A strong validator over the bytes served: the head's and each item's
-    SHA-256 (each item's bytes are fixed per revision), hashed together."""
+def feed_etag(head: bytes, digests: bytes) -> str:
+    """A strong validator over the bytes served: the head, each item's SHA-256
+    in hex (each item's bytes are fixed per revision; ``digests`` holds them
+    one after another, in feed order) and the tail, hashed together."""
     h = hashlib.sha256(head)
-    for d in digests:
-        h.update(d.encode())
+    h.update(digests)
     h.update(CALENDAR_TAIL)
     return '"' + h.hexdigest()[:40] + '"'

@@ -1,23 +1,29 @@
 """Serialized calendar items, kept per occurrence revision and language.
 
 Whoever changes an occurrence calls ``write_items`` in the same transaction;
-feeds are then concatenations of stored bytes, and a process can fetch only
-what changed since the counter it last saw.
+feeds are then concatenations of stored bytes, read one scope and language
+at a time, and a process can fetch only what changed since the counter it
+last saw.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable
+from datetime import datetime
+from functools import lru_cache
+from typing import Iterable, Iterator
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from ..feeds import Names, StoredOccurrence, render_items
 from ..i18n import gettext_for
-from .tables import AgencyRow, CounterRow, FeedItemRow, MilestoneRow, OccurrenceRow, PlanRow
+from ..people import FeedScope
+from .tables import (AgencyRow, CounterRow, FeedItemRow, MilestoneRow, ObligationRow, OccurrenceRow, PlanRow,
+                     SubscriptionRow, UserRow)
 
 FEED_CHANGE = "feed_change"
+STREAM = 2000  # rows per fetch when reading a feed: memory stays flat whatever its size
 
 
 def names_for(session: Session, plan_code: str, base_url: str) -> Names:
@@ -100,8 +106,49 @@ def rerender_stale(session: Session, base_url: str) -> int:
     return write_items(session, list(ids) + list(missing), base_url)
 
 
+ITEMS = FeedItemRow.__table__.c  # plain columns: rows without the ORM's per-row work
+
+
+def _ical(lang: str):
+    return (ITEMS.ical_en, ITEMS.digest_en) if lang == "en" else (ITEMS.ical_vi, ITEMS.digest_vi)
+
+
+def _shown_by(query, scope: FeedScope):
+    """The scope as SQL, live items only. LIKE is a prefilter for the channel
+    (SQLite's ignores case); ``FeedScope.admits`` is the exact test."""
+    query = query.where(ITEMS.revision >= 0)
+    for column, code in ((ITEMS.plan_code, scope.plan), (ITEMS.agency_code, scope.agency),
+                         (ITEMS.obligation_code, scope.obligation)):
+        if code is not None:
+            query = query.where(column == code)
+    if scope.channel is not None:
+        query = query.where(ITEMS.channels.contains(f" {scope.channel} ", autoescape=True))
+    if not scope.milestones:
+        query = query.where(ITEMS.kind != "milestone")
+    return query.execution_options(stream_results=True, max_row_buffer=STREAM)
+
+
+def item_layout(session: Session, scope: FeedScope, lang: str) -> Iterator[tuple[str, str, int]]:
+    """First pass over a feed: (sort key, uid, length in bytes) of each item
+    it shows, streamed in storage order. No item's bytes are read: both
+    databases take a blob's length from its header."""
+    query = _shown_by(select(ITEMS.sort_key, ITEMS.uid, func.length(_ical(lang)[0]), ITEMS.channels), scope)
+    wanted = f" {scope.channel} " if scope.channel is not None else None
+    for key, uid, length, channels in session.execute(query):
+        if wanted is None or wanted in channels:
+            yield key, uid, length
+
+
+def item_bytes(session: Session, scope: FeedScope, lang: str) -> Iterator[tuple[str, bytes, str]]:
+    """Second pass: (uid, bytes, SHA-256 hex) of the same items, streamed in
+    storage order (a superset when a channel is asked for)."""
+    yield from session.execute(_shown_by(select(ITEMS.uid, *_ical(lang)), scope))
+
+
 @dataclass(frozen=True)
-class FeedRow:
+class ChangedItem:
+    """An item as it is now, after a change; ``ical`` holds (bytes, digest) per language asked for."""
+
     uid: str
     sort_key: str
     plan: str
@@ -110,30 +157,68 @@ class FeedRow:
     channels: str
     kind: str
     live: bool
-    last_modified: object
-    ical: bytes
-    digest: str
-    change: int
+    ical: dict[str, tuple[bytes, str]]
+
+
+# Built once: a refresh runs these every second, and building a statement
+# costs several times what SQLite takes to answer it.
+_COUNTER = CounterRow.__table__.c
+_CURRENT = select(_COUNTER.value).where(_COUNTER.name == FEED_CHANGE)
+_CHANGES = select(_CURRENT.scalar_subquery(), func.count(), func.max(ITEMS.last_modified)) \
+    .where(ITEMS.change > bindparam("since"))
+_SUB, _USER = SubscriptionRow.__table__.c, UserRow.__table__.c
+_SUBSCRIPTIONS = select(_SUB.token_sha256, _SUB.plan_code, _SUB.agency_code, _SUB.obligation_code, _SUB.channel,
+                        _SUB.milestones, _USER.lang).join_from(SubscriptionRow.__table__, UserRow.__table__) \
+    .where(_SUB.revoked_at.is_(None), _USER.disabled.is_(False))
+_AGENCY, _OBLIGATION, _PLAN = AgencyRow.__table__.c, ObligationRow.__table__.c, PlanRow.__table__.c
+_NAMES = union_all(select(literal("agency"), _AGENCY.code, _AGENCY.name, _AGENCY.name_en),
+                   select(literal("obligation"), _OBLIGATION.code, _OBLIGATION.title, _OBLIGATION.title_en),
+                   select(literal("plan"), _PLAN.code, _PLAN.title, _PLAN.title_en))
 
 
 def current_change(session: Session) -> int:
-    row = session.get(CounterRow, FEED_CHANGE)
-    return row.value if row else 0
+    return session.execute(_CURRENT).scalar() or 0
 
 
-def fetch_items(session: Session, lang: str, since: int = 0) -> list[FeedRow]:
-    """Every item changed after ``since`` (all of them for 0), in one language."""
-    ical = FeedItemRow.ical_en if lang == "en" else FeedItemRow.ical_vi
-    digest = FeedItemRow.digest_en if lang == "en" else FeedItemRow.digest_vi
-    query = select(FeedItemRow.uid, FeedItemRow.sort_key, FeedItemRow.plan_code, FeedItemRow.agency_code,
-                   FeedItemRow.obligation_code, FeedItemRow.channels, FeedItemRow.kind, FeedItemRow.revision,
-                   FeedItemRow.last_modified, ical, digest, FeedItemRow.change)
-    if since:
-        query = query.where(FeedItemRow.change > since)
-    return [FeedRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7] >= 0, r[8], r[9], r[10], r[11])
-            for r in session.execute(query)]
+def changes_since(session: Session, since: int) -> tuple[int, int, datetime | None]:
+    """The change counter, how many items changed after ``since`` and the
+    latest of their moments, in one statement (so all three agree)."""
+    change, count, latest = session.execute(_CHANGES, {"since": since}).one()
+    return change or 0, count, latest
 
 
-def last_change_moment(session: Session):
-    return session.scalar(select(func.max(FeedItemRow.last_modified)))
+@lru_cache(maxsize=None)
+def _changed(langs: tuple[str, ...]):
+    return select(ITEMS.uid, ITEMS.sort_key, ITEMS.plan_code, ITEMS.agency_code, ITEMS.obligation_code,
+                  ITEMS.channels, ITEMS.kind, ITEMS.revision,
+                  *(column for lang in langs for column in _ical(lang))).where(ITEMS.change > bindparam("since")) \
+        .execution_options(stream_results=True, max_row_buffer=STREAM)
+
+
+def changed_items(session: Session, since: int, langs: Iterable[str]) -> Iterator[ChangedItem]:
+    """Every item changed after ``since``, with its bytes in these languages."""
+    langs = tuple(sorted(set(langs)))
+    for r in session.execute(_changed(langs), {"since": since}):
+        ical = {lang: (r[8 + 2 * n], r[9 + 2 * n]) for n, lang in enumerate(langs)}
+        yield ChangedItem(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7] >= 0, ical)
+
+
+def feed_names(session: Session) -> dict[str, dict[str, tuple[str, str]]]:
+    """What feeds are named after: plans, agencies and obligations by code, (vi, en)."""
+    names: dict[str, dict[str, tuple[str, str]]] = {"agency": {}, "obligation": {}, "plan": {}}
+    for kind, code, vi, en in session.execute(_NAMES):
+        names[kind][code] = (vi, en)
+    return names
+
+
+def last_change_moment(session: Session) -> datetime | None:
+    return session.scalar(select(func.max(ITEMS.last_modified)))
+
+
+def feed_subscriptions(session: Session) -> dict[str, tuple[FeedScope, str]]:
+    """Each served subscription's token hash: its scope and its reader's
+    language. The rule of ``store.people.active_subscriptions`` (not revoked,
+    user not disabled) in plain columns, since every refresh asks."""
+    return {token: (FeedScope(plan, agency, obligation, channel, milestones), lang)
+            for token, plan, agency, obligation, channel, milestones, lang in session.execute(_SUBSCRIPTIONS)}
 

@@ -30,7 +30,7 @@ from ..store.tables import OccurrenceRow, PlanRow
 from .api import api_router
 from .auth import Sessions, auth_router
 from .conditional import http_date, not_modified
-from .feed_cache import FeedCache
+from .feed_cache import FeedCache, FeedResponse
 from .admin import admin_router
 from .calendar_pages import calendar_router
 from .dashboard import dashboard_router
@@ -139,12 +139,16 @@ def create_app(settings: Settings, db: Database, clock: Clock, daemon=None) -> F
                 "outbox": queue}
 
     async def serve_feed(request: Request, scope: FeedScope, lang: str) -> Response:
-        feed = cache.feed(scope, lang)
+        # The date before the feed: a refresh changes feeds before it moves the
+        # date, so an old body never goes out under a new date (a client's
+        # If-Modified-Since would then hide the change from it).
         last_modified = cache.last_modified
+        # Reading or changing a feed takes up to a second: never on the event loop.
+        feed = cache.ready(scope, lang) or await run_in_threadpool(cache.feed, scope, lang)
         headers = {**FEED_HEADERS, "ETag": feed.etag, "Last-Modified": http_date(last_modified)}
         if not_modified(request.headers, feed.etag, last_modified, clock.now()):
             return Response(status_code=304, headers=headers)
-        return Response(feed.body, media_type="text/calendar; charset=utf-8", headers=headers)
+        return FeedResponse(feed, headers)
 
     @app.get("/feeds/public/{plan}.ics", summary="Plan-wide public feed (when PUBLIC_FEED is on)")
     async def public_feed(plan: str, request: Request) -> Response:
