@@ -18,7 +18,8 @@ from sqlalchemy import select
 
 from .clock import Clock, elapsed, system_now
 from .compliance import report_period
-from .mail import Mailer, SmtpConfig, compose, mailer_from
+from .mail import Mailer, SmtpConfig, mailer_from
+from .message import compose, kept, letter
 from .outbox import Message, PermanentFailure, TemporaryFailure
 from .reminders import Policy, obsolete, occurrence_of, owed, within_hours
 from .settings import Settings
@@ -82,7 +83,31 @@ def plan_reminders(rt: Runtime) -> dict:
                        if occurrence_of(r.about) in by_id]
             cancelled += outbox.cancel(s, obsolete(pending, by_id), "no longer owed")
         expired = outbox.expire(s, now)
-    return {"new": new, "cancelled": cancelled, "expired": expired}
+    return {"new": new, "cancelled": cancelled, "expired": expired, "built": build_outbox(rt)}
+
+
+def build_outbox(rt: Runtime, batch: int = 100) -> int:
+    """Compose and build, once, the pending messages that have no bytes yet
+    (planned here, by the web or by ``load``), outside any transaction, and
+    keep each batch's bytes in one short one: sending then only dates them."""
+    built = after = 0
+    while not rt.stop.is_set():
+        with rt.db.transaction() as s:
+            rows = outbox.unbuilt(s, after, batch)
+        done = {}
+        for row in rows:
+            try:
+                done[row.id] = letter(compose(outbox.as_message(row), row.message_id, rt.settings.mail_from,
+                                              rt.settings.base_url)).data
+            except PermanentFailure:
+                pass  # left unbuilt: its sender tries once more and records why it cannot go
+        if done:
+            with rt.db.transaction() as s:
+                built += outbox.keep(s, done)
+        if len(rows) < batch:
+            break
+        after = rows[-1].id
+    return built
 
 
 def send_outbox(rt: Runtime, limit: int = 10, budget: float | None = None) -> dict:
@@ -106,40 +131,53 @@ def _send_batch(rt: Runtime, limit: int) -> tuple[dict, int]:
     kinds = None if within_hours(now, Policy(), WorkCalendar(), DEFAULT_ZONE) else ("password",)
     with rt.db.transaction() as s:
         rows = outbox.claim(s, rt.owner, now, lease(rt), limit, kinds=kinds, real_now=system_now(timezone.utc))
-        claimed = [(r.id, outbox.as_message(r), r.message_id) for r in rows]
+        claimed = [(r.id, outbox.as_message(r), r.message_id, r.mime) for r in rows]
     attempted: set[int] = set()
     try:
-        for row_id, message, mid in claimed:
-            if rt.stop.is_set():
-                break
-            # public holidays and make-up days only: a plan's own moved days are not consulted here
-            if message.kind in WORKING_HOURS_KINDS and not within_hours(rt.clock.now(), Policy(), WorkCalendar(),
-                                                                    _tz(message)):
-                continue  # reminders go out in working hours; the lease returns it below
-            attempted.add(row_id)
-            result = _send_one(rt, message, mid)
-            with rt.db.transaction() as s:
-                if isinstance(result, TemporaryFailure):
-                    state = outbox.mark_retry(s, row_id, rt.owner, rt.clock.now(), str(result))
-                    retried += state == outbox.PENDING
-                    failed += state == outbox.FAILED
-                    log.warning("mail %s: temporary failure (%s)", mid, result)
-                elif isinstance(result, PermanentFailure):
-                    outbox.mark_failed(s, row_id, rt.owner, str(result))
-                    failed += 1
-                    log.error("mail %s: permanent failure, not retried (%s)", mid, result)
+        # one connection for the batch, in autocommit: a message's mark is one UPDATE, its own durable
+        # transaction, without BEGIN and COMMIT round trips; a failure is marked in a transaction of its own
+        with rt.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            for row_id, message, mid, mime in claimed:
+                if rt.stop.is_set():
+                    break
+                moment = rt.clock.now()  # the message's Date
+                # public holidays and make-up days only: a plan's own moved days are not consulted here
+                if message.kind in WORKING_HOURS_KINDS and not within_hours(moment, Policy(), WorkCalendar(),
+                                                                        _tz(message)):
+                    continue  # reminders go out in working hours; the lease returns it below
+                attempted.add(row_id)
+                result = _send_one(rt, message, mid, mime, moment)
+                if isinstance(result, (TemporaryFailure, PermanentFailure)):
+                    again, gave_up = _mark_failure(rt, row_id, mid, result)
+                    retried, failed = retried + again, failed + gave_up
                 else:
-                    outbox.mark_sent(s, row_id, rt.owner, rt.clock.now(), result)
+                    outbox.mark_sent(conn, row_id, rt.owner, rt.clock.now(), result)
                     sent += 1
     finally:
         with rt.db.transaction() as s:
-            outbox.release(s, rt.owner, [i for i, _, _ in claimed if i not in attempted])
+            outbox.release(s, rt.owner, [c[0] for c in claimed if c[0] not in attempted])
     return {"sent": sent, "retried": retried, "failed": failed}, len(attempted)
 
 
-def _send_one(rt: Runtime, message: Message, mid: str):
+def _mark_failure(rt: Runtime, row_id: int, mid: str, error: Exception) -> tuple[int, int]:
+    """(retried, failed): a temporary failure backs off, a permanent one is final."""
+    with rt.db.transaction() as s:
+        if isinstance(error, TemporaryFailure):
+            state = outbox.mark_retry(s, row_id, rt.owner, rt.clock.now(), str(error))
+            log.warning("mail %s: temporary failure (%s)", mid, error)
+            return int(state == outbox.PENDING), int(state == outbox.FAILED)
+        outbox.mark_failed(s, row_id, rt.owner, str(error))
+        log.error("mail %s: permanent failure, not retried (%s)", mid, error)
+        return 0, 1
+
+
+def _send_one(rt: Runtime, message: Message, mid: str, mime: bytes | None, moment: datetime):
+    """The bytes built when it was planned, dated and sent as they are; a row
+    without them (planned before they were kept, or claimed first) is built now."""
     try:
-        return rt.mailer.send(compose(message, mid, rt.settings.mail_from, rt.settings.base_url)) or None
+        mail = (kept(message, mid, mime, rt.settings.mail_from) if mime is not None
+                else letter(compose(message, mid, rt.settings.mail_from, rt.settings.base_url)))
+        return rt.mailer.send(mail, moment) or None
     except (TemporaryFailure, PermanentFailure) as e:
         return e
 
@@ -217,7 +255,7 @@ def periodic_reports(rt: Runtime) -> dict:
                                                "tz": plan.timezone})
                             for address in dha_addresses(s, plan.code, rt.settings.report_agency)]
                 queued += outbox.enqueue(s, messages, now, rt.domain)
-    return {"queued": queued}
+    return {"queued": queued, "built": build_outbox(rt) if queued else 0}  # with the report as written now
 
 
 def _periods_due(local: datetime, calendar, grace: int, plan: PlanRow) -> list[str]:

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime, timezone
 from email import policy
+from email.utils import parsedate_to_datetime
 from html.parser import HTMLParser
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -24,7 +25,8 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from babel.messages.extract import extract_from_file
 
 from scheduler.i18n import gettext_for
-from scheduler.mail import (FileMailer, Outgoing, SmtpConfig, SmtpMailer, build, compose, eml_name, mailer_from)
+from scheduler.mail import (FileMailer, Outgoing, SmtpConfig, SmtpMailer, build, compose, eml_name, letter,
+                            mailer_from)
 from scheduler.outbox import KINDS, Message, PermanentFailure, TemporaryFailure, message_id
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,6 +36,7 @@ BASE_URL = "https://lich.phutho.example"
 PASSWORD = "Pw-never-shown-7f3a"
 OCCURRENCE = "phu-tho-2024.cchc-radio-tv.2024-03.1"
 LINK = f"{BASE_URL}/o/{OCCURRENCE}"
+MOMENT = datetime(2024, 3, 8, 9, 30, tzinfo=TZ)  # when a test sends: its Date
 
 # What reminders.py stores as a message's context (moments in ISO form).
 EPISODE = {"tz": "Asia/Ho_Chi_Minh", "occurrence": OCCURRENCE, "plan": "phu-tho-2024", "obligation": "cchc-radio-tv",
@@ -265,7 +268,7 @@ def test_a_message_arrives_with_our_message_id_utf8_subject_both_parts_to_and_cc
     mail = outgoing("due")
     with smtp_server() as (controller, handler):
         mailer = SmtpMailer(plain(controller))
-        assert mailer.send(mail) == {}
+        assert mailer.send(letter(mail), MOMENT) == {}
         mailer.close()
     [(_, mail_from, rcpt_tos, content)] = handler.received
     assert mail_from == "lich@phutho.example"
@@ -277,6 +280,7 @@ def test_a_message_arrives_with_our_message_id_utf8_subject_both_parts_to_and_cc
     assert got["From"].addresses[0].display_name == "Lịch tuyên truyền"
     assert got["To"] == "bientap@daiptth.example" and got["Cc"] == "dha@sonoivu.example"
     assert got["Auto-Submitted"] == "auto-generated"
+    assert parsedate_to_datetime(str(got["Date"])).replace(tzinfo=timezone.utc) == MOMENT  # dated when sent
     text, html = got.get_body(("plain",)).get_content(), got.get_body(("html",)).get_content()
     assert text == mail.text and LINK in text
     assert LINK in Links(html).hrefs
@@ -285,10 +289,10 @@ def test_a_message_arrives_with_our_message_id_utf8_subject_both_parts_to_and_cc
 def test_two_sends_share_one_connection_and_close_ends_it():
     with smtp_server() as (controller, handler):
         mailer = SmtpMailer(plain(controller))
-        mailer.send(outgoing("due"))
-        mailer.send(outgoing("overdue"))
+        mailer.send(letter(outgoing("due")), MOMENT)
+        mailer.send(letter(outgoing("overdue")), MOMENT)
         mailer.close()
-        mailer.send(outgoing("at_risk"))  # after close, a new connection
+        mailer.send(letter(outgoing("at_risk")), MOMENT)  # after close, a new connection
         mailer.close()
     assert len(handler.received) == 3
     assert handler.peers[0] == handler.peers[1] != handler.peers[2]
@@ -299,8 +303,8 @@ def test_starttls_with_a_verified_certificate(certificates):
         config = SmtpConfig("127.0.0.1", controller.port, "starttls", sender=SENDER, timeout=5,
                             cafile=str(certificates["ca"]))
         mailer = SmtpMailer(config)
-        mailer.send(outgoing("due"))
-        mailer.send(outgoing("digest"))
+        mailer.send(letter(outgoing("due")), MOMENT)
+        mailer.send(letter(outgoing("digest")), MOMENT)
         mailer.close()
     assert len(handler.received) == 2 and handler.peers[0] == handler.peers[1]
 
@@ -311,7 +315,7 @@ def test_an_unverified_certificate_is_refused_before_anything_is_sent(certificat
     with smtp_server(tls_context=server_tls(certificates), require_starttls=True) as (controller, handler):
         mailer = SmtpMailer(SmtpConfig("127.0.0.1", controller.port, "starttls", sender=SENDER, timeout=5))
         with pytest.raises(TemporaryFailure, match="certificate does not verify"):
-            mailer.send(outgoing("due"))
+            mailer.send(letter(outgoing("due")), MOMENT)
     assert handler.peers == [] and handler.data_calls == 0
 
 
@@ -319,7 +323,7 @@ def test_starttls_required_but_not_offered_sends_nothing_in_clear():
     with smtp_server() as (controller, handler):
         mailer = SmtpMailer(SmtpConfig("127.0.0.1", controller.port, "starttls", sender=SENDER, timeout=5))
         with pytest.raises(TemporaryFailure, match="STARTTLS"):
-            mailer.send(outgoing("due"))
+            mailer.send(letter(outgoing("due")), MOMENT)
     assert handler.peers == []
 
 
@@ -328,7 +332,7 @@ def test_implicit_tls(certificates):
         config = SmtpConfig("127.0.0.1", controller.port, "ssl", sender=SENDER, timeout=5,
                             cafile=str(certificates["ca"]))
         mailer = SmtpMailer(config)
-        mailer.send(outgoing("due"))
+        mailer.send(letter(outgoing("due")), MOMENT)
         mailer.close()
     assert len(handler.received) == 1
 
@@ -339,9 +343,9 @@ def test_451_to_data_is_temporary_after_one_attempt_and_the_next_send_reconnects
         handler.data_replies = ["451 4.3.0 Try again later"]
         mailer = SmtpMailer(plain(controller))
         with pytest.raises(TemporaryFailure, match="451"):
-            mailer.send(mail)
+            mailer.send(letter(mail), MOMENT)
         assert handler.data_calls == 1 and handler.received == []
-        mailer.send(mail)
+        mailer.send(letter(mail), MOMENT)
         mailer.close()
     assert handler.data_calls == 2 and len(handler.received) == 1
     assert handler.peers[0] != handler.peers[1]
@@ -355,7 +359,7 @@ def test_a_connection_dropped_during_data_is_one_attempt_not_three():
         mailer = SmtpMailer(plain(controller))
         started = time.monotonic()
         with pytest.raises(TemporaryFailure):
-            mailer.send(outgoing("due"))
+            mailer.send(letter(outgoing("due")), MOMENT)
         assert time.monotonic() - started < 3
         time.sleep(0.2)
     assert handler.data_calls == 1
@@ -364,10 +368,10 @@ def test_a_connection_dropped_during_data_is_one_attempt_not_three():
 def test_a_kept_connection_the_server_closed_while_idle_is_reopened_before_mail_from():
     with smtp_server() as (controller, handler):
         mailer = SmtpMailer(plain(controller))
-        mailer.send(outgoing("due"))
+        mailer.send(letter(outgoing("due")), MOMENT)
         controller.loop.call_soon_threadsafe(handler.servers[0].transport.close)
         time.sleep(0.3)
-        mailer.send(outgoing("overdue"))
+        mailer.send(letter(outgoing("overdue")), MOMENT)
         mailer.close()
     assert handler.data_calls == 2 and len(handler.received) == 2
     assert handler.peers[0] != handler.peers[1]
@@ -378,7 +382,7 @@ def test_550_for_every_recipient_is_permanent_and_nothing_is_sent():
         handler.refuse = {"bientap@daiptth.example": "550 5.1.1 No such user"}
         mailer = SmtpMailer(plain(controller))
         with pytest.raises(PermanentFailure, match="every recipient refused.*550"):
-            mailer.send(outgoing("due", cc=()))
+            mailer.send(letter(outgoing("due", cc=())), MOMENT)
     assert handler.data_calls == 0
 
 
@@ -387,14 +391,14 @@ def test_a_refusal_that_may_pass_later_is_temporary():
         handler.refuse = {"bientap@daiptth.example": "550 5.1.1 No such user",
                           "dha@sonoivu.example": "450 4.2.1 Mailbox busy"}
         with pytest.raises(TemporaryFailure, match="every recipient refused"):
-            SmtpMailer(plain(controller)).send(outgoing("due"))
+            SmtpMailer(plain(controller)).send(letter(outgoing("due")), MOMENT)
 
 
 def test_some_recipients_refused_is_sent_and_reports_them():
     with smtp_server() as (controller, handler):
         handler.refuse = {"dha@sonoivu.example": "550 5.1.1 No such user"}
         mailer = SmtpMailer(plain(controller))
-        refused = mailer.send(outgoing("due"))
+        refused = mailer.send(letter(outgoing("due")), MOMENT)
         mailer.close()
     assert refused == {"dha@sonoivu.example": (550, "5.1.1 No such user")}
     assert [r[2] for r in handler.received] == [["bientap@daiptth.example"]]
@@ -407,14 +411,14 @@ def test_a_server_that_never_answers_fails_within_the_timeout():
         config = SmtpConfig("127.0.0.1", silent.getsockname()[1], "none", sender=SENDER, timeout=1)
         started = time.monotonic()
         with pytest.raises(TemporaryFailure):
-            SmtpMailer(config).send(outgoing("due"))
+            SmtpMailer(config).send(letter(outgoing("due")), MOMENT)
         assert time.monotonic() - started < 4
 
 
 def test_a_refused_connection_is_temporary():
     config = SmtpConfig("127.0.0.1", free_port(), "none", sender=SENDER, timeout=1)
     with pytest.raises(TemporaryFailure):
-        SmtpMailer(config).send(outgoing("due"))
+        SmtpMailer(config).send(letter(outgoing("due")), MOMENT)
 
 
 def test_login_over_starttls_and_the_password_never_shows(certificates, caplog):
@@ -428,11 +432,11 @@ def test_login_over_starttls_and_the_password_never_shows(certificates, caplog):
         config = SmtpConfig("127.0.0.1", controller.port, "starttls", "lich", PASSWORD, SENDER, timeout=5,
                             cafile=str(certificates["ca"]))
         mailer = SmtpMailer(config)
-        mailer.send(outgoing("due"))
+        mailer.send(letter(outgoing("due")), MOMENT)
         mailer.close()
         wrong = replace(config, password="not-" + PASSWORD)
         with pytest.raises(PermanentFailure, match="535") as failure:
-            SmtpMailer(wrong).send(outgoing("due"))
+            SmtpMailer(wrong).send(letter(outgoing("due")), MOMENT)
     assert len(handler.received) == 1
     shown = [caplog.text, repr(config), str(config), config.masked(), repr(mailer), str(failure.value)]
     assert not [s for s in shown if PASSWORD in s]
@@ -457,12 +461,12 @@ def test_an_address_smtp_cannot_carry_is_permanent():
 
 def test_file_mailer_writes_the_same_message_smtp_would_send(tmp_path):
     mail = outgoing("due")
-    assert FileMailer(tmp_path).send(mail) == {}
+    assert FileMailer(tmp_path).send(letter(mail), MOMENT) == {}
     [path] = tmp_path.iterdir()
     assert path.name == eml_name(mail) and path.name.startswith("2024-03-08-") and path.suffix == ".eml"
     assert path.stat().st_mode & 0o077 == 0
     with smtp_server() as (controller, handler):
-        SmtpMailer(plain(controller)).send(mail)
+        SmtpMailer(plain(controller)).send(letter(mail), MOMENT)
     written, sent = parse(path.read_bytes()), parse(handler.received[0][3])
     for header in ("Message-ID", "Subject", "From", "To", "Cc", "Auto-Submitted", "References", "MIME-Version"):
         assert written[header] == sent[header], header
@@ -473,11 +477,11 @@ def test_file_mailer_writes_the_same_message_smtp_would_send(tmp_path):
 def test_a_resent_message_replaces_its_file(tmp_path):
     mailer = FileMailer(tmp_path)
     first = outgoing("due")
-    mailer.send(first)
-    mailer.send(replace(first, text="sent again"))
+    mailer.send(letter(first), MOMENT)
+    mailer.send(letter(replace(first, text="sent again")), MOMENT)
     [path] = tmp_path.iterdir()
     assert parse(path.read_bytes()).get_body(("plain",)).get_content() == "sent again"
-    mailer.send(outgoing("overdue"))
+    mailer.send(letter(outgoing("overdue")), MOMENT)
     assert len(list(tmp_path.iterdir())) == 2
 
 

@@ -1,15 +1,20 @@
-"""The outbox in the database: insert-if-absent, claim with a lease, mark.
+"""The outbox in the database: insert-if-absent, keep each message's bytes
+once built, claim with a lease, mark.
 
 On PostgreSQL several senders claim rows with ``FOR UPDATE SKIP LOCKED``;
 on SQLite one daemon is the single writer (the daemon refuses a second one).
+Claiming and marking are Core statements on the table: they run once per
+message, and the ORM's unit of work would cost more than the commit.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Iterable
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import Connection, Select, and_, bindparam, case, func, or_, select, update
+from sqlalchemy.engine import Row
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -18,6 +23,11 @@ from ..outbox import MAX_ATTEMPTS, Message, message_id, retry_at
 from .tables import OutboxRow
 
 PENDING, SENDING, SENT, FAILED, CANCELLED, EXPIRED = "pending", "sending", "sent", "failed", "cancelled", "expired"
+IN_DOUBT = "in doubt: resent with the same Message-ID"
+T = OutboxRow.__table__
+# what sending needs of a row: its Message, Message-ID and bytes (absent for a row not built yet)
+MESSAGE = (T.c.id, T.c.kind, T.c.about, T.c.recipient, T.c.announces, T.c.send_at, T.c.expires_at, T.c.lang, T.c.cc,
+           T.c.context, T.c.message_id, T.c.state, T.c.mime)
 
 
 def enqueue(session: Session, messages: Iterable[Message], now: datetime, domain: str) -> int:
@@ -41,57 +51,96 @@ def enqueue(session: Session, messages: Iterable[Message], now: datetime, domain
     return new
 
 
+def unbuilt(session: Session, after: int = 0, limit: int = 100) -> list[Row]:
+    """Pending rows without their bytes, by id after ``after``: a caller that
+    cannot build one (it fails when sent) moves past it."""
+    return list(session.execute(select(*MESSAGE).where(T.c.state == PENDING, T.c.mime.is_(None), T.c.id > after)
+                                .order_by(T.c.id).limit(limit)))
+
+
+_KEEP = update(T).where(T.c.id == bindparam("row_id"), T.c.state == PENDING, T.c.mime.is_(None)).values(
+    mime=bindparam("bytes", type_=T.c.mime.type))
+
+
+def keep(session: Session, built: dict[int, bytes]) -> int:
+    """Keep the bytes built for pending rows (a row claimed meanwhile is built by its sender)."""
+    if not built:
+        return 0
+    return session.execute(_KEEP, [{"row_id": i, "bytes": b} for i, b in built.items()]).rowcount or 0
+
+
 def claimable(now: datetime, real_now: datetime | None = None):
     """Due rows (by the service's clock, which replays may move) and rows
     whose lease ran out (by the real clock: leases measure whether a sender
     is still alive, whatever moment a replay acts at)."""
-    return or_(and_(OutboxRow.state == PENDING, OutboxRow.next_attempt_at <= now, OutboxRow.expires_at > now),
-               and_(OutboxRow.state == SENDING, OutboxRow.lease_until < (real_now or now)))
+    return or_(and_(T.c.state == PENDING, T.c.next_attempt_at <= now, T.c.expires_at > now),
+               and_(T.c.state == SENDING, T.c.lease_until < (real_now or now)))
 
 
 def claim(session: Session, owner: str, now: datetime, lease: timedelta, limit: int = 50,
-          kinds: tuple[str, ...] | None = None, real_now: datetime | None = None) -> list[OutboxRow]:
+          kinds: tuple[str, ...] | None = None, real_now: datetime | None = None) -> list[Row]:
     """Take up to ``limit`` rows due now (and rows whose lease ran out: in
-    doubt), mark them sending under our lease. Commit right after."""
+    doubt), first by send_at, mark them sending under our lease. Commit right after."""
     real_now = real_now or now
-    query = select(OutboxRow).where(claimable(now, real_now))
-    if kinds:
-        query = query.where(OutboxRow.kind.in_(kinds))
-    query = query.order_by(OutboxRow.send_at, OutboxRow.id).limit(limit)
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    rows = list(session.scalars(query))
-    for row in rows:
-        if row.state == SENDING:
-            row.last_error = (row.last_error + "; " if row.last_error else "") + "in doubt: resent with the same Message-ID"
-        row.state, row.lease_owner, row.lease_until = SENDING, owner, real_now + lease
-    session.flush()
+    due, doubtful = _claimable(session.get_bind().dialect.name == "postgresql", bool(kinds))
+    values = {"now": now, "real_now": real_now, "limit": limit, "kinds": list(kinds or ())}
+    found = session.execute(due, values).all() + session.execute(doubtful, values).all()
+    rows = sorted(found, key=lambda r: (r.send_at, r.id))[:limit]
+    doubt = [r.id for r in rows if r.state == SENDING]
+    if doubt:
+        session.execute(update(T).where(T.c.id.in_(doubt)).values(
+            last_error=case((T.c.last_error == "", IN_DOUBT), else_=T.c.last_error + "; " + IN_DOUBT)))
+    if rows:
+        session.execute(_CLAIM, {"ids": [r.id for r in rows], "owner": owner, "until": real_now + lease})
     return rows
 
 
-def mark_sent(session: Session, row_id: int, owner: str, now: datetime, refused: dict | None = None) -> None:
-    session.execute(update(OutboxRow).where(OutboxRow.id == row_id, OutboxRow.lease_owner == owner).values(
-        state=SENT, sent_at=now, lease_until=None, refused=refused or None))
+@lru_cache(maxsize=4)
+def _claimable(postgresql: bool, of_kinds: bool) -> tuple[Select, Select]:
+    """The two halves of ``claimable``, built once: apart, each walks
+    ix_outbox_due in order and stops at the limit (OR'ed, SQLite would sort
+    every pending row, bytes and all, for each batch)."""
+    moment = T.c.next_attempt_at.type
+    halves = []
+    for where in (and_(T.c.state == PENDING, T.c.next_attempt_at <= bindparam("now", type_=moment),
+                       T.c.expires_at > bindparam("now", type_=moment)),
+                  and_(T.c.state == SENDING, T.c.lease_until < bindparam("real_now", type_=moment))):
+        query = select(*MESSAGE).where(where)
+        if of_kinds:
+            query = query.where(T.c.kind.in_(bindparam("kinds", expanding=True)))
+        query = query.order_by(T.c.send_at, T.c.id).limit(bindparam("limit"))
+        halves.append(query.with_for_update(skip_locked=True) if postgresql else query)
+    return halves[0], halves[1]
 
 
-def mark_retry(session: Session, row_id: int, owner: str, now: datetime, error: str) -> str:
+_CLAIM = update(T).where(T.c.id.in_(bindparam("ids", expanding=True))).values(
+    state=SENDING, lease_owner=bindparam("owner"), lease_until=bindparam("until", type_=T.c.lease_until.type))
+_SENT = update(T).where(T.c.id == bindparam("row_id"), T.c.lease_owner == bindparam("owner")).values(
+    state=SENT, sent_at=bindparam("at", type_=T.c.sent_at.type), lease_until=None,
+    refused=bindparam("refused", type_=T.c.refused.type))
+
+
+def mark_sent(db: Session | Connection, row_id: int, owner: str, now: datetime, refused: dict | None = None) -> None:
+    """One UPDATE by primary key, under our lease: on the sender's autocommit
+    connection, its own durable transaction."""
+    db.execute(_SENT, {"row_id": row_id, "owner": owner, "at": now, "refused": refused or None})
+
+
+def mark_retry(db: Session | Connection, row_id: int, owner: str, now: datetime, error: str) -> str:
     """A temporary failure: back off, or give up after MAX_ATTEMPTS."""
-    row = session.get(OutboxRow, row_id)
-    if row is None or row.lease_owner != owner:
+    attempts = db.execute(select(T.c.attempts).where(T.c.id == row_id, T.c.lease_owner == owner)).scalar()
+    if attempts is None:
         return ""
-    row.attempts += 1
-    row.last_error = error[:2000]
-    row.lease_until = None
-    if row.attempts >= MAX_ATTEMPTS:
-        row.state = FAILED
-    else:
-        row.state, row.next_attempt_at = PENDING, retry_at(now, row.attempts)
-    return row.state
+    state = FAILED if attempts + 1 >= MAX_ATTEMPTS else PENDING
+    later = {"next_attempt_at": retry_at(now, attempts + 1)} if state == PENDING else {}
+    db.execute(update(T).where(T.c.id == row_id, T.c.lease_owner == owner).values(
+        state=state, attempts=attempts + 1, last_error=error[:2000], lease_until=None, **later))
+    return state
 
 
-def mark_failed(session: Session, row_id: int, owner: str, error: str) -> None:
-    session.execute(update(OutboxRow).where(OutboxRow.id == row_id, OutboxRow.lease_owner == owner).values(
-        state=FAILED, lease_until=None, last_error=error[:2000], attempts=OutboxRow.attempts + 1))
+def mark_failed(db: Session | Connection, row_id: int, owner: str, error: str) -> None:
+    db.execute(update(T).where(T.c.id == row_id, T.c.lease_owner == owner).values(
+        state=FAILED, lease_until=None, last_error=error[:2000], attempts=T.c.attempts + 1))
 
 
 def release(session: Session, owner: str, ids: list[int]) -> None:
@@ -129,6 +178,6 @@ def backlog(session: Session, now: datetime, real_now: datetime | None = None) -
     return {"due": due or 0, "by_state": counts, "oldest_due": oldest.isoformat() if oldest else None}
 
 
-def as_message(row: OutboxRow) -> Message:
+def as_message(row: OutboxRow | Row) -> Message:
     return Message(row.kind, row.about, row.recipient, row.announces, row.send_at, row.expires_at, row.lang,
                    tuple(row.cc or ()), row.context or {})

@@ -266,6 +266,7 @@ class OutboxRow(Base):
     refused: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    mime: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)  # built once, Date stamped when sent
 
 
 class PasswordTokenRow(Base):
