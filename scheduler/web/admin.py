@@ -23,12 +23,13 @@ from ..i18n import gettext_for, pick
 from ..people import ROLES, new_token
 from ..settings import Settings
 from ..store import people
+from ..store.calendar import choices
 from ..store.database import Database
-from ..store.tables import (AgencyRow, ApiTokenRow, LoadRow, ObligationRow, OccurrenceRow, PlanRow,
+from ..store.tables import (AgencyRow, ApiTokenRow, LoadRow, OccurrenceRow, PlanRow,
                             SubscriptionRow, UserRow)
 from .admin_schedules import schedule_routes
 from .auth import LINK_VALID, SessionUser, Sessions, new_password_link
-from .views import FORM_EXPIRED, ROLE_NAMES, Views
+from .views import ROLE_NAMES, Views
 
 log = logging.getLogger("scheduler.admin")
 LANG_NAMES = {"vi": "Tiếng Việt", "en": "English"}
@@ -85,13 +86,10 @@ def admin_router(settings: Settings, db: Database, clock: Clock, sessions: Sessi
         def register(handler):
             async def endpoint(request: Request):
                 page = back.format(**request.path_params)  # where the form was, for sign-in and the language switch
-                user = await run_in_threadpool(admin, request, page)
-                if not isinstance(user, SessionUser):
-                    return user  # refused before the body is read
-                form = await request.form()
-                if not views.csrf_ok(request, form):
-                    return views.refusal(request, user, 403, gettext_for(user.lang)(FORM_EXPIRED), page)
-                return await run_in_threadpool(handler, request, user, form, **request.path_params)
+                found = await views.form_post(request, ("admin",), page)
+                if isinstance(found, Response):
+                    return found
+                return await run_in_threadpool(handler, request, *found, **request.path_params)
             router.add_api_route(path, endpoint, methods=["POST"], name=handler.__name__)
             return handler
         return register
@@ -288,9 +286,8 @@ def admin_router(settings: Settings, db: Database, clock: Clock, sessions: Sessi
             return user
         _ = gettext_for(user.lang)
         with db.transaction() as s:
-            names = {"plan": {p.code: (p.title, p.title_en) for p in s.scalars(select(PlanRow))},
-                     "agency": {a.code: (a.name, a.name_en) for a in s.scalars(select(AgencyRow))},
-                     "obligation": {o.code: (o.title, o.title_en) for o in s.scalars(select(ObligationRow))}}
+            known = choices(s)
+            names = {"plan": known.plans, "agency": known.agencies, "obligation": known.obligations}
             rows = [{"id": sub.id, "email": u.email, "user_id": u.id, "scope": scope_words(sub, names, user.lang, _),
                      "created": sub.created_at.astimezone(clock.tz),
                      "state": "revoked" if sub.revoked_at else "disabled" if u.disabled else "active"}

@@ -36,7 +36,7 @@ from ..store.watch import calendar_of
 from ..workdays import WorkCalendar
 from .auth import SessionUser, Sessions
 from .pages import statuses
-from .views import FORM_EXPIRED, Views
+from .views import Views
 
 FIELDS = ("plan", "agency", "obligation", "channel")
 GOOGLE_ADD = "https://calendar.google.com/calendar/r?cid="
@@ -216,13 +216,11 @@ def calendar_router(settings: Settings, db: Database, clock: Clock, sessions: Se
 
     @router.post("/subscriptions")
     async def subscribe(request: Request):
-        user = await run_in_threadpool(views.gate, request, (), "/subscriptions")
-        if not isinstance(user, SessionUser):
-            return user
-        form = await request.form()
+        found = await views.form_post(request, back="/subscriptions")
+        if isinstance(found, Response):
+            return found
+        user, form = found
         _ = gettext_for(user.lang)
-        if not views.csrf_ok(request, form):
-            return views.refusal(request, user, 403, _(FORM_EXPIRED), "/subscriptions")
         scope, token = read_scope(form, False), new_token()
 
         def create():
@@ -243,13 +241,11 @@ def calendar_router(settings: Settings, db: Database, clock: Clock, sessions: Se
 
     @router.post("/subscriptions/{subscription_id}/revoke")
     async def revoke(subscription_id: str, request: Request):
-        user = await run_in_threadpool(views.gate, request, (), "/subscriptions")
-        if not isinstance(user, SessionUser):
-            return user
-        form = await request.form()
+        found = await views.form_post(request, back="/subscriptions")
+        if isinstance(found, Response):
+            return found
+        user, form = found
         _ = gettext_for(user.lang)
-        if not views.csrf_ok(request, form):
-            return views.refusal(request, user, 403, _(FORM_EXPIRED), "/subscriptions")
 
         def write() -> bool:
             """Only one's own; someone else's is answered as if it did not exist."""

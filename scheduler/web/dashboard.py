@@ -34,7 +34,7 @@ from .auth import Sessions, SessionUser
 from .compliance_view import SHOWN, TRUE, Selection, counts, default_period, heatmap, occurrence_rows, period_choices
 from .evidence_view import oversight
 from .pages import actor_of, occurrence_context
-from .views import FORM_EXPIRED, Views
+from .views import Views
 
 ROLES = ("dha", "admin")
 DOWNLOADS = (("json", N_("JSON (data)")), ("csv", N_("CSV (Excel)")), ("xlsx", N_("XLSX workbook")),
@@ -182,13 +182,11 @@ def dashboard_router(settings: Settings, db: Database, clock: Clock, sessions: S
     @router.post("/dashboard/ledger")
     async def verify_ledger(request: Request):
         """Recompute the whole chain and re-hash every file: a POST, since it reads everything."""
-        user = await run_in_threadpool(views.gate, request, ROLES, "/dashboard")
-        if not isinstance(user, SessionUser):
-            return user
-        form = await request.form()
+        found = await views.form_post(request, ROLES, "/dashboard")
+        if isinstance(found, Response):
+            return found
+        user, _form = found
         _ = gettext_for(user.lang)
-        if not views.csrf_ok(request, form):
-            return views.refusal(request, user, 403, _(FORM_EXPIRED), "/dashboard")
 
         def check():
             with db.transaction() as s:
@@ -217,13 +215,11 @@ def dashboard_router(settings: Settings, db: Database, clock: Clock, sessions: S
     @router.post("/o/{occurrence_id}/excuses")
     async def excuse(occurrence_id: str, request: Request):
         back = f"/o/{occurrence_id}"
-        user = await run_in_threadpool(sessions.user, request)
-        if user is None:
-            return views.to_login(request, back)
-        form = await request.form()
+        found = await views.form_post(request, back=back)
+        if isinstance(found, Response):
+            return found
+        user, form = found
         _ = gettext_for(user.lang)
-        if not views.csrf_ok(request, form):
-            return views.refusal(request, user, 403, _(FORM_EXPIRED), back)
         reason = str(form.get("reason", ""))
 
         def write():

@@ -9,6 +9,8 @@ from urllib.parse import quote
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from starlette.concurrency import run_in_threadpool
+
 from ..errors import N_
 from ..i18n import gettext_for
 from ..rendering import render
@@ -54,6 +56,18 @@ class Views:
             return self.refusal(request, user, 403, _("This page is for: {roles}.").format(
                 roles=", ".join(_(ROLE_NAMES[r]) for r in roles)), back)
         return user
+
+    async def form_post(self, request: Request, roles: tuple[str, ...] = (), back: str | None = None):
+        """A form POST: ``(user, form)`` once the sender holds one of
+        ``roles`` (refused before the body is read) and the form's CSRF token
+        holds; otherwise the answer to send (sign in, not allowed, expired)."""
+        user = await run_in_threadpool(self.gate, request, roles, back)
+        if not isinstance(user, auth.SessionUser):
+            return user
+        form = await request.form()
+        if not self.csrf_ok(request, form):
+            return self.refusal(request, user, 403, gettext_for(user.lang)(FORM_EXPIRED), back)
+        return user, form
 
     def csrf_ok(self, request: Request, form) -> bool:
         return auth.check_csrf(self.sessions, request, str(form.get("csrf", "")))
