@@ -168,3 +168,25 @@ def test_the_upload_page_lists_each_refusal_with_its_line(site, admin, data):  #
         shown = {p.one("p", cls="problem-text").text() for p in problems}
         assert shown == {expected(n, n, "vi") for n in names}  # the administrator reads Vietnamese
     assert site.state() == before
+
+
+def test_yaml_is_parsed_only_through_load_yaml():
+    """One entry point, so the limits hold for every YAML document the service reads."""
+    package = ROOT / "scheduler"
+    parsers = [p.relative_to(ROOT).as_posix() for p in package.rglob("*.py")
+               if "YAML(" in p.read_text(encoding="utf-8") or "yaml.load(" in p.read_text(encoding="utf-8")]
+    assert parsers == ["scheduler/yaml_source.py"]
+
+
+def test_the_settings_file_is_bounded_too(tmp_path):
+    deep = tmp_path / "deep.toml"
+    deep.write_text("AT_RISK_DAYS = " + "[" * 5000 + "]" * 5000 + "\n", encoding="utf-8")
+    big = tmp_path / "big.toml"
+    big.write_bytes(b"# padding\n" * (MAX_DOCUMENT_BYTES // 10 + 1))
+    for path, said in ((deep, f"settings file {deep}: not valid TOML ("),
+                       (big, f"settings file {big}: the file is larger than 1 MiB")):
+        r = subprocess.run([sys.executable, "main.py", "users", "list"], cwd=ROOT, preexec_fn=_limits,
+                           env={**os.environ, "SETTINGS_FILE": str(path), "SCHEDULER_LANG": "en"},
+                           capture_output=True, text=True, timeout=120)
+        assert r.returncode == 1 and "Traceback" not in r.stderr
+        assert len(r.stderr.splitlines()) == 1 and r.stderr.startswith(said), r.stderr
