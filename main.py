@@ -236,7 +236,7 @@ def run(argv: list[str], out=sys.stdout, err=sys.stderr) -> int:
         return 0
     except SchedulerError as e:
         err.write(e.render(_) + "\n")
-        if hasattr(e, "problems"):
+        if hasattr(e, "problems") and args.command == "load":  # plan roll's problems stand alone
             err.write(_("nothing was loaded: fix the problems above and load again") + "\n")
     except OSError as e:
         if not e.filename:
