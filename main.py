@@ -27,6 +27,7 @@ Every command takes --now (act as if it were that moment) and --lang vi|en.
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import sys
 from pathlib import Path
@@ -222,6 +223,10 @@ def run(argv: list[str], out=sys.stdout, err=sys.stderr) -> int:
         return 1
     _ = gettext_for(settings.lang)
     args = build_parser(_).parse_args(argv)
+    settings = None
+    shown = logging.getLogger("scheduler.recording")
+    if args.command not in ("serve", "worker"):  # the services keep refusals in their log
+        shown.addFilter(_printed_here)
     try:
         settings = Settings.load(flags={s.name: getattr(args, s.name, None) for s in SETTINGS})
         _ = gettext_for(settings.lang)
@@ -231,13 +236,47 @@ def run(argv: list[str], out=sys.stdout, err=sys.stderr) -> int:
         return 0
     except SchedulerError as e:
         err.write(e.render(_) + "\n")
-        if hasattr(e, "problems"):
+        if hasattr(e, "problems") and args.command == "load":  # plan roll's problems stand alone
             err.write(_("nothing was loaded: fix the problems above and load again") + "\n")
-        return 1
-    except Exception:  # an unexpected error: traceback to the log, a sentence to the person
-        log.exception("unexpected error in %s", args.command)
-        err.write(_("unexpected error; the log above has the details") + "\n")
-        return 1
+    except OSError as e:
+        if not e.filename:
+            _unexpected(args.command, err, _)
+        else:  # an operator's path or folder: the path and what is wrong, one line
+            err.write(os_problem(e, settings, _) + "\n")
+    except Exception:
+        _unexpected(args.command, err, _)
+    finally:
+        shown.removeFilter(_printed_here)
+    return 1
+
+
+def _printed_here(record: logging.LogRecord) -> bool:
+    """A one-shot command prints its refusal as its error: not a second time as a log line."""
+    return not getattr(record, "refusal", False)
+
+
+def _unexpected(command: str, err, _) -> None:
+    """Traceback to the log, a sentence to the person."""
+    log.exception("unexpected error in %s", command)
+    err.write(_("unexpected error; the log above has the details") + "\n")
+
+
+def os_problem(e: OSError, settings: Settings | None, _) -> str:
+    """A file system refusal as one sentence naming the path (and OUTPUTS_DIR
+    when the path is in it): a file where a folder must be, no permission."""
+    path = Path(e.filename)
+    if e.errno in (errno.ENOTDIR, errno.EEXIST):
+        blocking = next((p for p in (path, *path.parents) if p.exists() and not p.is_dir()), path)
+        text = _("{path} is a file, not a folder").format(path=blocking)
+    elif e.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        text = _("{path}: not allowed to write here ({reason})").format(path=path, reason=e.strerror)
+    else:
+        text = _("{path}: {reason}").format(path=path, reason=e.strerror or e)
+    folder = settings.outputs_dir if settings else None
+    if folder and (path == folder or folder in path.parents):
+        return _("OUTPUTS_DIR {folder}: {problem}; it must be a folder this service can write").format(
+            folder=folder, problem=text)
+    return text
 
 
 if __name__ == "__main__":

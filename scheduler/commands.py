@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from .documents import read_document
 from .errors import N_, InputError, SchedulerError
 from .files import atomic_write
 from .i18n import gettext_for
@@ -26,7 +27,7 @@ from .production import read_files, read_texts, schedule_paths
 from .revisions import Changes
 from .rolling import roll
 from .settings import Settings
-from .store.database import Database
+from .store.database import Database, UnusableUrl
 from .store.schedule import Filters, find_milestones, find_occurrences, save_plan
 
 DEFAULT_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -55,12 +56,18 @@ class Context:
             db.close()
 
     def database(self) -> Database:
+        url = self.settings.masked_database_url()
         try:
             return Database(self.settings.database_url)
         except OperationalError as e:
             reason = str(e.orig or e).splitlines()[0]
-            raise InputError(N_("cannot open the database {url}: {reason}"),
-                             url=self.settings.masked_database_url(), reason=reason) from None
+            raise InputError(N_("cannot open the database {url}: {reason}"), url=url, reason=reason) from None
+        except UnusableUrl as e:
+            raise InputError(N_('DATABASE_URL {url}: this service opens SQLite and PostgreSQL databases, '
+                                'not "{kind}"') if e.unknown else
+                             N_("DATABASE_URL {url}: not a database address; expected sqlite:///PATH or "
+                                "postgresql://USER:PASSWORD@HOST/NAME"),
+                             url=url, kind=url.split(":", 1)[0]) from None
 
 
 def load(ctx: Context, paths: list[Path]) -> None:
@@ -175,10 +182,7 @@ def plan_roll(ctx: Context, source: Path, year: int, renames: list[str], names: 
         if not sep or not code or not name:
             raise InputError(N_('--name: expected CODE=NAME, got "{value}"'), value=item)
         titles[code.strip()] = name.strip()
-    try:
-        text = source.read_text(encoding="utf-8")
-    except OSError as e:
-        raise InputError(N_("cannot read {path} ({reason})"), path=str(source), reason=str(e)) from None
+    text = read_document(source)
     result = roll(text, str(source), year, pairs, titles)
     target = out or source.with_name(f"{result.code}.yaml")
     if target.exists() and not force:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from .documents import read_document
 from .errors import N_, Problem, ScheduleError
 from .plan import Plan
 from .schedule_file import PRODUCTION_FIELDS, production_fields, read_plan
@@ -72,14 +73,14 @@ def read_texts(texts: list[tuple[str, str]]) -> Schedules:
 
 def read_files(paths: list[Path]) -> Schedules:
     texts = []
-    missing = []
+    problems: list[Problem] = []
     for path in schedule_paths(paths):
         try:
-            texts.append((str(path), path.read_text(encoding="utf-8")))
-        except (OSError, UnicodeDecodeError) as e:
-            missing.append(Problem(str(path), None, "", N_("cannot read the file ({reason})"), {"reason": str(e)}))
-    if missing:
-        raise ScheduleError(missing)
+            texts.append((str(path), read_document(path)))
+        except ScheduleError as e:  # too large, not UTF-8, control characters: every file is named
+            problems += e.problems
+    if problems:
+        raise ScheduleError(problems)
     if not texts:
         raise ScheduleError([Problem(", ".join(map(str, paths)), None, "", N_("no schedule files (*.yaml) here"))])
     return read_texts(texts)

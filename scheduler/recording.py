@@ -65,7 +65,7 @@ def grants(session: Session, plan: str, obligation: str) -> tuple[str, ...]:
 def refuse(actor: Actor, action: str, what: str, decision: Decision, status: int = 403) -> Refused:
     """Every refusal is logged with who, what and why."""
     log.warning("refused: %s may not %s %s: %s", actor.email, action, what,
-                decision.reason.format(**(decision.params or {})))
+                decision.reason.format(**(decision.params or {})), extra={"refusal": True})
     return Refused(decision, status)
 
 

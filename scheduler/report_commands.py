@@ -24,6 +24,14 @@ def report(ctx: Context, period: str, plan: str | None, agency: str | None, obli
     """Text formats go to standard output unless --out; a workbook always to a file."""
     from .report_files import render
 
+    if out is not None:  # before the report is built: a mistyped folder costs nothing
+        if out.is_dir():
+            raise InputError(N_("--out: {path} is a folder; give a file name"), path=str(out))
+        folder = out.parent
+        if folder.exists() and not folder.is_dir():
+            raise InputError(N_("--out: {path} is a file, not a folder"), path=str(folder))
+        if not folder.is_dir():
+            raise InputError(N_("--out: the folder {path} does not exist"), path=str(folder))
     document = build(ctx, period, plan, agency, obligation, cutoff)
     body, _media, extension = render(document, fmt, ctx.settings.base_url)
     if out is None and fmt == "xlsx":
@@ -32,7 +40,5 @@ def report(ctx: Context, period: str, plan: str | None, agency: str | None, obli
     if out is None:
         ctx.out.write(body.decode("utf-8-sig") if fmt == "csv" else body.decode("utf-8"))
         return
-    if out.is_dir():
-        raise InputError(N_("--out: {path} is a folder; give a file name"), path=str(out))
     atomic_write(out, body)
     ctx.err.write(ctx._("wrote {path}").format(path=str(out)) + "\n")

@@ -17,7 +17,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from .errors import N_, InputError
 from .periods import parse_period
-from .yaml_source import yaml_reader
+from .yaml_source import load_yaml, yaml_reader
 
 _DATES = re.compile(
     r"(?P<dmy>(?<!\d)(?P<d>\d{1,2})/(?P<m>\d{1,2})/(?P<y>\d{4})(?!\d))"
@@ -111,7 +111,7 @@ def roll(text: str, source: str, year: int, renames: dict[str, str], names: dict
     yaml.indent(mapping=2, sequence=4, offset=2)
     yaml.width = 4096  # keep long Vietnamese titles on one line, as people wrote them
     yaml.preserve_quotes = True
-    data = yaml.load(text)
+    data = load_yaml(source, text, yaml)
     if not isinstance(data, CommentedMap) or not ("plan" in data or "production" in data):
         raise InputError(N_("{path} is not a schedule file"), path=source)
     notes: list[Note] = []

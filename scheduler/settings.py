@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Callable, Mapping
 
 from .errors import N_, InputError
-from .evidence import parse_size
+from .documents import MAX_DOCUMENT_BYTES
+from .evidence import format_size, parse_size
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -109,10 +110,14 @@ def _read_file(path: Path) -> dict:
 
     try:
         with path.open("rb") as f:
-            data = tomllib.load(f)
+            raw = f.read(MAX_DOCUMENT_BYTES + 1)  # the limit of every document (documents.py)
+        if len(raw) > MAX_DOCUMENT_BYTES:
+            raise InputError(N_("settings file {path}: the file is larger than {size}"), path=str(path),
+                             size=format_size(MAX_DOCUMENT_BYTES))
+        data = tomllib.loads(raw.decode("utf-8"))
     except OSError as e:
         raise InputError(N_("settings file {path}: {reason}"), path=str(path), reason=str(e)) from None
-    except tomllib.TOMLDecodeError as e:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError) as e:  # RecursionError: [[[[... nested
         raise InputError(N_("settings file {path}: not valid TOML ({reason})"), path=str(path), reason=str(e)) from None
     unknown = sorted(set(data) - {s.env for s in SETTINGS})
     if unknown:

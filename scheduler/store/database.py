@@ -10,6 +10,7 @@ from typing import Iterator
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -34,11 +35,25 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+class UnusableUrl(Exception):
+    """DATABASE_URL is not an address of a database this service can open:
+    ``unknown`` when its kind (the part before ``:``) has no driver here."""
+
+    def __init__(self, unknown: bool):
+        super().__init__("unknown kind of database" if unknown else "not a database URL")
+        self.unknown = unknown
+
+
 def create(url: str) -> Engine:
     url = sqlalchemy_url(url)
     if url.startswith("sqlite:///"):
         Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, future=True)
+    try:
+        engine = create_engine(url, future=True)
+    except (NoSuchModuleError, ImportError):  # "foo://", or mysql:// without its driver
+        raise UnusableUrl(unknown=True) from None
+    except (ArgumentError, ValueError):  # not a URL, a port that is not a number
+        raise UnusableUrl(unknown=False) from None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine

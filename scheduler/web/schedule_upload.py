@@ -23,6 +23,7 @@ from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import Request
 
 from ..commands import save_schedules
+from ..documents import MAX_DOCUMENT_BYTES, decode_document
 from ..errors import N_, Problem, ScheduleError, SchedulerError
 from ..evidence import format_size
 from ..plan import Plan
@@ -33,11 +34,10 @@ from ..store.database import Database
 from ..files import atomic_write
 from ..store.tables import LoadRow, OccurrenceRow
 
-# A plan file and the outlets' production files: the bundled plan is 12 KiB,
-# so 1 MiB a file leaves room for years of air slots while a mistaken upload
-# (a video, an archive) is refused before it is held in memory.
+# A plan file and the outlets' production files, each at most the limit of
+# every document (documents.py says why), refused before it is held in memory.
 MAX_FILES = 5
-MAX_FILE_BYTES = 1 << 20
+MAX_FILE_BYTES = MAX_DOCUMENT_BYTES
 MAX_BODY = MAX_FILES * MAX_FILE_BYTES + (64 << 10)  # the files, their part headers, the CSRF field
 CONTEXT_LINES = 2  # lines shown either side of a problem's line
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -142,14 +142,14 @@ async def read_upload(request: Request) -> tuple[dict[str, list[str]], list[Uplo
 
 
 def decode(uploads: list[Upload]) -> list[tuple[str, str]]:
-    """``(name, text)`` pairs; every file that is not UTF-8 is named, with the line of its first bad byte."""
+    """``(name, text)`` pairs; every file that is not UTF-8 or holds control
+    characters is named, with the line (``documents.decode_document``)."""
     texts, problems = [], []
     for u in uploads:
         try:
-            texts.append((u.name, u.data.decode("utf-8-sig")))
-        except UnicodeDecodeError as e:
-            problems.append(Problem(u.name, u.data[:e.start].count(b"\n") + 1, "",
-                                    N_("this is not UTF-8 text; save the file as UTF-8 and upload it again")))
+            texts.append((u.name, decode_document(u.name, u.data)))
+        except ScheduleError as e:
+            problems += e.problems
     if problems:
         raise FileProblems(problems, 422)
     return texts
