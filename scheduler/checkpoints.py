@@ -23,7 +23,8 @@ def folder(outputs_dir: Path) -> Path:
 
 def keep(outputs_dir: Path, cp: Checkpoint) -> Path:
     """Write ``cp`` atomically under a name that sorts by signing time (then
-    length); an existing file is never replaced (a twin gets a suffix)."""
+    length); an existing file is never replaced (another statement of the same
+    moment gets a suffix, the same one is kept once)."""
     where = folder(outputs_dir)
     where.mkdir(parents=True, exist_ok=True)
     stem = f"{cp.at:%Y%m%dT%H%M%S%fZ}-{cp.count:08d}"
@@ -40,6 +41,8 @@ def keep(outputs_dir: Path, cp: Checkpoint) -> Path:
                 os.link(tmp, path)  # atomic, and fails rather than replace
                 return path
             except FileExistsError:
+                if path.read_bytes() == cp.to_text().encode("utf-8"):
+                    return path  # the same statement, signed twice at the same moment (Ed25519 is deterministic)
                 continue
         raise SchedulerError(N_("cannot keep checkpoint {name}: too many with the same time"), name=stem)
     finally:

@@ -159,8 +159,12 @@ def canonical(seq, kind, occurrence, recorded_at, recorded_by, payload, supersed
     return json.dumps(document, sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
+class UnknownFormat(SchedulerError):
+    """An entry written by a later version: say so rather than "not canonical"."""
+
+
 def _unknown_format(value: object) -> SchedulerError:
-    return SchedulerError(N_("ledger entry format {format} is not known (this version reads formats {known})"),
+    return UnknownFormat(N_("ledger entry format {format} is not known (this version reads formats {known})"),
                           format=repr(value), known=", ".join(map(str, FORMATS)))
 
 
@@ -241,6 +245,8 @@ def check_entry(row: StoredEntry, expected_seq: int, expected_prev: str) -> Brea
         doc = parse_content(row.content)
         doc["recorded_at"] = datetime.fromisoformat(doc["recorded_at"])
         in_form = canonical(**{"format": None, **doc}) == row.content
+    except UnknownFormat as e:
+        return Break(row.seq, e.message, e.params)
     except (SchedulerError, TypeError, ValueError):
         in_form = False
     if not in_form:

@@ -158,10 +158,11 @@ def file_row_breaks(session: Session, rows: Iterable[StoredEntry], limit: int = 
             if isinstance(f, dict) and isinstance(f.get("sha256"), str):
                 first.setdefault(f["sha256"], (row.seq, f))
     found: list[Break] = []
-    hashes = sorted(first)
+    hashes, seen = sorted(first), set()
     for start in range(0, len(hashes), 500):
         for file_row in session.scalars(select(EvidenceFileRow).where(
                 EvidenceFileRow.sha256.in_(hashes[start:start + 500])).order_by(EvidenceFileRow.sha256)):
+            seen.add(file_row.sha256)
             seq, f = first[file_row.sha256]
             for column in ("size", "type"):
                 if getattr(file_row, column) != f.get(column):
@@ -169,6 +170,10 @@ def file_row_breaks(session: Session, rows: Iterable[StoredEntry], limit: int = 
                                        {"sha256": file_row.sha256, "column": f"evidence_files.{column}"}))
             if len(found) >= limit:
                 return found[:limit]
+    for sha256 in hashes:
+        if sha256 not in seen and len(found) < limit:
+            found.append(Break(first[sha256][0], N_("file {sha256}: its evidence_files row is missing"),
+                               {"sha256": sha256, "column": "evidence_files.sha256"}))
     return found
 
 

@@ -50,7 +50,8 @@ async def uploaded(request: Request) -> bytes | None:
             found[f.field_name] = f.file_object.read()
 
         try:
-            parse_form(dict(request.headers), io.BytesIO(bytes(body)),
+            headers = {"Content-Type": request.headers["content-type"], "Content-Length": str(len(body))}
+            parse_form(headers, io.BytesIO(bytes(body)),
                        lambda f: found.__setitem__(f.field_name, f.value or b""), on_file)
         except (FormParserError, ValueError):
             raise BadCheckpoint(N_("the form cannot be read")) from None
