@@ -28,7 +28,7 @@ import math
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone, tzinfo  # noqa: F401 (timedelta: the doctest)
+from datetime import datetime, timedelta, timezone  # noqa: F401 (timedelta: the doctest)
 from typing import Callable, Iterable, Mapping, Sequence
 
 from cryptography.exceptions import InvalidSignature
@@ -271,24 +271,6 @@ def verify_chain(rows: Iterable[StoredEntry], file_check: Callable[[str], str | 
                 return Break(row.seq, reason, {"sha256": sha256})
         prev_hash = row.hash
     return None
-
-
-def backward_steps(rows: Iterable[StoredEntry], tz: tzinfo, limit: int = 100) -> list[Break]:
-    """Entries recorded before the entry they follow (ledger time only moves
-    forward); entries whose content does not parse are ``verify_chain``'s."""
-    found, previous = [], None
-    for row in rows:
-        try:
-            at = recorded_moment(parse_content(row.content))
-        except (SchedulerError, TypeError, ValueError):
-            previous = None
-            continue
-        if previous is not None and at < previous[1] and len(found) < limit:
-            found.append(Break(row.seq, N_("recorded before entry {prev} ({at} < {prev_at})"),
-                               {"prev": previous[0], "at": f"{at.astimezone(tz):%d/%m/%Y %H:%M:%S}",
-                                "prev_at": f"{previous[1].astimezone(tz):%d/%m/%Y %H:%M:%S}"}))
-        previous = (row.seq, at)
-    return found
 
 
 # Checkpoints: "the chain had COUNT entries with head HASH at TIME", signed.

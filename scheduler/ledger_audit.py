@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import tzinfo
-from typing import Callable
+from typing import Callable, Iterable
 
 from sqlalchemy.orm import Session
 
 from .errors import N_, SchedulerError
 from .evidence import EvidenceStore
-from .ledger import Break, Checkpoint, backward_steps, check_checkpoint, parse_content, verify_chain
+from .ledger import Break, Checkpoint, StoredEntry, check_checkpoint, parse_content, recorded_moment, verify_chain
 from .recording import delivery_of
 from .store import ledger as stored_ledger
 
@@ -46,6 +46,24 @@ class Audit:
                               "problem": p.render(_)} for p in self.problems],
                 "checkpoint": {"count": cp.count, "head": cp.head, "at": cp.at.isoformat(),
                                "source": self.checkpoint_source} if cp else None}
+
+
+def backward_steps(rows: Iterable[StoredEntry], tz: tzinfo, limit: int = 100) -> list[Break]:
+    """Entries recorded before the entry they follow (ledger time only moves
+    forward); entries whose content does not parse are ``verify_chain``'s."""
+    found, previous = [], None
+    for row in rows:
+        try:
+            at = recorded_moment(parse_content(row.content))
+        except (SchedulerError, TypeError, ValueError):
+            previous = None
+            continue
+        if previous is not None and at < previous[1] and len(found) < limit:
+            found.append(Break(row.seq, N_("recorded before entry {prev} ({at} < {prev_at})"),
+                               {"prev": previous[0], "at": f"{at.astimezone(tz):%d/%m/%Y %H:%M:%S}",
+                                "prev_at": f"{previous[1].astimezone(tz):%d/%m/%Y %H:%M:%S}"}))
+        previous = (row.seq, at)
+    return found
 
 
 def _delivery_breaks(session: Session, rows, limit: int) -> list[Break]:
