@@ -367,3 +367,12 @@ def test_an_unknown_format_is_named(world):
         in result.err
     with pytest.raises(Exception, match="format 2 is not known"):
         parse_content(world.rows()[3][1])
+
+
+def test_a_damaged_kept_checkpoint_is_a_finding_not_a_failure(world):
+    assert world.cli("ledger", "checkpoint", "--now", "2024-03-19 08:00").code == 0
+    (kept,) = _kept(world)
+    kept.write_text('{"count": 4}', encoding="utf-8")
+    r = world.api.get("/api/ledger/verify", headers=world.headers)
+    assert r.status_code == 200 and r.json()["ok"] is False and kept.name in r.json()["problem"]
+    assert "error" in world.check_page().one("p", id="ledger-result").classes

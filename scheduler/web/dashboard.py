@@ -193,7 +193,8 @@ def dashboard_router(settings: Settings, db: Database, clock: Clock, sessions: S
             result = (await run_in_threadpool(ledger_check.check, settings, db, store, clock.tz, upload or None)
                       ).as_json(_)
             if result["checkpoint"]:
-                result["checkpoint"]["at_local"] = datetime.fromisoformat(result["checkpoint"]["at"]).astimezone(clock.tz)
+                at = datetime.fromisoformat(result["checkpoint"]["at"])
+                result["checkpoint"]["at_local"] = at.astimezone(clock.tz)
         except SchedulerError as e:  # the uploaded file is not a checkpoint
             result = {"ok": False, "entries": None, "head": "", "problem": e.render(_), "problems": [],
                       "checkpoint": None}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+from dataclasses import replace
 
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import parse_form
@@ -13,7 +14,7 @@ from starlette.requests import Request
 from .. import checkpoints
 from ..errors import N_, SchedulerError
 from ..evidence import EvidenceStore
-from ..ledger import public_key_of
+from ..ledger import Break, public_key_of
 from ..ledger_audit import Audit, audit
 from ..ledger_commands import key_bytes
 from ..settings import Settings
@@ -78,7 +79,13 @@ def check(settings: Settings, db: Database, store: EvidenceStore, tz, upload: by
             e.status, e.field = 422, FIELD
             raise
     else:
-        kept = checkpoints.latest(settings.outputs_dir)
+        try:
+            kept = checkpoints.latest(settings.outputs_dir)
+        except SchedulerError as e:  # a kept file that is not a checkpoint (any more) is itself a finding
+            with db.transaction() as s:
+                result = audit(s, store, tz)
+            return replace(result, problems=[Break(None, N_("the latest kept checkpoint cannot be used: {problem}"),
+                                                   {"problem": e.render()})] + result.problems)
         cp, source = (kept[1], kept[0].name) if kept else (None, "")
     with db.transaction() as s:
         return audit(s, store, tz, cp, lambda: public_key_of(key_bytes(settings, None, create=False)), source)
