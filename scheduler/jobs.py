@@ -283,8 +283,12 @@ def _checkpoint(rt: Runtime, session, now: datetime) -> str:
     from .ledger_commands import key_bytes
     from .store import ledger as stored_ledger
 
+    from .checkpoints import keep
+
     count, head = stored_ledger.head(session)
-    return sign_checkpoint(key_bytes(rt.settings, log.warning), count, head, now).to_text()
+    cp = sign_checkpoint(key_bytes(rt.settings, log.warning), count, head, now)
+    keep(rt.settings.outputs_dir, cp)  # where the page and the API verify against it
+    return cp.to_text()
 
 
 JOBS: dict[str, Callable[[Runtime], dict]] = {

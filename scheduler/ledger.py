@@ -40,6 +40,11 @@ from .errors import N_, SchedulerError
 GENESIS = "0" * 64
 KINDS = ("delivery", "excuse")
 FIELDS = ("seq", "kind", "occurrence", "recorded_at", "recorded_by", "payload", "supersedes", "prev_hash")
+# The entry format written today, inside the hashed text so that a later
+# version that adds fields still reads (and re-hashes) today's entries.
+# Entries written before formats existed have no "format" field.
+FORMAT = 1
+FORMATS = (1,)
 FILE_MISSING = N_("file {sha256} is missing")
 FILE_MISMATCH = N_("file {sha256} does not match its hash")
 
@@ -56,6 +61,7 @@ class Entry:
     supersedes: int | None
     prev_hash: str
     hash: str
+    format: int | None = FORMAT
 
 
 @dataclass(frozen=True)
@@ -133,8 +139,12 @@ def _hex(value: object, where: str, digits: int) -> str:
     return value
 
 
-def canonical(seq, kind, occurrence, recorded_at, recorded_by, payload, supersedes, prev_hash) -> str:
-    """The one text an entry hashes to; stored verbatim so anyone can re-hash it."""
+def canonical(seq, kind, occurrence, recorded_at, recorded_by, payload, supersedes, prev_hash,
+              format: int | None = FORMAT) -> str:
+    """The one text an entry hashes to; stored verbatim so anyone can re-hash it.
+    ``format=None`` writes the legacy form (no "format" field)."""
+    if format is not None and format not in FORMATS:
+        raise _unknown_format(format)
     if not isinstance(payload, Mapping):
         raise _bad("payload", "an object", payload)
     document = {
@@ -144,7 +154,18 @@ def canonical(seq, kind, occurrence, recorded_at, recorded_by, payload, supersed
         "supersedes": None if supersedes is None else _whole(supersedes, "supersedes", 1),
         "prev_hash": _text(prev_hash, "prev_hash"),
     }
+    if format is not None:
+        document["format"] = format
     return json.dumps(document, sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+class UnknownFormat(SchedulerError):
+    """An entry written by a later version: say so rather than "not canonical"."""
+
+
+def _unknown_format(value: object) -> SchedulerError:
+    return UnknownFormat(N_("ledger entry format {format} is not known (this version reads formats {known})"),
+                          format=repr(value), known=", ".join(map(str, FORMATS)))
 
 
 def entry_hash(canonical_text: str) -> str:
@@ -176,12 +197,12 @@ def make_entry(prev: Entry | None, kind, occurrence, recorded_at, recorded_by, p
         _text(f.get("name"), f"{where}.name")
         _text(f.get("type"), f"{where}.type")
     return Entry(seq, doc["kind"], doc["occurrence"], datetime.fromisoformat(doc["recorded_at"]), doc["recorded_by"],
-                 doc["payload"], supersedes, prev_hash, entry_hash(text))
+                 doc["payload"], supersedes, prev_hash, entry_hash(text), FORMAT)
 
 
 def stored(entry: Entry) -> StoredEntry:
     """The row to insert for ``entry``."""
-    text = canonical(*(getattr(entry, name) for name in FIELDS))
+    text = canonical(*(getattr(entry, name) for name in FIELDS), format=entry.format)
     return StoredEntry(entry.seq, text, entry.prev_hash, entry.hash)
 
 
@@ -195,9 +216,17 @@ def parse_content(content: str) -> dict:
         doc = json.loads(content)
     except ValueError as e:
         raise SchedulerError(N_("ledger entry is not valid JSON: {error}"), error=str(e)) from None
-    if not isinstance(doc, dict) or set(doc) != set(FIELDS):
+    if not isinstance(doc, dict) or set(doc) - {"format"} != set(FIELDS):
         raise _bad("ledger entry", "an object with " + ", ".join(FIELDS), doc)
+    if "format" in doc and (isinstance(doc["format"], bool) or doc["format"] not in FORMATS):
+        raise _unknown_format(doc["format"])
     return doc
+
+
+def recorded_moment(doc: Mapping) -> datetime:
+    """An entry's recorded_at as a UTC instant (a parsed content keeps ISO text)."""
+    at = doc["recorded_at"]
+    return (at if isinstance(at, datetime) else datetime.fromisoformat(at)).astimezone(timezone.utc)
 
 
 def check_entry(row: StoredEntry, expected_seq: int, expected_prev: str) -> Break | dict:
@@ -215,7 +244,9 @@ def check_entry(row: StoredEntry, expected_seq: int, expected_prev: str) -> Brea
     try:
         doc = parse_content(row.content)
         doc["recorded_at"] = datetime.fromisoformat(doc["recorded_at"])
-        in_form = canonical(**doc) == row.content
+        in_form = canonical(**{"format": None, **doc}) == row.content
+    except UnknownFormat as e:
+        return Break(row.seq, e.message, e.params)
     except (SchedulerError, TypeError, ValueError):
         in_form = False
     if not in_form:

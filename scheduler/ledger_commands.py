@@ -8,13 +8,15 @@ import os
 from pathlib import Path
 from typing import Callable
 
+from . import checkpoints
 from .commands import DEFAULT_TZ, Context
 from .deliveries import Evidence, FileRef, moment_kind_for
 from .durations import parse_duration
 from .errors import N_, InputError, SchedulerError
 from .evidence import EvidenceStore, PendingFile
 from .i18n import gettext_for
-from .ledger import Checkpoint, check_checkpoint, new_private_key_pem, public_key_of, sign_checkpoint, verify_chain
+from .ledger import new_private_key_pem, public_key_of, sign_checkpoint
+from .ledger_audit import audit
 from .listing import table
 from .people import new_token
 from .periods import parse_moment
@@ -109,33 +111,38 @@ def _key(ctx: Context, create: bool) -> bytes:
 
 
 def checkpoint(ctx: Context) -> None:
-    """Print a signed statement of the chain's length and head; keep it elsewhere."""
+    """Print a signed statement of the chain's length and head, and keep it
+    under OUTPUTS_DIR/checkpoints/ (the page and the API verify against it)."""
     key = _key(ctx, create=True)
     with ctx.session() as s:
         count, head = stored_ledger.head(s)
-    ctx.out.write(sign_checkpoint(key, count, head, ctx.now).to_text())
+    cp = sign_checkpoint(key, count, head, ctx.now)
+    checkpoints.keep(ctx.settings.outputs_dir, cp)
+    ctx.out.write(cp.to_text())
 
 
 def verify(ctx: Context, checkpoint_file: Path | None) -> None:
-    """Recompute the chain and re-hash every file; with a checkpoint, prove the
-    chain extends it. Exits 1 naming the first entry that does not hold."""
+    """Recompute the chain and re-hash every file, compare every column with
+    the hashed content; prove the chain extends a checkpoint (the file given,
+    else the latest kept). Exits 1 listing every problem found."""
     _ = ctx._
-    store = evidence_store(ctx)
-    cp = None
     if checkpoint_file:
         try:
-            cp = Checkpoint.from_text(checkpoint_file.read_text(encoding="utf-8"))
+            data = checkpoint_file.read_bytes()
         except OSError as e:
             raise InputError(N_("cannot read {path} ({reason})"), path=str(checkpoint_file), reason=str(e)) from None
+        cp, source = checkpoints.read(data, str(checkpoint_file)), str(checkpoint_file)
+    else:
+        kept = checkpoints.latest(ctx.settings.outputs_dir)
+        cp, source = (kept[1], str(kept[0])) if kept else (None, "")
     with ctx.session() as s:
-        rows = list(stored_ledger.stored_entries(s))
-        broken = verify_chain(rows, store.rehash) or stored_ledger.projection_break(s)
-    if broken is None and cp is not None:
-        broken = check_checkpoint(cp, public_key_of(_key(ctx, create=False)), rows)
-    if broken is not None:
-        raise InputError(N_("the ledger does not verify: {problem}"), problem=broken.render(_))
+        result = audit(s, evidence_store(ctx), DEFAULT_TZ, cp, lambda: public_key_of(_key(ctx, create=False)), source)
+    if not result.ok:
+        lines = result.lines(_)
+        problem = lines[0] if len(lines) == 1 else "".join("\n  " + line for line in lines)
+        raise InputError(N_("the ledger does not verify: {problem}"), problem=problem)
     ctx.out.write(_("the ledger verifies: {count} entries, head {head}").format(
-        count=len(rows), head=rows[-1].hash if rows else "-") + "\n")
+        count=result.entries, head=result.head or "-") + "\n")
     if cp is not None:
         ctx.out.write(_("it extends the checkpoint of {count} entries signed at {at}").format(
             count=cp.count, at=cp.at.astimezone(DEFAULT_TZ).strftime("%d/%m/%Y %H:%M")) + "\n")

@@ -84,17 +84,21 @@ class Recorded:
         return asdict(self)
 
 
+def delivery_of(rows, occurrence_id: str) -> dict | None:
+    """The delivery state an occurrence caches, from its entries (rows with
+    seq and content, in seq order); ``verify`` recomputes it to compare."""
+    state = occurrence_state(stored_ledger.recorded(rows).get(occurrence_id, []))
+    if not state.state:
+        return None
+    payload = next(stored_ledger.parse_content(r.content) for r in rows if r.seq == state.seq)["payload"]
+    return {"state": state.state, "moment": state.moment.isoformat() if state.moment else None,
+            "seq": state.seq, "note": state.note, "reasons": payload.get("reasons", [])}
+
+
 def _apply_state(session: Session, row: OccurrenceRow, now: datetime, base_url: str) -> None:
     """Recompute the occurrence's state from all its entries; a change raises
     its revision and reserializes its feed items."""
-    rows = stored_ledger.entries_of(session, [row.id])
-    state = occurrence_state(stored_ledger.recorded(rows).get(row.id, []))
-    delivery = None
-    if state.state:
-        by_seq = {r.seq: r for r in rows}
-        payload = stored_ledger.parse_content(by_seq[state.seq].content)["payload"]
-        delivery = {"state": state.state, "moment": state.moment.isoformat() if state.moment else None,
-                    "seq": state.seq, "note": state.note, "reasons": payload.get("reasons", [])}
+    delivery = delivery_of(stored_ledger.entries_of(session, [row.id]), row.id)
     if delivery != row.delivery:
         row.delivery, row.revision, row.updated_at = delivery, row.revision + 1, now
         session.flush()

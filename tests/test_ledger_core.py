@@ -77,12 +77,14 @@ def test_intact_chain_verifies():
 
 def test_canonical_text_is_stable_and_utc():
     text = canonical(1, "delivery", "o", AT, "a@b.vn", {"b": 1, "a": [True, None, 1.5]}, None, GENESIS)
-    assert text == ('{"kind":"delivery","occurrence":"o","payload":{"a":[true,null,1.5],"b":1},"prev_hash":"'
+    assert text == ('{"format":1,"kind":"delivery","occurrence":"o","payload":{"a":[true,null,1.5],"b":1},"prev_hash":"'
                     + GENESIS + '","recorded_at":"2024-03-14T12:30:00.000000+00:00","recorded_by":"a@b.vn",'
                     '"seq":1,"supersedes":null}')
     assert entry_hash(text) == hashlib.sha256(text.encode()).hexdigest()
     doc = parse_content(text)
     assert doc["recorded_at"] == "2024-03-14T12:30:00.000000+00:00" and doc["payload"]["b"] == 1
+    legacy = canonical(1, "delivery", "o", AT, "a@b.vn", {"b": 1, "a": [True, None, 1.5]}, None, GENESIS, format=None)
+    assert legacy == text.replace('"format":1,', "") and "format" not in parse_content(legacy)
 
 
 @pytest.mark.parametrize("payload, where", [

@@ -5,16 +5,24 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Iterable, Iterator, Mapping
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..deliveries import Recorded
+from ..deliveries import DeliveryError, Recorded
 from ..errors import N_, SchedulerError
-from ..ledger import GENESIS, Break, StoredEntry, canonical, entry_hash, parse_content
-from .tables import CounterRow, EvidenceFileRow, LedgerRow
+from ..ledger import GENESIS, Break, StoredEntry, canonical, entry_hash, parse_content, recorded_moment
+from .tables import CounterRow, EvidenceFileRow, LedgerRow, OccurrenceRow
 
 LEDGER_HEAD = "ledger_head"
+LEDGER_TZ = ZoneInfo("Asia/Ho_Chi_Minh")  # the users' time zone, for messages about ledger time
+COLUMN_MISMATCH = N_("column {column} does not match its content")
+
+
+class BackInTime(DeliveryError):
+    """A new entry would be recorded before the last one (HTTP 409)."""
+    status = 409
 
 
 def append(session: Session, kind: str, occurrence: str, recorded_at: datetime, recorded_by: str,
@@ -29,6 +37,12 @@ def append(session: Session, kind: str, occurrence: str, recorded_at: datetime, 
     last = session.get(LedgerRow, head.value) if head.value else None
     seq = head.value + 1
     prev_hash = last.hash if last else GENESIS
+    if last is not None:
+        last_at = recorded_moment(parse_content(last.content))
+        if recorded_at < last_at:
+            raise BackInTime("recorded_at", N_(
+                "ledger time only moves forward: entry {seq} was recorded at {at}, later than {now}"),
+                seq=last.seq, **_moments(at=last_at, now=recorded_at))
     text = canonical(seq, kind, occurrence, recorded_at, recorded_by, payload, supersedes, prev_hash)
     row = LedgerRow(seq=seq, occurrence_id=occurrence, kind=kind, recorded_at=recorded_at, recorded_by=recorded_by,
                     supersedes=supersedes, content=text, prev_hash=prev_hash, hash=entry_hash(text),
@@ -37,6 +51,14 @@ def append(session: Session, kind: str, occurrence: str, recorded_at: datetime, 
     head.value = seq
     session.flush()
     return row
+
+
+def _moments(**moments: datetime) -> dict[str, str]:
+    """dd/mm/yyyy HH:MM in the users' zone, with seconds when minutes do not tell them apart."""
+    shown = {k: f"{v.astimezone(LEDGER_TZ):%d/%m/%Y %H:%M}" for k, v in moments.items()}
+    if len(set(shown.values())) < len(shown):
+        shown = {k: f"{v.astimezone(LEDGER_TZ):%d/%m/%Y %H:%M:%S}" for k, v in moments.items()}
+    return shown
 
 
 def projection(kind: str, payload: Mapping) -> dict:
@@ -59,18 +81,20 @@ def entries_of(session: Session, occurrence_ids: Iterable[str]) -> list[LedgerRo
     return list(session.scalars(select(LedgerRow).where(LedgerRow.occurrence_id.in_(ids)).order_by(LedgerRow.seq)))
 
 
-def recorded(rows: list[LedgerRow]) -> dict[str, list[Recorded]]:
-    """Ledger rows as the rules read them, per occurrence, supersession applied."""
-    superseded = {r.supersedes for r in rows if r.supersedes}
+def recorded(rows: Iterable[LedgerRow | StoredEntry]) -> dict[str, list[Recorded]]:
+    """Ledger rows as the rules read them, per occurrence, supersession
+    applied: everything from the hashed content, nothing from other columns."""
+    docs = [(row.seq, parse_content(row.content)) for row in rows]
+    superseded = {d["supersedes"] for _, d in docs if d["supersedes"]}
     found: dict[str, list[Recorded]] = {}
-    for row in rows:
-        p = parse_content(row.content)["payload"]
+    for seq, doc in docs:
+        p, kind = doc["payload"], doc["kind"]
         moment = datetime.fromisoformat(p["moment"]) if p.get("moment") else None
-        found.setdefault(row.occurrence_id, []).append(Recorded(
-            seq=row.seq, kind=row.kind, occurrence=row.occurrence_id, moment=moment,
-            conforming=bool(p.get("conforming", row.kind == "excuse")), late=bool(p.get("late")),
-            extra=bool(p.get("extra")), superseded=row.seq in superseded,
-            note=p.get("reason", "") if row.kind == "excuse" else ""))
+        found.setdefault(doc["occurrence"], []).append(Recorded(
+            seq=seq, kind=kind, occurrence=doc["occurrence"], moment=moment,
+            conforming=bool(p.get("conforming", kind == "excuse")), late=bool(p.get("late")),
+            extra=bool(p.get("extra")), superseded=seq in superseded,
+            note=p.get("reason", "") if kind == "excuse" else ""))
     return found
 
 
@@ -91,16 +115,70 @@ def entry(session: Session, seq: int) -> LedgerRow | None:
     return session.get(LedgerRow, seq)
 
 
-def projection_break(session: Session) -> Break | None:
-    """The first entry whose compliance columns disagree with its (hashed)
-    content: reports read the columns, so they must say what the chain says."""
-    query = select(LedgerRow.seq, LedgerRow.kind, LedgerRow.content, LedgerRow.moment, LedgerRow.conforming,
-                   LedgerRow.late, LedgerRow.extra).order_by(LedgerRow.seq)
-    for seq, kind, content, moment, conforming, late, extra in session.execute(query.execution_options(yield_per=1000)):
+def expected_columns(doc: Mapping) -> dict:
+    """Every column of a ledger row besides the chain's, as its content says."""
+    return {"occurrence_id": doc["occurrence"], "kind": doc["kind"], "recorded_at": recorded_moment(doc),
+            "recorded_by": doc["recorded_by"], "supersedes": doc["supersedes"],
+            **projection(doc["kind"], doc["payload"])}
+
+
+COLUMNS = ("occurrence_id", "kind", "recorded_at", "recorded_by", "supersedes", "moment", "conforming", "late",
+           "extra")
+
+
+def column_breaks(session: Session, limit: int = 100) -> list[Break]:
+    """Every (entry, column) whose value disagrees with the entry's hashed
+    content: queries and pages read the columns, so they must say what the
+    chain says. Entries whose content does not parse are ``verify_chain``'s."""
+    query = select(LedgerRow.seq, LedgerRow.content, *(getattr(LedgerRow, c) for c in COLUMNS)).order_by(LedgerRow.seq)
+    found: list[Break] = []
+    for seq, content, *values in session.execute(query.execution_options(yield_per=1000)):
         try:
-            expected = projection(kind, parse_content(content)["payload"])
+            expected = expected_columns(parse_content(content))
+        except (SchedulerError, KeyError, TypeError, ValueError):
+            continue
+        for column, value in zip(COLUMNS, values):
+            if value != expected[column]:
+                found.append(Break(seq, COLUMN_MISMATCH, {"column": column}))
+                if len(found) >= limit:
+                    return found
+    return found
+
+
+def file_row_breaks(session: Session, rows: Iterable[StoredEntry], limit: int = 100) -> list[Break]:
+    """evidence_files rows against the files the entries list: the first
+    entry that lists a file says its size and type."""
+    first: dict[str, tuple[int, Mapping]] = {}
+    for row in rows:
+        try:
+            files = parse_content(row.content)["payload"].get("files")
         except SchedulerError:
-            return Break(seq, N_("content is not a ledger entry in canonical form"), {})
-        if expected != {"moment": moment, "conforming": conforming, "late": late, "extra": extra}:
-            return Break(seq, N_("its compliance columns do not match its content"), {})
-    return None
+            continue
+        for f in files if isinstance(files, list) else []:
+            if isinstance(f, dict) and isinstance(f.get("sha256"), str):
+                first.setdefault(f["sha256"], (row.seq, f))
+    found: list[Break] = []
+    hashes, seen = sorted(first), set()
+    for start in range(0, len(hashes), 500):
+        for file_row in session.scalars(select(EvidenceFileRow).where(
+                EvidenceFileRow.sha256.in_(hashes[start:start + 500])).order_by(EvidenceFileRow.sha256)):
+            seen.add(file_row.sha256)
+            seq, f = first[file_row.sha256]
+            for column in ("size", "type"):
+                if getattr(file_row, column) != f.get(column):
+                    found.append(Break(seq, N_("file {sha256}: column {column} does not match its content"),
+                                       {"sha256": file_row.sha256, "column": f"evidence_files.{column}"}))
+            if len(found) >= limit:
+                return found[:limit]
+    for sha256 in hashes:
+        if sha256 not in seen and len(found) < limit:
+            found.append(Break(first[sha256][0], N_("file {sha256}: its evidence_files row is missing"),
+                               {"sha256": sha256, "column": "evidence_files.sha256"}))
+    return found
+
+
+def cached_deliveries(session: Session) -> Iterator[tuple[str, dict | None]]:
+    """(id, delivery) of every occurrence, streamed: what pages and feeds
+    show of the ledger, cached on the occurrence."""
+    query = select(OccurrenceRow.id, OccurrenceRow.delivery).order_by(OccurrenceRow.id)
+    yield from session.execute(query.execution_options(yield_per=1000))

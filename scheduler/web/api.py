@@ -20,7 +20,7 @@ from ..durations import parse_duration
 from ..errors import N_, SchedulerError
 from ..i18n import gettext_for
 from ..evidence import EvidenceStore
-from ..ledger import parse_content, verify_chain
+from ..ledger import parse_content
 from ..people import FeedScope, check_channel, feed_urls, new_token
 from ..periods import parse_moment
 from ..permissions import Actor, may_admin, may_report
@@ -30,6 +30,7 @@ from ..store import ledger as stored_ledger
 from ..store import people
 from ..store.database import Database
 from ..store.tables import OccurrenceRow
+from . import ledger_check
 from .evidence_files import file_response, opened
 from .uploads import Form, read_form
 
@@ -201,15 +202,17 @@ def api_router(settings: Settings, db: Database, clock: Clock, store: EvidenceSt
             found = opened(s, store, actor, seq, sha256)
         return file_response(store, found)
 
-    @router.get("/ledger/verify", summary="Recompute the ledger's chain and re-hash its files")
+    @router.get("/ledger/verify", summary="Recompute the ledger's chain, re-hash its files, compare every column "
+                                          "with the hashed content and check the latest kept checkpoint")
     def verify(actor: Who):
-        with db.transaction() as s:
-            rows = list(stored_ledger.stored_entries(s))
-            broken = verify_chain(rows, store.rehash) or stored_ledger.projection_break(s)
-        _ = gettext_for(actor.lang)
-        return {"ok": broken is None, "entries": len(rows), "head": rows[-1].hash if rows else None,
-                "first_bad_entry": broken.seq if broken else None,
-                "problem": broken.render(_) if broken else None}
+        return ledger_check.check(settings, db, store, clock.tz, None).as_json(gettext_for(actor.lang))
+
+    @router.post("/ledger/verify", summary="The same check against an uploaded checkpoint (JSON {\"checkpoint\": "
+                                           "TEXT}, a multipart file \"checkpoint\", or the file itself; 16 KiB)")
+    async def verify_against(request: Request, actor: Who):
+        upload = await ledger_check.uploaded(request)
+        result = await run_in_threadpool(ledger_check.check, settings, db, store, clock.tz, upload)
+        return result.as_json(gettext_for(actor.lang))
 
     @router.get("/compliance", summary="Compliance summary (DHA, admin; a producer for their own agency)")
     def compliance(actor: Who, period: str, plan: str | None = None, agency: str | None = None,

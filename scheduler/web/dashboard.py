@@ -16,20 +16,20 @@ from fastapi.responses import Response
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
+from .. import checkpoints
 from ..clock import Clock
 from ..compliance import PeriodError
 from ..errors import N_, SchedulerError
 from ..evidence import EvidenceStore, format_size
 from ..i18n import gettext_for, pick
-from ..ledger import verify_chain
 from ..recording import NotFound, Refused, record_excuse
 from ..report_files import COLUMNS, FORMATS, date_range, period_words
 from ..reporting import period_report, report_file
 from ..settings import Settings
-from ..store import ledger as stored_ledger
 from ..store.compliance import Scope
 from ..store.database import Database
 from ..store.tables import AgencyRow, ObligationRow, OccurrenceRow, PlanRow
+from . import ledger_check
 from .auth import Sessions, SessionUser
 from .compliance_view import SHOWN, TRUE, Selection, counts, default_period, heatmap, occurrence_rows, period_choices
 from .evidence_view import oversight
@@ -185,17 +185,19 @@ def dashboard_router(settings: Settings, db: Database, clock: Clock, sessions: S
         found = await views.form_post(request, ROLES, "/dashboard")
         if isinstance(found, Response):
             return found
-        user, _form = found
+        user, form = found
         _ = gettext_for(user.lang)
-
-        def check():
-            with db.transaction() as s:
-                rows = list(stored_ledger.stored_entries(s))
-                broken = verify_chain(rows, store.rehash) or stored_ledger.projection_break(s)
-            return {"ok": broken is None, "entries": len(rows), "head": rows[-1].hash if rows else "",
-                    "problem": broken.render(_) if broken else "", "seq": broken.seq if broken else None}
-
-        result = await run_in_threadpool(check)
+        file = form.get("checkpoint")
+        upload = await file.read(checkpoints.UPLOAD_LIMIT + 1) if hasattr(file, "read") else None
+        try:
+            result = (await run_in_threadpool(ledger_check.check, settings, db, store, clock.tz, upload or None)
+                      ).as_json(_)
+            if result["checkpoint"]:
+                at = datetime.fromisoformat(result["checkpoint"]["at"])
+                result["checkpoint"]["at_local"] = at.astimezone(clock.tz)
+        except SchedulerError as e:  # the uploaded file is not a checkpoint
+            result = {"ok": False, "entries": None, "head": "", "problem": e.render(_), "problems": [],
+                      "checkpoint": None}
         return await run_in_threadpool(views.page, request, user, "dashboard_ledger.html", 200, "/dashboard",
                                        result=result, checked_at=clock.now().astimezone(clock.tz))
 

@@ -72,9 +72,10 @@ def entry_audit(session: Session, row: LedgerRow, store: EvidenceStore, _) -> di
         payload = parse_content(row.content)["payload"]
     except SchedulerError:
         payload = {}
-    columns = {"moment": row.moment, "conforming": row.conforming, "late": row.late, "extra": row.extra}
-    if not isinstance(found, Break) and stored_ledger.projection(row.kind, payload) != columns:
-        problems.append(_(N_("its compliance columns do not match its content")))
+    if not isinstance(found, Break):
+        expected = stored_ledger.expected_columns(found)
+        problems += [_(stored_ledger.COLUMN_MISMATCH).format(column=c) for c in stored_ledger.COLUMNS
+                     if getattr(row, c) != expected[c]]
     files = []
     for f in payload.get("files", []) if isinstance(payload.get("files"), list) else []:
         state = REHASHES.check(store, f.get("sha256", ""))

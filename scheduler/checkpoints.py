@@ -1,0 +1,86 @@
+"""Signed checkpoints kept where people verify: every checkpoint the service
+signs is also written under OUTPUTS_DIR/checkpoints/, once, never replaced,
+so that the page and the API can catch a truncated or recomputed chain."""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from pathlib import Path
+
+from .errors import N_, SchedulerError
+from .ledger import Checkpoint
+
+FOLDER = "checkpoints"
+UPLOAD_LIMIT = 16 * 1024  # a checkpoint is about 400 bytes; anything larger is not one
+NAME = re.compile(r"\d{8}T\d{12}Z-\d{8,}(-\d+)?\.json")
+
+
+def folder(outputs_dir: Path) -> Path:
+    return Path(outputs_dir) / FOLDER
+
+
+def keep(outputs_dir: Path, cp: Checkpoint) -> Path:
+    """Write ``cp`` atomically under a name that sorts by signing time (then
+    length); an existing file is never replaced (another statement of the same
+    moment gets a suffix, the same one is kept once)."""
+    where = folder(outputs_dir)
+    where.mkdir(parents=True, exist_ok=True)
+    stem = f"{cp.at:%Y%m%dT%H%M%S%fZ}-{cp.count:08d}"
+    fd, tmp = tempfile.mkstemp(dir=where, prefix=f".{stem}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(cp.to_text().encode("utf-8"))
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)
+        for n in range(1000):
+            path = where / (f"{stem}.json" if n == 0 else f"{stem}-{n}.json")
+            try:
+                os.link(tmp, path)  # atomic, and fails rather than replace
+                return path
+            except FileExistsError:
+                if path.read_bytes() == cp.to_text().encode("utf-8"):
+                    return path  # the same statement, signed twice at the same moment (Ed25519 is deterministic)
+                continue
+        raise SchedulerError(N_("cannot keep checkpoint {name}: too many with the same time"), name=stem)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def latest(outputs_dir: Path) -> tuple[Path, Checkpoint] | None:
+    """The last kept checkpoint by signing time, or None when none is kept."""
+    where = folder(outputs_dir)
+    names = sorted(p.name for p in where.iterdir() if NAME.fullmatch(p.name)) if where.is_dir() else []
+    if not names:
+        return None
+    path = where / names[-1]
+    try:
+        return path, read(path.read_bytes(), str(path))
+    except OSError as e:
+        raise SchedulerError(N_("cannot read {path} ({reason})"), path=str(path), reason=str(e)) from None
+
+
+def read(data: bytes, source: str) -> Checkpoint:
+    """A checkpoint from a file's bytes (kept or uploaded); errors name ``source``."""
+    if len(data) > UPLOAD_LIMIT:
+        raise SchedulerError(N_("{source}: a checkpoint is at most {limit} bytes, this is {size}"),
+                             source=source, limit=UPLOAD_LIMIT, size=len(data))
+    try:
+        return Checkpoint.from_text(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise SchedulerError(N_("{source}: a checkpoint is UTF-8 text"), source=source) from None
+    except SchedulerError as e:
+        raise Unreadable(source, e) from None
+
+
+class Unreadable(SchedulerError):
+    """A checkpoint file that is not one: its name, then why, translated."""
+
+    def __init__(self, source: str, problem: SchedulerError):
+        super().__init__(f"{source}: {problem}")
+        self.source, self.problem = source, problem
+
+    def render(self, gettext=lambda s: s) -> str:
+        return f"{self.source}: {self.problem.render(gettext)}"
