@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import func, select, text
 from starlette.concurrency import run_in_threadpool
 
@@ -24,7 +25,7 @@ from ..errors import SchedulerError
 from ..evidence import EvidenceStore
 from ..i18n import gettext_for
 from ..people import FeedScope
-from ..settings import Settings
+from ..settings import ROOT, Settings
 from ..store.database import Database
 from ..store.outbox import backlog as outbox_backlog
 from ..store.tables import OccurrenceRow, PlanRow
@@ -32,6 +33,7 @@ from .api import api_router
 from .auth import Sessions, auth_router
 from .conditional import http_date, not_modified
 from .feed_cache import FeedCache, FeedResponse
+from .headers import SecurityHeaders
 from .admin import admin_router
 from .calendar_pages import calendar_router
 from .dashboard import dashboard_router
@@ -101,6 +103,8 @@ def create_app(settings: Settings, db: Database, clock: Clock, daemon=None) -> F
 
     app = FastAPI(title="Media production scheduler", version=__version__, lifespan=lifespan,
                   description="Lịch sản xuất tuyên truyền — calendar feeds, occurrences, evidence, compliance.")
+    app.add_middleware(SecurityHeaders)
+    app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")  # the pages' CSS and scripts
     cache = FeedCache(db)
     app.state.feed_cache = cache
 
