@@ -45,7 +45,7 @@ from .clients import client_of
 
 log = logging.getLogger("scheduler.web.auth")
 COOKIE = "lich_session"
-SESSION_DAYS = 14
+SESSION_DAYS = sign_ins.LIFETIME.days  # the cookie lasts as long as a session can
 MIN_PASSWORD = 10
 FAILURE_WINDOW = timedelta(minutes=15)
 MAX_FAILURES_PER_ADDRESS = 5
