@@ -86,3 +86,11 @@ def test_password_links_are_masked_in_the_access_log_like_feed_tokens():
                                ("127.0.0.1:5000", "GET", "/login?next=%2Fpassword%2Fset%2FS3cr3t", "1.1", 200), None)
     MaskFeedTokens().filter(record)
     assert "S3cr3t" not in record.getMessage()
+
+
+def test_the_printable_report_keeps_its_inline_style_and_runs_nothing():
+    from scheduler.reporting import ReportFile
+
+    csp = policy(ReportFile(b"", "text/html; charset=utf-8", "r.html", True).headers()["Content-Security-Policy"])
+    assert csp["default-src"] == "'none'" and csp["style-src"] == "'unsafe-inline'" and "script-src" not in csp
+    assert "Content-Security-Policy" not in ReportFile(b"", "text/csv", "r.csv", False).headers()
