@@ -249,6 +249,9 @@ def auth_router(settings: Settings, db: Database, clock: Clock, sessions: Sessio
     @router.post("/login")
     async def login(request: Request):
         form = await request.form()
+        return await run_in_threadpool(sign_in, request, form)  # argon2 takes a while: never on the event loop
+
+    def sign_in(request: Request, form) -> Response:
         email, password = _address(form), str(form.get("password", ""))
         target = safe_next(str(form.get("next", "/")))
         if not check_csrf(sessions, request, str(form.get("csrf", ""))):
