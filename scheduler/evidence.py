@@ -45,7 +45,27 @@ ALIASES = {
 # application/octet-stream: text-like formats, and Windows browsers' name for a .csv file.
 TEXT_LIKE = {"application/json", "application/xml", "application/csv", "application/x-csv",
              "application/vnd.ms-excel"}
-ACTIVE_TEXT = {"text/html", "text/javascript", "text/ecmascript", "text/xml", "text/xsl", "text/css"}
+# The types a file is ever sent with (served_type): pictures, sound, video, documents, archives
+# and plain text, none of which a browser runs. Anything else goes out as application/octet-stream:
+# HTML, SVG, XML, XHTML, every JavaScript alias, Flash, and types no one thought of.
+SAFE_TYPES = frozenset({
+    "text/plain", "text/csv",
+    "image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp", "image/tiff", "image/avif", "image/heic",
+    "image/apng", "image/x-icon",
+    "audio/aac", "audio/amr", "audio/midi", "audio/mp4", "audio/mpeg", "audio/ogg", "audio/x-aiff",
+    "audio/x-flac", "audio/x-wav",
+    "video/3gpp", "video/mp4", "video/mpeg", "video/quicktime", "video/webm", "video/x-flv", "video/x-m4v",
+    "video/x-matroska", "video/x-ms-wmv", "video/x-msvideo",
+    "application/pdf", "application/rtf", "application/msword", "application/vnd.ms-excel",
+    "application/vnd.ms-powerpoint", "application/vnd.oasis.opendocument.presentation",
+    "application/vnd.oasis.opendocument.spreadsheet", "application/vnd.oasis.opendocument.text",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/zip", "application/gzip", "application/x-7z-compressed", "application/x-rar-compressed",
+    "application/x-tar", OCTET,
+})
+SAFE_TEXT = {"text/plain", "text/csv"}
 UNSAFE_CHARS = set('<>:"/\\|?*')
 RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
 MAX_NAME = 150
@@ -224,8 +244,20 @@ def trusted_type(name: str, declared: str | None, head: bytes) -> str:
     if not declared or declared in TEXT_LIKE:
         return OCTET
     if declared.startswith("text/"):
-        return "text/plain" if declared in ACTIVE_TEXT else declared
+        return declared if declared in SAFE_TEXT else "text/plain"  # text/html, text/javascript, …: shown as text
     raise TypeMismatch(name, declared, OCTET)
+
+
+def served_type(recorded: str | None) -> str:
+    """The type a file is sent with: the recorded one when it is on the safe
+    list, otherwise application/octet-stream. Decided when it is sent, not
+    only when stored: files recorded earlier may carry any type.
+
+    >>> served_type("video/mp4"), served_type("image/svg+xml"), served_type("Text/JavaScript; charset=x")
+    ('video/mp4', 'application/octet-stream', 'application/octet-stream')
+    """
+    kind = (recorded or "").split(";")[0].strip().lower()
+    return kind if kind in SAFE_TYPES else OCTET
 
 
 def sanitize_name(name: str) -> str:

@@ -20,11 +20,16 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 def normalize_email(address: str) -> str:
+    """The one form an address is kept and looked up in: trimmed, lower case
+    (people type their address with capitals and without them alike).
+
+    >>> normalize_email("  Anh.Nguyen@PhuTho.gov.VN ")
+    'anh.nguyen@phutho.gov.vn'
+    """
     address = address.strip()
     if not _EMAIL.match(address):
         raise InputError(N_('"{value}" is not an email address'), value=address)
-    local, _, domain = address.rpartition("@")
-    return f"{local}@{domain.lower()}"
+    return address.lower()
 
 
 def check_roles(roles: list[str]) -> list[str]:

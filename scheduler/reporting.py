@@ -106,6 +106,11 @@ def period_report(session: Session, period: str, cutoff: bool, now: datetime, sc
                              report_agency, lang)
 
 
+# The printable report carries its style inline (it is also saved and mailed as one file), runs no script.
+REPORT_POLICY = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; "
+                 "base-uri 'none'; form-action 'none'")
+
+
 @dataclass(frozen=True)
 class ReportFile:
     """A report in one format, ready to send."""
@@ -117,7 +122,10 @@ class ReportFile:
 
     def headers(self) -> dict[str, str]:
         disposition = "inline" if self.inline else f'attachment; filename="{self.name}"'
-        return {"Content-Disposition": disposition, "Cache-Control": "private, no-store"}
+        headers = {"Content-Disposition": disposition, "Cache-Control": "private, no-store"}
+        if self.media.startswith("text/html"):  # a document on its own: its inline style, and nothing to run
+            headers["Content-Security-Policy"] = REPORT_POLICY
+        return headers
 
 
 def report_file(document: dict, fmt: str, base_url: str) -> ReportFile:

@@ -127,7 +127,11 @@ def serve(ctx: Context, host: str, port: int, scheduler: bool = True) -> None:
         daemon.lock.acquire()  # refuse at once, before the port is taken
         daemon.lock.release()
     app = create_app(ctx.settings, db, clock, daemon)
-    config = uvicorn.Config(app, host=host, port=port, proxy_headers=True, log_level="info")
+    # X-Forwarded-For only from TRUSTED_PROXIES (none by default): uvicorn's
+    # own default would believe it from 127.0.0.1, whoever connects through it.
+    proxies = [str(n) for n in ctx.settings.trusted_proxies]
+    config = uvicorn.Config(app, host=host, port=port, proxy_headers=bool(proxies),
+                            forwarded_allow_ips=proxies or None, log_level="info")
     install_log_masks()  # after uvicorn configured its loggers
     ctx.err.write(ctx._("serving on http://{host}:{port} (public address {url}); database {db}").format(
         host=host, port=port, url=ctx.settings.base_url, db=ctx.settings.masked_database_url()) + "\n")

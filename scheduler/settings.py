@@ -6,6 +6,7 @@ the command line's global flags are generated from this table.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,6 +70,24 @@ def _security(value: str) -> str:
     return value
 
 
+def _minutes(value: str) -> int:
+    if not value.strip().isdigit() or not 1 <= int(value) <= 14 * 24 * 60:
+        raise InputError(N_('expected a number of minutes from 1 to 20160 (14 days), got "{value}"'), value=value)
+    return int(value)
+
+
+def _networks(value: str) -> tuple:
+    """Comma- or space-separated IP addresses or networks (CIDR)."""
+    found = []
+    for part in value.replace(",", " ").split():
+        try:
+            found.append(ipaddress.ip_network(part, strict=False))
+        except ValueError:
+            raise InputError(N_('expected IP addresses or networks such as 10.0.0.1 or 10.0.0.0/8, got "{value}"'),
+                             value=part) from None
+    return tuple(found)
+
+
 SETTINGS: tuple[Setting, ...] = (
     Setting("outputs_dir", "OUTPUTS_DIR", "outputs",
             N_("folder for runtime data: the embedded database, feeds, reports, evidence files"), Path),
@@ -102,6 +121,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ledger_key_file", "LEDGER_KEY_FILE", "",
             N_("Ed25519 key that signs ledger checkpoints; empty means OUTPUTS_DIR/ledger-key.pem "
                "(keep it off the database host in production)")),
+    Setting("session_idle_minutes", "SESSION_IDLE_MINUTES", "120",
+            N_("minutes without a request after which a sign-in ends (a session never lasts over 14 days)"),
+            _minutes),
+    Setting("trusted_proxies", "TRUSTED_PROXIES", "",
+            N_("IP addresses or networks of reverse proxies whose X-Forwarded-For is believed; "
+               "empty believes none"), _networks),
 )
 
 
@@ -146,6 +171,8 @@ class Settings:
     smtp_password: str
     mail_from: str
     ledger_key_file: str
+    session_idle_minutes: int
+    trusted_proxies: tuple
     sources: Mapping[str, str]
 
     @classmethod

@@ -139,6 +139,8 @@ class Phone:
         self.context, self.base_url = context, base_url
         self.page = context.new_page()
         self.page.set_default_timeout(15_000)
+        self.blocked: list[str] = []  # what the Content-Security-Policy refused: a page that lost its CSS or script
+        self.page.on("console", lambda m: self.blocked.append(m.text) if "Content Security Policy" in m.text else None)
         self.folder = SCREENSHOTS / re.sub(r"[^\w.-]+", "-", test_name).strip("-")
         if self.folder.exists():
             for old in self.folder.glob("*.png"):

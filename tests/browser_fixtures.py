@@ -65,6 +65,8 @@ def site(cli, monkeypatch, tmp_path):
 def phone(chromium, site, request):
     context = chromium.new_context(base_url=site.url, **browser.PHONE)
     try:
-        yield Phone(context, site.url, request.node.name)
+        phone = Phone(context, site.url, request.node.name)
+        yield phone
+        assert not phone.blocked, phone.blocked
     finally:
         context.close()

@@ -192,7 +192,7 @@ def test_upload_shows_progress(phone, tmp_path):
     page.click("#deliver-submit", no_wait_after=True)
     progress = page.locator("progress#upload-progress")
     progress.wait_for(state="visible", timeout=5_000)
-    page.wait_for_function("document.querySelector('progress#upload-progress').value > 0", timeout=5_000)
+    page.wait_for_function("() => document.querySelector('progress#upload-progress').value > 0", timeout=5_000)
     phone.snap("uploading")
     page.wait_for_url(re.compile(rf"/o/{re.escape(EPISODE)}\?recorded=\d+$"), timeout=30_000)
     phone.snap("recorded")

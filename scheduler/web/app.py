@@ -2,7 +2,8 @@
 
 Errors are translated here once: a page or a plain 404 for people and
 calendar clients; an unexpected error is logged with its traceback and
-answered with a plain sentence. Feed tokens never reach the logs.
+answered with a plain sentence. Feed tokens and password links never reach
+the logs.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import func, select, text
 from starlette.concurrency import run_in_threadpool
 
@@ -23,7 +25,7 @@ from ..errors import SchedulerError
 from ..evidence import EvidenceStore
 from ..i18n import gettext_for
 from ..people import FeedScope
-from ..settings import Settings
+from ..settings import ROOT, Settings
 from ..store.database import Database
 from ..store.outbox import backlog as outbox_backlog
 from ..store.tables import OccurrenceRow, PlanRow
@@ -31,24 +33,36 @@ from .api import api_router
 from .auth import Sessions, auth_router
 from .conditional import http_date, not_modified
 from .feed_cache import FeedCache, FeedResponse
+from .headers import SecurityHeaders
 from .admin import admin_router
 from .calendar_pages import calendar_router
 from .dashboard import dashboard_router
 from .pages import pages_router
 
 log = logging.getLogger("scheduler.web")
-FEED_PATH = re.compile(r"/feeds/(?!public/)[^/?#\s]+")
+# Paths that are secrets, as such or percent-encoded (in a ?next=): a feed's, a password link's.
+FEED_PATH = re.compile(r"(/|%2F)feeds(/|%2F)(?!public(/|%2F))[^/?#&\s]+", re.IGNORECASE)
+PASSWORD_PATH = re.compile(r"(/|%2F)password(/|%2F)set(/|%2F)[^/?#&\s]+", re.IGNORECASE)
+
+
+def mask_secrets(text: str) -> str:
+    """A path or a log line with its secrets hidden.
+
+    >>> mask_secrets("GET /password/set/abc123 HTTP/1.1 /feeds/t0k3n.ics")
+    'GET /password/set/*** HTTP/1.1 /feeds/***.ics'
+    """
+    return PASSWORD_PATH.sub("/password/set/***", FEED_PATH.sub("/feeds/***.ics", text))
 
 
 class MaskFeedTokens(logging.Filter):
-    """uvicorn's access log prints whole paths; a feed path is a secret."""
+    """uvicorn's access log prints whole paths; a feed path or a password
+    link is a secret."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple):
-            record.args = tuple(FEED_PATH.sub("/feeds/***.ics", a) if isinstance(a, str) else a
-                                for a in record.args)
+            record.args = tuple(mask_secrets(a) if isinstance(a, str) else a for a in record.args)
         if isinstance(record.msg, str):
-            record.msg = FEED_PATH.sub("/feeds/***.ics", record.msg)
+            record.msg = mask_secrets(record.msg)
         return True
 
 
@@ -89,6 +103,8 @@ def create_app(settings: Settings, db: Database, clock: Clock, daemon=None) -> F
 
     app = FastAPI(title="Media production scheduler", version=__version__, lifespan=lifespan,
                   description="Lịch sản xuất tuyên truyền — calendar feeds, occurrences, evidence, compliance.")
+    app.add_middleware(SecurityHeaders)
+    app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")  # the pages' CSS and scripts
     cache = FeedCache(db)
     app.state.feed_cache = cache
 
@@ -117,7 +133,7 @@ def create_app(settings: Settings, db: Database, clock: Clock, daemon=None) -> F
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception):  # pragma: no cover - last resort
-        log.exception("unexpected error on %s %s", request.method, FEED_PATH.sub("/feeds/***.ics", request.url.path))
+        log.exception("unexpected error on %s %s", request.method, mask_secrets(request.url.path))
         return PlainTextResponse(gettext_for(settings.lang)("Something went wrong on our side; please try again."),
                                  status_code=500)
 

@@ -1,10 +1,13 @@
-"""Signing in: argon2id password hashes, sessions in signed cookies, CSRF
-tokens on every form, a limit on failed sign-ins, one-time links to set a
-password (sent through the outbox).
+"""Signing in: argon2id password hashes, sessions kept on the server and
+named in a signed cookie, CSRF tokens on every form, a limit on failed
+sign-ins, one-time links to set a password (sent through the outbox).
 
-A session names its user and the user's session epoch; disabling a user or
-changing their password raises the epoch, so every session of theirs ends
-at its next request.
+A session names its user, its server-side id and the user's session epoch.
+Signing out ends the id; SESSION_IDLE_MINUTES without a request ends it too;
+disabling a user or changing their password raises the epoch, so every
+session of theirs ends at its next request. A failed sign-in answers the
+same, in the same time, whether the address is unknown, disabled or its
+password wrong.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import os
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 from urllib.parse import quote, urlparse
 
@@ -22,6 +26,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -33,11 +38,14 @@ from ..rendering import render
 from ..settings import Settings
 from ..store.database import Database
 from ..store.outbox import enqueue
+from ..store import sign_ins
+from ..store.people import find_user
 from ..store.tables import PasswordTokenRow, SignInFailureRow, UserRow
+from .clients import client_of
 
 log = logging.getLogger("scheduler.web.auth")
 COOKIE = "lich_session"
-SESSION_DAYS = 14
+SESSION_DAYS = sign_ins.LIFETIME.days  # the cookie lasts as long as a session can
 MIN_PASSWORD = 10
 FAILURE_WINDOW = timedelta(minutes=15)
 MAX_FAILURES_PER_ADDRESS = 5
@@ -69,14 +77,22 @@ def set_password(session: Session, user: UserRow, password: str, now: datetime) 
     user.updated_at = now
 
 
+@lru_cache(maxsize=1)
+def dummy_hash() -> str:
+    """A real hash with the same parameters, verified when there is no
+    user (or no password) to verify against: the same work either way."""
+    return hasher.hash(secrets.token_urlsafe(16))
+
+
 def check_password(user: UserRow | None, password: str) -> bool:
-    if user is None or not user.password_hash:
-        hasher.hash(password)  # the same work either way: no timing hint that the address exists
-        return False
+    """Exactly one argon2 verification whoever asks: an unknown address, a
+    disabled user and a wrong password take the same time and all fail."""
+    stored = user.password_hash if user is not None and user.password_hash else None
     try:
-        return hasher.verify(user.password_hash, password)
+        matched = hasher.verify(stored or dummy_hash(), password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
-        return False
+        matched = False
+    return matched and stored is not None and not user.disabled
 
 
 def secret_key(settings: Settings) -> bytes:
@@ -101,6 +117,8 @@ class Sessions:
         self.settings, self.db, self.clock = settings, db, clock
         self.signer = URLSafeTimedSerializer(secret_key(settings), salt="session")
         self.secure = settings.base_url.startswith("https://")
+        self.idle = timedelta(minutes=settings.session_idle_minutes)
+        dummy_hash()  # made now, not during the first sign-in it would slow down
 
     def read(self, request: Request) -> dict:
         raw = request.cookies.get(COOKIE)
@@ -136,12 +154,24 @@ class Sessions:
         if uid is None:
             return None
         with self.db.transaction() as s:
-            user = s.get(UserRow, uid)
-            if user is None or user.disabled or (user.session_epoch or 0) != data.get("epoch"):
+            user = s.get(UserRow, uid) if isinstance(uid, int) else None
+            if (user is None or user.disabled or (user.session_epoch or 0) != data.get("epoch")
+                    or not sign_ins.alive(s, data.get("sid"), user.id, self.clock.now(), self.idle)):
                 data.pop("uid", None)
+                data.pop("sid", None)
                 request.state.session_dirty = True
                 return None
             return SessionUser(user.id, user.email, user.name, tuple(user.roles), user.agency_code, user.lang)
+
+    def start(self, session: Session, user: UserRow, now: datetime) -> dict:
+        """The cookie's content for a new sign-in of ``user``, with a new CSRF token."""
+        return {"uid": user.id, "epoch": user.session_epoch or 0, "sid": sign_ins.start(session, user.id, now),
+                "csrf": secrets.token_urlsafe(24)}
+
+    def end(self, request: Request) -> None:
+        """Sign out on the server: the cookie's session id works no more."""
+        with self.db.transaction() as s:
+            sign_ins.end(s, self.read(request).get("sid"), self.clock.now())
 
     def finish(self, request: Request, response: Response) -> Response:
         """Write the session back if this request changed it."""
@@ -155,11 +185,9 @@ def check_csrf(sessions: Sessions, request: Request, token: str | None) -> bool:
     return bool(expected and token and secrets.compare_digest(expected, token))
 
 
-def client_of(request: Request) -> str:
-    return (request.client.host if request.client else "unknown")[:100]
-
-
 def too_many_failures(session: Session, email: str, client: str, now: datetime) -> bool:
+    """Counted by the address typed, known or not, and by the client: the
+    same answer whether an account exists."""
     since = now - FAILURE_WINDOW
     by_email = session.scalar(select(func.count()).select_from(SignInFailureRow).where(
         SignInFailureRow.email == email, SignInFailureRow.at > since))
@@ -191,8 +219,21 @@ def new_password_link(session: Session, user: UserRow, now: datetime, settings: 
     enqueue(session, [message], now, urlparse(settings.base_url).hostname or "localhost")
 
 
+def _address(form) -> str:
+    """The address as typed, in the form addresses are kept (lower case)."""
+    return str(form.get("email", "")).strip().lower()[:320]
+
+
+def _user(session: Session, email: str) -> UserRow | None:
+    try:
+        return find_user(session, email)
+    except InputError:  # not an address at all: nobody, answered as for an unknown one
+        return None
+
+
 def auth_router(settings: Settings, db: Database, clock: Clock, sessions: Sessions) -> APIRouter:
     router = APIRouter(include_in_schema=False)
+    proxies = settings.trusted_proxies
 
     def page(request: Request, name: str, status: int = 200, **values) -> Response:
         user = sessions.user(request)
@@ -208,24 +249,27 @@ def auth_router(settings: Settings, db: Database, clock: Clock, sessions: Sessio
     @router.post("/login")
     async def login(request: Request):
         form = await request.form()
-        email, password = str(form.get("email", "")).strip().lower(), str(form.get("password", ""))
+        return await run_in_threadpool(sign_in, request, form)  # argon2 takes a while: never on the event loop
+
+    def sign_in(request: Request, form) -> Response:
+        email, password = _address(form), str(form.get("password", ""))
         target = safe_next(str(form.get("next", "/")))
         if not check_csrf(sessions, request, str(form.get("csrf", ""))):
             return page(request, "login.html", 403, next=target, error=N_("The form expired; please try again."))
         now = clock.now()
         with db.transaction() as s:
-            if too_many_failures(s, email, client_of(request), now):
-                log.warning("sign-in refused for %s from %s: too many failures", email, client_of(request))
+            if too_many_failures(s, email, client_of(request, proxies), now):
+                log.warning("sign-in refused for %s from %s: too many failures", email, client_of(request, proxies))
                 return page(request, "login.html", 429, next=target, email=email,
                             error=N_("Too many failed attempts; wait 15 minutes and try again."))
-            user = s.scalar(select(UserRow).where(UserRow.email == email))
-            if user is None or user.disabled or not check_password(user, password):
-                s.add(SignInFailureRow(email=email, client=client_of(request), at=now))
-                log.warning("failed sign-in for %s from %s", email, client_of(request))
+            user = _user(s, email)
+            if not check_password(user, password):  # one verification, and one failure row, in every case
+                s.add(SignInFailureRow(email=email, client=client_of(request, proxies), at=now))
+                log.warning("failed sign-in for %s from %s", email, client_of(request, proxies))
                 return page(request, "login.html", 401, next=target, email=email,
                             error=N_("Wrong email address or password."))
             s.execute(delete(SignInFailureRow).where(SignInFailureRow.email == email))
-            data = {"uid": user.id, "epoch": user.session_epoch or 0, "csrf": secrets.token_urlsafe(24)}
+            data = sessions.start(s, user, now)
         response = RedirectResponse(target, status_code=303)
         sessions.write(response, data)  # a new session (and CSRF token) at sign-in
         return response
@@ -235,6 +279,7 @@ def auth_router(settings: Settings, db: Database, clock: Clock, sessions: Sessio
         form = await request.form()
         if not check_csrf(sessions, request, str(form.get("csrf", ""))):
             return page(request, "login.html", 403, next="/", error=N_("The form expired; please try again."))
+        await run_in_threadpool(sessions.end, request)
         response = RedirectResponse("/login", status_code=303)
         response.delete_cookie(COOKIE, path="/")
         return response
@@ -248,16 +293,16 @@ def auth_router(settings: Settings, db: Database, clock: Clock, sessions: Sessio
         form = await request.form()
         if not check_csrf(sessions, request, str(form.get("csrf", ""))):
             return page(request, "password_forgot.html", 403, error=N_("The form expired; please try again."))
-        email = str(form.get("email", "")).strip().lower()
+        email = _address(form)
         now = clock.now()
         with db.transaction() as s:
-            if too_many_failures(s, email, client_of(request), now):
+            if too_many_failures(s, email, client_of(request, proxies), now):
                 return page(request, "password_forgot.html", 429,
                             error=N_("Too many failed attempts; wait 15 minutes and try again."))
-            user = s.scalar(select(UserRow).where(UserRow.email == email))
+            user = _user(s, email)
             if user is not None and not user.disabled:
                 new_password_link(s, user, now, settings)
-            s.add(SignInFailureRow(email=email, client=client_of(request), at=now))  # reset links are rationed too
+            s.add(SignInFailureRow(email=email, client=client_of(request, proxies), at=now))  # reset links are rationed too
         return page(request, "password_forgot.html", sent=True)  # the same answer whether the address exists
 
     @router.get("/password/set/{token}")
@@ -285,7 +330,7 @@ def auth_router(settings: Settings, db: Database, clock: Clock, sessions: Sessio
             user = s.get(UserRow, row.user_id)
             set_password(s, user, password, now)
             row.used_at = now
-            data = {"uid": user.id, "epoch": user.session_epoch, "csrf": secrets.token_urlsafe(24)}
+            data = sessions.start(s, user, now)
         response = RedirectResponse("/", status_code=303)
         sessions.write(response, data)
         return response

@@ -8,7 +8,7 @@ from fastapi.responses import FileResponse
 from sqlalchemy.orm import Session
 
 from ..errors import N_
-from ..evidence import EvidenceStore, content_disposition
+from ..evidence import EvidenceStore, content_disposition, served_type
 from ..ledger import parse_content
 from ..permissions import Actor, may_open_evidence
 from ..recording import NotFound, grants, refuse
@@ -34,9 +34,9 @@ def opened(session: Session, store: EvidenceStore, actor: Actor, seq: int, sha25
 
 
 def file_response(store: EvidenceStore, found: dict) -> FileResponse:
-    """The bytes as an attachment under their recorded name and type; never
-    sniffed, never run as a page of this site."""
-    return FileResponse(store.path(found["sha256"]), media_type=found["type"],
+    """The bytes as an attachment under their recorded name and a type no
+    browser runs (``served_type``); never sniffed, never a page of this site."""
+    return FileResponse(store.path(found["sha256"]), media_type=served_type(found.get("type")),
                         headers={"Content-Disposition": content_disposition(found["name"]),
                                  "X-Content-Type-Options": "nosniff", "Cache-Control": "private",
                                  "Content-Security-Policy": "sandbox"})
