@@ -57,7 +57,7 @@ def test_the_api_docs_still_load_their_script(client):
 
 
 def test_no_template_has_an_inline_script_or_style_element():
-    """The policy would block them: the pages' CSS and JavaScript live in static/."""
+    """The policy would block them: the pages' CSS and JavaScript live in scheduler/web/static/."""
     for path in TEMPLATES.glob("*.html"):  # mail/ and the printable report are not pages of the site
         if path.name == "report.html":
             continue
@@ -69,9 +69,9 @@ def test_the_pages_link_their_css_and_scripts_and_each_is_served(client):
     page = html(client.get("/login"))
     links = [a.attrs["href"] for a in page.all("link", rel="stylesheet")]
     assert "/static/base.css" in links
-    for name in sorted(p.name for p in (ROOT / "static").iterdir()):
+    for name in sorted(p.name for p in (ROOT / "scheduler" / "web" / "static").iterdir()):
         r = client.get(f"/static/{name}")
-        assert r.status_code == 200 and r.content == (ROOT / "static" / name).read_bytes()
+        assert r.status_code == 200 and r.content == (ROOT / "scheduler" / "web" / "static" / name).read_bytes()
         assert r.headers["content-type"].startswith("text/css" if name.endswith(".css") else "text/javascript")
     assert client.get("/static/../scheduler/settings.py").status_code == 404
 

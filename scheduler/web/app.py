@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+from pathlib import Path
 from contextlib import asynccontextmanager
 from zoneinfo import ZoneInfo
 
@@ -25,7 +26,7 @@ from ..errors import SchedulerError
 from ..evidence import EvidenceStore
 from ..i18n import gettext_for
 from ..people import FeedScope
-from ..settings import ROOT, Settings
+from ..settings import Settings
 from ..store.database import Database
 from ..store.outbox import backlog as outbox_backlog
 from ..store.tables import OccurrenceRow, PlanRow
@@ -104,7 +105,7 @@ def create_app(settings: Settings, db: Database, clock: Clock, daemon=None) -> F
     app = FastAPI(title="Media production scheduler", version=__version__, lifespan=lifespan,
                   description="Lịch sản xuất tuyên truyền — calendar feeds, occurrences, evidence, compliance.")
     app.add_middleware(SecurityHeaders)
-    app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")  # the pages' CSS and scripts
+    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")  # the pages' CSS and scripts
     cache = FeedCache(db)
     app.state.feed_cache = cache
 

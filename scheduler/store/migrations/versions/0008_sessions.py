@@ -1,6 +1,6 @@
 """sessions kept on the server; addresses in lower case
 
-Revision ID: 0008b
+Revision ID: 0008
 Revises: 0007
 """
 
@@ -8,7 +8,7 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0008b'
+revision = '0008'
 down_revision = '0007'
 branch_labels = None
 depends_on = None
