@@ -14,14 +14,14 @@ from typing import Callable
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import Text, cast, or_, select
 
 from .clock import Clock, elapsed, system_now
 from .compliance import report_period
 from .mail import Mailer, SmtpConfig, mailer_from
 from .message import compose, kept, letter
-from .outbox import Message, PermanentFailure, TemporaryFailure
-from .reminders import Policy, obsolete, occurrence_of, owed, within_hours
+from .outbox import SECRET_KINDS, Message, PermanentFailure, TemporaryFailure
+from .reminders import Policy, obsolete, occurrence_of, owed, superseded, within_hours
 from .settings import Settings
 from .store import outbox
 from .store.database import Database
@@ -82,8 +82,9 @@ def plan_reminders(rt: Runtime) -> dict:
             pending = [outbox.as_message(r) for r in outbox.pending_reminders(s)
                        if occurrence_of(r.about) in by_id]
             cancelled += outbox.cancel(s, obsolete(pending, by_id), "no longer owed")
+        replaced = outbox.supersede(s, superseded([outbox.as_message(r) for r in outbox.pending_reminders(s)], now))
         expired = outbox.expire(s, now)
-    return {"new": new, "cancelled": cancelled, "expired": expired, "built": build_outbox(rt)}
+    return {"new": new, "cancelled": cancelled, "superseded": replaced, "expired": expired, "built": build_outbox(rt)}
 
 
 def build_outbox(rt: Runtime, batch: int = 100) -> int:
@@ -132,6 +133,7 @@ def _send_batch(rt: Runtime, limit: int) -> tuple[dict, int]:
     with rt.db.transaction() as s:
         rows = outbox.claim(s, rt.owner, now, lease(rt), limit, kinds=kinds, real_now=system_now(timezone.utc))
         claimed = [(r.id, outbox.as_message(r), r.message_id, r.mime) for r in rows]
+        claimed = _built_when_claimed(rt, s, claimed)
     attempted: set[int] = set()
     try:
         # one connection for the batch, in autocommit: a message's mark is one UPDATE, its own durable
@@ -151,7 +153,7 @@ def _send_batch(rt: Runtime, limit: int) -> tuple[dict, int]:
                     again, gave_up = _mark_failure(rt, row_id, mid, result)
                     retried, failed = retried + again, failed + gave_up
                 else:
-                    outbox.mark_sent(conn, row_id, rt.owner, rt.clock.now(), result)
+                    outbox.mark_sent(conn, row_id, rt.owner, rt.clock.now(), result, message.kind in SECRET_KINDS)
                     sent += 1
     finally:
         with rt.db.transaction() as s:
@@ -159,21 +161,40 @@ def _send_batch(rt: Runtime, limit: int) -> tuple[dict, int]:
     return {"sent": sent, "retried": retried, "failed": failed}, len(attempted)
 
 
+def _built_when_claimed(rt: Runtime, session, claimed: list[tuple]) -> list[tuple]:
+    """Rows claimed before their bytes were kept are built now and their
+    bytes kept in the claim's transaction, before anything is sent: a resend
+    in doubt then sends the same bytes (a build draws new MIME boundaries).
+    One that cannot be built stays without bytes: its send fails and says why."""
+    built = {}
+    for row_id, message, mid, mime in claimed:
+        if mime is None:
+            try:
+                built[row_id] = letter(compose(message, mid, rt.settings.mail_from, rt.settings.base_url)).data
+            except PermanentFailure:
+                pass
+    outbox.keep_claimed(session, rt.owner, built)
+    return [(row_id, message, mid, built.get(row_id, mime)) for row_id, message, mid, mime in claimed]
+
+
 def _mark_failure(rt: Runtime, row_id: int, mid: str, error: Exception) -> tuple[int, int]:
     """(retried, failed): a temporary failure backs off, a permanent one is final."""
     with rt.db.transaction() as s:
         if isinstance(error, TemporaryFailure):
             state = outbox.mark_retry(s, row_id, rt.owner, rt.clock.now(), str(error))
+            if state == outbox.FAILED:
+                outbox.clear(s)
             log.warning("mail %s: temporary failure (%s)", mid, error)
             return int(state == outbox.PENDING), int(state == outbox.FAILED)
         outbox.mark_failed(s, row_id, rt.owner, str(error))
+        outbox.clear(s)
         log.error("mail %s: permanent failure, not retried (%s)", mid, error)
         return 0, 1
 
 
 def _send_one(rt: Runtime, message: Message, mid: str, mime: bytes | None, moment: datetime):
-    """The bytes built when it was planned, dated and sent as they are; a row
-    without them (planned before they were kept, or claimed first) is built now."""
+    """The bytes built when it was planned (or claimed), dated and sent as they
+    are; a row without them could not be built: building again says why."""
     try:
         mail = (kept(message, mid, mime, rt.settings.mail_from) if mime is not None
                 else letter(compose(message, mid, rt.settings.mail_from, rt.settings.base_url)))
@@ -193,12 +214,18 @@ def close_windows(rt: Runtime) -> dict:
     with rt.db.transaction() as s:
         rows = list(s.scalars(select(OccurrenceRow).where(
             OccurrenceRow.window_end <= now, OccurrenceRow.status == "scheduled",
-            OccurrenceRow.delivery.is_(None)).limit(1000)))
+            _nothing_recorded(OccurrenceRow.delivery)).limit(1000)))
         for row in rows:
             row.delivery, row.revision, row.updated_at = {"state": "missing"}, row.revision + 1, now
         s.flush()
         write_items(s, [r.id for r in rows], rt.settings.base_url)
     return {"missing": len(rows)}
+
+
+def _nothing_recorded(column):
+    """SQL NULL or JSON ``null``: an occurrence stored with ``delivery=None``
+    holds the JSON null (the column's default), which ``IS NULL`` misses."""
+    return or_(column.is_(None), cast(column, Text) == "null")
 
 
 def refresh_feeds(rt: Runtime) -> dict:

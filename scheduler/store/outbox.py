@@ -13,16 +13,17 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Iterable
 
-from sqlalchemy import Connection, Select, and_, bindparam, case, func, or_, select, update
+from sqlalchemy import Connection, Select, Text, and_, bindparam, case, cast, func, or_, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from ..outbox import MAX_ATTEMPTS, Message, message_id, retry_at
+from ..outbox import MAX_ATTEMPTS, SECRET_KINDS, Message, message_id, retry_at
 from .tables import OutboxRow
 
 PENDING, SENDING, SENT, FAILED, CANCELLED, EXPIRED = "pending", "sending", "sent", "failed", "cancelled", "expired"
+SUPERSEDED = "superseded"  # a more urgent reminder of the same occurrence went instead
 IN_DOUBT = "in doubt: resent with the same Message-ID"
 T = OutboxRow.__table__
 # what sending needs of a row: its Message, Message-ID and bytes (absent for a row not built yet)
@@ -46,8 +47,9 @@ def enqueue(session: Session, messages: Iterable[Message], now: datetime, domain
     new = 0
     for start in range(0, len(rows), 500):
         chunk = rows[start:start + 500]
-        statement = insert(table).values(chunk).on_conflict_do_nothing(index_elements=["key"])
-        new += session.execute(statement).rowcount or 0
+        # RETURNING counts what was inserted on every driver (a multi-row INSERT's rowcount is -1 on some)
+        statement = insert(table).values(chunk).on_conflict_do_nothing(index_elements=["key"]).returning(table.c.id)
+        new += len(session.execute(statement).all())
     return new
 
 
@@ -67,6 +69,19 @@ def keep(session: Session, built: dict[int, bytes]) -> int:
     if not built:
         return 0
     return session.execute(_KEEP, [{"row_id": i, "bytes": b} for i, b in built.items()]).rowcount or 0
+
+
+_KEEP_CLAIMED = update(T).where(T.c.id == bindparam("row_id"), T.c.state == SENDING, T.c.lease_owner == bindparam("owner"),
+                               T.c.mime.is_(None)).values(mime=bindparam("bytes", type_=T.c.mime.type))
+
+
+def keep_claimed(session: Session, owner: str, built: dict[int, bytes]) -> int:
+    """Keep the bytes of rows we have just claimed unbuilt, in the claim's own
+    transaction: if we die after sending, the in-doubt resend is these bytes."""
+    if not built:
+        return 0
+    return session.execute(_KEEP_CLAIMED, [{"row_id": i, "owner": owner, "bytes": b}
+                                           for i, b in built.items()]).rowcount or 0
 
 
 def claimable(now: datetime, real_now: datetime | None = None):
@@ -120,10 +135,16 @@ _SENT = update(T).where(T.c.id == bindparam("row_id"), T.c.lease_owner == bindpa
     refused=bindparam("refused", type_=T.c.refused.type))
 
 
-def mark_sent(db: Session | Connection, row_id: int, owner: str, now: datetime, refused: dict | None = None) -> None:
+_SENT_CLEARED = _SENT.values(mime=None, context={})
+
+
+def mark_sent(db: Session | Connection, row_id: int, owner: str, now: datetime, refused: dict | None = None,
+              secret: bool = False) -> None:
     """One UPDATE by primary key, under our lease: on the sender's autocommit
-    connection, its own durable transaction."""
-    db.execute(_SENT, {"row_id": row_id, "owner": owner, "at": now, "refused": refused or None})
+    connection, its own durable transaction. A ``secret`` message's words and
+    bytes go in the same statement: sent, its link is no longer kept."""
+    db.execute(_SENT_CLEARED if secret else _SENT, {"row_id": row_id, "owner": owner, "at": now,
+                                                    "refused": refused or None})
 
 
 def mark_retry(db: Session | Connection, row_id: int, owner: str, now: datetime, error: str) -> str:
@@ -155,13 +176,36 @@ def cancel(session: Session, keys: list[str], reason: str) -> int:
         return 0
     result = session.execute(update(OutboxRow).where(OutboxRow.key.in_(keys), OutboxRow.state == PENDING)
                              .values(state=CANCELLED, last_error=reason))
+    clear(session)
     return result.rowcount or 0
+
+
+def supersede(session: Session, replaced: dict[str, str]) -> int:
+    """Mark pending rows superseded, each with the reminder that goes instead."""
+    done = 0
+    for key, by in sorted(replaced.items()):
+        done += session.execute(update(T).where(T.c.key == key, T.c.state == PENDING).values(
+            state=SUPERSEDED, last_error=f"superseded by {by}")).rowcount or 0
+    return done
 
 
 def expire(session: Session, now: datetime) -> int:
     result = session.execute(update(OutboxRow).where(OutboxRow.state == PENDING, OutboxRow.expires_at <= now)
                              .values(state=EXPIRED))
+    clear(session)
     return result.rowcount or 0
+
+
+FINAL = (SENT, FAILED, CANCELLED, EXPIRED, SUPERSEDED)
+
+
+def clear(db: Session | Connection) -> int:
+    """Drop the words and bytes of secret messages (password links) that will
+    not be sent again: sent, failed, cancelled, expired. A row still pending
+    or in doubt keeps them, so it goes once and a resend has the same bytes."""
+    return db.execute(update(T).where(T.c.kind.in_(SECRET_KINDS), T.c.state.in_(FINAL),
+                                      or_(T.c.mime.is_not(None), cast(T.c.context, Text) != "{}"))
+                      .values(mime=None, context={})).rowcount or 0
 
 
 def pending_reminders(session: Session) -> list[OutboxRow]:
