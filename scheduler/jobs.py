@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Text, cast, or_, select
 
+from . import expiry
 from .clock import Clock, elapsed, system_now
 from .compliance import report_period
 from .mail import Mailer, SmtpConfig, mailer_from
@@ -27,7 +28,7 @@ from .store import outbox
 from .store.database import Database
 from .store.feed_items import current_change, write_items
 from .store.tables import OccurrenceRow, PlanRow
-from .store.watch import calendar_of, dha_addresses, watched, zone
+from .store.watch import admin_addresses, calendar_of, dha_addresses, watched, zone
 from .workdays import WorkCalendar
 
 log = logging.getLogger("scheduler.jobs")
@@ -36,7 +37,7 @@ def lease(rt: "Runtime") -> timedelta:
     """Long enough to send a claimed batch; a row still 'sending' after it is in doubt."""
     return timedelta(seconds=max(5.0, 10 * rt.settings.tick_seconds))
 # Sent only in working hours; a password link goes at once.
-WORKING_HOURS_KINDS = ("milestone", "due", "at_risk", "overdue", "digest", "moved", "cancelled", "report")
+WORKING_HOURS_KINDS = ("milestone", "due", "at_risk", "overdue", "digest", "moved", "cancelled", "report", "expiry")
 
 
 @dataclass
@@ -84,7 +85,20 @@ def plan_reminders(rt: Runtime) -> dict:
             cancelled += outbox.cancel(s, obsolete(pending, by_id), "no longer owed")
         replaced = outbox.supersede(s, superseded([outbox.as_message(r) for r in outbox.pending_reminders(s)], now))
         expired = outbox.expire(s, now)
+        new += _summarize_expiry(rt, s, now)
     return {"new": new, "cancelled": cancelled, "superseded": replaced, "expired": expired, "built": build_outbox(rt)}
+
+
+def _summarize_expiry(rt: Runtime, session, now: datetime) -> int:
+    """Once a day, tell administrators which messages expired unsent since
+    the last summary (the first one looks back a week)."""
+    until = expiry.day_start(now, DEFAULT_ZONE)
+    since = outbox.last_summary(session) or until - timedelta(days=7)
+    if since >= until:
+        return 0
+    found = outbox.expired_between(session, since, until)
+    messages = expiry.summary(found, admin_addresses(session), since, until, now, WorkCalendar(), DEFAULT_ZONE)
+    return outbox.enqueue(session, messages, now, rt.domain)
 
 
 def build_outbox(rt: Runtime, batch: int = 100) -> int:
@@ -182,8 +196,6 @@ def _mark_failure(rt: Runtime, row_id: int, mid: str, error: Exception) -> tuple
     with rt.db.transaction() as s:
         if isinstance(error, TemporaryFailure):
             state = outbox.mark_retry(s, row_id, rt.owner, rt.clock.now(), str(error))
-            if state == outbox.FAILED:
-                outbox.clear(s)
             log.warning("mail %s: temporary failure (%s)", mid, error)
             return int(state == outbox.PENDING), int(state == outbox.FAILED)
         outbox.mark_failed(s, row_id, rt.owner, str(error))

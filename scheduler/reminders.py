@@ -260,7 +260,8 @@ def _planned(w: Watched, calendar: WorkCalendar, tz: tzinfo) -> Iterator[Message
         for step, title, title_en, day in w.milestones:
             send = _at(_send_day(min(day, due_day), w.due, p, calendar, tz), p.start, tz)
             context = _context(w, tz, step=step, step_title=title, step_title_en=title_en, day=day.isoformat())
-            yield from _fan(w, "milestone", f"{w.id}#{step}", _at(day, p.start, tz), send, w.due, context)
+            until = min(w.due, _at(day + timedelta(days=1), time(0), tz))  # useful until the step's day is over
+            yield from _fan(w, "milestone", f"{w.id}#{step}", _at(day, p.start, tz), send, until, context)
     days: dict[date, int] = {}
     for n in sorted(p.due_before):  # two reminders on one morning are noise: the nearest one stays
         days.setdefault(_send_day(calendar.working_days_before(due_day, n), w.due, p, calendar, tz), n)
@@ -298,11 +299,8 @@ def _digests(items: list[Watched], now: datetime, calendar: WorkCalendar, tz: tz
         p = group[0].policy  # digest settings are the plan's, the same on all its occurrences
         if not p.digest_days:
             continue
-        for week in (monday - timedelta(days=7), monday):  # a holiday may push last week's into this one
-            day = week + timedelta(days=p.digest_weekday)
-            if not calendar.is_working_day(day):
-                day = _next_working_day(day, calendar)
-            send_at, expires_at = _at(day, p.start, tz), _at(day, p.end, tz)
+        for week in (monday - timedelta(days=7), monday):  # last week's is useful until this week's goes
+            send_at, expires_at = _digest_at(week, p, calendar, tz), _digest_at(week + timedelta(days=7), p, calendar, tz)
             if not send_at <= now < expires_at:
                 continue
             context = _digest_context(group, agency, send_at, p.digest_days, tz)
@@ -314,6 +312,13 @@ def _digests(items: list[Watched], now: datetime, calendar: WorkCalendar, tz: tz
             for address, lang in sorted(recipients.items()):
                 yield Message("digest", f"{agency}@{context['week']}", address, _at(week, time(0), tz),
                               send_at, expires_at, lang, (), context)
+
+
+def _digest_at(week: date, p: Policy, calendar: WorkCalendar, tz: tzinfo) -> datetime:
+    """When the digest of the week starting on Monday ``week`` goes: its
+    weekday, or the next working day, at the start hour."""
+    day = week + timedelta(days=p.digest_weekday)
+    return _at(day if calendar.is_working_day(day) else _next_working_day(day, calendar), p.start, tz)
 
 
 def _digest_context(group: list[Watched], agency: str, start: datetime, days: int, tz: tzinfo) -> dict:

@@ -19,7 +19,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from ..outbox import MAX_ATTEMPTS, SECRET_KINDS, Message, message_id, retry_at
+from ..outbox import SECRET_KINDS, Message, message_id, retry_at
 from .tables import OutboxRow
 
 PENDING, SENDING, SENT, FAILED, CANCELLED, EXPIRED = "pending", "sending", "sent", "failed", "cancelled", "expired"
@@ -148,15 +148,16 @@ def mark_sent(db: Session | Connection, row_id: int, owner: str, now: datetime, 
 
 
 def mark_retry(db: Session | Connection, row_id: int, owner: str, now: datetime, error: str) -> str:
-    """A temporary failure: back off, or give up after MAX_ATTEMPTS."""
+    """A temporary failure: back off and try again while the message is still
+    useful; once its lifetime is over it expires (listed, counted, summarized),
+    however many attempts that took (a server answering 451 all day)."""
     attempts = db.execute(select(T.c.attempts).where(T.c.id == row_id, T.c.lease_owner == owner)).scalar()
     if attempts is None:
         return ""
-    state = FAILED if attempts + 1 >= MAX_ATTEMPTS else PENDING
-    later = {"next_attempt_at": retry_at(now, attempts + 1)} if state == PENDING else {}
     db.execute(update(T).where(T.c.id == row_id, T.c.lease_owner == owner).values(
-        state=state, attempts=attempts + 1, last_error=error[:2000], lease_until=None, **later))
-    return state
+        state=PENDING, attempts=attempts + 1, last_error=error[:2000], lease_until=None,
+        next_attempt_at=retry_at(now, attempts + 1)))
+    return PENDING
 
 
 def mark_failed(db: Session | Connection, row_id: int, owner: str, error: str) -> None:
@@ -216,10 +217,38 @@ def pending_reminders(session: Session) -> list[OutboxRow]:
 
 
 def backlog(session: Session, now: datetime, real_now: datetime | None = None) -> dict:
+    """What /healthz shows: what is due, every state's count, and how many
+    messages expired unsent (ever, and in the last seven days)."""
     counts = dict(session.execute(select(OutboxRow.state, func.count()).group_by(OutboxRow.state)).all())
     due = session.scalar(select(func.count()).select_from(OutboxRow).where(claimable(now, real_now)))
     oldest = session.scalar(select(func.min(OutboxRow.send_at)).where(claimable(now, real_now)))
-    return {"due": due or 0, "by_state": counts, "oldest_due": oldest.isoformat() if oldest else None}
+    recent = session.scalar(select(func.count()).select_from(OutboxRow).where(
+        OutboxRow.state == EXPIRED, OutboxRow.expires_at > now - timedelta(days=7)))
+    return {"due": due or 0, "by_state": counts, "oldest_due": oldest.isoformat() if oldest else None,
+            "expired": {"total": counts.get(EXPIRED, 0), "last_7_days": recent or 0}}
+
+
+UNSENT = (EXPIRED, SUPERSEDED, FAILED)  # what admins see: messages that did not and will not go
+
+
+def unsent(session: Session, limit: int = 500) -> list[OutboxRow]:
+    """Messages that will not go (expired, superseded, failed), newest expiry first."""
+    return list(session.scalars(select(OutboxRow).where(OutboxRow.state.in_(UNSENT))
+                                .order_by(OutboxRow.expires_at.desc(), OutboxRow.id.desc()).limit(limit)))
+
+
+def expired_between(session: Session, since: datetime, until: datetime) -> list[dict]:
+    """The messages that expired unsent in ``(since, until]``, as the summary lists them."""
+    rows = session.execute(select(T.c.kind, T.c.recipient, T.c.about, T.c.send_at, T.c.expires_at, T.c.last_error)
+                           .where(T.c.state == EXPIRED, T.c.expires_at > since, T.c.expires_at <= until,
+                                  T.c.kind != "expiry").order_by(T.c.expires_at, T.c.id))
+    return [{"kind": r.kind, "recipient": r.recipient, "about": r.about, "send_at": r.send_at.isoformat(),
+             "expires_at": r.expires_at.isoformat(), "last_error": r.last_error[:200]} for r in rows]
+
+
+def last_summary(session: Session) -> datetime | None:
+    """The cut-off of the newest expiry summary: the next one starts there."""
+    return session.scalar(select(func.max(T.c.announces)).where(T.c.kind == "expiry"))
 
 
 def as_message(row: OutboxRow | Row) -> Message:
