@@ -41,9 +41,9 @@ def test_remind_writes_eml_files_on_the_embedded_default(cli, tmp_path, monkeypa
     done = cli("remind", "--now", "2024-03-06 09:00")
     assert done.code == 0, done.err
     files = sorted((tmp_path / "outputs" / "mail").glob("*.eml"))
-    assert len(files) == 4
+    assert len(files) == 5  # three overdue notices, D-7, and Monday's digest (useful until the next one)
     again = cli("remind", "--now", "2024-03-06 10:00")  # nothing new an hour later: each was sent once
-    assert again.code == 0 and len(list((tmp_path / "outputs" / "mail").glob("*.eml"))) == 4
+    assert again.code == 0 and len(list((tmp_path / "outputs" / "mail").glob("*.eml"))) == 5
 
 
 def test_a_replayed_month_sends_exactly_the_expected_reminders(cli, smtp, database):
@@ -80,7 +80,7 @@ def test_an_outage_then_recovery_delivers_every_message_once(cli, smtp, database
     assert cli("load", "--now", "2024-02-20").code == 0
     smtp.handler.busy_until = float("inf")  # 451 to everything
     first = cli("remind", "--now", "2024-03-06 09:00")
-    assert first.code == 0 and "to retry 4" in first.out.replace("thử lại 4", "to retry 4") or "4" in first.out
+    assert first.code == 0 and "đã gửi 0, chờ gửi lại 5" in first.out  # 3 overdue, D-7, Monday's digest
     assert smtp.handler.received == []
     assert all(r.state == "pending" and r.attempts == 1 for r in _rows(database))
     smtp.handler.busy_until = 0  # an hour later the server is back
@@ -222,13 +222,14 @@ def test_serve_runs_the_scheduler_and_stops_gracefully(cli, db_url, tmp_path, mo
     mail = tmp_path / "outputs" / "mail"
     try:
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and len(list(mail.glob("*.eml"))) < 4:
+        while time.monotonic() < deadline and len(list(mail.glob("*.eml"))) < 5:
             time.sleep(0.3)
-        assert len(list(mail.glob("*.eml"))) == 4  # the reminders owed on 06/03/2024, as .eml files
+        assert len(list(mail.glob("*.eml"))) == 5  # the messages owed on 06/03/2024, as .eml files
         health = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10))
         assert health["scheduler"]["running"] and "send_outbox" in health["scheduler"]["jobs"]
         assert health["scheduler"]["jobs"]["send_outbox"]["last_run"]
-        assert health["outbox"]["by_state"].get("sent") == 4
+        assert health["outbox"]["by_state"].get("sent") == 5
+        assert health["outbox"]["expired"] == {"total": 0, "last_7_days": 0}
     finally:
         server.send_signal(signal.SIGTERM)
         code = server.wait(timeout=30)
