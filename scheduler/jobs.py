@@ -130,6 +130,9 @@ def send_outbox(rt: Runtime, limit: int = 10, budget: float | None = None) -> di
     ticks by default): each message once, each result in its own commit."""
     deadline = elapsed() + (budget if budget is not None else max(1.0, 5 * rt.settings.tick_seconds))
     totals = {"sent": 0, "retried": 0, "failed": 0}
+    with rt.db.transaction() as s:  # after an outage, before planning runs again: the most urgent reminder only
+        now = rt.clock.now()
+        outbox.supersede(s, superseded(outbox.owed_due(s, now), now))
     while True:
         result, attempted = _send_batch(rt, limit)
         for key in totals:

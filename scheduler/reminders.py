@@ -204,26 +204,26 @@ def obsolete(pending: Iterable[Message], watched: Mapping[str, Watched]) -> list
     return gone
 
 
-def superseded(pending: Iterable[Message], now: datetime) -> dict[str, str]:
+def superseded(pending: Iterable[Message], now: datetime) -> list[tuple[Message, str]]:
     """Unsent due reminders that a more urgent one, owed at ``now`` to the same
-    person about the same occurrence, replaces (key -> the one that goes):
+    person about the same occurrence, replaces, each with the one that goes:
     after an outage or a late start the D-7, D-1 and due-day reminders would
     otherwise arrive at once under one subject.
 
     >>> from datetime import timezone
     >>> at = lambda d: datetime(2024, 3, d, 8, tzinfo=timezone.utc)
     >>> due = lambda n, d: Message("due", f"o#D-{n}", "a@x.vn", at(15), at(d), at(15))
-    >>> sorted(superseded([due(7, 6), due(1, 14), due(0, 15)], at(14)).items())
-    [('due|o#D-7|a@x.vn|2024-03-15T08:00:00+00:00', 'D-1')]
+    >>> [(m.about, by) for m, by in superseded([due(7, 6), due(1, 14), due(0, 15)], at(14))]
+    [('o#D-7', 'D-1')]
     """
     ready: dict[tuple[str, str], list[Message]] = {}
     for m in pending:
         if m.kind == "due" and m.send_at <= now < m.expires_at:
             ready.setdefault((occurrence_of(m.about), m.recipient.strip().lower()), []).append(m)
-    found = {}
-    for group in ready.values():
+    found = []
+    for _, group in sorted(ready.items()):
         urgent = max(group, key=lambda m: (m.send_at, m.key))
-        found.update({m.key: urgent.about.partition("#")[2] for m in group if m is not urgent})
+        found += [(m, urgent.about.partition("#")[2]) for m in sorted(group, key=lambda m: m.key) if m is not urgent]
     return found
 
 

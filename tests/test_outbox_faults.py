@@ -124,7 +124,28 @@ def test_on_time_each_due_reminder_goes_on_its_day():
     d7 = Message("due", "o#D-7", RADIO, at(15, 17), at(6), at(15, 17))
     d1 = Message("due", "o#D-1", RADIO, at(15, 17), at(14), at(15, 17))
     other = Message("due", "o#D-1", "toasoan@baophutho.phutho.example", at(15, 17), at(14), at(15, 17))
-    assert superseded([d7], at(6, 9)) == {}
-    assert superseded([d7, d1, other], at(13, 9)) == {}  # D-1 is not owed yet: D-7 still goes
-    assert superseded([d7, d1, other], at(14, 9)) == {d7.key: "D-1"}
-    assert superseded([d7, d1], at(15, 18)) == {}  # neither is useful any more: they expire
+    assert superseded([d7], at(6, 9)) == []
+    assert superseded([d7, d1, other], at(13, 9)) == []  # D-1 is not owed yet: D-7 still goes
+    assert superseded([d7, d1, other], at(14, 9)) == [(d7, "D-1")]
+    assert superseded([d7, d1], at(15, 18)) == []  # neither is useful any more: they expire
+
+
+def test_reminders_left_pending_by_an_outage_go_as_the_most_urgent_only(database, db_url, tmp_path):
+    """Planned before the outage, all still pending when sending resumes, before planning runs again."""
+    from scheduler.outbox import Message
+
+    at = lambda d, h=8: datetime(2024, 3, d, h, tzinfo=TZ)  # noqa: E731
+    from test_mail import CONTEXTS
+
+    context = CONTEXTS["due"]
+    messages = [Message("due", f"{EPISODE}#D-{n}", RADIO, at(15, 17), at(d), at(15, 17), "vi", (), context)
+                for n, d in ((7, 6), (1, 14), (0, 15))]
+    rt = runtime(database, db_url, tmp_path, None)
+    rt.clock = Clock(TZ, at(15, 9))
+    with database.transaction() as s:
+        outbox.enqueue(s, messages, at(6), "lich.phutho.example")
+    jobs.send_outbox(rt)
+    found = {r.about.rpartition("#")[2]: (r.state, r.last_error) for r in rows(database)}
+    assert found["D-7"] == found["D-1"] == ("superseded", "superseded by D-0")
+    assert found["D-0"] == ("sent", "")
+    assert len(list((tmp_path / "outputs" / "mail").glob("*.eml"))) == 1

@@ -181,12 +181,24 @@ def cancel(session: Session, keys: list[str], reason: str) -> int:
     return result.rowcount or 0
 
 
-def supersede(session: Session, replaced: dict[str, str]) -> int:
-    """Mark pending rows superseded, each with the reminder that goes instead."""
+def owed_due(session: Session, now: datetime) -> list[Message]:
+    """Pending due reminders owed at ``now`` (few: what is not sent yet), as
+    the policy reads them to pick the most urgent of an occurrence's."""
+    rows = session.execute(select(T.c.kind, T.c.about, T.c.recipient, T.c.announces, T.c.send_at, T.c.expires_at)
+                           .where(T.c.state == PENDING, T.c.kind == "due", T.c.send_at <= now, T.c.expires_at > now))
+    return [Message(r.kind, r.about, r.recipient, r.announces, r.send_at, r.expires_at) for r in rows]
+
+
+def supersede(session: Session, replaced: list[tuple[Message, str]]) -> int:
+    """Mark pending rows superseded, each with the reminder that goes instead.
+    Rows are found by what the key is made of, not by the key: a row read
+    back has its moments in UTC, while its key was made in the plan's zone."""
     done = 0
-    for key, by in sorted(replaced.items()):
-        done += session.execute(update(T).where(T.c.key == key, T.c.state == PENDING).values(
-            state=SUPERSEDED, last_error=f"superseded by {by}")).rowcount or 0
+    for m, by in replaced:
+        done += session.execute(update(T).where(
+            T.c.kind == m.kind, T.c.about == m.about, T.c.recipient == m.recipient.strip().lower(),
+            T.c.announces == bindparam("announces", m.announces, type_=T.c.announces.type), T.c.state == PENDING
+        ).values(state=SUPERSEDED, last_error=f"superseded by {by}")).rowcount or 0
     return done
 
 
