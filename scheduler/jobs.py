@@ -80,9 +80,11 @@ def plan_reminders(rt: Runtime) -> dict:
             calendar, tz = calendar_of(plan), zone(plan)
             new += outbox.enqueue(s, owed(items, now, calendar, tz), now, rt.domain)
             by_id = {w.id: w for w in items}
-            pending = [outbox.as_message(r) for r in outbox.pending_reminders(s)
-                       if occurrence_of(r.about) in by_id]
-            cancelled += outbox.cancel(s, obsolete(pending, by_id), "no longer owed")
+            # stored keys by the key of the row read back (its moments in UTC, a milestone's key in the plan's zone)
+            rows = [r for r in outbox.pending_reminders(s) if occurrence_of(r.about) in by_id]
+            pending = [outbox.as_message(r) for r in rows]
+            stored = {m.key: r.key for m, r in zip(pending, rows)}
+            cancelled += outbox.cancel(s, [stored[k] for k in obsolete(pending, by_id)], "no longer owed")
         replaced = outbox.supersede(s, superseded([outbox.as_message(r) for r in outbox.pending_reminders(s)], now))
         expired = outbox.expire(s, now)
         new += _summarize_expiry(rt, s, now)

@@ -149,3 +149,18 @@ def test_reminders_left_pending_by_an_outage_go_as_the_most_urgent_only(database
     assert found["D-7"] == found["D-1"] == ("superseded", "superseded by D-0")
     assert found["D-0"] == ("sent", "")
     assert len(list((tmp_path / "outputs" / "mail").glob("*.eml"))) == 1
+
+
+def test_a_milestone_reminder_no_longer_owed_is_cancelled(cli, database, db_url, tmp_path):
+    """Its key was made in the plan's zone; the row read back is in UTC: cancelling must still find it."""
+    assert cli("load", "--now", "2024-02-20").code == 0
+    settings = Settings.load(env={"OUTPUTS_DIR": str(tmp_path / "outputs"), "DATABASE_URL": db_url})
+    rt = jobs.runtime(settings, database, Clock(TZ, datetime(2024, 3, 8, 9, tzinfo=TZ)))  # planned, not sent
+    jobs.plan_reminders(rt)
+    [script] = [r for r in rows(database) if r.about == f"{EPISODE}#script"]
+    assert script.state == "pending"
+    with database.transaction() as s:  # delivered on time: nothing more to remind anyone of
+        s.get(OccurrenceRow, EPISODE).delivery = {"state": "on_time"}
+    assert jobs.plan_reminders(rt)["cancelled"] >= 1
+    [script] = [r for r in rows(database) if r.about == f"{EPISODE}#script"]
+    assert script.state == "cancelled" and script.last_error == "no longer owed"
