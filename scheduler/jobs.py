@@ -169,7 +169,7 @@ def _send_batch(rt: Runtime, limit: int) -> tuple[dict, int]:
                 attempted.add(row_id)
                 result = _send_one(rt, message, mid, mime, moment)
                 if isinstance(result, (TemporaryFailure, PermanentFailure)):
-                    again, gave_up = _mark_failure(rt, row_id, mid, result)
+                    again, gave_up = _mark_failure(rt, row_id, mid, result, message.kind in SECRET_KINDS)
                     retried, failed = retried + again, failed + gave_up
                 else:
                     outbox.mark_sent(conn, row_id, rt.owner, rt.clock.now(), result, message.kind in SECRET_KINDS)
@@ -196,15 +196,14 @@ def _built_when_claimed(rt: Runtime, session, claimed: list[tuple]) -> list[tupl
     return [(row_id, message, mid, built.get(row_id, mime)) for row_id, message, mid, mime in claimed]
 
 
-def _mark_failure(rt: Runtime, row_id: int, mid: str, error: Exception) -> tuple[int, int]:
+def _mark_failure(rt: Runtime, row_id: int, mid: str, error: Exception, secret: bool) -> tuple[int, int]:
     """(retried, failed): a temporary failure backs off, a permanent one is final."""
     with rt.db.transaction() as s:
         if isinstance(error, TemporaryFailure):
             state = outbox.mark_retry(s, row_id, rt.owner, rt.clock.now(), str(error))
             log.warning("mail %s: temporary failure (%s)", mid, error)
             return int(state == outbox.PENDING), int(state == outbox.FAILED)
-        outbox.mark_failed(s, row_id, rt.owner, str(error))
-        outbox.clear(s)
+        outbox.mark_failed(s, row_id, rt.owner, str(error), secret)
         log.error("mail %s: permanent failure, not retried (%s)", mid, error)
         return 0, 1
 

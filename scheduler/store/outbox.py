@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Iterable
 
-from sqlalchemy import Connection, Select, Text, and_, bindparam, case, cast, func, or_, select, update
+from sqlalchemy import Connection, Select, and_, bindparam, case, func, or_, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -160,9 +160,11 @@ def mark_retry(db: Session | Connection, row_id: int, owner: str, now: datetime,
     return PENDING
 
 
-def mark_failed(db: Session | Connection, row_id: int, owner: str, error: str) -> None:
+def mark_failed(db: Session | Connection, row_id: int, owner: str, error: str, secret: bool = False) -> None:
+    """Refused for good; a ``secret`` message's words and bytes go with it."""
+    cleared = {"mime": None, "context": {}} if secret else {}
     db.execute(update(T).where(T.c.id == row_id, T.c.lease_owner == owner).values(
-        state=FAILED, lease_until=None, last_error=error[:2000], attempts=T.c.attempts + 1))
+        state=FAILED, lease_until=None, last_error=error[:2000], attempts=T.c.attempts + 1, **cleared))
 
 
 def release(session: Session, owner: str, ids: list[int]) -> None:
@@ -177,7 +179,6 @@ def cancel(session: Session, keys: list[str], reason: str) -> int:
         return 0
     result = session.execute(update(OutboxRow).where(OutboxRow.key.in_(keys), OutboxRow.state == PENDING)
                              .values(state=CANCELLED, last_error=reason))
-    clear(session)
     return result.rowcount or 0
 
 
@@ -203,22 +204,12 @@ def supersede(session: Session, replaced: list[tuple[Message, str]]) -> int:
 
 
 def expire(session: Session, now: datetime) -> int:
-    result = session.execute(update(OutboxRow).where(OutboxRow.state == PENDING, OutboxRow.expires_at <= now)
-                             .values(state=EXPIRED))
-    clear(session)
-    return result.rowcount or 0
-
-
-FINAL = (SENT, FAILED, CANCELLED, EXPIRED, SUPERSEDED)
-
-
-def clear(db: Session | Connection) -> int:
-    """Drop the words and bytes of secret messages (password links) that will
-    not be sent again: sent, failed, cancelled, expired. A row still pending
-    or in doubt keeps them, so it goes once and a resend has the same bytes."""
-    return db.execute(update(T).where(T.c.kind.in_(SECRET_KINDS), T.c.state.in_(FINAL),
-                                      or_(T.c.mime.is_not(None), cast(T.c.context, Text) != "{}"))
-                      .values(mime=None, context={})).rowcount or 0
+    """Pending rows whose lifetime is over become 'expired'; a secret one
+    (a password link) loses its words and bytes in the same statement."""
+    stale = and_(T.c.state == PENDING, T.c.expires_at <= now)
+    done = session.execute(update(T).where(stale, T.c.kind.in_(SECRET_KINDS)).values(
+        state=EXPIRED, mime=None, context={})).rowcount or 0
+    return done + (session.execute(update(T).where(stale).values(state=EXPIRED)).rowcount or 0)
 
 
 def pending_reminders(session: Session) -> list[OutboxRow]:
