@@ -26,9 +26,9 @@ from .jobs import Runtime, run
 log = logging.getLogger("scheduler.daemon")
 
 # job id -> ticks (TICK_SECONDS, 30 s by default) between runs
-INTERVALS = {
-    "send_outbox": 1,
+INTERVALS = {  # in this order at start: plan (and supersede) what a late start owes before sending any of it
     "plan_reminders": 10,
+    "send_outbox": 1,
     "close_windows": 30,
     "refresh_feeds": 10,
     "periodic_reports": 120,

@@ -14,20 +14,21 @@ from typing import Callable
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import Text, cast, or_, select
 
+from . import expiry
 from .clock import Clock, elapsed, system_now
 from .compliance import report_period
 from .mail import Mailer, SmtpConfig, mailer_from
 from .message import compose, kept, letter
-from .outbox import Message, PermanentFailure, TemporaryFailure
-from .reminders import Policy, obsolete, occurrence_of, owed, within_hours
+from .outbox import SECRET_KINDS, Message, PermanentFailure, TemporaryFailure
+from .reminders import Policy, obsolete, occurrence_of, owed, superseded, within_hours
 from .settings import Settings
 from .store import outbox
 from .store.database import Database
 from .store.feed_items import current_change, write_items
 from .store.tables import OccurrenceRow, PlanRow
-from .store.watch import calendar_of, dha_addresses, watched, zone
+from .store.watch import admin_addresses, calendar_of, dha_addresses, watched, zone
 from .workdays import WorkCalendar
 
 log = logging.getLogger("scheduler.jobs")
@@ -36,7 +37,7 @@ def lease(rt: "Runtime") -> timedelta:
     """Long enough to send a claimed batch; a row still 'sending' after it is in doubt."""
     return timedelta(seconds=max(5.0, 10 * rt.settings.tick_seconds))
 # Sent only in working hours; a password link goes at once.
-WORKING_HOURS_KINDS = ("milestone", "due", "at_risk", "overdue", "digest", "moved", "cancelled", "report")
+WORKING_HOURS_KINDS = ("milestone", "due", "at_risk", "overdue", "digest", "moved", "cancelled", "report", "expiry")
 
 
 @dataclass
@@ -79,11 +80,27 @@ def plan_reminders(rt: Runtime) -> dict:
             calendar, tz = calendar_of(plan), zone(plan)
             new += outbox.enqueue(s, owed(items, now, calendar, tz), now, rt.domain)
             by_id = {w.id: w for w in items}
-            pending = [outbox.as_message(r) for r in outbox.pending_reminders(s)
-                       if occurrence_of(r.about) in by_id]
-            cancelled += outbox.cancel(s, obsolete(pending, by_id), "no longer owed")
+            # stored keys by the key of the row read back (its moments in UTC, a milestone's key in the plan's zone)
+            rows = [r for r in outbox.pending_reminders(s) if occurrence_of(r.about) in by_id]
+            pending = [outbox.as_message(r) for r in rows]
+            stored = {m.key: r.key for m, r in zip(pending, rows)}
+            cancelled += outbox.cancel(s, [stored[k] for k in obsolete(pending, by_id)], "no longer owed")
+        replaced = outbox.supersede(s, superseded([outbox.as_message(r) for r in outbox.pending_reminders(s)], now))
         expired = outbox.expire(s, now)
-    return {"new": new, "cancelled": cancelled, "expired": expired, "built": build_outbox(rt)}
+        new += _summarize_expiry(rt, s, now)
+    return {"new": new, "cancelled": cancelled, "superseded": replaced, "expired": expired, "built": build_outbox(rt)}
+
+
+def _summarize_expiry(rt: Runtime, session, now: datetime) -> int:
+    """Once a day, tell administrators which messages expired unsent since
+    the last summary (the first one looks back a week)."""
+    until = expiry.day_start(now, DEFAULT_ZONE)
+    since = outbox.last_summary(session) or until - timedelta(days=7)
+    if since >= until:
+        return 0
+    found = outbox.expired_between(session, since, until)
+    messages = expiry.summary(found, admin_addresses(session), since, until, now, WorkCalendar(), DEFAULT_ZONE)
+    return outbox.enqueue(session, messages, now, rt.domain)
 
 
 def build_outbox(rt: Runtime, batch: int = 100) -> int:
@@ -115,6 +132,9 @@ def send_outbox(rt: Runtime, limit: int = 10, budget: float | None = None) -> di
     ticks by default): each message once, each result in its own commit."""
     deadline = elapsed() + (budget if budget is not None else max(1.0, 5 * rt.settings.tick_seconds))
     totals = {"sent": 0, "retried": 0, "failed": 0}
+    with rt.db.transaction() as s:  # after an outage, before planning runs again: the most urgent reminder only
+        now = rt.clock.now()
+        outbox.supersede(s, superseded(outbox.owed_due(s, now), now))
     while True:
         result, attempted = _send_batch(rt, limit)
         for key in totals:
@@ -132,6 +152,7 @@ def _send_batch(rt: Runtime, limit: int) -> tuple[dict, int]:
     with rt.db.transaction() as s:
         rows = outbox.claim(s, rt.owner, now, lease(rt), limit, kinds=kinds, real_now=system_now(timezone.utc))
         claimed = [(r.id, outbox.as_message(r), r.message_id, r.mime) for r in rows]
+        claimed = _built_when_claimed(rt, s, claimed)
     attempted: set[int] = set()
     try:
         # one connection for the batch, in autocommit: a message's mark is one UPDATE, its own durable
@@ -148,10 +169,10 @@ def _send_batch(rt: Runtime, limit: int) -> tuple[dict, int]:
                 attempted.add(row_id)
                 result = _send_one(rt, message, mid, mime, moment)
                 if isinstance(result, (TemporaryFailure, PermanentFailure)):
-                    again, gave_up = _mark_failure(rt, row_id, mid, result)
+                    again, gave_up = _mark_failure(rt, row_id, mid, result, message.kind in SECRET_KINDS)
                     retried, failed = retried + again, failed + gave_up
                 else:
-                    outbox.mark_sent(conn, row_id, rt.owner, rt.clock.now(), result)
+                    outbox.mark_sent(conn, row_id, rt.owner, rt.clock.now(), result, message.kind in SECRET_KINDS)
                     sent += 1
     finally:
         with rt.db.transaction() as s:
@@ -159,21 +180,37 @@ def _send_batch(rt: Runtime, limit: int) -> tuple[dict, int]:
     return {"sent": sent, "retried": retried, "failed": failed}, len(attempted)
 
 
-def _mark_failure(rt: Runtime, row_id: int, mid: str, error: Exception) -> tuple[int, int]:
+def _built_when_claimed(rt: Runtime, session, claimed: list[tuple]) -> list[tuple]:
+    """Rows claimed before their bytes were kept are built now and their
+    bytes kept in the claim's transaction, before anything is sent: a resend
+    in doubt then sends the same bytes (a build draws new MIME boundaries).
+    One that cannot be built stays without bytes: its send fails and says why."""
+    built = {}
+    for row_id, message, mid, mime in claimed:
+        if mime is None:
+            try:
+                built[row_id] = letter(compose(message, mid, rt.settings.mail_from, rt.settings.base_url)).data
+            except PermanentFailure:
+                pass
+    outbox.keep_claimed(session, rt.owner, built)
+    return [(row_id, message, mid, built.get(row_id, mime)) for row_id, message, mid, mime in claimed]
+
+
+def _mark_failure(rt: Runtime, row_id: int, mid: str, error: Exception, secret: bool) -> tuple[int, int]:
     """(retried, failed): a temporary failure backs off, a permanent one is final."""
     with rt.db.transaction() as s:
         if isinstance(error, TemporaryFailure):
             state = outbox.mark_retry(s, row_id, rt.owner, rt.clock.now(), str(error))
             log.warning("mail %s: temporary failure (%s)", mid, error)
             return int(state == outbox.PENDING), int(state == outbox.FAILED)
-        outbox.mark_failed(s, row_id, rt.owner, str(error))
+        outbox.mark_failed(s, row_id, rt.owner, str(error), secret)
         log.error("mail %s: permanent failure, not retried (%s)", mid, error)
         return 0, 1
 
 
 def _send_one(rt: Runtime, message: Message, mid: str, mime: bytes | None, moment: datetime):
-    """The bytes built when it was planned, dated and sent as they are; a row
-    without them (planned before they were kept, or claimed first) is built now."""
+    """The bytes built when it was planned (or claimed), dated and sent as they
+    are; a row without them could not be built: building again says why."""
     try:
         mail = (kept(message, mid, mime, rt.settings.mail_from) if mime is not None
                 else letter(compose(message, mid, rt.settings.mail_from, rt.settings.base_url)))
@@ -193,12 +230,18 @@ def close_windows(rt: Runtime) -> dict:
     with rt.db.transaction() as s:
         rows = list(s.scalars(select(OccurrenceRow).where(
             OccurrenceRow.window_end <= now, OccurrenceRow.status == "scheduled",
-            OccurrenceRow.delivery.is_(None)).limit(1000)))
+            _nothing_recorded(OccurrenceRow.delivery)).limit(1000)))
         for row in rows:
             row.delivery, row.revision, row.updated_at = {"state": "missing"}, row.revision + 1, now
         s.flush()
         write_items(s, [r.id for r in rows], rt.settings.base_url)
     return {"missing": len(rows)}
+
+
+def _nothing_recorded(column):
+    """SQL NULL or JSON ``null``: an occurrence stored with ``delivery=None``
+    holds the JSON null (the column's default), which ``IS NULL`` misses."""
+    return or_(column.is_(None), cast(column, Text) == "null")
 
 
 def refresh_feeds(rt: Runtime) -> dict:

@@ -39,6 +39,7 @@ SUBJECTS = {
     "cancelled": "{summary}",  # the summary of a cancelled item already says "[Cancelled] …"
     "report": N_("[Report] Results of the communication plan, {period}"),
     "password": N_("Reset your password"),
+    "expiry": N_("[Outbox] {count} message(s) expired unsent"),
 }
 UNSTAMPED = formatdate(0)  # the Date a letter is built with: a valid date, replaced when it is sent
 _DATE = re.compile(rb"^Date: [^\r\n]*\r\n", re.MULTILINE)
@@ -131,6 +132,10 @@ def _values(m: Message, lang: str, _: Callable[[str], str], tz: tzinfo, base_url
                  as_of=_moment(c.get("as_of"), tz))
     if m.kind == "password":
         v.update(link=c["link"], expires=_moment(c.get("expires"), tz))
+    if m.kind == "expiry":
+        v.update(count=int(c["count"]), since=_moment(c["since"], tz), until=_moment(c["until"], tz),
+                 link=f"{base_url}/admin/outbox",
+                 items=[{**item, "expires_at": _moment(item["expires_at"], tz)} for item in c["items"]])
     return v
 
 
@@ -138,7 +143,7 @@ def _subject(kind: str, v: dict, _: Callable[[str], str]) -> str:
     key = "reinstated" if kind == "moved" and v.get("reinstated") else kind
     days = {k: v[k].strftime("%d/%m/%Y") for k in ("day", "first", "last") if isinstance(v.get(k), date)}
     return _(SUBJECTS[key]).format(summary=v.get("summary", ""), step=v.get("step", ""),
-                                   period=v.get("period", ""), **days)
+                                   period=v.get("period", ""), count=v.get("count", ""), **days)
 
 
 def _summary(c: Mapping, lang: str, _: Callable[[str], str], tz: tzinfo, cancelled: bool = False) -> str:

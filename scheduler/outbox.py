@@ -16,8 +16,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Mapping
 
-KINDS = ("milestone", "due", "at_risk", "overdue", "digest", "moved", "cancelled", "report", "password")
-MAX_ATTEMPTS = 8
+KINDS = ("milestone", "due", "at_risk", "overdue", "digest", "moved", "cancelled", "report", "password", "expiry")
+# Kinds whose words carry a secret (a password link's one-time token): their
+# row keeps it only until it is sent or can no longer be (see store.outbox.clear).
+SECRET_KINDS = ("password",)
 BACKOFF_BASE = timedelta(minutes=1)
 BACKOFF_CAP = timedelta(hours=1)
 

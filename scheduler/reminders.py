@@ -204,6 +204,29 @@ def obsolete(pending: Iterable[Message], watched: Mapping[str, Watched]) -> list
     return gone
 
 
+def superseded(pending: Iterable[Message], now: datetime) -> list[tuple[Message, str]]:
+    """Unsent due reminders that a more urgent one, owed at ``now`` to the same
+    person about the same occurrence, replaces, each with the one that goes:
+    after an outage or a late start the D-7, D-1 and due-day reminders would
+    otherwise arrive at once under one subject.
+
+    >>> from datetime import timezone
+    >>> at = lambda d: datetime(2024, 3, d, 8, tzinfo=timezone.utc)
+    >>> due = lambda n, d: Message("due", f"o#D-{n}", "a@x.vn", at(15), at(d), at(15))
+    >>> [(m.about, by) for m, by in superseded([due(7, 6), due(1, 14), due(0, 15)], at(14))]
+    [('o#D-7', 'D-1')]
+    """
+    ready: dict[tuple[str, str], list[Message]] = {}
+    for m in pending:
+        if m.kind == "due" and m.send_at <= now < m.expires_at:
+            ready.setdefault((occurrence_of(m.about), m.recipient.strip().lower()), []).append(m)
+    found = []
+    for _, group in sorted(ready.items()):
+        urgent = max(group, key=lambda m: (m.send_at, m.key))
+        found += [(m, urgent.about.partition("#")[2]) for m in sorted(group, key=lambda m: m.key) if m is not urgent]
+    return found
+
+
 def occurrence_of(about: str) -> str:
     """The occurrence a reminder is about: due reminders are about
     ``"<id>#D-<n>"`` and milestones ``"<id>#<step>"``, so that the reminders
@@ -237,7 +260,8 @@ def _planned(w: Watched, calendar: WorkCalendar, tz: tzinfo) -> Iterator[Message
         for step, title, title_en, day in w.milestones:
             send = _at(_send_day(min(day, due_day), w.due, p, calendar, tz), p.start, tz)
             context = _context(w, tz, step=step, step_title=title, step_title_en=title_en, day=day.isoformat())
-            yield from _fan(w, "milestone", f"{w.id}#{step}", _at(day, p.start, tz), send, w.due, context)
+            until = min(w.due, _at(day + timedelta(days=1), time(0), tz))  # useful until the step's day is over
+            yield from _fan(w, "milestone", f"{w.id}#{step}", _at(day, p.start, tz), send, until, context)
     days: dict[date, int] = {}
     for n in sorted(p.due_before):  # two reminders on one morning are noise: the nearest one stays
         days.setdefault(_send_day(calendar.working_days_before(due_day, n), w.due, p, calendar, tz), n)
@@ -275,11 +299,8 @@ def _digests(items: list[Watched], now: datetime, calendar: WorkCalendar, tz: tz
         p = group[0].policy  # digest settings are the plan's, the same on all its occurrences
         if not p.digest_days:
             continue
-        for week in (monday - timedelta(days=7), monday):  # a holiday may push last week's into this one
-            day = week + timedelta(days=p.digest_weekday)
-            if not calendar.is_working_day(day):
-                day = _next_working_day(day, calendar)
-            send_at, expires_at = _at(day, p.start, tz), _at(day, p.end, tz)
+        for week in (monday - timedelta(days=7), monday):  # last week's is useful until this week's goes
+            send_at, expires_at = _digest_at(week, p, calendar, tz), _digest_at(week + timedelta(days=7), p, calendar, tz)
             if not send_at <= now < expires_at:
                 continue
             context = _digest_context(group, agency, send_at, p.digest_days, tz)
@@ -291,6 +312,13 @@ def _digests(items: list[Watched], now: datetime, calendar: WorkCalendar, tz: tz
             for address, lang in sorted(recipients.items()):
                 yield Message("digest", f"{agency}@{context['week']}", address, _at(week, time(0), tz),
                               send_at, expires_at, lang, (), context)
+
+
+def _digest_at(week: date, p: Policy, calendar: WorkCalendar, tz: tzinfo) -> datetime:
+    """When the digest of the week starting on Monday ``week`` goes: its
+    weekday, or the next working day, at the start hour."""
+    day = week + timedelta(days=p.digest_weekday)
+    return _at(day if calendar.is_working_day(day) else _next_working_day(day, calendar), p.start, tz)
 
 
 def _digest_context(group: list[Watched], agency: str, start: datetime, days: int, tz: tzinfo) -> dict:

@@ -110,7 +110,7 @@ def upload(client: TestClient, *files: tuple[str, bytes], token: str | None = "p
 
 def test_every_admin_page_is_for_administrators_only(site):
     pages = ["/admin", "/admin/users", f"/admin/users/{site.user_id(EDITOR)}", "/admin/tokens",
-             "/admin/subscriptions", "/admin/schedules", "/admin/schedules/loads/1"]
+             "/admin/subscriptions", "/admin/schedules", "/admin/schedules/loads/1", "/admin/outbox"]
     posts = ["/admin/users", f"/admin/users/{site.user_id(EDITOR)}", f"/admin/users/{site.user_id(EDITOR)}/disable",
              f"/admin/users/{site.user_id(EDITOR)}/enable", f"/admin/users/{site.user_id(EDITOR)}/password-link",
              "/admin/tokens", "/admin/tokens/1/revoke", "/admin/subscriptions/1/revoke", "/admin/schedules/load"]

@@ -65,6 +65,10 @@ CONTEXTS = {
                           "non_conforming": 1, "excused": 0, "cancelled": 0, "rate": 0.75},
                "checkpoint": '{\n  "count": 3,\n  "head": "ab12"\n}\n'},
     "password": {"link": f"{BASE_URL}/reset/one-time-token", "expires": "2024-03-08T02:00:00+00:00"},
+    "expiry": {"tz": "Asia/Ho_Chi_Minh", "since": "2024-03-07T00:00:00+07:00", "until": "2024-03-08T00:00:00+07:00",
+               "count": 1, "items": [{"kind": "milestone", "recipient": "bientap@daiptth.example",
+                                      "about": f"{OCCURRENCE}#script", "send_at": "2024-03-07T08:00:00+07:00",
+                                      "expires_at": "2024-03-08T00:00:00+07:00", "last_error": "451 try again"}]},
 }
 
 

@@ -172,13 +172,13 @@ def test_planned_messages_are_built_once_and_sent_as_built(database, db_url, tmp
     assert all(r.state == "sent" and r.sent_at for r in rows(database))
 
 
-def test_a_row_without_bytes_is_built_when_sent(database, db_url, tmp_path):
+def test_a_row_without_bytes_is_built_when_claimed(database, db_url, tmp_path):
     with smtp_server() as (controller, handler):
         rt = runtime(database, db_url, tmp_path, controller.port)
         enqueue(database, letters(2, cc=("dha@sonoivu.example",)))  # by the web, say: not built yet
         assert jobs.send_outbox(rt) == {"sent": 2, "retried": 0, "failed": 0}
         rt.mailer.close()
-    assert [r.mime for r in rows(database)] == [None, None]
+    assert [r.mime for r in rows(database)] == [None, None]  # a password link's bytes are dropped once sent
     assert [r[1] for r in handler.received] == [["user0@phutho.example", "dha@sonoivu.example"],
                                                 ["user1@phutho.example", "dha@sonoivu.example"]]
     got = message_from_bytes(handler.received[0][2], policy=policy.default)

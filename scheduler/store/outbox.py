@@ -19,10 +19,11 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from ..outbox import MAX_ATTEMPTS, Message, message_id, retry_at
+from ..outbox import SECRET_KINDS, Message, message_id, retry_at
 from .tables import OutboxRow
 
 PENDING, SENDING, SENT, FAILED, CANCELLED, EXPIRED = "pending", "sending", "sent", "failed", "cancelled", "expired"
+SUPERSEDED = "superseded"  # a more urgent reminder of the same occurrence went instead
 IN_DOUBT = "in doubt: resent with the same Message-ID"
 T = OutboxRow.__table__
 # what sending needs of a row: its Message, Message-ID and bytes (absent for a row not built yet)
@@ -46,8 +47,9 @@ def enqueue(session: Session, messages: Iterable[Message], now: datetime, domain
     new = 0
     for start in range(0, len(rows), 500):
         chunk = rows[start:start + 500]
-        statement = insert(table).values(chunk).on_conflict_do_nothing(index_elements=["key"])
-        new += session.execute(statement).rowcount or 0
+        # RETURNING counts what was inserted on every driver (a multi-row INSERT's rowcount is -1 on some)
+        statement = insert(table).values(chunk).on_conflict_do_nothing(index_elements=["key"]).returning(table.c.id)
+        new += len(session.execute(statement).all())
     return new
 
 
@@ -67,6 +69,19 @@ def keep(session: Session, built: dict[int, bytes]) -> int:
     if not built:
         return 0
     return session.execute(_KEEP, [{"row_id": i, "bytes": b} for i, b in built.items()]).rowcount or 0
+
+
+_KEEP_CLAIMED = update(T).where(T.c.id == bindparam("row_id"), T.c.state == SENDING, T.c.lease_owner == bindparam("owner"),
+                               T.c.mime.is_(None)).values(mime=bindparam("bytes", type_=T.c.mime.type))
+
+
+def keep_claimed(session: Session, owner: str, built: dict[int, bytes]) -> int:
+    """Keep the bytes of rows we have just claimed unbuilt, in the claim's own
+    transaction: if we die after sending, the in-doubt resend is these bytes."""
+    if not built:
+        return 0
+    return session.execute(_KEEP_CLAIMED, [{"row_id": i, "owner": owner, "bytes": b}
+                                           for i, b in built.items()]).rowcount or 0
 
 
 def claimable(now: datetime, real_now: datetime | None = None):
@@ -120,27 +135,36 @@ _SENT = update(T).where(T.c.id == bindparam("row_id"), T.c.lease_owner == bindpa
     refused=bindparam("refused", type_=T.c.refused.type))
 
 
-def mark_sent(db: Session | Connection, row_id: int, owner: str, now: datetime, refused: dict | None = None) -> None:
+_SENT_CLEARED = _SENT.values(mime=None, context={})
+
+
+def mark_sent(db: Session | Connection, row_id: int, owner: str, now: datetime, refused: dict | None = None,
+              secret: bool = False) -> None:
     """One UPDATE by primary key, under our lease: on the sender's autocommit
-    connection, its own durable transaction."""
-    db.execute(_SENT, {"row_id": row_id, "owner": owner, "at": now, "refused": refused or None})
+    connection, its own durable transaction. A ``secret`` message's words and
+    bytes go in the same statement: sent, its link is no longer kept."""
+    db.execute(_SENT_CLEARED if secret else _SENT, {"row_id": row_id, "owner": owner, "at": now,
+                                                    "refused": refused or None})
 
 
 def mark_retry(db: Session | Connection, row_id: int, owner: str, now: datetime, error: str) -> str:
-    """A temporary failure: back off, or give up after MAX_ATTEMPTS."""
+    """A temporary failure: back off and try again while the message is still
+    useful; once its lifetime is over it expires (listed, counted, summarized),
+    however many attempts that took (a server answering 451 all day)."""
     attempts = db.execute(select(T.c.attempts).where(T.c.id == row_id, T.c.lease_owner == owner)).scalar()
     if attempts is None:
         return ""
-    state = FAILED if attempts + 1 >= MAX_ATTEMPTS else PENDING
-    later = {"next_attempt_at": retry_at(now, attempts + 1)} if state == PENDING else {}
     db.execute(update(T).where(T.c.id == row_id, T.c.lease_owner == owner).values(
-        state=state, attempts=attempts + 1, last_error=error[:2000], lease_until=None, **later))
-    return state
+        state=PENDING, attempts=attempts + 1, last_error=error[:2000], lease_until=None,
+        next_attempt_at=retry_at(now, attempts + 1)))
+    return PENDING
 
 
-def mark_failed(db: Session | Connection, row_id: int, owner: str, error: str) -> None:
+def mark_failed(db: Session | Connection, row_id: int, owner: str, error: str, secret: bool = False) -> None:
+    """Refused for good; a ``secret`` message's words and bytes go with it."""
+    cleared = {"mime": None, "context": {}} if secret else {}
     db.execute(update(T).where(T.c.id == row_id, T.c.lease_owner == owner).values(
-        state=FAILED, lease_until=None, last_error=error[:2000], attempts=T.c.attempts + 1))
+        state=FAILED, lease_until=None, last_error=error[:2000], attempts=T.c.attempts + 1, **cleared))
 
 
 def release(session: Session, owner: str, ids: list[int]) -> None:
@@ -158,10 +182,34 @@ def cancel(session: Session, keys: list[str], reason: str) -> int:
     return result.rowcount or 0
 
 
+def owed_due(session: Session, now: datetime) -> list[Message]:
+    """Pending due reminders owed at ``now`` (few: what is not sent yet), as
+    the policy reads them to pick the most urgent of an occurrence's."""
+    rows = session.execute(select(T.c.kind, T.c.about, T.c.recipient, T.c.announces, T.c.send_at, T.c.expires_at)
+                           .where(T.c.state == PENDING, T.c.kind == "due", T.c.send_at <= now, T.c.expires_at > now))
+    return [Message(r.kind, r.about, r.recipient, r.announces, r.send_at, r.expires_at) for r in rows]
+
+
+def supersede(session: Session, replaced: list[tuple[Message, str]]) -> int:
+    """Mark pending rows superseded, each with the reminder that goes instead.
+    Rows are found by what the key is made of, not by the key: a row read
+    back has its moments in UTC, while its key was made in the plan's zone."""
+    done = 0
+    for m, by in replaced:
+        done += session.execute(update(T).where(
+            T.c.kind == m.kind, T.c.about == m.about, T.c.recipient == m.recipient.strip().lower(),
+            T.c.announces == bindparam("announces", m.announces, type_=T.c.announces.type), T.c.state == PENDING
+        ).values(state=SUPERSEDED, last_error=f"superseded by {by}")).rowcount or 0
+    return done
+
+
 def expire(session: Session, now: datetime) -> int:
-    result = session.execute(update(OutboxRow).where(OutboxRow.state == PENDING, OutboxRow.expires_at <= now)
-                             .values(state=EXPIRED))
-    return result.rowcount or 0
+    """Pending rows whose lifetime is over become 'expired'; a secret one
+    (a password link) loses its words and bytes in the same statement."""
+    stale = and_(T.c.state == PENDING, T.c.expires_at <= now)
+    done = session.execute(update(T).where(stale, T.c.kind.in_(SECRET_KINDS)).values(
+        state=EXPIRED, mime=None, context={})).rowcount or 0
+    return done + (session.execute(update(T).where(stale).values(state=EXPIRED)).rowcount or 0)
 
 
 def pending_reminders(session: Session) -> list[OutboxRow]:
@@ -172,10 +220,38 @@ def pending_reminders(session: Session) -> list[OutboxRow]:
 
 
 def backlog(session: Session, now: datetime, real_now: datetime | None = None) -> dict:
+    """What /healthz shows: what is due, every state's count, and how many
+    messages expired unsent (ever, and in the last seven days)."""
     counts = dict(session.execute(select(OutboxRow.state, func.count()).group_by(OutboxRow.state)).all())
     due = session.scalar(select(func.count()).select_from(OutboxRow).where(claimable(now, real_now)))
     oldest = session.scalar(select(func.min(OutboxRow.send_at)).where(claimable(now, real_now)))
-    return {"due": due or 0, "by_state": counts, "oldest_due": oldest.isoformat() if oldest else None}
+    recent = session.scalar(select(func.count()).select_from(OutboxRow).where(
+        OutboxRow.state == EXPIRED, OutboxRow.expires_at > now - timedelta(days=7)))
+    return {"due": due or 0, "by_state": counts, "oldest_due": oldest.isoformat() if oldest else None,
+            "expired": {"total": counts.get(EXPIRED, 0), "last_7_days": recent or 0}}
+
+
+UNSENT = (EXPIRED, SUPERSEDED, FAILED)  # what admins see: messages that did not and will not go
+
+
+def unsent(session: Session, limit: int = 500) -> list[OutboxRow]:
+    """Messages that will not go (expired, superseded, failed), newest expiry first."""
+    return list(session.scalars(select(OutboxRow).where(OutboxRow.state.in_(UNSENT))
+                                .order_by(OutboxRow.expires_at.desc(), OutboxRow.id.desc()).limit(limit)))
+
+
+def expired_between(session: Session, since: datetime, until: datetime) -> list[dict]:
+    """The messages that expired unsent in ``(since, until]``, as the summary lists them."""
+    rows = session.execute(select(T.c.kind, T.c.recipient, T.c.about, T.c.send_at, T.c.expires_at, T.c.last_error)
+                           .where(T.c.state == EXPIRED, T.c.expires_at > since, T.c.expires_at <= until,
+                                  T.c.kind != "expiry").order_by(T.c.expires_at, T.c.id))
+    return [{"kind": r.kind, "recipient": r.recipient, "about": r.about, "send_at": r.send_at.isoformat(),
+             "expires_at": r.expires_at.isoformat(), "last_error": r.last_error[:200]} for r in rows]
+
+
+def last_summary(session: Session) -> datetime | None:
+    """The cut-off of the newest expiry summary: the next one starts there."""
+    return session.scalar(select(func.max(T.c.announces)).where(T.c.kind == "expiry"))
 
 
 def as_message(row: OutboxRow | Row) -> Message:

@@ -32,6 +32,12 @@ def dha_addresses(session: Session, plan: str, report_agency: str) -> tuple[str,
     return tuple(dict.fromkeys(a.lower() for a in found))
 
 
+def admin_addresses(session: Session) -> list[tuple[str, str]]:
+    """Every active administrator's (address, language): who hears of messages that expired unsent."""
+    return [(email.lower(), lang) for email, roles, lang in session.execute(
+        select(UserRow.email, UserRow.roles, UserRow.lang).where(UserRow.disabled.is_(False))) if "admin" in (roles or [])]
+
+
 def watched(session: Session, now: datetime, report_agency: str, ids: list[str] | None = None
             ) -> dict[str, tuple[PlanRow, list[Watched]]]:
     """Per plan: the plan and its occurrences that may owe a message near ``now``

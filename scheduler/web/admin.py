@@ -27,6 +27,7 @@ from ..store.calendar import choices
 from ..store.database import Database
 from ..store.tables import (AgencyRow, ApiTokenRow, LoadRow, OccurrenceRow, PlanRow,
                             SubscriptionRow, UserRow)
+from .admin_outbox import outbox_routes
 from .admin_schedules import schedule_routes
 from .auth import LINK_VALID, SessionUser, Sessions, new_password_link
 from .views import ROLE_NAMES, Views
@@ -304,4 +305,5 @@ def admin_router(settings: Settings, db: Database, clock: Clock, sessions: Sessi
         return done(request, "/admin/subscriptions", "revoked")
 
     schedule_routes(router, settings, db, clock, views)
+    outbox_routes(router, db, clock, views)
     return router
