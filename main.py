@@ -32,6 +32,7 @@ import sys
 from pathlib import Path
 
 from scheduler import commands, ledger_commands, report_commands, service
+from scheduler.bounds import check_args
 from scheduler.clock import now_from
 from scheduler.commands import DEFAULT_TZ, Context
 from scheduler.errors import SchedulerError
@@ -223,6 +224,7 @@ def run(argv: list[str], out=sys.stdout, err=sys.stderr) -> int:
     _ = gettext_for(settings.lang)
     args = build_parser(_).parse_args(argv)
     try:
+        check_args(vars(args))  # before anything reads them: no surrogate or megabyte reaches the store
         settings = Settings.load(flags={s.name: getattr(args, s.name, None) for s in SETTINGS})
         _ = gettext_for(settings.lang)
         now = getattr(args, "now", None)

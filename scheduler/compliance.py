@@ -177,7 +177,7 @@ def report_period(text: str, cutoff: bool = False) -> ReportPeriod:
 
 def _calendar_period(text: str) -> Period:
     year, _, part = text.partition("-")
-    if not year.isdigit() or len(year) != 4:
+    if not year.isascii() or not year.isdigit() or len(year) != 4:
         raise SchedulerError(N_("not a period"))  # report_period says what is allowed
     if not part:
         return parse_period(int(year))

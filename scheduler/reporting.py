@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 
 from .compliance import (COUNTS, Facts, ReportPeriod, WindowView, rate, report_period, risk_horizon, tally,
                          window_views)
-from .errors import N_, InputError
+from .bounds import FieldError, plan_reach
+from .errors import N_, InputError, SchedulerError
 from .i18n import pick
 from .ledger import parse_content
 from .store.compliance import Scope, entries_by_occurrence, statuses, totals
@@ -36,6 +37,7 @@ def compliance_report(session: Session, plan_code: str | None, period: ReportPer
     tz = ZoneInfo(plan.timezone)
     calendar = calendar_of(plan)
     now = now.astimezone(tz)
+    _within_reach(plan, period, now)
     risk_until = risk_horizon(now, at_risk_days, calendar)
     scope = Scope(plan.code, scope.agency, scope.obligation)
     groups = totals(session, scope, period, tz, now, risk_until)
@@ -102,8 +104,23 @@ def period_report(session: Session, period: str, cutoff: bool, now: datetime, sc
                   report_agency: str, lang: str) -> dict:
     """The report of a period as people name it ("2024-Q1", with or without
     the reporting cut-off): what the API, the dashboard and its downloads show."""
-    return compliance_report(session, scope.plan, report_period(period, cutoff), now, scope, at_risk_days,
-                             report_agency, lang)
+    try:
+        chosen = report_period(period, cutoff)
+    except SchedulerError as e:
+        raise FieldError("period", e.message, **e.params) from None
+    return compliance_report(session, scope.plan, chosen, now, scope, at_risk_days, report_agency, lang)
+
+
+def _within_reach(plan: PlanRow, period: ReportPeriod, now: datetime) -> None:
+    """Refuse at once a report far from the plan (it would count for minutes, then show nothing)."""
+    first, last = plan_reach(plan.period_start, plan.period_end)
+    reach = {"first": first.strftime("%d/%m/%Y"), "last": last.strftime("%d/%m/%Y"), "plan": plan.code}
+    if period.start < first or period.last_day > last:
+        raise FieldError("period", N_("expected a period between {first} and {last} (ten years around plan "
+                                      "{plan}), got {value}"), value=period.label, **reach)
+    if not first <= now.date() <= last:
+        raise FieldError("as_of", N_("expected a moment between {first} and {last} (ten years around plan "
+                                     "{plan}), got {value}"), value=now.strftime("%d/%m/%Y"), **reach)
 
 
 @dataclass(frozen=True)

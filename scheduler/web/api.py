@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from ..clock import Clock
@@ -30,7 +30,9 @@ from ..store import ledger as stored_ledger
 from ..store import people
 from ..store.database import Database
 from ..store.tables import OccurrenceRow
+from ..bounds import MAX_ID, SHORT, check_text, parse_id
 from .evidence_files import file_response, opened
+from .limits import ERRORS, Id, Text
 from .uploads import Form, read_form
 
 log = logging.getLogger("scheduler.api")
@@ -42,29 +44,32 @@ class Unauthenticated(SchedulerError):
     status = 401
 
 
+Code = Text("code", SHORT)
+
+
 class User(BaseModel):
-    email: str
-    roles: list[str]
-    agency: str | None = None
-    name: str = ""
-    lang: str = "vi"
+    email: Text("email")
+    roles: list[Code] = Field(max_length=8)
+    agency: Code | None = None
+    name: Text("name") = ""
+    lang: Code = "vi"
 
 
 class Excuse(BaseModel):
-    reason: str
-    supersedes: int | None = None
+    reason: Text("reason")
+    supersedes: Annotated[int, Field(ge=1, le=MAX_ID)] | None = None
 
 
 class TokenRequest(BaseModel):
-    email: str
+    email: Text("email")
 
 
 class SubscriptionRequest(BaseModel):
-    email: str
-    plan: str | None = None
-    agency: str | None = None
-    obligation: str | None = None
-    channel: str | None = None
+    email: Text("email")
+    plan: Code | None = None
+    agency: Code | None = None
+    obligation: Code | None = None
+    channel: Code | None = None
     milestones: bool = True
 
 
@@ -72,7 +77,7 @@ def _one(fields: dict[str, list[str]], name: str) -> str:
     values = fields.get(name) or [""]
     if len(values) > 1:
         raise DeliveryError(name, N_("give {field} once"), field=name)
-    return values[0].strip()
+    return check_text(name, values[0].strip())
 
 
 def evidence_from_form(fields: dict[str, list[str]], files, tz) -> Evidence:
@@ -95,13 +100,14 @@ def evidence_from_form(fields: dict[str, list[str]], files, tz) -> Evidence:
         except SchedulerError as e:
             raise DeliveryError("duration", e.message, **e.params) from None
     supersedes = _one(fields, "supersedes")
-    if supersedes and not supersedes.isdigit():
+    if supersedes and not parse_id(supersedes):
         raise DeliveryError("supersedes", N_("expected the number of a ledger entry, got \"{value}\""), value=supersedes)
-    topics = tuple(t.strip() for v in fields.get("topics", []) for t in v.split(",") if t.strip())
+    topics = tuple(check_text("topics", t.strip(), SHORT) for v in fields.get("topics", []) for t in v.split(",")
+                   if t.strip())
     return Evidence(moment, "aired" if aired else "published", duration, _one(fields, "url"), _one(fields, "title"),
                     topics, _one(fields, "note"), {f: _one(fields, f) for f in CHANNEL_FIELDS if _one(fields, f)},
                     tuple(FileRef(f.sha256, f.size, f.name, f.type) for f in files),
-                    int(supersedes) if supersedes else None)
+                    parse_id(supersedes) if supersedes else None)
 
 
 def entry_json(row, superseded: set[int]) -> dict:
@@ -114,7 +120,7 @@ def entry_json(row, superseded: set[int]) -> dict:
 
 
 def api_router(settings: Settings, db: Database, clock: Clock, store: EvidenceStore) -> APIRouter:
-    router = APIRouter(prefix="/api", tags=["api"])
+    router = APIRouter(prefix="/api", tags=["api"], responses=ERRORS)
     bearer = HTTPBearer(auto_error=False, description="A token from `python main.py tokens create --user EMAIL`")
 
     def current(request: Request,
@@ -196,7 +202,7 @@ def api_router(settings: Settings, db: Database, clock: Clock, store: EvidenceSt
 
     @router.get("/ledger/{seq}/files/{sha256}",
                 summary="An evidence file, as recorded in an entry (DHA, admin, the recording agencies)")
-    def evidence_file(seq: int, sha256: str, actor: Who):
+    def evidence_file(seq: Id, sha256: str, actor: Who):
         with db.transaction() as s:
             found = opened(s, store, actor, seq, sha256)
         return file_response(store, found)
@@ -272,7 +278,7 @@ def api_router(settings: Settings, db: Database, clock: Clock, store: EvidenceSt
             return JSONResponse({"id": row.id, "token": token}, status_code=201)
 
     @router.post("/tokens/{token_id}/revoke", summary="Revoke an API token (admin)")
-    def revoke_token(token_id: int, actor: Who):
+    def revoke_token(token_id: Id, actor: Who):
         admin(actor, "tokens")
         with db.transaction() as s:
             people.revoke_token(s, token_id, clock.now())
@@ -297,7 +303,7 @@ def api_router(settings: Settings, db: Database, clock: Clock, store: EvidenceSt
             return JSONResponse({"id": row.id, "https": https, "webcal": webcal}, status_code=201)
 
     @router.post("/subscriptions/{subscription_id}/revoke", summary="Revoke a calendar subscription (admin)")
-    def revoke_subscription(subscription_id: int, actor: Who):
+    def revoke_subscription(subscription_id: Id, actor: Who):
         admin(actor, "subscriptions")
         with db.transaction() as s:
             people.revoke(s, subscription_id, clock.now())

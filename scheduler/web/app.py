@@ -34,6 +34,7 @@ from .feed_cache import FeedCache, FeedResponse
 from .admin import admin_router
 from .calendar_pages import calendar_router
 from .dashboard import dashboard_router
+from .limits import BodyLimit, RequestValidationError, SafeJSON, invalid
 from .pages import pages_router
 
 log = logging.getLogger("scheduler.web")
@@ -89,6 +90,8 @@ def create_app(settings: Settings, db: Database, clock: Clock, daemon=None) -> F
 
     app = FastAPI(title="Media production scheduler", version=__version__, lifespan=lifespan,
                   description="Lịch sản xuất tuyên truyền — calendar feeds, occurrences, evidence, compliance.")
+    app.add_middleware(BodyLimit, lang=settings.lang)
+    app.add_exception_handler(RequestValidationError, invalid)
     cache = FeedCache(db)
     app.state.feed_cache = cache
 
@@ -110,10 +113,11 @@ def create_app(settings: Settings, db: Database, clock: Clock, daemon=None) -> F
         message = exc.render(_)
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
         if field:
-            body = {"detail": [{"loc": ["body", field], "msg": message, "type": "value_error"}]}
+            part = "query" if field in request.query_params else "body"
+            body = {"detail": [{"loc": [part, field], "msg": message, "type": "value_error"}]}
         else:
             body = {"detail": message}
-        return JSONResponse(body, status_code=status, headers=headers)
+        return SafeJSON(body, status_code=status, headers=headers)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception):  # pragma: no cover - last resort
