@@ -72,6 +72,9 @@ def _lang(request: Request, default: str) -> str:
 FEED_HEADERS = {"Cache-Control": "private, no-cache", "Referrer-Policy": "no-referrer",
                 "X-Content-Type-Options": "nosniff"}
 NOT_FOUND = "Not Found\n"
+FEED_ANSWERS = {200: {"content": {"text/calendar": {}}, "description": "The feed (iCalendar)"},
+                304: {"description": "Not modified since the client's copy"},
+                404: {"content": {"text/plain": {}}, "description": "No such feed, or revoked"}}
 
 
 def create_app(settings: Settings, db: Database, clock: Clock, daemon=None) -> FastAPI:
@@ -154,7 +157,8 @@ def create_app(settings: Settings, db: Database, clock: Clock, daemon=None) -> F
             return Response(status_code=304, headers=headers)
         return FeedResponse(feed, headers)
 
-    @app.get("/feeds/public/{plan}.ics", summary="Plan-wide public feed (when PUBLIC_FEED is on)")
+    @app.get("/feeds/public/{plan}.ics", summary="Plan-wide public feed (when PUBLIC_FEED is on)",
+             response_class=Response, responses=FEED_ANSWERS)
     async def public_feed(plan: str, request: Request) -> Response:
         if cache.stale():
             await run_in_threadpool(cache.refresh)
@@ -162,7 +166,8 @@ def create_app(settings: Settings, db: Database, clock: Clock, daemon=None) -> F
             return PlainTextResponse(NOT_FOUND, status_code=404, headers=FEED_HEADERS)
         return await serve_feed(request, FeedScope(plan=plan, milestones=False), _lang(request, settings.lang))
 
-    @app.get("/feeds/{token}.ics", summary="A subscription's feed")
+    @app.get("/feeds/{token}.ics", summary="A subscription's feed", response_class=Response,
+             responses=FEED_ANSWERS)
     async def feed(token: str, request: Request) -> Response:
         """The token is the secret; unknown and revoked ones are the same 404."""
         if cache.stale():
