@@ -151,6 +151,7 @@ PAGE_PROBES = {
     "evidence file of entry 2**64": f"/files/{HUGE}/{'0' * 64}",
     "evidence file of entry ²": f"/files/²/{'0' * 64}",
     "subscriptions notice 2**64": f"/subscriptions?revoked={HUGE}",
+    "occurrence notice ²": f"/o/{EPISODE}?recorded=²",
 }
 
 
@@ -159,6 +160,8 @@ def test_page_probe_is_not_found(site, name):
     _api, pages, _tokens, _mp = site
     r = pages.get(PAGE_PROBES[name])
     assert r.status_code == (200 if "notice" in name else 404), r.text[:300]
+    if "notice" in name:
+        assert html(r).all("p", cls="notice") == []  # no entry was recorded, so nothing is announced
 
 
 FORM_PROBES = {

@@ -247,7 +247,7 @@ def pages_router(settings: Settings, db: Database, clock: Clock, store: Evidence
         if user is None:
             return to_login(request)
         recorded = request.query_params.get("recorded", "")
-        return show_occurrence(request, occurrence_id, user, recorded=int(recorded) if recorded.isdigit() else None)
+        return show_occurrence(request, occurrence_id, user, recorded=parse_id(recorded))
 
     def period_target(s: Session, code: str, period: str, plan: str | None):
         """The window's occurrences and the one a delivery goes to (as record_delivery chooses it)."""
