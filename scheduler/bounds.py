@@ -76,9 +76,13 @@ def check_args(values: dict[str, object]) -> None:
     scheduler.bounds.FieldError: --reason: at most 10000 characters, got 10001
     """
     for name, value in values.items():
+        label = "--" + name.replace("_", "-")
         for item in value if isinstance(value, list) else [value]:
             if isinstance(item, str):
-                check_text(name, item, label="--" + name.replace("_", "-"))
+                check_text(name, item, label=label)
+            elif isinstance(item, int) and not isinstance(item, bool) and not -MAX_ID <= item <= MAX_ID:
+                raise FieldError(name, N_("{field}: expected a number of at most {limit}, got {value}"),
+                                 field=label, limit=MAX_ID, value=item)
 
 
 def plan_reach(first: date, last: date) -> tuple[date, date]:

@@ -202,6 +202,8 @@ CLI_PROBES = {
     "report period 9999": (["report", "--period", "9999"], "9999"),
     "report decades from the plan": (["report", "--period", "1990"], "phu-tho-2024"),
     "token id 2**64": (["tokens", "revoke", HUGE], HUGE),
+    "supersedes 2**64": (["excuse", EPISODE, "--by", "dha@snv.example", "--reason", "ok", "--supersedes", HUGE],
+                         "--supersedes: "),
     "subscription id ²": (["subscriptions", "revoke", "²"], "²"),
 }
 

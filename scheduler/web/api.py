@@ -30,7 +30,8 @@ from ..store import ledger as stored_ledger
 from ..store import people
 from ..store.database import Database
 from ..store.tables import OccurrenceRow
-from ..bounds import MAX_ID, SHORT, check_text, parse_id
+from ..bounds import LIMITS, MAX_ID, SHORT, TEXT, check_text, parse_id
+from ..report_files import FORMATS
 from .evidence_files import file_response, opened
 from .limits import ERRORS, Id, Text
 from .uploads import Form, read_form
@@ -71,6 +72,20 @@ class SubscriptionRequest(BaseModel):
     obligation: Code | None = None
     channel: Code | None = None
     milestones: bool = True
+
+
+def _delivery_form() -> dict:
+    """The multipart body ``read_form`` streams, declared for clients (and the fuzz test)."""
+    text = {name: {"type": "string", "maxLength": LIMITS.get(name, TEXT)} for name in sorted(KNOWN_FIELDS)}
+    text["files"] = {"type": "array", "items": {"type": "string", "format": "binary"}}
+    schema = {"type": "object", "properties": text}
+    return {"requestBody": {"content": {"multipart/form-data": {"schema": schema},
+                                        "application/x-www-form-urlencoded": {"schema": schema}}}}
+
+
+DELIVERY_FORM = _delivery_form()
+REPORT_TYPES = {200: {"content": {media: {} for media, _ext in FORMATS.values()},
+                      "description": "The report in the format asked"}}
 
 
 def _one(fields: dict[str, list[str]], name: str) -> str:
@@ -168,12 +183,12 @@ def api_router(settings: Settings, db: Database, clock: Clock, store: EvidenceSt
         body["gaps"] = [_(g) for g in result.gaps]
         return JSONResponse(body, status_code=201)
 
-    @router.post("/occurrences/{occurrence_id}/deliveries", status_code=201,
+    @router.post("/occurrences/{occurrence_id}/deliveries", status_code=201, openapi_extra=DELIVERY_FORM,
                  summary="Record a delivery (multipart: aired_at|published_at, duration, url, ..., files)")
     async def deliver_occurrence(occurrence_id: str, request: Request, actor: Who):
         return await deliver(request, actor, occurrence_id=occurrence_id)
 
-    @router.post("/obligations/{code}/deliveries", status_code=201,
+    @router.post("/obligations/{code}/deliveries", status_code=201, openapi_extra=DELIVERY_FORM,
                  summary="Record a delivery against the lowest-numbered open occurrence of a period")
     async def deliver_period(code: str, request: Request, actor: Who, period: str = Query(...),
                              plan: str | None = None):
@@ -200,7 +215,7 @@ def api_router(settings: Settings, db: Database, clock: Clock, store: EvidenceSt
                     "window_end": row.window_end.astimezone(clock.tz).isoformat(),
                     "delivery": row.delivery, "entries": [entry_json(r, superseded) for r in rows]}
 
-    @router.get("/ledger/{seq}/files/{sha256}",
+    @router.get("/ledger/{seq}/files/{sha256}", responses={200: {"content": {"*/*": {}}, "description": "The bytes"}},
                 summary="An evidence file, as recorded in an entry (DHA, admin, the recording agencies)")
     def evidence_file(seq: Id, sha256: str, actor: Who):
         with db.transaction() as s:
@@ -217,7 +232,8 @@ def api_router(settings: Settings, db: Database, clock: Clock, store: EvidenceSt
                 "first_bad_entry": broken.seq if broken else None,
                 "problem": broken.render(_) if broken else None}
 
-    @router.get("/compliance", summary="Compliance summary (DHA, admin; a producer for their own agency)")
+    @router.get("/compliance", summary="Compliance summary (DHA, admin; a producer for their own agency)",
+                responses=REPORT_TYPES)
     def compliance(actor: Who, period: str, plan: str | None = None, agency: str | None = None,
                    obligation: str | None = None, format: str = "json", cutoff: bool = False,
                    as_of: str | None = None):
