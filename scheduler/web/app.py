@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from sqlalchemy import func, select, text
 from starlette.concurrency import run_in_threadpool
@@ -34,7 +35,7 @@ from .feed_cache import FeedCache, FeedResponse
 from .admin import admin_router
 from .calendar_pages import calendar_router
 from .dashboard import dashboard_router
-from .limits import BodyLimit, RequestValidationError, SafeJSON, invalid
+from .limits import BodyLimit, SafeJSON, invalid
 from .pages import pages_router
 
 log = logging.getLogger("scheduler.web")
