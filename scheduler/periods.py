@@ -98,8 +98,7 @@ class PeriodSyntaxError(SchedulerError):
 def _day(year: int | str, month: int | str, day: int | str, text: str) -> date:
     """The day, if its year is one we keep (``bounds``); ``text`` is what was written."""
     if not FIRST_YEAR <= int(year) <= LAST_YEAR:
-        raise PeriodSyntaxError(N_('"{value}": expected a year from {first} to {last}'), value=text,
-                                first=FIRST_YEAR, last=LAST_YEAR)
+        raise PeriodSyntaxError(OUT_OF_RANGE, value=text, first=FIRST_YEAR, last=LAST_YEAR)
     return date(int(year), int(month), int(day))
 
 
@@ -108,6 +107,7 @@ PERIOD_FORMS = N_(
     'Qn/yyyy, Hn/yyyy, mm/yyyy, yyyy, "dd/mm/yyyy - dd/mm/yyyy" or "before dd/mm[/yyyy]"'
 )
 
+OUT_OF_RANGE = N_('"{value}": expected a year from {first} to {last}')
 _DMY = re.compile(r"^([0-9]{1,2})/([0-9]{1,2})(?:/([0-9]{4}))?$")
 _ISO = re.compile(r"^([0-9]{4})-([0-9]{2})-([0-9]{2})$")
 

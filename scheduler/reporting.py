@@ -11,10 +11,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .compliance import (COUNTS, Facts, ReportPeriod, WindowView, rate, report_period, risk_horizon, tally,
+from .compliance import (COUNTS, Facts, PeriodError, ReportPeriod, WindowView, rate, report_period, risk_horizon, tally,
                          window_views)
 from .bounds import FieldError, plan_reach
-from .errors import N_, InputError, SchedulerError
+from .errors import N_, InputError
 from .i18n import pick
 from .ledger import parse_content
 from .store.compliance import Scope, entries_by_occurrence, statuses, totals
@@ -104,11 +104,8 @@ def period_report(session: Session, period: str, cutoff: bool, now: datetime, sc
                   report_agency: str, lang: str) -> dict:
     """The report of a period as people name it ("2024-Q1", with or without
     the reporting cut-off): what the API, the dashboard and its downloads show."""
-    try:
-        chosen = report_period(period, cutoff)
-    except SchedulerError as e:
-        raise FieldError("period", e.message, **e.params) from None
-    return compliance_report(session, scope.plan, chosen, now, scope, at_risk_days, report_agency, lang)
+    return compliance_report(session, scope.plan, report_period(period, cutoff), now, scope, at_risk_days,
+                             report_agency, lang)
 
 
 def _within_reach(plan: PlanRow, period: ReportPeriod, now: datetime) -> None:
@@ -116,7 +113,7 @@ def _within_reach(plan: PlanRow, period: ReportPeriod, now: datetime) -> None:
     first, last = plan_reach(plan.period_start, plan.period_end)
     reach = {"first": first.strftime("%d/%m/%Y"), "last": last.strftime("%d/%m/%Y"), "plan": plan.code}
     if period.start < first or period.last_day > last:
-        raise FieldError("period", N_("expected a period between {first} and {last} (ten years around plan "
+        raise PeriodError(N_("expected a period between {first} and {last} (ten years around plan "
                                       "{plan}), got {value}"), value=period.label, **reach)
     if not first <= now.date() <= last:
         raise FieldError("as_of", N_("expected a moment between {first} and {last} (ten years around plan "
