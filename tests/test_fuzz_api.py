@@ -23,7 +23,7 @@ from scheduler.settings import Settings
 from scheduler.store.database import Database
 from scheduler.web.app import create_app
 
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "12"))  # per operation and role: about 20 operations x 5 roles
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "25"))  # per operation and role: about 20 operations x 5 roles
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 ROLES = {"admin": ("admin@x.example", "admin", None), "dha": ("dha@snv.example", "dha", "so-noi-vu"),
          "producer": ("prod@dai.example", "producer", "dai-ptth"), "editor": ("ed@dai.example", "editor", None)}
