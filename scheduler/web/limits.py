@@ -58,6 +58,7 @@ class ErrorBody(BaseModel):
 
 
 ERRORS = {status: {"model": ErrorBody, "description": text} for status, text in (
+    (400, "The body is not what its Content-Type says (JSON, UTF-8, a form)"),
     (401, "No token, or one that is unknown or revoked"), (403, "Not allowed for this user"),
     (404, "Not found"), (413, "The request body is over its limit"),
     (422, "A field is missing, malformed or out of its bounds"))}
