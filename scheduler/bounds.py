@@ -45,7 +45,8 @@ def parse_id(text: object) -> int | None:
 
 def check_text(field_name: str, value: str, limit: int | None = None, label: str | None = None) -> str:
     """``value`` if it is at most ``limit`` characters (the field's usual
-    limit by default) of real Unicode; a lone surrogate cannot be stored.
+    limit by default) of real Unicode: a lone surrogate cannot be encoded, a NUL
+    cannot be kept in PostgreSQL.
     The refusal names ``label`` (the field's name by default).
 
     >>> check_text("note", "ổn")
@@ -61,10 +62,13 @@ def check_text(field_name: str, value: str, limit: int | None = None, label: str
                          limit=limit, count=len(value))
     try:
         value.encode("utf-8")
+        broken = "\x00" in value  # PostgreSQL keeps no NUL in text; nobody means one
     except UnicodeEncodeError:
-        at = next(i for i, c in enumerate(value) if "\ud800" <= c <= "\udfff") + 1
-        raise FieldError(field_name, N_("{field}: not text, an unpaired surrogate at character {at}"),
-                         field=label, at=at) from None
+        broken = True
+    if broken:
+        at = next(i for i, c in enumerate(value) if c == "\x00" or "\ud800" <= c <= "\udfff") + 1
+        raise FieldError(field_name, N_("{field}: not text, a NUL or an unpaired surrogate at character {at}"),
+                         field=label, at=at)
     return value
 
 

@@ -116,6 +116,8 @@ API_PROBES = {
     "user name with a lone surrogate": (("post", "/api/users", "admin", {
         "content": b'{"email": "s@x.example", "roles": ["editor"], "name": "a\\udfffb"}',
         "headers": {"content-type": "application/json"}}), 422, "name"),
+    "excuse reason with a NUL": (_excuse('"a\\u0000b"'), 422, "reason"),
+    "note with a NUL": (_deliver(note="a\x00b"), 422, "note"),
     "JSON body over 256 KiB": (("post", "/api/tokens", "admin", {
         "content": b'{"email": "' + b"a" * 300_000 + b'"}', "headers": {"content-type": "application/json"}}),
         413, None),
