@@ -33,6 +33,7 @@ import sys
 from pathlib import Path
 
 from scheduler import commands, ledger_commands, report_commands, service
+from scheduler.bounds import check_args
 from scheduler.clock import now_from
 from scheduler.commands import DEFAULT_TZ, Context
 from scheduler.errors import SchedulerError
@@ -228,6 +229,7 @@ def run(argv: list[str], out=sys.stdout, err=sys.stderr) -> int:
     if args.command not in ("serve", "worker"):  # the services keep refusals in their log
         shown.addFilter(_printed_here)
     try:
+        check_args(vars(args))  # before anything reads them: no surrogate or megabyte reaches the store
         settings = Settings.load(flags={s.name: getattr(args, s.name, None) for s in SETTINGS})
         _ = gettext_for(settings.lang)
         now = getattr(args, "now", None)

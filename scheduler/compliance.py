@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from typing import Iterable
 
 from .errors import N_, SchedulerError
-from .periods import Period, parse_date, parse_period
+from .periods import OUT_OF_RANGE, Period, parse_date, parse_period
 from .workdays import WorkCalendar
 
 STATUSES = ("pending", "at_risk", "on_time", "late", "missing", "non_conforming", "excused", "cancelled")
@@ -142,7 +142,9 @@ class ReportPeriod:
 
 
 class PeriodError(SchedulerError):
-    pass
+    """A report's period we do not read or do not report on; the request's ``period``."""
+
+    field = "period"
 
 
 def report_period(text: str, cutoff: bool = False) -> ReportPeriod:
@@ -166,6 +168,8 @@ def report_period(text: str, cutoff: bool = False) -> ReportPeriod:
     except SchedulerError as e:
         if isinstance(e, PeriodError):
             raise
+        if e.message == OUT_OF_RANGE:  # a real period, outside the years we keep: say so
+            raise PeriodError(e.message, **e.params) from None
         raise PeriodError(N_('expected a period such as 2024, 2024-Q3, 2024-H1, 2024-03 or '
                              '2024-03-01..2024-05-31, got "{value}"'), value=text) from None
     if not cutoff:
@@ -177,7 +181,7 @@ def report_period(text: str, cutoff: bool = False) -> ReportPeriod:
 
 def _calendar_period(text: str) -> Period:
     year, _, part = text.partition("-")
-    if not year.isdigit() or len(year) != 4:
+    if not year.isascii() or not year.isdigit() or len(year) != 4:
         raise SchedulerError(N_("not a period"))  # report_period says what is allowed
     if not part:
         return parse_period(int(year))

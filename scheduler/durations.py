@@ -5,28 +5,42 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from .bounds import MAX_DURATION
 from .errors import N_, SchedulerError
 
 FORMS = N_('"10m", "1h30m", "00:10:00" or a number of seconds')
 _UNITS = {"h": 3600, "giờ": 3600, "m": 60, "min": 60, "phút": 60, "s": 1, "giây": 1}
-_PART = re.compile(r"(\d+)\s*(h|giờ|min|m|phút|s|giây)", re.I)
+_PART = re.compile(r"([0-9]+)\s*(h|giờ|min|m|phút|s|giây)", re.I)
 
 
 def parse_duration(value: object) -> timedelta:
-    """Read a duration; a bare number is seconds.
+    """Read a duration of at most a day; a bare number is seconds.
 
     >>> parse_duration("1h30m"), parse_duration("00:10:00"), parse_duration(90)
     (datetime.timedelta(seconds=5400), datetime.timedelta(seconds=600), datetime.timedelta(seconds=90))
     """
+    found = _read(value)
+    if found > MAX_DURATION:
+        raise SchedulerError(N_('expected a duration of at most {limit}, got "{value}"'),
+                             limit=format_duration(int(MAX_DURATION.total_seconds())), value=value)
+    return found
+
+
+def _n(digits: str | int) -> int:
+    """A count, capped far beyond any bound so that ``timedelta`` always holds it."""
+    return min(int(digits), 10**9) if len(str(digits)) < 12 else 10**9
+
+
+def _read(value: object) -> timedelta:
     if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-        return timedelta(seconds=value)
+        return timedelta(seconds=_n(value))
     text = " ".join(str(value).lower().split())
-    if re.fullmatch(r"\d+", text):
-        return timedelta(seconds=int(text))
-    if m := re.fullmatch(r"(\d+):([0-5]\d):([0-5]\d)", text):
-        return timedelta(hours=int(m[1]), minutes=int(m[2]), seconds=int(m[3]))
-    if text and re.fullmatch(r"(\s*\d+\s*(h|giờ|min|m|phút|s|giây))+\s*", text):
-        return timedelta(seconds=sum(int(n) * _UNITS[u] for n, u in _PART.findall(text)))
+    if re.fullmatch(r"[0-9]+", text):
+        return timedelta(seconds=_n(text))
+    if m := re.fullmatch(r"([0-9]+):([0-5][0-9]):([0-5][0-9])", text):
+        return timedelta(seconds=_n(_n(m[1]) * 3600 + int(m[2]) * 60 + int(m[3])))
+    if text and re.fullmatch(r"(\s*[0-9]+\s*(h|giờ|min|m|phút|s|giây))+\s*", text):
+        return timedelta(seconds=_n(sum(_n(n) * _UNITS[u] for n, u in _PART.findall(text))))
     raise SchedulerError(N_('expected a duration as {forms}, got "{value}"'), forms=FORMS, value=value)
 
 

@@ -12,6 +12,7 @@ from . import checkpoints
 from .commands import DEFAULT_TZ, Context
 from .deliveries import Evidence, FileRef, moment_kind_for
 from .durations import parse_duration
+from .bounds import parse_id
 from .errors import N_, InputError, SchedulerError
 from .evidence import EvidenceStore, PendingFile
 from .i18n import gettext_for
@@ -168,8 +169,8 @@ def tokens_list(ctx: Context) -> None:
 
 
 def tokens_revoke(ctx: Context, token_id: str) -> None:
-    if not token_id.isdigit():
+    if not parse_id(token_id):
         raise InputError(N_('expected a token id (a number), got "{value}"'), value=token_id)
     with ctx.session() as s:
-        people.revoke_token(s, int(token_id), ctx.now)
+        people.revoke_token(s, parse_id(token_id), ctx.now)
     ctx.out.write(ctx._("revoked token {id}").format(id=token_id) + "\n")

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
+from .bounds import FIRST_YEAR, LAST_YEAR
 from .errors import N_, SchedulerError
 
 UNITS = ("week", "month", "quarter", "half-year", "year")
@@ -94,13 +95,21 @@ class PeriodSyntaxError(SchedulerError):
     """A date or period written in a way we do not read."""
 
 
+def _day(year: int | str, month: int | str, day: int | str, text: str) -> date:
+    """The day, if its year is one we keep (``bounds``); ``text`` is what was written."""
+    if not FIRST_YEAR <= int(year) <= LAST_YEAR:
+        raise PeriodSyntaxError(OUT_OF_RANGE, value=text, first=FIRST_YEAR, last=LAST_YEAR)
+    return date(int(year), int(month), int(day))
+
+
 DATE_FORMS = N_('a date as dd/mm/yyyy or yyyy-mm-dd')
 PERIOD_FORMS = N_(
     'Qn/yyyy, Hn/yyyy, mm/yyyy, yyyy, "dd/mm/yyyy - dd/mm/yyyy" or "before dd/mm[/yyyy]"'
 )
 
-_DMY = re.compile(r"^(\d{1,2})/(\d{1,2})(?:/(\d{4}))?$")
-_ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+OUT_OF_RANGE = N_('"{value}": expected a year from {first} to {last}')
+_DMY = re.compile(r"^([0-9]{1,2})/([0-9]{1,2})(?:/([0-9]{4}))?$")
+_ISO = re.compile(r"^([0-9]{4})-([0-9]{2})-([0-9]{2})$")
 
 
 def parse_date(value: object, default_year: int | date | None = None) -> date:
@@ -119,15 +128,15 @@ def parse_date(value: object, default_year: int | date | None = None) -> date:
     text = str(value).strip()
     try:
         if m := _ISO.match(text):
-            return date(int(m[1]), int(m[2]), int(m[3]))
+            return _day(m[1], m[2], m[3], text)
         if m := _DMY.match(text):
             if m[3]:
-                return date(int(m[3]), int(m[2]), int(m[1]))
+                return _day(m[3], m[2], m[1], text)
             if isinstance(default_year, date):
-                found = date(default_year.year, int(m[2]), int(m[1]))
-                return found if found >= default_year else date(default_year.year + 1, int(m[2]), int(m[1]))
+                found = _day(default_year.year, m[2], m[1], text)
+                return found if found >= default_year else _day(default_year.year + 1, m[2], m[1], text)
             if default_year is not None:
-                return date(default_year, int(m[2]), int(m[1]))
+                return _day(default_year, m[2], m[1], text)
     except ValueError:
         raise PeriodSyntaxError(N_('"{value}" is not a real day'), value=text) from None
     raise PeriodSyntaxError(N_('expected {forms}, got "{value}"'), forms=DATE_FORMS, value=text)
@@ -135,14 +144,14 @@ def parse_date(value: object, default_year: int | date | None = None) -> date:
 
 def parse_time(value: object) -> time:
     """Read a time of day written ``19:30`` (24-hour clock)."""
-    m = re.match(r"^(\d{1,2})[:h](\d{2})$", str(value).strip())
+    m = re.match(r"^([0-9]{1,2})[:h]([0-9]{2})$", str(value).strip())
     if m and int(m[1]) < 24 and int(m[2]) < 60:
         return time(int(m[1]), int(m[2]))
     raise PeriodSyntaxError(N_('expected a time of day as HH:MM, got "{value}"'), value=value)
 
 
 def _quarter(text: str) -> tuple[int, int] | None:
-    m = re.match(r"^(?:Q|quý\s*|quarter\s*)([1-4]|IV|III|II|I)\s*/\s*(\d{4})$", text, re.I)
+    m = re.match(r"^(?:Q|quý\s*|quarter\s*)([1-4]|IV|III|II|I)\s*/\s*([0-9]{4})$", text, re.I)
     if not m:
         return None
     n = m[1].upper()
@@ -157,18 +166,18 @@ def parse_period(value: object, default_year: int | date | None = None) -> Perio
     >>> parse_period("before 30/09", default_year=2024).label
     'by-2024-09-30'
     """
-    if isinstance(value, int) and 1900 < value < 3000:
-        return period_of("year", date(value, 1, 1))
     text = " ".join(str(value).split())
+    if isinstance(value, int) and not isinstance(value, bool):
+        return period_of("year", _day(value, 1, 1, text))
     if q := _quarter(text):
-        return period_of("quarter", date(q[1], (q[0] - 1) * 3 + 1, 1))
-    if m := re.match(r"^(?:H|nửa\s*)([12])\s*/\s*(\d{4})$", text, re.I):
-        return period_of("half-year", date(int(m[2]), (int(m[1]) - 1) * 6 + 1, 1))
-    if m := re.match(r"^(?:năm\s*)?(\d{4})$", text, re.I):
-        return period_of("year", date(int(m[1]), 1, 1))
-    if m := re.match(r"^(?:tháng\s*)?(\d{1,2})/(\d{4})$", text, re.I):
+        return period_of("quarter", _day(q[1], (q[0] - 1) * 3 + 1, 1, text))
+    if m := re.match(r"^(?:H|nửa\s*)([12])\s*/\s*([0-9]{4})$", text, re.I):
+        return period_of("half-year", _day(m[2], (int(m[1]) - 1) * 6 + 1, 1, text))
+    if m := re.match(r"^(?:năm\s*)?([0-9]{4})$", text, re.I):
+        return period_of("year", _day(m[1], 1, 1, text))
+    if m := re.match(r"^(?:tháng\s*)?([0-9]{1,2})/([0-9]{4})$", text, re.I):
         if 1 <= int(m[1]) <= 12:
-            return period_of("month", date(int(m[2]), int(m[1]), 1))
+            return period_of("month", _day(m[2], m[1], 1, text))
     if m := re.match(r"^(?:before|by|trước|trước ngày)\s+(\S+)$", text, re.I):
         last = parse_date(m[1], default_year)
         return Period(date(last.year, 1, 1), last + timedelta(days=1), f"by-{last.isoformat()}")
@@ -200,9 +209,11 @@ def parse_moment(value: object, tz, default_time: time | None = None) -> datetim
         text = f"{parse_date(text).strftime('%d/%m/%Y')}"
     try:
         parsed = datetime.fromisoformat(text)
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
     except ValueError:
         pass
+    else:
+        _day(parsed.year, 1, 1, text)
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
     day_part, _, time_part = text.partition(" ")
     day = parse_date(day_part)
     if time_part:

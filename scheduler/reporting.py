@@ -11,8 +11,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .compliance import (COUNTS, Facts, ReportPeriod, WindowView, rate, report_period, risk_horizon, tally,
+from .compliance import (COUNTS, Facts, PeriodError, ReportPeriod, WindowView, rate, report_period, risk_horizon, tally,
                          window_views)
+from .bounds import FieldError, plan_reach
 from .errors import N_, InputError
 from .i18n import pick
 from .ledger import parse_content
@@ -36,6 +37,7 @@ def compliance_report(session: Session, plan_code: str | None, period: ReportPer
     tz = ZoneInfo(plan.timezone)
     calendar = calendar_of(plan)
     now = now.astimezone(tz)
+    _within_reach(plan, period, now)
     risk_until = risk_horizon(now, at_risk_days, calendar)
     scope = Scope(plan.code, scope.agency, scope.obligation)
     groups = totals(session, scope, period, tz, now, risk_until)
@@ -109,6 +111,18 @@ def period_report(session: Session, period: str, cutoff: bool, now: datetime, sc
 # The printable report carries its style inline (it is also saved and mailed as one file), runs no script.
 REPORT_POLICY = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; "
                  "base-uri 'none'; form-action 'none'")
+
+
+def _within_reach(plan: PlanRow, period: ReportPeriod, now: datetime) -> None:
+    """Refuse at once a report far from the plan (it would count for minutes, then show nothing)."""
+    first, last = plan_reach(plan.period_start, plan.period_end)
+    reach = {"first": first.strftime("%d/%m/%Y"), "last": last.strftime("%d/%m/%Y"), "plan": plan.code}
+    if period.start < first or period.last_day > last:
+        raise PeriodError(N_("expected a period between {first} and {last} (ten years around plan "
+                             "{plan}), got {value}"), value=period.label, **reach)
+    if not first <= now.date() <= last:
+        raise FieldError("as_of", N_("expected a moment between {first} and {last} (ten years around plan "
+                                     "{plan}), got {value}"), value=now.strftime("%d/%m/%Y"), **reach)
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .commands import Context
+from .bounds import parse_id
 from .errors import N_, InputError
 from .files import atomic_write
 from .people import FeedScope, check_channel, feed_urls, new_token
@@ -60,10 +61,10 @@ def subscriptions_list(ctx: Context) -> None:
 
 
 def subscriptions_revoke(ctx: Context, subscription_id: str) -> None:
-    if not subscription_id.isdigit():
+    if not parse_id(subscription_id):
         raise InputError(N_('expected a subscription id (a number), got "{value}"'), value=subscription_id)
     with ctx.session() as s:
-        people.revoke(s, int(subscription_id), ctx.now)
+        people.revoke(s, parse_id(subscription_id), ctx.now)
     ctx.out.write(ctx._("revoked subscription {id}; its address answers 404 within a second").format(
         id=subscription_id) + "\n")
 

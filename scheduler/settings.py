@@ -49,7 +49,7 @@ def _switch(value: str) -> bool:
 
 
 def _days(value: str) -> int:
-    if not value.strip().isdigit() or int(value) > 60:
+    if not (value.strip().isascii() and value.strip().isdigit()) or int(value) > 60:
         raise InputError(N_('expected a number of working days from 0 to 60, got "{value}"'), value=value)
     return int(value)
 

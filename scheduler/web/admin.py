@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from ..clock import Clock
+from ..bounds import parse_id
 from ..errors import N_, SchedulerError
 from ..evidence import EvidenceStore
 from ..feeds import CHANNEL_NAMES
@@ -168,7 +169,7 @@ def admin_router(settings: Settings, db: Database, clock: Clock, sessions: Sessi
         _ = gettext_for(user.lang)
         path = f"/admin/users/{user_id}"
         with db.transaction() as s:
-            row = s.get(UserRow, int(user_id)) if user_id.isdigit() else None
+            row = s.get(UserRow, parse_id(user_id)) if parse_id(user_id) else None
             if row is None:
                 return views.refusal(request, user, 404, path=path)
             choices = agency_choices(s, user.lang)
@@ -193,7 +194,7 @@ def admin_router(settings: Settings, db: Database, clock: Clock, sessions: Sessi
         """Apply ``act(session, row)`` to one user; a refusal re-renders their page."""
         try:
             with db.transaction() as s:
-                row = s.get(UserRow, int(user_id)) if user_id.isdigit() else None
+                row = s.get(UserRow, parse_id(user_id)) if parse_id(user_id) else None
                 if row is None:
                     return views.refusal(request, user, 404, path=f"/admin/users/{user_id}")
                 act(s, row)
@@ -272,9 +273,9 @@ def admin_router(settings: Settings, db: Database, clock: Clock, sessions: Sessi
     @posted("/admin/tokens/{token_id}/revoke", "/admin/tokens")
     def revoke_token(request: Request, user: SessionUser, form, token_id: str):
         with db.transaction() as s:
-            if not token_id.isdigit() or s.get(ApiTokenRow, int(token_id)) is None:
+            if not parse_id(token_id) or s.get(ApiTokenRow, parse_id(token_id)) is None:
                 return views.refusal(request, user, 404, path="/admin/tokens")
-            people.revoke_token(s, int(token_id), clock.now())
+            people.revoke_token(s, parse_id(token_id), clock.now())
         log.info("%s revoked API token %s", user.email, token_id)
         return done(request, "/admin/tokens", "revoked")
 
@@ -298,9 +299,9 @@ def admin_router(settings: Settings, db: Database, clock: Clock, sessions: Sessi
     @posted("/admin/subscriptions/{subscription_id}/revoke", "/admin/subscriptions")
     def revoke_subscription(request: Request, user: SessionUser, form, subscription_id: str):
         with db.transaction() as s:
-            if not subscription_id.isdigit() or s.get(SubscriptionRow, int(subscription_id)) is None:
+            if not parse_id(subscription_id) or s.get(SubscriptionRow, parse_id(subscription_id)) is None:
                 return views.refusal(request, user, 404, path="/admin/subscriptions")
-            people.revoke(s, int(subscription_id), clock.now())
+            people.revoke(s, parse_id(subscription_id), clock.now())
         log.info("%s revoked subscription %s", user.email, subscription_id)
         return done(request, "/admin/subscriptions", "revoked")
 

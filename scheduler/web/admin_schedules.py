@@ -13,6 +13,7 @@ from fastapi.responses import Response
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
+from ..bounds import parse_id
 from ..clock import Clock
 from ..errors import ScheduleError
 from ..feeds import summary
@@ -105,13 +106,13 @@ def schedule_routes(router: APIRouter, settings: Settings, db: Database, clock: 
         if not views.csrf_ok(request, form):
             return views.refusal(request, user, 403, _(FORM_EXPIRED), back)
         hashes, names, after = form.getlist("sha256"), form.getlist("name"), str(form.get("after", ""))
-        if not hashes or len(hashes) != len(names) or len(hashes) > MAX_FILES or not after.isdigit():
+        if not hashes or len(hashes) != len(names) or len(hashes) > MAX_FILES or parse_id(after) is None:
             return show(request, user, 400, error=_("The form is incomplete; upload the files again."))
         uploads: list[Upload] = []
         try:
             uploads = [store.get(str(h), str(n)) for h, n in zip(hashes, names)]
             schedules, digests = check(uploads)
-            records = load(db, settings, store, schedules, digests, clock.now(), int(after))
+            records = load(db, settings, store, schedules, digests, clock.now(), parse_id(after))
         except UploadError as e:
             return show(request, user, e.status, error=e.render(_), names=names)
         except ScheduleError as e:  # the rules changed since the check: the files are shown as they are
@@ -139,10 +140,10 @@ def schedule_routes(router: APIRouter, settings: Settings, db: Database, clock: 
             return user
         _ = gettext_for(user.lang)
         wanted = ids.split(",")
-        if not all(i.isdigit() for i in wanted) or len(wanted) > MAX_FILES:
+        if len(wanted) > MAX_FILES or not all(parse_id(i) for i in wanted):
             return views.refusal(request, user, 404)
         with db.transaction() as s:
-            rows = [s.get(LoadRow, int(i)) for i in wanted]
+            rows = [s.get(LoadRow, parse_id(i)) for i in wanted]
         if not all(rows):
             return views.refusal(request, user, 404)
         loads = []

@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from ..clock import Clock
@@ -31,7 +31,10 @@ from ..store import people
 from ..store.database import Database
 from ..store.tables import OccurrenceRow
 from . import ledger_check
+from ..bounds import LIMITS, MAX_ID, SHORT, TEXT, check_text, parse_id
+from ..report_files import FORMATS
 from .evidence_files import file_response, opened
+from .limits import ERRORS, Id, Text
 from .uploads import Form, read_form
 
 log = logging.getLogger("scheduler.api")
@@ -43,37 +46,54 @@ class Unauthenticated(SchedulerError):
     status = 401
 
 
+Code = Text("code", SHORT)
+
+
 class User(BaseModel):
-    email: str
-    roles: list[str]
-    agency: str | None = None
-    name: str = ""
-    lang: str = "vi"
+    email: Text("email")
+    roles: list[Code] = Field(max_length=8)
+    agency: Code | None = None
+    name: Text("name") = ""
+    lang: Code = "vi"
 
 
 class Excuse(BaseModel):
-    reason: str
-    supersedes: int | None = None
+    reason: Text("reason")
+    supersedes: Annotated[int, Field(ge=1, le=MAX_ID)] | None = None
 
 
 class TokenRequest(BaseModel):
-    email: str
+    email: Text("email")
 
 
 class SubscriptionRequest(BaseModel):
-    email: str
-    plan: str | None = None
-    agency: str | None = None
-    obligation: str | None = None
-    channel: str | None = None
+    email: Text("email")
+    plan: Code | None = None
+    agency: Code | None = None
+    obligation: Code | None = None
+    channel: Code | None = None
     milestones: bool = True
+
+
+def _delivery_form() -> dict:
+    """The multipart body ``read_form`` streams, declared for clients (and the fuzz test)."""
+    text = {name: {"type": "string", "maxLength": LIMITS.get(name, TEXT)} for name in sorted(KNOWN_FIELDS)}
+    text["files"] = {"type": "array", "items": {"type": "string", "format": "binary"}}
+    schema = {"type": "object", "properties": text}
+    return {"requestBody": {"content": {"multipart/form-data": {"schema": schema},
+                                        "application/x-www-form-urlencoded": {"schema": schema}}}}
+
+
+DELIVERY_FORM = _delivery_form()
+REPORT_TYPES = {200: {"content": {media: {} for media, _ext in FORMATS.values()},
+                      "description": "The report in the format asked"}}
 
 
 def _one(fields: dict[str, list[str]], name: str) -> str:
     values = fields.get(name) or [""]
     if len(values) > 1:
         raise DeliveryError(name, N_("give {field} once"), field=name)
-    return values[0].strip()
+    return check_text(name, values[0].strip())
 
 
 def evidence_from_form(fields: dict[str, list[str]], files, tz) -> Evidence:
@@ -96,13 +116,14 @@ def evidence_from_form(fields: dict[str, list[str]], files, tz) -> Evidence:
         except SchedulerError as e:
             raise DeliveryError("duration", e.message, **e.params) from None
     supersedes = _one(fields, "supersedes")
-    if supersedes and not supersedes.isdigit():
+    if supersedes and not parse_id(supersedes):
         raise DeliveryError("supersedes", N_("expected the number of a ledger entry, got \"{value}\""), value=supersedes)
-    topics = tuple(t.strip() for v in fields.get("topics", []) for t in v.split(",") if t.strip())
+    topics = tuple(check_text("topics", t.strip(), SHORT) for v in fields.get("topics", []) for t in v.split(",")
+                   if t.strip())
     return Evidence(moment, "aired" if aired else "published", duration, _one(fields, "url"), _one(fields, "title"),
                     topics, _one(fields, "note"), {f: _one(fields, f) for f in CHANNEL_FIELDS if _one(fields, f)},
                     tuple(FileRef(f.sha256, f.size, f.name, f.type) for f in files),
-                    int(supersedes) if supersedes else None)
+                    parse_id(supersedes) if supersedes else None)
 
 
 def entry_json(row, superseded: set[int]) -> dict:
@@ -115,7 +136,7 @@ def entry_json(row, superseded: set[int]) -> dict:
 
 
 def api_router(settings: Settings, db: Database, clock: Clock, store: EvidenceStore) -> APIRouter:
-    router = APIRouter(prefix="/api", tags=["api"])
+    router = APIRouter(prefix="/api", tags=["api"], responses=ERRORS)
     bearer = HTTPBearer(auto_error=False, description="A token from `python main.py tokens create --user EMAIL`")
 
     def current(request: Request,
@@ -163,12 +184,12 @@ def api_router(settings: Settings, db: Database, clock: Clock, store: EvidenceSt
         body["gaps"] = [_(g) for g in result.gaps]
         return JSONResponse(body, status_code=201)
 
-    @router.post("/occurrences/{occurrence_id}/deliveries", status_code=201,
+    @router.post("/occurrences/{occurrence_id}/deliveries", status_code=201, openapi_extra=DELIVERY_FORM,
                  summary="Record a delivery (multipart: aired_at|published_at, duration, url, ..., files)")
     async def deliver_occurrence(occurrence_id: str, request: Request, actor: Who):
         return await deliver(request, actor, occurrence_id=occurrence_id)
 
-    @router.post("/obligations/{code}/deliveries", status_code=201,
+    @router.post("/obligations/{code}/deliveries", status_code=201, openapi_extra=DELIVERY_FORM,
                  summary="Record a delivery against the lowest-numbered open occurrence of a period")
     async def deliver_period(code: str, request: Request, actor: Who, period: str = Query(...),
                              plan: str | None = None):
@@ -195,9 +216,9 @@ def api_router(settings: Settings, db: Database, clock: Clock, store: EvidenceSt
                     "window_end": row.window_end.astimezone(clock.tz).isoformat(),
                     "delivery": row.delivery, "entries": [entry_json(r, superseded) for r in rows]}
 
-    @router.get("/ledger/{seq}/files/{sha256}",
+    @router.get("/ledger/{seq}/files/{sha256}", responses={200: {"content": {"*/*": {}}, "description": "The bytes"}},
                 summary="An evidence file, as recorded in an entry (DHA, admin, the recording agencies)")
-    def evidence_file(seq: int, sha256: str, actor: Who):
+    def evidence_file(seq: Id, sha256: str, actor: Who):
         with db.transaction() as s:
             found = opened(s, store, actor, seq, sha256)
         return file_response(store, found)
@@ -214,7 +235,8 @@ def api_router(settings: Settings, db: Database, clock: Clock, store: EvidenceSt
         result = await run_in_threadpool(ledger_check.check, settings, db, store, clock.tz, upload)
         return result.as_json(gettext_for(actor.lang))
 
-    @router.get("/compliance", summary="Compliance summary (DHA, admin; a producer for their own agency)")
+    @router.get("/compliance", summary="Compliance summary (DHA, admin; a producer for their own agency)",
+                responses=REPORT_TYPES)
     def compliance(actor: Who, period: str, plan: str | None = None, agency: str | None = None,
                    obligation: str | None = None, format: str = "json", cutoff: bool = False,
                    as_of: str | None = None):
@@ -275,7 +297,7 @@ def api_router(settings: Settings, db: Database, clock: Clock, store: EvidenceSt
             return JSONResponse({"id": row.id, "token": token}, status_code=201)
 
     @router.post("/tokens/{token_id}/revoke", summary="Revoke an API token (admin)")
-    def revoke_token(token_id: int, actor: Who):
+    def revoke_token(token_id: Id, actor: Who):
         admin(actor, "tokens")
         with db.transaction() as s:
             people.revoke_token(s, token_id, clock.now())
@@ -300,7 +322,7 @@ def api_router(settings: Settings, db: Database, clock: Clock, store: EvidenceSt
             return JSONResponse({"id": row.id, "https": https, "webcal": webcal}, status_code=201)
 
     @router.post("/subscriptions/{subscription_id}/revoke", summary="Revoke a calendar subscription (admin)")
-    def revoke_subscription(subscription_id: int, actor: Who):
+    def revoke_subscription(subscription_id: Id, actor: Who):
         admin(actor, "subscriptions")
         with db.transaction() as s:
             people.revoke(s, subscription_id, clock.now())

@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import func, select, text
@@ -38,6 +39,7 @@ from .headers import SecurityHeaders
 from .admin import admin_router
 from .calendar_pages import calendar_router
 from .dashboard import dashboard_router
+from .limits import BodyLimit, SafeJSON, invalid
 from .pages import pages_router
 
 log = logging.getLogger("scheduler.web")
@@ -86,6 +88,9 @@ def _lang(request: Request, default: str) -> str:
 FEED_HEADERS = {"Cache-Control": "private, no-cache", "Referrer-Policy": "no-referrer",
                 "X-Content-Type-Options": "nosniff"}
 NOT_FOUND = "Not Found\n"
+FEED_ANSWERS = {200: {"content": {"text/calendar": {}}, "description": "The feed (iCalendar)"},
+                304: {"description": "Not modified since the client's copy"},
+                404: {"content": {"text/plain": {}}, "description": "No such feed, or revoked"}}
 
 
 def create_app(settings: Settings, db: Database, clock: Clock, daemon=None) -> FastAPI:
@@ -104,6 +109,8 @@ def create_app(settings: Settings, db: Database, clock: Clock, daemon=None) -> F
 
     app = FastAPI(title="Media production scheduler", version=__version__, lifespan=lifespan,
                   description="Lịch sản xuất tuyên truyền — calendar feeds, occurrences, evidence, compliance.")
+    app.add_middleware(BodyLimit, lang=settings.lang)
+    app.add_exception_handler(RequestValidationError, invalid)
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")  # the pages' CSS and scripts
     cache = FeedCache(db)
@@ -127,10 +134,11 @@ def create_app(settings: Settings, db: Database, clock: Clock, daemon=None) -> F
         message = exc.render(_)
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
         if field:
-            body = {"detail": [{"loc": ["body", field], "msg": message, "type": "value_error"}]}
+            part = "query" if field in request.query_params else "body"
+            body = {"detail": [{"loc": [part, field], "msg": message, "type": "value_error"}]}
         else:
             body = {"detail": message}
-        return JSONResponse(body, status_code=status, headers=headers)
+        return SafeJSON(body, status_code=status, headers=headers)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception):  # pragma: no cover - last resort
@@ -167,7 +175,8 @@ def create_app(settings: Settings, db: Database, clock: Clock, daemon=None) -> F
             return Response(status_code=304, headers=headers)
         return FeedResponse(feed, headers)
 
-    @app.get("/feeds/public/{plan}.ics", summary="Plan-wide public feed (when PUBLIC_FEED is on)")
+    @app.get("/feeds/public/{plan}.ics", summary="Plan-wide public feed (when PUBLIC_FEED is on)",
+             response_class=Response, responses=FEED_ANSWERS)
     async def public_feed(plan: str, request: Request) -> Response:
         if cache.stale():
             await run_in_threadpool(cache.refresh)
@@ -175,7 +184,8 @@ def create_app(settings: Settings, db: Database, clock: Clock, daemon=None) -> F
             return PlainTextResponse(NOT_FOUND, status_code=404, headers=FEED_HEADERS)
         return await serve_feed(request, FeedScope(plan=plan, milestones=False), _lang(request, settings.lang))
 
-    @app.get("/feeds/{token}.ics", summary="A subscription's feed")
+    @app.get("/feeds/{token}.ics", summary="A subscription's feed", response_class=Response,
+             responses=FEED_ANSWERS)
     async def feed(token: str, request: Request) -> Response:
         """The token is the secret; unknown and revoked ones are the same 404."""
         if cache.stale():

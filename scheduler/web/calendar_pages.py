@@ -17,6 +17,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
+from ..bounds import parse_id
 from ..clock import Clock
 from ..errors import N_, InputError, SchedulerError
 from ..evidence import EvidenceStore
@@ -212,7 +213,7 @@ def calendar_router(settings: Settings, db: Database, clock: Clock, sessions: Se
             return user
         revoked = request.query_params.get("revoked", "")
         return show_subscriptions(request, user, read_scope(request.query_params, True),
-                                  notice=int(revoked) if revoked.isdigit() else None)
+                                  notice=parse_id(revoked))
 
     @router.post("/subscriptions")
     async def subscribe(request: Request):
@@ -249,10 +250,10 @@ def calendar_router(settings: Settings, db: Database, clock: Clock, sessions: Se
 
         def write() -> bool:
             """Only one's own; someone else's is answered as if it did not exist."""
-            if not subscription_id.isdigit():
+            if not parse_id(subscription_id):
                 return False
             with db.transaction() as s:
-                row = s.get(SubscriptionRow, int(subscription_id))
+                row = s.get(SubscriptionRow, parse_id(subscription_id))
                 if row is None or row.user_id != user.id:
                     return False
                 people.revoke(s, row.id, clock.now())
@@ -260,6 +261,6 @@ def calendar_router(settings: Settings, db: Database, clock: Clock, sessions: Se
 
         if not await run_in_threadpool(write):
             return views.refusal(request, user, 404, _(NO_SUCH_SUBSCRIPTION), "/subscriptions")
-        return views.redirect(request, f"/subscriptions?revoked={int(subscription_id)}")
+        return views.redirect(request, f"/subscriptions?revoked={parse_id(subscription_id)}")
 
     return router

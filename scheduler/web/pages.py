@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from ..bounds import parse_id
 from ..clock import Clock
 from ..compliance import Entry, Facts, WindowView, risk_horizon, status as status_of, window_views
 from ..deliveries import DeliveryError, Target, choose_target, moment_kind_for
@@ -36,7 +37,7 @@ from ..store.tables import AgencyRow, MilestoneRow, OccurrenceRow, PlanRow, User
 from ..store.watch import calendar_of
 from . import auth
 from .api import evidence_from_form
-from .evidence_files import file_response, opened
+from .evidence_files import NO_FILE, file_response, opened
 from .evidence_view import oversight
 from .uploads import read_form
 from .views import FORM_EXPIRED, Views
@@ -246,7 +247,7 @@ def pages_router(settings: Settings, db: Database, clock: Clock, store: Evidence
         if user is None:
             return to_login(request)
         recorded = request.query_params.get("recorded", "")
-        return show_occurrence(request, occurrence_id, user, recorded=int(recorded) if recorded.isdigit() else None)
+        return show_occurrence(request, occurrence_id, user, recorded=parse_id(recorded))
 
     def period_target(s: Session, code: str, period: str, plan: str | None):
         """The window's occurrences and the one a delivery goes to (as record_delivery chooses it)."""
@@ -349,13 +350,15 @@ def pages_router(settings: Settings, db: Database, clock: Clock, store: Evidence
                              period, plan), obligation=code, period=period, plan=plan)
 
     @router.get("/files/{seq}/{sha256}")
-    def evidence_file(seq: int, sha256: str, request: Request):
+    def evidence_file(seq: str, sha256: str, request: Request):
         user = sessions.user(request)
         if user is None:
             return to_login(request)
         try:
+            if parse_id(seq) is None:
+                raise NotFound(NO_FILE)
             with db.transaction() as s:
-                found = opened(s, store, actor_of(user), seq, sha256)
+                found = opened(s, store, actor_of(user), parse_id(seq), sha256)
         except (NotFound, Refused) as e:
             return refusal(request, user, e.status, e.render(gettext_for(user.lang)))
         return sessions.finish(request, file_response(store, found))

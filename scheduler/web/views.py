@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from starlette.concurrency import run_in_threadpool
 
+from ..bounds import SHORT, FieldError, check_text
 from ..errors import N_
 from ..i18n import gettext_for
 from ..rendering import render
@@ -20,6 +21,15 @@ from . import auth
 FORM_EXPIRED = N_("The form expired; please try again.")
 ROLE_NAMES = {"admin": N_("Administrator"), "dha": N_("Department of Home Affairs"), "producer": N_("Producer"),
               "editor": N_("Editor")}
+
+
+def bounded_form(form) -> None:
+    """Every text field of a form within its bounds (``bounds.check_text``);
+    files are the uploads' to bound."""
+    for name, value in form.multi_items():
+        check_text("name", name, SHORT, label=name[:40].encode("utf-8", "replace").decode())
+        if isinstance(value, str):
+            check_text(name, value)
 
 
 class Views:
@@ -34,9 +44,9 @@ class Views:
         return self.sessions.finish(request, HTMLResponse(body, status_code=status))
 
     def refusal(self, request: Request, user, status: int, message: str = "", path: str | None = None) -> Response:
-        """Not allowed (403) or not there (404); nothing was recorded."""
-        return self.page(request, user, "forbidden.html" if status == 403 else "not_found.html", status, path,
-                         message=message)
+        """Not allowed (403), not there (404) or out of bounds (422); nothing was recorded."""
+        name = {403: "forbidden.html", 404: "not_found.html"}.get(status, "invalid.html")
+        return self.page(request, user, name, status, path, message=message)
 
     def to_login(self, request: Request, back: str | None = None) -> Response:
         """To sign in, then back here (or to ``back``, the page a refused POST came from)."""
@@ -67,6 +77,10 @@ class Views:
         form = await request.form()
         if not self.csrf_ok(request, form):
             return self.refusal(request, user, 403, gettext_for(user.lang)(FORM_EXPIRED), back)
+        try:
+            bounded_form(form)
+        except FieldError as e:
+            return self.refusal(request, user, 422, e.render(gettext_for(user.lang)), back)
         return user, form
 
     def csrf_ok(self, request: Request, form) -> bool:

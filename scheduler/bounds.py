@@ -1,0 +1,95 @@
+"""The bounds every input keeps: ids, years, durations and text. A value
+outside them is refused with its field named before anything is computed or
+stored, so no request or command fails deep inside (a 500, or a minute of work).
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from .errors import N_, InputError
+
+MAX_ID = 2**63 - 1  # a signed 64-bit integer: the widest id SQLite and PostgreSQL store
+FIRST_YEAR, LAST_YEAR = 1900, 2199  # dates people may write (plans, deliveries, reports)
+MAX_DURATION = timedelta(hours=24)  # an episode or an article's reading time, never more than a day
+PLAN_REACH = 10  # years around a loaded plan that a compliance report may cover
+MAX_BODY = 256 * 1024  # a JSON or urlencoded request body (files go through multipart uploads)
+
+# Characters a text field may hold: a name or an email is short, a note or a reason is a paragraph.
+SHORT, TEXT, LONG = 200, 2000, 10_000
+LIMITS = {"email": 254, "name": SHORT, "user": 254, "by": 254, "title": TEXT, "url": TEXT, "note": LONG,
+          "reason": LONG, "password": 1024, "again": 1024}
+
+
+class FieldError(InputError):
+    """A value out of bounds; ``field`` names the request part (HTTP 422, exit 1)."""
+
+    status = 422
+
+    def __init__(self, field_name: str, message: str, **params):
+        super().__init__(message, **params)
+        self.field = field_name
+
+
+def parse_id(text: object) -> int | None:
+    """A stored row's number written in ASCII digits, or None.
+
+    >>> parse_id("42"), parse_id("²"), parse_id("18446744073709551616"), parse_id("-1")
+    (42, None, None, None)
+    """
+    value = str(text)
+    if not value.isascii() or not value.isdigit() or len(value) > 19 or int(value) > MAX_ID:
+        return None
+    return int(value)
+
+
+def check_text(field_name: str, value: str, limit: int | None = None, label: str | None = None) -> str:
+    """``value`` if it is at most ``limit`` characters (the field's usual
+    limit by default) of real Unicode: a lone surrogate cannot be encoded, a NUL
+    cannot be kept in PostgreSQL.
+    The refusal names ``label`` (the field's name by default).
+
+    >>> check_text("note", "ổn")
+    'ổn'
+    >>> check_text("name", "x" * 201)
+    Traceback (most recent call last):
+    scheduler.bounds.FieldError: name: at most 200 characters, got 201
+    """
+    limit = limit or LIMITS.get(field_name, TEXT)
+    label = label or field_name
+    if len(value) > limit:
+        raise FieldError(field_name, N_("{field}: at most {limit} characters, got {count}"), field=label,
+                         limit=limit, count=len(value))
+    try:
+        value.encode("utf-8")
+        broken = "\x00" in value  # PostgreSQL keeps no NUL in text; nobody means one
+    except UnicodeEncodeError:
+        broken = True
+    if broken:
+        at = next(i for i, c in enumerate(value) if c == "\x00" or "\ud800" <= c <= "\udfff") + 1
+        raise FieldError(field_name, N_("{field}: not text, a NUL or an unpaired surrogate at character {at}"),
+                         field=label, at=at)
+    return value
+
+
+def check_args(values: dict[str, object]) -> None:
+    """Every text a command line gives (``--reason``, an email...) within its bounds.
+
+    >>> check_args({"reason": "x" * 10_001})
+    Traceback (most recent call last):
+    scheduler.bounds.FieldError: --reason: at most 10000 characters, got 10001
+    """
+    for name, value in values.items():
+        label = "--" + name.replace("_", "-")
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, str):
+                check_text(name, item, label=label)
+            elif isinstance(item, int) and not isinstance(item, bool) and not -MAX_ID <= item <= MAX_ID:
+                raise FieldError(name, N_("{field}: expected a number of at most {limit}, got {value}"),
+                                 field=label, limit=MAX_ID, value=item)
+
+
+def plan_reach(first: date, last: date) -> tuple[date, date]:
+    """The days a report about a plan running ``[first, last]`` may cover."""
+    return (date(max(first.year - PLAN_REACH, FIRST_YEAR), 1, 1),
+            date(min(last.year + PLAN_REACH, LAST_YEAR), 12, 31))
