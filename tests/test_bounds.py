@@ -218,3 +218,14 @@ def test_cli_probe_is_one_line_and_exit_1(site, name):
     code, _out, err = _cli(*args, "--now", NOW)
     assert code == 1 and named in err and "Traceback" not in err, err
     assert len(err.strip().splitlines()) == 1, err
+
+
+def test_a_password_is_bounded_both_ways():
+    """argon2 would hash any length; the sign-in forms' other fields have bounds, so passwords do too."""
+    from scheduler.errors import InputError
+    from scheduler.web.auth import MAX_PASSWORD, hash_password
+
+    assert hash_password("p" * MAX_PASSWORD).startswith("$argon2id$")
+    for wrong in ("p" * 9, "p" * (MAX_PASSWORD + 1)):
+        with pytest.raises(InputError):
+            hash_password(wrong)

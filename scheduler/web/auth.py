@@ -31,6 +31,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from ..bounds import LIMITS
 from ..clock import Clock
 from ..errors import N_, InputError
 from ..outbox import Message
@@ -47,6 +48,7 @@ log = logging.getLogger("scheduler.web.auth")
 COOKIE = "lich_session"
 SESSION_DAYS = sign_ins.LIFETIME.days  # the cookie lasts as long as a session can
 MIN_PASSWORD = 10
+MAX_PASSWORD = LIMITS["password"]  # argon2 takes any length; a bound keeps every input bounded
 FAILURE_WINDOW = timedelta(minutes=15)
 MAX_FAILURES_PER_ADDRESS = 5
 MAX_FAILURES_PER_CLIENT = 20
@@ -67,6 +69,8 @@ class SessionUser:
 def hash_password(password: str) -> str:
     if len(password) < MIN_PASSWORD:
         raise InputError(N_("a password needs at least {count} characters"), count=MIN_PASSWORD)
+    if len(password) > MAX_PASSWORD:
+        raise InputError(N_("a password has at most {count} characters"), count=MAX_PASSWORD)
     return hasher.hash(password)
 
 
@@ -327,6 +331,9 @@ def auth_router(settings: Settings, db: Database, clock: Clock, sessions: Sessio
             if len(password) < MIN_PASSWORD:
                 return page(request, "password_set.html", 422, token=token,
                             error=N_("A password needs at least 10 characters."))
+            if len(password) > MAX_PASSWORD:
+                return page(request, "password_set.html", 422, token=token,
+                            error=N_("A password has at most 1024 characters."))
             user = s.get(UserRow, row.user_id)
             set_password(s, user, password, now)
             row.used_at = now
