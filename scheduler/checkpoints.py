@@ -49,17 +49,25 @@ def keep(outputs_dir: Path, cp: Checkpoint) -> Path:
         Path(tmp).unlink(missing_ok=True)
 
 
-def latest(outputs_dir: Path) -> tuple[Path, Checkpoint] | None:
-    """The last kept checkpoint by signing time, or None when none is kept."""
+def kept(outputs_dir: Path) -> list[tuple[Path, Checkpoint]]:
+    """Every kept checkpoint, oldest first; one that no longer reads as a
+    checkpoint is an error naming it (a damaged file is itself a finding)."""
     where = folder(outputs_dir)
     names = sorted(p.name for p in where.iterdir() if NAME.fullmatch(p.name)) if where.is_dir() else []
-    if not names:
-        return None
-    path = where / names[-1]
-    try:
-        return path, read(path.read_bytes(), str(path))
-    except OSError as e:
-        raise SchedulerError(N_("cannot read {path} ({reason})"), path=str(path), reason=str(e)) from None
+    found = []
+    for name in names:
+        path = where / name
+        try:
+            found.append((path, read(path.read_bytes(), str(path))))
+        except OSError as e:
+            raise SchedulerError(N_("cannot read {path} ({reason})"), path=str(path), reason=str(e)) from None
+    return found
+
+
+def latest(outputs_dir: Path) -> tuple[Path, Checkpoint] | None:
+    """The last kept checkpoint by signing time, or None when none is kept."""
+    found = kept(outputs_dir)
+    return found[-1] if found else None
 
 
 def read(data: bytes, source: str) -> Checkpoint:

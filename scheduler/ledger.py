@@ -275,7 +275,8 @@ def verify_chain(rows: Iterable[StoredEntry], file_check: Callable[[str], str | 
 
 # Checkpoints: "the chain had COUNT entries with head HASH at TIME", signed.
 
-def _key_id(raw: bytes) -> str:
+def key_id(raw: bytes) -> str:
+    """The short id a checkpoint names its signing key by."""
     return hashlib.sha256(raw).hexdigest()[:16]
 
 
@@ -364,8 +365,8 @@ def sign_checkpoint(private_key_pem: bytes, count: int, head: str, at: datetime)
     _whole(count, "count", 0)
     if (count == 0) != (_hex(head, "head", 64) == GENESIS):
         raise _bad("head", f"the hash of entry {count}" if count else "the genesis hash", head)
-    statement = _statement(count, head, at, _key_id(raw))
-    return Checkpoint(count, head, at.astimezone(timezone.utc), _key_id(raw),
+    statement = _statement(count, head, at, key_id(raw))
+    return Checkpoint(count, head, at.astimezone(timezone.utc), key_id(raw),
                       base64.b64encode(key.sign(statement)).decode("ascii"), base64.b64encode(raw).decode("ascii"))
 
 
@@ -377,7 +378,7 @@ def check_checkpoint(cp: Checkpoint, public_key: bytes | None, rows: Sequence[St
         verifier = Ed25519PublicKey.from_public_bytes(public_key)
     except (TypeError, ValueError):
         raise _bad("public key", "32 raw Ed25519 bytes", public_key) from None
-    if cp.key_id != _key_id(public_key):
+    if cp.key_id != key_id(public_key):
         return Break(None, N_("the checkpoint was signed with another key ({key_id})"), {"key_id": cp.key_id})
     try:
         verifier.verify(_b64(cp.signature, "signature", 64), _statement(cp.count, cp.head, cp.at, cp.key_id))

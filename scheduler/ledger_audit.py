@@ -5,15 +5,16 @@ hashed content, the cached delivery states, and a signed checkpoint."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import tzinfo
-from typing import Callable, Iterable
+from datetime import datetime, tzinfo
+from typing import Callable, Iterable, Sequence
 
 from sqlalchemy.orm import Session
 
 from .errors import N_, SchedulerError
 from .evidence import EvidenceStore
-from .ledger import Break, Checkpoint, StoredEntry, check_checkpoint, parse_content, recorded_moment, verify_chain
-from .recording import delivery_of
+from .ledger import (Break, Checkpoint, StoredEntry, check_checkpoint, key_id, parse_content, recorded_moment,
+                     verify_chain)
+from .recording import MISSING, delivery_of
 from .store import ledger as stored_ledger
 
 LIMIT = 100  # problems reported at most: enough to see the damage, bounded for a page
@@ -66,8 +67,10 @@ def backward_steps(rows: Iterable[StoredEntry], tz: tzinfo, limit: int = 100) ->
     return found
 
 
-def _delivery_breaks(session: Session, rows, limit: int) -> list[Break]:
-    """Each occurrence's cached delivery against the state its entries give."""
+def _delivery_breaks(session: Session, rows, now: datetime, limit: int) -> list[Break]:
+    """Each occurrence's cached delivery against the state its entries give
+    (or "missing", which the daemon caches once the window has closed with
+    nothing recorded)."""
     groups: dict[str, list] = {}
     for row in rows:
         try:
@@ -75,36 +78,61 @@ def _delivery_breaks(session: Session, rows, limit: int) -> list[Break]:
         except SchedulerError:
             continue
     found = []
-    for oid, cached in stored_ledger.cached_deliveries(session):
+    for oid, cached, window_end in stored_ledger.cached_deliveries(session):
         try:
             expected = delivery_of(groups.get(oid, []), oid)
         except (SchedulerError, KeyError, TypeError, ValueError):
             continue  # an entry that does not parse: verify_chain names it
-        if cached != expected:
+        if cached != expected and not (expected is None and cached == MISSING and window_end <= now):
             found.append(Break(None, DELIVERY_MISMATCH, {"id": oid, "column": "occurrences.delivery"}))
             if len(found) >= limit:
                 break
     return found
 
 
-def audit(session: Session, store: EvidenceStore, tz: tzinfo, checkpoint: Checkpoint | None = None,
-          public_key: Callable[[], bytes] | None = None, source: str = "", limit: int = LIMIT) -> Audit:
-    """Everything that is wrong with the ledger, at most ``limit`` problems.
-    ``public_key`` is called only when there is a checkpoint to check."""
+def _earlier_breaks(earlier: Sequence[Checkpoint], newest: Checkpoint, public_key, rows, found) -> list[Break]:
+    """Older checkpoints by today's key that the chain no longer extends."""
+    if not earlier or public_key is None:
+        return []
+    try:
+        key = public_key()
+    except SchedulerError:
+        return []  # no key: the newest checkpoint's own check said so
+    problems = []
+    for cp in earlier:
+        if cp is newest or cp.key_id != key_id(key):
+            continue
+        broken = check_checkpoint(cp, key, rows)
+        if broken and broken not in found and broken not in problems:
+            problems.append(broken)
+    return problems
+
+
+def audit(session: Session, store: EvidenceStore, now: datetime, checkpoint: Checkpoint | None = None,
+          public_key: Callable[[], bytes] | None = None, source: str = "", limit: int = LIMIT,
+          earlier: Sequence[Checkpoint] = ()) -> Audit:
+    """Everything that is wrong with the ledger as of ``now``, at most ``limit``
+    problems (times shown in ``now``'s zone). ``public_key`` is called only when there is a checkpoint to check.
+
+    ``earlier`` are older kept checkpoints: each one signed with today's key
+    must hold too, so a tail removed and then signed over by a newer
+    checkpoint is still caught (ones signed with a former key are passed
+    over: only ``verify --checkpoint`` with that key's file can check them)."""
     rows = list(stored_ledger.stored_entries(session))
     problems: list[Break] = []
     broken = verify_chain(rows, store.rehash)
     if broken:
         problems.append(broken)
-    problems += backward_steps(rows, tz, limit)
+    problems += backward_steps(rows, now.tzinfo, limit)
     problems += stored_ledger.column_breaks(session, limit)
     problems += stored_ledger.file_row_breaks(session, rows, limit)
-    problems += _delivery_breaks(session, rows, limit)
+    problems += _delivery_breaks(session, rows, now, limit)
     if checkpoint is not None:
         try:
             cp_break = check_checkpoint(checkpoint, public_key() if public_key else None, rows)
         except SchedulerError as e:
             cp_break = Break(None, e.message, e.params)
-        if cp_break:
-            problems.insert(0, cp_break)
+        signed = [cp_break] if cp_break else []
+        signed += _earlier_breaks(earlier, checkpoint, public_key, rows, signed)
+        problems = signed + problems  # what a signature proves comes first
     return Audit(len(rows), rows[-1].hash if rows else None, problems[:limit], checkpoint, source)

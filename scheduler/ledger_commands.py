@@ -125,7 +125,8 @@ def checkpoint(ctx: Context) -> None:
 def verify(ctx: Context, checkpoint_file: Path | None) -> None:
     """Recompute the chain and re-hash every file, compare every column with
     the hashed content; prove the chain extends a checkpoint (the file given,
-    else the latest kept). Exits 1 listing every problem found."""
+    else the latest kept) and every earlier kept one signed with today's key.
+    Exits 1 listing every problem found."""
     _ = ctx._
     if checkpoint_file:
         try:
@@ -133,11 +134,13 @@ def verify(ctx: Context, checkpoint_file: Path | None) -> None:
         except OSError as e:
             raise InputError(N_("cannot read {path} ({reason})"), path=str(checkpoint_file), reason=str(e)) from None
         cp, source = checkpoints.read(data, str(checkpoint_file)), str(checkpoint_file)
-    else:
-        kept = checkpoints.latest(ctx.settings.outputs_dir)
-        cp, source = (kept[1], str(kept[0])) if kept else (None, "")
+    found = checkpoints.kept(ctx.settings.outputs_dir)
+    if not checkpoint_file:
+        cp, source = (found[-1][1], str(found[-1][0])) if found else (None, "")
+    earlier = [c for _path, c in found]
     with ctx.session() as s:
-        result = audit(s, evidence_store(ctx), DEFAULT_TZ, cp, lambda: public_key_of(_key(ctx, create=False)), source)
+        result = audit(s, evidence_store(ctx), ctx.now.astimezone(DEFAULT_TZ), cp, lambda: public_key_of(_key(ctx, create=False)), source,
+                       earlier=earlier)
     if not result.ok:
         lines = result.lines(_)
         problem = lines[0] if len(lines) == 1 else "".join("\n  " + line for line in lines)

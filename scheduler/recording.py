@@ -84,6 +84,9 @@ class Recorded:
         return asdict(self)
 
 
+MISSING = {"state": "missing"}  # cached by the daemon when a window closes with nothing recorded
+
+
 def delivery_of(rows, occurrence_id: str) -> dict | None:
     """The delivery state an occurrence caches, from its entries (rows with
     seq and content, in seq order); ``verify`` recomputes it to compare."""

@@ -288,7 +288,8 @@ def test_the_periodic_report_keeps_its_checkpoint(world):
     assert result.code == 0, result.err
     (kept,) = _kept(world)  # the same statement for both reports: kept once
     assert json.loads(kept.read_text())["count"] == 4
-    assert world.cli("verify").code == 0
+    result = world.cli("verify", "--lang", "en")
+    assert result.code == 0, result.err
 
 
 def test_a_truncated_tail_is_caught_by_the_page_and_the_api(world):
@@ -302,6 +303,20 @@ def test_a_truncated_tail_is_caught_by_the_page_and_the_api(world):
     assert "error" in page.one("p", id="ledger-result").classes and fewer in page.one("p", id="ledger-result").text()
     assert world.cli("verify", "--lang", "en").err.count("fewer entries (3) than the checkpoint (4)") == 1
 
+
+
+def test_a_tail_removed_then_signed_over_is_still_caught_by_the_earlier_checkpoint(world):
+    """A newer checkpoint over the shortened chain does not hide the removal:
+    every kept checkpoint signed with today's key must still hold."""
+    assert world.cli("ledger", "checkpoint", "--now", "2024-03-19 08:00").code == 0
+    world.tamper("DELETE FROM ledger WHERE seq = 4")
+    assert world.cli("ledger", "checkpoint", "--now", "2024-03-20 08:00").code == 0  # the latest now agrees
+    assert len(_kept(world)) == 2
+    answer = world.api.get("/api/ledger/verify", headers=world.headers).json()
+    fewer = vi(N_("the ledger has fewer entries ({n}) than the checkpoint ({count})")).format(n=3, count=4)
+    assert answer["ok"] is False and fewer in [p["problem"] for p in answer["problems"]]
+    assert fewer in world.check_page().one("p", id="ledger-result").text()
+    assert world.cli("verify", "--lang", "en").err.count("fewer entries (3) than the checkpoint (4)") == 1
 
 def _recompute(world):
     def longer(seq, doc):
@@ -376,3 +391,12 @@ def test_a_damaged_kept_checkpoint_is_a_finding_not_a_failure(world):
     r = world.api.get("/api/ledger/verify", headers=world.headers)
     assert r.status_code == 200 and r.json()["ok"] is False and kept.name in r.json()["problem"]
     assert "error" in world.check_page().one("p", id="ledger-result").classes
+
+
+def test_missing_is_a_cached_state_only_once_the_window_has_closed(world):
+    """The daemon caches "missing" for a closed window with nothing recorded;
+    the same words on an open window (or over a delivery) are an edit."""
+    world.tamper(update(OccurrenceRow).where(OccurrenceRow.id == MAY).values(delivery={"state": "missing"}))
+    result = world.cli("verify", "--lang", "en", "--now", NOW)
+    assert result.code == 1 and f"occurrence {MAY}: column occurrences.delivery does not match the ledger" in result.err
+    assert world.cli("verify", "--lang", "en", "--now", "2024-06-02 08:00").code == 0  # May has closed by then

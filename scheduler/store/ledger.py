@@ -177,8 +177,8 @@ def file_row_breaks(session: Session, rows: Iterable[StoredEntry], limit: int = 
     return found
 
 
-def cached_deliveries(session: Session) -> Iterator[tuple[str, dict | None]]:
-    """(id, delivery) of every occurrence, streamed: what pages and feeds
-    show of the ledger, cached on the occurrence."""
-    query = select(OccurrenceRow.id, OccurrenceRow.delivery).order_by(OccurrenceRow.id)
+def cached_deliveries(session: Session) -> Iterator[tuple[str, dict | None, datetime]]:
+    """(id, delivery, window end) of every occurrence, streamed: what pages
+    and feeds show of the ledger, cached on the occurrence."""
+    query = select(OccurrenceRow.id, OccurrenceRow.delivery, OccurrenceRow.window_end).order_by(OccurrenceRow.id)
     yield from session.execute(query.execution_options(yield_per=1000))

@@ -226,13 +226,13 @@ def api_router(settings: Settings, db: Database, clock: Clock, store: EvidenceSt
     @router.get("/ledger/verify", summary="Recompute the ledger's chain, re-hash its files, compare every column "
                                           "with the hashed content and check the latest kept checkpoint")
     def verify(actor: Who):
-        return ledger_check.check(settings, db, store, clock.tz, None).as_json(gettext_for(actor.lang))
+        return ledger_check.check(settings, db, store, clock.now(), None).as_json(gettext_for(actor.lang))
 
     @router.post("/ledger/verify", summary="The same check against an uploaded checkpoint (JSON {\"checkpoint\": "
                                            "TEXT}, a multipart file \"checkpoint\", or the file itself; 16 KiB)")
     async def verify_against(request: Request, actor: Who):
         upload = await ledger_check.uploaded(request)
-        result = await run_in_threadpool(ledger_check.check, settings, db, store, clock.tz, upload)
+        result = await run_in_threadpool(ledger_check.check, settings, db, store, clock.now(), upload)
         return result.as_json(gettext_for(actor.lang))
 
     @router.get("/compliance", summary="Compliance summary (DHA, admin; a producer for their own agency)",

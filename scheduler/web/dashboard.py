@@ -190,7 +190,7 @@ def dashboard_router(settings: Settings, db: Database, clock: Clock, sessions: S
         file = form.get("checkpoint")
         upload = await file.read(checkpoints.UPLOAD_LIMIT + 1) if hasattr(file, "read") else None
         try:
-            result = (await run_in_threadpool(ledger_check.check, settings, db, store, clock.tz, upload or None)
+            result = (await run_in_threadpool(ledger_check.check, settings, db, store, clock.now(), upload or None)
                       ).as_json(_)
             if result["checkpoint"]:
                 at = datetime.fromisoformat(result["checkpoint"]["at"])

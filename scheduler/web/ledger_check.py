@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 from dataclasses import replace
+from datetime import datetime
 
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import parse_form
@@ -69,23 +70,26 @@ async def uploaded(request: Request) -> bytes | None:
     return bytes(body)
 
 
-def check(settings: Settings, db: Database, store: EvidenceStore, tz, upload: bytes | None) -> Audit:
+def check(settings: Settings, db: Database, store: EvidenceStore, now: datetime, upload: bytes | None) -> Audit:
     """The whole check, in a worker thread: the uploaded checkpoint if any,
-    else the latest kept one (none kept yet: the chain and columns alone)."""
+    else the latest kept one (none kept yet: the chain and columns alone),
+    and every earlier kept one signed with today's key."""
     if upload is not None:
         try:
             cp, source = checkpoints.read(upload, FIELD), FIELD
         except SchedulerError as e:  # answered 422 naming the field, in the reader's language
             e.status, e.field = 422, FIELD
             raise
-    else:
-        try:
-            kept = checkpoints.latest(settings.outputs_dir)
-        except SchedulerError as e:  # a kept file that is not a checkpoint (any more) is itself a finding
-            with db.transaction() as s:
-                result = audit(s, store, tz)
-            return replace(result, problems=[Break(None, N_("the latest kept checkpoint cannot be used: {problem}"),
-                                                   {"problem": e.render()})] + result.problems)
-        cp, source = (kept[1], kept[0].name) if kept else (None, "")
+    try:
+        found = checkpoints.kept(settings.outputs_dir)
+    except SchedulerError as e:  # a kept file that is not a checkpoint (any more) is itself a finding
+        with db.transaction() as s:
+            result = audit(s, store, now)
+        return replace(result, problems=[Break(None, N_("a kept checkpoint cannot be used: {problem}"),
+                                               {"problem": e.render()})] + result.problems)
+    earlier = [c for _path, c in found]
+    if upload is None:
+        cp, source = (found[-1][1], found[-1][0].name) if found else (None, "")
     with db.transaction() as s:
-        return audit(s, store, tz, cp, lambda: public_key_of(key_bytes(settings, None, create=False)), source)
+        return audit(s, store, now, cp, lambda: public_key_of(key_bytes(settings, None, create=False)), source,
+                     earlier=earlier)
