@@ -376,3 +376,26 @@ def test_a_damaged_kept_checkpoint_is_a_finding_not_a_failure(world):
     r = world.api.get("/api/ledger/verify", headers=world.headers)
     assert r.status_code == 200 and r.json()["ok"] is False and kept.name in r.json()["problem"]
     assert "error" in world.check_page().one("p", id="ledger-result").classes
+
+
+DEEP = b'{"a":' * 3000 + b"1" + b"}" * 3000  # 15 KiB, under the upload limit, past Python's recursion limit
+
+
+def test_a_deeply_nested_checkpoint_is_refused_not_a_500(world):
+    """Found by the outside probe: json.loads raised RecursionError, the API
+    answered 500 (JSON) or reset the connection (the file as the body)."""
+    for kind in ("application/json", "text/plain"):
+        r = world.api.post("/api/ledger/verify", headers={**world.headers, "content-type": kind}, content=DEEP)
+        assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "checkpoint"], (kind, r.text)
+    r = world.api.post("/api/ledger/verify", headers=world.headers, files={"checkpoint": ("cp.json", DEEP)})
+    assert r.status_code == 422, r.text
+    page = world.check_page(files={"checkpoint": ("cp.json", DEEP, "application/json")})
+    assert "error" in page.one("p", id="ledger-result").classes
+
+
+def test_an_entry_rewritten_as_deeply_nested_json_is_named(world):
+    world.tamper(update(LedgerRow).where(LedgerRow.seq == 2).values(content=DEEP.decode()))
+    result = world.cli("verify", "--lang", "en")
+    assert result.code == 1 and "entry 2" in result.err and "Traceback" not in result.err
+    answer = world.api.get("/api/ledger/verify", headers=world.headers).json()
+    assert answer["ok"] is False and 2 in [p["seq"] for p in answer["problems"]]
