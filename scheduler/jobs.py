@@ -22,6 +22,7 @@ from .compliance import report_period
 from .mail import Mailer, SmtpConfig, mailer_from
 from .message import compose, kept, letter
 from .outbox import SECRET_KINDS, Message, PermanentFailure, TemporaryFailure
+from .recording import MISSING
 from .reminders import Policy, obsolete, occurrence_of, owed, superseded, within_hours
 from .settings import Settings
 from .store import outbox
@@ -232,7 +233,7 @@ def close_windows(rt: Runtime) -> dict:
             OccurrenceRow.window_end <= now, OccurrenceRow.status == "scheduled",
             _nothing_recorded(OccurrenceRow.delivery)).limit(1000)))
         for row in rows:
-            row.delivery, row.revision, row.updated_at = {"state": "missing"}, row.revision + 1, now
+            row.delivery, row.revision, row.updated_at = dict(MISSING), row.revision + 1, now
         s.flush()
         write_items(s, [r.id for r in rows], rt.settings.base_url)
     return {"missing": len(rows)}

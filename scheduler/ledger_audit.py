@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from .errors import N_, SchedulerError
 from .evidence import EvidenceStore
 from .ledger import Break, Checkpoint, StoredEntry, check_checkpoint, parse_content, recorded_moment, verify_chain
-from .recording import delivery_of
+from .recording import cache_agrees, delivery_of
 from .store import ledger as stored_ledger
 
 LIMIT = 100  # problems reported at most: enough to see the damage, bounded for a page
@@ -80,7 +80,7 @@ def _delivery_breaks(session: Session, rows, limit: int) -> list[Break]:
             expected = delivery_of(groups.get(oid, []), oid)
         except (SchedulerError, KeyError, TypeError, ValueError):
             continue  # an entry that does not parse: verify_chain names it
-        if cached != expected:
+        if not cache_agrees(cached, expected):
             found.append(Break(None, DELIVERY_MISMATCH, {"id": oid, "column": "occurrences.delivery"}))
             if len(found) >= limit:
                 break

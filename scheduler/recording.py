@@ -84,6 +84,17 @@ class Recorded:
         return asdict(self)
 
 
+# What close_windows caches when a window closes with nothing recorded: not
+# derived from the ledger, so verify accepts it where the ledger gives nothing.
+MISSING = {"state": "missing"}
+
+
+def cache_agrees(cached: dict | None, expected: dict | None) -> bool:
+    """Whether an occurrence's cached delivery is the one its entries give
+    (``expected``, from ``delivery_of``); MISSING stands for no entries."""
+    return cached == expected or (expected is None and cached == MISSING)
+
+
 def delivery_of(rows, occurrence_id: str) -> dict | None:
     """The delivery state an occurrence caches, from its entries (rows with
     seq and content, in seq order); ``verify`` recomputes it to compare."""

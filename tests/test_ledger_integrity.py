@@ -399,3 +399,19 @@ def test_an_entry_rewritten_as_deeply_nested_json_is_named(world):
     assert result.code == 1 and "entry 2" in result.err and "Traceback" not in result.err
     answer = world.api.get("/api/ledger/verify", headers=world.headers).json()
     assert answer["ok"] is False and 2 in [p["seq"] for p in answer["problems"]]
+
+
+def test_windows_closed_by_the_daemon_still_verify(world):
+    """Found by the outside probe: close_windows caches {"state": "missing"}
+    on occurrences whose window closed with nothing recorded, and verify then
+    reported every one of them as an edit on an untouched database."""
+    from scheduler import jobs
+
+    rt = jobs.runtime(Settings.load(), world.db, Clock(DEFAULT_TZ, parse_now(NOW, DEFAULT_TZ)))
+    assert jobs.close_windows(rt)["missing"] > 0
+    assert world.cli("verify").code == 0
+    assert world.api.get("/api/ledger/verify", headers=world.headers).json()["ok"]
+    assert "error" not in world.check_page().one("p", id="ledger-result").classes
+    world.tamper(update(OccurrenceRow).where(OccurrenceRow.id == EPISODE).values(delivery={"state": "missing"}))
+    answer = world.api.get("/api/ledger/verify", headers=world.headers).json()  # entries say otherwise: caught
+    assert answer["ok"] is False and "occurrences.delivery" in [p["column"] for p in answer["problems"]]
