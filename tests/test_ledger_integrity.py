@@ -415,3 +415,39 @@ def test_windows_closed_by_the_daemon_still_verify(world):
     world.tamper(update(OccurrenceRow).where(OccurrenceRow.id == EPISODE).values(delivery={"state": "missing"}))
     answer = world.api.get("/api/ledger/verify", headers=world.headers).json()  # entries say otherwise: caught
     assert answer["ok"] is False and "occurrences.delivery" in [p["column"] for p in answer["problems"]]
+
+
+def test_a_date_column_rewritten_as_garbage_is_named_not_a_crash(world):
+    """Found by the outside probe: SQLite keeps any text in a DATETIME column,
+    and reading "garbage" back raised ValueError: verify stopped with an
+    unexpected error and the API answered 500. PostgreSQL refuses the edit."""
+    edits = ("UPDATE ledger SET recorded_at = 'garbage' WHERE seq = 2",
+             "UPDATE ledger SET moment = 'not a date' WHERE seq = 1")
+    if world.db.engine.dialect.name == "postgresql":
+        with pytest.raises(Exception, match="invalid input syntax"):
+            world.tamper(*edits)
+        return
+    world.tamper(*edits)
+    result = world.cli("verify", "--lang", "en")
+    assert result.code == 1 and "unexpected" not in result.err
+    assert "entry 2: column recorded_at does not match its content" in result.err
+    assert "entry 1: column moment does not match its content" in result.err
+    r = world.api.get("/api/ledger/verify", headers=world.headers)
+    found = {(p["seq"], p["column"]) for p in r.json()["problems"]}
+    assert r.status_code == 200 and {(2, "recorded_at"), (1, "moment")} <= found
+
+
+def test_a_delivery_cache_rewritten_as_garbage_is_named_not_a_crash(world):
+    """Found by the outside probe: occurrences.delivery set to text that is
+    not JSON (SQLite keeps it) stopped verify and answered 500."""
+    edit = f"UPDATE occurrences SET delivery = 'not json' WHERE id = '{EPISODE}'"
+    if world.db.engine.dialect.name == "postgresql":
+        with pytest.raises(Exception, match="invalid input syntax"):
+            world.tamper(edit)
+        return
+    world.tamper(edit)
+    result = world.cli("verify", "--lang", "en")
+    assert result.code == 1 and "unexpected" not in result.err
+    assert f"occurrence {EPISODE}: column occurrences.delivery does not match the ledger" in result.err
+    r = world.api.get("/api/ledger/verify", headers=world.headers)
+    assert r.status_code == 200 and "occurrences.delivery" in [p["column"] for p in r.json()["problems"]]
