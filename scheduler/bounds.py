@@ -60,15 +60,13 @@ def check_text(field_name: str, value: str, limit: int | None = None, label: str
     if len(value) > limit:
         raise FieldError(field_name, N_("{field}: at most {limit} characters, got {count}"), field=label,
                          limit=limit, count=len(value))
-    try:
-        value.encode("utf-8")
-        broken = "\x00" in value  # PostgreSQL keeps no NUL in text; nobody means one
-    except UnicodeEncodeError:
-        broken = True
-    if broken:
-        at = next(i for i, c in enumerate(value) if c == "\x00" or "\ud800" <= c <= "\udfff") + 1
-        raise FieldError(field_name, N_("{field}: not text, a NUL or an unpaired surrogate at character {at}"),
-                         field=label, at=at)
+    # NUL: PostgreSQL keeps none in text, nobody means one. A lone surrogate
+    # cannot be encoded. U+FFFD is what a form reader makes of bytes that are
+    # not UTF-8 (found by the outside probe): refused rather than kept as "�".
+    at = next((i for i, c in enumerate(value) if c in "\x00\ufffd" or "\ud800" <= c <= "\udfff"), None)
+    if at is not None:
+        raise FieldError(field_name, N_("{field}: not text (a NUL, an unpaired surrogate or bytes that are not "
+                                        "UTF-8) at character {at}"), field=label, at=at + 1)
     return value
 
 

@@ -10,6 +10,7 @@ through here and then ``yaml_source.load_yaml``; any new importer (.docx,
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -83,3 +84,15 @@ def read_document(path: Path) -> str:
         raise ScheduleError([Problem(str(path), None, "", N_("cannot read the file ({reason})"),
                                      {"reason": e.strerror or str(e)})]) from None
     return decode_document(str(path), data)
+
+
+def parse_json(text: str | bytes) -> object:
+    """``json.loads`` for text from outside (an uploaded checkpoint, a ledger
+    row someone may have edited): JSON nested deeper than Python's recursion
+    limit (``[[[[…`` in 16 KiB) is malformed JSON, a ``ValueError`` its caller
+    already reports, not a ``RecursionError`` that answered 500 and stopped
+    ``verify``."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None

@@ -35,6 +35,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from .documents import parse_json
 from .errors import N_, SchedulerError
 
 GENESIS = "0" * 64
@@ -213,7 +214,7 @@ def file_hashes(entry: Entry) -> list[str]:
 def parse_content(content: str) -> dict:
     """A stored canonical text back to its fields (recorded_at stays ISO text)."""
     try:
-        doc = json.loads(content)
+        doc = parse_json(content)
     except ValueError as e:
         raise SchedulerError(N_("ledger entry is not valid JSON: {error}"), error=str(e)) from None
     if not isinstance(doc, dict) or set(doc) - {"format"} != set(FIELDS):
@@ -317,7 +318,7 @@ class Checkpoint:
     @classmethod
     def from_text(cls, text: str) -> "Checkpoint":
         try:
-            doc = json.loads(text)
+            doc = parse_json(text)
         except ValueError as e:
             raise SchedulerError(N_("checkpoint is not valid JSON: {error}"), error=str(e)) from None
         if not isinstance(doc, dict):

@@ -14,7 +14,7 @@ from .errors import N_, SchedulerError
 from .evidence import EvidenceStore
 from .ledger import (Break, Checkpoint, StoredEntry, check_checkpoint, key_id, parse_content, recorded_moment,
                      verify_chain)
-from .recording import MISSING, delivery_of
+from .recording import cache_agrees, delivery_of
 from .store import ledger as stored_ledger
 
 LIMIT = 100  # problems reported at most: enough to see the damage, bounded for a page
@@ -83,7 +83,8 @@ def _delivery_breaks(session: Session, rows, now: datetime, limit: int) -> list[
             expected = delivery_of(groups.get(oid, []), oid)
         except (SchedulerError, KeyError, TypeError, ValueError):
             continue  # an entry that does not parse: verify_chain names it
-        if cached != expected and not (expected is None and cached == MISSING and window_end <= now):
+        closed = isinstance(window_end, datetime) and window_end <= now
+        if not cache_agrees(cached, expected, closed):
             found.append(Break(None, DELIVERY_MISMATCH, {"id": oid, "column": "occurrences.delivery"}))
             if len(found) >= limit:
                 break

@@ -84,7 +84,17 @@ class Recorded:
         return asdict(self)
 
 
-MISSING = {"state": "missing"}  # cached by the daemon when a window closes with nothing recorded
+# What close_windows caches when a window closes with nothing recorded: not
+# derived from the ledger, so verify accepts it where the ledger gives nothing
+# and the window has closed.
+MISSING = {"state": "missing"}
+
+
+def cache_agrees(cached: object, expected: dict | None, closed: bool) -> bool:
+    """Whether an occurrence's cached delivery is the one its entries give
+    (``expected``, from ``delivery_of``); MISSING stands for no entries once
+    the window has ``closed``."""
+    return cached == expected or (expected is None and cached == MISSING and closed)
 
 
 def delivery_of(rows, occurrence_id: str) -> dict | None:

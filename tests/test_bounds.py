@@ -192,6 +192,17 @@ def test_form_probe_is_refused(site, name):
         assert html(r).one("p", id="invalid").text().startswith(f"{field}: ")
 
 
+
+def test_form_bytes_that_are_not_utf8_are_refused_not_kept(site):
+    """Found by the outside probe: %ED%A0%80 (a surrogate's bytes) and %FF in
+    an urlencoded form were read as U+FFFD and kept in a ledger entry."""
+    _api, pages, _tokens, _mp = site
+    token = html(pages.get("/admin/users")).all("input", name="csrf")[0].attrs["value"]
+    for raw in ("%ED%A0%80", "%FF"):
+        r = pages.post(f"/o/{EPISODE}/excuses", content=f"csrf={token}&reason=ok{raw}ok",
+                       headers={"content-type": "application/x-www-form-urlencoded"})
+        assert r.status_code == 422 and html(r).one("p", id="invalid").text().startswith("reason: "), r.text[:300]
+
 CLI_PROBES = {
     "reason over its limit": (["excuse", EPISODE, "--by", "dha@snv.example", "--reason", "r" * 10_001],
                               "--reason: "),

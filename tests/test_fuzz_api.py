@@ -83,3 +83,29 @@ def test_every_operation_answers_as_declared(world, role):
         except (Exception, BaseExceptionGroup) as e:  # every operation's first failure, not only the first operation's
             failures.append(f"{operation.label} ({mode.value} data): {e}")
     assert not failures, "\n\n".join(failures)
+
+
+def test_range_and_back_in_time_answers_are_declared(world, tmp_path):
+    """Found by the outside probe: a Range request on an evidence file answers
+    206 or 416 and a delivery recorded before the last entry 409, none of
+    which /openapi.json declared for those operations."""
+    app, tokens = world
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 300)
+    run_cli("deliver", "phu-tho-2024.cchc-radio-tv.2024-03.1", "--by", "prod@dai.example", "--at", "2024-03-06 19:30",
+            "--duration", "10m", "--file", str(clip), "--now", "2024-03-21 09:00")  # later than the app's clock
+    client = TestClient(app)
+    paths = client.get("/openapi.json").json()["paths"]
+    producer = {"Authorization": f"Bearer {tokens['producer']}"}
+    entry = client.get("/api/occurrences/phu-tho-2024.cchc-radio-tv.2024-03.1", headers=producer).json()["entries"][0]
+    answers = [("/api/ledger/{seq}/files/{sha256}", "get",
+                client.get(entry["files"][0]["href"], headers={**producer, "Range": r})) for r in ("bytes=0-0", "bytes=9999-")]
+    answers.append(("/api/occurrences/{occurrence_id}/deliveries", "post", client.post(
+        "/api/occurrences/phu-tho-2024.cchc-radio-tv.2024-03.2/deliveries", headers=producer,
+        files={"aired_at": (None, "14/03/2024 19:30"), "duration": (None, "10m")})))
+    answers.append(("/api/occurrences/{occurrence_id}/excuses", "post", client.post(
+        "/api/occurrences/phu-tho-2024.cchc-radio-tv.2024-04.1/excuses",
+        headers={"Authorization": f"Bearer {tokens['dha']}"}, json={"reason": "Bão"})))
+    assert [r.status_code for _, _, r in answers] == [206, 416, 409, 409]
+    for path, method, r in answers:
+        assert str(r.status_code) in paths[path][method]["responses"], (path, r.status_code)

@@ -400,3 +400,78 @@ def test_missing_is_a_cached_state_only_once_the_window_has_closed(world):
     result = world.cli("verify", "--lang", "en", "--now", NOW)
     assert result.code == 1 and f"occurrence {MAY}: column occurrences.delivery does not match the ledger" in result.err
     assert world.cli("verify", "--lang", "en", "--now", "2024-06-02 08:00").code == 0  # May has closed by then
+
+
+DEEP = b'{"a":' * 3000 + b"1" + b"}" * 3000  # 15 KiB, under the upload limit, past Python's recursion limit
+
+
+def test_a_deeply_nested_checkpoint_is_refused_not_a_500(world):
+    """Found by the outside probe: json.loads raised RecursionError, the API
+    answered 500 (JSON) or reset the connection (the file as the body)."""
+    for kind in ("application/json", "text/plain"):
+        r = world.api.post("/api/ledger/verify", headers={**world.headers, "content-type": kind}, content=DEEP)
+        assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "checkpoint"], (kind, r.text)
+    r = world.api.post("/api/ledger/verify", headers=world.headers, files={"checkpoint": ("cp.json", DEEP)})
+    assert r.status_code == 422, r.text
+    page = world.check_page(files={"checkpoint": ("cp.json", DEEP, "application/json")})
+    assert "error" in page.one("p", id="ledger-result").classes
+
+
+def test_an_entry_rewritten_as_deeply_nested_json_is_named(world):
+    world.tamper(update(LedgerRow).where(LedgerRow.seq == 2).values(content=DEEP.decode()))
+    result = world.cli("verify", "--lang", "en")
+    assert result.code == 1 and "entry 2" in result.err and "Traceback" not in result.err
+    answer = world.api.get("/api/ledger/verify", headers=world.headers).json()
+    assert answer["ok"] is False and 2 in [p["seq"] for p in answer["problems"]]
+
+
+def test_windows_closed_by_the_daemon_still_verify(world):
+    """Found by the outside probe: close_windows caches {"state": "missing"}
+    on occurrences whose window closed with nothing recorded, and verify then
+    reported every one of them as an edit on an untouched database."""
+    from scheduler import jobs
+
+    rt = jobs.runtime(Settings.load(), world.db, Clock(DEFAULT_TZ, parse_now(NOW, DEFAULT_TZ)))
+    assert jobs.close_windows(rt)["missing"] > 0
+    assert world.cli("verify").code == 0
+    assert world.api.get("/api/ledger/verify", headers=world.headers).json()["ok"]
+    assert "error" not in world.check_page().one("p", id="ledger-result").classes
+    world.tamper(update(OccurrenceRow).where(OccurrenceRow.id == EPISODE).values(delivery={"state": "missing"}))
+    answer = world.api.get("/api/ledger/verify", headers=world.headers).json()  # entries say otherwise: caught
+    assert answer["ok"] is False and "occurrences.delivery" in [p["column"] for p in answer["problems"]]
+
+
+def test_a_date_column_rewritten_as_garbage_is_named_not_a_crash(world):
+    """Found by the outside probe: SQLite keeps any text in a DATETIME column,
+    and reading "garbage" back raised ValueError: verify stopped with an
+    unexpected error and the API answered 500. PostgreSQL refuses the edit."""
+    edits = ("UPDATE ledger SET recorded_at = 'garbage' WHERE seq = 2",
+             "UPDATE ledger SET moment = 'not a date' WHERE seq = 1")
+    if world.db.engine.dialect.name == "postgresql":
+        with pytest.raises(Exception, match="invalid input syntax"):
+            world.tamper(*edits)
+        return
+    world.tamper(*edits)
+    result = world.cli("verify", "--lang", "en")
+    assert result.code == 1 and "unexpected" not in result.err
+    assert "entry 2: column recorded_at does not match its content" in result.err
+    assert "entry 1: column moment does not match its content" in result.err
+    r = world.api.get("/api/ledger/verify", headers=world.headers)
+    found = {(p["seq"], p["column"]) for p in r.json()["problems"]}
+    assert r.status_code == 200 and {(2, "recorded_at"), (1, "moment")} <= found
+
+
+def test_a_delivery_cache_rewritten_as_garbage_is_named_not_a_crash(world):
+    """Found by the outside probe: occurrences.delivery set to text that is
+    not JSON (SQLite keeps it) stopped verify and answered 500."""
+    edit = f"UPDATE occurrences SET delivery = 'not json' WHERE id = '{EPISODE}'"
+    if world.db.engine.dialect.name == "postgresql":
+        with pytest.raises(Exception, match="invalid input syntax"):
+            world.tamper(edit)
+        return
+    world.tamper(edit)
+    result = world.cli("verify", "--lang", "en")
+    assert result.code == 1 and "unexpected" not in result.err
+    assert f"occurrence {EPISODE}: column occurrences.delivery does not match the ledger" in result.err
+    r = world.api.get("/api/ledger/verify", headers=world.headers)
+    assert r.status_code == 200 and "occurrences.delivery" in [p["column"] for p in r.json()["problems"]]

@@ -7,10 +7,11 @@ from datetime import datetime
 from typing import Iterable, Iterator, Mapping
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import Text, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from ..deliveries import DeliveryError, Recorded
+from ..documents import parse_json
 from ..errors import N_, SchedulerError
 from ..ledger import GENESIS, Break, StoredEntry, canonical, entry_hash, parse_content, recorded_moment
 from .tables import CounterRow, EvidenceFileRow, LedgerRow, OccurrenceRow
@@ -130,19 +131,35 @@ def column_breaks(session: Session, limit: int = 100) -> list[Break]:
     """Every (entry, column) whose value disagrees with the entry's hashed
     content: queries and pages read the columns, so they must say what the
     chain says. Entries whose content does not parse are ``verify_chain``'s."""
-    query = select(LedgerRow.seq, LedgerRow.content, *(getattr(LedgerRow, c) for c in COLUMNS)).order_by(LedgerRow.seq)
+    columns = [getattr(LedgerRow, c) for c in COLUMNS]
+    dialect = session.get_bind().dialect
+    # The stored values as the driver gives them, converted here one by one: a
+    # date someone wrote as "garbage" (SQLite stores any text) is a mismatch
+    # to name, not a ValueError that stopped verify (found by the outside probe).
+    query = select(LedgerRow.seq, LedgerRow.content, *(type_coerce(c, Text) for c in columns)).order_by(LedgerRow.seq)
     found: list[Break] = []
-    for seq, content, *values in session.execute(query.execution_options(yield_per=1000)):
+    for seq, content, *raw in session.execute(query.execution_options(yield_per=1000)):
         try:
             expected = expected_columns(parse_content(content))
         except (SchedulerError, KeyError, TypeError, ValueError):
             continue
-        for column, value in zip(COLUMNS, values):
+        for column, value in zip(COLUMNS, (_stored(dialect, c, r) for c, r in zip(columns, raw))):
             if value != expected[column]:
                 found.append(Break(seq, COLUMN_MISMATCH, {"column": column}))
                 if len(found) >= limit:
                     return found
     return found
+
+
+_UNREADABLE = object()  # a stored value its column's type cannot read: equal to nothing
+
+
+def _stored(dialect, column, raw):
+    process = column.type.dialect_impl(dialect).result_processor(dialect, None)
+    try:
+        return process(raw) if process is not None and raw is not None else raw
+    except (ValueError, TypeError, OverflowError):
+        return _UNREADABLE
 
 
 def file_row_breaks(session: Session, rows: Iterable[StoredEntry], limit: int = 100) -> list[Break]:
@@ -177,8 +194,19 @@ def file_row_breaks(session: Session, rows: Iterable[StoredEntry], limit: int = 
     return found
 
 
-def cached_deliveries(session: Session) -> Iterator[tuple[str, dict | None, datetime]]:
+def cached_deliveries(session: Session) -> Iterator[tuple[str, object, object]]:
     """(id, delivery, window end) of every occurrence, streamed: what pages
-    and feeds show of the ledger, cached on the occurrence."""
-    query = select(OccurrenceRow.id, OccurrenceRow.delivery, OccurrenceRow.window_end).order_by(OccurrenceRow.id)
-    yield from session.execute(query.execution_options(yield_per=1000))
+    and feeds show of the ledger, cached on the occurrence. A stored value
+    that cannot be read comes as ``_UNREADABLE`` (equal to nothing)."""
+    dialect = session.get_bind().dialect
+    query = select(OccurrenceRow.id, type_coerce(OccurrenceRow.delivery, Text),
+                   type_coerce(OccurrenceRow.window_end, Text)).order_by(OccurrenceRow.id)
+    for oid, raw, raw_end in session.execute(query.execution_options(yield_per=1000)):
+        end = _stored(dialect, OccurrenceRow.window_end, raw_end)
+        if not isinstance(raw, str):  # PostgreSQL's driver decodes JSON itself
+            yield oid, raw, end
+            continue
+        try:  # SQLite keeps any text: "not json" is a mismatch to name, not a stopped verify
+            yield oid, parse_json(raw) if raw else None, end
+        except ValueError:
+            yield oid, _UNREADABLE, end

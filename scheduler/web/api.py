@@ -34,7 +34,7 @@ from . import ledger_check
 from ..bounds import LIMITS, MAX_ID, SHORT, TEXT, check_text, parse_id
 from ..report_files import FORMATS
 from .evidence_files import file_response, opened
-from .limits import ERRORS, Id, Text
+from .limits import ERRORS, ErrorBody, Id, Text
 from .uploads import Form, read_form
 
 log = logging.getLogger("scheduler.api")
@@ -85,6 +85,12 @@ def _delivery_form() -> dict:
 
 
 DELIVERY_FORM = _delivery_form()
+# Answers only some operations give, declared where they happen (the outside probe found them undeclared).
+RECORDING = {409: {"model": ErrorBody, "description": "Ledger time only moves forward: the last entry was "
+                                                       "recorded later than now"}}
+FILE = {200: {"content": {"*/*": {}}, "description": "The bytes"},
+        206: {"content": {"*/*": {}}, "description": "The part a Range header asked for"},
+        416: {"description": "The Range header asks for bytes the file does not have"}}
 REPORT_TYPES = {200: {"content": {media: {} for media, _ext in FORMATS.values()},
                       "description": "The report in the format asked"}}
 
@@ -185,17 +191,20 @@ def api_router(settings: Settings, db: Database, clock: Clock, store: EvidenceSt
         return JSONResponse(body, status_code=201)
 
     @router.post("/occurrences/{occurrence_id}/deliveries", status_code=201, openapi_extra=DELIVERY_FORM,
+                 responses=RECORDING,
                  summary="Record a delivery (multipart: aired_at|published_at, duration, url, ..., files)")
     async def deliver_occurrence(occurrence_id: str, request: Request, actor: Who):
         return await deliver(request, actor, occurrence_id=occurrence_id)
 
     @router.post("/obligations/{code}/deliveries", status_code=201, openapi_extra=DELIVERY_FORM,
+                 responses=RECORDING,
                  summary="Record a delivery against the lowest-numbered open occurrence of a period")
     async def deliver_period(code: str, request: Request, actor: Who, period: str = Query(...),
                              plan: str | None = None):
         return await deliver(request, actor, obligation=code, period=period, plan=plan)
 
-    @router.post("/occurrences/{occurrence_id}/excuses", status_code=201, summary="Excuse an occurrence (DHA)")
+    @router.post("/occurrences/{occurrence_id}/excuses", status_code=201, summary="Excuse an occurrence (DHA)",
+                 responses=RECORDING)
     def excuse(occurrence_id: str, body: Excuse, actor: Who):
         with db.transaction() as s:
             result = record_excuse(s, actor, occurrence_id, body.reason, clock.now(), settings.base_url,
@@ -216,7 +225,7 @@ def api_router(settings: Settings, db: Database, clock: Clock, store: EvidenceSt
                     "window_end": row.window_end.astimezone(clock.tz).isoformat(),
                     "delivery": row.delivery, "entries": [entry_json(r, superseded) for r in rows]}
 
-    @router.get("/ledger/{seq}/files/{sha256}", responses={200: {"content": {"*/*": {}}, "description": "The bytes"}},
+    @router.get("/ledger/{seq}/files/{sha256}", responses=FILE,
                 summary="An evidence file, as recorded in an entry (DHA, admin, the recording agencies)")
     def evidence_file(seq: Id, sha256: str, actor: Who):
         with db.transaction() as s:

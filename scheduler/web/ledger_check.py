@@ -4,7 +4,6 @@ kept checkpoint, or one the reader uploads (bounded: a checkpoint is small)."""
 from __future__ import annotations
 
 import io
-import json
 from dataclasses import replace
 from datetime import datetime
 
@@ -13,6 +12,7 @@ from python_multipart.multipart import parse_form
 from starlette.requests import Request
 
 from .. import checkpoints
+from ..documents import parse_json
 from ..errors import N_, SchedulerError
 from ..evidence import EvidenceStore
 from ..ledger import Break, public_key_of
@@ -60,7 +60,7 @@ async def uploaded(request: Request) -> bytes | None:
         return found.get(FIELD.encode()) or None
     if kind == "application/json":
         try:
-            doc = json.loads(bytes(body))
+            doc = parse_json(bytes(body))
         except ValueError as e:
             raise BadCheckpoint(N_("checkpoint is not valid JSON: {error}"), error=str(e)) from None
         if isinstance(doc, dict) and FIELD in doc:
