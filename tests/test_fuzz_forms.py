@@ -7,6 +7,7 @@ path. No answer is a 5xx or shows a traceback. Fixed seed, bounded examples."""
 from __future__ import annotations
 
 import io
+import os
 import re
 from pathlib import Path
 from urllib.parse import quote, quote_plus
@@ -26,7 +27,7 @@ from scheduler.web.auth import set_password
 
 from html_tree import html
 
-EXAMPLES = 15  # per route and role
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "15"))  # per route and role
 NOW = "2024-03-20 10:00"
 PASSWORD = "mat-khau-du-dai"
 EPISODE = "phu-tho-2024.cchc-radio-tv.2024-03.1"
