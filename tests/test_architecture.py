@@ -7,7 +7,7 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "scheduler"
-CORE = ["cadence", "compliance", "deliveries", "documents", "durations", "errors", "expiry", "feeds", "ledger",
+CORE = ["bounds", "cadence", "compliance", "deliveries", "documents", "durations", "errors", "expiry", "feeds", "ledger",
         "listing", "i18n",
         "milestones", "month_grid", "occurrences", "outbox", "people", "periods", "permissions", "plan", "production",
         "reminders", "revisions", "rolling", "schedule_file", "workdays", "yaml_source"]
