@@ -7,10 +7,11 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+from datetime import datetime
 from pathlib import Path
 
 from .errors import N_, SchedulerError
-from .ledger import Checkpoint
+from .ledger import Checkpoint, sign_checkpoint
 
 FOLDER = "checkpoints"
 UPLOAD_LIMIT = 16 * 1024  # a checkpoint is about 400 bytes; anything larger is not one
@@ -47,6 +48,13 @@ def keep(outputs_dir: Path, cp: Checkpoint) -> Path:
         raise SchedulerError(N_("cannot keep checkpoint {name}: too many with the same time"), name=stem)
     finally:
         Path(tmp).unlink(missing_ok=True)
+
+
+def sign_and_keep(outputs_dir: Path, private_key_pem: bytes, count: int, head: str, at: datetime) -> Checkpoint:
+    """Every checkpoint the service signs goes through here, so each one is kept."""
+    cp = sign_checkpoint(private_key_pem, count, head, at)
+    keep(outputs_dir, cp)
+    return cp
 
 
 def kept(outputs_dir: Path) -> list[tuple[Path, Checkpoint]]:

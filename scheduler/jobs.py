@@ -323,16 +323,12 @@ def _periods_due(local: datetime, calendar, grace: int, plan: PlanRow) -> list[s
 
 
 def _checkpoint(rt: Runtime, session, now: datetime) -> str:
-    from .ledger import sign_checkpoint
+    from .checkpoints import sign_and_keep
     from .ledger_commands import key_bytes
     from .store import ledger as stored_ledger
 
-    from .checkpoints import keep
-
     count, head = stored_ledger.head(session)
-    cp = sign_checkpoint(key_bytes(rt.settings, log.warning), count, head, now)
-    keep(rt.settings.outputs_dir, cp)  # where the page and the API verify against it
-    return cp.to_text()
+    return sign_and_keep(rt.settings.outputs_dir, key_bytes(rt.settings, log.warning), count, head, now).to_text()
 
 
 JOBS: dict[str, Callable[[Runtime], dict]] = {

@@ -16,7 +16,7 @@ from .bounds import parse_id
 from .errors import N_, InputError, SchedulerError
 from .evidence import EvidenceStore, PendingFile
 from .i18n import gettext_for
-from .ledger import new_private_key_pem, public_key_of, sign_checkpoint
+from .ledger import new_private_key_pem, public_key_of
 from .ledger_audit import audit
 from .listing import table
 from .people import new_token
@@ -117,8 +117,7 @@ def checkpoint(ctx: Context) -> None:
     key = _key(ctx, create=True)
     with ctx.session() as s:
         count, head = stored_ledger.head(s)
-    cp = sign_checkpoint(key, count, head, ctx.now)
-    checkpoints.keep(ctx.settings.outputs_dir, cp)
+    cp = checkpoints.sign_and_keep(ctx.settings.outputs_dir, key, count, head, ctx.now)
     ctx.out.write(cp.to_text())
 
 
