@@ -32,13 +32,13 @@ import logging
 import sys
 from pathlib import Path
 
-from scheduler import commands, ledger_commands, report_commands, service
+from scheduler.cli import commands, ledger_commands, report_commands, service
 from scheduler.bounds import check_args
 from scheduler.clock import now_from
-from scheduler.commands import DEFAULT_TZ, Context
+from scheduler.cli.commands import DEFAULT_TZ, Context
 from scheduler.errors import SchedulerError
 from scheduler.i18n import gettext_for
-from scheduler.people import FeedScope
+from scheduler.people.accounts import FeedScope
 from scheduler.settings import SETTINGS, Settings
 
 log = logging.getLogger("scheduler")

@@ -63,13 +63,12 @@ if str(ROOT) not in sys.path:
 from sqlalchemy import bindparam, insert, text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
-from scheduler.compliance import COUNTS, ReportPeriod, rate, report_period, risk_horizon, summarize  # noqa: E402
-from scheduler.store import compliance as store_compliance  # noqa: E402
-from scheduler.store.compliance import Scope, facts_and_entries, totals  # noqa: E402
-from scheduler.store.database import Database  # noqa: E402
-from scheduler.store.tables import (AgencyRow, LedgerRow, ObligationRow, OccurrenceRow, PlanRow,  # noqa: E402
-                                    UTCDateTime)
-from scheduler.workdays import WorkCalendar  # noqa: E402
+from scheduler.compliance.status import COUNTS, ReportPeriod, rate, report_period, risk_horizon, summarize
+from scheduler.store import compliance as store_compliance
+from scheduler.store.compliance import Scope, facts_and_entries, totals
+from scheduler.store.database import Database
+from scheduler.store.tables import AgencyRow, LedgerRow, ObligationRow, OccurrenceRow, PlanRow, UTCDateTime
+from scheduler.plan.workdays import WorkCalendar
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 UTC = timezone.utc

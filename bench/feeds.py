@@ -158,7 +158,7 @@ def _change_one(db, settings, tag: str, nth: int = 0) -> str:
 
     from sqlalchemy import func, select
 
-    from scheduler.revisions import fingerprint
+    from scheduler.plan.revisions import fingerprint
     from scheduler.store.feed_items import write_items
     from scheduler.store.tables import OccurrenceRow
 
@@ -197,10 +197,10 @@ def phase_cold(args) -> dict:
     """Cold build, then one change and the next build, in one fresh process."""
     t = time.perf_counter()
     from scheduler.i18n import gettext_for
-    from scheduler.people import FeedScope
+    from scheduler.people.accounts import FeedScope
     from scheduler.settings import Settings
     from scheduler.store.database import Database
-    from scheduler.web.feed_cache import FeedCache
+    from scheduler.store.feed_cache import FeedCache
     imports = time.perf_counter() - t
     settings = Settings.load()
     scope, lang = FeedScope(), "vi"
@@ -271,7 +271,7 @@ def phase_naive(_args) -> dict:
     stored items would on every request."""
     from sqlalchemy import select
 
-    from scheduler.feeds import StoredOccurrence, assemble, calendar_head, feed_name, render_items
+    from scheduler.feeds.ical import StoredOccurrence, assemble, calendar_head, feed_name, render_items
     from scheduler.i18n import gettext_for
     from scheduler.settings import Settings
     from scheduler.store.database import Database
@@ -310,10 +310,10 @@ def phase_memory(_args) -> dict:
     """tracemalloc's view of a cold build: peak, what stays, and where."""
     import tracemalloc
 
-    from scheduler.people import FeedScope
+    from scheduler.people.accounts import FeedScope
     from scheduler.settings import Settings
     from scheduler.store.database import Database
-    from scheduler.web.feed_cache import FeedCache
+    from scheduler.store.feed_cache import FeedCache
     settings = Settings.load()
     db = Database(settings.database_url)  # schema check outside the measurement
     tracemalloc.start()
@@ -339,7 +339,7 @@ def phase_serve(args) -> None:
     from fastapi.responses import Response
 
     from scheduler.clock import Clock
-    from scheduler.commands import DEFAULT_TZ
+    from scheduler.cli.commands import DEFAULT_TZ
     from scheduler.settings import Settings
     from scheduler.store.database import Database
     from scheduler.store.feed_items import rerender_stale

@@ -369,7 +369,7 @@ class Meter:
 
 def reminders(n: int):
     """N "due" reminders shaped as ``reminders.owed`` makes them for the 2024 plan."""
-    from scheduler.outbox import Message
+    from scheduler.reminders.outbox import Message
 
     out = []
     for i in range(n):
@@ -425,11 +425,11 @@ def direct_build(mail) -> bytes:
 def sample_bytes(port: int) -> tuple[str, list[str], bytes, dict]:
     """One real message (compose + build), and what each costs in a warm loop
     (CPU time of this thread, so waits for a CPU on a busy machine do not count)."""
-    from scheduler.message import build, compose, stamp
-    from scheduler.outbox import message_id
+    from scheduler.notifiers.letter import build, compose, stamp
+    from scheduler.reminders.outbox import message_id
 
-    from scheduler.reminders import Policy, within_hours
-    from scheduler.workdays import WorkCalendar
+    from scheduler.reminders.policy import Policy, within_hours
+    from scheduler.plan.workdays import WorkCalendar
 
     within_hours(NOW, Policy(), WorkCalendar(), TZ)  # the year's holidays, computed once per process
     settings = settings_for(Path(tempfile.gettempdir()), "sqlite://", port)
@@ -605,9 +605,9 @@ def instrumented(db, timings: Timings):
 
     import yagmail
 
-    import scheduler.jobs as jobs
-    import scheduler.mail as mail
-    import scheduler.message as message
+    import scheduler.daemon.jobs as jobs
+    import scheduler.notifiers.mail as mail
+    import scheduler.notifiers.letter as message
     import scheduler.store.outbox as store
 
     label: list[str] = []
@@ -712,7 +712,7 @@ def ours(backend: Backend, server, n: int, batch: int, handler: TimedHandler, *,
     from sqlalchemy import event, func, select
 
     from scheduler.clock import Clock
-    from scheduler.jobs import build_outbox, runtime, send_outbox
+    from scheduler.daemon.jobs import build_outbox, runtime, send_outbox
     from scheduler.store import outbox
     from scheduler.store.database import Database
     from scheduler.store.tables import OutboxRow
@@ -889,7 +889,7 @@ def idle(backend: Backend, seconds: int, warmup: float) -> dict:
 
 def _watch(worker, log_path: Path, seconds: int, warmup: float, started: float, load_seconds: float,
            outputs: Path) -> dict:
-    from scheduler.daemon import INTERVALS
+    from scheduler.daemon.runner import INTERVALS
 
     deadline = started + 90
     ran: set[str] = set()

@@ -5,9 +5,11 @@ stored, so no request or command fails deep inside (a 500, or a minute of work).
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
+from decimal import Decimal, InvalidOperation
 
-from .errors import N_, InputError
+from scheduler.errors import N_, InputError
 
 MAX_ID = 2**63 - 1  # a signed 64-bit integer: the widest id SQLite and PostgreSQL store
 FIRST_YEAR, LAST_YEAR = 1900, 2199  # dates people may write (plans, deliveries, reports)
@@ -91,3 +93,37 @@ def plan_reach(first: date, last: date) -> tuple[date, date]:
     """The days a report about a plan running ``[first, last]`` may cover."""
     return (date(max(first.year - PLAN_REACH, FIRST_YEAR), 1, 1),
             date(min(last.year + PLAN_REACH, LAST_YEAR), 12, 31))
+
+
+UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+         "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*", re.IGNORECASE)
+
+
+def format_size(size: int) -> str:
+    """
+    >>> format_size(2 * 2**30), format_size(1536 * 2**10), format_size(1000)
+    ('2 GiB', '1.5 MiB', '1000 B')
+    """
+    for unit, factor in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if size >= factor:
+            return f"{size // factor} {unit}" if size % factor == 0 else f"{size / factor:.1f} {unit}"
+    return f"{size} B"
+
+
+def parse_size(text: str) -> int:
+    """Bytes from a size setting.
+
+    >>> parse_size("2GiB"), parse_size("500MiB"), parse_size("10MB"), parse_size("1024")
+    (2147483648, 524288000, 10000000, 1024)
+    """
+    match = SIZE.fullmatch(text or "")
+    unit = UNITS.get((match.group(2) or "b").lower()) if match else None
+    try:
+        size = int(Decimal(match.group(1)) * unit) if unit else 0
+    except InvalidOperation:
+        size = 0
+    if size < 1:
+        raise InputError(N_('expected a size such as "2GiB", "500MiB", "10MB" or "1024", got "{value}"'),
+                         value=text)
+    return size

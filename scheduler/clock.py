@@ -6,8 +6,8 @@ import time
 from datetime import datetime, tzinfo
 from datetime import time as day_time
 
-from .errors import N_, InputError, SchedulerError
-from .periods import parse_moment
+from scheduler.errors import N_, InputError, SchedulerError
+from scheduler.plan.periods import parse_moment
 
 
 def system_now(tz: tzinfo) -> datetime:

@@ -4,13 +4,12 @@ the same gettext catalogs as the rest of the product."""
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from .i18n import pick, translations
-from .settings import ROOT
-
-TEMPLATES = ROOT / "templates"
+from scheduler.i18n import pick, translations
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"  # beside the package, as settings.ROOT
 
 
 @lru_cache(maxsize=None)

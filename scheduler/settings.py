@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Mapping
 
-from .errors import N_, InputError
-from .documents import MAX_DOCUMENT_BYTES
-from .evidence import format_size, parse_size
+from scheduler.errors import N_, InputError
+from scheduler.documents import MAX_DOCUMENT_BYTES
+from scheduler.bounds import format_size, parse_size
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
-from scheduler.outbox import Message
+from scheduler.reminders.outbox import Message
 from scheduler.store import outbox
 from scheduler.store.tables import OutboxRow
 

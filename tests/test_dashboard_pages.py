@@ -18,11 +18,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select, text, update
 
 from scheduler.clock import Clock, parse_now
-from scheduler.commands import DEFAULT_TZ
-from scheduler.compliance import report_period
+from scheduler.cli.commands import DEFAULT_TZ
+from scheduler.compliance.status import report_period
 from scheduler.i18n import gettext_for
-from scheduler.report_files import colour
-from scheduler.reporting import compliance_report
+from scheduler.compliance.report_files import colour
+from scheduler.store.reporting import compliance_report
 from scheduler.settings import Settings
 from scheduler.store.compliance import Scope
 from scheduler.store.database import Database

@@ -21,7 +21,7 @@ import pytest
 from scheduler.documents import MAX_DOCUMENT_BYTES
 from scheduler.errors import Problem, ScheduleError
 from scheduler.i18n import gettext_for
-from scheduler.yaml_source import MAX_DEPTH, MAX_NODES, load_yaml
+from scheduler.plan.yaml_source import MAX_DEPTH, MAX_NODES, load_yaml
 
 from html_tree import html
 from test_admin_pages import admin, site, upload  # noqa: F401 (fixtures)
@@ -175,7 +175,7 @@ def test_yaml_is_parsed_only_through_load_yaml():
     package = ROOT / "scheduler"
     parsers = [p.relative_to(ROOT).as_posix() for p in package.rglob("*.py")
                if "YAML(" in p.read_text(encoding="utf-8") or "yaml.load(" in p.read_text(encoding="utf-8")]
-    assert parsers == ["scheduler/yaml_source.py"]
+    assert parsers == ["scheduler/plan/yaml_source.py"]
 
 
 def test_the_settings_file_is_bounded_too(tmp_path):

@@ -12,8 +12,9 @@ from urllib.parse import unquote
 import pytest
 
 from scheduler.errors import SchedulerError
-from scheduler.evidence import (EvidenceStore, TooLarge, TypeMismatch, content_disposition, parse_size,
-                                sanitize_name, trusted_type)
+from scheduler.store.files import EvidenceStore
+from scheduler.evidence.file_rules import TooLarge, TypeMismatch, content_disposition, sanitize_name, trusted_type
+from scheduler.bounds import parse_size
 
 MP4 = b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2mp41" + bytes(200)
 MOV = b"\x00\x00\x00\x14ftypqt  \x00\x00\x00\x00qt  " + bytes(200)

@@ -11,10 +11,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from scheduler.clock import Clock, parse_now
-from scheduler.commands import DEFAULT_TZ
-from scheduler.deliveries import Evidence, FileRef
-from scheduler.evidence import OCTET, EvidenceStore, served_type, trusted_type
-from scheduler.recording import actor_by_email, record_delivery
+from scheduler.cli.commands import DEFAULT_TZ
+from scheduler.evidence.deliveries import Evidence, FileRef
+from scheduler.evidence.file_rules import OCTET, served_type, trusted_type
+from scheduler.store.files import EvidenceStore
+from scheduler.store.recording import actor_by_email, record_delivery
 from scheduler.settings import Settings
 from scheduler.store.database import Database
 from scheduler.web.app import create_app

@@ -10,15 +10,15 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import delete, select
 
-from scheduler.feeds import assemble, feed_etag
-from scheduler.people import FeedScope
+from scheduler.feeds.ical import assemble, feed_etag
+from scheduler.people.accounts import FeedScope
 from scheduler.settings import Settings
 from scheduler.store.database import Database
 from scheduler.store.feed_items import feed_subscriptions, write_items
 from scheduler.store.people import active_subscriptions, scope_of
 from scheduler.store.tables import FeedItemRow, MilestoneRow, OccurrenceRow, PlanRow
-from scheduler.web import feed_cache
-from scheduler.web.feed_cache import FeedCache
+from scheduler.store import feed_cache
+from scheduler.store.feed_cache import FeedCache
 
 SCOPES = [(FeedScope(), "vi"), (FeedScope(), "en"), (FeedScope(agency="dai-ptth"), "vi"),
           (FeedScope(channel="tv"), "en"), (FeedScope(plan="phu-tho-2024", milestones=False), "vi"),

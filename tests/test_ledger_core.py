@@ -16,11 +16,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from scheduler.errors import SchedulerError
-from scheduler.ledger import (
-    FILE_MISMATCH, FILE_MISSING, GENESIS, Break, Checkpoint, StoredEntry, canonical, check_checkpoint, entry_hash,
-    file_hashes, make_entry, new_private_key_pem, parse_content, public_key_of, sign_checkpoint, stored,
-    verify_chain,
-)
+from scheduler.evidence.ledger import FILE_MISMATCH, FILE_MISSING, GENESIS, Break, Checkpoint, StoredEntry, canonical, check_checkpoint, entry_hash, file_hashes, make_entry, new_private_key_pem, parse_content, public_key_of, sign_checkpoint, stored, verify_chain
 
 AT = datetime(2024, 3, 14, 19, 30, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
 LATER = datetime(2024, 4, 1, 8, 0, tzinfo=timezone.utc)

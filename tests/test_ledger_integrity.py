@@ -16,10 +16,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import delete, select, text, update
 
 from scheduler.clock import Clock, parse_now
-from scheduler.commands import DEFAULT_TZ
+from scheduler.cli.commands import DEFAULT_TZ
 from scheduler.errors import N_
 from scheduler.i18n import gettext_for
-from scheduler.ledger import GENESIS, canonical, entry_hash, parse_content
+from scheduler.evidence.ledger import GENESIS, canonical, entry_hash, parse_content
 from scheduler.settings import Settings
 from scheduler.store import ledger as stored_ledger
 from scheduler.store.database import Database
@@ -429,7 +429,7 @@ def test_windows_closed_by_the_daemon_still_verify(world):
     """Found by the outside probe: close_windows caches {"state": "missing"}
     on occurrences whose window closed with nothing recorded, and verify then
     reported every one of them as an edit on an untouched database."""
-    from scheduler import jobs
+    from scheduler.daemon import jobs
 
     rt = jobs.runtime(Settings.load(), world.db, Clock(DEFAULT_TZ, parse_now(NOW, DEFAULT_TZ)))
     assert jobs.close_windows(rt)["missing"] > 0

@@ -25,9 +25,9 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from babel.messages.extract import extract_from_file
 
 from scheduler.i18n import gettext_for
-from scheduler.mail import (FileMailer, Outgoing, SmtpConfig, SmtpMailer, build, compose, eml_name, letter,
-                            mailer_from)
-from scheduler.outbox import KINDS, Message, PermanentFailure, TemporaryFailure, message_id
+from scheduler.notifiers.letter import Outgoing, build, compose, letter
+from scheduler.notifiers.mail import FileMailer, SmtpConfig, SmtpMailer, eml_name, mailer_from
+from scheduler.reminders.outbox import KINDS, Message, PermanentFailure, TemporaryFailure, message_id
 
 ROOT = Path(__file__).resolve().parent.parent
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")

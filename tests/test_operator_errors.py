@@ -97,8 +97,8 @@ def test_a_refusal_is_printed_once(tmp_path):
 
 def test_the_service_still_logs_each_refusal(cli, caplog):
     """Only a one-shot command leaves the refusal out of its log; the web's audit log keeps it."""
-    from scheduler.permissions import Actor, Decision
-    from scheduler.recording import refuse
+    from scheduler.people.permissions import Actor, Decision
+    from scheduler.store.recording import refuse
 
     assert cli("load", "--now", "2024-01-02").code == 0
     assert cli("users", "add", "p@dai.example", "--role", "producer", "--agency", "dai-ptth").code == 0

@@ -19,11 +19,11 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import func, select, text, update
 
-import scheduler.jobs as jobs
+import scheduler.daemon.jobs as jobs
 from scheduler.clock import Clock
-from scheduler.mail import FileMailer, SmtpConfig, SmtpMailer
-from scheduler.message import UNSTAMPED, compose, kept, letter, stamp
-from scheduler.outbox import Message, message_id
+from scheduler.notifiers.mail import FileMailer, SmtpConfig, SmtpMailer
+from scheduler.notifiers.letter import UNSTAMPED, compose, kept, letter, stamp
+from scheduler.reminders.outbox import Message, message_id
 from scheduler.settings import Settings
 from scheduler.store import outbox
 from scheduler.store.database import MIGRATIONS, Database, create

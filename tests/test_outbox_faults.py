@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from email import message_from_bytes
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
 
-import scheduler.jobs as jobs
+import scheduler.daemon.jobs as jobs
 from scheduler.clock import Clock
 from scheduler.settings import Settings
 from scheduler.store import outbox
@@ -117,8 +117,8 @@ def test_a_late_start_sends_only_the_most_urgent_due_reminder(cli, smtp, databas
 
 def test_on_time_each_due_reminder_goes_on_its_day():
     """The policy replaces only what is owed at the same moment."""
-    from scheduler.outbox import Message
-    from scheduler.reminders import superseded
+    from scheduler.reminders.outbox import Message
+    from scheduler.reminders.policy import superseded
 
     at = lambda d, h=8: datetime(2024, 3, d, h, tzinfo=TZ)  # noqa: E731
     d7 = Message("due", "o#D-7", RADIO, at(15, 17), at(6), at(15, 17))
@@ -132,7 +132,7 @@ def test_on_time_each_due_reminder_goes_on_its_day():
 
 def test_reminders_left_pending_by_an_outage_go_as_the_most_urgent_only(database, db_url, tmp_path):
     """Planned before the outage, all still pending when sending resumes, before planning runs again."""
-    from scheduler.outbox import Message
+    from scheduler.reminders.outbox import Message
 
     at = lambda d, h=8: datetime(2024, 3, d, h, tzinfo=TZ)  # noqa: E731
     from test_mail import CONTEXTS

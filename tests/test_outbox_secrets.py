@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-import scheduler.jobs as jobs
+import scheduler.daemon.jobs as jobs
 from scheduler.clock import Clock
 from scheduler.settings import Settings
 from scheduler.store.database import Database

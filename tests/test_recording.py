@@ -46,7 +46,7 @@ def world(cli, db_url, monkeypatch):
         tokens[key] = {"Authorization": f"Bearer {_token(cli, email)}"}
     monkeypatch.setenv("EVIDENCE_LIMIT", "64KiB")
     db = Database(db_url)
-    from scheduler.commands import DEFAULT_TZ
+    from scheduler.cli.commands import DEFAULT_TZ
     from scheduler.clock import parse_now
     client = TestClient(create_app(Settings.load(), db, Clock(DEFAULT_TZ, parse_now(NOW, DEFAULT_TZ))))
     yield client, tokens
@@ -248,7 +248,7 @@ def test_a_changed_evidence_file_is_detected(cli, tmp_path):
 
 
 def test_a_fully_recomputed_chain_fails_against_a_checkpoint(ledger, db_url, tmp_path):
-    from scheduler.ledger import canonical, entry_hash, parse_content
+    from scheduler.evidence.ledger import canonical, entry_hash, parse_content
 
     checkpoint = tmp_path / "checkpoint.json"
     made = ledger("ledger", "checkpoint", "--now", "2024-06-02")

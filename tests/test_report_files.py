@@ -19,11 +19,10 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from scheduler.compliance import COUNTS
+from scheduler.compliance.status import COUNTS
 from scheduler.errors import SchedulerError
 from scheduler.i18n import gettext_for
-from scheduler.report_files import (COLUMNS, colour, dated, heatmap_svg, period_words, render, to_csv,
-                                    to_html, to_json, to_xlsx)
+from scheduler.compliance.report_files import COLUMNS, colour, dated, heatmap_svg, period_words, render, to_csv, to_html, to_json, to_xlsx
 
 SAMPLE = Path(__file__).parent / "data" / "report-sample.json"
 BASE = "https://baocao.example.vn/"

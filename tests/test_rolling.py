@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from scheduler.production import read_files
-from scheduler.rolling import roll, shift_text
+from scheduler.plan.production import read_files
+from scheduler.plan.rolling import roll, shift_text
 
 
 def test_shift_text_moves_every_written_date_and_keeps_leap_days_real():

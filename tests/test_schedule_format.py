@@ -20,9 +20,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scheduler.errors import ScheduleError
-from scheduler.milestones import DEFAULT_TEMPLATES, TEMPLATE_OF_CHANNEL
-from scheduler.occurrences import CANCELLED, SCHEDULED, Occurrence, expand
-from scheduler.production import Schedules, read_files, read_texts
+from scheduler.plan.milestones import DEFAULT_TEMPLATES, TEMPLATE_OF_CHANNEL
+from scheduler.plan.occurrences import CANCELLED, SCHEDULED, Occurrence, expand
+from scheduler.plan.production import Schedules, read_files, read_texts
 
 ROOT = Path(__file__).resolve().parent.parent
 FORMS = ROOT / "tests" / "data" / "forms"
@@ -699,7 +699,7 @@ PLAN_HEAD = (
 
 
 def _read(text: str, period: str = "2024"):
-    from scheduler.production import read_texts
+    from scheduler.plan.production import read_texts
 
     return read_texts([("fix.yaml", PLAN_HEAD.format(period=period) + text)])
 
@@ -755,7 +755,7 @@ def test_unquoted_label_of_a_multi_occurrence_window_asks_which_one():
 
 
 def test_plan_slots_mismatch_with_a_production_entry_without_slots_warns():
-    from scheduler.production import read_texts
+    from scheduler.plan.production import read_texts
 
     plan = PLAN_HEAD.format(period="2024") + (
         "    cadence: 2 per month\n    slots: {rule: 'FREQ=WEEKLY;BYDAY=TH', at: '19:30'}\n")

@@ -89,7 +89,7 @@ def test_password_links_are_masked_in_the_access_log_like_feed_tokens():
 
 
 def test_the_printable_report_keeps_its_inline_style_and_runs_nothing():
-    from scheduler.reporting import ReportFile
+    from scheduler.store.reporting import ReportFile
 
     csp = policy(ReportFile(b"", "text/html; charset=utf-8", "r.html", True).headers()["Content-Security-Policy"])
     assert csp["default-src"] == "'none'" and csp["style-src"] == "'unsafe-inline'" and "script-src" not in csp

@@ -19,7 +19,7 @@ from starlette.requests import ClientDisconnect
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from scheduler.evidence import EvidenceStore, EvidenceWriter
+from scheduler.store.files import EvidenceStore, EvidenceWriter
 from scheduler.web.uploads import UploadError, read_form
 from test_evidence import MP4, PDF, final_files, png
 

@@ -10,8 +10,8 @@ from datetime import date, datetime
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from .schedule import Filters, find_milestones, in_scope
-from .tables import AgencyRow, MilestoneRow, ObligationRow, OccurrenceRow, PlanRow
+from scheduler.store.schedule import Filters, find_milestones, in_scope
+from scheduler.store.tables import AgencyRow, MilestoneRow, ObligationRow, OccurrenceRow, PlanRow
 
 
 @dataclass(frozen=True)

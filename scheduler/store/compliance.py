@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, case, exists, func, literal, select, text
 from sqlalchemy.orm import Session, aliased
 
-from ..compliance import COUNTS, Entry, Facts, ReportPeriod, rate
-from .schedule import in_scope
-from .tables import LedgerRow, OccurrenceRow
+from scheduler.compliance.status import COUNTS, Entry, Facts, ReportPeriod, rate
+from scheduler.store.schedule import in_scope
+from scheduler.store.tables import LedgerRow, OccurrenceRow
 
 
 @dataclass(frozen=True)

@@ -16,11 +16,10 @@ from typing import Iterable, Iterator
 from sqlalchemy import bindparam, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
-from ..feeds import Names, StoredOccurrence, render_items
-from ..i18n import gettext_for
-from ..people import FeedScope
-from .tables import (AgencyRow, CounterRow, FeedItemRow, MilestoneRow, ObligationRow, OccurrenceRow, PlanRow,
-                     SubscriptionRow, UserRow)
+from scheduler.feeds.ical import Names, StoredOccurrence, render_items
+from scheduler.i18n import gettext_for
+from scheduler.people.accounts import FeedScope
+from scheduler.store.tables import AgencyRow, CounterRow, FeedItemRow, MilestoneRow, ObligationRow, OccurrenceRow, PlanRow, SubscriptionRow, UserRow
 
 FEED_CHANGE = "feed_change"
 STREAM = 2000  # rows per fetch when reading a feed: memory stays flat whatever its size

@@ -10,11 +10,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Text, func, select, type_coerce
 from sqlalchemy.orm import Session
 
-from ..deliveries import DeliveryError, Recorded
-from ..documents import parse_json
-from ..errors import N_, SchedulerError
-from ..ledger import GENESIS, Break, StoredEntry, canonical, entry_hash, parse_content, recorded_moment
-from .tables import CounterRow, EvidenceFileRow, LedgerRow, OccurrenceRow
+from scheduler.evidence.deliveries import DeliveryError, Recorded
+from scheduler.documents import parse_json
+from scheduler.errors import N_, SchedulerError
+from scheduler.evidence.ledger import GENESIS, Break, StoredEntry, canonical, entry_hash, parse_content, recorded_moment
+from scheduler.store.tables import CounterRow, EvidenceFileRow, LedgerRow, OccurrenceRow
 
 LEDGER_HEAD = "ledger_head"
 LEDGER_TZ = ZoneInfo("Asia/Ho_Chi_Minh")  # the users' time zone, for messages about ledger time

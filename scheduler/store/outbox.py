@@ -19,8 +19,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from ..outbox import SECRET_KINDS, Message, message_id, retry_at
-from .tables import OutboxRow
+from scheduler.reminders.outbox import SECRET_KINDS, Message, message_id, retry_at
+from scheduler.store.tables import OutboxRow
 
 PENDING, SENDING, SENT, FAILED, CANCELLED, EXPIRED = "pending", "sending", "sent", "failed", "cancelled", "expired"
 SUPERSEDED = "superseded"  # a more urgent reminder of the same occurrence went instead

@@ -8,9 +8,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..errors import N_, InputError
-from ..people import FeedScope, check_lang, check_roles, normalize_email, token_digest
-from .tables import AgencyRow, ApiTokenRow, ObligationRow, PlanRow, SubscriptionRow, UserRow
+from scheduler.errors import N_, InputError
+from scheduler.people.accounts import FeedScope, check_lang, check_roles, normalize_email, token_digest
+from scheduler.store.tables import AgencyRow, ApiTokenRow, ObligationRow, PlanRow, SubscriptionRow, UserRow
 
 
 def _check_agency(session: Session, code: str | None) -> None:

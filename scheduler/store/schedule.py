@@ -11,11 +11,11 @@ from typing import Iterable
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from ..occurrences import CANCELLED, Occurrence
-from ..plan import Plan
-from ..revisions import REMOVED_REASON, Changes, Stored, as_cancelled, fingerprint, reconcile
-from .feed_items import write_items
-from .tables import AgencyRow, LoadRow, MilestoneRow, ObligationRow, OccurrenceRow, PlanRow
+from scheduler.plan.occurrences import CANCELLED, Occurrence
+from scheduler.plan.model import Plan
+from scheduler.plan.revisions import REMOVED_REASON, Changes, Stored, as_cancelled, fingerprint, reconcile
+from scheduler.store.feed_items import write_items
+from scheduler.store.tables import AgencyRow, LoadRow, MilestoneRow, ObligationRow, OccurrenceRow, PlanRow
 
 
 def _jsonable(value):

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
-from .tables import SessionRow
+from scheduler.store.tables import SessionRow
 
 LIFETIME = timedelta(days=14)  # however busy, a session ends 14 days after sign-in
 SEEN_EVERY = timedelta(minutes=1)  # last-seen is written at most this often, not on every request

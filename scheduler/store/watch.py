@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..reminders import Policy, Watched
-from ..workdays import WorkCalendar
-from .tables import AgencyRow, MilestoneRow, ObligationRow, OccurrenceRow, PlanRow, UserRow
+from scheduler.reminders.policy import Policy, Watched
+from scheduler.plan.workdays import WorkCalendar
+from scheduler.store.tables import AgencyRow, MilestoneRow, ObligationRow, OccurrenceRow, PlanRow, UserRow
 
 LOOK_BACK = timedelta(days=10)  # overdue notices run a week after a window closes
 LOOK_AHEAD = timedelta(days=60)  # invitations go out 15 working days before an event

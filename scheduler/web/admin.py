@@ -15,23 +15,22 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from ..clock import Clock
-from ..bounds import parse_id
-from ..errors import N_, SchedulerError
-from ..evidence import EvidenceStore
-from ..feeds import CHANNEL_NAMES
-from ..i18n import gettext_for, pick
-from ..people import ROLES, new_token
-from ..settings import Settings
-from ..store import people
-from ..store.calendar import choices
-from ..store.database import Database
-from ..store.tables import (AgencyRow, ApiTokenRow, LoadRow, OccurrenceRow, PlanRow,
-                            SubscriptionRow, UserRow)
-from .admin_outbox import outbox_routes
-from .admin_schedules import schedule_routes
-from .auth import LINK_VALID, SessionUser, Sessions, new_password_link
-from .views import ROLE_NAMES, Views
+from scheduler.clock import Clock
+from scheduler.bounds import parse_id
+from scheduler.errors import N_, SchedulerError
+from scheduler.store.files import EvidenceStore
+from scheduler.feeds.ical import CHANNEL_NAMES
+from scheduler.i18n import gettext_for, pick
+from scheduler.people.accounts import ROLES, new_token
+from scheduler.settings import Settings
+from scheduler.store import people
+from scheduler.store.calendar import choices
+from scheduler.store.database import Database
+from scheduler.store.tables import AgencyRow, ApiTokenRow, LoadRow, OccurrenceRow, PlanRow, SubscriptionRow, UserRow
+from scheduler.web.admin_outbox import outbox_routes
+from scheduler.web.admin_schedules import schedule_routes
+from scheduler.web.auth import LINK_VALID, SessionUser, Sessions, new_password_link
+from scheduler.web.views import ROLE_NAMES, Views
 
 log = logging.getLogger("scheduler.admin")
 LANG_NAMES = {"vi": "Tiếng Việt", "en": "English"}

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from ..clock import Clock
-from ..store import outbox
-from ..store.database import Database
-from .auth import SessionUser
-from .views import Views
+from scheduler.clock import Clock
+from scheduler.store import outbox
+from scheduler.store.database import Database
+from scheduler.web.auth import SessionUser
+from scheduler.web.views import Views
 
 STATES = {outbox.EXPIRED: "expired", outbox.SUPERSEDED: "superseded", outbox.FAILED: "failed"}
 

@@ -13,18 +13,17 @@ from fastapi.responses import Response
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from ..bounds import parse_id
-from ..clock import Clock
-from ..errors import ScheduleError
-from ..feeds import summary
-from ..i18n import gettext_for, pick
-from ..settings import Settings
-from ..store.database import Database
-from ..store.tables import LoadRow
-from .auth import SessionUser
-from .schedule_upload import (MAX_FILES, UploadError, UploadStore, Upload, check, limits, load, preview,
-                              problem_views, read_upload)
-from .views import FORM_EXPIRED, Views
+from scheduler.bounds import parse_id
+from scheduler.clock import Clock
+from scheduler.errors import ScheduleError
+from scheduler.feeds.ical import summary
+from scheduler.i18n import gettext_for, pick
+from scheduler.settings import Settings
+from scheduler.store.database import Database
+from scheduler.store.tables import LoadRow
+from scheduler.web.auth import SessionUser
+from scheduler.web.schedule_upload import MAX_FILES, UploadError, UploadStore, Upload, check, limits, load, preview, problem_views, read_upload
+from scheduler.web.views import FORM_EXPIRED, Views
 
 log = logging.getLogger("scheduler.admin")
 LISTED = 100  # occurrences listed per kind of change; the counts say how many in all

@@ -14,28 +14,28 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from ..clock import Clock
-from ..deliveries import CHANNEL_FIELDS, DeliveryError, Evidence, FileRef
-from ..durations import parse_duration
-from ..errors import N_, SchedulerError
-from ..i18n import gettext_for
-from ..evidence import EvidenceStore
-from ..ledger import parse_content
-from ..people import FeedScope, check_channel, feed_urls, new_token
-from ..periods import parse_moment
-from ..permissions import Actor, may_admin, may_report
-from ..recording import NotFound, actor_of, precheck, record_delivery, record_excuse, refuse
-from ..settings import Settings
-from ..store import ledger as stored_ledger
-from ..store import people
-from ..store.database import Database
-from ..store.tables import OccurrenceRow
-from . import ledger_check
-from ..bounds import LIMITS, MAX_ID, SHORT, TEXT, check_text, parse_id
-from ..report_files import FORMATS
-from .evidence_files import file_response, opened
-from .limits import ERRORS, ErrorBody, Id, Text
-from .uploads import Form, read_form
+from scheduler.clock import Clock
+from scheduler.evidence.deliveries import CHANNEL_FIELDS, DeliveryError, Evidence, FileRef
+from scheduler.plan.durations import parse_duration
+from scheduler.errors import N_, SchedulerError
+from scheduler.i18n import gettext_for
+from scheduler.store.files import EvidenceStore
+from scheduler.evidence.ledger import parse_content
+from scheduler.people.accounts import FeedScope, check_channel, feed_urls, new_token
+from scheduler.plan.periods import parse_moment
+from scheduler.people.permissions import Actor, may_admin, may_report
+from scheduler.store.recording import NotFound, actor_of, precheck, record_delivery, record_excuse, refuse
+from scheduler.settings import Settings
+from scheduler.store import ledger as stored_ledger
+from scheduler.store import people
+from scheduler.store.database import Database
+from scheduler.store.tables import OccurrenceRow
+from scheduler.web import ledger_check
+from scheduler.bounds import LIMITS, MAX_ID, SHORT, TEXT, check_text, parse_id
+from scheduler.compliance.report_files import FORMATS
+from scheduler.web.evidence_files import file_response, opened
+from scheduler.web.limits import ERRORS, ErrorBody, Id, Text
+from scheduler.web.uploads import Form, read_form
 
 log = logging.getLogger("scheduler.api")
 KNOWN_FIELDS = {"aired_at", "published_at", "duration", "url", "title", "topics", "note", "supersedes",
@@ -249,8 +249,8 @@ def api_router(settings: Settings, db: Database, clock: Clock, store: EvidenceSt
     def compliance(actor: Who, period: str, plan: str | None = None, agency: str | None = None,
                    obligation: str | None = None, format: str = "json", cutoff: bool = False,
                    as_of: str | None = None):
-        from ..reporting import period_report, report_file
-        from ..store.compliance import Scope
+        from scheduler.store.reporting import period_report, report_file
+        from scheduler.store.compliance import Scope
 
         if agency is None and "producer" in actor.roles and not {"dha", "admin"} & set(actor.roles):
             agency = actor.agency  # a producer sees their own agency

@@ -21,26 +21,27 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import func, select, text
 from starlette.concurrency import run_in_threadpool
 
-from .. import __version__
-from ..clock import Clock
-from ..errors import SchedulerError
-from ..evidence import EvidenceStore
-from ..i18n import gettext_for
-from ..people import FeedScope
-from ..settings import Settings
-from ..store.database import Database
-from ..store.outbox import backlog as outbox_backlog
-from ..store.tables import OccurrenceRow, PlanRow
-from .api import api_router
-from .auth import Sessions, auth_router
-from .conditional import http_date, not_modified
-from .feed_cache import FeedCache, FeedResponse
-from .headers import SecurityHeaders
-from .admin import admin_router
-from .calendar_pages import calendar_router
-from .dashboard import dashboard_router
-from .limits import BodyLimit, SafeJSON, invalid
-from .pages import pages_router
+from scheduler import __version__
+from scheduler.clock import Clock
+from scheduler.errors import SchedulerError
+from scheduler.store.files import EvidenceStore
+from scheduler.i18n import gettext_for
+from scheduler.people.accounts import FeedScope
+from scheduler.settings import Settings
+from scheduler.store.database import Database
+from scheduler.store.outbox import backlog as outbox_backlog
+from scheduler.store.tables import OccurrenceRow, PlanRow
+from scheduler.web.api import api_router
+from scheduler.web.auth import Sessions, auth_router
+from scheduler.web.conditional import http_date, not_modified
+from scheduler.store.feed_cache import FeedCache
+from scheduler.web.feed_response import FeedResponse
+from scheduler.web.headers import SecurityHeaders
+from scheduler.web.admin import admin_router
+from scheduler.web.calendar_pages import calendar_router
+from scheduler.web.dashboard import dashboard_router
+from scheduler.web.limits import BodyLimit, SafeJSON, invalid
+from scheduler.web.pages import pages_router
 
 log = logging.getLogger("scheduler.web")
 # Paths that are secrets, as such or percent-encoded (in a ?next=): a feed's, a password link's.

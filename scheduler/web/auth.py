@@ -31,18 +31,18 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from ..bounds import LIMITS
-from ..clock import Clock
-from ..errors import N_, InputError
-from ..outbox import Message
-from ..rendering import render
-from ..settings import Settings
-from ..store.database import Database
-from ..store.outbox import enqueue
-from ..store import sign_ins
-from ..store.people import find_user
-from ..store.tables import PasswordTokenRow, SignInFailureRow, UserRow
-from .clients import client_of
+from scheduler.bounds import LIMITS
+from scheduler.clock import Clock
+from scheduler.errors import N_, InputError
+from scheduler.reminders.outbox import Message
+from scheduler.rendering import render
+from scheduler.settings import Settings
+from scheduler.store.database import Database
+from scheduler.store.outbox import enqueue
+from scheduler.store import sign_ins
+from scheduler.store.people import find_user
+from scheduler.store.tables import PasswordTokenRow, SignInFailureRow, UserRow
+from scheduler.web.clients import client_of
 
 log = logging.getLogger("scheduler.web.auth")
 COOKIE = "lich_session"

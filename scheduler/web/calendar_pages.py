@@ -17,27 +17,27 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from ..bounds import parse_id
-from ..clock import Clock
-from ..errors import N_, InputError, SchedulerError
-from ..evidence import EvidenceStore
-from ..feeds import CHANNEL_NAMES, VN_TZ, summary
-from ..i18n import gettext_for, pick
-from ..month_grid import Month, month_heading, parse_month, weekday_names
-from ..people import FeedScope, check_channel, feed_urls, new_token
-from ..plan import CHANNELS
-from ..report_files import COLUMNS
-from ..settings import Settings
-from ..store import people
-from ..store.calendar import Choices, choices, day_bounds, milestones_between, shown_between
-from ..store.database import Database
-from ..store.schedule import Filters
-from ..store.tables import PlanRow, SubscriptionRow
-from ..store.watch import calendar_of
-from ..workdays import WorkCalendar
-from .auth import SessionUser, Sessions
-from .pages import statuses
-from .views import Views
+from scheduler.bounds import parse_id
+from scheduler.clock import Clock
+from scheduler.errors import N_, InputError, SchedulerError
+from scheduler.store.files import EvidenceStore
+from scheduler.feeds.ical import CHANNEL_NAMES, VN_TZ, summary
+from scheduler.i18n import gettext_for, pick
+from scheduler.feeds.month_grid import Month, month_heading, parse_month, weekday_names
+from scheduler.people.accounts import FeedScope, check_channel, feed_urls, new_token
+from scheduler.plan.model import CHANNELS
+from scheduler.compliance.report_files import COLUMNS
+from scheduler.settings import Settings
+from scheduler.store import people
+from scheduler.store.calendar import Choices, choices, day_bounds, milestones_between, shown_between
+from scheduler.store.database import Database
+from scheduler.store.schedule import Filters
+from scheduler.store.tables import PlanRow, SubscriptionRow
+from scheduler.store.watch import calendar_of
+from scheduler.plan.workdays import WorkCalendar
+from scheduler.web.auth import SessionUser, Sessions
+from scheduler.web.pages import statuses
+from scheduler.web.views import Views
 
 FIELDS = ("plan", "agency", "obligation", "channel")
 GOOGLE_ADD = "https://calendar.google.com/calendar/r?cid="

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from urllib.parse import urlencode
 
-from ..compliance import COUNTS
-from ..errors import N_
-from ..feeds import period_text
-from ..report_files import COLUMNS, GREY, MONTHS_EN, colour
+from scheduler.compliance.status import COUNTS
+from scheduler.errors import N_
+from scheduler.feeds.ical import period_text
+from scheduler.compliance.report_files import COLUMNS, GREY, MONTHS_EN, colour
 
 SHOWN = ("required", "on_time", "late", "missing", "non_conforming", "excused", "pending", "at_risk")
 KINDS = (("year", N_("Year")), ("half", N_("Half-year")), ("quarter", N_("Quarter")), ("month", N_("Month")))

@@ -16,25 +16,26 @@ from fastapi.responses import Response
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from .. import checkpoints
-from ..clock import Clock
-from ..compliance import PeriodError
-from ..errors import N_, SchedulerError
-from ..evidence import EvidenceStore, format_size
-from ..i18n import gettext_for, pick
-from ..recording import NotFound, Refused, record_excuse
-from ..report_files import COLUMNS, FORMATS, date_range, period_words
-from ..reporting import period_report, report_file
-from ..settings import Settings
-from ..store.compliance import Scope
-from ..store.database import Database
-from ..store.tables import AgencyRow, ObligationRow, OccurrenceRow, PlanRow
-from . import ledger_check
-from .auth import Sessions, SessionUser
-from .compliance_view import SHOWN, TRUE, Selection, counts, default_period, heatmap, occurrence_rows, period_choices
-from .evidence_view import oversight
-from .pages import actor_of, occurrence_context
-from .views import Views
+from scheduler.store import checkpoints
+from scheduler.clock import Clock
+from scheduler.compliance.status import PeriodError
+from scheduler.errors import N_, SchedulerError
+from scheduler.store.files import EvidenceStore
+from scheduler.bounds import format_size
+from scheduler.i18n import gettext_for, pick
+from scheduler.store.recording import NotFound, Refused, record_excuse
+from scheduler.compliance.report_files import COLUMNS, FORMATS, date_range, period_words
+from scheduler.store.reporting import period_report, report_file
+from scheduler.settings import Settings
+from scheduler.store.compliance import Scope
+from scheduler.store.database import Database
+from scheduler.store.tables import AgencyRow, ObligationRow, OccurrenceRow, PlanRow
+from scheduler.web import ledger_check
+from scheduler.web.auth import Sessions, SessionUser
+from scheduler.web.compliance_view import SHOWN, TRUE, Selection, counts, default_period, heatmap, occurrence_rows, period_choices
+from scheduler.web.evidence_view import oversight
+from scheduler.web.pages import actor_of, occurrence_context
+from scheduler.web.views import Views
 
 ROLES = ("dha", "admin")
 DOWNLOADS = (("json", N_("JSON (data)")), ("csv", N_("CSV (Excel)")), ("xlsx", N_("XLSX workbook")),

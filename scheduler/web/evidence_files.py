@@ -7,13 +7,14 @@ from __future__ import annotations
 from fastapi.responses import FileResponse
 from sqlalchemy.orm import Session
 
-from ..errors import N_
-from ..evidence import EvidenceStore, content_disposition, served_type
-from ..ledger import parse_content
-from ..permissions import Actor, may_open_evidence
-from ..recording import NotFound, grants, refuse
-from ..store import ledger as stored_ledger
-from ..store.tables import OccurrenceRow
+from scheduler.errors import N_
+from scheduler.store.files import EvidenceStore
+from scheduler.evidence.file_rules import content_disposition, served_type
+from scheduler.evidence.ledger import parse_content
+from scheduler.people.permissions import Actor, may_open_evidence
+from scheduler.store.recording import NotFound, grants, refuse
+from scheduler.store import ledger as stored_ledger
+from scheduler.store.tables import OccurrenceRow
 
 NO_FILE = N_("There is no such file.")
 

@@ -11,13 +11,14 @@ from urllib.parse import quote
 
 from sqlalchemy.orm import Session
 
-from ..errors import N_, SchedulerError
-from ..evidence import EvidenceStore, format_size
-from ..ledger import FILE_MISSING, GENESIS, Break, StoredEntry, check_entry, parse_content
-from ..permissions import Actor, may_excuse
-from ..store import ledger as stored_ledger
-from ..store.tables import LedgerRow, OccurrenceRow
-from .auth import SessionUser
+from scheduler.errors import N_, SchedulerError
+from scheduler.store.files import EvidenceStore
+from scheduler.bounds import format_size
+from scheduler.evidence.ledger import FILE_MISSING, GENESIS, Break, StoredEntry, check_entry, parse_content
+from scheduler.people.permissions import Actor, may_excuse
+from scheduler.store import ledger as stored_ledger
+from scheduler.store.tables import LedgerRow, OccurrenceRow
+from scheduler.web.auth import SessionUser
 
 OVERSEERS = ("dha", "admin")
 FILE_OK = N_("The file on disk matches its hash.")

@@ -11,15 +11,15 @@ from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import parse_form
 from starlette.requests import Request
 
-from .. import checkpoints
-from ..documents import parse_json
-from ..errors import N_, SchedulerError
-from ..evidence import EvidenceStore
-from ..ledger import Break, public_key_of
-from ..ledger_audit import Audit, audit
-from ..ledger_commands import key_bytes
-from ..settings import Settings
-from ..store.database import Database
+from scheduler.store import checkpoints
+from scheduler.documents import parse_json
+from scheduler.errors import N_, SchedulerError
+from scheduler.store.files import EvidenceStore
+from scheduler.evidence.ledger import Break, public_key_of
+from scheduler.store.ledger_audit import Audit, audit
+from scheduler.store.checkpoints import key_bytes
+from scheduler.settings import Settings
+from scheduler.store.database import Database
 
 FIELD = "checkpoint"
 BODY_LIMIT = 2 * checkpoints.UPLOAD_LIMIT  # a checkpoint with room for a form's boundaries and headers

@@ -13,10 +13,10 @@ from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, BaseModel, StringConstraints
 from starlette.exceptions import HTTPException
 
-from ..bounds import LIMITS, MAX_BODY, MAX_ID, TEXT, check_text
-from ..errors import N_, SchedulerError
-from ..i18n import gettext_for
-from ..evidence import format_size
+from scheduler.bounds import LIMITS, MAX_BODY, MAX_ID, TEXT, check_text
+from scheduler.errors import N_, SchedulerError
+from scheduler.i18n import gettext_for
+from scheduler.bounds import format_size
 
 Id = Annotated[int, Path(ge=1, le=MAX_ID, description="a stored row's number")]
 

@@ -16,31 +16,32 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from ..bounds import parse_id
-from ..clock import Clock
-from ..compliance import Entry, Facts, WindowView, risk_horizon, status as status_of, window_views
-from ..deliveries import DeliveryError, Target, choose_target, moment_kind_for
-from ..durations import format_duration
-from ..errors import N_, SchedulerError
-from ..evidence import EvidenceStore, format_size
-from ..feeds import CHANNEL_NAMES, minutes_text, period_text, summary
-from ..i18n import gettext_for, pick
-from ..ledger import parse_content
-from ..permissions import Actor, may_open_evidence, may_record
-from ..recording import NotFound, Refused, grants, record_delivery, refuse
-from ..recording import precheck as check_first
-from ..report_files import COLUMNS
-from ..settings import Settings
-from ..store import ledger as stored_ledger
-from ..store.database import Database
-from ..store.tables import AgencyRow, MilestoneRow, OccurrenceRow, PlanRow, UserRow
-from ..store.watch import calendar_of
-from . import auth
-from .api import evidence_from_form
-from .evidence_files import NO_FILE, file_response, opened
-from .evidence_view import oversight
-from .uploads import read_form
-from .views import FORM_EXPIRED, Views
+from scheduler.bounds import parse_id
+from scheduler.clock import Clock
+from scheduler.compliance.status import Entry, Facts, WindowView, risk_horizon, status as status_of, window_views
+from scheduler.evidence.deliveries import DeliveryError, Target, choose_target, moment_kind_for
+from scheduler.plan.durations import format_duration
+from scheduler.errors import N_, SchedulerError
+from scheduler.store.files import EvidenceStore
+from scheduler.bounds import format_size
+from scheduler.feeds.ical import CHANNEL_NAMES, minutes_text, period_text, summary
+from scheduler.i18n import gettext_for, pick
+from scheduler.evidence.ledger import parse_content
+from scheduler.people.permissions import Actor, may_open_evidence, may_record
+from scheduler.store.recording import NotFound, Refused, grants, record_delivery, refuse
+from scheduler.store.recording import precheck as check_first
+from scheduler.compliance.report_files import COLUMNS
+from scheduler.settings import Settings
+from scheduler.store import ledger as stored_ledger
+from scheduler.store.database import Database
+from scheduler.store.tables import AgencyRow, MilestoneRow, OccurrenceRow, PlanRow, UserRow
+from scheduler.store.watch import calendar_of
+from scheduler.web import auth
+from scheduler.web.api import evidence_from_form
+from scheduler.web.evidence_files import NO_FILE, file_response, opened
+from scheduler.web.evidence_view import oversight
+from scheduler.web.uploads import read_form
+from scheduler.web.views import FORM_EXPIRED, Views
 
 LABELS = {"aired_at": N_("Aired at"), "published_at": N_("Published at"), "duration": N_("Duration"),
           "url": N_("Link (URL)"), "title": N_("Title"), "issue_number": N_("Issue number"), "page": N_("Page"),

@@ -22,17 +22,17 @@ from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import Request
 
-from ..commands import save_schedules
-from ..documents import MAX_DOCUMENT_BYTES, decode_document
-from ..errors import N_, Problem, ScheduleError, SchedulerError
-from ..evidence import format_size
-from ..plan import Plan
-from ..production import Schedules, read_texts
-from ..revisions import Changes
-from ..settings import Settings
-from ..store.database import Database
-from ..files import atomic_write
-from ..store.tables import LoadRow, OccurrenceRow
+from scheduler.store.loading import save_schedules
+from scheduler.documents import MAX_DOCUMENT_BYTES, decode_document
+from scheduler.errors import N_, Problem, ScheduleError, SchedulerError
+from scheduler.bounds import format_size
+from scheduler.plan.model import Plan
+from scheduler.plan.production import Schedules, read_texts
+from scheduler.plan.revisions import Changes
+from scheduler.settings import Settings
+from scheduler.store.database import Database
+from scheduler.store.files import atomic_write
+from scheduler.store.tables import LoadRow, OccurrenceRow
 
 # A plan file and the outlets' production files, each at most the limit of
 # every document (documents.py says why), refused before it is held in memory.

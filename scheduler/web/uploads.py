@@ -31,8 +31,10 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
-from ..errors import N_, SchedulerError
-from ..evidence import EvidenceStore, EvidenceWriter, PendingFile, StoredFile, TooLarge, TypeMismatch, format_size
+from scheduler.errors import N_, SchedulerError
+from scheduler.store.files import EvidenceStore, EvidenceWriter
+from scheduler.evidence.file_rules import PendingFile, StoredFile, TooLarge, TypeMismatch
+from scheduler.bounds import format_size
 
 OVERHEAD = 1 << 20  # room for headers, boundaries and text fields around the files
 MAX_HEADERS = 16 * 1024  # bytes of part headers

@@ -11,12 +11,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from starlette.concurrency import run_in_threadpool
 
-from ..bounds import SHORT, FieldError, check_text
-from ..errors import N_
-from ..i18n import gettext_for
-from ..rendering import render
-from ..settings import Settings
-from . import auth
+from scheduler.bounds import SHORT, FieldError, check_text
+from scheduler.errors import N_
+from scheduler.i18n import gettext_for
+from scheduler.rendering import render
+from scheduler.settings import Settings
+from scheduler.web import auth
 
 FORM_EXPIRED = N_("The form expired; please try again.")
 ROLE_NAMES = {"admin": N_("Administrator"), "dha": N_("Department of Home Affairs"), "producer": N_("Producer"),

@@ -1,0 +1,158 @@
+"""What each command-line command does, given settings, the moment ``now``
+and an output stream. ``main.py`` parses arguments and translates errors."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from contextlib import contextmanager
+from typing import Iterator, TextIO
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from scheduler.documents import read_document
+from scheduler.errors import N_, InputError, SchedulerError
+from scheduler.store.files import atomic_write
+from scheduler.i18n import gettext_for
+from scheduler.cli.listing import milestone_record, milestone_table, occurrence_record, occurrence_table, to_csv, to_json
+from scheduler.plan.periods import parse_date
+from scheduler.plan.production import read_files, read_texts, schedule_paths
+from scheduler.plan.rolling import roll
+from scheduler.settings import Settings
+from scheduler.store.database import Database, UnusableUrl
+from scheduler.store.schedule import Filters, find_milestones, find_occurrences
+from scheduler.store.loading import save_schedules
+
+DEFAULT_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+@dataclass(frozen=True)
+class Context:
+    settings: Settings
+    now: datetime
+    out: TextIO
+    err: TextIO
+    now_given: bool = False
+
+    @property
+    def _(self):
+        return gettext_for(self.settings.lang)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """One transaction on a database opened for it, then closed."""
+        db = self.database()
+        try:
+            with db.transaction() as session:
+                yield session
+        finally:
+            db.close()
+
+    def database(self) -> Database:
+        url = self.settings.masked_database_url()
+        try:
+            return Database(self.settings.database_url)
+        except OperationalError as e:
+            reason = str(e.orig or e).splitlines()[0]
+            raise InputError(N_("cannot open the database {url}: {reason}"), url=url, reason=reason) from None
+        except UnusableUrl as e:
+            raise InputError(N_('DATABASE_URL {url}: this service opens SQLite and PostgreSQL databases, '
+                                'not "{kind}"') if e.unknown else
+                             N_("DATABASE_URL {url}: not a database address; expected sqlite:///PATH or "
+                                "postgresql://USER:PASSWORD@HOST/NAME"),
+                             url=url, kind=url.split(":", 1)[0]) from None
+
+
+def load(ctx: Context, paths: list[Path]) -> None:
+    """Validate every file first; then write every plan in one transaction."""
+    _ = ctx._
+    paths = paths or [ctx.settings.schedules_dir]
+    schedules = read_files(paths)
+    for warning in schedules.warnings:
+        ctx.err.write(_("warning: {text}").format(text=warning.render(_)) + "\n")
+    digests = {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in schedule_paths(paths)}
+    with ctx.session() as session:
+        results = save_schedules(session, schedules.plans, digests, ctx.now, ctx.settings)
+    for plan, changes in results:
+        ctx.out.write(_("{plan}: {created} new, {revised} revised, {cancelled} cancelled, "
+                        "{unchanged} unchanged").format(
+            plan=plan.code, created=len(changes.created), revised=len(changes.revised),
+            cancelled=len(changes.cancelled), unchanged=changes.unchanged) + "\n")
+
+
+def _day(text: str | None, flag: str) -> date | None:
+    if not text:
+        return None
+    try:
+        return parse_date(text)
+    except SchedulerError:
+        raise InputError(N_('{flag}: expected a date as dd/mm/yyyy or yyyy-mm-dd, got "{value}"'),
+                         flag=flag, value=text) from None
+
+
+def filters(plan: str | None, agency: str | None, obligation: str | None,
+            first: str | None, last: str | None) -> tuple[Filters, date | None, date | None]:
+    """``--from``/``--to`` are inclusive days in the plan's zone."""
+    start, end = _day(first, "--from"), _day(last, "--to")
+    if start and end and end < start:
+        raise InputError(N_("--to is before --from"))
+    as_moment = (lambda d: datetime.combine(d, time(0), tzinfo=DEFAULT_TZ) if d else None)
+    return (Filters(plan, agency, obligation, as_moment(start),
+                    as_moment(end + timedelta(days=1)) if end else None), start, end)
+
+
+def _write(ctx: Context, fmt: str, records: list[dict], table_text) -> None:
+    if fmt == "json":
+        ctx.out.write(to_json(records))
+    elif fmt == "csv":
+        ctx.out.write(to_csv(records))
+    else:
+        ctx.out.write(table_text())
+
+
+def occurrences(ctx: Context, fmt: str, **wanted: str | None) -> None:
+    selection, _, _ = filters(**wanted)
+    with ctx.session() as session:
+        rows = find_occurrences(session, selection)
+    _write(ctx, fmt, [occurrence_record(r, DEFAULT_TZ) for r in rows],
+           lambda: occurrence_table(rows, DEFAULT_TZ, ctx.settings.lang, ctx._))
+
+
+def milestones(ctx: Context, fmt: str, **wanted: str | None) -> None:
+    selection, first, last = filters(**wanted)
+    with ctx.session() as session:
+        pairs = find_milestones(session, selection, first, last)
+    _write(ctx, fmt, [milestone_record(m, o, DEFAULT_TZ) for m, o in pairs],
+           lambda: milestone_table(pairs, DEFAULT_TZ, ctx.settings.lang, ctx._))
+
+
+def plan_roll(ctx: Context, source: Path, year: int, renames: list[str], names: list[str],
+              out: Path | None, force: bool) -> None:
+    """Write next year's schedule file from this year's; it must load as it is."""
+    _ = ctx._
+    pairs = {}
+    for item in renames:
+        old, sep, new = item.partition("=")
+        if not sep or not old or not new:
+            raise InputError(N_('--rename: expected OLD=NEW, got "{value}"'), value=item)
+        pairs[old.strip()] = new.strip()
+    titles = {}
+    for item in names:
+        code, sep, name = item.partition("=")
+        if not sep or not code or not name:
+            raise InputError(N_('--name: expected CODE=NAME, got "{value}"'), value=item)
+        titles[code.strip()] = name.strip()
+    text = read_document(source)
+    result = roll(text, str(source), year, pairs, titles)
+    target = out or source.with_name(f"{result.code}.yaml")
+    if target.exists() and not force:
+        raise InputError(N_("{path} exists; choose another --out or add --force"), path=str(target))
+    read_texts([(str(target), result.text)])  # the rolled file must load as it is
+    atomic_write(target, result.text.encode("utf-8"))
+    for note in result.notes:
+        ctx.err.write(_("note: {text}").format(text=_(note.message).format(**note.params)) + "\n")
+    ctx.out.write(_("wrote {path}").format(path=str(target)) + "\n")

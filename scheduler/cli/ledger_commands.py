@@ -1,0 +1,159 @@
+"""Commands of the evidence ledger: deliver, excuse, verify, checkpoint, and
+the API tokens that let people record over HTTP."""
+
+from __future__ import annotations
+
+import mimetypes
+from pathlib import Path
+
+from scheduler.store import checkpoints
+from scheduler.store.checkpoints import key_bytes
+from scheduler.cli.commands import DEFAULT_TZ, Context
+from scheduler.evidence.deliveries import Evidence, FileRef, moment_kind_for
+from scheduler.plan.durations import parse_duration
+from scheduler.bounds import parse_id
+from scheduler.errors import N_, InputError, SchedulerError
+from scheduler.store.files import EvidenceStore
+from scheduler.evidence.file_rules import PendingFile
+from scheduler.evidence.ledger import public_key_of
+from scheduler.store.ledger_audit import audit
+from scheduler.cli.listing import table
+from scheduler.people.accounts import new_token
+from scheduler.plan.periods import parse_moment
+from scheduler.store.recording import actor_by_email, record_delivery, record_excuse
+from scheduler.store import ledger as stored_ledger
+from scheduler.store import people
+from scheduler.store.tables import OccurrenceRow
+
+
+def evidence_store(ctx: Context) -> EvidenceStore:
+    return EvidenceStore(ctx.settings.outputs_dir / "evidence", ctx.settings.evidence_limit)
+
+
+def _stream_file(store: EvidenceStore, path: Path) -> PendingFile:
+    if not path.is_file():
+        raise InputError(N_("--file: cannot read {path}"), path=str(path))
+    declared = mimetypes.guess_type(path.name)[0]
+    with store.writer(path.name, declared) as writer, path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            writer.write(block)
+        return writer.finish()
+
+
+def deliver(ctx: Context, occurrence_id: str, by: str, at: str, duration: str | None, url: str | None,
+            title: str | None, topics: list[str], files: list[Path], note: str | None,
+            fields: dict[str, str | None], supersedes: int | None) -> None:
+    """Record one delivery with its evidence, as ``by`` (whose rights apply)."""
+    try:
+        moment = parse_moment(at, DEFAULT_TZ)
+    except SchedulerError as e:
+        raise InputError(N_("--at: {problem}"), problem=e.render(ctx._)) from None
+    try:
+        seconds = int(parse_duration(duration).total_seconds()) if duration else None
+    except SchedulerError as e:
+        raise InputError(N_("--duration: {problem}"), problem=e.render(ctx._)) from None
+    store = evidence_store(ctx)
+    pending: list[PendingFile] = []
+    try:
+        for path in files:
+            pending.append(_stream_file(store, path))
+        with ctx.session() as s:
+            occurrence = s.get(OccurrenceRow, occurrence_id)
+            channels = tuple(occurrence.shown.get("channels", [])) if occurrence else ()
+            evidence = Evidence(moment, moment_kind_for(channels), seconds, url or "", title or "", tuple(topics),
+                                note or "", {k: v for k, v in fields.items() if v},
+                                tuple(FileRef(p.file.sha256, p.file.size, p.file.name, p.file.type) for p in pending),
+                                supersedes)
+            result = record_delivery(s, actor_by_email(s, by), evidence, ctx.now, ctx.settings.base_url,
+                                     occurrence_id=occurrence_id)
+            for p in pending:
+                store.commit(p)
+    finally:
+        for p in pending:
+            store.discard(p)
+    _ = ctx._
+    ctx.out.write(_("entry {seq}: delivery for {id} recorded").format(seq=result.seq, id=result.occurrence) + "\n")
+    if result.state:
+        ctx.out.write(_("state: {state}").format(state=_(result.state)) + "\n")
+    for message, params in result.reasons:
+        ctx.out.write(_("not conforming: {reason}").format(reason=_(message).format(**params)) + "\n")
+    if result.gaps:
+        ctx.out.write(_("evidence still missing: {gaps}").format(gaps=", ".join(_(g) for g in result.gaps)) + "\n")
+
+
+def excuse(ctx: Context, occurrence_id: str, by: str, reason: str, supersedes: int | None) -> None:
+    with ctx.session() as s:
+        result = record_excuse(s, actor_by_email(s, by), occurrence_id, reason, ctx.now, ctx.settings.base_url,
+                               supersedes)
+    ctx.out.write(ctx._("entry {seq}: {id} excused").format(seq=result.seq, id=occurrence_id) + "\n")
+
+
+def _key(ctx: Context, create: bool) -> bytes:
+    return key_bytes(ctx.settings, lambda text: ctx.err.write(text + "\n"), create)
+
+
+def checkpoint(ctx: Context) -> None:
+    """Print a signed statement of the chain's length and head, and keep it
+    under OUTPUTS_DIR/checkpoints/ (the page and the API verify against it)."""
+    key = _key(ctx, create=True)
+    with ctx.session() as s:
+        count, head = stored_ledger.head(s)
+    cp = checkpoints.sign_and_keep(ctx.settings.outputs_dir, key, count, head, ctx.now)
+    ctx.out.write(cp.to_text())
+
+
+def verify(ctx: Context, checkpoint_file: Path | None) -> None:
+    """Recompute the chain and re-hash every file, compare every column with
+    the hashed content; prove the chain extends a checkpoint (the file given,
+    else the latest kept) and every earlier kept one signed with today's key.
+    Exits 1 listing every problem found."""
+    _ = ctx._
+    if checkpoint_file:
+        try:
+            data = checkpoint_file.read_bytes()
+        except OSError as e:
+            raise InputError(N_("cannot read {path} ({reason})"), path=str(checkpoint_file), reason=str(e)) from None
+        cp, source = checkpoints.read(data, str(checkpoint_file)), str(checkpoint_file)
+    found = checkpoints.kept(ctx.settings.outputs_dir)
+    if not checkpoint_file:
+        cp, source = (found[-1][1], str(found[-1][0])) if found else (None, "")
+    earlier = [c for _path, c in found]
+    with ctx.session() as s:
+        result = audit(s, evidence_store(ctx), ctx.now.astimezone(DEFAULT_TZ), cp, lambda: public_key_of(_key(ctx, create=False)), source,
+                       earlier=earlier)
+    if not result.ok:
+        lines = result.lines(_)
+        problem = lines[0] if len(lines) == 1 else "".join("\n  " + line for line in lines)
+        raise InputError(N_("the ledger does not verify: {problem}"), problem=problem)
+    ctx.out.write(_("the ledger verifies: {count} entries, head {head}").format(
+        count=result.entries, head=result.head or "-") + "\n")
+    if cp is not None:
+        ctx.out.write(_("it extends the checkpoint of {count} entries signed at {at}").format(
+            count=cp.count, at=cp.at.astimezone(DEFAULT_TZ).strftime("%d/%m/%Y %H:%M")) + "\n")
+
+
+def tokens_create(ctx: Context, email: str) -> None:
+    """The token alone on the last line: scripts take ``tail -n 1``."""
+    token = "mps_" + new_token()
+    with ctx.session() as s:
+        row = people.create_token(s, email, token, ctx.now)
+        token_id = row.id
+    ctx.out.write(ctx._("token {id} for {email}; it is shown only now:").format(id=token_id, email=email) + "\n")
+    ctx.out.write(token + "\n")
+
+
+def tokens_list(ctx: Context) -> None:
+    _ = ctx._
+    with ctx.session() as s:
+        rows = [[str(t.id), u.email, ", ".join(u.roles), t.created_at.astimezone(DEFAULT_TZ).strftime("%d/%m/%Y %H:%M"),
+                 _("revoked") if t.revoked_at else (_("user disabled") if u.disabled else _("active"))]
+                for t, u in people.list_tokens(s)]
+    ctx.out.write(table([_("Id"), _("Email"), _("Roles"), _("Created"), _("State")], rows))
+
+
+def tokens_revoke(ctx: Context, token_id: str) -> None:
+    if not parse_id(token_id):
+        raise InputError(N_('expected a token id (a number), got "{value}"'), value=token_id)
+    with ctx.session() as s:
+        people.revoke_token(s, parse_id(token_id), ctx.now)
+    ctx.out.write(ctx._("revoked token {id}").format(id=token_id) + "\n")

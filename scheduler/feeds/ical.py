@@ -1,0 +1,342 @@
+"""iCalendar feeds (RFC 5545), pure: stored occurrences in, bytes out.
+
+Each occurrence and each of its milestones is one VEVENT, serialized once per
+revision and language; a feed is a head, those items, and a tail. Identity,
+SEQUENCE and DTSTAMP come from the data, never from the clock, so unchanged
+data gives byte-identical feeds. ``shared/reference/ical-feeds.md`` lists the
+client quirks each choice answers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import unicodedata
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Callable, Mapping
+from zoneinfo import ZoneInfo
+
+from icalendar import Alarm, Calendar, Event, Timezone, TimezoneStandard
+
+from scheduler.errors import N_
+from scheduler.i18n import pick
+
+Gettext = Callable[[str], str]
+PRODID = "-//Media Production Scheduler//Lich san xuat tuyen truyen 1.0//VI"
+UID_DOMAIN = "media-production-scheduler"
+VN_TZ = "Asia/Ho_Chi_Minh"
+REFRESH = "PT1H"
+MORNING = time(8, 0)
+CHANNEL_NAMES = {"radio": N_("radio"), "tv": N_("television"), "print": N_("print"),
+                 "online": N_("online newspaper"), "portal": N_("portal"),
+                 "training": N_("training"), "contest": N_("contest")}
+
+
+@dataclass(frozen=True)
+class Names:
+    """What rendering needs beyond the occurrence: who and what its codes name."""
+
+    agencies: Mapping[str, tuple[str, str]]  # code -> (vi, en)
+    topics: Mapping[str, tuple[str, str]]
+    base_url: str
+    tz: str = VN_TZ
+
+
+@dataclass(frozen=True)
+class StoredOccurrence:
+    """An occurrence as the database keeps it: ``shown`` is Occurrence.shown()."""
+
+    id: str
+    revision: int
+    created: datetime
+    last_modified: datetime
+    shown: Mapping
+    delivery: Mapping | None = None  # what the ledger made of it: state, moment, entry
+
+
+@dataclass(frozen=True)
+class Item:
+    """One serialized VEVENT and what a feed needs to select and order it."""
+
+    uid: str
+    kind: str  # "occurrence" or "milestone"
+    sort_key: str
+    ical: bytes
+
+    @property
+    def digest(self) -> str:
+        return hashlib.sha256(self.ical).hexdigest()
+
+
+def _text(value: str) -> str:
+    return unicodedata.normalize("NFC", value)
+
+
+def _pick(lang: str, pair: tuple[str, str] | list) -> str:
+    return pick(lang, *pair)
+
+
+def _day(d: date) -> str:
+    return d.strftime("%d/%m/%Y")
+
+
+ROMAN = {"1": "I", "2": "II", "3": "III", "4": "IV"}
+
+
+def period_text(label: str, _: Gettext) -> str:
+    """``2024-03`` → "tháng 03/2024"; every label form expansion makes.
+
+    >>> period_text("2024-Q4", lambda s: s)
+    'quarter IV/2024'
+    """
+    if "_" in label:
+        first, last = label.split("_", 1)
+        return f"{period_text(first, _)} – {period_text(last, _)}"
+    if label.startswith("by-"):
+        return _("by {day}").format(day=_day(date.fromisoformat(label[3:])))
+    parts = label.split("-")
+    if len(parts) == 3:
+        return _("on {day}").format(day=_day(date.fromisoformat(label)))
+    if len(parts) == 1:
+        return _("year {year}").format(year=label)
+    year, part = parts
+    if part.startswith("Q"):
+        return _("quarter {roman}/{year}").format(roman=ROMAN[part[1]], year=year)
+    if part.startswith("H"):
+        return (_("first half of {year}") if part == "H1" else _("second half of {year}")).format(year=year)
+    if part.startswith("W"):
+        return _("week {week}/{year}").format(week=part[1:], year=year)
+    return _("month {month}/{year}").format(month=part, year=year)
+
+
+def minutes_text(seconds: int | None, _: Gettext) -> str:
+    if not seconds:
+        return ""
+    return _("{minutes} min").format(minutes=round(seconds / 60))
+
+
+DONE_VERBS = {"radio": N_("aired"), "tv": N_("aired"), "print": N_("published"), "online": N_("published"),
+              "portal": N_("checked"), "training": N_("held"), "contest": N_("held")}
+
+
+def delivery_text(shown: Mapping, delivery: Mapping | None, tz: ZoneInfo, _: Gettext) -> str:
+    """``✓ đã phát sóng 14/03/2024``; empty while nothing is recorded."""
+    state = (delivery or {}).get("state")
+    if not state:
+        return ""
+    if state == "excused":
+        return _("excused")
+    verb = _(DONE_VERBS.get((shown.get("channels") or ["radio"])[0], N_("delivered")))
+    day = _day(_local(delivery["moment"], tz).date()) if delivery.get("moment") else ""
+    if state == "non_conforming":
+        return _("⚠ {verb} {day}, not conforming").format(verb=verb, day=day)
+    if state == "late":
+        return _("✓ {verb} late {day}").format(verb=verb, day=day)
+    return _("✓ {verb} {day}").format(verb=verb, day=day)
+
+
+def summary(shown: Mapping, lang: str, _: Gettext, delivery: Mapping | None = None, tz: str = VN_TZ) -> str:
+    """What and which one: ``Chuyên mục "Cải cách hành chính" – số 2, tháng 03/2024 (10 phút)``,
+    led by what was recorded (``✓ đã phát sóng 14/03/2024: …``)."""
+    title = _pick(lang, (shown["title"], shown["title_en"]))
+    which = period_text(shown["period"], _)
+    if shown.get("count", 1) > 1:
+        which = _("no. {number}, {period}").format(number=shown["number"], period=which)
+    text = f"{title} – {which}"
+    if shown.get("min_duration"):
+        text += f" ({minutes_text(shown['min_duration'], _)})"
+    if shown["status"] == "cancelled":
+        text = _("[Cancelled] {summary}").format(summary=text)
+    done = delivery_text(shown, delivery, ZoneInfo(tz), _)
+    if done:
+        text = f"{done}: {text}"
+    return _text(text)
+
+
+def _local(iso: str, tz: ZoneInfo) -> datetime:
+    return datetime.fromisoformat(iso).astimezone(tz)
+
+
+def description(occ: StoredOccurrence, names: Names, lang: str, _: Gettext) -> str:
+    s, tz = occ.shown, ZoneInfo(names.tz)
+    start, end = _local(s["window_start"], tz), _local(s["window_end"], tz)
+    host = _pick(lang, names.agencies.get(s["agency"], (s["agency"], "")))
+    partners = ", ".join(_pick(lang, names.agencies.get(c, (c, ""))) for c in s.get("coordinators", []))
+    lines = [_("Host: {agency}").format(agency=host)]
+    if partners or s.get("coordination"):
+        lines.append(_("Coordinating: {agencies}").format(
+            agencies="; ".join(x for x in (partners, s.get("coordination", "")) if x)))
+    lines.append(_("Window: {first} – {last}").format(
+        first=_day(start.date()), last=_day((end - timedelta(days=1)).date())))
+    lines.append(_("Due: {moment}").format(moment=_local(s["due"], tz).strftime("%d/%m/%Y %H:%M")))
+    if s.get("slot"):
+        lines.append(_("Air slot: {moment}").format(moment=_local(s["slot"], tz).strftime("%d/%m/%Y %H:%M")))
+    if s.get("min_duration"):
+        lines.append(_("Minimum duration: {duration}").format(duration=minutes_text(s["min_duration"], _)))
+    lines.append(_("Channels: {channels}").format(
+        channels=", ".join(_(CHANNEL_NAMES.get(c, c)) for c in s.get("channels", []))))
+    if s.get("topics"):
+        lines.append(_("Topics: {topics}").format(
+            topics="; ".join(_pick(lang, names.topics.get(t, (t, ""))) for t in s["topics"])))
+    if s.get("reason"):
+        lines.append(_("Note: {reason}").format(reason=_(s["reason"])))
+    done = delivery_text(s, occ.delivery, tz, _)
+    if done:
+        lines.append(_("Recorded: {state}").format(state=done))
+        if (occ.delivery or {}).get("note"):
+            lines.append(_("Note: {reason}").format(reason=occ.delivery["note"]))
+        for message, params in (occ.delivery or {}).get("reasons", []):
+            lines.append(_("Not conforming: {reason}").format(reason=_(message).format(**params)))
+    lines.append(_("Details: {url}").format(url=occurrence_url(names.base_url, occ.id)))
+    return _text("\n".join(lines))
+
+
+def occurrence_url(base_url: str, occurrence_id: str) -> str:
+    return f"{base_url.rstrip('/')}/o/{occurrence_id}"
+
+
+def occurrence_uid(occurrence_id: str) -> str:
+    """Derived from the occurrence's id alone: stable across loads and databases."""
+    return f"occurrence-{occurrence_id}@{UID_DOMAIN}"
+
+
+def milestone_uid(occurrence_id: str, step: str) -> str:
+    return f"milestone-{occurrence_id}-{step}@{UID_DOMAIN}"
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.astimezone(timezone.utc)
+
+
+def _event(uid: str, occ: StoredOccurrence, title: str, text: str, url: str, categories: list[str]) -> Event:
+    event = Event()
+    event.add("uid", uid)
+    event.add("dtstamp", _utc(occ.last_modified))  # RFC 5545 3.8.7.2: the last revision, with no METHOD
+    event.add("created", _utc(occ.created))
+    event.add("last-modified", _utc(occ.last_modified))
+    event.add("sequence", occ.revision)
+    event.add("summary", title)
+    event.add("description", text)
+    event.add("url", url)
+    event.add("status", "CANCELLED" if occ.shown["status"] == "cancelled" else "CONFIRMED")
+    event.add("transp", "TRANSPARENT")
+    if categories:
+        event.add("categories", categories)
+    return event
+
+
+def _all_day(event: Event, day: date) -> None:
+    event.add("dtstart", day)
+    event.add("dtend", day + timedelta(days=1))  # exclusive, RFC 5545 3.6.1
+
+
+def _alarm(event: Event, title: str, trigger: timedelta | datetime) -> None:
+    """A reminder on the item's morning; a convenience only (Google and
+    Outlook ignore alarms in subscriptions; email reminders are the channel)."""
+    alarm = Alarm()
+    alarm.add("action", "DISPLAY")
+    alarm.add("description", title)
+    if isinstance(trigger, datetime):
+        alarm.add("trigger", _utc(trigger), parameters={"VALUE": "DATE-TIME"})
+    else:
+        alarm.add("trigger", trigger)
+    event.add_component(alarm)
+
+
+def _sort_key(start: datetime | date, uid: str) -> str:
+    moment = start if isinstance(start, datetime) else datetime.combine(start, time(0), timezone.utc)
+    return f"{_utc(moment).strftime('%Y%m%dT%H%M%S')}|{uid}"
+
+
+def render_items(occ: StoredOccurrence, milestones: list[Mapping], names: Names, lang: str,
+                 _: Gettext) -> list[Item]:
+    """The occurrence's VEVENT and one per milestone (``step, title, title_en, day, offset``)."""
+    tz = ZoneInfo(names.tz)
+    s = occ.shown
+    title = summary(s, lang, _, occ.delivery, names.tz)
+    text = description(occ, names, lang, _)
+    url = occurrence_url(names.base_url, occ.id)
+    categories = [_text(_(CHANNEL_NAMES.get(c, c))) for c in s.get("channels", [])]
+    if (occ.delivery or {}).get("state"):
+        categories.append(_text(_(occ.delivery["state"])))
+    uid = occurrence_uid(occ.id)
+    event = _event(uid, occ, title, text, url, categories)
+    if s.get("slot"):
+        slot = _local(s["slot"], tz)
+        start: datetime | date = slot if names.tz == VN_TZ else _utc(slot)
+        event.add("dtstart", start)
+        if s.get("min_duration"):
+            event.add("dtend", start + timedelta(seconds=s["min_duration"]))
+        _alarm(event, title, datetime.combine(slot.date(), MORNING, tzinfo=tz))
+    else:
+        start = _local(s["due"], tz).date()
+        _all_day(event, start)
+        _alarm(event, title, timedelta(hours=MORNING.hour))
+    items = [Item(uid, "occurrence", _sort_key(start if isinstance(start, datetime) else start, uid),
+                  event.to_ical())]
+    for m in milestones:
+        step_title = _text(_pick(lang, (m["title"], m["title_en"])))
+        m_uid = milestone_uid(occ.id, m["step"])
+        m_title = _text(_("{step}: {summary}").format(step=step_title, summary=title))
+        m_text = _text(_("Production milestone: {step}, {offset} working day(s) before the due moment").format(
+            step=step_title, offset=m["offset"]) + "\n" + text)
+        m_event = _event(m_uid, occ, m_title, m_text, url, categories)
+        day = m["day"] if isinstance(m["day"], date) else date.fromisoformat(m["day"])
+        _all_day(m_event, day)
+        _alarm(m_event, m_title, timedelta(hours=MORNING.hour))
+        items.append(Item(m_uid, "milestone", _sort_key(day, m_uid), m_event.to_ical()))
+    return items
+
+
+def _vtimezone() -> Timezone:
+    """The minimal VTIMEZONE for a zone without DST since 1975 (one STANDARD
+    observance), the shape every client reads; see ical-feeds.md T2."""
+    zone = Timezone()
+    zone.add("tzid", VN_TZ)
+    standard = TimezoneStandard()
+    standard.add("dtstart", datetime(1970, 1, 1))
+    standard.add("tzoffsetfrom", timedelta(hours=7))
+    standard.add("tzoffsetto", timedelta(hours=7))
+    standard.add("tzname", "+07")
+    zone.add_component(standard)
+    return zone
+
+
+def calendar_head(name: str, description_text: str, tz: str = VN_TZ) -> bytes:
+    """Everything before the items; VERSION, PRODID, names, refresh hints."""
+    cal = Calendar()
+    cal.add("version", "2.0")
+    cal.add("prodid", PRODID)
+    cal.add("calscale", "GREGORIAN")
+    cal.add("name", _text(name))
+    cal.add("x-wr-calname", _text(name))
+    cal.add("x-wr-caldesc", _text(description_text))
+    cal.add("refresh-interval", timedelta(hours=1), parameters={"VALUE": "DURATION"})
+    cal.add("x-published-ttl", REFRESH)
+    cal.add("x-wr-timezone", tz)
+    if tz == VN_TZ:
+        cal.add_component(_vtimezone())
+    text = cal.to_ical()
+    return text[: -len(CALENDAR_TAIL)]
+
+
+CALENDAR_TAIL = b"END:VCALENDAR\r\n"
+
+
+def feed_name(lang: str, _: Gettext, scope: str = "") -> str:
+    base = _("Communication production schedule")
+    return f"{base} – {scope}" if scope else base
+
+
+def assemble(head: bytes, items: list[bytes]) -> bytes:
+    return b"".join([head, *items, CALENDAR_TAIL])
+
+
+def feed_etag(head: bytes, digests: bytes) -> str:
+    """A strong validator over the bytes served: the head, each item's SHA-256
+    in hex (each item's bytes are fixed per revision; ``digests`` holds them
+    one after another, in feed order) and the tail, hashed together."""
+    h = hashlib.sha256(head)
+    h.update(digests)
+    h.update(CALENDAR_TAIL)
+    return '"' + h.hexdigest()[:40] + '"'

@@ -1,0 +1,324 @@
+"""Schedule files (YAML) into Plans, with every problem named by file and line.
+
+A plan file holds what the plan obliges; a production file (see
+``production.py``) holds how one outlet produces it. The format is
+documented in ``docs/schedule-format.md``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from scheduler.plan.cadence import MAX_SLOTS, AirSlots, parse_cadence, parse_slots
+from scheduler.plan.durations import parse_duration
+from scheduler.errors import N_
+from scheduler.plan.occurrences import known_periods, slot_mismatches
+from scheduler.plan.periods import Period, parse_date, parse_moment, parse_period, parse_time
+from scheduler.reminders.policy import Policy
+from scheduler.plan.model import AGENCY_KINDS, CHANNELS, Adjustment, Agency, MilestoneStep, Named, Obligation, Plan
+from scheduler.plan.yaml_source import EMAIL, Node, Reader
+
+PLAN_FIELDS = (("code", "title", "issuer", "period"),
+               ("title_en", "number", "issued_on", "timezone", "due_time", "legal_basis",
+                "working_days", "reminder_policy"))
+OBLIGATION_FIELDS = (("code", "title", "host", "channels", "cadence"),
+                     ("title_en", "coordinators", "coordination", "may_record", "min_duration", "topics",
+                      "audiences", "milestones", "reminders", "reminder_policy", "slots", "exceptions", "note"))
+# Fields a production layer may set on an obligation it produces.
+PRODUCTION_FIELDS = ("milestones", "reminders", "reminder_policy", "slots", "exceptions")
+
+
+def read_plan(reader: Reader, root: Node) -> Plan | None:
+    """A plan file's tree into a Plan; None (and problems) when it is invalid."""
+    reader.mapping(root, ("plan", "agencies", "obligations"), ("topics", "audiences"))
+    if not root.has("plan") or not isinstance(root.value["plan"], dict):
+        return None
+    head = root.child("plan")
+    reader.mapping(head, *PLAN_FIELDS)
+    code = reader.code(head.child("code")) if head.has("code") else ""
+    tz_name = reader.text(head, "timezone", "Asia/Ho_Chi_Minh")
+    try:
+        ZoneInfo(tz_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        reader.fail(head.child("timezone"), N_('unknown time zone "{value}" (an IANA name such as Asia/Ho_Chi_Minh)'),
+                    value=tz_name)
+        tz_name = "Asia/Ho_Chi_Minh"
+    period = reader.convert(head.child("period"), parse_period) if head.has("period") else None
+    if period is None:
+        return None
+    working = _working_days(reader, head, period.start)
+    plan = Plan(
+        code=code, title=reader.text(head, "title"), title_en=reader.text(head, "title_en"),
+        issuer=reader.text(head, "issuer"), number=reader.text(head, "number"),
+        issued_on=reader.convert(head.child("issued_on"), parse_date) if head.has("issued_on") else None,
+        period=Period(period.start, period.end, period.label), timezone=tz_name,
+        due_time=(reader.convert(head.child("due_time"), parse_time) if head.has("due_time") else None)
+        or Plan.due_time,
+        legal_basis=tuple(" ".join(str(n.value).split()) for n in reader.texts(head, "legal_basis")),
+        extra_holidays=working[0], extra_workdays=working[1], source=reader.source,
+        reminder_policy=_reminder_policy(reader, head),
+    )
+    audiences = _named(reader, root, "audiences", ())
+    topics = _named(reader, root, "topics", tuple(a.code for a in audiences))
+    agencies = _agencies(reader, root)
+    plan = replace(plan, audiences=audiences, topics=topics, agencies=agencies)
+    obligations = []
+    seen: set[str] = set()
+    for node in reader.texts(root, "obligations"):
+        obligation = _obligation(reader, node, plan)
+        if obligation is None:
+            continue
+        if obligation.code in seen:
+            reader.fail(node.child("code"), N_('duplicate obligation code "{code}"'), code=obligation.code)
+        seen.add(obligation.code)
+        obligations.append(obligation)
+    return replace(plan, obligations=tuple(obligations))
+
+
+def _working_days(reader: Reader, head: Node, year: date) -> tuple[frozenset[date], frozenset[date]]:
+    if not head.has("working_days"):
+        return frozenset(), frozenset()
+    node = head.child("working_days")
+    if not reader.mapping(node, (), ("holidays", "workdays")):
+        return frozenset(), frozenset()
+    days = []
+    for key in ("holidays", "workdays"):
+        parsed = (reader.convert(n, lambda v: parse_date(v, year)) for n in reader.texts(node, key))
+        days.append(frozenset(d for d in parsed if d))
+    return days[0], days[1]
+
+
+def _named(reader: Reader, root: Node, key: str, audiences: tuple[str, ...]) -> tuple[Named, ...]:
+    found, seen = [], set()
+    optional = ("title_en", "note") + (("audiences",) if key == "topics" else ())
+    for node in reader.texts(root, key):
+        if not reader.mapping(node, ("code", "title"), optional):
+            continue
+        code = reader.code(node.child("code")) if node.has("code") else ""
+        if code in seen:
+            reader.fail(node.child("code"), N_('duplicate code "{code}"'), code=code)
+        seen.add(code)
+        for a in reader.texts(node, "audiences"):
+            if a.value not in audiences:
+                reader.fail(a, N_('unknown audience "{value}" (declared: {allowed})'),
+                            value=a.value, allowed=", ".join(audiences) or "-")
+        found.append(Named(code, reader.text(node, "title"), reader.text(node, "title_en"),
+                           reader.text(node, "note"),
+                           tuple(str(a.value) for a in reader.texts(node, "audiences"))))
+    return tuple(found)
+
+
+def _agencies(reader: Reader, root: Node) -> tuple[Agency, ...]:
+    found, seen = [], set()
+    for node in reader.texts(root, "agencies"):
+        if not reader.mapping(node, ("code", "name"), ("name_en", "kind", "contacts")):
+            continue
+        code = reader.code(node.child("code")) if node.has("code") else ""
+        if code in seen:
+            reader.fail(node.child("code"), N_('duplicate agency code "{code}"'), code=code)
+        seen.add(code)
+        kind = reader.text(node, "kind", "other")
+        if kind not in AGENCY_KINDS:
+            reader.fail(node.child("kind"), N_('expected one of {allowed}, got "{value}"'),
+                        allowed=", ".join(AGENCY_KINDS), value=kind)
+        contacts = tuple(str(c.value) for c in _emails(reader, reader.texts(node, "contacts")))
+        found.append(Agency(code, reader.text(node, "name"), reader.text(node, "name_en"), kind, contacts))
+    return tuple(found)
+
+
+def _emails(reader: Reader, nodes: list[Node]) -> list[Node]:
+    good = []
+    for n in nodes:
+        if EMAIL.match(str(n.value)):
+            good.append(n)
+        else:
+            reader.fail(n, N_('expected an email address, got "{value}"'), value=n.value)
+    return good
+
+
+def _refs(reader: Reader, node: Node, key: str, known: tuple[str, ...], message: str) -> tuple[str, ...]:
+    found = []
+    for n in reader.texts(node, key):
+        if str(n.value) not in known:
+            reader.fail(n, message, value=n.value, allowed=", ".join(known) or "-")
+        found.append(str(n.value))
+    return tuple(found)
+
+
+def _coordinators(node: Node) -> tuple[str, ...]:
+    value = node.value.get("coordinators") or []
+    return tuple(str(v) for v in value) if isinstance(value, list) else (str(value),)
+
+
+def _obligation(reader: Reader, node: Node, plan: Plan) -> Obligation | None:
+    if not reader.mapping(node, *OBLIGATION_FIELDS):
+        return None
+    agencies = tuple(a.code for a in plan.agencies)
+    code = reader.code(node.child("code")) if node.has("code") else ""
+    host = reader.text(node, "host")
+    if node.has("host") and host not in agencies:
+        reader.fail(node.child("host"), N_('unknown agency "{value}" (declared: {allowed})'),
+                    value=host, allowed=", ".join(agencies))
+    unknown_agency = N_('unknown agency "{value}" (declared: {allowed})')
+    channels = _refs(reader, node, "channels", CHANNELS, N_('unknown channel "{value}" (allowed: {allowed})'))
+    if node.has("channels") and not channels:
+        reader.fail(node.child("channels"), N_("give at least one channel ({allowed})"), allowed=", ".join(CHANNELS))
+    cadence = None
+    if node.has("cadence"):
+        cadence = reader.convert(node.child("cadence"), lambda v: parse_cadence(v, plan.period.start, plan.tz))
+    min_duration = reader.convert(node.child("min_duration"), parse_duration) if node.has("min_duration") else None
+    if cadence is None or not channels or not code:
+        return None
+    obligation = Obligation(
+        code=code, title=reader.text(node, "title"), title_en=reader.text(node, "title_en"), host=host,
+        channels=channels, cadence=cadence,
+        coordinators=_refs(reader, node, "coordinators", agencies, unknown_agency),
+        coordination=reader.text(node, "coordination"), min_duration=min_duration,
+        may_record=_refs(reader, node, "may_record", _coordinators(node),
+                         N_('"{value}" is not among this obligation\'s coordinators ({allowed}); only a named '
+                            'coordinating agency can be granted the right to record')),
+        topics=_refs(reader, node, "topics", tuple(t.code for t in plan.topics),
+                     N_('unknown topic "{value}" (declared: {allowed})')),
+        audiences=_refs(reader, node, "audiences", tuple(a.code for a in plan.audiences),
+                        N_('unknown audience "{value}" (declared: {allowed})')),
+        note=reader.text(node, "note"),
+    )
+    _check_windows(reader, node.child("cadence"), cadence, plan)
+    obligation = production_fields(reader, node, plan, obligation)
+    if not any(w.count for w in cadence.windows(plan.period, plan.tz)):
+        reader.warn(node.child("cadence"), N_("this cadence owes nothing inside the plan's period"))
+    return obligation
+
+
+def _check_windows(reader: Reader, node: Node, cadence, plan: Plan) -> None:
+    """Every window inside the plan's period, and none that ends before it starts."""
+    active = getattr(cadence, "active", None) or getattr(cadence, "during", None)
+    if active and (active.start < plan.period.start and active.start != date.min
+                   or active.end > plan.period.end and active.end != date.max):
+        reader.fail(node, N_("{window} lies outside the plan's period {period}"),
+                    window=_days(active), period=_days(plan.period))
+        return
+    for window in cadence.windows(plan.period, plan.tz):
+        if window.period.end <= window.period.start:
+            reader.fail(node, N_("window {window} ends before it starts (it opens with the plan's period "
+                                 "or the previous deadline)"), window=window.period.label)
+            return
+        if window.period.start < plan.period.start or window.period.end > plan.period.end:
+            reader.fail(node, N_("window {window} lies outside the plan's period {period}"),
+                        window=_days(window.period), period=_days(plan.period))
+            return
+    if isinstance(cadence, AirSlots) and len(cadence.slots(plan.period, plan.tz)) >= MAX_SLOTS:
+        reader.fail(node, N_("the rule gives more than {limit} slots in the plan's period"), limit=MAX_SLOTS)
+
+
+def production_fields(reader: Reader, node: Node, plan: Plan, obligation: Obligation) -> Obligation:
+    """Apply the fields a plan or a production layer may set: milestones,
+    reminders, slots and exceptions; then check them against the windows."""
+    changes: dict = {}
+    if node.has("milestones"):
+        changes["milestones"] = tuple(filter(None, (_step(reader, n) for n in reader.texts(node, "milestones"))))
+    if node.has("reminders"):
+        recipients = []
+        agencies = tuple(a.code for a in plan.agencies)
+        for n in reader.texts(node, "reminders"):
+            if "@" in str(n.value):
+                recipients += [str(m.value) for m in _emails(reader, [n])]
+            elif str(n.value) in agencies:
+                recipients.append(str(n.value))
+            else:
+                reader.fail(n, N_('expected an email address or an agency code, got "{value}"'), value=n.value)
+        changes["reminders"] = tuple(recipients)
+    if node.has("reminder_policy"):
+        changes["reminder_policy"] = _reminder_policy(reader, node)
+    if node.has("slots"):
+        slots = node.child("slots")
+        if reader.mapping(slots, ("rule", "at"), ()) and slots.has("rule") and slots.has("at"):
+            changes["slots"] = reader.convert(
+                slots, lambda v: parse_slots(v["rule"], v["at"], plan.period.start, plan.tz))
+            if changes["slots"] and len(changes["slots"].slots(plan.period, plan.tz)) >= MAX_SLOTS:
+                reader.fail(slots, N_("the rule gives more than {limit} slots in the plan's period"),
+                            limit=MAX_SLOTS)
+    obligation = replace(obligation, **changes)
+    if node.has("exceptions"):
+        periods = known_periods(plan, obligation)
+        adjustments = tuple(filter(None, (_adjustment(reader, n, plan, obligation, periods)
+                                          for n in reader.texts(node, "exceptions"))))
+        obligation = replace(obligation, adjustments=obligation.adjustments + adjustments)
+    if obligation.slots and node.has("slots"):
+        mismatches = slot_mismatches(obligation, plan)
+        if mismatches:
+            sample = ", ".join(f"{p}: {n}/{q}" for p, n, q in mismatches[:4])
+            reader.warn(node.child("slots"), N_(
+                "the slots do not match the quota in {count} window(s) (slots/owed: {sample}); "
+                "extra slots are not owed and occurrences without a slot are due by the spread rule"),
+                count=len(mismatches), sample=sample)
+    return obligation
+
+
+def _reminder_policy(reader: Reader, node: Node) -> tuple[tuple[str, object], ...]:
+    """Checked now, with its line, rather than failing later in the daemon."""
+    if not node.has("reminder_policy"):
+        return ()
+    child = node.child("reminder_policy")
+    value = child.value
+    plain = {str(k): (list(v) if isinstance(v, list) else v) for k, v in value.items()} if isinstance(value, dict) else value
+    if reader.convert(Node(plain, child.where, child.line), Policy.from_mapping) is None:
+        return ()
+    return tuple(sorted(plain.items()))
+
+
+def _step(reader: Reader, node: Node) -> MilestoneStep | None:
+    if not reader.mapping(node, ("step", "title", "offset"), ("title_en",)):
+        return None
+    offset = node.value.get("offset")
+    if not isinstance(offset, int) or isinstance(offset, bool) or not 0 <= offset <= 250:
+        reader.fail(node.child("offset") if node.has("offset") else node,
+                    N_("expected working days before the due moment, 0 to 250, got \"{value}\""), value=offset)
+        return None
+    return MilestoneStep(reader.code(node.child("step")), reader.text(node, "title"),
+                         reader.text(node, "title_en"), offset)
+
+
+def _adjustment(reader: Reader, node: Node, plan: Plan, obligation: Obligation,
+                periods: dict[str, int]) -> Adjustment | None:
+    if not reader.mapping(node, ("occurrence", "reason"), ("skip", "slot", "due")):
+        return None
+    label = reader.text(node, "occurrence")
+    period, _, number = label.partition("#")
+    period, number = period.strip(), number.strip()
+    if not number and periods.get(period, 1) > 1:
+        reader.fail(node.child("occurrence"), N_('"{value}": which one? The window owes {count}; write "{value} #1" '
+                                                 '(in quotes: an unquoted # starts a YAML comment)'),
+                    value=label, count=periods[period])
+        return None
+    number = number or "1"
+    if period not in periods or not number.isdigit() or not 1 <= int(number) <= periods[period]:
+        reader.fail(node.child("occurrence"), N_('no occurrence "{value}" in this obligation (e.g. "{example}")'),
+                    value=label, example=f"{next(iter(periods), '2024-03')} #1")
+        return None
+    skip = node.value.get("skip") is True
+    moves = [k for k in ("slot", "due") if node.has(k)]
+    if skip == bool(moves):
+        reader.fail(node, N_('give either "skip: true" or a new "slot" and/or "due"'))
+        return None
+    found = {}
+    for key in moves:
+        moment = reader.convert(node.child(key), lambda v: parse_moment(v, plan.tz, plan.due_time))
+        if moment is None:
+            return None
+        found[key] = moment
+    window = next(w.period for w in obligation.cadence.windows(plan.period, plan.tz) if w.period.label == period)
+    for key, moment in found.items():
+        if not window.contains(moment.astimezone(plan.tz).date()):
+            reader.fail(node.child(key), N_("{moment} is outside the occurrence's window {window}"),
+                        moment=moment.strftime("%d/%m/%Y %H:%M"), window=_days(window))
+            return None
+    return Adjustment(period, int(number), "skip" if skip else "move", reader.text(node, "reason"),
+                      found.get("slot"), found.get("due"))
+
+
+def _days(period: Period) -> str:
+    return f"{period.start:%d/%m/%Y}–{period.last_day:%d/%m/%Y}"
+
