@@ -428,7 +428,8 @@ def sample_bytes(port: int) -> tuple[str, list[str], bytes, dict]:
     from scheduler.notifiers.letter import build, compose, stamp
     from scheduler.reminders.outbox import message_id
 
-    from scheduler.reminders.policy import Policy, within_hours
+    from scheduler.plan.reminder_policy import Policy
+    from scheduler.reminders.policy import within_hours
     from scheduler.plan.workdays import WorkCalendar
 
     within_hours(NOW, Policy(), WorkCalendar(), TZ)  # the year's holidays, computed once per process

@@ -13,7 +13,8 @@ from hypothesis import given, settings, strategies as st
 from scheduler.errors import SchedulerError
 from scheduler.plan.milestones import DEFAULT_TEMPLATES, milestones_of
 from scheduler.reminders.outbox import Message
-from scheduler.reminders.policy import Policy, Watched, next_opening, notices, obsolete, occurrence_of, owed, within_hours
+from scheduler.plan.reminder_policy import Policy
+from scheduler.reminders.policy import Watched, next_opening, notices, obsolete, occurrence_of, owed, within_hours
 from scheduler.plan.workdays import WorkCalendar
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")

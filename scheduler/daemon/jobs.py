@@ -23,7 +23,8 @@ from scheduler.notifiers.mail import Mailer, SmtpConfig, mailer_from
 from scheduler.notifiers.letter import compose, kept, letter
 from scheduler.reminders.outbox import SECRET_KINDS, Message, PermanentFailure, TemporaryFailure
 from scheduler.store.recording import MISSING
-from scheduler.reminders.policy import Policy, obsolete, occurrence_of, owed, superseded, within_hours
+from scheduler.plan.reminder_policy import Policy
+from scheduler.reminders.policy import obsolete, occurrence_of, owed, superseded, within_hours
 from scheduler.settings import Settings
 from scheduler.store import outbox
 from scheduler.store.database import Database

@@ -16,7 +16,7 @@ from scheduler.plan.durations import parse_duration
 from scheduler.errors import N_
 from scheduler.plan.occurrences import known_periods, slot_mismatches
 from scheduler.plan.periods import Period, parse_date, parse_moment, parse_period, parse_time
-from scheduler.reminders.policy import Policy
+from scheduler.plan.reminder_policy import Policy
 from scheduler.plan.model import AGENCY_KINDS, CHANNELS, Adjustment, Agency, MilestoneStep, Named, Obligation, Plan
 from scheduler.plan.yaml_source import EMAIL, Node, Reader
 

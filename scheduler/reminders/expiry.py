@@ -8,7 +8,8 @@ from datetime import datetime, time, timedelta, tzinfo
 from typing import Iterable, Mapping
 
 from scheduler.reminders.outbox import Message
-from scheduler.reminders.policy import Policy, next_opening
+from scheduler.plan.reminder_policy import Policy
+from scheduler.reminders.policy import next_opening
 from scheduler.plan.workdays import WorkCalendar
 
 SUMMARY_FOR = timedelta(days=7)  # a summary unsent for a week is folded into the next ones' page

@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from scheduler.reminders.policy import Policy, Watched
+from scheduler.plan.reminder_policy import Policy
+from scheduler.reminders.policy import Watched
 from scheduler.plan.workdays import WorkCalendar
 from scheduler.store.tables import AgencyRow, MilestoneRow, ObligationRow, OccurrenceRow, PlanRow, UserRow
 
