@@ -426,11 +426,10 @@ def sample_bytes(port: int) -> tuple[str, list[str], bytes, dict]:
     """One real message (compose + build), and what each costs in a warm loop
     (CPU time of this thread, so waits for a CPU on a busy machine do not count)."""
     from scheduler.notifiers.letter import build, compose, stamp
-    from scheduler.reminders.outbox import message_id
-
     from scheduler.plan.reminder_policy import Policy
-    from scheduler.reminders.policy import within_hours
     from scheduler.plan.workdays import WorkCalendar
+    from scheduler.reminders.outbox import message_id
+    from scheduler.reminders.policy import within_hours
 
     within_hours(NOW, Policy(), WorkCalendar(), TZ)  # the year's holidays, computed once per process
     settings = settings_for(Path(tempfile.gettempdir()), "sqlite://", port)
@@ -607,8 +606,8 @@ def instrumented(db, timings: Timings):
     import yagmail
 
     import scheduler.daemon.jobs as jobs
-    import scheduler.notifiers.mail as mail
     import scheduler.notifiers.letter as message
+    import scheduler.notifiers.mail as mail
     import scheduler.store.outbox as store
 
     label: list[str] = []
@@ -1082,8 +1081,8 @@ def _loadavg() -> str:
 
 
 def _cpu_model() -> str:
-    with contextlib.suppress(OSError):
-        for line in open("/proc/cpuinfo"):
+    with contextlib.suppress(OSError), open("/proc/cpuinfo") as lines:
+        for line in lines:
             if line.startswith("model name"):
                 return line.split(":", 1)[1].strip()
     return "?"
@@ -1091,8 +1090,8 @@ def _cpu_model() -> str:
 
 def _filesystem(path: Path) -> str:
     best = ("", "?", "?")
-    with contextlib.suppress(OSError):
-        for line in open("/proc/mounts"):
+    with contextlib.suppress(OSError), open("/proc/mounts") as lines:
+        for line in lines:
             device, point, kind = line.split()[:3]
             if str(path).startswith(point) and len(point) >= len(best[0]):
                 best = (point, kind, device)
@@ -1146,7 +1145,7 @@ def _print_report(args, machine, backend, server, data, ceilings, best, clean, r
     rows = []
     for b in buckets(inst):
         n = inst["n"]
-        per = lambda k: f"{b[k] / n * 1000:.3f}"  # noqa: E731
+        per = lambda k: f"{b[k] / n * 1000:.3f}"  # noqa: E731, B023 (used in this turn only)
         blocked = (b["seconds"] - b["cpu"] - b["wait"]) / n * 1000
         q = b["q"]
         line = [b["name"], per("seconds"), per("cpu"), per("wait"), f"{blocked:.3f}",

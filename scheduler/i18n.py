@@ -7,7 +7,7 @@ files are the source of truth and are compiled in memory when first used.
 from __future__ import annotations
 
 import gettext
-from functools import lru_cache
+from functools import cache
 from io import BytesIO
 from pathlib import Path
 
@@ -19,7 +19,7 @@ LANGUAGES = ("vi", "en")
 DEFAULT = "vi"
 
 
-@lru_cache(maxsize=None)
+@cache
 def translations(lang: str) -> gettext.NullTranslations:
     """The catalog of ``lang``; English (the message ids) when there is none."""
     po = LOCALES / lang / "LC_MESSAGES" / "messages.po"

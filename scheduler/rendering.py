@@ -3,16 +3,17 @@ the same gettext catalogs as the rest of the product."""
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from scheduler.i18n import pick, translations
+
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"  # beside the package, as settings.ROOT
 
 
-@lru_cache(maxsize=None)
+@cache
 def environment(lang: str) -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "xml"]),
                       extensions=["jinja2.ext.i18n"], trim_blocks=True, lstrip_blocks=True)

@@ -118,9 +118,9 @@ def part_of(module: str) -> tuple[int, str] | None:
         for part, patterns in parts.items():
             for pattern in patterns:
                 prefix = pattern.removesuffix(".*")
-                if module == prefix or (pattern.endswith(".*") and module.startswith(prefix + ".")):
-                    if best is None or len(prefix) > best[0]:
-                        best = (len(prefix), number, part)
+                matches = module == prefix or (pattern.endswith(".*") and module.startswith(prefix + "."))
+                if matches and (best is None or len(prefix) > best[0]):
+                    best = (len(prefix), number, part)
     return (best[1], best[2]) if best else None
 
 
@@ -299,7 +299,8 @@ BAD_TREE = {
                                   "def today():\n"
                                   "    from scheduler.plan.cadence import Quota\n"
                                   "    return date.today()\n"),
-    "scheduler/plan/production.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from fastapi import Request\n",
+    "scheduler/plan/production.py": ("from typing import TYPE_CHECKING\n"
+                                     "if TYPE_CHECKING:\n    from fastapi import Request\n"),
     "scheduler/people/__init__.py": "",
     "scheduler/people/accounts.py": "from scheduler.reminders.policy import Policy\n",
     "scheduler/reminders/__init__.py": '"""Reminders."""\n',
@@ -332,7 +333,8 @@ def bad_tree(tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize("expected", [
-    "scheduler/plan/cadence.py:1 imports sqlalchemy: the pure core (plan) may not use sqlalchemy, a library of the edges",
+    "scheduler/plan/cadence.py:1 imports sqlalchemy: the pure core (plan) may not use sqlalchemy, "
+    "a library of the edges",
     "scheduler/plan/cadence.py:2 imports scheduler.store.tables: the pure core (plan) may not use storage; "
     "pass values in instead",
     "scheduler/plan/cadence.py:3 imports scheduler.clock: the pure core (plan) may not use the clock; "

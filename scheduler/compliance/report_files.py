@@ -14,7 +14,7 @@ import io
 import json
 import re
 import zipfile
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from html import escape
 
 from markupsafe import Markup
@@ -252,7 +252,7 @@ def to_xlsx(report: dict, base_url: str) -> bytes:
     _detail(wb.create_sheet(_("Detail")), report, base_url, _)
     _topics_and_gaps(wb, report, base_url, _)
     as_of = datetime.fromisoformat(report["as_of"])
-    stamp = as_of.astimezone(timezone.utc).replace(tzinfo=None) if as_of.tzinfo else as_of
+    stamp = as_of.astimezone(UTC).replace(tzinfo=None) if as_of.tzinfo else as_of
     props = wb.properties
     props.created = props.modified = stamp
     props.creator, props.lastModifiedBy = report["document"].get("issuer") or report["plan"]["issuer"], None

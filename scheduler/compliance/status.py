@@ -9,9 +9,9 @@ on generated cases that both agree.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Iterable
 
 from scheduler.errors import N_, SchedulerError
 from scheduler.plan.periods import OUT_OF_RANGE, Period, parse_date, parse_period
@@ -98,7 +98,7 @@ def rate(counts: dict[str, int]) -> float | None:
 
 
 def tally(statuses: Iterable[str]) -> dict:
-    counts = {k: 0 for k in COUNTS}
+    counts = dict.fromkeys(COUNTS, 0)
     for s in statuses:
         counts[s] += 1
         if s != "cancelled":

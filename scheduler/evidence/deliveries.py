@@ -9,9 +9,9 @@ the new entry names the one it supersedes.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Iterable, Mapping
 
 from scheduler.errors import N_, SchedulerError
 

@@ -27,9 +27,9 @@ import json
 import math
 import re
 import unicodedata
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone  # noqa: F401 (timedelta: the doctest)
-from typing import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta, timezone  # noqa: F401 (timedelta: the doctest)
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
@@ -119,7 +119,7 @@ def _plain(value: object, where: str) -> object:
 def _instant(value: object, where: str) -> str:
     if not isinstance(value, datetime) or value.utcoffset() is None:
         raise _bad(where, "a date and time with a time zone", value)
-    return value.astimezone(timezone.utc).isoformat(timespec="microseconds")
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def _whole(value: object, where: str, least: int) -> int:
@@ -227,7 +227,7 @@ def parse_content(content: str) -> dict:
 def recorded_moment(doc: Mapping) -> datetime:
     """An entry's recorded_at as a UTC instant (a parsed content keeps ISO text)."""
     at = doc["recorded_at"]
-    return (at if isinstance(at, datetime) else datetime.fromisoformat(at)).astimezone(timezone.utc)
+    return (at if isinstance(at, datetime) else datetime.fromisoformat(at)).astimezone(UTC)
 
 
 def check_entry(row: StoredEntry, expected_seq: int, expected_prev: str) -> Break | dict:
@@ -316,7 +316,7 @@ class Checkpoint:
         return json.dumps(document, indent=2) + "\n"
 
     @classmethod
-    def from_text(cls, text: str) -> "Checkpoint":
+    def from_text(cls, text: str) -> Checkpoint:
         try:
             doc = parse_json(text)
         except ValueError as e:
@@ -337,7 +337,7 @@ class Checkpoint:
         _b64(doc["signature"], "checkpoint.signature", 64)
         if doc.get("public_key", ""):
             _b64(doc["public_key"], "checkpoint.public_key", 32)
-        return cls(count, head, at.astimezone(timezone.utc), key_id, doc["signature"], doc.get("public_key", ""))
+        return cls(count, head, at.astimezone(UTC), key_id, doc["signature"], doc.get("public_key", ""))
 
 
 def new_private_key_pem() -> bytes:
@@ -367,7 +367,7 @@ def sign_checkpoint(private_key_pem: bytes, count: int, head: str, at: datetime)
     if (count == 0) != (_hex(head, "head", 64) == GENESIS):
         raise _bad("head", f"the hash of entry {count}" if count else "the genesis hash", head)
     statement = _statement(count, head, at, key_id(raw))
-    return Checkpoint(count, head, at.astimezone(timezone.utc), key_id(raw),
+    return Checkpoint(count, head, at.astimezone(UTC), key_id(raw),
                       base64.b64encode(key.sign(statement)).decode("ascii"), base64.b64encode(raw).decode("ascii"))
 
 

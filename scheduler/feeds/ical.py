@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import unicodedata
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
-from typing import Callable, Mapping
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from icalendar import Alarm, Calendar, Event, Timezone, TimezoneStandard
@@ -205,7 +205,7 @@ def milestone_uid(occurrence_id: str, step: str) -> str:
 
 
 def _utc(moment: datetime) -> datetime:
-    return moment.astimezone(timezone.utc)
+    return moment.astimezone(UTC)
 
 
 def _event(uid: str, occ: StoredOccurrence, title: str, text: str, url: str, categories: list[str]) -> Event:
@@ -244,7 +244,7 @@ def _alarm(event: Event, title: str, trigger: timedelta | datetime) -> None:
 
 
 def _sort_key(start: datetime | date, uid: str) -> str:
-    moment = start if isinstance(start, datetime) else datetime.combine(start, time(0), timezone.utc)
+    moment = start if isinstance(start, datetime) else datetime.combine(start, time(0), UTC)
     return f"{_utc(moment).strftime('%Y%m%dT%H%M%S')}|{uid}"
 
 

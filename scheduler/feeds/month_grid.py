@@ -39,7 +39,7 @@ class Month:
     month: int
 
     @classmethod
-    def of(cls, day: date) -> "Month":
+    def of(cls, day: date) -> Month:
         return cls(day.year, day.month)
 
     @property
@@ -51,10 +51,10 @@ class Month:
         """``2024-03``, as the ``month`` query parameter and <input type=month> write it."""
         return f"{self.year:04d}-{self.month:02d}"
 
-    def previous(self) -> "Month":
+    def previous(self) -> Month:
         return Month(self.year - 1, 12) if self.month == 1 else Month(self.year, self.month - 1)
 
-    def next(self) -> "Month":
+    def next(self) -> Month:
         return Month(self.year + 1, 1) if self.month == 12 else Month(self.year, self.month + 1)
 
     def span(self) -> tuple[date, date]:

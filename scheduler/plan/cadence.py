@@ -174,7 +174,7 @@ def parse_quota(text: object, active: Period | None = None) -> Quota:
     try:
         unit = parse_unit(m[2])
     except SchedulerError:
-        raise CadenceError(N_("expected {forms}, got \"{value}\""), forms=QUOTA_FORMS, value=text)
+        raise CadenceError(N_("expected {forms}, got \"{value}\""), forms=QUOTA_FORMS, value=text) from None
     count = int(m[1])
     if count <= 0:
         raise CadenceError(N_("a quota must be at least 1, got {value}"), value=count)
@@ -257,7 +257,8 @@ def parse_cadence(value: object, start: date, tz: tzinfo) -> Cadence:
         return OneOff(_period(body, year, "window"), _count(value.get("count", 1), "count"))
     if form == "span":
         if not isinstance(body, dict) or set(body) != {"from", "by"}:
-            raise CadenceError(N_("expected a mapping with \"from\" and \"by\", e.g. {{from: Q2/2024, by: Q4/2024}}"), "span")
+            raise CadenceError(
+                N_("expected a mapping with \"from\" and \"by\", e.g. {{from: Q2/2024, by: Q4/2024}}"), "span")
         first, last = _period(body["from"], year, "span.from"), _period(body["by"], year, "span.by")
         if last.end <= first.start:
             raise CadenceError(N_("\"by\" ends before \"from\" starts"), "span.by")

@@ -10,11 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from scheduler.plan.cadence import Window
 from scheduler.errors import N_
+from scheduler.plan.cadence import Window
 from scheduler.plan.milestones import Milestone, milestones_of, template_for
-from scheduler.plan.periods import Period
 from scheduler.plan.model import Obligation, Plan
+from scheduler.plan.periods import Period
 from scheduler.plan.workdays import WorkCalendar
 
 SCHEDULED, CANCELLED = N_("scheduled"), N_("cancelled")  # stored as is, shown translated

@@ -175,9 +175,8 @@ def parse_period(value: object, default_year: int | date | None = None) -> Perio
         return period_of("half-year", _day(m[2], (int(m[1]) - 1) * 6 + 1, 1, text))
     if m := re.match(r"^(?:năm\s*)?([0-9]{4})$", text, re.I):
         return period_of("year", _day(m[1], 1, 1, text))
-    if m := re.match(r"^(?:tháng\s*)?([0-9]{1,2})/([0-9]{4})$", text, re.I):
-        if 1 <= int(m[1]) <= 12:
-            return period_of("month", _day(m[2], m[1], 1, text))
+    if (m := re.match(r"^(?:tháng\s*)?([0-9]{1,2})/([0-9]{4})$", text, re.I)) and 1 <= int(m[1]) <= 12:
+        return period_of("month", _day(m[2], m[1], 1, text))
     if m := re.match(r"^(?:before|by|trước|trước ngày)\s+(\S+)$", text, re.I):
         last = parse_date(m[1], default_year)
         return Period(date(last.year, 1, 1), last + timedelta(days=1), f"by-{last.isoformat()}")

@@ -6,9 +6,9 @@ with its line. What these settings owe, and when, is
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import time
-from typing import Mapping
 
 from scheduler.errors import N_, SchedulerError
 

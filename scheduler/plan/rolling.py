@@ -171,8 +171,9 @@ def _roll_agencies(data: CommentedMap, renames: dict[str, str], names: dict[str,
         if new != code:
             agency["code"] = new
             if new not in names:
-                notes.append(Note(N_('agency "{new}" (was "{old}") keeps the name "{name}": set it with --name {new}=...'),
-                                  {"new": new, "old": code, "name": agency.get("name", "")}))
+                notes.append(Note(
+                    N_('agency "{new}" (was "{old}") keeps the name "{name}": set it with --name {new}=...'),
+                    {"new": new, "old": code, "name": agency.get("name", "")}))
         present[new] = agency
         kept.append(agency)
     for code, contacts in merged.items():

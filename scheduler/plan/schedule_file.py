@@ -11,13 +11,13 @@ from dataclasses import replace
 from datetime import date
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from scheduler.errors import N_
 from scheduler.plan.cadence import MAX_SLOTS, AirSlots, parse_cadence, parse_slots
 from scheduler.plan.durations import parse_duration
-from scheduler.errors import N_
+from scheduler.plan.model import AGENCY_KINDS, CHANNELS, Adjustment, Agency, MilestoneStep, Named, Obligation, Plan
 from scheduler.plan.occurrences import known_periods, slot_mismatches
 from scheduler.plan.periods import Period, parse_date, parse_moment, parse_period, parse_time
 from scheduler.plan.reminder_policy import Policy
-from scheduler.plan.model import AGENCY_KINDS, CHANNELS, Adjustment, Agency, MilestoneStep, Named, Obligation, Plan
 from scheduler.plan.yaml_source import EMAIL, Node, Reader
 
 PLAN_FIELDS = (("code", "title", "issuer", "period"),
@@ -263,7 +263,8 @@ def _reminder_policy(reader: Reader, node: Node) -> tuple[tuple[str, object], ..
         return ()
     child = node.child("reminder_policy")
     value = child.value
-    plain = {str(k): (list(v) if isinstance(v, list) else v) for k, v in value.items()} if isinstance(value, dict) else value
+    plain = ({str(k): (list(v) if isinstance(v, list) else v) for k, v in value.items()}
+             if isinstance(value, dict) else value)
     if reader.convert(Node(plain, child.where, child.line), Policy.from_mapping) is None:
         return ()
     return tuple(sorted(plain.items()))

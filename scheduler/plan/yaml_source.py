@@ -9,8 +9,9 @@ file can make the service do (aliases, nesting) before anything walks it.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 from ruamel.yaml import YAML
 from ruamel.yaml.composer import Composer
@@ -149,7 +150,7 @@ class Node:
     def has(self, key: str) -> bool:
         return isinstance(self.value, dict) and key in self.value
 
-    def child(self, key: str) -> "Node":
+    def child(self, key: str) -> Node:
         line = self.line
         try:
             line = self.value.lc.key(key)[0] + 1
@@ -157,7 +158,7 @@ class Node:
             pass
         return Node(self.value[key], f"{self.where}.{key}" if self.where else key, line)
 
-    def items(self) -> list["Node"]:
+    def items(self) -> list[Node]:
         found = []
         for i, item in enumerate(self.value):
             line = self.line

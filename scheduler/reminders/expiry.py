@@ -4,13 +4,13 @@ ones were dropped, so none is dropped silently."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import datetime, time, timedelta, tzinfo
-from typing import Iterable, Mapping
 
-from scheduler.reminders.outbox import Message
 from scheduler.plan.reminder_policy import Policy
-from scheduler.reminders.policy import next_opening
 from scheduler.plan.workdays import WorkCalendar
+from scheduler.reminders.outbox import Message
+from scheduler.reminders.policy import next_opening
 
 SUMMARY_FOR = timedelta(days=7)  # a summary unsent for a week is folded into the next ones' page
 LISTED = 50  # the mail lists this many; the admin page lists them all

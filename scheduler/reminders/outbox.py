@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Mapping
 
 KINDS = ("milestone", "due", "at_risk", "overdue", "digest", "moved", "cancelled", "report", "password", "expiry")
 # Kinds whose words carry a secret (a password link's one-time token): their

@@ -5,9 +5,9 @@ a changed occurrence sends, and which unsent ones no longer apply. Values in,
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
-from typing import Iterable, Iterator, Mapping
 
 from scheduler.plan.reminder_policy import Policy
 from scheduler.plan.workdays import WorkCalendar
@@ -217,7 +217,8 @@ def _digests(items: list[Watched], now: datetime, calendar: WorkCalendar, tz: tz
         if not p.digest_days:
             continue
         for week in (monday - timedelta(days=7), monday):  # last week's is useful until this week's goes
-            send_at, expires_at = _digest_at(week, p, calendar, tz), _digest_at(week + timedelta(days=7), p, calendar, tz)
+            send_at = _digest_at(week, p, calendar, tz)
+            expires_at = _digest_at(week + timedelta(days=7), p, calendar, tz)
             if not send_at <= now < expires_at:
                 continue
             context = _digest_context(group, agency, send_at, p.digest_days, tz)
