@@ -7,6 +7,7 @@ files are the source of truth and are compiled in memory when first used.
 from __future__ import annotations
 
 import gettext
+from collections.abc import Callable
 from functools import cache
 from io import BytesIO
 from pathlib import Path
@@ -33,7 +34,7 @@ def translations(lang: str) -> gettext.NullTranslations:
     return gettext.GNUTranslations(buffer)
 
 
-def gettext_for(lang: str):
+def gettext_for(lang: str) -> Callable[[str], str]:
     return translations(lang).gettext
 
 

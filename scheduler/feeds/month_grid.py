@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Literal
 
 from babel.dates import format_skeleton, get_day_names
 
@@ -83,7 +84,7 @@ def _locale(lang: str) -> str:
     return "en" if lang == "en" else "vi"
 
 
-def weekday_names(lang: str, width: str = "wide") -> list[str]:
+def weekday_names(lang: str, width: Literal["abbreviated", "narrow", "short", "wide"] = "wide") -> list[str]:
     """Monday first: ``Thứ Hai`` … ``Chủ Nhật``; ``abbreviated`` gives ``Thứ 2`` … ``CN``."""
     names = get_day_names(width, context="format", locale=_locale(lang))
     return [names[i] for i in range(7)]

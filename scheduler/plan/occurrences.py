@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from scheduler.errors import N_
 from scheduler.plan.cadence import Window
@@ -52,7 +53,7 @@ class Occurrence:
     def label(self) -> str:
         return f"{self.period} #{self.number}"
 
-    def shown(self) -> dict:
+    def shown(self) -> dict[str, Any]:
         """Everything a person is shown about it; a change here is a new revision."""
         return {
             "agency": self.agency, "title": self.title, "title_en": self.title_en,

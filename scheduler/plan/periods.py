@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
 
 from scheduler.bounds import FIRST_YEAR, LAST_YEAR
 from scheduler.errors import N_, SchedulerError
@@ -198,7 +198,7 @@ def parse_unit(text: str) -> str:
     return unit
 
 
-def parse_moment(value: object, tz, default_time: time | None = None) -> datetime:
+def parse_moment(value: object, tz: tzinfo, default_time: time | None = None) -> datetime:
     """Read ``14/03/2024 19:30`` or ``2024-03-14T19:30`` as a moment in ``tz``
     (an offset written in the value wins); a bare date takes ``default_time``."""
     if isinstance(value, datetime):

@@ -6,9 +6,10 @@ with its line. What these settings owe, and when, is
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import time
+from typing import Any
 
 from scheduler.errors import N_, SchedulerError
 
@@ -34,7 +35,7 @@ class Policy:
     end: time = time(17, 0)
 
     @classmethod
-    def from_mapping(cls, data: Mapping | None, base: Policy | None = None) -> Policy:
+    def from_mapping(cls, data: object, base: Policy | None = None) -> Policy:
         """``base`` with the fields ``data`` sets (a plan's defaults, then an
         obligation's overrides), each checked so a typo fails the load."""
         base = base or cls()
@@ -46,12 +47,13 @@ class Policy:
         if unknown:
             raise SchedulerError(N_("reminder_policy: unknown field \"{found}\"; expected one of {expected}"),
                                  found=unknown[0], expected=", ".join(_READERS))
-        changes: dict = {}
+        changes: dict[str, Any] = {}
         for key, value in data.items():
             changes.update(_READERS[key](key, value))
         return replace(base, **changes)
 
 
+Reader = Callable[[str, object], dict[str, Any]]  # a field's value, checked, as changes to a Policy
 MAX_DAYS = 60  # a typo such as 700 must fail the load, not plan reminders for years
 
 
@@ -59,21 +61,21 @@ def _whole(value: object, most: int = MAX_DAYS) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= most
 
 
-def _days_list(key: str, value: object) -> dict:
+def _days_list(key: str, value: object) -> dict[str, Any]:
     if not isinstance(value, (list, tuple)) or not all(_whole(v) for v in value):
         raise SchedulerError(N_("reminder_policy.{key}: expected a list of whole numbers of working days "
                                 "from 0 to {most}, got \"{found}\""), key=key, most=MAX_DAYS, found=value)
     return {key: tuple(sorted(set(value), reverse=True))}
 
 
-def _flag(key: str, value: object) -> dict:
+def _flag(key: str, value: object) -> dict[str, Any]:
     if not isinstance(value, bool):
         raise SchedulerError(N_("reminder_policy.{key}: expected true or false, got \"{found}\""), key=key, found=value)
     return {key: value}
 
 
-def _number(most: int):
-    def read(key: str, value: object) -> dict:
+def _number(most: int) -> Reader:
+    def read(key: str, value: object) -> dict[str, Any]:
         if not _whole(value, most):
             raise SchedulerError(N_("reminder_policy.{key}: expected a whole number from 0 to {most}, "
                                     "got \"{found}\""), key=key, most=most, found=value)
@@ -81,16 +83,19 @@ def _number(most: int):
     return read
 
 
-def _hours(key: str, value: object) -> dict:
+def _hours(key: str, value: object) -> dict[str, Any]:
+    start: time | None
+    end: time | None
     try:
         start, end = (time.fromisoformat(part.strip()) for part in str(value).split("-"))
     except ValueError:
         start = end = None
-    if not isinstance(value, str) or start is None or start.tzinfo or end.tzinfo or not start < end:
+    if not isinstance(value, str) or start is None or end is None or start.tzinfo or end.tzinfo or not start < end:
         raise SchedulerError(N_("reminder_policy.hours: expected \"HH:MM-HH:MM\" with the start before the end, "
                                 "got \"{found}\""), found=value)
     return {"start": start, "end": end}
 
 
-_READERS = {"due_before": _days_list, "milestones": _flag, "at_risk_days": _number(MAX_DAYS), "overdue": _flag,
-            "digest_weekday": _number(6), "digest_days": _number(MAX_DAYS), "hours": _hours}
+_READERS: dict[str, Reader] = {
+    "due_before": _days_list, "milestones": _flag, "at_risk_days": _number(MAX_DAYS), "overdue": _flag,
+    "digest_weekday": _number(6), "digest_days": _number(MAX_DAYS), "hours": _hours}

@@ -41,7 +41,7 @@ MAX_NODES = 200_000
 class _Refused(Exception):
     """A limit of ``_BoundedComposer``; ``load_yaml`` makes it a Problem."""
 
-    def __init__(self, mark, message: str, **params):
+    def __init__(self, mark: Any, message: str, **params: object):
         super().__init__(message)
         self.line = mark.line + 1 if mark else None
         self.message = message
@@ -178,11 +178,11 @@ class Reader:
         self.problems: list[Problem] = []
         self.warnings: list[Problem] = []
 
-    def fail(self, node: Node, message: str, where: str | None = None, **params) -> None:
+    def fail(self, node: Node, message: str, where: str | None = None, **params: object) -> None:
         self.problems.append(Problem(self.source, node.line, node.where if where is None else where,
                                      message, params))
 
-    def warn(self, node: Node, message: str, **params) -> None:
+    def warn(self, node: Node, message: str, **params: object) -> None:
         self.warnings.append(Problem(self.source, node.line, node.where, message, params))
 
     def load(self, text: str) -> Node | None:
@@ -243,8 +243,8 @@ class Reader:
         try:
             return parse(node.value)
         except SchedulerError as e:
-            where = node.where
-            if getattr(e, "where", ""):
-                where = f"{where}.{e.where}"
+            where, inner = node.where, getattr(e, "where", "")  # CadenceError names the part it refused
+            if inner:
+                where = f"{where}.{inner}"
             self.fail(node, e.message, where=where, **e.params)
             return None

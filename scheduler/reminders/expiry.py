@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime, time, timedelta, tzinfo
+from typing import Any
 
 from scheduler.plan.reminder_policy import Policy
 from scheduler.plan.workdays import WorkCalendar
@@ -26,7 +27,7 @@ def day_start(now: datetime, tz: tzinfo) -> datetime:
     return datetime.combine(now.astimezone(tz).date(), time(0), tzinfo=tz)
 
 
-def summary(expired: list[Mapping], admins: Iterable[tuple[str, str]], since: datetime, until: datetime,
+def summary(expired: list[Mapping[str, Any]], admins: Iterable[tuple[str, str]], since: datetime, until: datetime,
             now: datetime, calendar: WorkCalendar, tz: tzinfo) -> list[Message]:
     """One message per administrator (address, language) about the messages
     that expired unsent in ``(since, until]``, sent at the next working hour;

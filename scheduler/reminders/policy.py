@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
+from typing import Any
 
 from scheduler.plan.reminder_policy import Policy
 from scheduler.plan.workdays import WorkCalendar
@@ -239,7 +240,7 @@ def _digest_at(week: date, p: Policy, calendar: WorkCalendar, tz: tzinfo) -> dat
     return _at(day if calendar.is_working_day(day) else _next_working_day(day, calendar), p.start, tz)
 
 
-def _digest_context(group: list[Watched], agency: str, start: datetime, days: int, tz: tzinfo) -> dict:
+def _digest_context(group: list[Watched], agency: str, start: datetime, days: int, tz: tzinfo) -> dict[str, Any]:
     """What is due, and which milestones fall, in ``days`` days from ``start``."""
     until = start + timedelta(days=days)
     first, last = start.date(), until.date()
@@ -263,14 +264,14 @@ def _digest_context(group: list[Watched], agency: str, start: datetime, days: in
 
 
 def _fan(w: Watched, kind: str, about: str, announces: datetime, send_at: datetime, expires_at: datetime,
-         context: dict, cc: tuple[str, ...] = ()) -> Iterator[Message]:
+         context: dict[str, Any], cc: tuple[str, ...] = ()) -> Iterator[Message]:
     """One message per recipient; nobody is copied on their own message."""
     for recipient in w.recipients:
         copied = tuple(a for a in cc if a.strip().lower() != recipient.strip().lower())
         yield Message(kind, about, recipient, announces, send_at, expires_at, w.lang, copied, context)
 
 
-def _context(w: Watched, tz: tzinfo, **extra: object) -> dict:
+def _context(w: Watched, tz: tzinfo, **extra: object) -> dict[str, Any]:
     """What templates show, as JSON: moments in ISO form in the plan's zone."""
     return {"tz": _zone(tz), "occurrence": w.id, "plan": w.plan, "obligation": w.obligation, "agency": w.agency,
             "title": w.title, "title_en": w.title_en, "period": w.period, "number": w.number, "count": w.count,
