@@ -54,6 +54,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
+from functools import partial
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -481,8 +482,8 @@ def measure(db: Database, label: str, repeat: int, check_pure: bool = True, expl
             in_scope = session.execute(text(f"SELECT COUNT(*) FROM occurrences {where}").bindparams(*params),
                                        values).scalar_one()
             product_ms, product, hand_ms, hand, runs = _interleaved(
-                lambda: totals(session, scope, period, TZ, NOW, risk_until),  # noqa: B023 (called in this turn)
-                lambda: hand_totals(session, plan, period, NOW, risk_until), repeat)  # noqa: B023 (idem)
+                partial(totals, session, scope, period, TZ, NOW, risk_until),
+                partial(hand_totals, session, plan, period, NOW, risk_until), repeat)
             equal = _counts_only(product) == _counts_only(hand)
             if not equal:
                 raise Mismatch(f"\nNUMBERS DIFFER on {label}, {scope_name}: "
@@ -541,9 +542,9 @@ def print_plans(session, db, scope, plan, period, risk_until, title):
 
 EXTRA_INDEXES = {
     "occurrences(window_end)": "CREATE INDEX bench_occ_window_end ON occurrences (window_end)",
-    "ledger(occurrence_id, recorded_at, kind, conforming, late, extra, supersedes, seq)":
+    "ledger(occurrence_id, recorded_at, kind, conforming, late, extra, supersedes, seq)": (
         "CREATE INDEX bench_ledger_cover ON ledger (occurrence_id, recorded_at, kind, conforming, late, extra, "
-        "supersedes, seq)",
+        "supersedes, seq)"),
 }
 EXPERIMENTS = ([0], [1], [0, 1])  # which of EXTRA_INDEXES, one copy each
 

@@ -249,11 +249,12 @@ def test_rows_from_before_0007_are_kept_and_built_when_sent(db_url, tmp_path):
         command.upgrade(config, "0006")
     with engine.begin() as connection:
         connection.execute(text(
-            "INSERT INTO outbox (key, kind, about, recipient, cc, lang, context, announces, send_at, expires_at, "
-            "state, attempts, next_attempt_at, message_id, last_error, created_at) VALUES ('k', 'password', 'user-9', "
-            "'user9@phutho.example', '[]', 'en', :context, :at, :at, :until, 'pending', 0, :at, '<old@x.example>', '', "
-            ":at)"), {"context": '{"link": "https://lich.phutho.example/reset/9"}', "at": datetime(2024, 3, 14, 1),
-                      "until": datetime(2024, 3, 16)})
+            "INSERT INTO outbox (key, kind, about, recipient, cc, lang, context, announces, send_at, "
+            "expires_at, state, attempts, next_attempt_at, message_id, last_error, created_at) "
+            "VALUES ('k', 'password', 'user-9', 'user9@phutho.example', '[]', 'en', :context, :at, :at, "
+            ":until, 'pending', 0, :at, '<old@x.example>', '', :at)"),
+            {"context": '{"link": "https://lich.phutho.example/reset/9"}', "at": datetime(2024, 3, 14, 1),
+             "until": datetime(2024, 3, 16)})
     engine.dispose()
     database = Database(db_url)  # migrates to the head
     try:
