@@ -52,7 +52,9 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
-from datetime import date, datetime, time as dtime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as dtime
+from functools import partial
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -60,18 +62,17 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import bindparam, insert, text  # noqa: E402
-from sqlalchemy.orm import Session  # noqa: E402
+from sqlalchemy import bindparam, insert, text
+from sqlalchemy.orm import Session
 
 from scheduler.compliance.status import COUNTS, ReportPeriod, rate, report_period, risk_horizon, summarize
+from scheduler.plan.workdays import WorkCalendar
 from scheduler.store import compliance as store_compliance
 from scheduler.store.compliance import Scope, facts_and_entries, totals
 from scheduler.store.database import Database
 from scheduler.store.tables import AgencyRow, LedgerRow, ObligationRow, OccurrenceRow, PlanRow, UTCDateTime
-from scheduler.plan.workdays import WorkCalendar
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
-UTC = timezone.utc
 YEAR = 2024  # the year measured; data covers the years up to it
 # As of a Thursday late in November: November's windows (closing 1 December)
 # are at risk, December's, Q4's and the year's are pending, earlier ones are
@@ -181,7 +182,7 @@ def hand_totals(session: Session, plan: str | None, period: ReportPeriod, now: d
     groups: dict[tuple[str, str], dict] = {}
     statement = hand_statement(session.get_bind().dialect.name, plan)
     for agency, obligation, status, count in session.execute(statement, values):
-        counts = groups.setdefault((agency, obligation), {k: 0 for k in COUNTS})
+        counts = groups.setdefault((agency, obligation), dict.fromkeys(COUNTS, 0))
         counts[status] += count
         if status != "cancelled":
             counts["required"] += count
@@ -481,8 +482,8 @@ def measure(db: Database, label: str, repeat: int, check_pure: bool = True, expl
             in_scope = session.execute(text(f"SELECT COUNT(*) FROM occurrences {where}").bindparams(*params),
                                        values).scalar_one()
             product_ms, product, hand_ms, hand, runs = _interleaved(
-                lambda: totals(session, scope, period, TZ, NOW, risk_until),
-                lambda: hand_totals(session, plan, period, NOW, risk_until), repeat)
+                partial(totals, session, scope, period, TZ, NOW, risk_until),
+                partial(hand_totals, session, plan, period, NOW, risk_until), repeat)
             equal = _counts_only(product) == _counts_only(hand)
             if not equal:
                 raise Mismatch(f"\nNUMBERS DIFFER on {label}, {scope_name}: "
@@ -541,9 +542,9 @@ def print_plans(session, db, scope, plan, period, risk_until, title):
 
 EXTRA_INDEXES = {
     "occurrences(window_end)": "CREATE INDEX bench_occ_window_end ON occurrences (window_end)",
-    "ledger(occurrence_id, recorded_at, kind, conforming, late, extra, supersedes, seq)":
+    "ledger(occurrence_id, recorded_at, kind, conforming, late, extra, supersedes, seq)": (
         "CREATE INDEX bench_ledger_cover ON ledger (occurrence_id, recorded_at, kind, conforming, late, extra, "
-        "supersedes, seq)",
+        "supersedes, seq)"),
 }
 EXPERIMENTS = ([0], [1], [0, 1])  # which of EXTRA_INDEXES, one copy each
 

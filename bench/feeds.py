@@ -47,6 +47,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import UTC
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -154,7 +155,7 @@ def _change_one(db, settings, tag: str, nth: int = 0) -> str:
     """Give one occurrence (near the median by id) a new revision as a load would:
     its shown title changes, and its items are reserialized in the same
     transaction. Returns the occurrence id."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from sqlalchemy import func, select
 
@@ -170,7 +171,7 @@ def _change_one(db, settings, tag: str, nth: int = 0) -> str:
         shown["title"] = f"{shown['title']} (đổi {tag})"
         row.shown, row.title = shown, shown["title"]
         row.revision += 1
-        row.updated_at = datetime.now(timezone.utc)
+        row.updated_at = datetime.now(UTC)
         row.fingerprint = fingerprint(shown)
         s.flush()
         write_items(s, [oid], settings.base_url)
@@ -338,8 +339,8 @@ def phase_serve(args) -> None:
     import uvicorn
     from fastapi.responses import Response
 
-    from scheduler.clock import Clock
     from scheduler.cli.commands import DEFAULT_TZ
+    from scheduler.clock import Clock
     from scheduler.settings import Settings
     from scheduler.store.database import Database
     from scheduler.store.feed_items import rerender_stale
@@ -560,7 +561,7 @@ class Probe:
             self.waits.append(time.perf_counter() - t)
             time.sleep(0.005)
 
-    def __enter__(self) -> "Probe":
+    def __enter__(self) -> Probe:
         self.thread.start()
         return self
 
@@ -713,7 +714,8 @@ def details_for(r: dict) -> list[str]:
         f"{c['items']:,} items in memory, in {c['feeds_in_memory']} feed(s) (one scope, one language)",
         f"  cold (median of {_ms(c['runs'])} ms): open db {cc['db_open'] * 1000:.0f} ms + "
         f"refresh {cc['refresh'] * 1000:.0f} ms + feed {cc['feed'] * 1000:.0f} ms, of which garbage collector "
-        f"{cc['gc'] * 1000:.0f} ms ({cc['gc_collections']} runs); CPU {cc['cpu'] * 1000:.0f} ms vs naive CPU {n['cpu'] * 1000:.0f} ms "
+        f"{cc['gc'] * 1000:.0f} ms ({cc['gc_collections']} runs); CPU {cc['cpu'] * 1000:.0f} ms "
+        f"vs naive CPU {n['cpu'] * 1000:.0f} ms "
         f"= {cc['cpu'] / n['cpu']:.1%}; repeat feed() {c['cached_feed'] * 1e6:.1f} µs; "
         f"imports {c['imports'] * 1000:.0f} ms and the {c['catalog'] * 1000:.0f} ms catalog compile (not counted, "
         f"as in the naive build)",
@@ -729,7 +731,8 @@ def details_for(r: dict) -> list[str]:
         f"{c['rss_after_build_kib'] / 1024:.0f} MiB); tracemalloc peak {m['peak'] / 2**20:.0f} MiB "
         f"({m['peak'] / m['bytes']:.1f}× the feed; refresh alone {m['refresh_peak'] / 2**20:.0f} MiB), "
         f"retained {m['retained'] / 2**20:.0f} MiB: the feed {m['bytes'] / 2**20:.1f} MiB in {m['pieces']} "
-        f"pieces, digests {m['digests'] / 2**20:.1f} MiB, and {(m['retained'] - m['bytes'] - m['digests']) / 2**20:.1f} MiB "
+        f"pieces, digests {m['digests'] / 2**20:.1f} MiB, "
+        f"and {(m['retained'] - m['bytes'] - m['digests']) / 2**20:.1f} MiB "
         f"of sort keys, lengths and the rest ({m['items']:,} items)",
         f"  http: first GET {h['first_get'] * 1000:.0f} ms; feed {h['warm']['requests']} requests in "
         f"{h['warm']['seconds']:.1f} s (rounds {_rates(h['warm'])} req/s), static {h['static']['requests']} in "

@@ -426,10 +426,10 @@ def sample_bytes(port: int) -> tuple[str, list[str], bytes, dict]:
     """One real message (compose + build), and what each costs in a warm loop
     (CPU time of this thread, so waits for a CPU on a busy machine do not count)."""
     from scheduler.notifiers.letter import build, compose, stamp
-    from scheduler.reminders.outbox import message_id
-
-    from scheduler.reminders.policy import Policy, within_hours
+    from scheduler.plan.reminder_policy import Policy
     from scheduler.plan.workdays import WorkCalendar
+    from scheduler.reminders.outbox import message_id
+    from scheduler.reminders.policy import within_hours
 
     within_hours(NOW, Policy(), WorkCalendar(), TZ)  # the year's holidays, computed once per process
     settings = settings_for(Path(tempfile.gettempdir()), "sqlite://", port)
@@ -606,8 +606,8 @@ def instrumented(db, timings: Timings):
     import yagmail
 
     import scheduler.daemon.jobs as jobs
-    import scheduler.notifiers.mail as mail
     import scheduler.notifiers.letter as message
+    import scheduler.notifiers.mail as mail
     import scheduler.store.outbox as store
 
     label: list[str] = []
@@ -949,8 +949,10 @@ def verdict(ok: bool) -> str:
 
 def table(rows: list[list[str]], header: list[str]) -> str:
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    line = lambda r: "  ".join(str(v).ljust(w) if i == 0 else str(v).rjust(w)  # noqa: E731
-                               for i, (v, w) in enumerate(zip(r, widths)))
+
+    def line(r: list[str]) -> str:
+        return "  ".join(str(v).ljust(w) if i == 0 else str(v).rjust(w) for i, (v, w) in enumerate(zip(r, widths)))
+
     return "\n".join([line(header), "  ".join("-" * w for w in widths), *map(line, rows)])
 
 
@@ -1081,8 +1083,8 @@ def _loadavg() -> str:
 
 
 def _cpu_model() -> str:
-    with contextlib.suppress(OSError):
-        for line in open("/proc/cpuinfo"):
+    with contextlib.suppress(OSError), open("/proc/cpuinfo") as lines:
+        for line in lines:
             if line.startswith("model name"):
                 return line.split(":", 1)[1].strip()
     return "?"
@@ -1090,8 +1092,8 @@ def _cpu_model() -> str:
 
 def _filesystem(path: Path) -> str:
     best = ("", "?", "?")
-    with contextlib.suppress(OSError):
-        for line in open("/proc/mounts"):
+    with contextlib.suppress(OSError), open("/proc/mounts") as lines:
+        for line in lines:
             device, point, kind = line.split()[:3]
             if str(path).startswith(point) and len(point) >= len(best[0]):
                 best = (point, kind, device)
@@ -1145,7 +1147,7 @@ def _print_report(args, machine, backend, server, data, ceilings, best, clean, r
     rows = []
     for b in buckets(inst):
         n = inst["n"]
-        per = lambda k: f"{b[k] / n * 1000:.3f}"  # noqa: E731
+        per = lambda k: f"{b[k] / n * 1000:.3f}"  # noqa: E731, B023 (used in this turn only)
         blocked = (b["seconds"] - b["cpu"] - b["wait"]) / n * 1000
         q = b["q"]
         line = [b["name"], per("seconds"), per("cpu"), per("wait"), f"{blocked:.3f}",

@@ -28,7 +28,7 @@ class FieldError(InputError):
 
     status = 422
 
-    def __init__(self, field_name: str, message: str, **params):
+    def __init__(self, field_name: str, message: str, **params: object):
         super().__init__(message, **params)
         self.field = field_name
 
@@ -120,7 +120,7 @@ def parse_size(text: str) -> int:
     match = SIZE.fullmatch(text or "")
     unit = UNITS.get((match.group(2) or "b").lower()) if match else None
     try:
-        size = int(Decimal(match.group(1)) * unit) if unit else 0
+        size = int(Decimal(match.group(1)) * unit) if match and unit else 0
     except InvalidOperation:
         size = 0
     if size < 1:

@@ -14,8 +14,8 @@ import json
 import re
 from pathlib import Path
 
-from scheduler.errors import N_, Problem, ScheduleError
 from scheduler.bounds import format_size
+from scheduler.errors import N_, Problem, ScheduleError
 
 # The bundled plan is 11 KiB; 1 MiB leaves room for years of air slots while
 # a mistaken file (a video, an archive, a generated bomb) is refused before

@@ -6,8 +6,8 @@ parameters, and each edge renders it in the reader's language.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Mapping
 
 
 def N_(message: str) -> str:

@@ -7,7 +7,8 @@ files are the source of truth and are compiled in memory when first used.
 from __future__ import annotations
 
 import gettext
-from functools import lru_cache
+from collections.abc import Callable
+from functools import cache
 from io import BytesIO
 from pathlib import Path
 
@@ -19,7 +20,7 @@ LANGUAGES = ("vi", "en")
 DEFAULT = "vi"
 
 
-@lru_cache(maxsize=None)
+@cache
 def translations(lang: str) -> gettext.NullTranslations:
     """The catalog of ``lang``; English (the message ids) when there is none."""
     po = LOCALES / lang / "LC_MESSAGES" / "messages.po"
@@ -33,7 +34,7 @@ def translations(lang: str) -> gettext.NullTranslations:
     return gettext.GNUTranslations(buffer)
 
 
-def gettext_for(lang: str):
+def gettext_for(lang: str) -> Callable[[str], str]:
     return translations(lang).gettext
 
 

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import ipaddress
 import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Mapping
 
-from scheduler.errors import N_, InputError
-from scheduler.documents import MAX_DOCUMENT_BYTES
 from scheduler.bounds import format_size, parse_size
+from scheduler.documents import MAX_DOCUMENT_BYTES
+from scheduler.errors import N_, InputError
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -177,7 +177,7 @@ class Settings:
 
     @classmethod
     def load(cls, env: Mapping[str, str] | None = None, flags: Mapping[str, str | None] | None = None,
-             root: Path = ROOT) -> "Settings":
+             root: Path = ROOT) -> Settings:
         """Flags win over the environment, which wins over the settings file
         (SETTINGS_FILE, TOML with the environment names as keys), which wins
         over defaults."""

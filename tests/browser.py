@@ -82,16 +82,16 @@ class Server:
         self.url = f"http://127.0.0.1:{port}"
         self.process: subprocess.Popen | None = None
 
-    def launch(self) -> "Server":
+    def launch(self) -> Server:
         """Start the process; it takes a few seconds to answer (see ``wait``)."""
         env = {k: v for k, v in os.environ.items() if not k.startswith(("SMTP_", "PYTEST"))}
-        self.log = open(self.log_path, "wb")
+        self.log = open(self.log_path, "wb")  # noqa: SIM115 (open while the server runs; closed by stop)
         self.process = subprocess.Popen(
             [sys.executable, "main.py", "serve", "--port", str(self.port), "--no-scheduler", "--now", self.now],
             cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
         return self
 
-    def wait(self, timeout: float = 60) -> "Server":
+    def wait(self, timeout: float = 60) -> Server:
         """Until /healthz answers "ok"."""
         deadline = time.monotonic() + timeout
         while True:

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-import pg_server  # noqa: E402
+import pg_server
 
 pytest_plugins = ["browser_fixtures"]  # chromium, site, phone: for every browser test module
 

@@ -9,7 +9,7 @@ VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "met
 
 
 class Node:
-    def __init__(self, tag: str, attrs: dict, parent: "Node | None"):
+    def __init__(self, tag: str, attrs: dict, parent: Node | None):
         self.tag, self.attrs, self.parent, self.children = tag, attrs, parent, []
 
     @property
@@ -25,16 +25,16 @@ class Node:
             if isinstance(c, Node):
                 yield from c.iter()
 
-    def all(self, tag: str | None = None, cls: str | None = None, **attrs) -> list["Node"]:
+    def all(self, tag: str | None = None, cls: str | None = None, **attrs) -> list[Node]:
         return [n for n in self.iter() if (tag is None or n.tag == tag) and (cls is None or cls in n.classes)
                 and all(n.attrs.get(k.rstrip("_").replace("_", "-")) == v for k, v in attrs.items())]
 
-    def one(self, tag: str | None = None, cls: str | None = None, **attrs) -> "Node":
+    def one(self, tag: str | None = None, cls: str | None = None, **attrs) -> Node:
         found = self.all(tag, cls, **attrs)
         assert len(found) == 1, f"expected one {tag} {cls} {attrs}, found {len(found)}"
         return found[0]
 
-    def elements(self) -> list["Node"]:
+    def elements(self) -> list[Node]:
         return [c for c in self.children if isinstance(c, Node)]
 
 

@@ -234,7 +234,7 @@ class Server:
         finally:
             shutil.rmtree(basedir, ignore_errors=True)
 
-    def __enter__(self) -> "Server":
+    def __enter__(self) -> Server:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -14,8 +14,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from scheduler.clock import Clock, parse_now
+from html_tree import Node, html
 from scheduler.cli.commands import DEFAULT_TZ
+from scheduler.clock import Clock, parse_now
 from scheduler.i18n import gettext_for
 from scheduler.settings import Settings
 from scheduler.store.database import Database
@@ -23,8 +24,6 @@ from scheduler.store.people import find_user
 from scheduler.store.tables import ApiTokenRow, LoadRow, OccurrenceRow, OutboxRow, UserRow
 from scheduler.web.app import create_app
 from scheduler.web.auth import set_password
-
-from html_tree import Node, html
 
 NOW = "2024-03-20 10:00"
 PASSWORD = "mat-khau-du-dai"

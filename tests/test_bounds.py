@@ -11,15 +11,14 @@ import time
 import pytest
 from fastapi.testclient import TestClient
 
-from scheduler.clock import Clock, parse_now
+from html_tree import html
 from scheduler.cli.commands import DEFAULT_TZ
+from scheduler.clock import Clock, parse_now
 from scheduler.settings import Settings
 from scheduler.store.database import Database
 from scheduler.store.people import find_user
 from scheduler.web.app import create_app
 from scheduler.web.auth import set_password
-
-from html_tree import html
 
 NOW = "2024-03-20 10:00"
 PASSWORD = "mat-khau-du-dai"

@@ -12,11 +12,10 @@ import icalendar
 import pytest
 from sqlalchemy import func, select
 
-from scheduler.i18n import gettext_for
-from scheduler.store.tables import SubscriptionRow
-
 import test_pages
 from html_tree import Node, html
+from scheduler.i18n import gettext_for
+from scheduler.store.tables import SubscriptionRow
 from test_pages import EPISODE, NOW, SECOND, Site
 
 site = test_pages.site  # the same people and plan as the producer pages' tests

@@ -14,9 +14,9 @@ import pytest
 from sqlalchemy import select
 
 from scheduler.compliance.status import Entry, Facts, report_period, risk_horizon, status, summarize
+from scheduler.plan.workdays import WorkCalendar
 from scheduler.store.compliance import Scope, facts_and_entries, totals
 from scheduler.store.tables import LedgerRow, OccurrenceRow
-from scheduler.plan.workdays import WorkCalendar
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 MARCH = Facts("o", "a", "ob", "2024-03", datetime(2024, 3, 1, tzinfo=TZ), datetime(2024, 4, 1, tzinfo=TZ), None)

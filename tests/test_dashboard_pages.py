@@ -17,21 +17,20 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, text, update
 
-from scheduler.clock import Clock, parse_now
+from html_tree import Node, html
 from scheduler.cli.commands import DEFAULT_TZ
+from scheduler.clock import Clock, parse_now
+from scheduler.compliance.report_files import colour
 from scheduler.compliance.status import report_period
 from scheduler.i18n import gettext_for
-from scheduler.compliance.report_files import colour
-from scheduler.store.reporting import compliance_report
 from scheduler.settings import Settings
 from scheduler.store.compliance import Scope
 from scheduler.store.database import Database
 from scheduler.store.people import find_user
+from scheduler.store.reporting import compliance_report
 from scheduler.store.tables import LedgerRow, OccurrenceRow
 from scheduler.web.app import create_app
 from scheduler.web.auth import set_password
-
-from html_tree import Node, html
 
 EPISODE = "phu-tho-2024.cchc-radio-tv.2024-03.1"
 SECOND = "phu-tho-2024.cchc-radio-tv.2024-03.2"

@@ -12,8 +12,27 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scheduler.evidence.deliveries import EXCUSED, LATE, NON_CONFORMING, ON_TIME, DeliveryError, Evidence, FileRef, Recorded, State, Target, Verdict, active, choose_target, evidence_gaps, is_met, judge, moment_kind_for, occurrence_state
 from scheduler.errors import SchedulerError
+from scheduler.evidence.deliveries import (
+    EXCUSED,
+    LATE,
+    NON_CONFORMING,
+    ON_TIME,
+    DeliveryError,
+    Evidence,
+    FileRef,
+    Recorded,
+    State,
+    Target,
+    Verdict,
+    active,
+    choose_target,
+    evidence_gaps,
+    is_met,
+    judge,
+    moment_kind_for,
+    occurrence_state,
+)
 from scheduler.i18n import gettext_for
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")

@@ -18,12 +18,11 @@ from pathlib import Path
 
 import pytest
 
+from html_tree import html
 from scheduler.documents import MAX_DOCUMENT_BYTES
 from scheduler.errors import Problem, ScheduleError
 from scheduler.i18n import gettext_for
 from scheduler.plan.yaml_source import MAX_DEPTH, MAX_NODES, load_yaml
-
-from html_tree import html
 from test_admin_pages import admin, site, upload  # noqa: F401 (fixtures)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -103,7 +102,8 @@ def test_generated_bombs_deep_indentation_and_a_huge_file(tmp_path):
 def test_plan_roll_reads_through_the_same_limits(tmp_path):
     r = limited(tmp_path, "plan", "roll", str(LIMITS / "alias_bomb.yaml"), "--year", "2025")
     assert r.returncode == 1, r.stderr[-2000:]
-    assert r.stderr.splitlines() == [expected("alias_bomb.yaml")]  # one line: nothing is written, nothing said of loading
+    # one line: nothing is written, nothing said of loading
+    assert r.stderr.splitlines() == [expected("alias_bomb.yaml")]
 
 
 def test_refusals_are_in_vietnamese_for_vietnamese_readers(tmp_path):

@@ -11,10 +11,10 @@ from urllib.parse import unquote
 
 import pytest
 
-from scheduler.errors import SchedulerError
-from scheduler.store.files import EvidenceStore
-from scheduler.evidence.file_rules import TooLarge, TypeMismatch, content_disposition, sanitize_name, trusted_type
 from scheduler.bounds import parse_size
+from scheduler.errors import SchedulerError
+from scheduler.evidence.file_rules import TooLarge, TypeMismatch, content_disposition, sanitize_name, trusted_type
+from scheduler.store.files import EvidenceStore
 
 MP4 = b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2mp41" + bytes(200)
 MOV = b"\x00\x00\x00\x14ftypqt  \x00\x00\x00\x00qt  " + bytes(200)
@@ -44,7 +44,8 @@ def test_a_file_is_stored_under_its_sha256_with_a_two_level_fan_out(tmp_path):
     store = EvidenceStore(tmp_path / "evidence", limit=10_000)
     stored = put(store, MP4, "Phóng sự tháng 3.mp4", "video/mp4")
     sha = hashlib.sha256(MP4).hexdigest()
-    assert (stored.sha256, stored.size, stored.name, stored.type) == (sha, len(MP4), "Phóng sự tháng 3.mp4", "video/mp4")
+    assert (stored.sha256, stored.size, stored.name, stored.type) == (sha, len(MP4), "Phóng sự tháng 3.mp4",
+                                                                      "video/mp4")
     assert store.path(sha) == tmp_path / "evidence" / sha[:2] / sha[2:4] / sha
     assert store.path(sha).read_bytes() == MP4 and store.exists(sha)
     assert list(store.tmp.iterdir()) == []

@@ -10,14 +10,14 @@ import hashlib
 import pytest
 from fastapi.testclient import TestClient
 
-from scheduler.clock import Clock, parse_now
 from scheduler.cli.commands import DEFAULT_TZ
+from scheduler.clock import Clock, parse_now
 from scheduler.evidence.deliveries import Evidence, FileRef
 from scheduler.evidence.file_rules import OCTET, served_type, trusted_type
-from scheduler.store.files import EvidenceStore
-from scheduler.store.recording import actor_by_email, record_delivery
 from scheduler.settings import Settings
 from scheduler.store.database import Database
+from scheduler.store.files import EvidenceStore
+from scheduler.store.recording import actor_by_email, record_delivery
 from scheduler.web.app import create_app
 
 EPISODE = "phu-tho-2024.cchc-radio-tv.2024-03.1"

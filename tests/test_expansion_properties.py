@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from scheduler.plan.cadence import Continuous, Deadlines, OneOff, Quota, Span
+from scheduler.plan.model import Agency, Obligation, Plan
 from scheduler.plan.occurrences import expand_obligation
 from scheduler.plan.periods import UNITS, Period, period_of
-from scheduler.plan.model import Agency, Obligation, Plan
 
 CHANNEL_SETS = [("radio", "tv"), ("print", "online"), ("training",), ("contest",), ("portal",)]
 

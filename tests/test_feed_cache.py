@@ -5,7 +5,7 @@ batches in memory); tiny pieces, so that changes cross, split and empty them."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import delete, select
@@ -13,12 +13,12 @@ from sqlalchemy import delete, select
 from scheduler.feeds.ical import assemble, feed_etag
 from scheduler.people.accounts import FeedScope
 from scheduler.settings import Settings
+from scheduler.store import feed_cache
 from scheduler.store.database import Database
+from scheduler.store.feed_cache import FeedCache
 from scheduler.store.feed_items import feed_subscriptions, write_items
 from scheduler.store.people import active_subscriptions, scope_of
 from scheduler.store.tables import FeedItemRow, MilestoneRow, OccurrenceRow, PlanRow
-from scheduler.store import feed_cache
-from scheduler.store.feed_cache import FeedCache
 
 SCOPES = [(FeedScope(), "vi"), (FeedScope(), "en"), (FeedScope(agency="dai-ptth"), "vi"),
           (FeedScope(channel="tv"), "en"), (FeedScope(plan="phu-tho-2024", milestones=False), "vi"),
@@ -51,7 +51,8 @@ def _expected(db: Database, scope: FeedScope, lang: str) -> tuple[bytes, str]:
     fresh.refresh()
     head = fresh._head(scope, lang)
     with db.transaction() as s:
-        rows = sorted((r.sort_key, r.ical_en if lang == "en" else r.ical_vi, r.digest_en if lang == "en" else r.digest_vi)
+        rows = sorted((r.sort_key, r.ical_en if lang == "en" else r.ical_vi,
+                       r.digest_en if lang == "en" else r.digest_vi)
                       for r in s.scalars(select(FeedItemRow)) if r.revision >= 0
                       and scope.admits(r.plan_code, r.agency_code, r.obligation_code, r.channels, r.kind))
     body = assemble(head, [ical for _key, ical, _digest in rows])
@@ -81,7 +82,7 @@ def _revise(db: Database, occurrence_id: str, minute: int, agency: str | None = 
             row.agency_code = agency
             row.shown = {**row.shown, "agency": agency}
         row.revision += 1
-        row.updated_at = datetime(2024, 6, 1, tzinfo=timezone.utc) + timedelta(minutes=minute)
+        row.updated_at = datetime(2024, 6, 1, tzinfo=UTC) + timedelta(minutes=minute)
         s.flush()
         write_items(s, [occurrence_id], Settings.load().base_url)
 
@@ -182,8 +183,8 @@ def test_the_subscriptions_served_are_the_active_ones(cli, loaded):
     with loaded.transaction() as s:
         served = feed_subscriptions(s)
         assert served == {row.token_sha256: (scope_of(row), lang) for row, lang in active_subscriptions(s)}
-    assert sorted(served.values(), key=repr) == sorted([(FeedScope(channel="tv"), "en"),
-                                                        (FeedScope(agency="dai-ptth", milestones=False), "vi")], key=repr)
+    expected = [(FeedScope(channel="tv"), "en"), (FeedScope(agency="dai-ptth", milestones=False), "vi")]
+    assert sorted(served.values(), key=repr) == sorted(expected, key=repr)
 
 
 def test_random_changes_splice_to_what_sorting_gives(monkeypatch):

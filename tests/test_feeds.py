@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import icalendar
 import pytest
@@ -34,7 +34,7 @@ def service(cli, db_url, monkeypatch):
         for key, value in env.items():
             monkeypatch.setenv(key, value)
         db = Database(db_url)
-        app = create_app(Settings.load(), db, Clock(timezone.utc))
+        app = create_app(Settings.load(), db, Clock(UTC))
         return TestClient(app), db
 
     made = []
@@ -124,7 +124,7 @@ def test_validators_and_conditional_requests(cli, service):
     both = {"If-None-Match": '"foreign"', "If-Modified-Since": last_modified}
     assert client.get(f"/feeds/{token}.ics", headers=both).status_code == 200
     assert client.get(f"/feeds/{token}.ics", headers={"If-Modified-Since": last_modified}).status_code == 304
-    old = http_date(datetime(2000, 1, 1, tzinfo=timezone.utc))
+    old = http_date(datetime(2000, 1, 1, tzinfo=UTC))
     assert client.get(f"/feeds/{token}.ics", headers={"If-Modified-Since": old}).status_code == 200
     assert client.get(f"/feeds/{token}.ics", headers={"If-Modified-Since": "yesterday"}).status_code == 200
     head = client.head(f"/feeds/{token}.ics")
@@ -255,7 +255,7 @@ def test_over_a_real_socket_tokens_never_reach_the_log(cli, db_url):
     assert cli("load", "--now", "2024-01-02").code == 0
     token = _token(cli("subscribe", "--email", "a@x.example", "--agency", "so-tttt"))
     db = Database(db_url)
-    app = create_app(Settings.load(), db, Clock(timezone.utc))
+    app = create_app(Settings.load(), db, Clock(UTC))
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]

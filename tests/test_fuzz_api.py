@@ -12,16 +12,19 @@ import os
 
 import pytest
 import schemathesis
-from schemathesis import GenerationMode
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
+from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (content_type_conformance, response_schema_conformance,
-                                               status_code_conformance)
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
-from scheduler.clock import Clock, parse_now
 from scheduler.cli.commands import DEFAULT_TZ
+from scheduler.clock import Clock, parse_now
 from scheduler.settings import Settings
 from scheduler.store.database import Database
 from scheduler.web.app import create_app
@@ -99,7 +102,8 @@ def test_range_and_back_in_time_answers_are_declared(world, tmp_path):
     producer = {"Authorization": f"Bearer {tokens['producer']}"}
     entry = client.get("/api/occurrences/phu-tho-2024.cchc-radio-tv.2024-03.1", headers=producer).json()["entries"][0]
     answers = [("/api/ledger/{seq}/files/{sha256}", "get",
-                client.get(entry["files"][0]["href"], headers={**producer, "Range": r})) for r in ("bytes=0-0", "bytes=9999-")]
+                client.get(entry["files"][0]["href"], headers={**producer, "Range": r}))
+               for r in ("bytes=0-0", "bytes=9999-")]
     answers.append(("/api/occurrences/{occurrence_id}/deliveries", "post", client.post(
         "/api/occurrences/phu-tho-2024.cchc-radio-tv.2024-03.2/deliveries", headers=producer,
         files={"aired_at": (None, "14/03/2024 19:30"), "duration": (None, "10m")})))

@@ -17,15 +17,14 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scheduler.clock import Clock, parse_now
+from html_tree import html
 from scheduler.cli.commands import DEFAULT_TZ
+from scheduler.clock import Clock, parse_now
 from scheduler.settings import Settings
 from scheduler.store.database import Database
 from scheduler.store.people import find_user
 from scheduler.web.app import create_app
 from scheduler.web.auth import set_password
-
-from html_tree import html
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "15"))  # per route and role
 NOW = "2024-03-20 10:00"

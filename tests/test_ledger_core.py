@@ -8,7 +8,7 @@ import hashlib
 import json
 import unicodedata
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -16,10 +16,28 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from scheduler.errors import SchedulerError
-from scheduler.evidence.ledger import FILE_MISMATCH, FILE_MISSING, GENESIS, Break, Checkpoint, StoredEntry, canonical, check_checkpoint, entry_hash, file_hashes, make_entry, new_private_key_pem, parse_content, public_key_of, sign_checkpoint, stored, verify_chain
+from scheduler.evidence.ledger import (
+    FILE_MISMATCH,
+    FILE_MISSING,
+    GENESIS,
+    Break,
+    Checkpoint,
+    StoredEntry,
+    canonical,
+    check_checkpoint,
+    entry_hash,
+    file_hashes,
+    make_entry,
+    new_private_key_pem,
+    parse_content,
+    public_key_of,
+    sign_checkpoint,
+    stored,
+    verify_chain,
+)
 
 AT = datetime(2024, 3, 14, 19, 30, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
-LATER = datetime(2024, 4, 1, 8, 0, tzinfo=timezone.utc)
+LATER = datetime(2024, 4, 1, 8, 0, tzinfo=UTC)
 FILES = {hashlib.sha256(data).hexdigest(): data for data in (b"tap 1 cchc", b"bai bao thang 3")}
 TITLE = "Cải cách hành chính: người dân và doanh nghiệp"
 
@@ -114,7 +132,7 @@ def test_vietnamese_text_is_nfc_and_round_trips():
 
 def test_make_entry_validates():
     first = make_entry(None, "delivery", "o", AT, "a@b.vn", {})
-    assert first.recorded_at == AT and first.recorded_at.tzinfo == timezone.utc
+    assert first.recorded_at == AT and first.recorded_at.tzinfo == UTC
     second = make_entry(first, "delivery", "o", AT, "a@b.vn", {}, supersedes=1)
     assert second.supersedes == 1 and file_hashes(second) == []
     with pytest.raises(SchedulerError, match="kind: expected delivery or excuse"):
@@ -246,8 +264,10 @@ def test_checkpoint_catches_removed_last_rows(key):
     cp = sign_checkpoint(key, 5, rows[-1].hash, AT)
     assert verify_chain(rows[:-1], no_files) is None
     found = check_checkpoint(cp, public_key_of(key), rows[:-1])
-    assert found == Break(None, "the ledger has fewer entries ({n}) than the checkpoint ({count})", {"n": 4, "count": 5})
-    assert check_checkpoint(cp, public_key_of(key), []).render() == "the ledger has fewer entries (0) than the checkpoint (5)"
+    assert found == Break(None, "the ledger has fewer entries ({n}) than the checkpoint ({count})",
+                          {"n": 4, "count": 5})
+    assert (check_checkpoint(cp, public_key_of(key), []).render()
+            == "the ledger has fewer entries (0) than the checkpoint (5)")
 
 
 def test_tampered_checkpoint_fails(key):
@@ -257,7 +277,8 @@ def test_tampered_checkpoint_fails(key):
     signature[0] ^= 1
     for forged in (replace(cp, count=4), replace(cp, head=rows[3].hash), replace(cp, at=LATER),
                    replace(cp, signature=base64.b64encode(bytes(signature)).decode()), replace(cp, signature="x")):
-        assert check_checkpoint(forged, public_key_of(key), rows) == Break(None, "checkpoint signature is not valid", {})
+        assert check_checkpoint(forged, public_key_of(key), rows) == Break(None, "checkpoint signature is not valid",
+                                                                           {})
     other = new_private_key_pem()
     assert check_checkpoint(cp, public_key_of(other), rows).reason == \
         "the checkpoint was signed with another key ({key_id})"

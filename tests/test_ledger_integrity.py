@@ -9,17 +9,18 @@ from __future__ import annotations
 import functools
 import json
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import delete, select, text, update
 
-from scheduler.clock import Clock, parse_now
+from html_tree import html
 from scheduler.cli.commands import DEFAULT_TZ
+from scheduler.clock import Clock, parse_now
 from scheduler.errors import N_
-from scheduler.i18n import gettext_for
 from scheduler.evidence.ledger import GENESIS, canonical, entry_hash, parse_content
+from scheduler.i18n import gettext_for
 from scheduler.settings import Settings
 from scheduler.store import ledger as stored_ledger
 from scheduler.store.database import Database
@@ -27,8 +28,6 @@ from scheduler.store.people import find_user
 from scheduler.store.tables import EvidenceFileRow, LedgerRow, OccurrenceRow
 from scheduler.web.app import create_app
 from scheduler.web.auth import set_password
-
-from html_tree import html
 
 EPISODE = "phu-tho-2024.cchc-radio-tv.2024-03.1"
 SECOND = "phu-tho-2024.cchc-radio-tv.2024-03.2"
@@ -130,11 +129,11 @@ def _file_sha256() -> str:
     return hashlib.sha256(RECORDING).hexdigest()
 
 
-UTC = timezone.utc
 COLUMNS = [  # (column, entry, the change)
     ("occurrence_id", 1, update(LedgerRow).where(LedgerRow.seq == 1).values(occurrence_id=APRIL)),
     ("kind", 2, update(LedgerRow).where(LedgerRow.seq == 2).values(kind="excuse")),
-    ("recorded_at", 2, update(LedgerRow).where(LedgerRow.seq == 2).values(recorded_at=datetime(2024, 3, 1, tzinfo=UTC))),
+    ("recorded_at", 2,
+     update(LedgerRow).where(LedgerRow.seq == 2).values(recorded_at=datetime(2024, 3, 1, tzinfo=UTC))),
     ("recorded_by", 4, update(LedgerRow).where(LedgerRow.seq == 4).values(recorded_by="ai-do@x.example")),
     ("supersedes", 3, update(LedgerRow).where(LedgerRow.seq == 3).values(supersedes=None)),
     ("moment", 1, update(LedgerRow).where(LedgerRow.seq == 1).values(moment=datetime(2024, 2, 1, tzinfo=UTC))),
@@ -174,7 +173,8 @@ def test_a_changed_column_is_named_with_its_entry_by_cli_api_and_page(world, col
 
 
 CHAIN = [  # the chain's own columns: the entry is named, as before
-    ("content", 2, "UPDATE ledger SET content = replace(content, '\"duration\":300', '\"duration\":900') WHERE seq = 2"),
+    ("content", 2,
+     "UPDATE ledger SET content = replace(content, '\"duration\":300', '\"duration\":900') WHERE seq = 2"),
     ("hash", 3, "UPDATE ledger SET hash = '" + "a" * 64 + "' WHERE seq = 3"),
     ("prev_hash", 4, "UPDATE ledger SET prev_hash = '" + "b" * 64 + "' WHERE seq = 4"),
     ("seq", 9, "UPDATE ledger SET seq = 9 WHERE seq = 4"),

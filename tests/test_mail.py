@@ -12,7 +12,7 @@ import ssl
 import time
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email import policy
 from email.utils import parsedate_to_datetime
 from html.parser import HTMLParser
@@ -45,7 +45,8 @@ EPISODE = {"tz": "Asia/Ho_Chi_Minh", "occurrence": OCCURRENCE, "plan": "phu-tho-
            "due": "2024-03-15T10:00:00+00:00", "slot": "2024-03-14T19:30:00+07:00",
            "window_start": "2024-03-01T00:00:00+07:00", "window_end": "2024-04-01T00:00:00+07:00", "state": None}
 CONTEXTS = {
-    "milestone": {**EPISODE, "step": "script", "step_title": "Kịch bản", "step_title_en": "Script", "day": "2024-03-11"},
+    "milestone": {**EPISODE, "step": "script", "step_title": "Kịch bản", "step_title_en": "Script",
+                  "day": "2024-03-11"},
     "due": {**EPISODE, "working_days_before": 0},
     "at_risk": {**EPISODE, "working_days_before": 3},
     "overdue": EPISODE,
@@ -157,7 +158,7 @@ def certificates(tmp_path_factory) -> dict[str, Path]:
     from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
     folder = tmp_path_factory.mktemp("tls")
-    start, end = datetime(2020, 1, 1, tzinfo=timezone.utc), datetime(2099, 1, 1, tzinfo=timezone.utc)
+    start, end = datetime(2020, 1, 1, tzinfo=UTC), datetime(2099, 1, 1, tzinfo=UTC)
     ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Test mail CA")])
     ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
@@ -284,7 +285,7 @@ def test_a_message_arrives_with_our_message_id_utf8_subject_both_parts_to_and_cc
     assert got["From"].addresses[0].display_name == "Lịch tuyên truyền"
     assert got["To"] == "bientap@daiptth.example" and got["Cc"] == "dha@sonoivu.example"
     assert got["Auto-Submitted"] == "auto-generated"
-    assert parsedate_to_datetime(str(got["Date"])).replace(tzinfo=timezone.utc) == MOMENT  # dated when sent
+    assert parsedate_to_datetime(str(got["Date"])).replace(tzinfo=UTC) == MOMENT  # dated when sent
     text, html = got.get_body(("plain",)).get_content(), got.get_body(("html",)).get_content()
     assert text == mail.text and LINK in text
     assert LINK in Links(html).hrefs

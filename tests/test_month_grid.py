@@ -8,8 +8,8 @@ from datetime import date
 import pytest
 
 from scheduler.errors import InputError
-from scheduler.i18n import gettext_for
 from scheduler.feeds.month_grid import Month, month_heading, parse_month, weekday_names
+from scheduler.i18n import gettext_for
 
 
 def test_february_2024_starts_on_a_thursday_and_has_five_monday_first_weeks():

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import socket
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from email.utils import parsedate_to_datetime
 from zoneinfo import ZoneInfo
@@ -21,8 +21,8 @@ from sqlalchemy import func, select, text, update
 
 import scheduler.daemon.jobs as jobs
 from scheduler.clock import Clock
-from scheduler.notifiers.mail import FileMailer, SmtpConfig, SmtpMailer
 from scheduler.notifiers.letter import UNSTAMPED, compose, kept, letter, stamp
+from scheduler.notifiers.mail import FileMailer, SmtpConfig, SmtpMailer
 from scheduler.reminders.outbox import Message, message_id
 from scheduler.settings import Settings
 from scheduler.store import outbox
@@ -105,7 +105,7 @@ def undated(data: bytes) -> bytes:
 
 def dated_when_sent(data: bytes) -> bool:
     """Dated by the service's clock, which started at NOW (a replay's --now) and runs on."""
-    moment = parsedate_to_datetime(DATE.search(data).group(1).decode()).replace(tzinfo=timezone.utc)  # "-0000": UTC
+    moment = parsedate_to_datetime(DATE.search(data).group(1).decode()).replace(tzinfo=UTC)  # "-0000": UTC
     return timedelta(0) <= moment - NOW < timedelta(minutes=5)
 
 
@@ -191,11 +191,11 @@ def test_a_message_in_doubt_goes_again_with_the_same_id_and_bytes(database, db_u
         enqueue(database, letters(1))
         jobs.build_outbox(rt)
         with database.transaction() as s:  # a sender claimed it, and died before marking it
-            [claimed] = outbox.claim(s, "dead:1", NOW, timedelta(seconds=5), real_now=datetime.now(timezone.utc))
+            [claimed] = outbox.claim(s, "dead:1", NOW, timedelta(seconds=5), real_now=datetime.now(UTC))
         jobs.send_outbox(rt)
         assert handler.received == []  # its lease still runs
         with database.transaction() as s:
-            s.execute(update(OutboxRow).values(lease_until=datetime(2024, 1, 1, tzinfo=timezone.utc)))
+            s.execute(update(OutboxRow).values(lease_until=datetime(2024, 1, 1, tzinfo=UTC)))
         assert jobs.send_outbox(rt)["sent"] == 1
         rt.mailer.close()
     [row] = rows(database)
@@ -249,11 +249,12 @@ def test_rows_from_before_0007_are_kept_and_built_when_sent(db_url, tmp_path):
         command.upgrade(config, "0006")
     with engine.begin() as connection:
         connection.execute(text(
-            "INSERT INTO outbox (key, kind, about, recipient, cc, lang, context, announces, send_at, expires_at, state, "
-            "attempts, next_attempt_at, message_id, last_error, created_at) VALUES ('k', 'password', 'user-9', "
-            "'user9@phutho.example', '[]', 'en', :context, :at, :at, :until, 'pending', 0, :at, '<old@x.example>', '', "
-            ":at)"), {"context": '{"link": "https://lich.phutho.example/reset/9"}', "at": datetime(2024, 3, 14, 1),
-                      "until": datetime(2024, 3, 16)})
+            "INSERT INTO outbox (key, kind, about, recipient, cc, lang, context, announces, send_at, "
+            "expires_at, state, attempts, next_attempt_at, message_id, last_error, created_at) "
+            "VALUES ('k', 'password', 'user-9', 'user9@phutho.example', '[]', 'en', :context, :at, :at, "
+            ":until, 'pending', 0, :at, '<old@x.example>', '', :at)"),
+            {"context": '{"link": "https://lich.phutho.example/reset/9"}', "at": datetime(2024, 3, 14, 1),
+             "until": datetime(2024, 3, 16)})
     engine.dispose()
     database = Database(db_url)  # migrates to the head
     try:
@@ -272,9 +273,9 @@ def test_a_report_built_when_planned_carries_its_file_as_written_then(database, 
     report = tmp_path / "compliance-2024-03.html"
     report.write_text("<h1>Báo cáo</h1>", encoding="utf-8")
     rt = runtime(database, db_url, tmp_path, None)
-    enqueue(database, [Message("report", "p@2024-03", "cchc@sonoivu.example", NOW, NOW, NOW + timedelta(days=30), "vi", (),
-                               {"tz": "Asia/Ho_Chi_Minh", "plan": "p", "period": "2024-03",
-                                "totals": {"required": 1}, "file": report.name, "path": str(report)})])
+    enqueue(database, [Message("report", "p@2024-03", "cchc@sonoivu.example", NOW, NOW, NOW + timedelta(days=30),
+                               "vi", (), {"tz": "Asia/Ho_Chi_Minh", "plan": "p", "period": "2024-03",
+                                          "totals": {"required": 1}, "file": report.name, "path": str(report)})])
     assert jobs.build_outbox(rt) == 1
     report.unlink()  # gone since: the message was built with it
     assert jobs.send_outbox(rt)["sent"] == 1

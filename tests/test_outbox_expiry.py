@@ -12,14 +12,13 @@ from zoneinfo import ZoneInfo
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from html_tree import html
 from scheduler.clock import Clock
 from scheduler.settings import Settings
+from scheduler.store.people import find_user
 from scheduler.store.tables import OutboxRow
 from scheduler.web.app import create_app
 from scheduler.web.auth import set_password
-from scheduler.store.people import find_user
-
-from html_tree import html
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 ADMIN, PASSWORD = "quantri@tttt.example", "mat-khau-du-dai"

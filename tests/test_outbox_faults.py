@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email import message_from_bytes
 from zoneinfo import ZoneInfo
 
@@ -19,7 +19,6 @@ from scheduler.clock import Clock
 from scheduler.settings import Settings
 from scheduler.store import outbox
 from scheduler.store.tables import OccurrenceRow, OutboxRow
-
 from test_outbox_bytes import enqueue, letters, rows, runtime, smtp_server, undated
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -89,7 +88,7 @@ def test_a_row_claimed_before_its_bytes_were_kept_goes_again_byte_for_byte(datab
         assert row.state == "sending" and row.mime is not None  # kept with the claim
         rt.mailer = real
         with database.transaction() as s:  # its lease runs out: in doubt
-            s.execute(update(OutboxRow).values(lease_until=datetime(2024, 1, 1, tzinfo=timezone.utc)))
+            s.execute(update(OutboxRow).values(lease_until=datetime(2024, 1, 1, tzinfo=UTC)))
         assert jobs.send_outbox(rt)["sent"] == 1
         rt.mailer.close()
     first, again = (content for _, _, content in handler.received)

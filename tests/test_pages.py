@@ -11,8 +11,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from scheduler.clock import Clock, parse_now
+from html_tree import Node, html
 from scheduler.cli.commands import DEFAULT_TZ
+from scheduler.clock import Clock, parse_now
 from scheduler.i18n import gettext_for
 from scheduler.settings import Settings
 from scheduler.store.database import Database
@@ -20,8 +21,6 @@ from scheduler.store.people import find_user
 from scheduler.store.tables import LedgerRow
 from scheduler.web.app import create_app
 from scheduler.web.auth import set_password
-
-from html_tree import Node, html
 
 PLAN = "phu-tho-2024"
 EPISODE = "phu-tho-2024.cchc-radio-tv.2024-03.1"

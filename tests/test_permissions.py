@@ -11,7 +11,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scheduler.i18n import gettext_for
-from scheduler.people.permissions import ALLOWED, Actor, Decision, may_admin, may_excuse, may_open_evidence, may_read, may_record
+from scheduler.people.permissions import (
+    ALLOWED,
+    Actor,
+    Decision,
+    may_admin,
+    may_excuse,
+    may_open_evidence,
+    may_read,
+    may_record,
+)
 
 STATION = "dai-ptth"
 PAPER = "bao-phu-tho"

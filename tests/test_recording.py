@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import timezone
+from datetime import UTC
 from pathlib import Path
 
 import icalendar
@@ -36,7 +36,8 @@ def world(cli, db_url, monkeypatch):
     DHA (of Sở Nội vụ), an editor and an admin, each with a token; the app
     running as if it were 20/03/2024 10:00."""
     assert cli("load", "--now", "2024-01-02").code == 0
-    people = {"prod": ("prod@dai.example", "producer", "dai-ptth"), "other": ("prod@bao.example", "producer", "bao-phu-tho"),
+    people = {"prod": ("prod@dai.example", "producer", "dai-ptth"),
+              "other": ("prod@bao.example", "producer", "bao-phu-tho"),
               "dha": ("dha@snv.example", "dha", "so-noi-vu"), "editor": ("ed@dai.example", "editor", None),
               "admin": ("admin@x.example", "admin", None)}
     tokens = {}
@@ -113,7 +114,10 @@ def test_cli_delivery_and_another_agency_refused(cli, world, tmp_path, caplog):
 
 def test_rules_of_recording(world):
     client, tokens = world
-    post = (lambda path, **data: client.post(path, headers=tokens["prod"], data=data))
+
+    def post(path, **data):
+        return client.post(path, headers=tokens["prod"], data=data)
+
     future = post(f"/api/occurrences/{EPISODE}/deliveries", aired_at="2024-03-25 19:30")
     assert future.status_code == 422 and future.json()["detail"][0]["loc"] == ["body", "aired_at"]
     early = post(f"/api/occurrences/{EPISODE}/deliveries", aired_at="2024-02-28 19:30")
@@ -332,7 +336,7 @@ def test_evidence_path_is_never_taken_from_the_name(world, tmp_path):
     assert entry["files"][0]["name"] == "passwd"
     assert not Path("/etc/passwd.sha256").exists()
     assert all(tmp_path / "outputs" in p.parents for p in (tmp_path / "outputs" / "evidence").rglob("*"))
-    assert timezone.utc  # (kept for readers: recorded moments are stored in UTC)
+    assert UTC  # (kept for readers: recorded moments are stored in UTC)
 
 
 def test_a_reload_keeps_what_was_recorded(cli, tmp_path, data):

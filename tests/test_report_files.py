@@ -19,10 +19,21 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from scheduler.compliance.report_files import (
+    COLUMNS,
+    colour,
+    dated,
+    heatmap_svg,
+    period_words,
+    render,
+    to_csv,
+    to_html,
+    to_json,
+    to_xlsx,
+)
 from scheduler.compliance.status import COUNTS
 from scheduler.errors import SchedulerError
 from scheduler.i18n import gettext_for
-from scheduler.compliance.report_files import COLUMNS, colour, dated, heatmap_svg, period_words, render, to_csv, to_html, to_json, to_xlsx
 
 SAMPLE = Path(__file__).parent / "data" / "report-sample.json"
 BASE = "https://baocao.example.vn/"
@@ -41,7 +52,7 @@ def english(report: dict) -> dict:
 # ---- a small HTML tree, from the standard library's parser ----
 
 class Node:
-    def __init__(self, tag: str, attrs: dict, parent: "Node | None"):
+    def __init__(self, tag: str, attrs: dict, parent: Node | None):
         self.tag, self.attrs, self.parent, self.children, self.text = tag, attrs, parent, [], ""
 
     def all(self, tag: str, **attrs):
@@ -211,7 +222,7 @@ def test_heatmap_is_accessible_svg_with_a_cell_per_agency_and_month(report):
     assert len(groups) == len(report["heatmap"]["agencies"]) * len(report["heatmap"]["months"]) == 4 * 12
     assert all(g.find(f"{ns}title") is not None for g in groups)
     months = [t.text for t in root.findall(f"{ns}text")]
-    assert ["T1", "T2", "T3"] == [m for m in months if m in ("T1", "T2", "T3")]
+    assert [m for m in months if m in ("T1", "T2", "T3")] == ["T1", "T2", "T3"]
     assert "Jan" in [t.text for t in ET.fromstring(heatmap_svg(english(report))).findall(f"{ns}text")]
 
 

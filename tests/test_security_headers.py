@@ -5,18 +5,17 @@ and scripts served from /static, and password links kept out of the logs."""
 from __future__ import annotations
 
 import logging
-from datetime import timezone
+from datetime import UTC
 
 import pytest
 from fastapi.testclient import TestClient
 
+from html_tree import html
 from scheduler.clock import Clock
 from scheduler.rendering import TEMPLATES
 from scheduler.settings import ROOT, Settings
 from scheduler.store.database import Database
 from scheduler.web.app import MaskFeedTokens, create_app
-
-from html_tree import html
 
 PAGES = ["/login", "/password/forgot", "/password/set/abcdef", "/nothing-here"]
 
@@ -25,7 +24,7 @@ PAGES = ["/login", "/password/forgot", "/password/set/abcdef", "/nothing-here"]
 def client(tmp_path):
     settings = Settings.load(env={"OUTPUTS_DIR": str(tmp_path)})
     db = Database(settings.database_url)
-    yield TestClient(create_app(settings, db, Clock(timezone.utc)), follow_redirects=False)
+    yield TestClient(create_app(settings, db, Clock(UTC)), follow_redirects=False)
     db.close()
 
 
@@ -53,7 +52,8 @@ def test_a_feed_keeps_its_own_referrer_policy(client):
 
 def test_the_api_docs_still_load_their_script(client):
     r = client.get("/docs")
-    assert r.status_code == 200 and "https://cdn.jsdelivr.net" in policy(r.headers["content-security-policy"])["script-src"]
+    assert r.status_code == 200
+    assert "https://cdn.jsdelivr.net" in policy(r.headers["content-security-policy"])["script-src"]
 
 
 def test_no_template_has_an_inline_script_or_style_element():

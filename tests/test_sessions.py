@@ -11,14 +11,15 @@ import re
 from datetime import datetime, timedelta
 
 import pytest
-from argon2 import PasswordHasher
 from alembic import command
 from alembic.config import Config
+from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, text
 
-from scheduler.clock import parse_now
+from html_tree import html
 from scheduler.cli.commands import DEFAULT_TZ
+from scheduler.clock import parse_now
 from scheduler.settings import Settings
 from scheduler.store import database as store_database
 from scheduler.store.database import Database
@@ -27,8 +28,6 @@ from scheduler.store.tables import SessionRow, SignInFailureRow
 from scheduler.web import auth
 from scheduler.web.app import create_app
 from scheduler.web.auth import COOKIE, set_password
-
-from html_tree import html
 
 NOW = "2024-03-20 10:00"
 PASSWORD = "mat-khau-du-dai"

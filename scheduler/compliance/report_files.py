@@ -14,14 +14,24 @@ import io
 import json
 import re
 import zipfile
-from datetime import date, datetime, timedelta, timezone
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
 from html import escape
+from typing import TYPE_CHECKING, Any, cast
 
 from markupsafe import Markup
 
 from scheduler.compliance.status import COUNTS
 from scheduler.errors import N_, InputError
 from scheduler.i18n import gettext_for
+
+if TYPE_CHECKING:  # openpyxl is imported where a workbook is made
+    from openpyxl import Workbook
+    from openpyxl.cell.cell import Cell
+    from openpyxl.worksheet.worksheet import Worksheet
+
+Report = dict[str, Any]  # a report as reporting.compliance_report builds it: JSON-able
+Gettext = Callable[[str], str]
 
 FORMATS = {"json": ("application/json", "json"), "csv": ("text/csv; charset=utf-8", "csv"),
            "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"),
@@ -61,7 +71,7 @@ def _last_day(end_iso: str) -> date:
     return (datetime.fromisoformat(end_iso) - timedelta(microseconds=1)).date()
 
 
-def period_words(report: dict) -> str:
+def period_words(report: Report) -> str:
     """The period as a report's subject names it: "quý III năm 2024", "Q3 2024"."""
     vi, label = report["lang"] == "vi", report["period"]["label"]
     start, end = date.fromisoformat(report["period"]["start"]), date.fromisoformat(report["period"]["end"])
@@ -77,21 +87,21 @@ def period_words(report: dict) -> str:
     return f"từ ngày {start:%d/%m/%Y} đến ngày {end:%d/%m/%Y}" if vi else f"{start:%d/%m/%Y} – {end:%d/%m/%Y}"
 
 
-def date_range(report: dict) -> str:
+def date_range(report: Report) -> str:
     start, end = date.fromisoformat(report["period"]["start"]), date.fromisoformat(report["period"]["end"])
     if report["lang"] == "vi":
         return f"Từ ngày {start:%d/%m/%Y} đến ngày {end:%d/%m/%Y}"
     return f"{start:%d/%m/%Y} – {end:%d/%m/%Y}"
 
 
-def subject(report: dict) -> str:
+def subject(report: Report) -> str:
     """The subject line under "BÁO CÁO": what the report is about."""
     title, words = report["plan"]["title"], period_words(report)
     tail = "" if title.lower().endswith(words.lower()) else f", {words}"
     return (f"Kết quả thực hiện {title}" if report["lang"] == "vi" else f"Implementation of the {title}") + tail
 
 
-def dated(document: dict, lang: str) -> str:
+def dated(document: dict[str, Any], lang: str) -> str:
     """Place and date as Nghị định 30 writes them (days below 10 and months 1-2 with a leading zero)."""
     d, m, y = document["day"], document["month"], document["year"]
     if lang == "vi":
@@ -100,7 +110,7 @@ def dated(document: dict, lang: str) -> str:
     return f"{document['place']}, {d} {MONTH_NAMES_EN[m - 1]} {y}"
 
 
-def _names(report: dict) -> tuple[dict, dict]:
+def _names(report: Report) -> tuple[dict[str, str], dict[str, str]]:
     agencies = {a["agency"]: a["agency_name"] for a in report["agencies"]}
     agencies.update({a["agency"]: a["agency_name"] for a in report["heatmap"]["agencies"]})
     return agencies, {r["obligation"]: r["obligation_title"] for r in report["rows"]}
@@ -108,16 +118,16 @@ def _names(report: dict) -> tuple[dict, dict]:
 
 # ---- JSON and CSV ------------------------------------------------------------------------------
 
-def to_json(report: dict) -> bytes:
+def to_json(report: Report) -> bytes:
     return json.dumps(report, ensure_ascii=False, indent=2).encode("utf-8")
 
 
-def _safe(value):
+def _safe(value: object) -> object:
     """A text cell a spreadsheet will not run as a formula (names come from schedule files)."""
     return "'" + value if isinstance(value, str) and value.startswith(FORMULA_START) else value
 
 
-def to_csv(report: dict, base_url: str = "") -> bytes:
+def to_csv(report: Report, base_url: str = "") -> bytes:
     """One header row, a row per (agency, obligation), a totals row; UTF-8 with BOM, CRLF.
     (``base_url`` is accepted for a uniform signature; the table has no links.)"""
     lang, _ = report["lang"], gettext_for(report["lang"])
@@ -134,13 +144,13 @@ def to_csv(report: dict, base_url: str = "") -> bytes:
 
 # ---- XLSX --------------------------------------------------------------------------------------
 
-def _append(ws, values: list, bold: bool = False) -> tuple:
+def _append(ws: Worksheet, values: list[Any], bold: bool = False) -> tuple[Cell, ...]:
     """Append a row; text stays text (openpyxl would take "=..." for a formula)."""
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
     from openpyxl.styles import Font
 
     ws.append([ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else v for v in values])
-    cells = tuple(ws[ws.max_row])
+    cells = cast("tuple[Cell, ...]", tuple(ws[ws.max_row]))  # a row just appended has no merged cell
     for c in cells:
         if c.data_type == "f":
             c.data_type = "s"
@@ -149,7 +159,7 @@ def _append(ws, values: list, bold: bool = False) -> tuple:
     return cells
 
 
-def _header(ws, labels: list[str], widths: list[int]) -> int:
+def _header(ws: Worksheet, labels: list[str], widths: list[int]) -> int:
     from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
     from openpyxl.utils import get_column_letter
 
@@ -164,12 +174,12 @@ def _header(ws, labels: list[str], widths: list[int]) -> int:
     return ws.max_row
 
 
-def _hyperlink(cell, url: str) -> None:
+def _hyperlink(cell: Cell, url: str) -> None:
     cell.hyperlink = url
     cell.style = "Hyperlink"
 
 
-def _summary(ws, report: dict, _) -> None:
+def _summary(ws: Worksheet, report: Report, _: Gettext) -> None:
     from openpyxl.styles import Border, Font, Side
 
     period, moment, scope_label = _("Period"), _("As of"), _("Scope")
@@ -198,7 +208,7 @@ def _summary(ws, report: dict, _) -> None:
         ws.auto_filter.ref = f"A{first - 1}:{cells[-1].column_letter}{first + len(report['rows']) - 1}"
 
 
-def _detail(ws, report: dict, base_url: str, _) -> None:
+def _detail(ws: Worksheet, report: Report, base_url: str, _: Gettext) -> None:
     agencies, obligations = _names(report)
     rows = []
     for o in report["occurrences"]:
@@ -220,7 +230,7 @@ def _detail(ws, report: dict, base_url: str, _) -> None:
             _hyperlink(cell, url)
 
 
-def _topics_and_gaps(wb, report: dict, base_url: str, _) -> None:
+def _topics_and_gaps(wb: Workbook, report: Report, base_url: str, _: Gettext) -> None:
     topics = report["topics"]
     if topics["covered"] or topics["uncovered"]:
         ws = wb.create_sheet(_("Topics"))
@@ -240,19 +250,20 @@ def _topics_and_gaps(wb, report: dict, base_url: str, _) -> None:
             _hyperlink(cells[0], _link(base_url, pages.get(g["occurrence"], f"/o/{g['occurrence']}")))
 
 
-def to_xlsx(report: dict, base_url: str) -> bytes:
+def to_xlsx(report: Report, base_url: str) -> bytes:
     """A summary sheet, a detail sheet with evidence links, and topics and gaps when there are any."""
     from openpyxl import Workbook
     from openpyxl.writer.excel import ExcelWriter
 
     _ = gettext_for(report["lang"])
     wb = Workbook()
-    wb.active.title = _("Summary")
-    _summary(wb.active, report, _)
+    summary = cast("Worksheet", wb.active)  # a new workbook has one worksheet, active
+    summary.title = _("Summary")
+    _summary(summary, report, _)
     _detail(wb.create_sheet(_("Detail")), report, base_url, _)
     _topics_and_gaps(wb, report, base_url, _)
     as_of = datetime.fromisoformat(report["as_of"])
-    stamp = as_of.astimezone(timezone.utc).replace(tzinfo=None) if as_of.tzinfo else as_of
+    stamp = as_of.astimezone(UTC).replace(tzinfo=None) if as_of.tzinfo else as_of
     props = wb.properties
     props.created = props.modified = stamp
     props.creator, props.lastModifiedBy = report["document"].get("issuer") or report["plan"]["issuer"], None
@@ -291,7 +302,7 @@ def _month(key: str, lang: str, year: bool = False) -> str:
     return f"{name}/{y}" if year and lang == "vi" else f"{name} {y}" if year else name
 
 
-def heatmap_svg(report: dict) -> str:
+def heatmap_svg(report: Report) -> str:
     """Agency × month: of what was decided (met or not), how much was met; text escaped."""
     lang, _ = report["lang"], gettext_for(report["lang"])
     months, rows = report["heatmap"]["months"], report["heatmap"]["agencies"]
@@ -343,13 +354,13 @@ def heatmap_svg(report: dict) -> str:
 
 # ---- HTML --------------------------------------------------------------------------------------
 
-def _evidence(e: dict, base_url: str) -> dict:
+def _evidence(e: dict[str, Any], base_url: str) -> dict[str, Any]:
     return {**e, "moment": datetime.fromisoformat(e["moment"]) if e.get("moment") else None,
             "recorded_at": datetime.fromisoformat(e["recorded_at"]), "url": e["url"] if _web(e["url"]) else "",
             "files": [{**f, "link": _link(base_url, f["href"])} for f in e["files"]]}
 
 
-def to_html(report: dict, base_url: str) -> str:
+def to_html(report: Report, base_url: str) -> str:
     """The report as a printable Vietnamese administrative document (templates/report.html)."""
     from scheduler.rendering import render as render_template
 
@@ -376,7 +387,7 @@ def to_html(report: dict, base_url: str) -> str:
         percent=lambda rate: _percent(rate, lang) or "—", heatmap=Markup(heatmap_svg(report)))
 
 
-def render(report: dict, fmt: str, base_url: str = "") -> tuple[bytes, str, str]:
+def render(report: Report, fmt: str, base_url: str = "") -> tuple[bytes, str, str]:
     """(body, media type, file extension) of the report in ``fmt``: json, csv, xlsx or html."""
     if fmt not in FORMATS:
         raise InputError(N_('format: expected one of {allowed}, got "{value}"'),

@@ -9,9 +9,10 @@ on generated cases that both agree.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Iterable
+from typing import Any
 
 from scheduler.errors import N_, SchedulerError
 from scheduler.plan.periods import OUT_OF_RANGE, Period, parse_date, parse_period
@@ -97,8 +98,8 @@ def rate(counts: dict[str, int]) -> float | None:
     return round(met / decided, 4) if decided else None
 
 
-def tally(statuses: Iterable[str]) -> dict:
-    counts = {k: 0 for k in COUNTS}
+def tally(statuses: Iterable[str]) -> dict[str, Any]:
+    counts = dict.fromkeys(COUNTS, 0)
     for s in statuses:
         counts[s] += 1
         if s != "cancelled":
@@ -107,7 +108,7 @@ def tally(statuses: Iterable[str]) -> dict:
 
 
 def summarize(facts: list[Facts], entries: list[Entry], now: datetime, risk_until: datetime
-              ) -> tuple[dict[str, str], dict[tuple[str, str], dict], dict]:
+              ) -> tuple[dict[str, str], dict[tuple[str, str], dict[str, Any]], dict[str, Any]]:
     """Status per occurrence; counts per (agency, obligation); totals."""
     by_occurrence: dict[str, list[Entry]] = {}
     for e in entries:

@@ -8,33 +8,34 @@ import logging
 import os
 import socket
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Callable
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Text, cast, or_, select
 
-from scheduler.reminders import expiry
 from scheduler.clock import Clock, elapsed, system_now
 from scheduler.compliance.status import report_period
-from scheduler.notifiers.mail import Mailer, SmtpConfig, mailer_from
 from scheduler.notifiers.letter import compose, kept, letter
+from scheduler.notifiers.mail import Mailer, SmtpConfig, mailer_from
+from scheduler.plan.reminder_policy import Policy
+from scheduler.plan.workdays import WorkCalendar
+from scheduler.reminders import expiry
 from scheduler.reminders.outbox import SECRET_KINDS, Message, PermanentFailure, TemporaryFailure
-from scheduler.store.recording import MISSING
-from scheduler.reminders.policy import Policy, obsolete, occurrence_of, owed, superseded, within_hours
+from scheduler.reminders.policy import obsolete, occurrence_of, owed, superseded, within_hours
 from scheduler.settings import Settings
 from scheduler.store import outbox
 from scheduler.store.database import Database
 from scheduler.store.feed_items import current_change, write_items
+from scheduler.store.recording import MISSING
 from scheduler.store.tables import OccurrenceRow, PlanRow
 from scheduler.store.watch import admin_addresses, calendar_of, dha_addresses, watched, zone
-from scheduler.plan.workdays import WorkCalendar
 
 log = logging.getLogger("scheduler.jobs")
 DEFAULT_ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
-def lease(rt: "Runtime") -> timedelta:
+def lease(rt: Runtime) -> timedelta:
     """Long enough to send a claimed batch; a row still 'sending' after it is in doubt."""
     return timedelta(seconds=max(5.0, 10 * rt.settings.tick_seconds))
 # Sent only in working hours; a password link goes at once.
@@ -151,7 +152,7 @@ def _send_batch(rt: Runtime, limit: int) -> tuple[dict, int]:
     sent = retried = failed = 0
     kinds = None if within_hours(now, Policy(), WorkCalendar(), DEFAULT_ZONE) else ("password",)
     with rt.db.transaction() as s:
-        rows = outbox.claim(s, rt.owner, now, lease(rt), limit, kinds=kinds, real_now=system_now(timezone.utc))
+        rows = outbox.claim(s, rt.owner, now, lease(rt), limit, kinds=kinds, real_now=system_now(UTC))
         claimed = [(r.id, outbox.as_message(r), r.message_id, r.mime) for r in rows]
         claimed = _built_when_claimed(rt, s, claimed)
     attempted: set[int] = set()
@@ -263,9 +264,9 @@ def periodic_reports(rt: Runtime) -> dict:
     09/2019, plus REPORT_GRACE_DAYS working days), write the report into
     outputs/reports/ and mail it to the DHA with a fresh ledger checkpoint."""
     from scheduler.compliance.report_files import render
-    from scheduler.store.reporting import compliance_report
-    from scheduler.store.files import atomic_write
     from scheduler.store.compliance import Scope
+    from scheduler.store.files import atomic_write
+    from scheduler.store.reporting import compliance_report
 
     now = rt.clock.now()
     queued = 0
@@ -316,9 +317,8 @@ def _periods_due(local: datetime, calendar, grace: int, plan: PlanRow) -> list[s
 
 
 def _checkpoint(rt: Runtime, session, now: datetime) -> str:
-    from scheduler.store.checkpoints import sign_and_keep
-    from scheduler.store.checkpoints import key_bytes
     from scheduler.store import ledger as stored_ledger
+    from scheduler.store.checkpoints import key_bytes, sign_and_keep
 
     count, head = stored_ledger.head(session)
     return sign_and_keep(rt.settings.outputs_dir, key_bytes(rt.settings, log.warning), count, head, now).to_text()

@@ -13,15 +13,15 @@ from __future__ import annotations
 import fcntl
 import logging
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_MISSED
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from scheduler.clock import system_now
-from scheduler.errors import N_, SchedulerError
 from scheduler.daemon.jobs import Runtime, run
+from scheduler.errors import N_, SchedulerError
 
 log = logging.getLogger("scheduler.daemon")
 
@@ -77,7 +77,7 @@ class Daemon:
         self.lock = SqliteLock(rt.settings.database_url)
         self.scheduler = BackgroundScheduler(timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1})
         self.scheduler.add_listener(self._event, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR | EVENT_JOB_MISSED)
-        start = first_run or system_now(timezone.utc)
+        start = first_run or system_now(UTC)
         tick = rt.settings.tick_seconds
         for offset, (job_id, ticks) in enumerate(INTERVALS.items()):
             seconds = ticks * tick

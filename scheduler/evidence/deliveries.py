@@ -9,9 +9,9 @@ the new entry names the one it supersedes.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Iterable, Mapping
 
 from scheduler.errors import N_, SchedulerError
 
@@ -22,7 +22,7 @@ CHANNEL_FIELDS = ("issue_number", "page", "participants")
 class DeliveryError(SchedulerError):
     """Refused input; ``field`` names the request part (HTTP 422, exit 1)."""
 
-    def __init__(self, field_name: str, message: str, **params):
+    def __init__(self, field_name: str, message: str, **params: object):
         super().__init__(message, **params)
         self.field = field_name
 
@@ -83,7 +83,7 @@ class Recorded:
 class Verdict:
     conforming: bool
     late: bool
-    reasons: tuple[tuple[str, dict], ...]  # why it does not conform, as message ids with params
+    reasons: tuple[tuple[str, dict[str, object]], ...]  # why it does not conform, as message ids with params
     gaps: tuple[str, ...]  # usual evidence missing, as message ids
 
 
@@ -157,7 +157,7 @@ def judge(target: Target, evidence: Evidence, recorded: list[Recorded], now: dat
         raise DeliveryError("occurrence", N_(
             "occurrence {id} is already met (entry {seq}); name the entry this one supersedes to correct it"),
             id=target.id, seq=met.seq)
-    reasons = []
+    reasons: list[tuple[str, dict[str, object]]] = []
     if target.min_duration and evidence.duration is not None and evidence.duration < target.min_duration:
         reasons.append((N_("shorter than the minimum: {duration} min < {minimum} min"),
                         {"duration": f"{evidence.duration / 60:.3g}", "minimum": f"{target.min_duration / 60:.3g}"}))

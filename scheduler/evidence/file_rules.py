@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-import filetype
+import filetype  # type: ignore[import-untyped]  # filetype ships no types and has no stubs
 
 from scheduler.bounds import format_size
 from scheduler.errors import N_, SchedulerError
@@ -105,7 +105,7 @@ def trusted_type(name: str, declared: str | None, head: bytes) -> str:
     if declared == OCTET or not MEDIA_TYPE.fullmatch(declared):
         declared = ""  # not declared, or nothing we could trust or show
     kind = filetype.guess(head) if head else None
-    detected = kind.mime if kind is not None and kind.mime != OCTET else None
+    detected: str | None = kind.mime if kind is not None and kind.mime != OCTET else None
     if detected:
         if declared and ALIASES.get(declared, declared) != detected:
             raise TypeMismatch(name, declared, detected)

@@ -27,9 +27,10 @@ import json
 import math
 import re
 import unicodedata
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone  # noqa: F401 (timedelta: the doctest)
-from typing import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta, timezone  # noqa: F401 (timedelta: the doctest)
+from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
@@ -58,7 +59,7 @@ class Entry:
     occurrence: str
     recorded_at: datetime
     recorded_by: str
-    payload: Mapping
+    payload: Mapping[str, Any]
     supersedes: int | None
     prev_hash: str
     hash: str
@@ -79,7 +80,7 @@ class Break:
     """The first place where the stored chain does not hold."""
     seq: int | None
     reason: str
-    params: Mapping = field(default_factory=dict)
+    params: Mapping[str, object] = field(default_factory=dict)
 
     def render(self, gettext: Callable[[str], str] = lambda s: s) -> str:
         text = gettext(self.reason).format(**self.params)
@@ -119,7 +120,7 @@ def _plain(value: object, where: str) -> object:
 def _instant(value: object, where: str) -> str:
     if not isinstance(value, datetime) or value.utcoffset() is None:
         raise _bad(where, "a date and time with a time zone", value)
-    return value.astimezone(timezone.utc).isoformat(timespec="microseconds")
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def _whole(value: object, where: str, least: int) -> int:
@@ -140,8 +141,8 @@ def _hex(value: object, where: str, digits: int) -> str:
     return value
 
 
-def canonical(seq, kind, occurrence, recorded_at, recorded_by, payload, supersedes, prev_hash,
-              format: int | None = FORMAT) -> str:
+def canonical(seq: object, kind: object, occurrence: object, recorded_at: object, recorded_by: object,
+              payload: object, supersedes: object, prev_hash: object, format: int | None = FORMAT) -> str:
     """The one text an entry hashes to; stored verbatim so anyone can re-hash it.
     ``format=None`` writes the legacy form (no "format" field)."""
     if format is not None and format not in FORMATS:
@@ -173,7 +174,8 @@ def entry_hash(canonical_text: str) -> str:
     return hashlib.sha256(canonical_text.encode("utf-8")).hexdigest()
 
 
-def make_entry(prev: Entry | None, kind, occurrence, recorded_at, recorded_by, payload, supersedes=None) -> Entry:
+def make_entry(prev: Entry | None, kind: str, occurrence: str, recorded_at: datetime, recorded_by: str,
+               payload: object, supersedes: int | None = None) -> Entry:
     """The entry after ``prev``; a payload without "files" gets an empty list."""
     seq = 1 if prev is None else prev.seq + 1
     prev_hash = GENESIS if prev is None else prev.hash
@@ -203,7 +205,8 @@ def make_entry(prev: Entry | None, kind, occurrence, recorded_at, recorded_by, p
 
 def stored(entry: Entry) -> StoredEntry:
     """The row to insert for ``entry``."""
-    text = canonical(*(getattr(entry, name) for name in FIELDS), format=entry.format)
+    text = canonical(entry.seq, entry.kind, entry.occurrence, entry.recorded_at, entry.recorded_by, entry.payload,
+                     entry.supersedes, entry.prev_hash, format=entry.format)
     return StoredEntry(entry.seq, text, entry.prev_hash, entry.hash)
 
 
@@ -211,7 +214,7 @@ def file_hashes(entry: Entry) -> list[str]:
     return [f["sha256"] for f in entry.payload.get("files", [])]
 
 
-def parse_content(content: str) -> dict:
+def parse_content(content: str) -> dict[str, Any]:
     """A stored canonical text back to its fields (recorded_at stays ISO text)."""
     try:
         doc = parse_json(content)
@@ -224,13 +227,13 @@ def parse_content(content: str) -> dict:
     return doc
 
 
-def recorded_moment(doc: Mapping) -> datetime:
+def recorded_moment(doc: Mapping[str, Any]) -> datetime:
     """An entry's recorded_at as a UTC instant (a parsed content keeps ISO text)."""
     at = doc["recorded_at"]
-    return (at if isinstance(at, datetime) else datetime.fromisoformat(at)).astimezone(timezone.utc)
+    return (at if isinstance(at, datetime) else datetime.fromisoformat(at)).astimezone(UTC)
 
 
-def check_entry(row: StoredEntry, expected_seq: int, expected_prev: str) -> Break | dict:
+def check_entry(row: StoredEntry, expected_seq: int, expected_prev: str) -> Break | dict[str, Any]:
     """The row's Break, else its parsed content: one link of the chain, as
     ``verify_chain`` checks it and the occurrence page shows it."""
     if row.seq != expected_seq:
@@ -316,7 +319,7 @@ class Checkpoint:
         return json.dumps(document, indent=2) + "\n"
 
     @classmethod
-    def from_text(cls, text: str) -> "Checkpoint":
+    def from_text(cls, text: str) -> Checkpoint:
         try:
             doc = parse_json(text)
         except ValueError as e:
@@ -337,7 +340,7 @@ class Checkpoint:
         _b64(doc["signature"], "checkpoint.signature", 64)
         if doc.get("public_key", ""):
             _b64(doc["public_key"], "checkpoint.public_key", 32)
-        return cls(count, head, at.astimezone(timezone.utc), key_id, doc["signature"], doc.get("public_key", ""))
+        return cls(count, head, at.astimezone(UTC), key_id, doc["signature"], doc.get("public_key", ""))
 
 
 def new_private_key_pem() -> bytes:
@@ -367,7 +370,7 @@ def sign_checkpoint(private_key_pem: bytes, count: int, head: str, at: datetime)
     if (count == 0) != (_hex(head, "head", 64) == GENESIS):
         raise _bad("head", f"the hash of entry {count}" if count else "the genesis hash", head)
     statement = _statement(count, head, at, key_id(raw))
-    return Checkpoint(count, head, at.astimezone(timezone.utc), key_id(raw),
+    return Checkpoint(count, head, at.astimezone(UTC), key_id(raw),
                       base64.b64encode(key.sign(statement)).decode("ascii"), base64.b64encode(raw).decode("ascii"))
 
 

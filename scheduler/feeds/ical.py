@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import unicodedata
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
-from typing import Callable, Mapping
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from icalendar import Alarm, Calendar, Event, Timezone, TimezoneStandard
@@ -50,8 +51,8 @@ class StoredOccurrence:
     revision: int
     created: datetime
     last_modified: datetime
-    shown: Mapping
-    delivery: Mapping | None = None  # what the ledger made of it: state, moment, entry
+    shown: Mapping[str, Any]
+    delivery: Mapping[str, Any] | None = None  # what the ledger made of it: state, moment, entry
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,7 @@ def _text(value: str) -> str:
     return unicodedata.normalize("NFC", value)
 
 
-def _pick(lang: str, pair: tuple[str, str] | list) -> str:
+def _pick(lang: str, pair: tuple[str, str] | list[str]) -> str:
     return pick(lang, *pair)
 
 
@@ -119,9 +120,10 @@ DONE_VERBS = {"radio": N_("aired"), "tv": N_("aired"), "print": N_("published"),
               "portal": N_("checked"), "training": N_("held"), "contest": N_("held")}
 
 
-def delivery_text(shown: Mapping, delivery: Mapping | None, tz: ZoneInfo, _: Gettext) -> str:
+def delivery_text(shown: Mapping[str, Any], delivery: Mapping[str, Any] | None, tz: ZoneInfo, _: Gettext) -> str:
     """``✓ đã phát sóng 14/03/2024``; empty while nothing is recorded."""
-    state = (delivery or {}).get("state")
+    delivery = delivery or {}
+    state = delivery.get("state")
     if not state:
         return ""
     if state == "excused":
@@ -135,7 +137,8 @@ def delivery_text(shown: Mapping, delivery: Mapping | None, tz: ZoneInfo, _: Get
     return _("✓ {verb} {day}").format(verb=verb, day=day)
 
 
-def summary(shown: Mapping, lang: str, _: Gettext, delivery: Mapping | None = None, tz: str = VN_TZ) -> str:
+def summary(shown: Mapping[str, Any], lang: str, _: Gettext, delivery: Mapping[str, Any] | None = None,
+            tz: str = VN_TZ) -> str:
     """What and which one: ``Chuyên mục "Cải cách hành chính" – số 2, tháng 03/2024 (10 phút)``,
     led by what was recorded (``✓ đã phát sóng 14/03/2024: …``)."""
     title = _pick(lang, (shown["title"], shown["title_en"]))
@@ -183,9 +186,10 @@ def description(occ: StoredOccurrence, names: Names, lang: str, _: Gettext) -> s
     done = delivery_text(s, occ.delivery, tz, _)
     if done:
         lines.append(_("Recorded: {state}").format(state=done))
-        if (occ.delivery or {}).get("note"):
-            lines.append(_("Note: {reason}").format(reason=occ.delivery["note"]))
-        for message, params in (occ.delivery or {}).get("reasons", []):
+        delivery = occ.delivery or {}
+        if delivery.get("note"):
+            lines.append(_("Note: {reason}").format(reason=delivery["note"]))
+        for message, params in delivery.get("reasons", []):
             lines.append(_("Not conforming: {reason}").format(reason=_(message).format(**params)))
     lines.append(_("Details: {url}").format(url=occurrence_url(names.base_url, occ.id)))
     return _text("\n".join(lines))
@@ -205,7 +209,7 @@ def milestone_uid(occurrence_id: str, step: str) -> str:
 
 
 def _utc(moment: datetime) -> datetime:
-    return moment.astimezone(timezone.utc)
+    return moment.astimezone(UTC)
 
 
 def _event(uid: str, occ: StoredOccurrence, title: str, text: str, url: str, categories: list[str]) -> Event:
@@ -244,11 +248,11 @@ def _alarm(event: Event, title: str, trigger: timedelta | datetime) -> None:
 
 
 def _sort_key(start: datetime | date, uid: str) -> str:
-    moment = start if isinstance(start, datetime) else datetime.combine(start, time(0), timezone.utc)
+    moment = start if isinstance(start, datetime) else datetime.combine(start, time(0), UTC)
     return f"{_utc(moment).strftime('%Y%m%dT%H%M%S')}|{uid}"
 
 
-def render_items(occ: StoredOccurrence, milestones: list[Mapping], names: Names, lang: str,
+def render_items(occ: StoredOccurrence, milestones: list[Mapping[str, Any]], names: Names, lang: str,
                  _: Gettext) -> list[Item]:
     """The occurrence's VEVENT and one per milestone (``step, title, title_en, day, offset``)."""
     tz = ZoneInfo(names.tz)
@@ -257,8 +261,9 @@ def render_items(occ: StoredOccurrence, milestones: list[Mapping], names: Names,
     text = description(occ, names, lang, _)
     url = occurrence_url(names.base_url, occ.id)
     categories = [_text(_(CHANNEL_NAMES.get(c, c))) for c in s.get("channels", [])]
-    if (occ.delivery or {}).get("state"):
-        categories.append(_text(_(occ.delivery["state"])))
+    state = (occ.delivery or {}).get("state")
+    if state:
+        categories.append(_text(_(state)))
     uid = occurrence_uid(occ.id)
     event = _event(uid, occ, title, text, url, categories)
     if s.get("slot"):
@@ -316,7 +321,7 @@ def calendar_head(name: str, description_text: str, tz: str = VN_TZ) -> bytes:
     cal.add("x-wr-timezone", tz)
     if tz == VN_TZ:
         cal.add_component(_vtimezone())
-    text = cal.to_ical()
+    text: bytes = cal.to_ical()
     return text[: -len(CALENDAR_TAIL)]
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Literal
 
 from babel.dates import format_skeleton, get_day_names
 
@@ -39,7 +40,7 @@ class Month:
     month: int
 
     @classmethod
-    def of(cls, day: date) -> "Month":
+    def of(cls, day: date) -> Month:
         return cls(day.year, day.month)
 
     @property
@@ -51,10 +52,10 @@ class Month:
         """``2024-03``, as the ``month`` query parameter and <input type=month> write it."""
         return f"{self.year:04d}-{self.month:02d}"
 
-    def previous(self) -> "Month":
+    def previous(self) -> Month:
         return Month(self.year - 1, 12) if self.month == 1 else Month(self.year, self.month - 1)
 
-    def next(self) -> "Month":
+    def next(self) -> Month:
         return Month(self.year + 1, 1) if self.month == 12 else Month(self.year, self.month + 1)
 
     def span(self) -> tuple[date, date]:
@@ -83,7 +84,7 @@ def _locale(lang: str) -> str:
     return "en" if lang == "en" else "vi"
 
 
-def weekday_names(lang: str, width: str = "wide") -> list[str]:
+def weekday_names(lang: str, width: Literal["abbreviated", "narrow", "short", "wide"] = "wide") -> list[str]:
     """Monday first: ``Thứ Hai`` … ``Chủ Nhật``; ``abbreviated`` gives ``Thứ 2`` … ``CN``."""
     names = get_day_names(width, context="format", locale=_locale(lang))
     return [names[i] for i in range(7)]

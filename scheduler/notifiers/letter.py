@@ -7,6 +7,7 @@ from __future__ import annotations
 import email
 import hashlib
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 from email.header import Header
@@ -15,7 +16,6 @@ from email.policy import compat32
 from email.utils import formatdate, parseaddr
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable, Mapping
 from zoneinfo import ZoneInfo
 
 import jinja2

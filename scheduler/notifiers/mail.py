@@ -15,9 +15,9 @@ from email.utils import parseaddr
 from pathlib import Path
 from typing import Protocol
 
-from scheduler.store.files import atomic_write
 from scheduler.notifiers.letter import Letter, Outgoing, stamp
 from scheduler.reminders.outbox import PermanentFailure, TemporaryFailure
+from scheduler.store.files import atomic_write
 
 log = logging.getLogger("scheduler.mail")
 Refused = dict[str, tuple[int, str]]  # recipient -> (SMTP code, reply): JSON-able for the outbox row

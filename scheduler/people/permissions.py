@@ -28,7 +28,7 @@ class Actor:
 class Decision:
     allowed: bool
     reason: str = ""  # message id, for the refusal and the log
-    params: dict | None = None
+    params: dict[str, object] | None = None
 
     def __bool__(self) -> bool:
         return self.allowed
@@ -37,7 +37,7 @@ class Decision:
 ALLOWED = Decision(True)
 
 
-def _refuse(reason: str, **params) -> Decision:
+def _refuse(reason: str, **params: object) -> Decision:
     return Decision(False, reason, params)
 
 

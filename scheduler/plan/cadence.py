@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 
-from dateutil.rrule import DAILY, MONTHLY, WEEKLY, YEARLY, rrulestr
+from dateutil.rrule import DAILY, MONTHLY, WEEKLY, YEARLY, rrule, rrulestr
 
 from scheduler.errors import N_, SchedulerError
 from scheduler.plan.periods import Period, parse_date, parse_period, parse_time, parse_unit, tile
@@ -142,7 +142,7 @@ class AirSlots:
         start = datetime.combine(span.start, self.at, tzinfo=tz)
         end = datetime.combine(span.end, time(0), tzinfo=tz)
         rule = rrulestr(self.rule, dtstart=start)
-        found = []
+        found: list[datetime] = []
         for moment in rule:
             if moment >= end or len(found) >= MAX_SLOTS:
                 break
@@ -174,7 +174,7 @@ def parse_quota(text: object, active: Period | None = None) -> Quota:
     try:
         unit = parse_unit(m[2])
     except SchedulerError:
-        raise CadenceError(N_("expected {forms}, got \"{value}\""), forms=QUOTA_FORMS, value=text)
+        raise CadenceError(N_("expected {forms}, got \"{value}\""), forms=QUOTA_FORMS, value=text) from None
     count = int(m[1])
     if count <= 0:
         raise CadenceError(N_("a quota must be at least 1, got {value}"), value=count)
@@ -199,7 +199,8 @@ def parse_slots(rule: object, at: object, reference: date, tz: tzinfo) -> AirSlo
         parsed = rrulestr(text, dtstart=datetime.combine(reference, at_time, tzinfo=tz))
     except (ValueError, TypeError) as e:
         raise CadenceError(N_("not a valid RFC 5545 RRULE ({reason})"), "rule", reason=str(e)) from None
-    if parsed._freq not in _FREQS:  # dateutil keeps the FREQ only here
+    # dateutil keeps the FREQ only in a private attribute, which its stubs do not declare
+    if not isinstance(parsed, rrule) or parsed._freq not in _FREQS:  # type: ignore[attr-defined]
         raise CadenceError(N_("air slots repeat DAILY, WEEKLY, MONTHLY or YEARLY"), "rule")
     return AirSlots(text, at_time)
 
@@ -257,11 +258,12 @@ def parse_cadence(value: object, start: date, tz: tzinfo) -> Cadence:
         return OneOff(_period(body, year, "window"), _count(value.get("count", 1), "count"))
     if form == "span":
         if not isinstance(body, dict) or set(body) != {"from", "by"}:
-            raise CadenceError(N_("expected a mapping with \"from\" and \"by\", e.g. {{from: Q2/2024, by: Q4/2024}}"), "span")
-        first, last = _period(body["from"], year, "span.from"), _period(body["by"], year, "span.by")
-        if last.end <= first.start:
+            raise CadenceError(
+                N_("expected a mapping with \"from\" and \"by\", e.g. {{from: Q2/2024, by: Q4/2024}}"), "span")
+        opens, closes = _period(body["from"], year, "span.from"), _period(body["by"], year, "span.by")
+        if closes.end <= opens.start:
             raise CadenceError(N_("\"by\" ends before \"from\" starts"), "span.by")
-        return Span(first, last, _count(value.get("count", 1), "count"))
+        return Span(opens, closes, _count(value.get("count", 1), "count"))
     if form == "deadlines":
         if not isinstance(body, list) or not body:
             raise CadenceError(N_("expected a list of dates"), "deadlines")

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
-from scheduler.plan.cadence import Window
 from scheduler.errors import N_
+from scheduler.plan.cadence import Window
 from scheduler.plan.milestones import Milestone, milestones_of, template_for
-from scheduler.plan.periods import Period
 from scheduler.plan.model import Obligation, Plan
+from scheduler.plan.periods import Period
 from scheduler.plan.workdays import WorkCalendar
 
 SCHEDULED, CANCELLED = N_("scheduled"), N_("cancelled")  # stored as is, shown translated
@@ -52,7 +53,7 @@ class Occurrence:
     def label(self) -> str:
         return f"{self.period} #{self.number}"
 
-    def shown(self) -> dict:
+    def shown(self) -> dict[str, Any]:
         """Everything a person is shown about it; a change here is a new revision."""
         return {
             "agency": self.agency, "title": self.title, "title_en": self.title_en,

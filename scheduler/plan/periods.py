@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
 
 from scheduler.bounds import FIRST_YEAR, LAST_YEAR
 from scheduler.errors import N_, SchedulerError
@@ -175,9 +175,8 @@ def parse_period(value: object, default_year: int | date | None = None) -> Perio
         return period_of("half-year", _day(m[2], (int(m[1]) - 1) * 6 + 1, 1, text))
     if m := re.match(r"^(?:năm\s*)?([0-9]{4})$", text, re.I):
         return period_of("year", _day(m[1], 1, 1, text))
-    if m := re.match(r"^(?:tháng\s*)?([0-9]{1,2})/([0-9]{4})$", text, re.I):
-        if 1 <= int(m[1]) <= 12:
-            return period_of("month", _day(m[2], m[1], 1, text))
+    if (m := re.match(r"^(?:tháng\s*)?([0-9]{1,2})/([0-9]{4})$", text, re.I)) and 1 <= int(m[1]) <= 12:
+        return period_of("month", _day(m[2], m[1], 1, text))
     if m := re.match(r"^(?:before|by|trước|trước ngày)\s+(\S+)$", text, re.I):
         last = parse_date(m[1], default_year)
         return Period(date(last.year, 1, 1), last + timedelta(days=1), f"by-{last.isoformat()}")
@@ -199,7 +198,7 @@ def parse_unit(text: str) -> str:
     return unit
 
 
-def parse_moment(value: object, tz, default_time: time | None = None) -> datetime:
+def parse_moment(value: object, tz: tzinfo, default_time: time | None = None) -> datetime:
     """Read ``14/03/2024 19:30`` or ``2024-03-14T19:30`` as a moment in ``tz``
     (an offset written in the value wins); a bare date takes ``default_time``."""
     if isinstance(value, datetime):

@@ -49,7 +49,8 @@ def read_texts(texts: list[tuple[str, str]]) -> Schedules:
         reader = Reader(source)
         root = reader.load(text)
         if root is not None and not isinstance(root.value, dict):
-            reader.fail(root, N_('expected a plan file (top-level "plan:") or a production file (top-level "production:")'))
+            reader.fail(root,
+                        N_('expected a plan file (top-level "plan:") or a production file (top-level "production:")'))
         elif root is not None and root.has("production"):
             layers.append((reader, root))
         elif root is not None:

@@ -10,6 +10,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from scheduler.errors import N_
 from scheduler.plan.occurrences import CANCELLED, Occurrence
@@ -34,14 +35,14 @@ class Changes:
     revised: list[tuple[Occurrence, int]] = field(default_factory=list)
     cancelled: list[tuple[str, int]] = field(default_factory=list)
     unchanged: int = 0
-    previous: dict = field(default_factory=dict)  # id -> (due, slot, status) before this load, for notices
+    previous: dict[str, Any] = field(default_factory=dict)  # id -> (due, slot, status) before this load, for notices
 
     @property
     def changed(self) -> bool:
         return bool(self.created or self.revised or self.cancelled)
 
 
-def fingerprint(shown: dict) -> str:
+def fingerprint(shown: dict[str, Any]) -> str:
     """A digest of what is shown about an occurrence (``Occurrence.shown()``)."""
     text = json.dumps(shown, sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(text.encode()).hexdigest()
@@ -69,7 +70,7 @@ def reconcile(stored: dict[str, Stored], expanded: list[Occurrence], now: dateti
     return changes
 
 
-def as_cancelled(shown: dict) -> dict:
+def as_cancelled(shown: dict[str, Any]) -> dict[str, Any]:
     """The shown fields of an occurrence cancelled because it left the schedule."""
     return {**shown, "status": CANCELLED, "reason": REMOVED_REASON}
 

@@ -12,6 +12,7 @@ import io
 import re
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
@@ -30,7 +31,7 @@ _DATES = re.compile(
 @dataclass(frozen=True)
 class Note:
     message: str
-    params: dict = field(default_factory=dict)
+    params: dict[str, object] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ def shift_text(text: str, years: int) -> str:
     >>> shift_text("01/07/2024 - 29/02/2024, Q3/2024, UNTIL=20241231T000000Z", 1)
     '01/07/2025 - 28/02/2025, Q3/2025, UNTIL=20251231T000000Z'
     """
-    def move(m: re.Match) -> str:
+    def move(m: re.Match[str]) -> str:
         if m["dmy"]:
             d = shift_day(date(int(m["y"]), int(m["m"]), int(m["d"])), years)
             return f"{d.day:0{len(m['d'])}d}/{d.month:0{len(m['m'])}d}/{d.year}"
@@ -66,7 +67,7 @@ def shift_text(text: str, years: int) -> str:
     return _DATES.sub(move, text)
 
 
-def _shift(value, years: int):
+def _shift(value: Any, years: int) -> Any:
     """Shift a YAML value in place where it is a container; return the new scalar."""
     if isinstance(value, CommentedMap):
         for key in list(value):
@@ -160,7 +161,7 @@ def _roll_agencies(data: CommentedMap, renames: dict[str, str], names: dict[str,
             raise InputError(N_('--rename: no agency "{code}" in this plan (declared: {allowed})'),
                              code=old, allowed=", ".join(map(str, codes)))
     kept, present = [], {}
-    merged = {}
+    merged: dict[str, list[Any]] = {}
     for agency in agencies:
         code = agency.get("code")
         new = renames.get(code, code)
@@ -171,8 +172,9 @@ def _roll_agencies(data: CommentedMap, renames: dict[str, str], names: dict[str,
         if new != code:
             agency["code"] = new
             if new not in names:
-                notes.append(Note(N_('agency "{new}" (was "{old}") keeps the name "{name}": set it with --name {new}=...'),
-                                  {"new": new, "old": code, "name": agency.get("name", "")}))
+                notes.append(Note(
+                    N_('agency "{new}" (was "{old}") keeps the name "{name}": set it with --name {new}=...'),
+                    {"new": new, "old": code, "name": agency.get("name", "")}))
         present[new] = agency
         kept.append(agency)
     for code, contacts in merged.items():
@@ -191,7 +193,7 @@ def _roll_agencies(data: CommentedMap, renames: dict[str, str], names: dict[str,
     agencies[:] = kept
 
 
-def _roll_obligations(obligations: list, years: int, renames: dict[str, str], notes: list[Note]) -> None:
+def _roll_obligations(obligations: list[Any], years: int, renames: dict[str, str], notes: list[Note]) -> None:
     dropped = 0
     for obligation in obligations:
         if not isinstance(obligation, CommentedMap):

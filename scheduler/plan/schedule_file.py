@@ -9,15 +9,16 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from scheduler.plan.cadence import MAX_SLOTS, AirSlots, parse_cadence, parse_slots
-from scheduler.plan.durations import parse_duration
 from scheduler.errors import N_
+from scheduler.plan.cadence import MAX_SLOTS, AirSlots, Cadence, parse_cadence, parse_slots
+from scheduler.plan.durations import parse_duration
+from scheduler.plan.model import AGENCY_KINDS, CHANNELS, Adjustment, Agency, MilestoneStep, Named, Obligation, Plan
 from scheduler.plan.occurrences import known_periods, slot_mismatches
 from scheduler.plan.periods import Period, parse_date, parse_moment, parse_period, parse_time
-from scheduler.reminders.policy import Policy
-from scheduler.plan.model import AGENCY_KINDS, CHANNELS, Adjustment, Agency, MilestoneStep, Named, Obligation, Plan
+from scheduler.plan.reminder_policy import Policy
 from scheduler.plan.yaml_source import EMAIL, Node, Reader
 
 PLAN_FIELDS = (("code", "title", "issuer", "period"),
@@ -192,7 +193,7 @@ def _obligation(reader: Reader, node: Node, plan: Plan) -> Obligation | None:
     return obligation
 
 
-def _check_windows(reader: Reader, node: Node, cadence, plan: Plan) -> None:
+def _check_windows(reader: Reader, node: Node, cadence: Cadence, plan: Plan) -> None:
     """Every window inside the plan's period, and none that ends before it starts."""
     active = getattr(cadence, "active", None) or getattr(cadence, "during", None)
     if active and (active.start < plan.period.start and active.start != date.min
@@ -216,7 +217,7 @@ def _check_windows(reader: Reader, node: Node, cadence, plan: Plan) -> None:
 def production_fields(reader: Reader, node: Node, plan: Plan, obligation: Obligation) -> Obligation:
     """Apply the fields a plan or a production layer may set: milestones,
     reminders, slots and exceptions; then check them against the windows."""
-    changes: dict = {}
+    changes: dict[str, Any] = {}
     if node.has("milestones"):
         changes["milestones"] = tuple(filter(None, (_step(reader, n) for n in reader.texts(node, "milestones"))))
     if node.has("reminders"):
@@ -263,7 +264,8 @@ def _reminder_policy(reader: Reader, node: Node) -> tuple[tuple[str, object], ..
         return ()
     child = node.child("reminder_policy")
     value = child.value
-    plain = {str(k): (list(v) if isinstance(v, list) else v) for k, v in value.items()} if isinstance(value, dict) else value
+    plain = ({str(k): (list(v) if isinstance(v, list) else v) for k, v in value.items()}
+             if isinstance(value, dict) else value)
     if reader.convert(Node(plain, child.where, child.line), Policy.from_mapping) is None:
         return ()
     return tuple(sorted(plain.items()))

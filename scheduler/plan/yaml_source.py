@@ -9,8 +9,9 @@ file can make the service do (aliases, nesting) before anything walks it.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 from ruamel.yaml import YAML
 from ruamel.yaml.composer import Composer
@@ -40,7 +41,7 @@ MAX_NODES = 200_000
 class _Refused(Exception):
     """A limit of ``_BoundedComposer``; ``load_yaml`` makes it a Problem."""
 
-    def __init__(self, mark, message: str, **params):
+    def __init__(self, mark: Any, message: str, **params: object):
         super().__init__(message)
         self.line = mark.line + 1 if mark else None
         self.message = message
@@ -149,7 +150,7 @@ class Node:
     def has(self, key: str) -> bool:
         return isinstance(self.value, dict) and key in self.value
 
-    def child(self, key: str) -> "Node":
+    def child(self, key: str) -> Node:
         line = self.line
         try:
             line = self.value.lc.key(key)[0] + 1
@@ -157,7 +158,7 @@ class Node:
             pass
         return Node(self.value[key], f"{self.where}.{key}" if self.where else key, line)
 
-    def items(self) -> list["Node"]:
+    def items(self) -> list[Node]:
         found = []
         for i, item in enumerate(self.value):
             line = self.line
@@ -177,11 +178,11 @@ class Reader:
         self.problems: list[Problem] = []
         self.warnings: list[Problem] = []
 
-    def fail(self, node: Node, message: str, where: str | None = None, **params) -> None:
+    def fail(self, node: Node, message: str, where: str | None = None, **params: object) -> None:
         self.problems.append(Problem(self.source, node.line, node.where if where is None else where,
                                      message, params))
 
-    def warn(self, node: Node, message: str, **params) -> None:
+    def warn(self, node: Node, message: str, **params: object) -> None:
         self.warnings.append(Problem(self.source, node.line, node.where, message, params))
 
     def load(self, text: str) -> Node | None:
@@ -242,8 +243,8 @@ class Reader:
         try:
             return parse(node.value)
         except SchedulerError as e:
-            where = node.where
-            if getattr(e, "where", ""):
-                where = f"{where}.{e.where}"
+            where, inner = node.where, getattr(e, "where", "")  # CadenceError names the part it refused
+            if inner:
+                where = f"{where}.{inner}"
             self.fail(node, e.message, where=where, **e.params)
             return None

@@ -4,12 +4,14 @@ ones were dropped, so none is dropped silently."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import datetime, time, timedelta, tzinfo
-from typing import Iterable, Mapping
+from typing import Any
 
-from scheduler.reminders.outbox import Message
-from scheduler.reminders.policy import Policy, next_opening
+from scheduler.plan.reminder_policy import Policy
 from scheduler.plan.workdays import WorkCalendar
+from scheduler.reminders.outbox import Message
+from scheduler.reminders.policy import next_opening
 
 SUMMARY_FOR = timedelta(days=7)  # a summary unsent for a week is folded into the next ones' page
 LISTED = 50  # the mail lists this many; the admin page lists them all
@@ -25,7 +27,7 @@ def day_start(now: datetime, tz: tzinfo) -> datetime:
     return datetime.combine(now.astimezone(tz).date(), time(0), tzinfo=tz)
 
 
-def summary(expired: list[Mapping], admins: Iterable[tuple[str, str]], since: datetime, until: datetime,
+def summary(expired: list[Mapping[str, Any]], admins: Iterable[tuple[str, str]], since: datetime, until: datetime,
             now: datetime, calendar: WorkCalendar, tz: tzinfo) -> list[Message]:
     """One message per administrator (address, language) about the messages
     that expired unsent in ``(since, until]``, sent at the next working hour;

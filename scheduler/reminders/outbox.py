@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import hashlib
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Mapping
+from typing import Any
 
 KINDS = ("milestone", "due", "at_risk", "overdue", "digest", "moved", "cancelled", "report", "password", "expiry")
 # Kinds whose words carry a secret (a password link's one-time token): their
@@ -36,7 +37,7 @@ class Message:
     expires_at: datetime  # not after: a reminder for a moment long gone is noise
     lang: str = "vi"
     cc: tuple[str, ...] = ()
-    context: Mapping = field(default_factory=dict)  # what the template shows (JSON-able)
+    context: Mapping[str, Any] = field(default_factory=dict)  # what the template shows (JSON-able)
 
     @property
     def key(self) -> str:

@@ -5,102 +5,20 @@ a changed occurrence sends, and which unsent ones no longer apply. Values in,
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
-from typing import Iterable, Iterator, Mapping
+from typing import Any
 
-from scheduler.errors import N_, SchedulerError
-from scheduler.reminders.outbox import Message
+from scheduler.plan.reminder_policy import Policy
 from scheduler.plan.workdays import WorkCalendar
+from scheduler.reminders.outbox import Message
 
 MET = ("on_time", "late", "excused")  # nothing more to remind anyone of
 OPEN_UNMET = (None, "non_conforming")  # at risk while the window is open
 CLOSED_UNMET = (None, "non_conforming", "missing")  # overdue once it has closed
 OVERDUE_FOR = timedelta(days=7)
 NOTICE_FOR = timedelta(days=14)
-
-
-@dataclass(frozen=True)
-class Policy:
-    """When reminders go out, for a plan or one of its obligations.
-
-    >>> p = Policy.from_mapping({"due_before": [1, 3], "hours": "07:30-16:30"})
-    >>> p.due_before, p.start, p.end
-    ((3, 1), datetime.time(7, 30), datetime.time(16, 30))
-    >>> Policy.from_mapping({"at_risk_days": 2}, p).due_before
-    (3, 1)
-    """
-
-    due_before: tuple[int, ...] = (7, 1, 0)  # working days before the due day; 0 = on the due day
-    milestones: bool = True
-    at_risk_days: int = 3  # working days before the window's last day
-    overdue: bool = True
-    digest_weekday: int = 0  # Monday
-    digest_days: int = 14  # 0: no digest
-    start: time = time(8, 0)  # working hours, in the plan's zone
-    end: time = time(17, 0)
-
-    @classmethod
-    def from_mapping(cls, data: Mapping | None, base: Policy | None = None) -> Policy:
-        """``base`` with the fields ``data`` sets (a plan's defaults, then an
-        obligation's overrides), each checked so a typo fails the load."""
-        base = base or cls()
-        if data is None:
-            return base
-        if not isinstance(data, Mapping):
-            raise SchedulerError(N_("reminder_policy: expected a mapping, got \"{found}\""), found=data)
-        unknown = sorted(str(k) for k in data if k not in _READERS)
-        if unknown:
-            raise SchedulerError(N_("reminder_policy: unknown field \"{found}\"; expected one of {expected}"),
-                                 found=unknown[0], expected=", ".join(_READERS))
-        changes: dict = {}
-        for key, value in data.items():
-            changes.update(_READERS[key](key, value))
-        return replace(base, **changes)
-
-
-MAX_DAYS = 60  # a typo such as 700 must fail the load, not plan reminders for years
-
-
-def _whole(value: object, most: int = MAX_DAYS) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= most
-
-
-def _days_list(key: str, value: object) -> dict:
-    if not isinstance(value, (list, tuple)) or not all(_whole(v) for v in value):
-        raise SchedulerError(N_("reminder_policy.{key}: expected a list of whole numbers of working days "
-                                "from 0 to {most}, got \"{found}\""), key=key, most=MAX_DAYS, found=value)
-    return {key: tuple(sorted(set(value), reverse=True))}
-
-
-def _flag(key: str, value: object) -> dict:
-    if not isinstance(value, bool):
-        raise SchedulerError(N_("reminder_policy.{key}: expected true or false, got \"{found}\""), key=key, found=value)
-    return {key: value}
-
-
-def _number(most: int):
-    def read(key: str, value: object) -> dict:
-        if not _whole(value, most):
-            raise SchedulerError(N_("reminder_policy.{key}: expected a whole number from 0 to {most}, "
-                                    "got \"{found}\""), key=key, most=most, found=value)
-        return {key: value}
-    return read
-
-
-def _hours(key: str, value: object) -> dict:
-    try:
-        start, end = (time.fromisoformat(part.strip()) for part in str(value).split("-"))
-    except ValueError:
-        start = end = None
-    if not isinstance(value, str) or start is None or start.tzinfo or end.tzinfo or not start < end:
-        raise SchedulerError(N_("reminder_policy.hours: expected \"HH:MM-HH:MM\" with the start before the end, "
-                                "got \"{found}\""), found=value)
-    return {"start": start, "end": end}
-
-
-_READERS = {"due_before": _days_list, "milestones": _flag, "at_risk_days": _number(MAX_DAYS), "overdue": _flag,
-            "digest_weekday": _number(6), "digest_days": _number(MAX_DAYS), "hours": _hours}
 
 
 @dataclass(frozen=True)
@@ -300,7 +218,8 @@ def _digests(items: list[Watched], now: datetime, calendar: WorkCalendar, tz: tz
         if not p.digest_days:
             continue
         for week in (monday - timedelta(days=7), monday):  # last week's is useful until this week's goes
-            send_at, expires_at = _digest_at(week, p, calendar, tz), _digest_at(week + timedelta(days=7), p, calendar, tz)
+            send_at = _digest_at(week, p, calendar, tz)
+            expires_at = _digest_at(week + timedelta(days=7), p, calendar, tz)
             if not send_at <= now < expires_at:
                 continue
             context = _digest_context(group, agency, send_at, p.digest_days, tz)
@@ -321,7 +240,7 @@ def _digest_at(week: date, p: Policy, calendar: WorkCalendar, tz: tzinfo) -> dat
     return _at(day if calendar.is_working_day(day) else _next_working_day(day, calendar), p.start, tz)
 
 
-def _digest_context(group: list[Watched], agency: str, start: datetime, days: int, tz: tzinfo) -> dict:
+def _digest_context(group: list[Watched], agency: str, start: datetime, days: int, tz: tzinfo) -> dict[str, Any]:
     """What is due, and which milestones fall, in ``days`` days from ``start``."""
     until = start + timedelta(days=days)
     first, last = start.date(), until.date()
@@ -345,14 +264,14 @@ def _digest_context(group: list[Watched], agency: str, start: datetime, days: in
 
 
 def _fan(w: Watched, kind: str, about: str, announces: datetime, send_at: datetime, expires_at: datetime,
-         context: dict, cc: tuple[str, ...] = ()) -> Iterator[Message]:
+         context: dict[str, Any], cc: tuple[str, ...] = ()) -> Iterator[Message]:
     """One message per recipient; nobody is copied on their own message."""
     for recipient in w.recipients:
         copied = tuple(a for a in cc if a.strip().lower() != recipient.strip().lower())
         yield Message(kind, about, recipient, announces, send_at, expires_at, w.lang, copied, context)
 
 
-def _context(w: Watched, tz: tzinfo, **extra: object) -> dict:
+def _context(w: Watched, tz: tzinfo, **extra: object) -> dict[str, Any]:
     """What templates show, as JSON: moments in ISO form in the plan's zone."""
     return {"tz": _zone(tz), "occurrence": w.id, "plan": w.plan, "obligation": w.obligation, "agency": w.agency,
             "title": w.title, "title_en": w.title_en, "period": w.period, "number": w.number, "count": w.count,

@@ -7,13 +7,13 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Callable
 
 from scheduler.errors import N_, InputError, SchedulerError
-from scheduler.i18n import gettext_for
 from scheduler.evidence.ledger import Checkpoint, new_private_key_pem, sign_checkpoint
+from scheduler.i18n import gettext_for
 
 FOLDER = "checkpoints"
 UPLOAD_LIMIT = 16 * 1024  # a checkpoint is about 400 bytes; anything larger is not one

@@ -87,7 +87,7 @@ def totals(session: Session, scope: Scope, period: ReportPeriod, tz: ZoneInfo, n
              .group_by(inner.c.agency_code, inner.c.obligation_code, inner.c.status))
     groups: dict[tuple[str, str], dict] = {}
     for agency, obligation, status, count in session.execute(query):
-        counts = groups.setdefault((agency, obligation), {k: 0 for k in COUNTS})
+        counts = groups.setdefault((agency, obligation), dict.fromkeys(COUNTS, 0))
         counts[status] += count
         if status != "cancelled":
             counts["required"] += count

@@ -14,16 +14,26 @@ import threading
 import time
 from array import array
 from bisect import bisect_left, bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from itertools import accumulate
-from typing import Callable
 
 from scheduler.feeds.ical import CALENDAR_TAIL, CHANNEL_NAMES, calendar_head, feed_etag, feed_name
 from scheduler.i18n import gettext_for, pick
 from scheduler.people.accounts import FeedScope, token_digest
 from scheduler.store.database import Database
-from scheduler.store.feed_items import ChangedItem, changed_items, changes_since, current_change, feed_names, feed_subscriptions, item_bytes, item_layout, last_change_moment
+from scheduler.store.feed_items import (
+    ChangedItem,
+    changed_items,
+    changes_since,
+    current_change,
+    feed_names,
+    feed_subscriptions,
+    item_bytes,
+    item_layout,
+    last_change_moment,
+)
 
 REFRESH_SECONDS = 1.0
 PIECE = 1 << 20  # a feed is kept and sent in pieces of 1 to 2 MiB; a change copies one
@@ -31,7 +41,7 @@ PIECE = 1 << 20  # a feed is kept and sent in pieces of 1 to 2 MiB; a change cop
 # many, or this share of a feed's items; beyond, the feed is read again.
 SPLICE_MIN, SPLICE_SHARE = 256, 8
 DIGEST = 64  # hex characters of a SHA-256
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)

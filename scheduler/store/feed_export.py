@@ -7,13 +7,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from scheduler.store.feed_cache import FeedCache
-from scheduler.store.files import atomic_write
 from scheduler.people.accounts import FeedScope
 from scheduler.settings import Settings
 from scheduler.store import people
 from scheduler.store.database import Database
+from scheduler.store.feed_cache import FeedCache
 from scheduler.store.feed_items import rerender_stale
+from scheduler.store.files import atomic_write
 
 
 @dataclass(frozen=True)

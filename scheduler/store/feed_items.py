@@ -8,10 +8,10 @@ last saw.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
-from typing import Iterable, Iterator
+from functools import cache
 
 from sqlalchemy import bindparam, func, literal, select, union_all
 from sqlalchemy.orm import Session
@@ -19,7 +19,17 @@ from sqlalchemy.orm import Session
 from scheduler.feeds.ical import Names, StoredOccurrence, render_items
 from scheduler.i18n import gettext_for
 from scheduler.people.accounts import FeedScope
-from scheduler.store.tables import AgencyRow, CounterRow, FeedItemRow, MilestoneRow, ObligationRow, OccurrenceRow, PlanRow, SubscriptionRow, UserRow
+from scheduler.store.tables import (
+    AgencyRow,
+    CounterRow,
+    FeedItemRow,
+    MilestoneRow,
+    ObligationRow,
+    OccurrenceRow,
+    PlanRow,
+    SubscriptionRow,
+    UserRow,
+)
 
 FEED_CHANGE = "feed_change"
 STREAM = 2000  # rows per fetch when reading a feed: memory stays flat whatever its size
@@ -186,7 +196,7 @@ def changes_since(session: Session, since: int) -> tuple[int, int, datetime | No
     return change or 0, count, latest
 
 
-@lru_cache(maxsize=None)
+@cache
 def _changed(langs: tuple[str, ...]):
     return select(ITEMS.uid, ITEMS.sort_key, ITEMS.plan_code, ITEMS.agency_code, ITEMS.obligation_code,
                   ITEMS.channels, ITEMS.kind, ITEMS.revision,

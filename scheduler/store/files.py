@@ -15,7 +15,16 @@ import tempfile
 from pathlib import Path
 
 from scheduler.errors import N_
-from scheduler.evidence.file_rules import HEAD_BYTES, SHA256, PendingFile, StoredFile, TooLarge, sanitize_name, trusted_type
+from scheduler.evidence.file_rules import (
+    HEAD_BYTES,
+    SHA256,
+    PendingFile,
+    StoredFile,
+    TooLarge,
+    sanitize_name,
+    trusted_type,
+)
+
 
 def atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:
     """Readers see the old file or the new one, never a part of it."""
@@ -39,7 +48,7 @@ class EvidenceStore:
         self.limit = limit
         self.tmp = self.root / "tmp"
 
-    def writer(self, name: str, declared_type: str | None) -> "EvidenceWriter":
+    def writer(self, name: str, declared_type: str | None) -> EvidenceWriter:
         """Begin a streamed file; the caller must finish() or abort() it."""
         self.tmp.mkdir(parents=True, exist_ok=True)
         return EvidenceWriter(self, sanitize_name(name), declared_type)
@@ -147,7 +156,7 @@ class EvidenceWriter:
         self._file.close()
         self.temporary.unlink(missing_ok=True)
 
-    def __enter__(self) -> "EvidenceWriter":
+    def __enter__(self) -> EvidenceWriter:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:

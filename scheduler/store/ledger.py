@@ -3,16 +3,16 @@ one writer at a time, never updated or deleted."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
-from typing import Iterable, Iterator, Mapping
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Text, func, select, type_coerce
 from sqlalchemy.orm import Session
 
-from scheduler.evidence.deliveries import DeliveryError, Recorded
 from scheduler.documents import parse_json
 from scheduler.errors import N_, SchedulerError
+from scheduler.evidence.deliveries import DeliveryError, Recorded
 from scheduler.evidence.ledger import GENESIS, Break, StoredEntry, canonical, entry_hash, parse_content, recorded_moment
 from scheduler.store.tables import CounterRow, EvidenceFileRow, LedgerRow, OccurrenceRow
 

@@ -4,17 +4,26 @@ hashed content, the cached delivery states, and a signed checkpoint."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
-from typing import Callable, Iterable, Sequence
 
 from sqlalchemy.orm import Session
 
 from scheduler.errors import N_, SchedulerError
-from scheduler.store.files import EvidenceStore
-from scheduler.evidence.ledger import Break, Checkpoint, StoredEntry, check_checkpoint, key_id, parse_content, recorded_moment, verify_chain
-from scheduler.store.recording import cache_agrees, delivery_of
+from scheduler.evidence.ledger import (
+    Break,
+    Checkpoint,
+    StoredEntry,
+    check_checkpoint,
+    key_id,
+    parse_content,
+    recorded_moment,
+    verify_chain,
+)
 from scheduler.store import ledger as stored_ledger
+from scheduler.store.files import EvidenceStore
+from scheduler.store.recording import cache_agrees, delivery_of
 
 LIMIT = 100  # problems reported at most: enough to see the damage, bounded for a page
 DELIVERY_MISMATCH = N_("occurrence {id}: column {column} does not match the ledger")

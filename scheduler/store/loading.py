@@ -3,13 +3,13 @@ notices of what moved or was cancelled, in the caller's one transaction."""
 
 from __future__ import annotations
 
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from scheduler.plan.occurrences import expand
 from scheduler.plan.model import Plan
+from scheduler.plan.occurrences import expand
 from scheduler.plan.revisions import Changes
 from scheduler.settings import Settings
 from scheduler.store.schedule import save_plan

@@ -9,14 +9,14 @@ message, and the ORM's unit of work would cost more than the commit.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Iterable
 
 from sqlalchemy import Connection, Select, and_, bindparam, case, func, or_, select, update
-from sqlalchemy.engine import Row
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
 from scheduler.reminders.outbox import SECRET_KINDS, Message, message_id, retry_at
@@ -71,7 +71,8 @@ def keep(session: Session, built: dict[int, bytes]) -> int:
     return session.execute(_KEEP, [{"row_id": i, "bytes": b} for i, b in built.items()]).rowcount or 0
 
 
-_KEEP_CLAIMED = update(T).where(T.c.id == bindparam("row_id"), T.c.state == SENDING, T.c.lease_owner == bindparam("owner"),
+_KEEP_CLAIMED = update(T).where(T.c.id == bindparam("row_id"), T.c.state == SENDING,
+                               T.c.lease_owner == bindparam("owner"),
                                T.c.mime.is_(None)).values(mime=bindparam("bytes", type_=T.c.mime.type))
 
 

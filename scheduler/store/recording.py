@@ -15,8 +15,16 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from scheduler.evidence.deliveries import DeliveryError, Evidence, Target, choose_target, is_met, judge, occurrence_state
 from scheduler.errors import N_, SchedulerError
+from scheduler.evidence.deliveries import (
+    DeliveryError,
+    Evidence,
+    Target,
+    choose_target,
+    is_met,
+    judge,
+    occurrence_state,
+)
 from scheduler.people.permissions import Actor, Decision, may_excuse, may_record
 from scheduler.store import ledger as stored_ledger
 from scheduler.store.feed_items import write_items

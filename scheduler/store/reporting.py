@@ -11,11 +11,22 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from scheduler.compliance.status import COUNTS, Facts, PeriodError, ReportPeriod, WindowView, rate, report_period, risk_horizon, tally, window_views
 from scheduler.bounds import FieldError, plan_reach
+from scheduler.compliance.status import (
+    COUNTS,
+    Facts,
+    PeriodError,
+    ReportPeriod,
+    WindowView,
+    rate,
+    report_period,
+    risk_horizon,
+    tally,
+    window_views,
+)
 from scheduler.errors import N_, InputError
-from scheduler.i18n import pick
 from scheduler.evidence.ledger import parse_content
+from scheduler.i18n import pick
 from scheduler.store.compliance import Scope, entries_by_occurrence, statuses, totals
 from scheduler.store.tables import AgencyRow, ObligationRow, PlanRow
 from scheduler.store.watch import calendar_of
@@ -60,7 +71,8 @@ def compliance_report(session: Session, plan_code: str | None, period: ReportPer
                 if payload.get("gaps"):
                     gaps.append({"occurrence": o.id, "entry": e.seq, "agency": o.agency_code,
                                  "obligation": o.obligation_code, "missing": payload["gaps"]})
-            links.append({"seq": e.seq, "kind": e.kind, "active": active, "recorded_at": e.recorded_at.astimezone(tz).isoformat(),
+            links.append({"seq": e.seq, "kind": e.kind, "active": active,
+                          "recorded_at": e.recorded_at.astimezone(tz).isoformat(),
                           "recorded_by": e.recorded_by, "moment": payload.get("moment"), "url": payload.get("url", ""),
                           "reason": payload.get("reason", ""), "conforming": e.conforming, "late": e.late,
                           "extra": e.extra,
@@ -166,7 +178,8 @@ def _per_agency(rows: list[dict], agencies: dict, lang: str) -> list[dict]:
 
 
 def _window(v: WindowView, obligations: dict, lang: str, tz: ZoneInfo) -> dict:
-    return {"obligation": v.obligation, "obligation_title": pick(lang, *obligations.get(v.obligation, (v.obligation, ""))),
+    return {"obligation": v.obligation,
+            "obligation_title": pick(lang, *obligations.get(v.obligation, (v.obligation, ""))),
             "period": v.period, "window_start": v.window_start.astimezone(tz).date().isoformat(),
             "window_last_day": (v.window_end.astimezone(tz) - timedelta(days=1)).date().isoformat(),
             "owed": v.owed, "met": v.met, "working_days_left": v.working_days_left}

@@ -5,14 +5,14 @@ transaction. Loads are idempotent: the same plan twice writes nothing new
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from datetime import date, datetime
-from typing import Iterable
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from scheduler.plan.occurrences import CANCELLED, Occurrence
 from scheduler.plan.model import Plan
+from scheduler.plan.occurrences import CANCELLED, Occurrence
 from scheduler.plan.revisions import REMOVED_REASON, Changes, Stored, as_cancelled, fingerprint, reconcile
 from scheduler.store.feed_items import write_items
 from scheduler.store.tables import AgencyRow, LoadRow, MilestoneRow, ObligationRow, OccurrenceRow, PlanRow

@@ -9,8 +9,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from scheduler.reminders.policy import Policy, Watched
+from scheduler.plan.reminder_policy import Policy
 from scheduler.plan.workdays import WorkCalendar
+from scheduler.reminders.policy import Watched
 from scheduler.store.tables import AgencyRow, MilestoneRow, ObligationRow, OccurrenceRow, PlanRow, UserRow
 
 LOOK_BACK = timedelta(days=10)  # overdue notices run a week after a window closes
@@ -34,8 +35,8 @@ def dha_addresses(session: Session, plan: str, report_agency: str) -> tuple[str,
 
 def admin_addresses(session: Session) -> list[tuple[str, str]]:
     """Every active administrator's (address, language): who hears of messages that expired unsent."""
-    return [(email.lower(), lang) for email, roles, lang in session.execute(
-        select(UserRow.email, UserRow.roles, UserRow.lang).where(UserRow.disabled.is_(False))) if "admin" in (roles or [])]
+    rows = session.execute(select(UserRow.email, UserRow.roles, UserRow.lang).where(UserRow.disabled.is_(False)))
+    return [(email.lower(), lang) for email, roles, lang in rows if "admin" in (roles or [])]
 
 
 def watched(session: Session, now: datetime, report_agency: str, ids: list[str] | None = None

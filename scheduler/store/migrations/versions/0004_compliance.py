@@ -5,9 +5,10 @@ Revision ID: 0004
 Revises: 0003
 """
 
-from alembic import op
-import sqlalchemy as sa
+from datetime import UTC
 
+import sqlalchemy as sa
+from alembic import op
 
 revision = '0004'
 down_revision = '0003'
@@ -31,8 +32,8 @@ def upgrade() -> None:
 def backfill(bind) -> None:
     """Derive the new columns of existing entries from their content (the
     append-only trigger is lifted for this one migration)."""
-    from datetime import datetime, timezone
     import json
+    from datetime import datetime
 
     rows = bind.execute(sa.text("SELECT seq, kind, content FROM ledger")).all()
     if not rows:
@@ -43,10 +44,10 @@ def backfill(bind) -> None:
     for seq, kind, content in rows:
         payload = json.loads(content)["payload"]
         moment = payload.get("moment")
-        moment = datetime.fromisoformat(moment).astimezone(timezone.utc).replace(tzinfo=None) if moment else None
+        moment = datetime.fromisoformat(moment).astimezone(UTC).replace(tzinfo=None) if moment else None
         bind.execute(sa.text("UPDATE ledger SET moment = :m, conforming = :c, late = :l, extra = :e WHERE seq = :s"),
-                     {"m": moment, "c": kind == "excuse" or bool(payload.get("conforming")), "l": bool(payload.get("late")),
-                      "e": bool(payload.get("extra")), "s": seq})
+                     {"m": moment, "c": kind == "excuse" or bool(payload.get("conforming")),
+                      "l": bool(payload.get("late")), "e": bool(payload.get("extra")), "s": seq})
     if postgres:
         bind.execute(sa.text("ALTER TABLE ledger ENABLE TRIGGER ledger_no_change"))
 
