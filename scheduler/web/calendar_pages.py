@@ -36,7 +36,7 @@ from scheduler.store.tables import PlanRow, SubscriptionRow
 from scheduler.store.watch import calendar_of
 from scheduler.plan.workdays import WorkCalendar
 from scheduler.web.auth import SessionUser, Sessions
-from scheduler.web.pages import statuses
+from scheduler.web.occurrence_view import statuses
 from scheduler.web.views import Views
 
 FIELDS = ("plan", "agency", "obligation", "channel")

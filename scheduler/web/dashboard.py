@@ -34,7 +34,7 @@ from scheduler.web import ledger_check
 from scheduler.web.auth import Sessions, SessionUser
 from scheduler.web.compliance_view import SHOWN, TRUE, Selection, counts, default_period, heatmap, occurrence_rows, period_choices
 from scheduler.web.evidence_view import oversight
-from scheduler.web.pages import actor_of, occurrence_context
+from scheduler.web.occurrence_view import actor_of, occurrence_context
 from scheduler.web.views import Views
 
 ROLES = ("dha", "admin")
