@@ -27,7 +27,6 @@ from scheduler.store import people
 from scheduler.store.calendar import choices
 from scheduler.store.database import Database
 from scheduler.store.tables import AgencyRow, ApiTokenRow, LoadRow, OccurrenceRow, PlanRow, SubscriptionRow, UserRow
-from scheduler.web.admin_outbox import outbox_routes
 from scheduler.web.admin_schedules import schedule_routes
 from scheduler.web.auth import LINK_VALID, SessionUser, Sessions, new_password_link
 from scheduler.web.views import ROLE_NAMES, Views
@@ -305,5 +304,4 @@ def admin_router(settings: Settings, db: Database, clock: Clock, sessions: Sessi
         return done(request, "/admin/subscriptions", "revoked")
 
     schedule_routes(router, settings, db, clock, views)
-    outbox_routes(router, db, clock, views)
     return router
