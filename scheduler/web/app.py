@@ -39,11 +39,9 @@ from scheduler.web.feed_response import FeedResponse
 from scheduler.web.headers import SecurityHeaders
 from scheduler.web.admin import admin_router
 from scheduler.web import admin_outbox
-from scheduler.web.calendar_pages import calendar_router
-from scheduler.web.dashboard import dashboard_router
+from scheduler.web import calendar_pages, dashboard, pages
 from scheduler.web.deps import Answer, Services, answer
 from scheduler.web.limits import BodyLimit, SafeJSON, invalid
-from scheduler.web.pages import pages_router
 from scheduler.web.views import Views
 
 log = logging.getLogger("scheduler.web")
@@ -127,9 +125,9 @@ def create_app(settings: Settings, db: Database, clock: Clock, daemon=None) -> F
     app.state.services = Services(settings, db, clock, store, sessions, cache, Views(settings, sessions), daemon)
     app.add_exception_handler(Answer, answer)
     app.include_router(auth_router(settings, db, clock, sessions))
-    app.include_router(pages_router(settings, db, clock, store, sessions))
-    for router in (calendar_router, dashboard_router, admin_router):
-        app.include_router(router(settings, db, clock, sessions, store))
+    for router in (pages.router, calendar_pages.router, dashboard.router):
+        app.include_router(router)
+    app.include_router(admin_router(settings, db, clock, sessions, store))
     app.include_router(admin_outbox.router)
 
     @app.exception_handler(SchedulerError)

@@ -53,7 +53,7 @@ def statuses(session: Session, rows: list[OccurrenceRow], now: datetime, at_risk
                                   r.cancelled_at), entries.get(r.id, []), now, horizons[r.plan_code]) for r in rows}
 
 
-def views(session: Session, rows: list[OccurrenceRow], found: dict[str, str], now: datetime
+def window_quotas(session: Session, rows: list[OccurrenceRow], found: dict[str, str], now: datetime
           ) -> dict[tuple[str, str, str], WindowView]:
     """The quota view of each window, per (plan, obligation, period); rows hold whole windows."""
     out = {}
@@ -85,7 +85,7 @@ def my_work(session: Session, user: auth.SessionUser, now: datetime, at_risk_day
         OccurrenceRow.agency_code == user.agency, OccurrenceRow.window_end > now - RECENT)
         .order_by(OccurrenceRow.due, OccurrenceRow.number, OccurrenceRow.id)))
     found = statuses(session, rows, now, at_risk_days)
-    quotas = views(session, rows, found, now)
+    quotas = window_quotas(session, rows, found, now)
     actor, allowed, linked, items = actor_of(user), {}, set(), []
     for r in rows:
         if r.status != "scheduled" or found[r.id] in ("on_time", "late", "excused", "cancelled"):
