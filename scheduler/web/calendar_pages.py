@@ -8,8 +8,9 @@ it (never stored in a URL, never logged); only its SHA-256 is kept.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta
-from typing import Annotated, Mapping
+from typing import Annotated
 from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 

@@ -28,10 +28,29 @@ from scheduler.store.reporting import period_report, report_file
 from scheduler.store.tables import AgencyRow, ObligationRow, PlanRow
 from scheduler.web import ledger_check
 from scheduler.web.auth import SessionUser
-from scheduler.web.compliance_view import (SHOWN, TRUE, Selection, counts, default_period, heatmap, occurrence_rows,
-                                           period_choices)
-from scheduler.web.deps import (Answer, ClockDep, DatabaseDep, Posted, Services, ServicesDep, SettingsDep, StoreDep,
-                                ViewsDep, form_post, signed_in)
+from scheduler.web.compliance_view import (
+    SHOWN,
+    TRUE,
+    Selection,
+    counts,
+    default_period,
+    heatmap,
+    occurrence_rows,
+    period_choices,
+)
+from scheduler.web.deps import (
+    Answer,
+    ClockDep,
+    DatabaseDep,
+    Posted,
+    Services,
+    ServicesDep,
+    SettingsDep,
+    StoreDep,
+    ViewsDep,
+    form_post,
+    signed_in,
+)
 from scheduler.web.occurrence_view import actor_of
 from scheduler.web.pages import show_occurrence
 from scheduler.web.views import Views

@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 
 from scheduler.bounds import format_size
 from scheduler.compliance.report_files import COLUMNS
-from scheduler.compliance.status import Entry, Facts, WindowView, risk_horizon, status as status_of, window_views
+from scheduler.compliance.status import Entry, Facts, WindowView, risk_horizon, window_views
+from scheduler.compliance.status import status as status_of
 from scheduler.errors import N_
 from scheduler.evidence.deliveries import Target, choose_target, moment_kind_for
 from scheduler.evidence.ledger import parse_content

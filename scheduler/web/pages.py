@@ -27,12 +27,32 @@ from scheduler.store.tables import AgencyRow, OccurrenceRow, PlanRow, UserRow
 from scheduler.web import auth
 from scheduler.web.api import evidence_from_form
 from scheduler.web.auth import SessionUser
-from scheduler.web.deps import (Answer, ClockDep, DatabaseDep, ServicesDep, Services, SessionsDep, SettingsDep,
-                                StoreDep, ViewsDep, signed_in)
+from scheduler.web.deps import (
+    Answer,
+    ClockDep,
+    DatabaseDep,
+    Services,
+    ServicesDep,
+    SessionsDep,
+    SettingsDep,
+    StoreDep,
+    ViewsDep,
+    signed_in,
+)
 from scheduler.web.evidence_files import NO_FILE, file_response, opened
 from scheduler.web.evidence_view import oversight
-from scheduler.web.occurrence_view import (LABELS, actor_of, form_spec, my_work, occurrence_context, period_link,
-                                           period_target, quota_text, statuses, window_quotas)
+from scheduler.web.occurrence_view import (
+    LABELS,
+    actor_of,
+    form_spec,
+    my_work,
+    occurrence_context,
+    period_link,
+    period_target,
+    quota_text,
+    statuses,
+    window_quotas,
+)
 from scheduler.web.uploads import read_form
 from scheduler.web.views import FORM_EXPIRED
 
