@@ -22,26 +22,9 @@ from scheduler.i18n import gettext_for, pick
 from scheduler.people.accounts import ROLES, new_token
 from scheduler.store import people
 from scheduler.store.calendar import choices
-from scheduler.store.tables import (
-    AgencyRow,
-    ApiTokenRow,
-    LoadRow,
-    OccurrenceRow,
-    PlanRow,
-    SubscriptionRow,
-    UserRow,
-)
+from scheduler.store.tables import AgencyRow, ApiTokenRow, LoadRow, OccurrenceRow, PlanRow, SubscriptionRow, UserRow
 from scheduler.web.auth import LINK_VALID, SessionUser, new_password_link
-from scheduler.web.deps import (
-    ClockDep,
-    DatabaseDep,
-    Posted,
-    Services,
-    ServicesDep,
-    ViewsDep,
-    form_post,
-    signed_in,
-)
+from scheduler.web.deps import ClockDep, DatabaseDep, Posted, Services, ServicesDep, ViewsDep, form_post, signed_in
 from scheduler.web.views import ROLE_NAMES, Views
 
 log = logging.getLogger("scheduler.admin")

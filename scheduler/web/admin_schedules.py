@@ -21,18 +21,8 @@ from scheduler.i18n import gettext_for, pick
 from scheduler.store.tables import LoadRow
 from scheduler.web.auth import SessionUser
 from scheduler.web.deps import Services, ServicesDep, SettingsDep, signed_in
-from scheduler.web.schedule_upload import (
-    MAX_FILES,
-    Upload,
-    UploadError,
-    UploadStore,
-    check,
-    limits,
-    load,
-    preview,
-    problem_views,
-    read_upload,
-)
+from scheduler.web.schedule_upload import (MAX_FILES, Upload, UploadError, UploadStore, check, limits, load, preview,
+                                           problem_views, read_upload)
 from scheduler.web.views import FORM_EXPIRED
 
 log = logging.getLogger("scheduler.admin")

@@ -17,12 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from scheduler.bounds import LIMITS, MAX_ID, SHORT, TEXT, check_text, parse_id
 from scheduler.compliance.report_files import FORMATS
 from scheduler.errors import N_, SchedulerError
-from scheduler.evidence.deliveries import (
-    CHANNEL_FIELDS,
-    DeliveryError,
-    Evidence,
-    FileRef,
-)
+from scheduler.evidence.deliveries import CHANNEL_FIELDS, DeliveryError, Evidence, FileRef
 from scheduler.evidence.ledger import parse_content
 from scheduler.i18n import gettext_for
 from scheduler.people.accounts import FeedScope, check_channel, feed_urls, new_token
@@ -33,25 +28,11 @@ from scheduler.store import ledger as stored_ledger
 from scheduler.store import people
 from scheduler.store.compliance import Scope
 from scheduler.store.database import Database
-from scheduler.store.recording import (
-    NotFound,
-    actor_of,
-    precheck,
-    record_delivery,
-    record_excuse,
-    refuse,
-)
+from scheduler.store.recording import NotFound, actor_of, precheck, record_delivery, record_excuse, refuse
 from scheduler.store.reporting import period_report, report_file
 from scheduler.store.tables import OccurrenceRow
 from scheduler.web import ledger_check
-from scheduler.web.deps import (
-    ClockDep,
-    DatabaseDep,
-    Services,
-    ServicesDep,
-    SettingsDep,
-    StoreDep,
-)
+from scheduler.web.deps import ClockDep, DatabaseDep, Services, ServicesDep, SettingsDep, StoreDep
 from scheduler.web.evidence_files import file_response, opened
 from scheduler.web.limits import ERRORS, ErrorBody, Id, Text
 from scheduler.web.uploads import Form, read_form

@@ -29,16 +29,7 @@ from scheduler.settings import Settings
 from scheduler.store.database import Database
 from scheduler.store.feed_cache import FeedCache
 from scheduler.store.files import EvidenceStore
-from scheduler.web import (
-    admin,
-    admin_outbox,
-    admin_schedules,
-    api,
-    api_docs,
-    feeds,
-    health,
-    sign_in,
-)
+from scheduler.web import admin, admin_outbox, admin_schedules, api, api_docs, feeds, health, sign_in
 from scheduler.web.auth import Sessions
 from scheduler.web.calendar_pages import calendar_router
 from scheduler.web.dashboard import dashboard_router

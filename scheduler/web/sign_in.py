@@ -15,19 +15,8 @@ from starlette.concurrency import run_in_threadpool
 from scheduler.errors import N_
 from scheduler.rendering import render
 from scheduler.store.tables import PasswordTokenRow, SignInFailureRow, UserRow
-from scheduler.web.auth import (
-    COOKIE,
-    MAX_PASSWORD,
-    MIN_PASSWORD,
-    address,
-    check_csrf,
-    check_password,
-    new_password_link,
-    safe_next,
-    set_password,
-    too_many_failures,
-    user_at,
-)
+from scheduler.web.auth import (COOKIE, MAX_PASSWORD, MIN_PASSWORD, address, check_csrf, check_password,
+                                new_password_link, safe_next, set_password, too_many_failures, user_at)
 from scheduler.web.clients import client_of
 from scheduler.web.deps import Services, ServicesDep, SessionsDep
 
