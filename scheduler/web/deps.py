@@ -39,7 +39,7 @@ from scheduler.settings import Settings
 from scheduler.store.database import Database
 from scheduler.store.feed_cache import FeedCache
 from scheduler.store.files import EvidenceStore
-from scheduler.web.auth import SessionUser, Sessions
+from scheduler.web.auth import Sessions, SessionUser
 from scheduler.web.views import Views
 
 
