@@ -344,7 +344,8 @@ def phase_serve(args) -> None:
     from scheduler.settings import Settings
     from scheduler.store.database import Database
     from scheduler.store.feed_items import rerender_stale
-    from scheduler.web.app import FEED_HEADERS, create_app, install_log_masks
+    from scheduler.web.app import create_app, install_log_masks
+    from scheduler.web.feeds import FEED_HEADERS
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = Settings.load()

@@ -7,29 +7,24 @@ shows a new token once."""
 from __future__ import annotations
 
 import logging
+from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 
-from scheduler.clock import Clock
 from scheduler.bounds import parse_id
 from scheduler.errors import N_, SchedulerError
-from scheduler.store.files import EvidenceStore
 from scheduler.feeds.ical import CHANNEL_NAMES
 from scheduler.i18n import gettext_for, pick
 from scheduler.people.accounts import ROLES, new_token
-from scheduler.settings import Settings
 from scheduler.store import people
 from scheduler.store.calendar import choices
-from scheduler.store.database import Database
 from scheduler.store.tables import AgencyRow, ApiTokenRow, LoadRow, OccurrenceRow, PlanRow, SubscriptionRow, UserRow
-from scheduler.web.admin_outbox import outbox_routes
-from scheduler.web.admin_schedules import schedule_routes
-from scheduler.web.auth import LINK_VALID, SessionUser, Sessions, new_password_link
+from scheduler.web.auth import LINK_VALID, SessionUser, new_password_link
+from scheduler.web.deps import ClockDep, DatabaseDep, Posted, Services, ServicesDep, ViewsDep, form_post, signed_in
 from scheduler.web.views import ROLE_NAMES, Views
 
 log = logging.getLogger("scheduler.admin")
@@ -74,236 +69,242 @@ def scope_words(sub: SubscriptionRow, names: dict, lang: str, _) -> str:
     return words + "; " + (_("with production milestones") if sub.milestones else _("without production milestones"))
 
 
-def admin_router(settings: Settings, db: Database, clock: Clock, sessions: Sessions, store: EvidenceStore) -> APIRouter:
-    router = APIRouter(include_in_schema=False)
-    views = Views(settings, sessions)
+router = APIRouter(include_in_schema=False)
+Admin = Annotated[SessionUser, Depends(signed_in("admin"))]
 
-    def admin(request: Request, back: str | None = None) -> SessionUser | Response:
-        return views.gate(request, ("admin",), back)
 
-    def posted(path: str, back: str):
-        """A form POST for administrators: the role checked, then the form's
-        CSRF token, then the handler run in a thread with the path's values."""
-        def register(handler):
-            async def endpoint(request: Request):
-                page = back.format(**request.path_params)  # where the form was, for sign-in and the language switch
-                found = await views.form_post(request, ("admin",), page)
-                if isinstance(found, Response):
-                    return found
-                return await run_in_threadpool(handler, request, *found, **request.path_params)
-            router.add_api_route(path, endpoint, methods=["POST"], name=handler.__name__)
-            return handler
-        return register
+def admin_form(back: str):
+    """A form POST for administrators: the role checked, then the form's CSRF
+    token; ``back`` is the page the form was on (for sign-in and a refusal)."""
+    return Annotated[Posted, Depends(form_post("admin", back=back))]
 
-    def done(request: Request, target: str, what: str, **values) -> Response:
-        return views.redirect(request, f"{target}?" + urlencode({"done": what, **values}))
 
-    def notice(request: Request, _) -> str:
-        what = request.query_params.get("done", "")
-        if what not in DONE:
-            return ""
-        return _(DONE[what]).format(email=request.query_params.get("email", ""),
-                                    hours=int(LINK_VALID.total_seconds() // 3600))
+UsersForm, UserForm = admin_form("/admin/users"), admin_form("/admin/users/{user_id}")
+TokensForm, SubscriptionsForm = admin_form("/admin/tokens"), admin_form("/admin/subscriptions")
 
-    @router.get("/admin")
-    def index(request: Request):
-        user = admin(request)
-        if not isinstance(user, SessionUser):
-            return user
-        with db.transaction() as s:
-            def count(query):
-                return s.scalar(select(func.count()).select_from(query.subquery()))
-            counts = {"users": count(select(UserRow.id).where(UserRow.disabled.is_(False))),
-                      "disabled": count(select(UserRow.id).where(UserRow.disabled.is_(True))),
-                      "tokens": count(select(ApiTokenRow.id).where(ApiTokenRow.revoked_at.is_(None))),
-                      "subscriptions": count(select(SubscriptionRow.id).where(SubscriptionRow.revoked_at.is_(None))),
-                      "loads": count(select(LoadRow.id))}
-            occurrences = {code: n for code, n in s.execute(
-                select(OccurrenceRow.plan_code, func.count()).group_by(OccurrenceRow.plan_code))}
-            plans = [{"code": p.code, "title": pick(user.lang, p.title, p.title_en), "source": p.source,
-                      "loaded_at": p.loaded_at.astimezone(clock.tz), "occurrences": occurrences.get(p.code, 0)}
-                     for p in s.scalars(select(PlanRow).order_by(PlanRow.code))]
-        return views.page(request, user, "admin.html", counts=counts, plans=plans)
 
-    # People
+def done(views: Views, request: Request, target: str, what: str, **values) -> Response:
+    """Back to ``target`` with a notice of what was done (``DONE``)."""
+    return views.redirect(request, f"{target}?" + urlencode({"done": what, **values}))
 
-    def users_page(request: Request, user: SessionUser, status: int = 200, values=None, error=None,
-                   field=None) -> Response:
-        _ = gettext_for(user.lang)
-        with db.transaction() as s:
-            choices = agency_choices(s, user.lang)
-            rows = [user_view(u, dict(choices), _) for u in people.list_users(s)]
-        values = values or {"roles": [], "lang": settings.lang, "send_link": True}
-        return views.page(request, user, "admin_users.html", status, "/admin/users", users=rows, agencies=choices,
-                          roles=[(r, _(ROLE_NAMES[r])) for r in ROLES], langs=LANG_NAMES, values=values,
-                          error=error, field=field, notice=notice(request, _))
 
-    @router.get("/admin/users")
-    def users(request: Request):
-        user = admin(request)
-        return users_page(request, user) if isinstance(user, SessionUser) else user
+def notice(request: Request, _) -> str:
+    what = request.query_params.get("done", "")
+    if what not in DONE:
+        return ""
+    return _(DONE[what]).format(email=request.query_params.get("email", ""),
+                                hours=int(LINK_VALID.total_seconds() // 3600))
 
-    def entered(form) -> dict:
-        return {"email": str(form.get("email", "")).strip(), "name": str(form.get("name", "")).strip(),
-                "roles": [str(r) for r in form.getlist("roles")], "agency": str(form.get("agency", "")) or None,
-                "lang": str(form.get("lang", "")), "send_link": bool(form.get("send_link"))}
 
-    @posted("/admin/users", "/admin/users")
-    def add_user(request: Request, user: SessionUser, form):
-        values, now = entered(form), clock.now()
-        try:
-            with db.transaction() as s:
-                added = people.add_user(s, values["email"], values["roles"], values["agency"], values["name"],
-                                        values["lang"], now)
-                if values["send_link"]:
-                    new_password_link(s, added, now, settings)
-                target, email = f"/admin/users/{added.id}", added.email
-        except SchedulerError as e:
-            return users_page(request, user, 422, values, e.render(gettext_for(user.lang)), FIELDS.get(e.message))
-        log.info("%s added user %s (%s)", user.email, email, ", ".join(values["roles"]))
-        return done(request, target, "added-link" if values["send_link"] else "added", email=email)
+@router.get("/admin")
+def index(request: Request, user: Admin, db: DatabaseDep, clock: ClockDep, views: ViewsDep):
+    with db.transaction() as s:
+        def count(query):
+            return s.scalar(select(func.count()).select_from(query.subquery()))
+        counts = {"users": count(select(UserRow.id).where(UserRow.disabled.is_(False))),
+                  "disabled": count(select(UserRow.id).where(UserRow.disabled.is_(True))),
+                  "tokens": count(select(ApiTokenRow.id).where(ApiTokenRow.revoked_at.is_(None))),
+                  "subscriptions": count(select(SubscriptionRow.id).where(SubscriptionRow.revoked_at.is_(None))),
+                  "loads": count(select(LoadRow.id))}
+        occurrences = {code: n for code, n in s.execute(
+            select(OccurrenceRow.plan_code, func.count()).group_by(OccurrenceRow.plan_code))}
+        plans = [{"code": p.code, "title": pick(user.lang, p.title, p.title_en), "source": p.source,
+                  "loaded_at": p.loaded_at.astimezone(clock.tz), "occurrences": occurrences.get(p.code, 0)}
+                 for p in s.scalars(select(PlanRow).order_by(PlanRow.code))]
+    return views.page(request, user, "admin.html", counts=counts, plans=plans)
 
-    def user_page(request: Request, user: SessionUser, user_id: str, status: int = 200, values=None,
-                  error=None, field=None) -> Response:
-        _ = gettext_for(user.lang)
-        path = f"/admin/users/{user_id}"
-        with db.transaction() as s:
+
+# People
+
+def users_page(request: Request, user: SessionUser, services: Services, status: int = 200, values=None,
+               error=None, field=None) -> Response:
+    _ = gettext_for(user.lang)
+    with services.db.transaction() as s:
+        choices = agency_choices(s, user.lang)
+        rows = [user_view(u, dict(choices), _) for u in people.list_users(s)]
+    values = values or {"roles": [], "lang": services.settings.lang, "send_link": True}
+    return services.views.page(request, user, "admin_users.html", status, "/admin/users", users=rows,
+                               agencies=choices, roles=[(r, _(ROLE_NAMES[r])) for r in ROLES], langs=LANG_NAMES,
+                               values=values, error=error, field=field, notice=notice(request, _))
+
+
+@router.get("/admin/users")
+def users(request: Request, user: Admin, services: ServicesDep):
+    return users_page(request, user, services)
+
+
+def entered(form) -> dict:
+    return {"email": str(form.get("email", "")).strip(), "name": str(form.get("name", "")).strip(),
+            "roles": [str(r) for r in form.getlist("roles")], "agency": str(form.get("agency", "")) or None,
+            "lang": str(form.get("lang", "")), "send_link": bool(form.get("send_link"))}
+
+
+@router.post("/admin/users")
+def add_user(request: Request, posted: UsersForm, services: ServicesDep):
+    user, values, now = posted.user, entered(posted.form), services.clock.now()
+    try:
+        with services.db.transaction() as s:
+            added = people.add_user(s, values["email"], values["roles"], values["agency"], values["name"],
+                                    values["lang"], now)
+            if values["send_link"]:
+                new_password_link(s, added, now, services.settings)
+            target, email = f"/admin/users/{added.id}", added.email
+    except SchedulerError as e:
+        return users_page(request, user, services, 422, values, e.render(gettext_for(user.lang)),
+                          FIELDS.get(e.message))
+    log.info("%s added user %s (%s)", user.email, email, ", ".join(values["roles"]))
+    return done(services.views, request, target, "added-link" if values["send_link"] else "added", email=email)
+
+
+def user_page(request: Request, user: SessionUser, services: Services, user_id: str, status: int = 200,
+              values=None, error=None, field=None) -> Response:
+    _ = gettext_for(user.lang)
+    path = f"/admin/users/{user_id}"
+    with services.db.transaction() as s:
+        row = s.get(UserRow, parse_id(user_id)) if parse_id(user_id) else None
+        if row is None:
+            return services.views.refusal(request, user, 404, path=path)
+        choices = agency_choices(s, user.lang)
+        shown = user_view(row, dict(choices), _)
+        if row.agency_code and row.agency_code not in dict(choices):
+            choices.append((row.agency_code, row.agency_code))  # an agency no loaded plan names any more
+        tokens = s.scalar(select(func.count()).where(ApiTokenRow.user_id == row.id,
+                                                     ApiTokenRow.revoked_at.is_(None)))
+        subscriptions = s.scalar(select(func.count()).where(SubscriptionRow.user_id == row.id,
+                                                            SubscriptionRow.revoked_at.is_(None)))
+    return services.views.page(request, user, "admin_user.html", status, path, shown=shown, values=values or shown,
+                               agencies=choices, roles=[(r, _(ROLE_NAMES[r])) for r in ROLES], langs=LANG_NAMES,
+                               tokens=tokens, subscriptions=subscriptions, error=error, field=field,
+                               myself=row.id == user.id, notice=notice(request, _))
+
+
+@router.get("/admin/users/{user_id}")
+def user_detail(user_id: str, request: Request, user: Admin, services: ServicesDep):
+    return user_page(request, user, services, user_id)
+
+
+def change(request: Request, user: SessionUser, services: Services, user_id: str, act, what: str,
+           values=None) -> Response:
+    """Apply ``act(session, row)`` to one user; a refusal re-renders their page."""
+    try:
+        with services.db.transaction() as s:
             row = s.get(UserRow, parse_id(user_id)) if parse_id(user_id) else None
             if row is None:
-                return views.refusal(request, user, 404, path=path)
-            choices = agency_choices(s, user.lang)
-            shown = user_view(row, dict(choices), _)
-            if row.agency_code and row.agency_code not in dict(choices):
-                choices.append((row.agency_code, row.agency_code))  # an agency no loaded plan names any more
-            tokens = s.scalar(select(func.count()).where(ApiTokenRow.user_id == row.id,
-                                                         ApiTokenRow.revoked_at.is_(None)))
-            subscriptions = s.scalar(select(func.count()).where(SubscriptionRow.user_id == row.id,
-                                                                SubscriptionRow.revoked_at.is_(None)))
-        return views.page(request, user, "admin_user.html", status, path, shown=shown, values=values or shown,
-                          agencies=choices, roles=[(r, _(ROLE_NAMES[r])) for r in ROLES], langs=LANG_NAMES,
-                          tokens=tokens, subscriptions=subscriptions, error=error, field=field,
-                          myself=row.id == user.id, notice=notice(request, _))
+                return services.views.refusal(request, user, 404, path=f"/admin/users/{user_id}")
+            act(s, row)
+            email = row.email
+    except SchedulerError as e:
+        return user_page(request, user, services, user_id, 422, values, e.render(gettext_for(user.lang)),
+                         FIELDS.get(e.message))
+    log.info("%s: %s %s", user.email, what, email)
+    return done(services.views, request, f"/admin/users/{user_id}", what, email=email)
 
-    @router.get("/admin/users/{user_id}")
-    def user_detail(user_id: str, request: Request):
-        user = admin(request)
-        return user_page(request, user, user_id) if isinstance(user, SessionUser) else user
 
-    def change(request: Request, user: SessionUser, user_id: str, act, what: str, values=None) -> Response:
-        """Apply ``act(session, row)`` to one user; a refusal re-renders their page."""
-        try:
-            with db.transaction() as s:
-                row = s.get(UserRow, parse_id(user_id)) if parse_id(user_id) else None
-                if row is None:
-                    return views.refusal(request, user, 404, path=f"/admin/users/{user_id}")
-                act(s, row)
-                email = row.email
-        except SchedulerError as e:
-            return user_page(request, user, user_id, 422, values, e.render(gettext_for(user.lang)),
-                             FIELDS.get(e.message))
-        log.info("%s: %s %s", user.email, what, email)
-        return done(request, f"/admin/users/{user_id}", what, email=email)
+@router.post("/admin/users/{user_id}")
+def save_user(user_id: str, request: Request, posted: UserForm, services: ServicesDep):
+    user, values = posted.user, entered(posted.form)
 
-    @posted("/admin/users/{user_id}", "/admin/users/{user_id}")
-    def save_user(request: Request, user: SessionUser, form, user_id: str):
-        values = entered(form)
+    def act(s, row):
+        if row.id == user.id and "admin" not in values["roles"]:
+            raise SchedulerError(N_("You cannot take the administrator role from yourself."))
+        people.update_user(s, row.email, values["roles"], values["agency"], values["name"], values["lang"],
+                           services.clock.now())
+    return change(request, user, services, user_id, act, "saved", values)
 
-        def act(s, row):
-            if row.id == user.id and "admin" not in values["roles"]:
-                raise SchedulerError(N_("You cannot take the administrator role from yourself."))
-            people.update_user(s, row.email, values["roles"], values["agency"], values["name"], values["lang"],
-                               clock.now())
-        return change(request, user, user_id, act, "saved", values)
 
-    @posted("/admin/users/{user_id}/disable", "/admin/users/{user_id}")
-    def disable_user(request: Request, user: SessionUser, form, user_id: str):
-        def act(s, row):
-            if row.id == user.id:
-                raise SchedulerError(N_("You cannot disable yourself."))
-            people.disable_user(s, row.email, clock.now())
-        return change(request, user, user_id, act, "disabled")
+@router.post("/admin/users/{user_id}/disable")
+def disable_user(user_id: str, request: Request, posted: UserForm, services: ServicesDep):
+    def act(s, row):
+        if row.id == posted.user.id:
+            raise SchedulerError(N_("You cannot disable yourself."))
+        people.disable_user(s, row.email, services.clock.now())
+    return change(request, posted.user, services, user_id, act, "disabled")
 
-    @posted("/admin/users/{user_id}/enable", "/admin/users/{user_id}")
-    def enable_user(request: Request, user: SessionUser, form, user_id: str):
-        return change(request, user, user_id, lambda s, row: people.enable_user(s, row.email, clock.now()),
-                      "enabled")
 
-    @posted("/admin/users/{user_id}/password-link", "/admin/users/{user_id}")
-    def password_link(request: Request, user: SessionUser, form, user_id: str):
-        def act(s, row):
-            if row.disabled:
-                raise SchedulerError(N_("{email} is disabled"), email=row.email)
-            new_password_link(s, row, clock.now(), settings)
-        return change(request, user, user_id, act, "link")
+@router.post("/admin/users/{user_id}/enable")
+def enable_user(user_id: str, request: Request, posted: UserForm, services: ServicesDep):
+    def act(s, row):
+        people.enable_user(s, row.email, services.clock.now())
+    return change(request, posted.user, services, user_id, act, "enabled")
 
-    # API tokens
 
-    def tokens_page(request: Request, user: SessionUser, status: int = 200, created=None, error=None) -> Response:
-        _ = gettext_for(user.lang)
-        with db.transaction() as s:
-            rows = [{"id": t.id, "email": u.email, "user_id": u.id, "created": t.created_at.astimezone(clock.tz),
-                     "state": "revoked" if t.revoked_at else "disabled" if u.disabled else "active"}
-                    for t, u in people.list_tokens(s)]
-            holders = [(u.email, u.name) for u in people.list_users(s) if not u.disabled]
-        response = views.page(request, user, "admin_tokens.html", status, "/admin/tokens", tokens=rows,
-                              holders=holders, created=created, error=error, notice=notice(request, _))
-        if created:
-            response.headers["Cache-Control"] = "no-store"  # the secret is in this page alone
-        return response
+@router.post("/admin/users/{user_id}/password-link")
+def password_link(user_id: str, request: Request, posted: UserForm, services: ServicesDep):
+    def act(s, row):
+        if row.disabled:
+            raise SchedulerError(N_("{email} is disabled"), email=row.email)
+        new_password_link(s, row, services.clock.now(), services.settings)
+    return change(request, posted.user, services, user_id, act, "link")
 
-    @router.get("/admin/tokens")
-    def tokens(request: Request):
-        user = admin(request)
-        return tokens_page(request, user) if isinstance(user, SessionUser) else user
 
-    @posted("/admin/tokens", "/admin/tokens")
-    def create_token(request: Request, user: SessionUser, form):
-        """The token is shown in this answer once; only its hash is kept."""
-        token = "mps_" + new_token()
-        try:
-            with db.transaction() as s:
-                row = people.create_token(s, str(form.get("email", "")), token, clock.now())
-                created = {"id": row.id, "token": token, "email": str(form.get("email", ""))}
-        except SchedulerError as e:
-            return tokens_page(request, user, 422, error=e.render(gettext_for(user.lang)))
-        log.info("%s created API token %s for %s", user.email, created["id"], created["email"])
-        return tokens_page(request, user, created=created)
+# API tokens
 
-    @posted("/admin/tokens/{token_id}/revoke", "/admin/tokens")
-    def revoke_token(request: Request, user: SessionUser, form, token_id: str):
-        with db.transaction() as s:
-            if not parse_id(token_id) or s.get(ApiTokenRow, parse_id(token_id)) is None:
-                return views.refusal(request, user, 404, path="/admin/tokens")
-            people.revoke_token(s, parse_id(token_id), clock.now())
-        log.info("%s revoked API token %s", user.email, token_id)
-        return done(request, "/admin/tokens", "revoked")
+def tokens_page(request: Request, user: SessionUser, services: Services, status: int = 200, created=None,
+                error=None) -> Response:
+    _, tz = gettext_for(user.lang), services.clock.tz
+    with services.db.transaction() as s:
+        rows = [{"id": t.id, "email": u.email, "user_id": u.id, "created": t.created_at.astimezone(tz),
+                 "state": "revoked" if t.revoked_at else "disabled" if u.disabled else "active"}
+                for t, u in people.list_tokens(s)]
+        holders = [(u.email, u.name) for u in people.list_users(s) if not u.disabled]
+    response = services.views.page(request, user, "admin_tokens.html", status, "/admin/tokens", tokens=rows,
+                                   holders=holders, created=created, error=error, notice=notice(request, _))
+    if created:
+        response.headers["Cache-Control"] = "no-store"  # the secret is in this page alone
+    return response
 
-    # Calendar subscriptions
 
-    @router.get("/admin/subscriptions")
-    def subscriptions(request: Request):
-        user = admin(request)
-        if not isinstance(user, SessionUser):
-            return user
-        _ = gettext_for(user.lang)
-        with db.transaction() as s:
-            known = choices(s)
-            names = {"plan": known.plans, "agency": known.agencies, "obligation": known.obligations}
-            rows = [{"id": sub.id, "email": u.email, "user_id": u.id, "scope": scope_words(sub, names, user.lang, _),
-                     "created": sub.created_at.astimezone(clock.tz),
-                     "state": "revoked" if sub.revoked_at else "disabled" if u.disabled else "active"}
-                    for sub, u in people.list_subscriptions(s)]
-        return views.page(request, user, "admin_subscriptions.html", subscriptions=rows, notice=notice(request, _))
+@router.get("/admin/tokens")
+def tokens(request: Request, user: Admin, services: ServicesDep):
+    return tokens_page(request, user, services)
 
-    @posted("/admin/subscriptions/{subscription_id}/revoke", "/admin/subscriptions")
-    def revoke_subscription(request: Request, user: SessionUser, form, subscription_id: str):
-        with db.transaction() as s:
-            if not parse_id(subscription_id) or s.get(SubscriptionRow, parse_id(subscription_id)) is None:
-                return views.refusal(request, user, 404, path="/admin/subscriptions")
-            people.revoke(s, parse_id(subscription_id), clock.now())
-        log.info("%s revoked subscription %s", user.email, subscription_id)
-        return done(request, "/admin/subscriptions", "revoked")
 
-    schedule_routes(router, settings, db, clock, views)
-    outbox_routes(router, db, clock, views)
-    return router
+@router.post("/admin/tokens")
+def create_token(request: Request, posted: TokensForm, services: ServicesDep):
+    """The token is shown in this answer once; only its hash is kept."""
+    (user, form), token = posted, "mps_" + new_token()
+    try:
+        with services.db.transaction() as s:
+            row = people.create_token(s, str(form.get("email", "")), token, services.clock.now())
+            created = {"id": row.id, "token": token, "email": str(form.get("email", ""))}
+    except SchedulerError as e:
+        return tokens_page(request, user, services, 422, error=e.render(gettext_for(user.lang)))
+    log.info("%s created API token %s for %s", user.email, created["id"], created["email"])
+    return tokens_page(request, user, services, created=created)
+
+
+@router.post("/admin/tokens/{token_id}/revoke")
+def revoke_token(token_id: str, request: Request, posted: TokensForm, db: DatabaseDep, clock: ClockDep,
+                 views: ViewsDep):
+    with db.transaction() as s:
+        if not parse_id(token_id) or s.get(ApiTokenRow, parse_id(token_id)) is None:
+            return views.refusal(request, posted.user, 404, path="/admin/tokens")
+        people.revoke_token(s, parse_id(token_id), clock.now())
+    log.info("%s revoked API token %s", posted.user.email, token_id)
+    return done(views, request, "/admin/tokens", "revoked")
+
+
+# Calendar subscriptions
+
+@router.get("/admin/subscriptions")
+def subscriptions(request: Request, user: Admin, db: DatabaseDep, clock: ClockDep, views: ViewsDep):
+    _ = gettext_for(user.lang)
+    with db.transaction() as s:
+        known = choices(s)
+        names = {"plan": known.plans, "agency": known.agencies, "obligation": known.obligations}
+        rows = [{"id": sub.id, "email": u.email, "user_id": u.id, "scope": scope_words(sub, names, user.lang, _),
+                 "created": sub.created_at.astimezone(clock.tz),
+                 "state": "revoked" if sub.revoked_at else "disabled" if u.disabled else "active"}
+                for sub, u in people.list_subscriptions(s)]
+    return views.page(request, user, "admin_subscriptions.html", subscriptions=rows, notice=notice(request, _))
+
+
+@router.post("/admin/subscriptions/{subscription_id}/revoke")
+def revoke_subscription(subscription_id: str, request: Request, posted: SubscriptionsForm, db: DatabaseDep,
+                        clock: ClockDep, views: ViewsDep):
+    with db.transaction() as s:
+        if not parse_id(subscription_id) or s.get(SubscriptionRow, parse_id(subscription_id)) is None:
+            return views.refusal(request, posted.user, 404, path="/admin/subscriptions")
+        people.revoke(s, parse_id(subscription_id), clock.now())
+    log.info("%s revoked subscription %s", posted.user.email, subscription_id)
+    return done(views, request, "/admin/subscriptions", "revoked")

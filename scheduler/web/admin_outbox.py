@@ -5,26 +5,24 @@ it was useful and the last error. Nothing is dropped silently."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
 
-from scheduler.clock import Clock
+from fastapi import APIRouter, Depends, Request
+
 from scheduler.store import outbox
-from scheduler.store.database import Database
 from scheduler.web.auth import SessionUser
-from scheduler.web.views import Views
+from scheduler.web.deps import ClockDep, DatabaseDep, ViewsDep, signed_in
 
 STATES = {outbox.EXPIRED: "expired", outbox.SUPERSEDED: "superseded", outbox.FAILED: "failed"}
+router = APIRouter(include_in_schema=False)
 
 
-def outbox_routes(router: APIRouter, db: Database, clock: Clock, views: Views) -> None:
-    @router.get("/admin/outbox")
-    def unsent(request: Request):
-        user = views.gate(request, ("admin",))
-        if not isinstance(user, SessionUser):
-            return user
-        with db.transaction() as s:
-            rows = [{"id": r.id, "state": r.state, "kind": r.kind, "recipient": r.recipient, "about": r.about,
-                     "send_at": r.send_at.astimezone(clock.tz), "expires_at": r.expires_at.astimezone(clock.tz),
-                     "attempts": r.attempts, "last_error": r.last_error} for r in outbox.unsent(s)]
-            counts = outbox.backlog(s, clock.now())
-        return views.page(request, user, "admin_outbox.html", messages=rows, expired=counts["expired"])
+@router.get("/admin/outbox")
+def unsent(request: Request, user: Annotated[SessionUser, Depends(signed_in("admin"))], db: DatabaseDep,
+           clock: ClockDep, views: ViewsDep):
+    with db.transaction() as s:
+        rows = [{"id": r.id, "state": r.state, "kind": r.kind, "recipient": r.recipient, "about": r.about,
+                 "send_at": r.send_at.astimezone(clock.tz), "expires_at": r.expires_at.astimezone(clock.tz),
+                 "attempts": r.attempts, "last_error": r.last_error} for r in outbox.unsent(s)]
+        counts = outbox.backlog(s, clock.now())
+    return views.page(request, user, "admin_outbox.html", messages=rows, expired=counts["expired"])

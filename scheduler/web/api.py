@@ -14,25 +14,25 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from scheduler.clock import Clock
-from scheduler.evidence.deliveries import CHANNEL_FIELDS, DeliveryError, Evidence, FileRef
-from scheduler.plan.durations import parse_duration
-from scheduler.errors import N_, SchedulerError
-from scheduler.i18n import gettext_for
-from scheduler.store.files import EvidenceStore
-from scheduler.evidence.ledger import parse_content
-from scheduler.people.accounts import FeedScope, check_channel, feed_urls, new_token
-from scheduler.plan.periods import parse_moment
-from scheduler.people.permissions import Actor, may_admin, may_report
-from scheduler.store.recording import NotFound, actor_of, precheck, record_delivery, record_excuse, refuse
-from scheduler.settings import Settings
-from scheduler.store import ledger as stored_ledger
-from scheduler.store import people
-from scheduler.store.database import Database
-from scheduler.store.tables import OccurrenceRow
-from scheduler.web import ledger_check
 from scheduler.bounds import LIMITS, MAX_ID, SHORT, TEXT, check_text, parse_id
 from scheduler.compliance.report_files import FORMATS
+from scheduler.errors import N_, SchedulerError
+from scheduler.evidence.deliveries import CHANNEL_FIELDS, DeliveryError, Evidence, FileRef
+from scheduler.evidence.ledger import parse_content
+from scheduler.i18n import gettext_for
+from scheduler.people.accounts import FeedScope, check_channel, feed_urls, new_token
+from scheduler.people.permissions import Actor, may_admin, may_report
+from scheduler.plan.durations import parse_duration
+from scheduler.plan.periods import parse_moment
+from scheduler.store import ledger as stored_ledger
+from scheduler.store import people
+from scheduler.store.compliance import Scope
+from scheduler.store.database import Database
+from scheduler.store.recording import NotFound, actor_of, precheck, record_delivery, record_excuse, refuse
+from scheduler.store.reporting import period_report, report_file
+from scheduler.store.tables import OccurrenceRow
+from scheduler.web import ledger_check
+from scheduler.web.deps import ClockDep, DatabaseDep, Services, ServicesDep, SettingsDep, StoreDep
 from scheduler.web.evidence_files import file_response, opened
 from scheduler.web.limits import ERRORS, ErrorBody, Id, Text
 from scheduler.web.uploads import Form, read_form
@@ -141,201 +141,221 @@ def entry_json(row, superseded: set[int]) -> dict:
             "files": [{**f, "href": f"/api/ledger/{row.seq}/files/{f['sha256']}"} for f in payload.get("files", [])]}
 
 
-def api_router(settings: Settings, db: Database, clock: Clock, store: EvidenceStore) -> APIRouter:
-    router = APIRouter(prefix="/api", tags=["api"], responses=ERRORS)
-    bearer = HTTPBearer(auto_error=False, description="A token from `python main.py tokens create --user EMAIL`")
+router = APIRouter(prefix="/api", tags=["api"], responses=ERRORS)
+bearer = HTTPBearer(auto_error=False, description="A token from `python main.py tokens create --user EMAIL`")
 
-    def current(request: Request,
-                credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Actor:
-        if credentials is None:
-            raise Unauthenticated(N_("send Authorization: Bearer TOKEN"))
-        with db.transaction() as s:
-            user = people.user_by_token(s, credentials.credentials)
-            if user is None:
-                raise Unauthenticated(N_("this token is unknown, revoked, or its user is disabled"))
-            request.state.lang = user.lang  # errors and messages in the user's language
-            return actor_of(user)
 
-    Who = Annotated[Actor, Depends(current)]
+def current(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+            db: DatabaseDep) -> Actor:
+    """The token's user; errors and messages from here on in their language."""
+    if credentials is None:
+        raise Unauthenticated(N_("send Authorization: Bearer TOKEN"))
+    with db.transaction() as s:
+        user = people.user_by_token(s, credentials.credentials)
+        if user is None:
+            raise Unauthenticated(N_("this token is unknown, revoked, or its user is disabled"))
+        request.state.lang = user.lang
+        return actor_of(user)
 
-    def admin(actor: Actor, what: str) -> None:
-        decision = may_admin(actor)
-        if not decision:
-            raise refuse(actor, "administer", what, decision)
 
-    def precheck_record(actor: Actor, occurrence_id: str | None, obligation: str | None,
-                        plan: str | None) -> None:
-        """Refuse before a (large) body is read; the transaction checks again."""
-        with db.transaction() as s:
-            precheck(s, actor, occurrence_id, obligation, plan)
+Who = Annotated[Actor, Depends(current)]
 
-    async def deliver(request: Request, actor: Actor, occurrence_id: str | None = None,
-                      obligation: str | None = None, period: str | None = None, plan: str | None = None):
-        await run_in_threadpool(precheck_record, actor, occurrence_id, obligation, plan)
-        form: Form = await read_form(request, store)
-        with form:
-            evidence = evidence_from_form(form.fields, form.files, clock.tz)
 
-            def write():
-                with db.transaction() as s:
-                    result = record_delivery(s, actor, evidence, clock.now(), settings.base_url, occurrence_id,
-                                             obligation, period, plan)
-                    form.commit()  # files reach their final names just before the database commits
-                    return result
+def admin(actor: Actor, what: str) -> None:
+    decision = may_admin(actor)
+    if not decision:
+        raise refuse(actor, "administer", what, decision)
 
-            result = await run_in_threadpool(write)
-        body = result.as_json()
-        _ = gettext_for(actor.lang)
-        body["reasons"] = [_(m).format(**p) for m, p in result.reasons]
-        body["gaps"] = [_(g) for g in result.gaps]
-        return JSONResponse(body, status_code=201)
 
-    @router.post("/occurrences/{occurrence_id}/deliveries", status_code=201, openapi_extra=DELIVERY_FORM,
-                 responses=RECORDING,
-                 summary="Record a delivery (multipart: aired_at|published_at, duration, url, ..., files)")
-    async def deliver_occurrence(occurrence_id: str, request: Request, actor: Who):
-        return await deliver(request, actor, occurrence_id=occurrence_id)
+def precheck_record(db: Database, actor: Actor, occurrence_id: str | None, obligation: str | None,
+                    plan: str | None) -> None:
+    """Refuse before a (large) body is read; the transaction checks again."""
+    with db.transaction() as s:
+        precheck(s, actor, occurrence_id, obligation, plan)
 
-    @router.post("/obligations/{code}/deliveries", status_code=201, openapi_extra=DELIVERY_FORM,
-                 responses=RECORDING,
-                 summary="Record a delivery against the lowest-numbered open occurrence of a period")
-    async def deliver_period(code: str, request: Request, actor: Who, period: str = Query(...),
-                             plan: str | None = None):
-        return await deliver(request, actor, obligation=code, period=period, plan=plan)
 
-    @router.post("/occurrences/{occurrence_id}/excuses", status_code=201, summary="Excuse an occurrence (DHA)",
-                 responses=RECORDING)
-    def excuse(occurrence_id: str, body: Excuse, actor: Who):
-        with db.transaction() as s:
-            result = record_excuse(s, actor, occurrence_id, body.reason, clock.now(), settings.base_url,
-                                   body.supersedes)
-        return JSONResponse(result.as_json(), status_code=201)
+async def deliver(request: Request, services: Services, actor: Actor, occurrence_id: str | None = None,
+                  obligation: str | None = None, period: str | None = None, plan: str | None = None):
+    db, clock = services.db, services.clock
+    await run_in_threadpool(precheck_record, db, actor, occurrence_id, obligation, plan)
+    form: Form = await read_form(request, services.store)
+    with form:
+        evidence = evidence_from_form(form.fields, form.files, clock.tz)
 
-    @router.get("/occurrences/{occurrence_id}", summary="An occurrence with its ledger entries")
-    def occurrence(occurrence_id: str, actor: Who):
-        with db.transaction() as s:
-            row = s.get(OccurrenceRow, occurrence_id)
-            if row is None:
-                raise NotFound(N_("no occurrence {id}"), id=occurrence_id)
-            rows = stored_ledger.entries_of(s, [occurrence_id])
-            superseded = {r.supersedes for r in rows if r.supersedes}
-            return {"id": row.id, "plan": row.plan_code, "obligation": row.obligation_code, "agency": row.agency_code,
-                    "period": row.period, "number": row.number, "status": row.status, "revision": row.revision,
-                    "window_start": row.window_start.astimezone(clock.tz).isoformat(),
-                    "window_end": row.window_end.astimezone(clock.tz).isoformat(),
-                    "delivery": row.delivery, "entries": [entry_json(r, superseded) for r in rows]}
+        def write():
+            with db.transaction() as s:
+                result = record_delivery(s, actor, evidence, clock.now(), services.settings.base_url,
+                                         occurrence_id, obligation, period, plan)
+                form.commit()  # files reach their final names just before the database commits
+                return result
 
-    @router.get("/ledger/{seq}/files/{sha256}", responses=FILE,
-                summary="An evidence file, as recorded in an entry (DHA, admin, the recording agencies)")
-    def evidence_file(seq: Id, sha256: str, actor: Who):
-        with db.transaction() as s:
-            found = opened(s, store, actor, seq, sha256)
-        return file_response(store, found)
+        result = await run_in_threadpool(write)
+    body = result.as_json()
+    _ = gettext_for(actor.lang)
+    body["reasons"] = [_(m).format(**p) for m, p in result.reasons]
+    body["gaps"] = [_(g) for g in result.gaps]
+    return JSONResponse(body, status_code=201)
 
-    @router.get("/ledger/verify", summary="Recompute the ledger's chain, re-hash its files, compare every column "
-                                          "with the hashed content and check the latest kept checkpoint")
-    def verify(actor: Who):
-        return ledger_check.check(settings, db, store, clock.now(), None).as_json(gettext_for(actor.lang))
 
-    @router.post("/ledger/verify", summary="The same check against an uploaded checkpoint (JSON {\"checkpoint\": "
-                                           "TEXT}, a multipart file \"checkpoint\", or the file itself; 16 KiB)")
-    async def verify_against(request: Request, actor: Who):
-        upload = await ledger_check.uploaded(request)
-        result = await run_in_threadpool(ledger_check.check, settings, db, store, clock.now(), upload)
-        return result.as_json(gettext_for(actor.lang))
+@router.post("/occurrences/{occurrence_id}/deliveries", status_code=201, openapi_extra=DELIVERY_FORM,
+             responses=RECORDING,
+             summary="Record a delivery (multipart: aired_at|published_at, duration, url, ..., files)")
+async def deliver_occurrence(occurrence_id: str, request: Request, actor: Who, services: ServicesDep):
+    return await deliver(request, services, actor, occurrence_id=occurrence_id)
 
-    @router.get("/compliance", summary="Compliance summary (DHA, admin; a producer for their own agency)",
-                responses=REPORT_TYPES)
-    def compliance(actor: Who, period: str, plan: str | None = None, agency: str | None = None,
-                   obligation: str | None = None, format: str = "json", cutoff: bool = False,
-                   as_of: str | None = None):
-        from scheduler.store.reporting import period_report, report_file
-        from scheduler.store.compliance import Scope
 
-        if agency is None and "producer" in actor.roles and not {"dha", "admin"} & set(actor.roles):
-            agency = actor.agency  # a producer sees their own agency
-        decision = may_report(actor, agency)
-        if not decision:
-            raise refuse(actor, "see the compliance of", agency or "every agency", decision)
-        moment = clock.now()
-        if as_of:
-            try:
-                moment = parse_moment(as_of, clock.tz, time(23, 59, 59))
-            except SchedulerError as e:
-                raise DeliveryError("as_of", e.message, **e.params) from None
-        with db.transaction() as s:
-            document = period_report(s, period, cutoff, moment, Scope(plan, agency, obligation),
-                                     settings.at_risk_days, settings.report_agency, actor.lang)
-        report = report_file(document, format, settings.base_url)
-        return Response(report.body, media_type=report.media, headers=report.headers())
+@router.post("/obligations/{code}/deliveries", status_code=201, openapi_extra=DELIVERY_FORM,
+             responses=RECORDING,
+             summary="Record a delivery against the lowest-numbered open occurrence of a period")
+async def deliver_period(code: str, request: Request, actor: Who, services: ServicesDep, period: str = Query(...),
+                         plan: str | None = None):
+    return await deliver(request, services, actor, obligation=code, period=period, plan=plan)
 
-    @router.get("/users", summary="Users (admin)")
-    def users(actor: Who):
-        admin(actor, "users")
-        with db.transaction() as s:
-            return [{"email": u.email, "name": u.name, "roles": u.roles, "agency": u.agency_code, "lang": u.lang,
-                     "disabled": u.disabled} for u in people.list_users(s)]
 
-    @router.post("/users", status_code=201, summary="Add a user (admin)")
-    def add_user(body: User, actor: Who):
-        admin(actor, "users")
-        with db.transaction() as s:
-            user = people.add_user(s, body.email, body.roles, body.agency, body.name, body.lang, clock.now())
-            return JSONResponse({"email": user.email, "roles": user.roles}, status_code=201)
+@router.post("/occurrences/{occurrence_id}/excuses", status_code=201, summary="Excuse an occurrence (DHA)",
+             responses=RECORDING)
+def excuse(occurrence_id: str, body: Excuse, actor: Who, db: DatabaseDep, clock: ClockDep, settings: SettingsDep):
+    with db.transaction() as s:
+        result = record_excuse(s, actor, occurrence_id, body.reason, clock.now(), settings.base_url,
+                               body.supersedes)
+    return JSONResponse(result.as_json(), status_code=201)
 
-    @router.post("/users/{email}/disable", summary="Disable a user at once (admin)")
-    def disable_user(email: str, actor: Who):
-        admin(actor, "users")
-        with db.transaction() as s:
-            user = people.disable_user(s, email, clock.now())
-            return {"email": user.email, "disabled": True}
 
-    @router.get("/tokens", summary="API tokens (admin)")
-    def tokens(actor: Who):
-        admin(actor, "tokens")
-        with db.transaction() as s:
-            return [{"id": t.id, "email": u.email, "created_at": t.created_at.isoformat(),
-                     "revoked": t.revoked_at is not None} for t, u in people.list_tokens(s)]
+@router.get("/occurrences/{occurrence_id}", summary="An occurrence with its ledger entries")
+def occurrence(occurrence_id: str, actor: Who, db: DatabaseDep, clock: ClockDep):
+    with db.transaction() as s:
+        row = s.get(OccurrenceRow, occurrence_id)
+        if row is None:
+            raise NotFound(N_("no occurrence {id}"), id=occurrence_id)
+        rows = stored_ledger.entries_of(s, [occurrence_id])
+        superseded = {r.supersedes for r in rows if r.supersedes}
+        return {"id": row.id, "plan": row.plan_code, "obligation": row.obligation_code, "agency": row.agency_code,
+                "period": row.period, "number": row.number, "status": row.status, "revision": row.revision,
+                "window_start": row.window_start.astimezone(clock.tz).isoformat(),
+                "window_end": row.window_end.astimezone(clock.tz).isoformat(),
+                "delivery": row.delivery, "entries": [entry_json(r, superseded) for r in rows]}
 
-    @router.post("/tokens", status_code=201, summary="Create an API token; shown once (admin)")
-    def create_token(body: TokenRequest, actor: Who):
-        admin(actor, "tokens")
-        token = "mps_" + new_token()
-        with db.transaction() as s:
-            row = people.create_token(s, body.email, token, clock.now())
-            return JSONResponse({"id": row.id, "token": token}, status_code=201)
 
-    @router.post("/tokens/{token_id}/revoke", summary="Revoke an API token (admin)")
-    def revoke_token(token_id: Id, actor: Who):
-        admin(actor, "tokens")
-        with db.transaction() as s:
-            people.revoke_token(s, token_id, clock.now())
-        return {"id": token_id, "revoked": True}
+@router.get("/ledger/{seq}/files/{sha256}", responses=FILE,
+            summary="An evidence file, as recorded in an entry (DHA, admin, the recording agencies)")
+def evidence_file(seq: Id, sha256: str, actor: Who, db: DatabaseDep, store: StoreDep):
+    with db.transaction() as s:
+        found = opened(s, store, actor, seq, sha256)
+    return file_response(store, found)
 
-    @router.get("/subscriptions", summary="Calendar subscriptions (admin)")
-    def subscriptions(actor: Who):
-        admin(actor, "subscriptions")
-        with db.transaction() as s:
-            return [{"id": sub.id, "email": u.email, "plan": sub.plan_code, "agency": sub.agency_code,
-                     "obligation": sub.obligation_code, "channel": sub.channel, "milestones": sub.milestones,
-                     "revoked": sub.revoked_at is not None} for sub, u in people.list_subscriptions(s)]
 
-    @router.post("/subscriptions", status_code=201, summary="Create a calendar subscription; URL shown once (admin)")
-    def subscribe(body: SubscriptionRequest, actor: Who):
-        admin(actor, "subscriptions")
-        scope = FeedScope(body.plan, body.agency, body.obligation, check_channel(body.channel), body.milestones)
-        token = new_token()
-        with db.transaction() as s:
-            row = people.subscribe(s, body.email, scope, token, clock.now(), settings.lang)
-            https, webcal = feed_urls(settings.base_url, token)
-            return JSONResponse({"id": row.id, "https": https, "webcal": webcal}, status_code=201)
+@router.get("/ledger/verify", summary="Recompute the ledger's chain, re-hash its files, compare every column "
+                                      "with the hashed content and check the latest kept checkpoint")
+def verify(actor: Who, services: ServicesDep):
+    s = services
+    return ledger_check.check(s.settings, s.db, s.store, s.clock.now(), None).as_json(gettext_for(actor.lang))
 
-    @router.post("/subscriptions/{subscription_id}/revoke", summary="Revoke a calendar subscription (admin)")
-    def revoke_subscription(subscription_id: Id, actor: Who):
-        admin(actor, "subscriptions")
-        with db.transaction() as s:
-            people.revoke(s, subscription_id, clock.now())
-        return {"id": subscription_id, "revoked": True}
 
-    return router
+@router.post("/ledger/verify", summary="The same check against an uploaded checkpoint (JSON {\"checkpoint\": "
+                                       "TEXT}, a multipart file \"checkpoint\", or the file itself; 16 KiB)")
+async def verify_against(request: Request, actor: Who, services: ServicesDep):
+    s = services
+    upload = await ledger_check.uploaded(request)
+    result = await run_in_threadpool(ledger_check.check, s.settings, s.db, s.store, s.clock.now(), upload)
+    return result.as_json(gettext_for(actor.lang))
 
+
+@router.get("/compliance", summary="Compliance summary (DHA, admin; a producer for their own agency)",
+            responses=REPORT_TYPES)
+def compliance(actor: Who, services: ServicesDep, period: str, plan: str | None = None, agency: str | None = None,
+               obligation: str | None = None, format: str = "json", cutoff: bool = False,
+               as_of: str | None = None):
+    if agency is None and "producer" in actor.roles and not {"dha", "admin"} & set(actor.roles):
+        agency = actor.agency  # a producer sees their own agency
+    decision = may_report(actor, agency)
+    if not decision:
+        raise refuse(actor, "see the compliance of", agency or "every agency", decision)
+    settings, clock = services.settings, services.clock
+    moment = clock.now()
+    if as_of:
+        try:
+            moment = parse_moment(as_of, clock.tz, time(23, 59, 59))
+        except SchedulerError as e:
+            raise DeliveryError("as_of", e.message, **e.params) from None
+    with services.db.transaction() as s:
+        document = period_report(s, period, cutoff, moment, Scope(plan, agency, obligation),
+                                 settings.at_risk_days, settings.report_agency, actor.lang)
+    report = report_file(document, format, settings.base_url)
+    return Response(report.body, media_type=report.media, headers=report.headers())
+
+
+@router.get("/users", summary="Users (admin)")
+def users(actor: Who, db: DatabaseDep):
+    admin(actor, "users")
+    with db.transaction() as s:
+        return [{"email": u.email, "name": u.name, "roles": u.roles, "agency": u.agency_code, "lang": u.lang,
+                 "disabled": u.disabled} for u in people.list_users(s)]
+
+
+@router.post("/users", status_code=201, summary="Add a user (admin)")
+def add_user(body: User, actor: Who, db: DatabaseDep, clock: ClockDep):
+    admin(actor, "users")
+    with db.transaction() as s:
+        user = people.add_user(s, body.email, body.roles, body.agency, body.name, body.lang, clock.now())
+        return JSONResponse({"email": user.email, "roles": user.roles}, status_code=201)
+
+
+@router.post("/users/{email}/disable", summary="Disable a user at once (admin)")
+def disable_user(email: str, actor: Who, db: DatabaseDep, clock: ClockDep):
+    admin(actor, "users")
+    with db.transaction() as s:
+        user = people.disable_user(s, email, clock.now())
+        return {"email": user.email, "disabled": True}
+
+
+@router.get("/tokens", summary="API tokens (admin)")
+def tokens(actor: Who, db: DatabaseDep):
+    admin(actor, "tokens")
+    with db.transaction() as s:
+        return [{"id": t.id, "email": u.email, "created_at": t.created_at.isoformat(),
+                 "revoked": t.revoked_at is not None} for t, u in people.list_tokens(s)]
+
+
+@router.post("/tokens", status_code=201, summary="Create an API token; shown once (admin)")
+def create_token(body: TokenRequest, actor: Who, db: DatabaseDep, clock: ClockDep):
+    admin(actor, "tokens")
+    token = "mps_" + new_token()
+    with db.transaction() as s:
+        row = people.create_token(s, body.email, token, clock.now())
+        return JSONResponse({"id": row.id, "token": token}, status_code=201)
+
+
+@router.post("/tokens/{token_id}/revoke", summary="Revoke an API token (admin)")
+def revoke_token(token_id: Id, actor: Who, db: DatabaseDep, clock: ClockDep):
+    admin(actor, "tokens")
+    with db.transaction() as s:
+        people.revoke_token(s, token_id, clock.now())
+    return {"id": token_id, "revoked": True}
+
+
+@router.get("/subscriptions", summary="Calendar subscriptions (admin)")
+def subscriptions(actor: Who, db: DatabaseDep):
+    admin(actor, "subscriptions")
+    with db.transaction() as s:
+        return [{"id": sub.id, "email": u.email, "plan": sub.plan_code, "agency": sub.agency_code,
+                 "obligation": sub.obligation_code, "channel": sub.channel, "milestones": sub.milestones,
+                 "revoked": sub.revoked_at is not None} for sub, u in people.list_subscriptions(s)]
+
+
+@router.post("/subscriptions", status_code=201, summary="Create a calendar subscription; URL shown once (admin)")
+def subscribe(body: SubscriptionRequest, actor: Who, db: DatabaseDep, clock: ClockDep, settings: SettingsDep):
+    admin(actor, "subscriptions")
+    scope = FeedScope(body.plan, body.agency, body.obligation, check_channel(body.channel), body.milestones)
+    token = new_token()
+    with db.transaction() as s:
+        row = people.subscribe(s, body.email, scope, token, clock.now(), settings.lang)
+        https, webcal = feed_urls(settings.base_url, token)
+        return JSONResponse({"id": row.id, "https": https, "webcal": webcal}, status_code=201)
+
+
+@router.post("/subscriptions/{subscription_id}/revoke", summary="Revoke a calendar subscription (admin)")
+def revoke_subscription(subscription_id: Id, actor: Who, db: DatabaseDep, clock: ClockDep):
+    admin(actor, "subscriptions")
+    with db.transaction() as s:
+        people.revoke(s, subscription_id, clock.now())
+    return {"id": subscription_id, "revoked": True}

@@ -7,13 +7,12 @@ Signing out ends the id; SESSION_IDLE_MINUTES without a request ends it too;
 disabling a user or changing their password raises the epoch, so every
 session of theirs ends at its next request. A failed sign-in answers the
 same, in the same time, whether the address is unknown, disabled or its
-password wrong.
+password wrong. The pages that sign in and set passwords are ``sign_in``'s.
 """
 
 from __future__ import annotations
 
 import hashlib
-import logging
 import os
 import secrets
 from dataclasses import dataclass
@@ -24,27 +23,23 @@ from urllib.parse import quote, urlparse
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from starlette.concurrency import run_in_threadpool
+from fastapi import Request
+from fastapi.responses import RedirectResponse, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from scheduler.bounds import LIMITS
 from scheduler.clock import Clock
 from scheduler.errors import N_, InputError
 from scheduler.reminders.outbox import Message
-from scheduler.rendering import render
 from scheduler.settings import Settings
+from scheduler.store import sign_ins
 from scheduler.store.database import Database
 from scheduler.store.outbox import enqueue
-from scheduler.store import sign_ins
 from scheduler.store.people import find_user
 from scheduler.store.tables import PasswordTokenRow, SignInFailureRow, UserRow
-from scheduler.web.clients import client_of
 
-log = logging.getLogger("scheduler.web.auth")
 COOKIE = "lich_session"
 SESSION_DAYS = sign_ins.LIFETIME.days  # the cookie lasts as long as a session can
 MIN_PASSWORD = 10
@@ -223,123 +218,14 @@ def new_password_link(session: Session, user: UserRow, now: datetime, settings: 
     enqueue(session, [message], now, urlparse(settings.base_url).hostname or "localhost")
 
 
-def _address(form) -> str:
+def address(form) -> str:
     """The address as typed, in the form addresses are kept (lower case)."""
     return str(form.get("email", "")).strip().lower()[:320]
 
 
-def _user(session: Session, email: str) -> UserRow | None:
+def user_at(session: Session, email: str) -> UserRow | None:
+    """The user of an address as typed; None for nobody (or no address at all)."""
     try:
         return find_user(session, email)
     except InputError:  # not an address at all: nobody, answered as for an unknown one
         return None
-
-
-def auth_router(settings: Settings, db: Database, clock: Clock, sessions: Sessions) -> APIRouter:
-    router = APIRouter(include_in_schema=False)
-    proxies = settings.trusted_proxies
-
-    def page(request: Request, name: str, status: int = 200, **values) -> Response:
-        user = sessions.user(request)
-        lang = user.lang if user else request.query_params.get("lang", settings.lang)
-        body = render(name, lang if lang in ("vi", "en") else settings.lang, user=user,
-                      csrf=sessions.csrf(request), **values)
-        return sessions.finish(request, HTMLResponse(body, status_code=status))
-
-    @router.get("/login")
-    def login_form(request: Request, next: str = "/"):
-        return page(request, "login.html", next=safe_next(next))
-
-    @router.post("/login")
-    async def login(request: Request):
-        form = await request.form()
-        return await run_in_threadpool(sign_in, request, form)  # argon2 takes a while: never on the event loop
-
-    def sign_in(request: Request, form) -> Response:
-        email, password = _address(form), str(form.get("password", ""))
-        target = safe_next(str(form.get("next", "/")))
-        if not check_csrf(sessions, request, str(form.get("csrf", ""))):
-            return page(request, "login.html", 403, next=target, error=N_("The form expired; please try again."))
-        now = clock.now()
-        with db.transaction() as s:
-            if too_many_failures(s, email, client_of(request, proxies), now):
-                log.warning("sign-in refused for %s from %s: too many failures", email, client_of(request, proxies))
-                return page(request, "login.html", 429, next=target, email=email,
-                            error=N_("Too many failed attempts; wait 15 minutes and try again."))
-            user = _user(s, email)
-            if not check_password(user, password):  # one verification, and one failure row, in every case
-                s.add(SignInFailureRow(email=email, client=client_of(request, proxies), at=now))
-                log.warning("failed sign-in for %s from %s", email, client_of(request, proxies))
-                return page(request, "login.html", 401, next=target, email=email,
-                            error=N_("Wrong email address or password."))
-            s.execute(delete(SignInFailureRow).where(SignInFailureRow.email == email))
-            data = sessions.start(s, user, now)
-        response = RedirectResponse(target, status_code=303)
-        sessions.write(response, data)  # a new session (and CSRF token) at sign-in
-        return response
-
-    @router.post("/logout")
-    async def logout(request: Request):
-        form = await request.form()
-        if not check_csrf(sessions, request, str(form.get("csrf", ""))):
-            return page(request, "login.html", 403, next="/", error=N_("The form expired; please try again."))
-        await run_in_threadpool(sessions.end, request)
-        response = RedirectResponse("/login", status_code=303)
-        response.delete_cookie(COOKIE, path="/")
-        return response
-
-    @router.get("/password/forgot")
-    def forgot_form(request: Request):
-        return page(request, "password_forgot.html")
-
-    @router.post("/password/forgot")
-    async def forgot(request: Request):
-        form = await request.form()
-        if not check_csrf(sessions, request, str(form.get("csrf", ""))):
-            return page(request, "password_forgot.html", 403, error=N_("The form expired; please try again."))
-        email = _address(form)
-        now = clock.now()
-        with db.transaction() as s:
-            if too_many_failures(s, email, client_of(request, proxies), now):
-                return page(request, "password_forgot.html", 429,
-                            error=N_("Too many failed attempts; wait 15 minutes and try again."))
-            user = _user(s, email)
-            if user is not None and not user.disabled:
-                new_password_link(s, user, now, settings)
-            s.add(SignInFailureRow(email=email, client=client_of(request, proxies), at=now))  # reset links are rationed too
-        return page(request, "password_forgot.html", sent=True)  # the same answer whether the address exists
-
-    @router.get("/password/set/{token}")
-    def set_form(request: Request, token: str):
-        return page(request, "password_set.html", token=token)
-
-    @router.post("/password/set/{token}")
-    async def set_new(request: Request, token: str):
-        form = await request.form()
-        if not check_csrf(sessions, request, str(form.get("csrf", ""))):
-            return page(request, "password_set.html", 403, token=token, error=N_("The form expired; please try again."))
-        password, again = str(form.get("password", "")), str(form.get("again", ""))
-        now = clock.now()
-        with db.transaction() as s:
-            row = s.get(PasswordTokenRow, hashlib.sha256(token.encode()).hexdigest())
-            if row is None or row.used_at is not None or row.expires_at <= now:
-                return page(request, "password_set.html", 400, token=token,
-                            error=N_("This link has expired or was already used; ask for a new one."))
-            if password != again:
-                return page(request, "password_set.html", 422, token=token,
-                            error=N_("The two passwords are not the same."))
-            if len(password) < MIN_PASSWORD:
-                return page(request, "password_set.html", 422, token=token,
-                            error=N_("A password needs at least 10 characters."))
-            if len(password) > MAX_PASSWORD:
-                return page(request, "password_set.html", 422, token=token,
-                            error=N_("A password has at most 1024 characters."))
-            user = s.get(UserRow, row.user_id)
-            set_password(s, user, password, now)
-            row.used_at = now
-            data = sessions.start(s, user, now)
-        response = RedirectResponse("/", status_code=303)
-        sessions.write(response, data)
-        return response
-
-    return router

@@ -8,35 +8,34 @@ it (never stored in a URL, never logged); only its SHA-256 is kept.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta
-from typing import Mapping
+from typing import Annotated
 from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from scheduler.bounds import parse_id
-from scheduler.clock import Clock
+from scheduler.compliance.report_files import COLUMNS
 from scheduler.errors import N_, InputError, SchedulerError
-from scheduler.store.files import EvidenceStore
 from scheduler.feeds.ical import CHANNEL_NAMES, VN_TZ, summary
-from scheduler.i18n import gettext_for, pick
 from scheduler.feeds.month_grid import Month, month_heading, parse_month, weekday_names
+from scheduler.i18n import gettext_for, pick
 from scheduler.people.accounts import FeedScope, check_channel, feed_urls, new_token
 from scheduler.plan.model import CHANNELS
-from scheduler.compliance.report_files import COLUMNS
-from scheduler.settings import Settings
+from scheduler.plan.workdays import WorkCalendar
 from scheduler.store import people
 from scheduler.store.calendar import Choices, choices, day_bounds, milestones_between, shown_between
 from scheduler.store.database import Database
 from scheduler.store.schedule import Filters
 from scheduler.store.tables import PlanRow, SubscriptionRow
 from scheduler.store.watch import calendar_of
-from scheduler.plan.workdays import WorkCalendar
-from scheduler.web.auth import SessionUser, Sessions
-from scheduler.web.pages import statuses
+from scheduler.web.auth import SessionUser
+from scheduler.web.deps import ClockDep, DatabaseDep, Posted, SettingsDep, ViewsDep, form_post, signed_in
+from scheduler.web.occurrence_view import statuses
 from scheduler.web.views import Views
 
 FIELDS = ("plan", "agency", "obligation", "channel")
@@ -152,115 +151,114 @@ def month_context(session, scope: FeedScope, month: Month, known: Choices, now: 
             "weeks": weeks, "owed": owed, "today_month": Month.of(today)}
 
 
-def calendar_router(settings: Settings, db: Database, clock: Clock, sessions: Sessions, store: EvidenceStore) -> APIRouter:
-    router = APIRouter(include_in_schema=False)
-    views = Views(settings, sessions)
+router = APIRouter(include_in_schema=False)
+Person = Annotated[SessionUser, Depends(signed_in())]
+Subscriber = Annotated[Posted, Depends(form_post(back="/subscriptions"))]
 
-    @router.get("/calendar")
-    def calendar_page(request: Request):
-        user = views.gate(request)
-        if not isinstance(user, SessionUser):
-            return user
-        _, now, query = gettext_for(user.lang), clock.now(), request.query_params
-        scope, errors = read_scope(query, False), {}
-        with db.transaction() as s:
-            known = choices(s)
-            month = Month.of(now.astimezone(zone_and_workdays(s, scope.plan, known)[0]).date())
-            try:
-                if query.get("month"):
-                    month = parse_month(query["month"])
-            except InputError as e:
-                errors["month"] = problem(e, _, "month")["message"]
-            try:
-                check_scope(scope, known)
-            except InputError as e:  # the month is still shown, unfiltered
-                found = problem(e, _)
-                errors[found["field"] or ""] = found["message"]
-                scope = FeedScope(milestones=scope.milestones)
-            context = month_context(s, scope, month, known, now, settings.at_risk_days, user.lang, _)
 
-        def link(target: Month) -> str:
-            return "/calendar?" + scope_query(scope, month=target.key)
-
-        words = describe(scope, known, user.lang, _)
-        active = [words[f] for f in FIELDS if getattr(scope, f)] + ([_("with milestones")] if scope.milestones else [])
-        return views.page(request, user, "calendar.html", 422 if errors else 200, errors=errors, scope=scope,
-                          active=active, options=options(known, user.lang, _), previous=link(month.previous()),
-                          next=link(month.next()), current=link(context["today_month"]),
-                          subscribe="/subscriptions?" + scope_query(scope), **context)
-
-    def subscriptions_context(s, user: SessionUser, _) -> dict:
+@router.get("/calendar")
+def calendar_page(request: Request, user: Person, settings: SettingsDep, db: DatabaseDep, clock: ClockDep,
+                  views: ViewsDep):
+    """The month asked (else this one) with what each day holds; a filter
+    or month that cannot be read is said near its field (422)."""
+    _, now, query = gettext_for(user.lang), clock.now(), request.query_params
+    scope, errors = read_scope(query, False), {}
+    with db.transaction() as s:
         known = choices(s)
-        tz = zone_and_workdays(s, None, known)[0]
-        return {"subscriptions": [{
-            "id": r.id, "words": describe(people.scope_of(r), known, user.lang, _),
-            "created": r.created_at.astimezone(tz), "revoked": r.revoked_at.astimezone(tz) if r.revoked_at else None}
-            for r in people.subscriptions_of(s, user.id)], "options": options(known, user.lang, _)}
-
-    def show_subscriptions(request: Request, user: SessionUser, scope: FeedScope, status: int = 200,
-                           error: dict | None = None, notice: int | None = None) -> Response:
-        with db.transaction() as s:
-            context = subscriptions_context(s, user, gettext_for(user.lang))
-        if notice is not None and not any(x["id"] == notice and x["revoked"] for x in context["subscriptions"]):
-            notice = None
-        return views.page(request, user, "subscriptions.html", status, "/subscriptions", scope=scope, error=error,
-                          notice=notice, **context)
-
-    @router.get("/subscriptions")
-    def subscriptions_page(request: Request):
-        user = views.gate(request)
-        if not isinstance(user, SessionUser):
-            return user
-        revoked = request.query_params.get("revoked", "")
-        return show_subscriptions(request, user, read_scope(request.query_params, True),
-                                  notice=parse_id(revoked))
-
-    @router.post("/subscriptions")
-    async def subscribe(request: Request):
-        found = await views.form_post(request, back="/subscriptions")
-        if isinstance(found, Response):
-            return found
-        user, form = found
-        _ = gettext_for(user.lang)
-        scope, token = read_scope(form, False), new_token()
-
-        def create():
-            check_channel(scope.channel)
-            with db.transaction() as s:
-                row = people.subscribe(s, user.email, scope, token, clock.now(), user.lang)
-                return row.id, describe(scope, choices(s), user.lang, _)
-
+        month = Month.of(now.astimezone(zone_and_workdays(s, scope.plan, known)[0]).date())
         try:
-            sid, words = await run_in_threadpool(create)
+            if query.get("month"):
+                month = parse_month(query["month"])
         except InputError as e:
-            return await run_in_threadpool(show_subscriptions, request, user, scope, 422, problem(e, _))
-        https, webcal = feed_urls(settings.base_url, token)
-        response = views.page(request, user, "subscribed.html", 201, "/subscriptions", id=sid, words=words,
-                              https=https, webcal=webcal, google=GOOGLE_ADD + quote(webcal, safe=""))
-        response.headers["Cache-Control"] = "no-store"
-        return response
+            errors["month"] = problem(e, _, "month")["message"]
+        try:
+            check_scope(scope, known)
+        except InputError as e:  # the month is still shown, unfiltered
+            found = problem(e, _)
+            errors[found["field"] or ""] = found["message"]
+            scope = FeedScope(milestones=scope.milestones)
+        context = month_context(s, scope, month, known, now, settings.at_risk_days, user.lang, _)
 
-    @router.post("/subscriptions/{subscription_id}/revoke")
-    async def revoke(subscription_id: str, request: Request):
-        found = await views.form_post(request, back="/subscriptions")
-        if isinstance(found, Response):
-            return found
-        user, form = found
-        _ = gettext_for(user.lang)
+    def link(target: Month) -> str:
+        return "/calendar?" + scope_query(scope, month=target.key)
 
-        def write() -> bool:
-            """Only one's own; someone else's is answered as if it did not exist."""
-            if not parse_id(subscription_id):
+    words = describe(scope, known, user.lang, _)
+    active = [words[f] for f in FIELDS if getattr(scope, f)] + ([_("with milestones")] if scope.milestones else [])
+    return views.page(request, user, "calendar.html", 422 if errors else 200, errors=errors, scope=scope,
+                      active=active, options=options(known, user.lang, _), previous=link(month.previous()),
+                      next=link(month.next()), current=link(context["today_month"]),
+                      subscribe="/subscriptions?" + scope_query(scope), **context)
+
+
+def subscriptions_context(s, user: SessionUser, _) -> dict:
+    known = choices(s)
+    tz = zone_and_workdays(s, None, known)[0]
+    return {"subscriptions": [{
+        "id": r.id, "words": describe(people.scope_of(r), known, user.lang, _),
+        "created": r.created_at.astimezone(tz), "revoked": r.revoked_at.astimezone(tz) if r.revoked_at else None}
+        for r in people.subscriptions_of(s, user.id)], "options": options(known, user.lang, _)}
+
+
+def show_subscriptions(request: Request, db: Database, views: Views, user: SessionUser, scope: FeedScope,
+                       status: int = 200, error: dict | None = None, notice: int | None = None) -> Response:
+    """One's subscriptions, the form for a new one (``scope`` filled in);
+    ``notice`` names the one just revoked."""
+    with db.transaction() as s:
+        context = subscriptions_context(s, user, gettext_for(user.lang))
+    if notice is not None and not any(x["id"] == notice and x["revoked"] for x in context["subscriptions"]):
+        notice = None
+    return views.page(request, user, "subscriptions.html", status, "/subscriptions", scope=scope, error=error,
+                      notice=notice, **context)
+
+
+@router.get("/subscriptions")
+def subscriptions_page(request: Request, user: Person, db: DatabaseDep, views: ViewsDep, revoked: str = ""):
+    return show_subscriptions(request, db, views, user, read_scope(request.query_params, True),
+                              notice=parse_id(revoked))
+
+
+@router.post("/subscriptions")
+async def subscribe(request: Request, posted: Subscriber, settings: SettingsDep, db: DatabaseDep, clock: ClockDep,
+                    views: ViewsDep):
+    """A new subscription for the form's view; its secret address is shown
+    on this one answer, never stored in a URL (no-store)."""
+    user, form = posted
+    _ = gettext_for(user.lang)
+    scope, token = read_scope(form, False), new_token()
+
+    def create():
+        check_channel(scope.channel)
+        with db.transaction() as s:
+            row = people.subscribe(s, user.email, scope, token, clock.now(), user.lang)
+            return row.id, describe(scope, choices(s), user.lang, _)
+
+    try:
+        sid, words = await run_in_threadpool(create)
+    except InputError as e:
+        return await run_in_threadpool(show_subscriptions, request, db, views, user, scope, 422, problem(e, _))
+    https, webcal = feed_urls(settings.base_url, token)
+    response = views.page(request, user, "subscribed.html", 201, "/subscriptions", id=sid, words=words,
+                          https=https, webcal=webcal, google=GOOGLE_ADD + quote(webcal, safe=""))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@router.post("/subscriptions/{subscription_id}/revoke")
+async def revoke(subscription_id: str, request: Request, posted: Subscriber, db: DatabaseDep, clock: ClockDep,
+                 views: ViewsDep):
+    user, _form = posted
+
+    def write() -> bool:
+        """Only one's own; someone else's is answered as if it did not exist."""
+        if not parse_id(subscription_id):
+            return False
+        with db.transaction() as s:
+            row = s.get(SubscriptionRow, parse_id(subscription_id))
+            if row is None or row.user_id != user.id:
                 return False
-            with db.transaction() as s:
-                row = s.get(SubscriptionRow, parse_id(subscription_id))
-                if row is None or row.user_id != user.id:
-                    return False
-                people.revoke(s, row.id, clock.now())
-                return True
+            people.revoke(s, row.id, clock.now())
+            return True
 
-        if not await run_in_threadpool(write):
-            return views.refusal(request, user, 404, _(NO_SUCH_SUBSCRIPTION), "/subscriptions")
-        return views.redirect(request, f"/subscriptions?revoked={parse_id(subscription_id)}")
-
-    return router
+    if not await run_in_threadpool(write):
+        return views.refusal(request, user, 404, gettext_for(user.lang)(NO_SUCH_SUBSCRIPTION), "/subscriptions")
+    return views.redirect(request, f"/subscriptions?revoked={parse_id(subscription_id)}")

@@ -8,33 +8,51 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Annotated
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from scheduler.store import checkpoints
-from scheduler.clock import Clock
+from scheduler.compliance.report_files import COLUMNS, FORMATS, date_range, period_words
 from scheduler.compliance.status import PeriodError
 from scheduler.errors import N_, SchedulerError
-from scheduler.store.files import EvidenceStore
-from scheduler.bounds import format_size
 from scheduler.i18n import gettext_for, pick
-from scheduler.store.recording import NotFound, Refused, record_excuse
-from scheduler.compliance.report_files import COLUMNS, FORMATS, date_range, period_words
-from scheduler.store.reporting import period_report, report_file
-from scheduler.settings import Settings
+from scheduler.store import checkpoints
 from scheduler.store.compliance import Scope
-from scheduler.store.database import Database
-from scheduler.store.tables import AgencyRow, ObligationRow, OccurrenceRow, PlanRow
+from scheduler.store.recording import NotFound, Refused, record_excuse
+from scheduler.store.reporting import period_report, report_file
+from scheduler.store.tables import AgencyRow, ObligationRow, PlanRow
 from scheduler.web import ledger_check
-from scheduler.web.auth import Sessions, SessionUser
-from scheduler.web.compliance_view import SHOWN, TRUE, Selection, counts, default_period, heatmap, occurrence_rows, period_choices
-from scheduler.web.evidence_view import oversight
-from scheduler.web.pages import actor_of, occurrence_context
+from scheduler.web.auth import SessionUser
+from scheduler.web.compliance_view import (
+    SHOWN,
+    TRUE,
+    Selection,
+    counts,
+    default_period,
+    heatmap,
+    occurrence_rows,
+    period_choices,
+)
+from scheduler.web.deps import (
+    Answer,
+    ClockDep,
+    DatabaseDep,
+    Posted,
+    Services,
+    ServicesDep,
+    SettingsDep,
+    StoreDep,
+    ViewsDep,
+    form_post,
+    signed_in,
+)
+from scheduler.web.occurrence_view import actor_of
+from scheduler.web.pages import show_occurrence
 from scheduler.web.views import Views
 
 ROLES = ("dha", "admin")
@@ -43,6 +61,9 @@ DOWNLOADS = (("json", N_("JSON (data)")), ("csv", N_("CSV (Excel)")), ("xlsx", N
 NO_PLAN = N_("No plan is loaded yet.")
 NO_AGENCY = N_('The plan has no agency "{code}".')
 NO_OBLIGATION = N_('Agency "{agency}" hosts no obligation "{code}" in this plan.')
+
+router = APIRouter(include_in_schema=False)
+Overseer = Annotated[SessionUser, Depends(signed_in(*ROLES))]
 
 
 @dataclass
@@ -57,184 +78,161 @@ class Loaded:
     names: dict = field(default_factory=dict)
 
 
-def dashboard_router(settings: Settings, db: Database, clock: Clock, sessions: Sessions, store: EvidenceStore
-                     ) -> APIRouter:
-    router = APIRouter(include_in_schema=False)
-    views = Views(settings, sessions)
-
-    def load(user: SessionUser, plan: str, period: str, cutoff: str, agency: str | None = None,
-             obligation: str | None = None) -> Loaded:
-        """The plan (the asked one, else the one running now), the period
-        (else the current year) and the report; NotFound for what is not there."""
-        _, now = gettext_for(user.lang), clock.now()
-        with db.transaction() as s:
-            plans = list(s.scalars(select(PlanRow).order_by(PlanRow.code)))
-            running = [p for p in plans
-                       if p.period_start <= now.astimezone(ZoneInfo(p.timezone)).date() < p.period_end]
-            row = next((p for p in plans if p.code == plan), None) if plan else (running or plans[-1:] or [None])[0]
-            if row is None:
-                raise NotFound(N_('no plan "{value}" is loaded'), value=plan) if plan else NotFound(NO_PLAN)
-            today = now.astimezone(ZoneInfo(row.timezone)).date()
-            selection = Selection(row.code, period.strip() or default_period(row.period_start, row.period_end, today),
-                                  cutoff.lower() in TRUE)
-            loaded = Loaded(selection, [(p.code, pick(user.lang, p.title, p.title_en)) for p in plans],
-                            period_choices(row.period_start, row.period_end, _))
-            if agency is not None:
-                found = s.get(AgencyRow, (row.code, agency))
-                if found is None:
-                    raise NotFound(NO_AGENCY, code=agency)
-                loaded.names["agency"] = pick(user.lang, found.name, found.name_en)
-            if obligation is not None:
-                ob = s.get(ObligationRow, (row.code, obligation))
-                if ob is None or ob.host != agency:
-                    raise NotFound(NO_OBLIGATION, agency=agency, code=obligation)
-                loaded.names["obligation"] = pick(user.lang, ob.title, ob.title_en)
-            try:
-                loaded.document = period_report(s, selection.period, selection.cutoff, now,
-                                                Scope(row.code, agency, obligation), settings.at_risk_days,
-                                                settings.report_agency, user.lang)
-            except PeriodError as e:
-                loaded.error = e.render(_)
-            return loaded
-
-    def show(request: Request, user: SessionUser, template: str, loaded: Loaded, **values) -> Response:
-        """A dashboard page: 422 with the period form when the period is not one."""
-        _, sel, doc = gettext_for(user.lang), loaded.selection, loaded.document
-        if doc is not None:
-            values.update(period_words=period_words(doc), date_range=date_range(doc),
-                          as_of=datetime.fromisoformat(doc["as_of"]), totals=counts(doc["totals"], user.lang),
-                          downloads=[(fmt, _(label), f"/dashboard/report.{fmt}?" + sel.query(
-                              agency=doc["scope"]["agency"] or "", obligation=doc["scope"]["obligation"] or ""))
-                              for fmt, label in DOWNLOADS])
-        listed = any(value == sel.period for _group, options in loaded.choices for value, _text in options)
-        return views.page(request, user, template, 422 if loaded.error else 200, sel=sel, plans=loaded.plans,
-                          choices=loaded.choices, custom_period=not listed, error=loaded.error, document=doc,
-                          shown=SHOWN, columns=COLUMNS, names=loaded.names, dashboard_href="/dashboard?" + sel.query(),
-                          **values)
-
-    def agency_href(sel: Selection):
-        return lambda code: f"/dashboard/agencies/{quote(code)}?" + sel.query()
-
-    def gated(request: Request, plan: str, period: str, cutoff: str, agency=None, obligation=None):
-        """(user, loaded), or the answer to send: sign in, not allowed, not found."""
-        user = views.gate(request, ROLES)
-        if not isinstance(user, SessionUser):
-            return user, None
+def load(services: Services, user: SessionUser, plan: str, period: str, cutoff: str, agency: str | None = None,
+         obligation: str | None = None) -> Loaded:
+    """The plan (the asked one, else the one running now), the period
+    (else the current year) and the report; NotFound for what is not there."""
+    _, now, settings = gettext_for(user.lang), services.clock.now(), services.settings
+    with services.db.transaction() as s:
+        plans = list(s.scalars(select(PlanRow).order_by(PlanRow.code)))
+        running = [p for p in plans
+                   if p.period_start <= now.astimezone(ZoneInfo(p.timezone)).date() < p.period_end]
+        row = next((p for p in plans if p.code == plan), None) if plan else (running or plans[-1:] or [None])[0]
+        if row is None:
+            raise NotFound(N_('no plan "{value}" is loaded'), value=plan) if plan else NotFound(NO_PLAN)
+        today = now.astimezone(ZoneInfo(row.timezone)).date()
+        selection = Selection(row.code, period.strip() or default_period(row.period_start, row.period_end, today),
+                              cutoff.lower() in TRUE)
+        loaded = Loaded(selection, [(p.code, pick(user.lang, p.title, p.title_en)) for p in plans],
+                        period_choices(row.period_start, row.period_end, _))
+        if agency is not None:
+            found = s.get(AgencyRow, (row.code, agency))
+            if found is None:
+                raise NotFound(NO_AGENCY, code=agency)
+            loaded.names["agency"] = pick(user.lang, found.name, found.name_en)
+        if obligation is not None:
+            ob = s.get(ObligationRow, (row.code, obligation))
+            if ob is None or ob.host != agency:
+                raise NotFound(NO_OBLIGATION, agency=agency, code=obligation)
+            loaded.names["obligation"] = pick(user.lang, ob.title, ob.title_en)
         try:
-            return user, load(user, plan, period, cutoff, agency, obligation)
-        except NotFound as e:
-            return views.refusal(request, user, 404, e.render(gettext_for(user.lang))), None
+            loaded.document = period_report(s, selection.period, selection.cutoff, now,
+                                            Scope(row.code, agency, obligation), settings.at_risk_days,
+                                            settings.report_agency, user.lang)
+        except PeriodError as e:
+            loaded.error = e.render(_)
+        return loaded
 
-    @router.get("/dashboard")
-    def dashboard(request: Request, plan: str = "", period: str = "", cutoff: str = ""):
-        user, loaded = gated(request, plan, period, cutoff)
-        if loaded is None:
-            return user
-        doc, _ = loaded.document, gettext_for(user.lang)
-        values = {}
-        if doc is not None:
-            values = {"heatmap": heatmap(doc, user.lang, _, agency_href(loaded.selection)),
-                      "agencies": [{**counts(a, user.lang), "key": a["agency"], "name": a["agency_name"],
-                                    "href": agency_href(loaded.selection)(a["agency"])} for a in doc["agencies"]]}
-        return show(request, user, "dashboard.html", loaded, **values)
 
-    @router.get("/dashboard/agencies/{code}")
-    def agency_page(code: str, request: Request, plan: str = "", period: str = "", cutoff: str = ""):
-        user, loaded = gated(request, plan, period, cutoff, agency=code)
-        if loaded is None:
-            return user
-        doc, sel, _ = loaded.document, loaded.selection, gettext_for(user.lang)
-        values = {"agency": code}
-        if doc is not None:
-            base = f"/dashboard/agencies/{quote(code)}/obligations/"
-            obligations = [{**counts(r, user.lang), "key": r["obligation"], "name": r["obligation_title"],
-                            "href": base + quote(r["obligation"]) + "?" + sel.query()} for r in doc["rows"]]
-            values.update(heatmap=heatmap(doc, user.lang, _, agency_href(sel), only=code), obligations=obligations)
-        return show(request, user, "dashboard_agency.html", loaded, **values)
+def loaded_or_404(request: Request, services: Services, user: SessionUser, plan: str, period: str, cutoff: str,
+                  agency: str | None = None, obligation: str | None = None) -> Loaded:
+    """``load``, or the request ends with the 404 page naming what is not there."""
+    try:
+        return load(services, user, plan, period, cutoff, agency, obligation)
+    except NotFound as e:
+        raise Answer(services.views.refusal(request, user, 404, e.render(gettext_for(user.lang)))) from None
 
-    @router.get("/dashboard/agencies/{code}/obligations/{obligation}")
-    def obligation_page(code: str, obligation: str, request: Request, plan: str = "", period: str = "",
-                        cutoff: str = ""):
-        user, loaded = gated(request, plan, period, cutoff, agency=code, obligation=obligation)
-        if loaded is None:
-            return user
-        doc, _ = loaded.document, gettext_for(user.lang)
-        values = {"agency": code, "obligation": obligation,
-                  "agency_href": agency_href(loaded.selection)(code)}
-        if doc is not None:
-            values["occurrences"] = occurrence_rows(doc, _)
-            values["windows"] = doc["windows"]
-        return show(request, user, "dashboard_obligation.html", loaded, **values)
 
-    @router.get("/dashboard/report.{fmt}")
-    def download(fmt: str, request: Request, plan: str = "", period: str = "", cutoff: str = "",
-                 agency: str = "", obligation: str = ""):
-        """The report in ``fmt`` for the signed-in DHA, as the API gives it for a token."""
-        user, loaded = gated(request, plan, period, cutoff, agency or None, obligation or None)
-        if loaded is None:
-            return user
-        if fmt not in FORMATS:
-            return views.refusal(request, user, 404, gettext_for(user.lang)(N_("There is no report in that format.")))
-        if loaded.document is None:
-            return show(request, user, "dashboard.html", loaded)
-        report = report_file(loaded.document, fmt, settings.base_url)
-        return sessions.finish(request, Response(report.body, media_type=report.media, headers=report.headers()))
+def show(request: Request, views: Views, user: SessionUser, template: str, loaded: Loaded, **values) -> Response:
+    """A dashboard page: 422 with the period form when the period is not one."""
+    _, sel, doc = gettext_for(user.lang), loaded.selection, loaded.document
+    if doc is not None:
+        values.update(period_words=period_words(doc), date_range=date_range(doc),
+                      as_of=datetime.fromisoformat(doc["as_of"]), totals=counts(doc["totals"], user.lang),
+                      downloads=[(fmt, _(label), f"/dashboard/report.{fmt}?" + sel.query(
+                          agency=doc["scope"]["agency"] or "", obligation=doc["scope"]["obligation"] or ""))
+                          for fmt, label in DOWNLOADS])
+    listed = any(value == sel.period for _group, options in loaded.choices for value, _text in options)
+    return views.page(request, user, template, 422 if loaded.error else 200, sel=sel, plans=loaded.plans,
+                      choices=loaded.choices, custom_period=not listed, error=loaded.error, document=doc,
+                      shown=SHOWN, columns=COLUMNS, names=loaded.names, dashboard_href="/dashboard?" + sel.query(),
+                      **values)
 
-    @router.post("/dashboard/ledger")
-    async def verify_ledger(request: Request):
-        """Recompute the whole chain and re-hash every file: a POST, since it reads everything."""
-        found = await views.form_post(request, ROLES, "/dashboard")
-        if isinstance(found, Response):
-            return found
-        user, form = found
-        _ = gettext_for(user.lang)
-        file = form.get("checkpoint")
-        upload = await file.read(checkpoints.UPLOAD_LIMIT + 1) if hasattr(file, "read") else None
-        try:
-            result = (await run_in_threadpool(ledger_check.check, settings, db, store, clock.now(), upload or None)
-                      ).as_json(_)
-            if result["checkpoint"]:
-                at = datetime.fromisoformat(result["checkpoint"]["at"])
-                result["checkpoint"]["at_local"] = at.astimezone(clock.tz)
-        except SchedulerError as e:  # the uploaded file is not a checkpoint
-            result = {"ok": False, "entries": None, "head": "", "problem": e.render(_), "problems": [],
-                      "checkpoint": None}
-        return await run_in_threadpool(views.page, request, user, "dashboard_ledger.html", 200, "/dashboard",
-                                       result=result, checked_at=clock.now().astimezone(clock.tz))
 
-    def show_occurrence(request: Request, user: SessionUser, occurrence_id: str, status: int, reason: str,
-                        error: str) -> Response:
-        """The occurrence page again, with the excuse form's error."""
-        _ = gettext_for(user.lang)
-        with db.transaction() as s:
-            o = s.get(OccurrenceRow, occurrence_id)
-            if o is None:
-                return views.refusal(request, user, 404, path=f"/o/{occurrence_id}")
-            context = occurrence_context(s, o, user, clock.now(), settings.at_risk_days, _)
-            context.update(oversight(s, o, context["state"], user, store, _))
-        return views.page(request, user, "occurrence.html", status, f"/o/{occurrence_id}",
-                          limit=format_size(store.limit), excuse_reason=reason, excuse_error=error, **context)
+def agency_href(sel: Selection):
+    return lambda code: f"/dashboard/agencies/{quote(code)}?" + sel.query()
 
-    @router.post("/o/{occurrence_id}/excuses")
-    async def excuse(occurrence_id: str, request: Request):
-        back = f"/o/{occurrence_id}"
-        found = await views.form_post(request, back=back)
-        if isinstance(found, Response):
-            return found
-        user, form = found
-        _ = gettext_for(user.lang)
-        reason = str(form.get("reason", ""))
 
-        def write():
-            with db.transaction() as s:
-                return record_excuse(s, actor_of(user), occurrence_id, reason, clock.now(), settings.base_url)
+@router.get("/dashboard")
+def dashboard(request: Request, user: Overseer, services: ServicesDep, plan: str = "", period: str = "",
+              cutoff: str = ""):
+    loaded = loaded_or_404(request, services, user, plan, period, cutoff)
+    doc, _ = loaded.document, gettext_for(user.lang)
+    values = {}
+    if doc is not None:
+        values = {"heatmap": heatmap(doc, user.lang, _, agency_href(loaded.selection)),
+                  "agencies": [{**counts(a, user.lang), "key": a["agency"], "name": a["agency_name"],
+                                "href": agency_href(loaded.selection)(a["agency"])} for a in doc["agencies"]]}
+    return show(request, services.views, user, "dashboard.html", loaded, **values)
 
-        try:
-            result = await run_in_threadpool(write)
-        except (Refused, NotFound) as e:  # recording.refuse has logged a refusal
-            return views.refusal(request, user, e.status, e.render(_), back)
-        except SchedulerError as e:  # no reason given, or the occurrence was cancelled meanwhile
-            return await run_in_threadpool(show_occurrence, request, user, occurrence_id, 422, reason, e.render(_))
-        return views.redirect(request, f"/o/{quote(result.occurrence)}?recorded={result.seq}")
 
-    return router
+@router.get("/dashboard/agencies/{code}")
+def agency_page(code: str, request: Request, user: Overseer, services: ServicesDep, plan: str = "",
+                period: str = "", cutoff: str = ""):
+    loaded = loaded_or_404(request, services, user, plan, period, cutoff, agency=code)
+    doc, sel, _ = loaded.document, loaded.selection, gettext_for(user.lang)
+    values = {"agency": code}
+    if doc is not None:
+        base = f"/dashboard/agencies/{quote(code)}/obligations/"
+        obligations = [{**counts(r, user.lang), "key": r["obligation"], "name": r["obligation_title"],
+                        "href": base + quote(r["obligation"]) + "?" + sel.query()} for r in doc["rows"]]
+        values.update(heatmap=heatmap(doc, user.lang, _, agency_href(sel), only=code), obligations=obligations)
+    return show(request, services.views, user, "dashboard_agency.html", loaded, **values)
+
+
+@router.get("/dashboard/agencies/{code}/obligations/{obligation}")
+def obligation_page(code: str, obligation: str, request: Request, user: Overseer, services: ServicesDep,
+                    plan: str = "", period: str = "", cutoff: str = ""):
+    loaded = loaded_or_404(request, services, user, plan, period, cutoff, agency=code, obligation=obligation)
+    doc, _ = loaded.document, gettext_for(user.lang)
+    values = {"agency": code, "obligation": obligation, "agency_href": agency_href(loaded.selection)(code)}
+    if doc is not None:
+        values["occurrences"] = occurrence_rows(doc, _)
+        values["windows"] = doc["windows"]
+    return show(request, services.views, user, "dashboard_obligation.html", loaded, **values)
+
+
+@router.get("/dashboard/report.{fmt}")
+def download(fmt: str, request: Request, user: Overseer, services: ServicesDep, plan: str = "", period: str = "",
+             cutoff: str = "", agency: str = "", obligation: str = ""):
+    """The report in ``fmt`` for the signed-in DHA, as the API gives it for a token."""
+    views = services.views
+    loaded = loaded_or_404(request, services, user, plan, period, cutoff, agency or None, obligation or None)
+    if fmt not in FORMATS:
+        return views.refusal(request, user, 404, gettext_for(user.lang)(N_("There is no report in that format.")))
+    if loaded.document is None:
+        return show(request, views, user, "dashboard.html", loaded)
+    report = report_file(loaded.document, fmt, services.settings.base_url)
+    return views.sessions.finish(request, Response(report.body, media_type=report.media, headers=report.headers()))
+
+
+@router.post("/dashboard/ledger")
+async def verify_ledger(request: Request, posted: Annotated[Posted, Depends(form_post(*ROLES, back="/dashboard"))],
+                        settings: SettingsDep, db: DatabaseDep, store: StoreDep, clock: ClockDep, views: ViewsDep):
+    """Recompute the whole chain and re-hash every file: a POST, since it reads everything."""
+    user, form = posted
+    _ = gettext_for(user.lang)
+    file = form.get("checkpoint")
+    upload = await file.read(checkpoints.UPLOAD_LIMIT + 1) if hasattr(file, "read") else None
+    try:
+        result = (await run_in_threadpool(ledger_check.check, settings, db, store, clock.now(), upload or None)
+                  ).as_json(_)
+        if result["checkpoint"]:
+            at = datetime.fromisoformat(result["checkpoint"]["at"])
+            result["checkpoint"]["at_local"] = at.astimezone(clock.tz)
+    except SchedulerError as e:  # the uploaded file is not a checkpoint
+        result = {"ok": False, "entries": None, "head": "", "problem": e.render(_), "problems": [],
+                  "checkpoint": None}
+    return await run_in_threadpool(views.page, request, user, "dashboard_ledger.html", 200, "/dashboard",
+                                   result=result, checked_at=clock.now().astimezone(clock.tz))
+
+
+@router.post("/o/{occurrence_id}/excuses")
+async def excuse(occurrence_id: str, request: Request,
+                 posted: Annotated[Posted, Depends(form_post(back="/o/{occurrence_id}"))], services: ServicesDep):
+    user, form = posted
+    _, back, reason = gettext_for(user.lang), f"/o/{occurrence_id}", str(form.get("reason", ""))
+
+    def write():
+        with services.db.transaction() as s:
+            return record_excuse(s, actor_of(user), occurrence_id, reason, services.clock.now(),
+                                 services.settings.base_url)
+
+    try:
+        result = await run_in_threadpool(write)
+    except (Refused, NotFound) as e:  # recording.refuse has logged a refusal
+        return services.views.refusal(request, user, e.status, e.render(_), back)
+    except SchedulerError as e:  # no reason given, or the occurrence was cancelled meanwhile
+        return await run_in_threadpool(show_occurrence, request, services, user, occurrence_id, 422,
+                                       excuse_reason=reason, excuse_error=e.render(_))
+    return services.views.redirect(request, f"/o/{quote(result.occurrence)}?recorded={result.seq}")

@@ -5,380 +5,243 @@ switch. The form streams its files as the API does, and the same rules
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
 from functools import partial
-from urllib.parse import quote, urlencode
+from typing import Annotated
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from scheduler.bounds import parse_id
-from scheduler.clock import Clock
-from scheduler.compliance.status import Entry, Facts, WindowView, risk_horizon, status as status_of, window_views
-from scheduler.evidence.deliveries import DeliveryError, Target, choose_target, moment_kind_for
-from scheduler.plan.durations import format_duration
-from scheduler.errors import N_, SchedulerError
-from scheduler.store.files import EvidenceStore
-from scheduler.bounds import format_size
-from scheduler.feeds.ical import CHANNEL_NAMES, minutes_text, period_text, summary
+from scheduler.bounds import format_size, parse_id
+from scheduler.errors import SchedulerError
+from scheduler.evidence.deliveries import DeliveryError
+from scheduler.feeds.ical import period_text, summary
 from scheduler.i18n import gettext_for, pick
-from scheduler.evidence.ledger import parse_content
-from scheduler.people.permissions import Actor, may_open_evidence, may_record
+from scheduler.people.permissions import Actor, may_record
 from scheduler.store.recording import NotFound, Refused, grants, record_delivery, refuse
 from scheduler.store.recording import precheck as check_first
-from scheduler.compliance.report_files import COLUMNS
-from scheduler.settings import Settings
-from scheduler.store import ledger as stored_ledger
-from scheduler.store.database import Database
-from scheduler.store.tables import AgencyRow, MilestoneRow, OccurrenceRow, PlanRow, UserRow
-from scheduler.store.watch import calendar_of
+from scheduler.store.tables import AgencyRow, OccurrenceRow, PlanRow, UserRow
 from scheduler.web import auth
 from scheduler.web.api import evidence_from_form
+from scheduler.web.auth import SessionUser
+from scheduler.web.deps import (
+    Answer,
+    ClockDep,
+    DatabaseDep,
+    Services,
+    ServicesDep,
+    SessionsDep,
+    SettingsDep,
+    StoreDep,
+    ViewsDep,
+    signed_in,
+)
 from scheduler.web.evidence_files import NO_FILE, file_response, opened
 from scheduler.web.evidence_view import oversight
+from scheduler.web.occurrence_view import (
+    LABELS,
+    actor_of,
+    form_spec,
+    my_work,
+    occurrence_context,
+    period_link,
+    period_target,
+    quota_text,
+    statuses,
+    window_quotas,
+)
 from scheduler.web.uploads import read_form
-from scheduler.web.views import FORM_EXPIRED, Views
+from scheduler.web.views import FORM_EXPIRED
 
-LABELS = {"aired_at": N_("Aired at"), "published_at": N_("Published at"), "duration": N_("Duration"),
-          "url": N_("Link (URL)"), "title": N_("Title"), "issue_number": N_("Issue number"), "page": N_("Page"),
-          "participants": N_("Participants"), "topics": N_("Topics"), "note": N_("Note"),
-          "files": N_("Files"), "supersedes": N_("Corrects entry")}
-CHANNEL_EXTRAS = (("issue_number", {"print"}), ("page", {"print"}), ("participants", {"training", "contest"}))
-RECENT = timedelta(days=7)  # "my work" keeps a window for a week after it closes
+router = APIRouter(include_in_schema=False)
+Person = Annotated[SessionUser, Depends(signed_in())]
 
 
-def actor_of(user: auth.SessionUser) -> Actor:
-    return Actor(user.email, tuple(user.roles), user.agency, False, user.lang)
+def problem(error: SchedulerError, _) -> dict:
+    """An error for the delivery form, near its field."""
+    field = getattr(error, "field", None)
+    return {"field": field, "label": _(LABELS[field]) if field in LABELS else "", "message": error.render(_)}
 
 
-def statuses(session: Session, rows: list[OccurrenceRow], now: datetime, at_risk_days: int) -> dict[str, str]:
-    """The compliance status of each occurrence as of ``now`` (the pure rules)."""
-    entries: dict[str, list[Entry]] = {}
-    for e in stored_ledger.entries_of(session, [r.id for r in rows]) if rows else ():
-        entries.setdefault(e.occurrence_id, []).append(
-            Entry(e.seq, e.occurrence_id, e.kind, e.recorded_at, e.supersedes, e.conforming, e.late, e.extra))
-    plans = {code: session.get(PlanRow, code) for code in {r.plan_code for r in rows}}
-    horizons = {c: risk_horizon(now.astimezone(ZoneInfo(p.timezone)), at_risk_days, calendar_of(p))
-                for c, p in plans.items()}
-    return {r.id: status_of(Facts(r.id, r.agency_code, r.obligation_code, r.period, r.window_start, r.window_end,
-                                  r.cancelled_at), entries.get(r.id, []), now, horizons[r.plan_code]) for r in rows}
+@router.get("/")
+def start(request: Request, user: Person, views: ViewsDep):
+    """Each role's own start page."""
+    roles = set(user.roles)
+    target = ("/me" if "producer" in roles and user.agency else "/dashboard" if "dha" in roles
+              else "/admin" if "admin" in roles else "/calendar")
+    return views.redirect(request, target)
 
 
-def views(session: Session, rows: list[OccurrenceRow], found: dict[str, str], now: datetime
-          ) -> dict[tuple[str, str, str], WindowView]:
-    """The quota view of each window, per (plan, obligation, period); rows hold whole windows."""
-    out = {}
-    for code in sorted({r.plan_code for r in rows}):
-        plan = session.get(PlanRow, code)
-        tz = ZoneInfo(plan.timezone)
-        facts = [Facts(r.id, r.agency_code, r.obligation_code, r.period, r.window_start.astimezone(tz),
-                       r.window_end.astimezone(tz), r.cancelled_at) for r in rows if r.plan_code == code]
-        out.update({(code, v.obligation, v.period): v
-                    for v in window_views(facts, found, now.astimezone(tz), calendar_of(plan))})
-    return out
-
-
-def quota_text(v: WindowView, now: datetime, _) -> str:
-    """``1/2 số tháng 03/2024, còn 3 ngày làm việc``."""
-    values = {"met": v.met, "owed": v.owed, "period": period_text(v.period, _), "days": v.working_days_left}
-    if v.window_end <= now:
-        return _("{met}/{owed} for {period}, the window has closed").format(**values)
-    return _("{met}/{owed} for {period}, {days} working days left").format(**values)
-
-
-def period_link(plan: str, obligation: str, period: str, verb: str = "deliver") -> str:
-    return f"/obligations/{quote(obligation)}/{verb}?" + urlencode({"period": period, "plan": plan})
-
-
-def my_work(session: Session, user: auth.SessionUser, now: datetime, at_risk_days: int, _) -> list[dict]:
-    """The agency's open occurrences, soonest due first, each with its window's quota."""
-    rows = list(session.scalars(select(OccurrenceRow).where(
-        OccurrenceRow.agency_code == user.agency, OccurrenceRow.window_end > now - RECENT)
-        .order_by(OccurrenceRow.due, OccurrenceRow.number, OccurrenceRow.id)))
-    found = statuses(session, rows, now, at_risk_days)
-    quotas = views(session, rows, found, now)
-    actor, allowed, linked, items = actor_of(user), {}, set(), []
-    for r in rows:
-        if r.status != "scheduled" or found[r.id] in ("on_time", "late", "excused", "cancelled"):
-            continue
-        tz = ZoneInfo(session.get(PlanRow, r.plan_code).timezone)
-        key = (r.plan_code, r.obligation_code, r.period)
-        if key[:2] not in allowed:
-            allowed[key[:2]] = bool(may_record(actor, r.agency_code, grants(session, *key[:2])))
-        record = None
-        if allowed[key[:2]] and key not in linked:
-            linked.add(key)
-            record = {"href": period_link(*key),
-                      "text": _("Record one for {period}").format(period=period_text(r.period, _))}
-        items.append({"id": r.id, "summary": summary(r.shown, user.lang, _, r.delivery, str(tz)),
-                      "window_start": r.window_start.astimezone(tz),
-                      "window_last": r.window_end.astimezone(tz) - timedelta(days=1),
-                      "due": r.due.astimezone(tz), "state": found[r.id], "state_word": _(COLUMNS[found[r.id]]),
-                      "record": record, "quota": quota_text(quotas[key], now, _) if key in quotas else ""})
-    return items
-
-
-def entry_view(row, superseded_by: dict[int, int], tz: ZoneInfo, topics: dict, lang: str, _) -> dict:
-    """One ledger entry as the history shows it."""
-    p = parse_content(row.content)["payload"]
-    url = p.get("url") or ""
-    verdict = ("excused" if row.kind == "excuse" else "non_conforming" if not p.get("conforming")
-               else "late" if p.get("late") else "on_time")
-    return {"seq": row.seq, "kind": row.kind, "supersedes": row.supersedes, "superseded_by": superseded_by.get(row.seq),
-            "verdict_code": verdict, "verdict": _(COLUMNS[verdict]),
-            "moment_label": _(LABELS["aired_at" if p.get("moment_kind") == "aired" else "published_at"]),
-            "moment": datetime.fromisoformat(p["moment"]).astimezone(tz) if p.get("moment") else None,
-            "recorded_at": row.recorded_at.astimezone(tz), "recorded_by": row.recorded_by,
-            "duration": format_duration(p["duration"]) if p.get("duration") is not None else "",
-            "url": url, "linkable": url.lower().startswith(("https://", "http://")),
-            "title": p.get("title", ""), "note": p.get("note", ""), "reason": p.get("reason", ""),
-            "fields": [(_(LABELS[k]), v) for k, v in (p.get("fields") or {}).items() if k in LABELS],
-            "topics": [pick(lang, *topics.get(t, (t, ""))) for t in p.get("topics", [])],
-            "files": [{"href": f"/files/{row.seq}/{f['sha256']}", "name": f["name"], "type": f["type"],
-                       "size": format_size(f["size"])} for f in p.get("files", [])],
-            "extra": bool(p.get("extra")), "reasons": [_(m).format(**params) for m, params in p.get("reasons", [])],
-            "gaps": [_(g) for g in p.get("gaps", [])]}
-
-
-def form_spec(shown: dict, plan: PlanRow, lang: str, action: str, entries: list[dict] = ()) -> dict:
-    """What the delivery form asks for this occurrence's channels."""
-    channels = set(shown.get("channels", []))
-    aired = moment_kind_for(tuple(channels)) == "aired"
-    return {"action": action, "moment": "aired_at" if aired else "published_at", "zone": plan.timezone,
-            "moment_label": LABELS["aired_at" if aired else "published_at"],
-            "extras": [(name, LABELS[name]) for name, wanted in CHANNEL_EXTRAS if wanted & channels],
-            "topics": [(t["code"], pick(lang, t["title"], t.get("title_en", "")))
-                       for t in (plan.definition or {}).get("topics", [])],
-            "default_topics": list(shown.get("topics", [])),
-            "supersedable": [e for e in entries if not e["superseded_by"]]}
-
-
-def occurrence_context(session: Session, o: OccurrenceRow, user: auth.SessionUser, now: datetime,
-                       at_risk_days: int, _, recorded: int | None = None) -> dict:
-    lang, shown = user.lang, o.shown
-    plan = session.get(PlanRow, o.plan_code)
-    tz = ZoneInfo(plan.timezone)
-    agencies = {a.code: (a.name, a.name_en) for a in
-                session.scalars(select(AgencyRow).where(AgencyRow.plan_code == o.plan_code))}
-    topics = {t["code"]: (t["title"], t.get("title_en", "")) for t in (plan.definition or {}).get("topics", [])}
-    rows = stored_ledger.entries_of(session, [o.id])
-    superseded_by = {r.supersedes: r.seq for r in rows if r.supersedes}
-    entries = [entry_view(r, superseded_by, tz, topics, lang, _) for r in rows]
-    state = statuses(session, [o], now, at_risk_days)[o.id]
-    granted = grants(session, o.plan_code, o.obligation_code)
-    decision = may_record(actor_of(user), o.agency_code, granted)
-    if not may_open_evidence(actor_of(user), o.agency_code, granted):  # names and sizes only
-        for f in (f for e in entries for f in e["files"]):
-            f["href"] = None
-    notice = next(({**e, "state": _(COLUMNS[state])} for e in entries if e["seq"] == recorded), None)
-    return {
-        "o": o, "plan": plan, "summary": summary(shown, lang, _, o.delivery, plan.timezone),
-        "state": state, "state_word": _(COLUMNS[state]),
-        "host": pick(lang, *agencies.get(o.agency_code, (o.agency_code, ""))),
-        "coordinators": "; ".join([pick(lang, *agencies.get(c, (c, ""))) for c in shown.get("coordinators", [])]
-                                  + ([shown["coordination"]] if shown.get("coordination") else [])),
-        "window_start": o.window_start.astimezone(tz), "window_last": o.window_end.astimezone(tz) - timedelta(days=1),
-        "due": o.due.astimezone(tz), "slot": o.slot.astimezone(tz) if o.slot else None,
-        "min_duration": minutes_text(shown.get("min_duration"), _),
-        "channels": ", ".join(_(CHANNEL_NAMES.get(c, c)) for c in shown.get("channels", [])),
-        "topics": "; ".join(pick(lang, *topics.get(t, (t, ""))) for t in shown.get("topics", [])),
-        "milestones": list(session.scalars(select(MilestoneRow).where(MilestoneRow.occurrence_id == o.id)
-                                           .order_by(MilestoneRow.day))),
-        "entries": entries, "notice": notice,
-        "form": form_spec(shown, plan, lang, f"/o/{o.id}/deliveries", entries)
-        if decision and o.status != "cancelled" else None}
-
-
-def pages_router(settings: Settings, db: Database, clock: Clock, store: EvidenceStore,
-                 sessions: auth.Sessions) -> APIRouter:
-    router = APIRouter(include_in_schema=False)
-
-    shared = Views(settings, sessions)
-    page, refusal, to_login = shared.page, shared.refusal, shared.to_login
-
-    def problem(error: SchedulerError, _) -> dict:
-        field = getattr(error, "field", None)
-        return {"field": field, "label": _(LABELS[field]) if field in LABELS else "", "message": error.render(_)}
-
-    @router.get("/")
-    def start(request: Request):
-        """Each role's own start page."""
-        user = sessions.user(request)
-        if user is None:
-            return to_login(request)
-        roles = set(user.roles)
-        target = ("/me" if "producer" in roles and user.agency else "/dashboard" if "dha" in roles
-                  else "/admin" if "admin" in roles else "/calendar")
-        return shared.redirect(request, target)
-
-    @router.get("/me")
-    def me(request: Request):
-        user = sessions.user(request)
-        if user is None:
-            return to_login(request)
-        _ = gettext_for(user.lang)
-        items, agency = [], ""
-        if user.agency:
-            with db.transaction() as s:
-                items = my_work(s, user, clock.now(), settings.at_risk_days, _)
-                row = s.scalar(select(AgencyRow).where(AgencyRow.code == user.agency).order_by(AgencyRow.plan_code))
-                agency = pick(user.lang, row.name, row.name_en) if row else user.agency
-        return page(request, user, "me.html", items=items, agency=agency)
-
-    def show_occurrence(request: Request, occurrence_id: str, user, status: int = 200, values=None, error=None,
-                        recorded: int | None = None) -> Response:
-        _ = gettext_for(user.lang)
-        path = f"/o/{occurrence_id}"
+@router.get("/me")
+def me(request: Request, user: Person, settings: SettingsDep, db: DatabaseDep, clock: ClockDep, views: ViewsDep):
+    _ = gettext_for(user.lang)
+    items, agency = [], ""
+    if user.agency:
         with db.transaction() as s:
-            o = s.get(OccurrenceRow, occurrence_id)
-            if o is None:
-                return refusal(request, user, 404, path=path)
-            context = occurrence_context(s, o, user, clock.now(), settings.at_risk_days, _, recorded)
-            context.update(oversight(s, o, context["state"], user, store, _))  # the DHA's view
-        return page(request, user, "occurrence.html", status, path, values=values, error=error,
-                    limit=format_size(store.limit), **context)
+            items = my_work(s, user, clock.now(), settings.at_risk_days, _)
+            row = s.scalar(select(AgencyRow).where(AgencyRow.code == user.agency).order_by(AgencyRow.plan_code))
+            agency = pick(user.lang, row.name, row.name_en) if row else user.agency
+    return views.page(request, user, "me.html", items=items, agency=agency)
 
-    @router.get("/o/{occurrence_id}")
-    def occurrence_page(occurrence_id: str, request: Request):
-        user = sessions.user(request)
-        if user is None:
-            return to_login(request)
-        recorded = request.query_params.get("recorded", "")
-        return show_occurrence(request, occurrence_id, user, recorded=parse_id(recorded))
 
-    def period_target(s: Session, code: str, period: str, plan: str | None):
-        """The window's occurrences and the one a delivery goes to (as record_delivery chooses it)."""
-        query = select(OccurrenceRow).where(OccurrenceRow.obligation_code == code, OccurrenceRow.period == period)
-        rows = list(s.scalars((query.where(OccurrenceRow.plan_code == plan) if plan else query)
-                              .order_by(OccurrenceRow.number)))
-        if not rows or len({r.plan_code for r in rows}) > 1:
-            raise NotFound(N_("Nothing is owed for this obligation and period."))
-        tz = ZoneInfo(s.get(PlanRow, rows[0].plan_code).timezone)
-        recorded = stored_ledger.recorded(stored_ledger.entries_of(s, [r.id for r in rows]))
-        target, extra = choose_target([(Target(r.id, r.status, r.window_start.astimezone(tz),
-                                               r.window_end.astimezone(tz), r.shown.get("min_duration"),
-                                               tuple(r.shown.get("channels", [])), r.number),
-                                        recorded.get(r.id, [])) for r in rows])
-        return rows, next(r for r in rows if r.id == target.id), extra
+def show_occurrence(request: Request, services: Services, user: SessionUser, occurrence_id: str, status: int = 200,
+                    recorded: int | None = None, **values) -> Response:
+    """The occurrence page, with the DHA's view; ``values`` are a form's
+    (the delivery's or the excuse's) when it comes back with an error."""
+    _, store, views = gettext_for(user.lang), services.store, services.views
+    path = f"/o/{occurrence_id}"
+    with services.db.transaction() as s:
+        o = s.get(OccurrenceRow, occurrence_id)
+        if o is None:
+            return views.refusal(request, user, 404, path=path)
+        context = occurrence_context(s, o, user, services.clock.now(), services.settings.at_risk_days, _, recorded)
+        context.update(oversight(s, o, context["state"], user, store, _))  # the DHA's view
+    return views.page(request, user, "occurrence.html", status, path, limit=format_size(store.limit), **values,
+                      **context)
 
-    def show_period(request: Request, code: str, period: str, plan: str | None, user, status: int = 200,
-                    values=None, error=None) -> Response:
-        _ = gettext_for(user.lang)
-        path = period_link(plan or "", code, period)
-        now = clock.now()
-        with db.transaction() as s:
-            try:
-                rows, o, extra = period_target(s, code, period, plan)
-            except (DeliveryError, NotFound) as e:  # nothing owed, or every occurrence cancelled
-                return refusal(request, user, 404, e.render(_), path)
-            decision = may_record(actor_of(user), o.agency_code, grants(s, o.plan_code, o.obligation_code))
-            if not decision:
-                denied = refuse(actor_of(user), "record a delivery for", code, decision)
-                return refusal(request, user, 403, denied.render(_), path)
-            quota = views(s, rows, statuses(s, rows, now, settings.at_risk_days), now).get(
-                (o.plan_code, o.obligation_code, o.period))
-            plan_row = s.get(PlanRow, o.plan_code)
-            context = {"o": o, "extra": extra, "summary": summary(o.shown, user.lang, _, o.delivery, plan_row.timezone),
-                       "title": pick(user.lang, o.title, o.title_en),
-                       "heading": _("Record one for {period}").format(period=period_text(period, _)),
-                       "quota": quota_text(quota, now, _) if quota else "",
-                       "form": form_spec(o.shown, plan_row, user.lang,
-                                         period_link(o.plan_code, code, period, "deliveries"))}
-        return page(request, user, "deliver.html", status, period_link(o.plan_code, code, period), values=values,
-                    error=error, limit=format_size(store.limit), **context)
 
-    @router.get("/obligations/{code}/deliver")
-    def period_page(code: str, request: Request, period: str = "", plan: str | None = None):
-        user = sessions.user(request)
-        if user is None:
-            return to_login(request)
-        return show_period(request, code, period, plan, user)
+@router.get("/o/{occurrence_id}")
+def occurrence_page(occurrence_id: str, request: Request, user: Person, services: ServicesDep, recorded: str = ""):
+    return show_occurrence(request, services, user, occurrence_id, recorded=parse_id(recorded), values=None,
+                           error=None)
 
-    def precheck(actor: Actor, occurrence_id: str | None, obligation: str | None, plan: str | None) -> ZoneInfo:
-        """Refuse before a (large) body is read. The plan's zone, for the form's moments."""
-        with db.transaction() as s:
-            return ZoneInfo(s.get(PlanRow, check_first(s, actor, occurrence_id, obligation, plan)).timezone)
 
-    async def deliver(request: Request, back: str, rerender, occurrence_id: str | None = None,
-                      obligation: str | None = None, period: str | None = None, plan: str | None = None):
-        user = await run_in_threadpool(sessions.user, request)
-        if user is None:
-            return to_login(request, back)
-        _, actor = gettext_for(user.lang), actor_of(user)
+def show_period(request: Request, services: Services, user: SessionUser, code: str, period: str, plan: str | None,
+                status: int = 200, values=None, error=None) -> Response:
+    """The form that records one delivery against a period (the window's next one owed)."""
+    _, views = gettext_for(user.lang), services.views
+    path = period_link(plan or "", code, period)
+    now = services.clock.now()
+    with services.db.transaction() as s:
         try:
-            tz = await run_in_threadpool(precheck, actor, occurrence_id, obligation, plan)
-            form = await read_form(request, store)
-        except (Refused, NotFound) as e:
-            return refusal(request, user, e.status, e.render(_), back)
-        except SchedulerError as e:  # the upload itself (too large, a type that lies, malformed)
-            return await run_in_threadpool(rerender, user, getattr(e, "status", 422), None, problem(e, _))
-        with form:  # leaving without commit() deletes the uploaded temporaries
-            token = (form.fields.pop("csrf", None) or [""])[0]
-            if not auth.check_csrf(sessions, request, token):
-                return refusal(request, user, 403, _(FORM_EXPIRED), back)
-            values = {k: v[0] for k, v in form.fields.items() if v}
-            values["topics"] = form.fields.get("topics", [])
+            rows, o, extra = period_target(s, code, period, plan)
+        except (DeliveryError, NotFound) as e:  # nothing owed, or every occurrence cancelled
+            return views.refusal(request, user, 404, e.render(_), path)
+        decision = may_record(actor_of(user), o.agency_code, grants(s, o.plan_code, o.obligation_code))
+        if not decision:
+            denied = refuse(actor_of(user), "record a delivery for", code, decision)
+            return views.refusal(request, user, 403, denied.render(_), path)
+        quota = window_quotas(s, rows, statuses(s, rows, now, services.settings.at_risk_days), now).get(
+            (o.plan_code, o.obligation_code, o.period))
+        plan_row = s.get(PlanRow, o.plan_code)
+        context = {"o": o, "extra": extra, "summary": summary(o.shown, user.lang, _, o.delivery, plan_row.timezone),
+                   "title": pick(user.lang, o.title, o.title_en),
+                   "heading": _("Record one for {period}").format(period=period_text(period, _)),
+                   "quota": quota_text(quota, now, _) if quota else "",
+                   "form": form_spec(o.shown, plan_row, user.lang,
+                                     period_link(o.plan_code, code, period, "deliveries"))}
+    return views.page(request, user, "deliver.html", status, period_link(o.plan_code, code, period), values=values,
+                      error=error, limit=format_size(services.store.limit), **context)
 
-            def write():
-                evidence = evidence_from_form(form.fields, form.files, tz)
-                with db.transaction() as s:
-                    result = record_delivery(s, actor, evidence, clock.now(), settings.base_url, occurrence_id,
-                                             obligation, period, plan)
-                    form.commit()  # files reach their final names just before the database commits
-                    return result
 
-            try:
-                result = await run_in_threadpool(write)
-            except (Refused, NotFound) as e:  # recording.refuse has logged a refusal
-                return refusal(request, user, e.status, e.render(_), back)
-            except SchedulerError as e:
-                return await run_in_threadpool(rerender, user, 422, values, problem(e, _))
-        return sessions.finish(request, RedirectResponse(f"/o/{quote(result.occurrence)}?recorded={result.seq}",
-                                                         status_code=303))
+@router.get("/obligations/{code}/deliver")
+def period_page(code: str, request: Request, user: Person, services: ServicesDep, period: str = "",
+                plan: str | None = None):
+    return show_period(request, services, user, code, period, plan)
 
-    @router.post("/o/{occurrence_id}/deliveries")
-    async def deliver_occurrence(occurrence_id: str, request: Request):
-        return await deliver(request, f"/o/{occurrence_id}", partial(show_occurrence, request, occurrence_id),
-                             occurrence_id=occurrence_id)
 
-    @router.post("/obligations/{code}/deliveries")
-    async def deliver_period(code: str, request: Request, period: str = "", plan: str | None = None):
-        return await deliver(request, period_link(plan or "", code, period), partial(show_period, request, code,
-                             period, plan), obligation=code, period=period, plan=plan)
+def precheck(services: Services, actor: Actor, occurrence_id: str | None, obligation: str | None,
+             plan: str | None) -> ZoneInfo:
+    """Refuse before a (large) body is read. The plan's zone, for the form's moments."""
+    with services.db.transaction() as s:
+        return ZoneInfo(s.get(PlanRow, check_first(s, actor, occurrence_id, obligation, plan)).timezone)
 
-    @router.get("/files/{seq}/{sha256}")
-    def evidence_file(seq: str, sha256: str, request: Request):
-        user = sessions.user(request)
-        if user is None:
-            return to_login(request)
+
+async def deliver(request: Request, services: Services, user: SessionUser, back: str, rerender,
+                  occurrence_id: str | None = None, obligation: str | None = None, period: str | None = None,
+                  plan: str | None = None) -> Response:
+    """Record a delivery from the form: refused before its files stream in,
+    its CSRF token checked once they have, the form again with its values
+    on an error; ``rerender(status, values=, error=)`` shows it."""
+    _, actor, views = gettext_for(user.lang), actor_of(user), services.views
+    try:
+        tz = await run_in_threadpool(precheck, services, actor, occurrence_id, obligation, plan)
+        form = await read_form(request, services.store)
+    except (Refused, NotFound) as e:
+        return views.refusal(request, user, e.status, e.render(_), back)
+    except SchedulerError as e:  # the upload itself (too large, a type that lies, malformed)
+        return await run_in_threadpool(partial(rerender, getattr(e, "status", 422), values=None, error=problem(e, _)))
+    with form:  # leaving without commit() deletes the uploaded temporaries
+        token = (form.fields.pop("csrf", None) or [""])[0]
+        if not auth.check_csrf(services.sessions, request, token):
+            return views.refusal(request, user, 403, _(FORM_EXPIRED), back)
+        values = {k: v[0] for k, v in form.fields.items() if v}
+        values["topics"] = form.fields.get("topics", [])
+
+        def write():
+            evidence = evidence_from_form(form.fields, form.files, tz)
+            with services.db.transaction() as s:
+                result = record_delivery(s, actor, evidence, services.clock.now(), services.settings.base_url,
+                                         occurrence_id, obligation, period, plan)
+                form.commit()  # files reach their final names just before the database commits
+                return result
+
         try:
-            if parse_id(seq) is None:
-                raise NotFound(NO_FILE)
+            result = await run_in_threadpool(write)
+        except (Refused, NotFound) as e:  # recording.refuse has logged a refusal
+            return views.refusal(request, user, e.status, e.render(_), back)
+        except SchedulerError as e:
+            return await run_in_threadpool(partial(rerender, 422, values=values, error=problem(e, _)))
+    return views.redirect(request, f"/o/{quote(result.occurrence)}?recorded={result.seq}")
+
+
+def period_sender(request: Request, code: str, views: ViewsDep, period: str = "",
+                  plan: str | None = None) -> SessionUser:
+    """``signed_in()`` for a delivery against a period: sign-in returns to the period's page."""
+    found = views.gate(request, (), period_link(plan or "", code, period))
+    if isinstance(found, Response):
+        raise Answer(found)
+    return found
+
+
+@router.post("/o/{occurrence_id}/deliveries")
+async def deliver_occurrence(occurrence_id: str, request: Request, services: ServicesDep,
+                             user: Annotated[SessionUser, Depends(signed_in(back="/o/{occurrence_id}"))]):
+    return await deliver(request, services, user, f"/o/{occurrence_id}",
+                         partial(show_occurrence, request, services, user, occurrence_id),
+                         occurrence_id=occurrence_id)
+
+
+@router.post("/obligations/{code}/deliveries")
+async def deliver_period(code: str, request: Request, services: ServicesDep,
+                         user: Annotated[SessionUser, Depends(period_sender)], period: str = "",
+                         plan: str | None = None):
+    return await deliver(request, services, user, period_link(plan or "", code, period),
+                         partial(show_period, request, services, user, code, period, plan),
+                         obligation=code, period=period, plan=plan)
+
+
+@router.get("/files/{seq}/{sha256}")
+def evidence_file(seq: str, sha256: str, request: Request, user: Person, db: DatabaseDep, store: StoreDep,
+                  views: ViewsDep):
+    try:
+        if parse_id(seq) is None:
+            raise NotFound(NO_FILE)
+        with db.transaction() as s:
+            found = opened(s, store, actor_of(user), parse_id(seq), sha256)
+    except (NotFound, Refused) as e:
+        return views.refusal(request, user, e.status, e.render(gettext_for(user.lang)))
+    return views.sessions.finish(request, file_response(store, found))
+
+
+@router.post("/lang")
+async def switch_language(request: Request, db: DatabaseDep, clock: ClockDep, sessions: SessionsDep,
+                          views: ViewsDep):
+    """The form is read first: where to go back to is in it, for sign-in too."""
+    form = await request.form()
+    user = await run_in_threadpool(sessions.user, request)
+    target = auth.safe_next(str(form.get("next", "/me")))
+    if user is None:
+        return views.to_login(request, target)
+    if not auth.check_csrf(sessions, request, str(form.get("csrf", ""))):
+        return views.refusal(request, user, 403, gettext_for(user.lang)(FORM_EXPIRED))
+    if (lang := str(form.get("lang", ""))) in ("vi", "en"):
+        def save():
             with db.transaction() as s:
-                found = opened(s, store, actor_of(user), parse_id(seq), sha256)
-        except (NotFound, Refused) as e:
-            return refusal(request, user, e.status, e.render(gettext_for(user.lang)))
-        return sessions.finish(request, file_response(store, found))
-
-    @router.post("/lang")
-    async def switch_language(request: Request):
-        form = await request.form()
-        user = await run_in_threadpool(sessions.user, request)
-        target = auth.safe_next(str(form.get("next", "/me")))
-        if user is None:
-            return to_login(request, target)
-        if not auth.check_csrf(sessions, request, str(form.get("csrf", ""))):
-            return refusal(request, user, 403, gettext_for(user.lang)(FORM_EXPIRED))
-        if (lang := str(form.get("lang", ""))) in ("vi", "en"):
-            def save():
-                with db.transaction() as s:
-                    row = s.get(UserRow, user.id)
-                    row.lang, row.updated_at = lang, clock.now()
-            await run_in_threadpool(save)
-        return sessions.finish(request, RedirectResponse(target, status_code=303))
-
-    return router
+                row = s.get(UserRow, user.id)
+                row.lang, row.updated_at = lang, clock.now()
+        await run_in_threadpool(save)
+    return sessions.finish(request, RedirectResponse(target, status_code=303))
