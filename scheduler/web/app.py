@@ -96,6 +96,7 @@ async def lifespan(app: FastAPI):
 
 
 def services_for(settings: Settings, db: Database, clock: Clock, daemon=None) -> Services:
+    """What the app holds for its life (``deps.Services``); a test may mount one area's router with them."""
     sessions = Sessions(settings, db, clock)
     store = EvidenceStore(settings.outputs_dir / "evidence", settings.evidence_limit)
     return Services(settings, db, clock, store, sessions, FeedCache(db), Views(settings, sessions), daemon)
