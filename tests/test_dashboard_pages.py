@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select, text, update
 
 from scheduler.clock import Clock, parse_now
-from scheduler.cli.commands import DEFAULT_TZ
+from scheduler.cli.context import DEFAULT_TZ
 from scheduler.compliance.status import report_period
 from scheduler.i18n import gettext_for
 from scheduler.compliance.report_files import colour

@@ -21,7 +21,7 @@ from schemathesis.specs.openapi.checks import (content_type_conformance, respons
                                                status_code_conformance)
 
 from scheduler.clock import Clock, parse_now
-from scheduler.cli.commands import DEFAULT_TZ
+from scheduler.cli.context import DEFAULT_TZ
 from scheduler.settings import Settings
 from scheduler.store.database import Database
 from scheduler.web.app import create_app

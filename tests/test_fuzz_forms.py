@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from scheduler.clock import Clock, parse_now
-from scheduler.cli.commands import DEFAULT_TZ
+from scheduler.cli.context import DEFAULT_TZ
 from scheduler.settings import Settings
 from scheduler.store.database import Database
 from scheduler.store.people import find_user

@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 
 from html_tree import html
 from scheduler.clock import Clock, parse_now
-from scheduler.cli.commands import DEFAULT_TZ
+from scheduler.cli.context import DEFAULT_TZ
 from scheduler.settings import Settings
 from scheduler.store.database import Database
 from scheduler.store.people import find_user
