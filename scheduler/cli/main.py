@@ -48,18 +48,18 @@ def build_parser(_) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for group in (plans, service, people, ledger, reports):
         group.register(sub, _)
-    for each in _parsers(parser):
+    for each in every_parser(parser):
         _add_shared_flags(each, _)
     return parser
 
 
-def _parsers(parser: argparse.ArgumentParser):
+def every_parser(parser: argparse.ArgumentParser):
     """The parser and every command and action under it."""
     yield parser
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
             for child in action.choices.values():
-                yield from _parsers(child)
+                yield from every_parser(child)
 
 
 def _add_shared_flags(parser: argparse.ArgumentParser, _) -> None:
@@ -75,6 +75,8 @@ def _add_shared_flags(parser: argparse.ArgumentParser, _) -> None:
 
 
 def run(argv: list[str], out=sys.stdout, err=sys.stderr) -> int:
+    """One command line, its exit status (0 or 1). ``--help`` and argparse's
+    own refusals exit as argparse does (status 0 and 2)."""
     pre = argparse.ArgumentParser(add_help=False)
     pre.add_argument("--lang")
     known, _rest = pre.parse_known_args(argv)
