@@ -339,7 +339,7 @@ def phase_serve(args) -> None:
     import uvicorn
     from fastapi.responses import Response
 
-    from scheduler.cli.commands import DEFAULT_TZ
+    from scheduler.cli.context import DEFAULT_TZ
     from scheduler.clock import Clock
     from scheduler.settings import Settings
     from scheduler.store.database import Database

@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from html_tree import html
-from scheduler.cli.commands import DEFAULT_TZ
+from scheduler.cli.context import DEFAULT_TZ
 from scheduler.clock import Clock, parse_now
 from scheduler.settings import Settings
 from scheduler.store.database import Database

@@ -10,7 +10,7 @@ import hashlib
 import pytest
 from fastapi.testclient import TestClient
 
-from scheduler.cli.commands import DEFAULT_TZ
+from scheduler.cli.context import DEFAULT_TZ
 from scheduler.clock import Clock, parse_now
 from scheduler.evidence.deliveries import Evidence, FileRef
 from scheduler.evidence.file_rules import OCTET, served_type, trusted_type

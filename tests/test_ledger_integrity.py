@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import delete, select, text, update
 
 from html_tree import html
-from scheduler.cli.commands import DEFAULT_TZ
+from scheduler.cli.context import DEFAULT_TZ
 from scheduler.clock import Clock, parse_now
 from scheduler.errors import N_
 from scheduler.evidence.ledger import GENESIS, canonical, entry_hash, parse_content

@@ -47,7 +47,7 @@ def world(cli, db_url, monkeypatch):
         tokens[key] = {"Authorization": f"Bearer {_token(cli, email)}"}
     monkeypatch.setenv("EVIDENCE_LIMIT", "64KiB")
     db = Database(db_url)
-    from scheduler.cli.commands import DEFAULT_TZ
+    from scheduler.cli.context import DEFAULT_TZ
     from scheduler.clock import parse_now
     client = TestClient(create_app(Settings.load(), db, Clock(DEFAULT_TZ, parse_now(NOW, DEFAULT_TZ))))
     yield client, tokens

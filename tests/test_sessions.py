@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select, text
 
 from html_tree import html
-from scheduler.cli.commands import DEFAULT_TZ
+from scheduler.cli.context import DEFAULT_TZ
 from scheduler.clock import parse_now
 from scheduler.settings import Settings
 from scheduler.store import database as store_database

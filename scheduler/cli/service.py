@@ -1,70 +1,30 @@
-"""Commands of the running service and its people: serve, users,
-subscriptions, feeds export. Each gets a Context (settings, now, streams)."""
+"""``serve``, ``worker``, ``remind`` and ``feeds export``: the running
+service, its scheduler, and one pass of either by hand."""
 
 from __future__ import annotations
 
-from scheduler.cli.commands import Context
-from scheduler.bounds import parse_id
-from scheduler.errors import N_, InputError
+import argparse
+
+from scheduler.cli.context import DEFAULT_TZ, Context, command
 from scheduler.store.feed_export import export_feeds
-from scheduler.people.accounts import FeedScope, check_channel, feed_urls, new_token
-from scheduler.store import people
 from scheduler.store.feed_items import rerender_stale
-from scheduler.cli.listing import table
 
 
-def users_add(ctx: Context, email: str, roles: list[str], agency: str | None, name: str | None,
-              lang: str | None) -> None:
-    with ctx.session() as s:
-        user = people.add_user(s, email, roles, agency, name or "", lang or ctx.settings.lang, ctx.now)
-        ctx.out.write(ctx._("added {email} ({roles})").format(email=user.email, roles=", ".join(user.roles)) + "\n")
+def register(sub: argparse._SubParsersAction, _) -> None:
+    serve_ = command(sub, "serve", _("run the web service (feeds, pages, API)"),
+                     lambda ctx, a: serve(ctx, a.host, a.port, not a.no_scheduler))
+    serve_.add_argument("--host", default="127.0.0.1")
+    serve_.add_argument("--port", type=int, default=8000)
+    serve_.add_argument("--no-scheduler", action="store_true", help=_("the web alone (run `worker` elsewhere)"))
+    command(sub, "worker", _("the scheduler alone: reminders, outbox, windows, reports"),
+            lambda ctx, a: worker(ctx))
+    remind_ = command(sub, "remind", _("one pass: plan what is owed at --now, send it"),
+                      lambda ctx, a: remind(ctx, a.dry_run))
+    remind_.add_argument("--dry-run", action="store_true", help=_("only show what would go out"))
 
-
-def users_list(ctx: Context) -> None:
-    _ = ctx._
-    with ctx.session() as s:
-        rows = [[u.email, u.name, ", ".join(u.roles), u.agency_code or "—", u.lang,
-                 _("disabled") if u.disabled else _("active")] for u in people.list_users(s)]
-    ctx.out.write(table([_("Email"), _("Name"), _("Roles"), _("Agency"), _("Language"), _("State")], rows))
-
-
-def users_disable(ctx: Context, email: str) -> None:
-    with ctx.session() as s:
-        user = people.disable_user(s, email, ctx.now)
-        ctx.out.write(ctx._("disabled {email}; their feeds stop within a second").format(email=user.email) + "\n")
-
-
-def subscribe(ctx: Context, email: str, scope: FeedScope) -> None:
-    """Print the secret URL once; only its hash is stored."""
-    check_channel(scope.channel)
-    token = new_token()
-    with ctx.session() as s:
-        sub_id = people.subscribe(s, email, scope, token, ctx.now, ctx.settings.lang).id
-    https, webcal = feed_urls(ctx.settings.base_url, token)
-    _ = ctx._
-    ctx.out.write(_("subscription {id} for {email}; the address is shown only now:").format(id=sub_id, email=email)
-                  + "\n" + f"  {https}\n  {webcal}\n")
-
-
-def subscriptions_list(ctx: Context) -> None:
-    _ = ctx._
-    with ctx.session() as s:
-        rows = [[str(sub.id), user.email, sub.plan_code or "—", sub.agency_code or "—",
-                     sub.obligation_code or "—", sub.channel or "—", _("yes") if sub.milestones else _("no"),
-                     sub.created_at.astimezone(ctx.now.tzinfo).strftime("%d/%m/%Y %H:%M"),
-                 _("revoked") if sub.revoked_at else (_("user disabled") if user.disabled else _("active"))]
-                for sub, user in people.list_subscriptions(s)]
-    ctx.out.write(table([_("Id"), _("Email"), _("Plan"), _("Agency"), _("Obligation"), _("Channel"),
-                         _("Milestones"), _("Created"), _("State")], rows))
-
-
-def subscriptions_revoke(ctx: Context, subscription_id: str) -> None:
-    if not parse_id(subscription_id):
-        raise InputError(N_('expected a subscription id (a number), got "{value}"'), value=subscription_id)
-    with ctx.session() as s:
-        people.revoke(s, parse_id(subscription_id), ctx.now)
-    ctx.out.write(ctx._("revoked subscription {id}; its address answers 404 within a second").format(
-        id=subscription_id) + "\n")
+    feeds = command(sub, "feeds", _("calendar feeds as files"))
+    actions = feeds.add_subparsers(dest="feeds_command", required=True, metavar="ACTION")
+    command(actions, "export", _("write every feed to OUTPUTS_DIR/feeds/"), lambda ctx, a: feeds_export(ctx))
 
 
 def feeds_export(ctx: Context) -> None:
@@ -85,7 +45,6 @@ def serve(ctx: Context, host: str, port: int, scheduler: bool = True) -> None:
     import uvicorn
 
     from scheduler.clock import Clock
-    from scheduler.cli.commands import DEFAULT_TZ
     from scheduler.web.app import create_app, install_log_masks
 
     db = ctx.database()
@@ -122,7 +81,6 @@ def serve(ctx: Context, host: str, port: int, scheduler: bool = True) -> None:
 
 def _runtime(ctx: Context, db):
     from scheduler.clock import Clock
-    from scheduler.cli.commands import DEFAULT_TZ
     from scheduler.daemon.jobs import runtime
 
     return runtime(ctx.settings, db, Clock(DEFAULT_TZ, ctx.now if ctx.now_given else None))
@@ -183,24 +141,3 @@ def remind(ctx: Context, dry_run: bool) -> None:
             new=planned["new"], **totals) + "\n")
     finally:
         db.close()
-
-
-def users_password(ctx: Context, email: str, stdin) -> None:
-    """Set a password read from standard input (the first admin, scripts);
-    every session the user had ends."""
-    import getpass
-
-    from scheduler.web.auth import set_password
-
-    if stdin.isatty():
-        password = getpass.getpass(ctx._("New password for {email}: ").format(email=email))
-        if getpass.getpass(ctx._("The same password again: ")) != password:
-            raise InputError(N_("the two passwords are not the same"))
-    else:
-        password = stdin.readline().rstrip("\r\n")
-    with ctx.session() as s:
-        user = people.find_user(s, email)
-        if user is None:
-            raise InputError(N_("no user {email}"), email=email)
-        set_password(s, user, password, ctx.now)
-    ctx.out.write(ctx._("password set for {email}").format(email=email) + "\n")

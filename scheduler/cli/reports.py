@@ -1,15 +1,29 @@
-"""``python main.py report``: the compliance report, as of ``--now``."""
+"""``report``: the compliance report of a period, as of ``--now``, as JSON,
+CSV, a workbook or a page."""
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
-from scheduler.cli.commands import Context
+from scheduler.cli.context import Context, command
 from scheduler.compliance.status import report_period
 from scheduler.errors import N_, InputError
+from scheduler.store.compliance import Scope
 from scheduler.store.files import atomic_write
 from scheduler.store.reporting import compliance_report
-from scheduler.store.compliance import Scope
+
+
+def register(sub: argparse._SubParsersAction, _) -> None:
+    p = command(sub, "report", _("the compliance report, as of --now"), lambda ctx, a: report(
+        ctx, a.period, a.plan, a.agency, a.obligation, a.format, a.out, a.cutoff))
+    p.add_argument("--period", required=True, help=_("2024, 2024-Q3, 2024-H1, 2024-03 or 2024-03-01..2024-05-31"))
+    for flag in ("plan", "agency", "obligation"):
+        p.add_argument("--" + flag)
+    p.add_argument("--format", choices=("json", "csv", "xlsx", "html"), default="json")
+    p.add_argument("--cutoff", action="store_true",
+                   help=_("reporting cut-off of Nghị định 09/2019/NĐ-CP: the 15th of the month before to the 14th"))
+    p.add_argument("--out", type=Path, metavar="PATH")
 
 
 def build(ctx: Context, period: str, plan: str | None, agency: str | None, obligation: str | None,

@@ -1,70 +1,53 @@
-"""What each command-line command does, given settings, the moment ``now``
-and an output stream. ``main.py`` parses arguments and translates errors."""
+"""``load``, ``occurrences``, ``milestones`` and ``plan roll``: schedule
+files in, what is owed out (a table, JSON or CSV)."""
 
 from __future__ import annotations
 
+import argparse
 import hashlib
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from contextlib import contextmanager
-from typing import Iterator, TextIO
-from zoneinfo import ZoneInfo
 
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session
-
+from scheduler.cli.context import DEFAULT_TZ, Context, command
+from scheduler.cli.listing import milestone_record, milestone_table, occurrence_record, occurrence_table, to_csv, to_json
 from scheduler.documents import read_document
 from scheduler.errors import N_, InputError, SchedulerError
-from scheduler.store.files import atomic_write
-from scheduler.i18n import gettext_for
-from scheduler.cli.listing import milestone_record, milestone_table, occurrence_record, occurrence_table, to_csv, to_json
 from scheduler.plan.periods import parse_date
 from scheduler.plan.production import read_files, read_texts, schedule_paths
 from scheduler.plan.rolling import roll
-from scheduler.settings import Settings
-from scheduler.store.database import Database, UnusableUrl
-from scheduler.store.schedule import Filters, find_milestones, find_occurrences
+from scheduler.store.files import atomic_write
 from scheduler.store.loading import save_schedules
+from scheduler.store.schedule import Filters, find_milestones, find_occurrences
 
-DEFAULT_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
+def register(sub: argparse._SubParsersAction, _) -> None:
+    load_ = command(sub, "load", _("validate and load schedule files"), lambda ctx, a: load(ctx, a.paths))
+    load_.add_argument("paths", nargs="*", type=Path, help=_("files or folders (default: SCHEDULES_DIR)"))
 
-@dataclass(frozen=True)
-class Context:
-    settings: Settings
-    now: datetime
-    out: TextIO
-    err: TextIO
-    now_given: bool = False
+    for name, text, listing in (("occurrences", _("list owed occurrences, by due moment"), occurrences),
+                                ("milestones", _("list production milestones, by day"), milestones)):
+        p = command(sub, name, text, lambda ctx, a, listing=listing: listing(
+            ctx, a.format, plan=a.plan, agency=a.agency, obligation=a.obligation, first=a.first, last=a.last))
+        p.add_argument("--plan")
+        p.add_argument("--agency")
+        p.add_argument("--obligation")
+        p.add_argument("--from", dest="first", metavar="DATE", help=_("first day (inclusive)"))
+        p.add_argument("--to", dest="last", metavar="DATE", help=_("last day (inclusive)"))
+        p.add_argument("--format", choices=("table", "json", "csv"), default="table")
 
-    @property
-    def _(self):
-        return gettext_for(self.settings.lang)
+    plan = command(sub, "plan", _("work on plans"))
+    actions = plan.add_subparsers(dest="plan_command", required=True, metavar="ACTION")
+    roll_ = command(actions, "roll", _("write next year's schedule file from this one"),
+                    lambda ctx, a: plan_roll(ctx, a.source, a.year, a.rename, a.name, a.out, a.force))
+    roll_.add_argument("source", type=Path)
+    roll_.add_argument("--year", type=int, required=True)
+    roll_.add_argument("--rename", action="append", default=[], metavar="OLD=NEW",
+                       help=_("rename an agency code; several OLD to one NEW merges them"))
+    roll_.add_argument("--name", action="append", default=[], metavar="CODE=NAME",
+                       help=_("set an agency's Vietnamese name in the new file"))
+    roll_.add_argument("--out", type=Path, help=_("where to write (default: beside SOURCE, named by the new code)"))
+    roll_.add_argument("--force", action="store_true", help=_("replace an existing file"))
 
-    @contextmanager
-    def session(self) -> Iterator[Session]:
-        """One transaction on a database opened for it, then closed."""
-        db = self.database()
-        try:
-            with db.transaction() as session:
-                yield session
-        finally:
-            db.close()
-
-    def database(self) -> Database:
-        url = self.settings.masked_database_url()
-        try:
-            return Database(self.settings.database_url)
-        except OperationalError as e:
-            reason = str(e.orig or e).splitlines()[0]
-            raise InputError(N_("cannot open the database {url}: {reason}"), url=url, reason=reason) from None
-        except UnusableUrl as e:
-            raise InputError(N_('DATABASE_URL {url}: this service opens SQLite and PostgreSQL databases, '
-                                'not "{kind}"') if e.unknown else
-                             N_("DATABASE_URL {url}: not a database address; expected sqlite:///PATH or "
-                                "postgresql://USER:PASSWORD@HOST/NAME"),
-                             url=url, kind=url.split(":", 1)[0]) from None
 
 
 def load(ctx: Context, paths: list[Path]) -> None:

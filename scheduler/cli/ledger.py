@@ -1,29 +1,56 @@
-"""Commands of the evidence ledger: deliver, excuse, verify, checkpoint, and
-the API tokens that let people record over HTTP."""
+"""``deliver``, ``excuse``, ``verify`` and ``ledger checkpoint``: the
+evidence ledger from the command line, each entry recorded as a person
+whose rights apply."""
 
 from __future__ import annotations
 
+import argparse
 import mimetypes
 from pathlib import Path
 
-from scheduler.store import checkpoints
-from scheduler.store.checkpoints import key_bytes
-from scheduler.cli.commands import DEFAULT_TZ, Context
-from scheduler.evidence.deliveries import Evidence, FileRef, moment_kind_for
-from scheduler.plan.durations import parse_duration
-from scheduler.bounds import parse_id
+from scheduler.cli.context import DEFAULT_TZ, Context, command
 from scheduler.errors import N_, InputError, SchedulerError
-from scheduler.store.files import EvidenceStore
+from scheduler.evidence.deliveries import Evidence, FileRef, moment_kind_for
 from scheduler.evidence.file_rules import PendingFile
 from scheduler.evidence.ledger import public_key_of
-from scheduler.store.ledger_audit import audit
-from scheduler.cli.listing import table
-from scheduler.people.accounts import new_token
+from scheduler.plan.durations import parse_duration
 from scheduler.plan.periods import parse_moment
-from scheduler.store.recording import actor_by_email, record_delivery, record_excuse
+from scheduler.store import checkpoints
 from scheduler.store import ledger as stored_ledger
-from scheduler.store import people
+from scheduler.store.checkpoints import key_bytes
+from scheduler.store.files import EvidenceStore
+from scheduler.store.ledger_audit import audit
+from scheduler.store.recording import actor_by_email, record_delivery, record_excuse
 from scheduler.store.tables import OccurrenceRow
+
+
+def register(sub: argparse._SubParsersAction, _) -> None:
+    deliver_ = command(sub, "deliver", _("record a delivered occurrence with its evidence"), lambda ctx, a: deliver(
+        ctx, a.occurrence, a.by, a.at, a.duration, a.url, a.title, a.topic, a.file, a.note,
+        {"issue_number": a.issue_number, "page": a.page, "participants": a.participants}, a.supersedes))
+    deliver_.add_argument("occurrence")
+    deliver_.add_argument("--by", required=True, metavar="EMAIL", help=_("the producer recording it"))
+    deliver_.add_argument("--at", required=True, metavar="DATETIME", help=_("when it aired or was published"))
+    deliver_.add_argument("--duration", help=_("10m, 00:10:00 or seconds"))
+    for flag in ("url", "title", "note", "issue-number", "page", "participants"):
+        deliver_.add_argument("--" + flag)
+    deliver_.add_argument("--topic", action="append", default=[], metavar="CODE")
+    deliver_.add_argument("--file", action="append", default=[], type=Path, metavar="PATH")
+    deliver_.add_argument("--supersedes", type=int, metavar="SEQ", help=_("the ledger entry this one corrects"))
+
+    excuse_ = command(sub, "excuse", _("excuse an occurrence (the DHA)"),
+                      lambda ctx, a: excuse(ctx, a.occurrence, a.by, a.reason, a.supersedes))
+    excuse_.add_argument("occurrence")
+    excuse_.add_argument("--by", required=True, metavar="EMAIL")
+    excuse_.add_argument("--reason", required=True)
+    excuse_.add_argument("--supersedes", type=int, metavar="SEQ")
+
+    verify_ = command(sub, "verify", _("check the evidence ledger and its files"),
+                      lambda ctx, a: verify(ctx, a.checkpoint))
+    verify_.add_argument("--checkpoint", type=Path, metavar="FILE")
+    ledger = command(sub, "ledger", _("the evidence ledger"))
+    actions = ledger.add_subparsers(dest="ledger_command", required=True, metavar="ACTION")
+    command(actions, "checkpoint", _("print a signed checkpoint of the ledger"), lambda ctx, a: checkpoint(ctx))
 
 
 def evidence_store(ctx: Context) -> EvidenceStore:
@@ -130,30 +157,3 @@ def verify(ctx: Context, checkpoint_file: Path | None) -> None:
     if cp is not None:
         ctx.out.write(_("it extends the checkpoint of {count} entries signed at {at}").format(
             count=cp.count, at=cp.at.astimezone(DEFAULT_TZ).strftime("%d/%m/%Y %H:%M")) + "\n")
-
-
-def tokens_create(ctx: Context, email: str) -> None:
-    """The token alone on the last line: scripts take ``tail -n 1``."""
-    token = "mps_" + new_token()
-    with ctx.session() as s:
-        row = people.create_token(s, email, token, ctx.now)
-        token_id = row.id
-    ctx.out.write(ctx._("token {id} for {email}; it is shown only now:").format(id=token_id, email=email) + "\n")
-    ctx.out.write(token + "\n")
-
-
-def tokens_list(ctx: Context) -> None:
-    _ = ctx._
-    with ctx.session() as s:
-        rows = [[str(t.id), u.email, ", ".join(u.roles), t.created_at.astimezone(DEFAULT_TZ).strftime("%d/%m/%Y %H:%M"),
-                 _("revoked") if t.revoked_at else (_("user disabled") if u.disabled else _("active"))]
-                for t, u in people.list_tokens(s)]
-    ctx.out.write(table([_("Id"), _("Email"), _("Roles"), _("Created"), _("State")], rows))
-
-
-def tokens_revoke(ctx: Context, token_id: str) -> None:
-    if not parse_id(token_id):
-        raise InputError(N_('expected a token id (a number), got "{value}"'), value=token_id)
-    with ctx.session() as s:
-        people.revoke_token(s, parse_id(token_id), ctx.now)
-    ctx.out.write(ctx._("revoked token {id}").format(id=token_id) + "\n")
