@@ -171,8 +171,9 @@ def hand_statement(dialect: str, plan: str | None):
     return text(sql).bindparams(*params)
 
 
-def hand_totals(session: Session, plan: str | None, period: ReportPeriod, now: datetime, risk_until: datetime
-                ) -> dict[tuple[str, str], dict]:
+def hand_totals(
+    session: Session, plan: str | None, period: ReportPeriod, now: datetime, risk_until: datetime
+) -> dict[tuple[str, str], dict]:
     """The hand-written query, its rows shaped like ``totals``' answer."""
     start = datetime.combine(period.start, dtime(0), tzinfo=TZ)
     end = datetime.combine(period.end, dtime(0), tzinfo=TZ)
@@ -215,46 +216,106 @@ def _windows(year: int, kind: str) -> list[tuple[str, datetime, datetime]]:
     if kind == "yearly":
         return [(str(year), _utc(date(year, 1, 1)), _utc(date(year + 1, 1, 1)))]
     if kind == "quarterly":
-        return [(f"{year}-Q{q}", _utc(date(year, 3 * q - 2, 1)),
-                 _utc(date(year + (q == 4), 3 * q + 1 if q < 4 else 1, 1))) for q in range(1, 5)]
-    return [(f"{year}-{m:02d}", _utc(date(year, m, 1)), _utc(date(year + (m == 12), m % 12 + 1, 1)))
-            for m in range(1, 13)]
+        return [
+            (f"{year}-Q{q}", _utc(date(year, 3 * q - 2, 1)), _utc(date(year + (q == 4), 3 * q + 1 if q < 4 else 1, 1)))
+            for q in range(1, 5)
+        ]
+    return [
+        (f"{year}-{m:02d}", _utc(date(year, m, 1)), _utc(date(year + (m == 12), m % 12 + 1, 1))) for m in range(1, 13)
+    ]
 
 
-OCCURRENCE_COLUMNS = ("id", "plan_code", "obligation_code", "agency_code", "period", "number", "title", "title_en",
-                      "window_start", "window_end", "due", "slot", "status", "reason", "revision", "fingerprint",
-                      "shown", "delivery", "cancelled_at", "created_at", "updated_at")
-LEDGER_COLUMNS = ("seq", "occurrence_id", "kind", "recorded_at", "recorded_by", "supersedes", "content",
-                  "prev_hash", "hash", "moment", "conforming", "late", "extra")
+OCCURRENCE_COLUMNS = (
+    "id",
+    "plan_code",
+    "obligation_code",
+    "agency_code",
+    "period",
+    "number",
+    "title",
+    "title_en",
+    "window_start",
+    "window_end",
+    "due",
+    "slot",
+    "status",
+    "reason",
+    "revision",
+    "fingerprint",
+    "shown",
+    "delivery",
+    "cancelled_at",
+    "created_at",
+    "updated_at",
+)
+LEDGER_COLUMNS = (
+    "seq",
+    "occurrence_id",
+    "kind",
+    "recorded_at",
+    "recorded_by",
+    "supersedes",
+    "content",
+    "prev_hash",
+    "hash",
+    "moment",
+    "conforming",
+    "late",
+    "extra",
+)
 ZERO_HASH = "0" * 64
 
 
 def _plan_rows(spec: Spec, province: int, year: int, loaded_at: datetime):
     code = f"p{province:02d}-{year}"
-    plan = {"code": code, "title": f"Kế hoạch tuyên truyền cải cách hành chính tỉnh {province:02d} năm {year}",
-            "title_en": f"Administrative reform communication plan, province {province:02d}, {year}",
-            "issuer": f"UBND tỉnh {province:02d}", "timezone": "Asia/Ho_Chi_Minh",
-            "period_start": date(year, 1, 1), "period_end": date(year, 12, 31), "source": f"{code}.yaml",
-            "source_sha256": ZERO_HASH, "definition": {"topics": [], "extra_holidays": [], "extra_workdays": []},
-            "loaded_at": loaded_at}
+    plan = {
+        "code": code,
+        "title": f"Kế hoạch tuyên truyền cải cách hành chính tỉnh {province:02d} năm {year}",
+        "title_en": f"Administrative reform communication plan, province {province:02d}, {year}",
+        "issuer": f"UBND tỉnh {province:02d}",
+        "timezone": "Asia/Ho_Chi_Minh",
+        "period_start": date(year, 1, 1),
+        "period_end": date(year, 12, 31),
+        "source": f"{code}.yaml",
+        "source_sha256": ZERO_HASH,
+        "definition": {"topics": [], "extra_holidays": [], "extra_workdays": []},
+        "loaded_at": loaded_at,
+    }
     agencies, obligations = [], []
     for a in range(1, spec.agencies + 1):
         agency = f"p{province:02d}-a{a:02d}"
-        agencies.append({"plan_code": code, "code": agency, "name": f"Cơ quan {a:02d} tỉnh {province:02d}",
-                         "name_en": f"Agency {a:02d}", "kind": "press" if a % 3 else "department",
-                         "contacts": [{"name": "Liên hệ", "email": f"{agency}@example.org"}]})
+        agencies.append(
+            {
+                "plan_code": code,
+                "code": agency,
+                "name": f"Cơ quan {a:02d} tỉnh {province:02d}",
+                "name_en": f"Agency {a:02d}",
+                "kind": "press" if a % 3 else "department",
+                "contacts": [{"name": "Liên hệ", "email": f"{agency}@example.org"}],
+            }
+        )
         for k in range(spec.obligations):
             kind, count = CADENCES[k % len(CADENCES)]
-            obligations.append({"plan_code": code, "code": f"a{a:02d}-o{k + 1:02d}",
-                                "title": f"Chuyên mục cải cách hành chính {k + 1:02d}",
-                                "title_en": f"Administrative reform programme {k + 1:02d}", "host": agency,
-                                "cadence": f"{kind} x{count}", "definition": {"kind": kind, "count": count},
-                                "active": True, "_kind": kind, "_count": count})
+            obligations.append(
+                {
+                    "plan_code": code,
+                    "code": f"a{a:02d}-o{k + 1:02d}",
+                    "title": f"Chuyên mục cải cách hành chính {k + 1:02d}",
+                    "title_en": f"Administrative reform programme {k + 1:02d}",
+                    "host": agency,
+                    "cadence": f"{kind} x{count}",
+                    "definition": {"kind": kind, "count": count},
+                    "active": True,
+                    "_kind": kind,
+                    "_count": count,
+                }
+            )
     return plan, agencies, obligations
 
 
-def _occurrences_and_entries(rng: random.Random, plan: dict, obligations: list[dict], loaded_at: datetime,
-                             entries: list[list]):
+def _occurrences_and_entries(
+    rng: random.Random, plan: dict, obligations: list[dict], loaded_at: datetime, entries: list[list]
+):
     """The plan's occurrences (dicts); appends its ledger entries (lists, temporary
     ids, seq assigned later in recorded order) to ``entries``."""
     year = plan["period_start"].year
@@ -270,23 +331,55 @@ def _occurrences_and_entries(rng: random.Random, plan: dict, obligations: list[d
                 cancelled_at = None
                 if rng.random() < 0.01:  # dropped from the plan, some of them after NOW
                     cancelled_at = start + timedelta(seconds=rng.randrange(-30 * 86400, span))
-                shown = {"agency": ob["host"], "title": ob["title"], "title_en": ob["title_en"], "period": label,
-                         "number": n, "count": count, "window_start": start.astimezone(TZ).isoformat(),
-                         "window_end": end.astimezone(TZ).isoformat(), "due": due.astimezone(TZ).isoformat(),
-                         "slot": None, "channels": ["radio", "tv"], "coordinators": [], "coordination": "",
-                         "topics": ["cchc"], "audiences": [], "min_duration": 600,
-                         "status": "cancelled" if cancelled_at else "scheduled", "reason": "",
-                         "milestones": [
-                             ["script", "Kịch bản", "Script", (due - timedelta(days=7)).date().isoformat()],
-                             ["record", "Ghi hình", "Recording", (due - timedelta(days=3)).date().isoformat()]]}
-                rows.append({"id": oid, "plan_code": plan["code"], "obligation_code": ob["code"],
-                             "agency_code": ob["host"], "period": label, "number": n, "title": ob["title"],
-                             "title_en": ob["title_en"], "window_start": start, "window_end": end, "due": due,
-                             "slot": None, "status": "cancelled" if cancelled_at else "scheduled",
-                             "reason": "Điều chỉnh kế hoạch" if cancelled_at else "", "revision": 1,
-                             "fingerprint": ZERO_HASH, "shown": shown, "delivery": None,
-                             "cancelled_at": cancelled_at, "created_at": loaded_at,
-                             "updated_at": cancelled_at or loaded_at})
+                shown = {
+                    "agency": ob["host"],
+                    "title": ob["title"],
+                    "title_en": ob["title_en"],
+                    "period": label,
+                    "number": n,
+                    "count": count,
+                    "window_start": start.astimezone(TZ).isoformat(),
+                    "window_end": end.astimezone(TZ).isoformat(),
+                    "due": due.astimezone(TZ).isoformat(),
+                    "slot": None,
+                    "channels": ["radio", "tv"],
+                    "coordinators": [],
+                    "coordination": "",
+                    "topics": ["cchc"],
+                    "audiences": [],
+                    "min_duration": 600,
+                    "status": "cancelled" if cancelled_at else "scheduled",
+                    "reason": "",
+                    "milestones": [
+                        ["script", "Kịch bản", "Script", (due - timedelta(days=7)).date().isoformat()],
+                        ["record", "Ghi hình", "Recording", (due - timedelta(days=3)).date().isoformat()],
+                    ],
+                }
+                rows.append(
+                    {
+                        "id": oid,
+                        "plan_code": plan["code"],
+                        "obligation_code": ob["code"],
+                        "agency_code": ob["host"],
+                        "period": label,
+                        "number": n,
+                        "title": ob["title"],
+                        "title_en": ob["title_en"],
+                        "window_start": start,
+                        "window_end": end,
+                        "due": due,
+                        "slot": None,
+                        "status": "cancelled" if cancelled_at else "scheduled",
+                        "reason": "Điều chỉnh kế hoạch" if cancelled_at else "",
+                        "revision": 1,
+                        "fingerprint": ZERO_HASH,
+                        "shown": shown,
+                        "delivery": None,
+                        "cancelled_at": cancelled_at,
+                        "created_at": loaded_at,
+                        "updated_at": cancelled_at or loaded_at,
+                    }
+                )
                 _entries_for(rng, oid, start, end, span, horizon, entries)
     return rows
 
@@ -306,8 +399,11 @@ def _entries_for(rng, oid, start, end, span, horizon, entries):
     u = rng.random()
     if u < 0.80:  # delivered
         late = rng.random() < 0.12
-        at = (end + timedelta(seconds=rng.randrange(3600, 20 * 86400)) if late
-              else start + timedelta(seconds=rng.randrange(0, span - 60)))
+        at = (
+            end + timedelta(seconds=rng.randrange(3600, 20 * 86400))
+            if late
+            else start + timedelta(seconds=rng.randrange(0, span - 60))
+        )
         conforming = rng.random() < 0.90
         first = add(at, "delivery", conforming, late)
         if first is not None:
@@ -343,7 +439,7 @@ class Writer:
             return
         with self.db.engine.begin() as conn:
             for i in range(0, len(rows), 5000):
-                conn.execute(insert(table), rows[i:i + 5000])
+                conn.execute(insert(table), rows[i : i + 5000])
 
     def _copy(self, table, rows, columns):
         def plain(v):
@@ -377,8 +473,9 @@ def generate(db: Database, spec: Spec, seed: int) -> dict[str, int]:
             occurrences = _occurrences_and_entries(rng, plan, obligations, loaded_at, entries)
             writer.write(PlanRow.__table__, [plan])
             writer.write(AgencyRow.__table__, agencies)
-            writer.write(ObligationRow.__table__, [{k: v for k, v in o.items() if not k.startswith("_")}
-                                                   for o in obligations])
+            writer.write(
+                ObligationRow.__table__, [{k: v for k, v in o.items() if not k.startswith("_")} for o in obligations]
+            )
             writer.write(OccurrenceRow.__table__, occurrences, OCCURRENCE_COLUMNS)
             counts["plans"] += 1
             counts["agencies"] += len(agencies)
@@ -391,14 +488,26 @@ def generate(db: Database, spec: Spec, seed: int) -> dict[str, int]:
         for e in entries:
             seq += 1
             seqs[e[7]] = seq
-        rows = [{"seq": seqs[e[7]], "occurrence_id": e[1], "kind": e[2], "recorded_at": e[0],
-                 "recorded_by": f"{e[1].split('.')[1][:3]}@example.org",
-                 "supersedes": seqs.get(e[6]) if e[6] is not None else None,
-                 "content": json.dumps({"kind": e[2], "occurrence": e[1], "payload": {"files": []}}),
-                 "prev_hash": ZERO_HASH, "hash": ZERO_HASH, "moment": e[0] - timedelta(hours=2),
-                 "conforming": e[3], "late": e[4], "extra": e[5]} for e in entries]
+        rows = [
+            {
+                "seq": seqs[e[7]],
+                "occurrence_id": e[1],
+                "kind": e[2],
+                "recorded_at": e[0],
+                "recorded_by": f"{e[1].split('.')[1][:3]}@example.org",
+                "supersedes": seqs.get(e[6]) if e[6] is not None else None,
+                "content": json.dumps({"kind": e[2], "occurrence": e[1], "payload": {"files": []}}),
+                "prev_hash": ZERO_HASH,
+                "hash": ZERO_HASH,
+                "moment": e[0] - timedelta(hours=2),
+                "conforming": e[3],
+                "late": e[4],
+                "extra": e[5],
+            }
+            for e in entries
+        ]
         for i in range(0, len(rows), 50_000):
-            writer.write(LedgerRow.__table__, rows[i:i + 50_000], LEDGER_COLUMNS)
+            writer.write(LedgerRow.__table__, rows[i : i + 50_000], LEDGER_COLUMNS)
         counts["ledger"] += len(rows)
     return counts
 
@@ -414,11 +523,15 @@ def analyze(db: Database) -> None:
 
 def product_indexes(db: Database) -> list[str]:
     if db.engine.dialect.name == "postgresql":
-        sql = ("SELECT tablename || ': ' || indexdef FROM pg_indexes WHERE tablename IN ('occurrences', 'ledger') "
-               "ORDER BY 1")
+        sql = (
+            "SELECT tablename || ': ' || indexdef FROM pg_indexes WHERE tablename IN ('occurrences', 'ledger') "
+            "ORDER BY 1"
+        )
     else:
-        sql = ("SELECT tbl_name || ': ' || name || coalesce(' ' || sql, ' (automatic)') FROM sqlite_master "
-               "WHERE type = 'index' AND tbl_name IN ('occurrences', 'ledger') ORDER BY 1")
+        sql = (
+            "SELECT tbl_name || ': ' || name || coalesce(' ' || sql, ' (automatic)') FROM sqlite_master "
+            "WHERE type = 'index' AND tbl_name IN ('occurrences', 'ledger') ORDER BY 1"
+        )
     with db.engine.connect() as conn:
         return [r[0] for r in conn.execute(text(sql))]
 
@@ -464,8 +577,14 @@ class Mismatch(Exception):
     """The product and the hand-written query (or the pure rules) disagree."""
 
 
-def measure(db: Database, label: str, repeat: int, check_pure: bool = True, explain: bool = False,
-            settings: tuple[str, ...] = ()) -> list[dict]:
+def measure(
+    db: Database,
+    label: str,
+    repeat: int,
+    check_pure: bool = True,
+    explain: bool = False,
+    settings: tuple[str, ...] = (),
+) -> list[dict]:
     period = report_period(str(YEAR))
     risk_until = risk_horizon(NOW, AT_RISK_DAYS, WorkCalendar())
     results = []
@@ -477,31 +596,53 @@ def measure(db: Database, label: str, repeat: int, check_pure: bool = True, expl
                 session.execute(text(f"SET {name.strip()} = {value.strip()}"))
             where = "WHERE window_end > :start AND window_end <= :end" + (" AND plan_code = :plan" if plan else "")
             params = [bindparam("start", type_=UTCDateTime()), bindparam("end", type_=UTCDateTime())]
-            values = {"start": datetime.combine(period.start, dtime(0), tzinfo=TZ),
-                      "end": datetime.combine(period.end, dtime(0), tzinfo=TZ), **({"plan": plan} if plan else {})}
-            in_scope = session.execute(text(f"SELECT COUNT(*) FROM occurrences {where}").bindparams(*params),
-                                       values).scalar_one()
+            values = {
+                "start": datetime.combine(period.start, dtime(0), tzinfo=TZ),
+                "end": datetime.combine(period.end, dtime(0), tzinfo=TZ),
+                **({"plan": plan} if plan else {}),
+            }
+            in_scope = session.execute(
+                text(f"SELECT COUNT(*) FROM occurrences {where}").bindparams(*params), values
+            ).scalar_one()
             product_ms, product, hand_ms, hand, runs = _interleaved(
                 partial(totals, session, scope, period, TZ, NOW, risk_until),
-                partial(hand_totals, session, plan, period, NOW, risk_until), repeat)
+                partial(hand_totals, session, plan, period, NOW, risk_until),
+                repeat,
+            )
             equal = _counts_only(product) == _counts_only(hand)
             if not equal:
-                raise Mismatch(f"\nNUMBERS DIFFER on {label}, {scope_name}: "
-                               + _difference(_counts_only(product), _counts_only(hand), "hand-written"))
+                raise Mismatch(
+                    f"\nNUMBERS DIFFER on {label}, {scope_name}: "
+                    + _difference(_counts_only(product), _counts_only(hand), "hand-written")
+                )
             pure = "-"
             if check_pure and in_scope <= PURE_CHECK_LIMIT:
                 facts, entries = facts_and_entries(session, scope, period, TZ)
                 _, by_rules, _ = summarize(facts, entries, NOW, risk_until)
                 if _counts_only(by_rules) != _counts_only(product):
-                    raise Mismatch(f"\nPRODUCT AND PURE RULES DIFFER on {label}, {scope_name}: "
-                                   + _difference(_counts_only(product), _counts_only(by_rules), "pure rules"))
+                    raise Mismatch(
+                        f"\nPRODUCT AND PURE RULES DIFFER on {label}, {scope_name}: "
+                        + _difference(_counts_only(product), _counts_only(by_rules), "pure rules")
+                    )
                 pure = "yes"
             if explain:
                 print_plans(session, db, scope, plan, period, risk_until, f"{label}, {scope_name}")
         statuses = {s: sum(v[s] for v in product.values()) for s in COUNTS}
-        results.append({"db": label, "scope": scope_name, "occurrences": in_scope, "groups": len(product),
-                        "product_ms": product_ms, "hand_ms": hand_ms, "ratio": product_ms / hand_ms,
-                        "equal": "yes", "pure": pure, "statuses": statuses, "runs": runs})
+        results.append(
+            {
+                "db": label,
+                "scope": scope_name,
+                "occurrences": in_scope,
+                "groups": len(product),
+                "product_ms": product_ms,
+                "hand_ms": hand_ms,
+                "ratio": product_ms / hand_ms,
+                "equal": "yes",
+                "pure": pure,
+                "statuses": statuses,
+                "runs": runs,
+            }
+        )
     return results
 
 
@@ -512,14 +653,20 @@ def print_plans(session, db, scope, plan, period, risk_until, title):
     timed runs may get PostgreSQL's generic plan instead of this custom one."""
     from sqlalchemy import event, func, select
 
-    inner, _ = store_compliance._with_status([OccurrenceRow.agency_code, OccurrenceRow.obligation_code],
-                                             scope, period, TZ, NOW, risk_until)
+    inner, _ = store_compliance._with_status(
+        [OccurrenceRow.agency_code, OccurrenceRow.obligation_code], scope, period, TZ, NOW, risk_until
+    )
     inner = inner.subquery()
-    product = (select(inner.c.agency_code, inner.c.obligation_code, inner.c.status, func.count())
-               .group_by(inner.c.agency_code, inner.c.obligation_code, inner.c.status))
-    values = {"start": datetime.combine(period.start, dtime(0), tzinfo=TZ),
-              "end": datetime.combine(period.end, dtime(0), tzinfo=TZ), "now": NOW, "risk_until": risk_until,
-              **({"plan": plan} if plan else {})}
+    product = select(inner.c.agency_code, inner.c.obligation_code, inner.c.status, func.count()).group_by(
+        inner.c.agency_code, inner.c.obligation_code, inner.c.status
+    )
+    values = {
+        "start": datetime.combine(period.start, dtime(0), tzinfo=TZ),
+        "end": datetime.combine(period.end, dtime(0), tzinfo=TZ),
+        "now": NOW,
+        "risk_until": risk_until,
+        **({"plan": plan} if plan else {}),
+    }
     prefix = "EXPLAIN (ANALYZE, BUFFERS) " if db.engine.dialect.name == "postgresql" else "EXPLAIN QUERY PLAN "
 
     def explain(conn, cursor, statement, parameters, context, executemany):
@@ -544,13 +691,15 @@ EXTRA_INDEXES = {
     "occurrences(window_end)": "CREATE INDEX bench_occ_window_end ON occurrences (window_end)",
     "ledger(occurrence_id, recorded_at, kind, conforming, late, extra, supersedes, seq)": (
         "CREATE INDEX bench_ledger_cover ON ledger (occurrence_id, recorded_at, kind, conforming, late, extra, "
-        "supersedes, seq)"),
+        "supersedes, seq)"
+    ),
 }
 EXPERIMENTS = ([0], [1], [0, 1])  # which of EXTRA_INDEXES, one copy each
 
 
-def with_extra_indexes(db_url: str, names: list[str], label: str, repeat: int, explain: bool,
-                       settings: tuple[str, ...]) -> list[dict]:
+def with_extra_indexes(
+    db_url: str, names: list[str], label: str, repeat: int, explain: bool, settings: tuple[str, ...]
+) -> list[dict]:
     db = Database(db_url)
     try:
         with db.engine.begin() as conn:
@@ -564,7 +713,7 @@ def with_extra_indexes(db_url: str, names: list[str], label: str, repeat: int, e
 
 def copy_database(db_url: str, kind: str, workdir: str, n: int) -> str:
     if kind == "sqlite":
-        source = db_url[len("sqlite:///"):]
+        source = db_url[len("sqlite:///") :]
         target = os.path.join(workdir, f"copy{n}.db")
         for suffix in ("", "-wal", "-shm"):
             if os.path.exists(source + suffix):
@@ -574,8 +723,7 @@ def copy_database(db_url: str, kind: str, workdir: str, n: int) -> str:
 
     base, _, name = db_url.rpartition("/")
     copy_name = f"{name}_copy{n}"
-    with psycopg.connect(base.replace("postgresql+psycopg://", "postgresql://") + "/postgres",
-                         autocommit=True) as conn:
+    with psycopg.connect(base.replace("postgresql+psycopg://", "postgresql://") + "/postgres", autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{copy_name}"')
         conn.execute(f'CREATE DATABASE "{copy_name}" TEMPLATE "{name}"')
     return f"{base}/{copy_name}"
@@ -584,15 +732,14 @@ def copy_database(db_url: str, kind: str, workdir: str, n: int) -> str:
 def drop_copy(url: str, kind: str) -> None:
     if kind == "sqlite":
         for suffix in ("", "-wal", "-shm"):
-            path = url[len("sqlite:///"):] + suffix
+            path = url[len("sqlite:///") :] + suffix
             if os.path.exists(path):
                 os.remove(path)
         return
     import psycopg
 
     base, _, name = url.rpartition("/")
-    with psycopg.connect(base.replace("postgresql+psycopg://", "postgresql://") + "/postgres",
-                         autocommit=True) as conn:
+    with psycopg.connect(base.replace("postgresql+psycopg://", "postgresql://") + "/postgres", autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
 
 
@@ -601,14 +748,18 @@ def drop_copy(url: str, kind: str) -> None:
 
 
 def print_table(rows: list[dict]) -> None:
-    header = (f"{'db':<24} {'scope':<13} {'occurrences':>11} {'groups':>6} {'product ms':>10} "
-              f"{'hand ms':>9} {'ratio':>6}  {'goal<=1.2':<9} {'<=1.5':<5}  {'equal':<5} {'pure':<4} {'runs':>4}")
+    header = (
+        f"{'db':<24} {'scope':<13} {'occurrences':>11} {'groups':>6} {'product ms':>10} "
+        f"{'hand ms':>9} {'ratio':>6}  {'goal<=1.2':<9} {'<=1.5':<5}  {'equal':<5} {'pure':<4} {'runs':>4}"
+    )
     print(header)
     print("-" * len(header))
     for r in rows:
-        print(f"{r['db']:<24} {r['scope']:<13} {r['occurrences']:>11,} {r['groups']:>6,} {r['product_ms']:>10.1f} "
-              f"{r['hand_ms']:>9.1f} {r['ratio']:>6.2f}  {'PASS' if r['ratio'] <= GOAL else 'MISS':<9} "
-              f"{'PASS' if r['ratio'] <= AT_LEAST else 'MISS':<5}  {r['equal']:<5} {r['pure']:<4} {r['runs']:>4}")
+        print(
+            f"{r['db']:<24} {r['scope']:<13} {r['occurrences']:>11,} {r['groups']:>6,} {r['product_ms']:>10.1f} "
+            f"{r['hand_ms']:>9.1f} {r['ratio']:>6.2f}  {'PASS' if r['ratio'] <= GOAL else 'MISS':<9} "
+            f"{'PASS' if r['ratio'] <= AT_LEAST else 'MISS':<5}  {r['equal']:<5} {r['pure']:<4} {r['runs']:>4}"
+        )
 
 
 def print_statuses(rows: list[dict]) -> None:
@@ -652,11 +803,14 @@ def run_database(kind: str, spec: Spec, args, workdir: str) -> list[dict]:
         analyzed = time.perf_counter() - t
         version = ""
         with db.engine.connect() as conn:
-            version = conn.execute(text("SELECT version()" if kind == "postgresql" else "SELECT sqlite_version()")
-                                   ).scalar_one()
+            version = conn.execute(
+                text("SELECT version()" if kind == "postgresql" else "SELECT sqlite_version()")
+            ).scalar_one()
         print(f"\n[{kind}] {version.split(',')[0]}")
-        print(f"[{kind}] generated in {generated:.1f} s (+ ANALYZE {analyzed:.1f} s): "
-              + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
+        print(
+            f"[{kind}] generated in {generated:.1f} s (+ ANALYZE {analyzed:.1f} s): "
+            + ", ".join(f"{k} {v:,}" for k, v in counts.items())
+        )
         print(f"[{kind}] indexes on occurrences and ledger (the product's, nothing added):")
         for line in product_indexes(db):
             print(f"    {line}")
@@ -699,32 +853,47 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--years", type=int, help=f"years up to {YEAR}")
     parser.add_argument("--db", default="sqlite,postgresql", help="sqlite, postgresql or both (comma-separated)")
     parser.add_argument("--postgres-url", help="a scratch PostgreSQL database instead of a throwaway server")
-    parser.add_argument("--repeat", type=int, default=7,
-                        help=f"timed runs per query at least (median), after one warm-up; quick queries run "
-                             f"more, up to {MAX_RUNS} or about {BUDGET_S:.0f} s")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=7,
+        help=f"timed runs per query at least (median), after one warm-up; quick queries run "
+        f"more, up to {MAX_RUNS} or about {BUDGET_S:.0f} s",
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--explain", action="store_true", help="print both query plans")
-    parser.add_argument("--pg-set", action="append", default=[], metavar="NAME=VALUE",
-                        help="a PostgreSQL setting for the measuring session, e.g. jit=off (repeatable)")
-    parser.add_argument("--index-experiment", action="store_true",
-                        help="measure again on copies with indexes the product does not create")
+    parser.add_argument(
+        "--pg-set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a PostgreSQL setting for the measuring session, e.g. jit=off (repeatable)",
+    )
+    parser.add_argument(
+        "--index-experiment",
+        action="store_true",
+        help="measure again on copies with indexes the product does not create",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder and PostgreSQL server")
     args = parser.parse_args(argv)
 
     base = SCALES[args.scale]
-    spec = Spec(args.provinces or base[0], args.agencies or base[1], args.obligations or base[2],
-                args.years or base[3])
+    spec = Spec(args.provinces or base[0], args.agencies or base[1], args.obligations or base[2], args.years or base[3])
     if min(spec.provinces, spec.agencies, spec.obligations, spec.years) < 1:
         parser.error("--provinces, --agencies, --obligations and --years take whole numbers from 1")
     kinds = [k.strip() for k in args.db.split(",") if k.strip()]
     if not set(kinds) <= {"sqlite", "postgresql"}:
         parser.error("--db takes sqlite, postgresql or both")
     risk_until = risk_horizon(NOW, AT_RISK_DAYS, WorkCalendar())
-    print(f"compliance benchmark: {spec.provinces} provinces x {spec.agencies} agencies x {spec.obligations} "
-          f"obligations x {spec.years} years ({spec.year_list[0]}-{spec.year_list[-1]}); period {YEAR}, "
-          f"as of {NOW.isoformat()}, at risk until {risk_until.isoformat()}")
-    print(f"machine: {os.cpu_count()} CPUs ({platform.machine()}), Python {platform.python_version()}, "
-          f"{platform.system()} {platform.release()}; load average {_load()}")
+    print(
+        f"compliance benchmark: {spec.provinces} provinces x {spec.agencies} agencies x {spec.obligations} "
+        f"obligations x {spec.years} years ({spec.year_list[0]}-{spec.year_list[-1]}); period {YEAR}, "
+        f"as of {NOW.isoformat()}, at risk until {risk_until.isoformat()}"
+    )
+    print(
+        f"machine: {os.cpu_count()} CPUs ({platform.machine()}), Python {platform.python_version()}, "
+        f"{platform.system()} {platform.release()}; load average {_load()}"
+    )
     workdir = tempfile.mkdtemp(prefix="bench-compliance-")
     rows: list[dict] = []
     started = time.perf_counter()
@@ -747,9 +916,11 @@ def main(argv: list[str] | None = None) -> int:
     print_table(rows)
     print_statuses(rows)
     print(f"\ntotal {time.perf_counter() - started:.1f} s; load average now {_load()}")
-    print(f"ratio = product / hand-written, each the median of `runs` warm runs (at least --repeat {args.repeat}), "
-          f"the two alternating; goal <= {GOAL}, at least <= {AT_LEAST}; pure: also equal to "
-          f"scheduler.compliance.summarize (checked up to {PURE_CHECK_LIMIT:,} occurrences)")
+    print(
+        f"ratio = product / hand-written, each the median of `runs` warm runs (at least --repeat {args.repeat}), "
+        f"the two alternating; goal <= {GOAL}, at least <= {AT_LEAST}; pure: also equal to "
+        f"scheduler.compliance.summarize (checked up to {PURE_CHECK_LIMIT:,} occurrences)"
+    )
     return 0
 
 

@@ -70,7 +70,9 @@ GOAL_MEMORY = 3.0  # peak memory / feed bytes, under
 # milestones, checked with ``expand``): weekly timed slots on TV (52 x 4),
 # a weekly newspaper quota (53 x 4, all-day), a monthly training (12 x 4).
 SHAPES = (
-    (208, """  - code: ban-tin-{i}
+    (
+        208,
+        """  - code: ban-tin-{i}
     title: Bản tin "Cải cách hành chính" số {i}
     title_en: Administrative reform bulletin {i}
     host: {agency}
@@ -79,8 +81,11 @@ SHAPES = (
     topics: [chuyen-doi-so, cchc]
     min_duration: 10m
     cadence: {{slots: "FREQ=WEEKLY;BYDAY=TH", at: "19:30"}}
-"""),
-    (212, """  - code: bai-viet-{i}
+""",
+    ),
+    (
+        212,
+        """  - code: bai-viet-{i}
     title: Bài viết chuyên đề cải cách hành chính {i}
     title_en: Articles on administrative reform {i}
     host: {agency}
@@ -88,22 +93,27 @@ SHAPES = (
     channels: [print, online]
     topics: [cchc]
     cadence: 1 per week
-"""),
-    (48, """  - code: tap-huan-{i}
+""",
+    ),
+    (
+        48,
+        """  - code: tap-huan-{i}
     title: Hội nghị tập huấn nghiệp vụ {i}
     title_en: Training conference {i}
     host: {agency}
     coordinators: [{partner}]
     channels: [training]
     cadence: 1 per month
-"""),
+""",
+    ),
 )
 AGENCIES = 40
 
 
 def schedule_yaml(target_events: int) -> tuple[str, int, int]:
     """A plan file of about ``target_events`` events; (text, obligations, expected events)."""
-    lines = ["""plan:
+    lines = [
+        """plan:
   code: bench
   title: Kế hoạch tuyên truyền thử tải
   title_en: Benchmark communication plan
@@ -119,7 +129,8 @@ topics:
     title_en: Administrative reform
 
 agencies:
-"""]
+"""
+    ]
     for a in range(AGENCIES):
         lines.append(f"""  - code: co-quan-{a}
     name: Cơ quan truyền thông số {a} tỉnh Phú Thọ
@@ -142,6 +153,7 @@ agencies:
 
 # --------------------------------------------------------------------------
 # Phases run in fresh processes; each prints one JSON object.
+
 
 def _rss_kib(field: str, pid: str = "self") -> int:
     with open(f"/proc/{pid}/status") as f:
@@ -183,6 +195,7 @@ class GcTime:
 
     def __init__(self):
         import gc
+
         self.total, self.collections, self._started = 0.0, 0, 0.0
         gc.callbacks.append(self._callback)
 
@@ -202,6 +215,7 @@ def phase_cold(args) -> dict:
     from scheduler.settings import Settings
     from scheduler.store.database import Database
     from scheduler.store.feed_cache import FeedCache
+
     imports = time.perf_counter() - t
     settings = Settings.load()
     scope, lang = FeedScope(), "vi"
@@ -221,8 +235,15 @@ def phase_cold(args) -> dict:
     t3, c3 = time.perf_counter(), time.process_time()
     hwm_after_build = _rss_kib("VmHWM")
     rss_after_build = _rss_kib("VmRSS")
-    cold = {"db_open": t1 - t0, "refresh": t2 - t1, "feed": t3 - t2, "total": t3 - t0, "cpu": c3 - c0,
-            "gc": gc_time.total, "gc_collections": gc_time.collections}
+    cold = {
+        "db_open": t1 - t0,
+        "refresh": t2 - t1,
+        "feed": t3 - t2,
+        "total": t3 - t0,
+        "cpu": c3 - c0,
+        "gc": gc_time.total,
+        "gc_collections": gc_time.collections,
+    }
 
     t = time.perf_counter()
     again = cache.feed(scope, lang)
@@ -251,19 +272,34 @@ def phase_cold(args) -> dict:
         assert changed.etag != previous.etag, "the ETag did not change after a change"
         assert f"(đổi {tag})".encode() in changed.body, "the change is not in the feed"
         previous = changed
-        changes.append({"occurrence": oid, "write_items": write, "refresh": t_refresh, "total": t_total,
-                        "cpu": c_total, "gc": gc_time.total - gc_before})
+        changes.append(
+            {
+                "occurrence": oid,
+                "write_items": write,
+                "refresh": t_refresh,
+                "total": t_total,
+                "cpu": c_total,
+                "gc": gc_time.total - gc_before,
+            }
+        )
     incremental = {"samples": changes, "bytes": len(previous.body), "sha256": hashlib.sha256(previous.body).hexdigest()}
     db.close()
     return {
-        "imports": imports, "catalog": catalog, "cold": cold, "cached_feed": cached,
-        "bytes": len(feed.body), "events": feed.body.count(b"BEGIN:VEVENT\r\n"),
+        "imports": imports,
+        "catalog": catalog,
+        "cold": cold,
+        "cached_feed": cached,
+        "bytes": len(feed.body),
+        "events": feed.body.count(b"BEGIN:VEVENT\r\n"),
         "sha256": hashlib.sha256(feed.body).hexdigest(),
-        "items": len(cache.built[(scope, lang)].keys), "feeds_in_memory": len(cache.built),
+        "items": len(cache.built[(scope, lang)].keys),
+        "feeds_in_memory": len(cache.built),
         "idle_refresh": idle_refresh,
         "incremental": incremental,
-        "rss_before_kib": rss_before, "hwm_after_build_kib": hwm_after_build,
-        "rss_after_build_kib": rss_after_build, "hwm_end_kib": _rss_kib("VmHWM"),
+        "rss_before_kib": rss_before,
+        "hwm_after_build_kib": hwm_after_build,
+        "rss_after_build_kib": rss_after_build,
+        "hwm_end_kib": _rss_kib("VmHWM"),
     }
 
 
@@ -278,6 +314,7 @@ def phase_naive(_args) -> dict:
     from scheduler.store.database import Database
     from scheduler.store.feed_items import names_for
     from scheduler.store.tables import MilestoneRow, OccurrenceRow
+
     settings = Settings.load()
     lang = "vi"
     _ = gettext_for(lang)
@@ -289,7 +326,8 @@ def phase_naive(_args) -> dict:
         steps: dict[str, list[dict]] = {}
         for m in s.scalars(select(MilestoneRow).order_by(MilestoneRow.day, MilestoneRow.step)):
             steps.setdefault(m.occurrence_id, []).append(
-                {"step": m.step, "title": m.title, "title_en": m.title_en, "day": m.day, "offset": m.offset})
+                {"step": m.step, "title": m.title, "title_en": m.title_en, "day": m.day, "offset": m.offset}
+            )
         names = {code: names_for(s, code, settings.base_url) for code in {o.plan_code for o in occurrences}}
     t1 = time.perf_counter()
     items = []
@@ -298,13 +336,20 @@ def phase_naive(_args) -> dict:
         items += render_items(stored, steps.get(o.id, []), names[o.plan_code], lang, _)
     t2 = time.perf_counter()
     items.sort(key=lambda item: item.sort_key)
-    head = calendar_head(feed_name(lang, _),
-                         _("Owed media deliverables and their production milestones"))
+    head = calendar_head(feed_name(lang, _), _("Owed media deliverables and their production milestones"))
     body = assemble(head, [item.ical for item in items])
     t3, c3 = time.perf_counter(), time.process_time()
     db.close()
-    return {"read": t1 - t0, "render": t2 - t1, "assemble": t3 - t2, "total": t3 - t0, "cpu": c3 - c0,
-            "bytes": len(body), "events": len(items), "sha256": hashlib.sha256(body).hexdigest()}
+    return {
+        "read": t1 - t0,
+        "render": t2 - t1,
+        "assemble": t3 - t2,
+        "total": t3 - t0,
+        "cpu": c3 - c0,
+        "bytes": len(body),
+        "events": len(items),
+        "sha256": hashlib.sha256(body).hexdigest(),
+    }
 
 
 def phase_memory(_args) -> dict:
@@ -315,6 +360,7 @@ def phase_memory(_args) -> dict:
     from scheduler.settings import Settings
     from scheduler.store.database import Database
     from scheduler.store.feed_cache import FeedCache
+
     settings = Settings.load()
     db = Database(settings.database_url)  # schema check outside the measurement
     tracemalloc.start()
@@ -326,9 +372,16 @@ def phase_memory(_args) -> dict:
     tracemalloc.stop()
     built = cache.built[(FeedScope(), "vi")]
     db.close()
-    return {"bytes": feed.length, "peak": peak, "refresh_peak": refresh_peak,
-            "after_refresh": after_refresh, "retained": current, "pieces": len(built.pieces),
-            "digests": len(built.digests), "items": len(built.keys)}
+    return {
+        "bytes": feed.length,
+        "peak": peak,
+        "refresh_peak": refresh_peak,
+        "after_refresh": after_refresh,
+        "retained": current,
+        "pieces": len(built.pieces),
+        "digests": len(built.digests),
+        "items": len(built.keys),
+    }
 
 
 def phase_serve(args) -> None:
@@ -371,6 +424,7 @@ def phase_serve(args) -> None:
 def phase_change(_args) -> dict:
     from scheduler.settings import Settings
     from scheduler.store.database import Database
+
     settings = Settings.load()
     db = Database(settings.database_url)
     oid = _change_one(db, settings, "http")
@@ -389,7 +443,7 @@ def _read_response(sock: socket.socket, buf: bytearray) -> tuple[int, int, bytes
         if not chunk:
             raise ConnectionError("server closed the connection")
         data += chunk
-    head, rest = data[:end], data[end + 4:]
+    head, rest = data[:end], data[end + 4 :]
     status = int(head[9:12])
     match = re.search(rb"(?i)\r\ncontent-length:\s*(\d+)", head)
     length = int(match.group(1)) if match else 0
@@ -432,16 +486,29 @@ def phase_client(args) -> dict:
         lengths.add(length)
     end = time.time()
     sock.close()
-    return {"start": start, "end": end, "late": late, "latencies_ns": latencies,
-            "statuses": statuses, "lengths": sorted(lengths)}
+    return {
+        "start": start,
+        "end": end,
+        "late": late,
+        "latencies_ns": latencies,
+        "statuses": statuses,
+        "lengths": sorted(lengths),
+    }
 
 
-PHASES = {"cold": phase_cold, "naive": phase_naive, "memory": phase_memory, "serve": phase_serve,
-          "change": phase_change, "client": phase_client}
+PHASES = {
+    "cold": phase_cold,
+    "naive": phase_naive,
+    "memory": phase_memory,
+    "serve": phase_serve,
+    "change": phase_change,
+    "client": phase_client,
+}
 
 
 # --------------------------------------------------------------------------
 # The driver.
+
 
 def log(text: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {text}", flush=True)
@@ -456,8 +523,9 @@ def run_phase(name: str, env: dict, *extra: str, timeout: float = 1800) -> dict:
 
 
 def cli(env: dict, *argv: str, timeout: float = 3600) -> str:
-    done = subprocess.run([sys.executable, "main.py", *argv], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=timeout)
+    done = subprocess.run(
+        [sys.executable, "main.py", *argv], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
+    )
     if done.returncode != 0:
         raise RuntimeError(f"main.py {' '.join(argv)} failed:\n{done.stdout}\n{done.stderr[-4000:]}")
     return done.stdout
@@ -471,6 +539,7 @@ def free_port() -> int:
 
 def http_get(port: int, path: str, headers: dict | None = None, timeout: float = 600) -> tuple[int, dict, bytes]:
     import http.client
+
     conn = http.client.HTTPConnection(HOST, port, timeout=timeout)
     try:
         conn.request("GET", path, headers=headers or {})
@@ -497,13 +566,30 @@ def wait_ready(port: int, server: subprocess.Popen, limit: float = 120) -> None:
 def measure(env: dict, port: int, path: str, headers: list[str], opts, expect_status: int) -> dict:
     """Run ``opts.connections`` client processes against one path; merge."""
     start_at = time.time() + 1.0  # after the clients started and warmed up
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--phase", "client", "--port", str(port),
-           "--path", path, "--start-at", repr(start_at), "--requests", str(max(1, opts.requests // opts.connections)),
-           "--seconds", str(opts.seconds), "--warmup", "5"]
+    cmd = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--phase",
+        "client",
+        "--port",
+        str(port),
+        "--path",
+        path,
+        "--start-at",
+        repr(start_at),
+        "--requests",
+        str(max(1, opts.requests // opts.connections)),
+        "--seconds",
+        str(opts.seconds),
+        "--warmup",
+        "5",
+    ]
     for h in headers:
         cmd += ["--header", h]
-    procs = [subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for _ in range(opts.connections)]
+    procs = [
+        subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(opts.connections)
+    ]
     results = []
     for p in procs:
         out, err = p.communicate(timeout=opts.seconds + 600)
@@ -519,10 +605,16 @@ def measure(env: dict, port: int, path: str, headers: list[str], opts, expect_st
         raise RuntimeError(f"{path}: expected only {expect_status}, got {statuses}")
     begin = min(r["start"] for r in results)
     wall = max(r["end"] for r in results) - begin
-    return {"requests": len(latencies), "seconds": wall, "rps": len(latencies) / wall,
-            "p50_ms": _percentile(latencies, 50) / 1e6, "p99_ms": _percentile(latencies, 99) / 1e6,
-            "mean_ms": statistics.fmean(latencies) / 1e6, "late_s": max(r["late"] for r in results),
-            "lengths": sorted({n for r in results for n in r["lengths"]})}
+    return {
+        "requests": len(latencies),
+        "seconds": wall,
+        "rps": len(latencies) / wall,
+        "p50_ms": _percentile(latencies, 50) / 1e6,
+        "p99_ms": _percentile(latencies, 99) / 1e6,
+        "mean_ms": statistics.fmean(latencies) / 1e6,
+        "late_s": max(r["late"] for r in results),
+        "lengths": sorted({n for r in results for n in r["lengths"]}),
+    }
 
 
 def _median_by(results: list[dict], key) -> dict:
@@ -552,6 +644,7 @@ class Probe:
 
     def __init__(self, port: int):
         import threading
+
         self.port, self.waits, self.stop = port, [], threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
 
@@ -578,9 +671,22 @@ def bench_http(env: dict, token: str, work: Path, opts, expected_sha: str) -> di
     port = free_port()
     static_file = work / "static.ics"
     server_log = (work / "server.log").open("w")
-    server = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--phase", "serve",
-                               "--port", str(port), "--static-file", str(static_file)],
-                              cwd=ROOT, env=env, stdout=server_log, stderr=subprocess.STDOUT)
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            str(Path(__file__).resolve()),
+            "--phase",
+            "serve",
+            "--port",
+            str(port),
+            "--static-file",
+            str(static_file),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=server_log,
+        stderr=subprocess.STDOUT,
+    )
     try:
         wait_ready(port, server)
         path = f"/feeds/{token}.ics"
@@ -594,18 +700,23 @@ def bench_http(env: dict, token: str, work: Path, opts, expected_sha: str) -> di
         s_status, _h, s_body = http_get(port, STATIC_PATH)
         assert s_status == 200 and s_body == body
         etag = headers["etag"]
-        log(f"  HTTP: first GET {first * 1000:.0f} ms ({len(body):,} bytes); {opts.rounds} rounds of "
-            f"static, feed, 304")
+        log(f"  HTTP: first GET {first * 1000:.0f} ms ({len(body):,} bytes); {opts.rounds} rounds of static, feed, 304")
         rounds: dict[str, list[dict]] = {"static": [], "warm": [], "conditional": []}
         for n in range(opts.rounds):  # alternated, so that drift hits both alike
-            for what, where, headers, status in (("static", STATIC_PATH, [], 200), ("warm", path, [], 200),
-                                                 ("conditional", path, [f"If-None-Match: {etag}"], 304)):
+            for what, where, headers, status in (
+                ("static", STATIC_PATH, [], 200),
+                ("warm", path, [], 200),
+                ("conditional", path, [f"If-None-Match: {etag}"], 304),
+            ):
                 result = measure(env, port, where, headers, opts, status)
                 if status == 200:
                     assert result["lengths"] == [len(body)], f"{what}: body lengths {result['lengths']}"
                 rounds[what].append(result)
-            log("    round {}: static {:,.1f}, feed {:,.1f}, 304 {:,.0f} req/s".format(
-                n + 1, *(rounds[k][-1]["rps"] for k in ("static", "warm", "conditional"))))
+            log(
+                "    round {}: static {:,.1f}, feed {:,.1f}, 304 {:,.0f} req/s".format(
+                    n + 1, *(rounds[k][-1]["rps"] for k in ("static", "warm", "conditional"))
+                )
+            )
         static, warm, conditional = (_median_round(rounds[k]) for k in ("static", "warm", "conditional"))
 
         run_phase("change", env)  # another process changes one occurrence, as a load would
@@ -628,18 +739,33 @@ def bench_http(env: dict, token: str, work: Path, opts, expected_sha: str) -> di
             server.kill()
             server.wait()
         server_log.close()
-    return {"first_get": first, "static": static, "warm": warm, "conditional": conditional,
-            "after_change_get": after_change, "after_change_next_get": next_warm,
-            "first_get_probe": first_probe.result(), "after_change_probe": change_probe.result(),
-            "server_hwm_kib": hwm, "server_rss_kib": rss}
+    return {
+        "first_get": first,
+        "static": static,
+        "warm": warm,
+        "conditional": conditional,
+        "after_change_get": after_change,
+        "after_change_next_get": next_warm,
+        "first_get_probe": first_probe.result(),
+        "after_change_probe": change_probe.result(),
+        "server_hwm_kib": hwm,
+        "server_rss_kib": rss,
+    }
 
 
 def bench_size(size: int, opts) -> dict:
     work = Path(tempfile.mkdtemp(prefix=f"bench-feeds-{size}-"))
     try:
         outputs = work / "outputs"
-        env = {**os.environ, "OUTPUTS_DIR": str(outputs), "DATABASE_URL": f"sqlite:///{outputs / 'scheduler.sqlite3'}",
-               "BASE_URL": BASE_URL, "SCHEDULER_LANG": "vi", "PUBLIC_FEED": "off", "PYTHONPATH": str(ROOT)}
+        env = {
+            **os.environ,
+            "OUTPUTS_DIR": str(outputs),
+            "DATABASE_URL": f"sqlite:///{outputs / 'scheduler.sqlite3'}",
+            "BASE_URL": BASE_URL,
+            "SCHEDULER_LANG": "vi",
+            "PUBLIC_FEED": "off",
+            "PYTHONPATH": str(ROOT),
+        }
         text, obligations, expected = schedule_yaml(size)
         plan = work / "bench.yaml"
         plan.write_text(text, encoding="utf-8")
@@ -656,21 +782,32 @@ def bench_size(size: int, opts) -> dict:
         samples = [x for r in colds for x in r["incremental"]["samples"]]
         cold["incremental"] = {**_median_by(samples, lambda r: r["total"]), "runs": [x["total"] for x in samples]}
         last_sha = colds[-1]["incremental"]["sha256"]  # what the database holds now
-        log(f"  cold {cold['cold']['total'] * 1000:,.0f} ms (runs {_ms(cold['runs'])}), {cold['bytes']:,} bytes, "
+        log(
+            f"  cold {cold['cold']['total'] * 1000:,.0f} ms (runs {_ms(cold['runs'])}), {cold['bytes']:,} bytes, "
             f"{cold['events']:,} events; incremental {cold['incremental']['total'] * 1000:.1f} ms "
-            f"(median of {len(samples)}); naive rebuild in fresh processes")
+            f"(median of {len(samples)}); naive rebuild in fresh processes"
+        )
         naives = [run_phase("naive", env) for _ in range(opts.repeat)]
         naive = _median_by(naives, lambda r: r["total"])
         naive["runs"] = [r["total"] for r in naives]
         if any(r["sha256"] != last_sha for r in naives):
             raise RuntimeError("the naive rebuild's bytes differ from the cached feed's")
-        log(f"  naive {naive['total'] * 1000:,.0f} ms (runs {_ms(naive['runs'])}), byte-identical to the cached "
-            f"feed; memory in a fresh process")
+        log(
+            f"  naive {naive['total'] * 1000:,.0f} ms (runs {_ms(naive['runs'])}), byte-identical to the cached "
+            f"feed; memory in a fresh process"
+        )
         memory = run_phase("memory", env)
         log(f"  tracemalloc peak {memory['peak'] / 2**20:.0f} MiB for a {memory['bytes'] / 2**20:.1f} MiB feed")
         http = bench_http(env, token, work, opts, last_sha)
-        return {"size": size, "obligations": obligations, "load_s": load_s, "cold": cold, "naive": naive,
-                "memory": memory, "http": http}
+        return {
+            "size": size,
+            "obligations": obligations,
+            "load_s": load_s,
+            "cold": cold,
+            "naive": naive,
+            "memory": memory,
+            "http": http,
+        }
     finally:
         if opts.keep:
             log(f"  kept {work}")
@@ -680,6 +817,7 @@ def bench_size(size: int, opts) -> dict:
 
 # --------------------------------------------------------------------------
 # The report.
+
 
 def verdict(ok: bool) -> str:
     return "PASS" if ok else "MISS"
@@ -694,12 +832,18 @@ def rows_for(r: dict) -> dict:
     warm_ratio = h["warm"]["rps"] / h["static"]["rps"]
     mem_ratio = rss_delta / c["bytes"]
     return {
-        "size": f"{r['size']:,}", "events": f"{c['events']:,}", "bytes": f"{c['bytes']:,}",
-        "cold ms": f"{cold_ms:,.0f}", "naive ms": f"{naive_ms:,.0f}",
+        "size": f"{r['size']:,}",
+        "events": f"{c['events']:,}",
+        "bytes": f"{c['bytes']:,}",
+        "cold ms": f"{cold_ms:,.0f}",
+        "naive ms": f"{naive_ms:,.0f}",
         "cold/naive ≤10%": f"{cold_ratio:.1%} {verdict(cold_ratio <= GOAL_COLD)}",
-        "incr ms": f"{incr_ms:,.1f}", "incr/cold <5%": f"{incr_ratio:.1%} {verdict(incr_ratio < GOAL_INCREMENTAL)}",
-        "warm req/s": f"{h['warm']['rps']:,.1f}", "p50 ms": f"{h['warm']['p50_ms']:.2f}",
-        "p99 ms": f"{h['warm']['p99_ms']:.2f}", "static req/s": f"{h['static']['rps']:,.1f}",
+        "incr ms": f"{incr_ms:,.1f}",
+        "incr/cold <5%": f"{incr_ratio:.1%} {verdict(incr_ratio < GOAL_INCREMENTAL)}",
+        "warm req/s": f"{h['warm']['rps']:,.1f}",
+        "p50 ms": f"{h['warm']['p50_ms']:.2f}",
+        "p99 ms": f"{h['warm']['p99_ms']:.2f}",
+        "static req/s": f"{h['static']['rps']:,.1f}",
         "warm/static ≥80%": f"{warm_ratio:.0%} {verdict(warm_ratio >= GOAL_WARM)}",
         "304 req/s": f"{h['conditional']['rps']:,.0f}",
         "server peak RSS": f"{h['server_hwm_kib'] / 1024:,.0f} MiB",
@@ -768,10 +912,12 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--requests", type=int, default=2000, help="requests per HTTP measurement (all connections)")
     parser.add_argument("--seconds", type=float, default=15, help="time limit of each HTTP measurement")
     parser.add_argument("--connections", type=int, default=2, help="client processes, one keep-alive connection each")
-    parser.add_argument("--rounds", type=int, default=3,
-                        help="HTTP rounds (static, feed, 304 alternated); the median round is reported")
-    parser.add_argument("--repeat", type=int, default=3,
-                        help="fresh processes for each cold and naive build; the median is reported")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="HTTP rounds (static, feed, 304 alternated); the median round is reported"
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="fresh processes for each cold and naive build; the median is reported"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary folders")
     parser.add_argument("--json", type=Path, help="also write every measurement to this file")
     # Internal: the phases that run in their own processes.
@@ -793,9 +939,11 @@ def main(argv: list[str]) -> int:
         return 0
 
     sizes = [int(s.replace("_", "")) for s in opts.sizes.split(",") if s.strip()]
-    log(f"feeds benchmark: sizes {sizes}, {opts.requests} requests or {opts.seconds:g} s per HTTP measurement, "
+    log(
+        f"feeds benchmark: sizes {sizes}, {opts.requests} requests or {opts.seconds:g} s per HTTP measurement, "
         f"{opts.connections} connections; {os.cpu_count()} cores, Python {sys.version.split()[0]}, load average "
-        f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+    )
     started = time.perf_counter()
     results = [bench_size(size, opts) for size in sizes]
     print()
@@ -803,11 +951,15 @@ def main(argv: list[str]) -> int:
     print()
     for r in results:
         print("\n".join(details_for(r)))
-    print(f"\nGoals: cold build ≤ {GOAL_COLD:.0%} of a naive icalendar rebuild; the next build after one change "
-          f"< {GOAL_INCREMENTAL:.0%} of a cold build; warm feed req/s ≥ {GOAL_WARM:.0%} of static bytes on the "
-          f"same server; peak memory of a cold build (RSS growth) < {GOAL_MEMORY:g}× the feed's bytes.")
-    log(f"done in {time.perf_counter() - started:.0f} s; load average at the end "
-        f"{' '.join(f'{x:.2f}' for x in os.getloadavg())} (other processes on this machine skew every number)")
+    print(
+        f"\nGoals: cold build ≤ {GOAL_COLD:.0%} of a naive icalendar rebuild; the next build after one change "
+        f"< {GOAL_INCREMENTAL:.0%} of a cold build; warm feed req/s ≥ {GOAL_WARM:.0%} of static bytes on the "
+        f"same server; peak memory of a cold build (RSS growth) < {GOAL_MEMORY:g}× the feed's bytes."
+    )
+    log(
+        f"done in {time.perf_counter() - started:.0f} s; load average at the end "
+        f"{' '.join(f'{x:.2f}' for x in os.getloadavg())} (other processes on this machine skew every number)"
+    )
     if opts.json:
         opts.json.write_text(json.dumps(results, indent=1))
     return 0

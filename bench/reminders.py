@@ -99,11 +99,17 @@ SEND_AT = datetime(2024, 3, 14, 8, 0, tzinfo=TZ)
 IDLE_NOW = "2024-03-16 22:00"  # a Saturday night: the daemon has nothing it may send
 LOAD_NOW = "2024-02-20"
 MAIL_FROM = "Lịch tuyên truyền <lich@phutho.example>"
-RECIPIENTS = ("bientap@daiptth.phutho.example", "toasoan@baophutho.phutho.example",
-              "congthongtin@sotttt.phutho.example", "cchc@sonoivu.phutho.example")
-TITLES = (('Chuyên mục "Cải cách hành chính"', '"Administrative Reform" program', "cchc-radio-tv", "dai-ptth"),
-          ('Bài viết "Chuyển đổi số"', '"Digital transformation" article', "bao-phu-tho-cds", "bao-phu-tho"),
-          ("Tin bài phổ biến pháp luật", "Legal awareness news", "cong-ttdt-pbpl", "so-tttt"))
+RECIPIENTS = (
+    "bientap@daiptth.phutho.example",
+    "toasoan@baophutho.phutho.example",
+    "congthongtin@sotttt.phutho.example",
+    "cchc@sonoivu.phutho.example",
+)
+TITLES = (
+    ('Chuyên mục "Cải cách hành chính"', '"Administrative Reform" program', "cchc-radio-tv", "dai-ptth"),
+    ('Bài viết "Chuyển đổi số"', '"Digital transformation" article', "bao-phu-tho-cds", "bao-phu-tho"),
+    ("Tin bài phổ biến pháp luật", "Legal awareness news", "cong-ttdt-pbpl", "so-tttt"),
+)
 
 GOAL_RATIO = 0.5
 GOAL_CPU = 1.0  # % of one core
@@ -173,8 +179,13 @@ class SmtpChild:
     where = "child process"
 
     def __init__(self):
-        self.proc = subprocess.Popen([sys.executable, __file__, "--phase", "smtp"], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, text=True, cwd=ROOT)
+        self.proc = subprocess.Popen(
+            [sys.executable, __file__, "--phase", "smtp"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+        )
         try:
             line = self._read(30)
             if not line.startswith("PORT "):
@@ -354,13 +365,23 @@ class Meter:
         span = (total - self.machine0[1]) / cores
         others = max(0.0, (busy - self.machine0[0] - bench[0] - srv[0] - db[0]) / span) if span > 0 else 0.0
         per = lambda seconds: seconds / n * 1000  # noqa: E731
-        return {"n": n, "seconds": wall, "rate": n / wall, "ms": per(wall),
-                "client_cpu": bench[0] / wall * 100, "server_cpu": srv[0] / wall * 100, "others": others,
-                "bench_cpu_ms": per(bench[0]), "bench_wait_ms": per(bench[1]),
-                "bench_blocked_ms": per(max(0.0, wall - bench[0] - bench[1])),
-                "server_cpu_ms": per(srv[0]), "server_wait_ms": per(srv[1]),
-                "db_cpu_ms": per(db[0]), "db_wait_ms": per(db[1]),
-                "quiet_ms": per(wall - bench[1])}
+        return {
+            "n": n,
+            "seconds": wall,
+            "rate": n / wall,
+            "ms": per(wall),
+            "client_cpu": bench[0] / wall * 100,
+            "server_cpu": srv[0] / wall * 100,
+            "others": others,
+            "bench_cpu_ms": per(bench[0]),
+            "bench_wait_ms": per(bench[1]),
+            "bench_blocked_ms": per(max(0.0, wall - bench[0] - bench[1])),
+            "server_cpu_ms": per(srv[0]),
+            "server_wait_ms": per(srv[1]),
+            "db_cpu_ms": per(db[0]),
+            "db_wait_ms": per(db[1]),
+            "quiet_ms": per(wall - bench[1]),
+        }
 
 
 # --------------------------------------------------------------------------
@@ -378,13 +399,37 @@ def reminders(n: int):
         number = 1 + (i // 3) % 2
         due = datetime(2024, 3, 15 + 7 * (number - 1), 17, 0, tzinfo=TZ)
         occurrence = f"phu-tho-2024.{obligation}-{i // 6:05d}.2024-03.{number}"
-        context = {"tz": "Asia/Ho_Chi_Minh", "occurrence": occurrence, "plan": "phu-tho-2024",
-                   "obligation": obligation, "agency": agency, "title": title, "title_en": title_en,
-                   "period": "2024-03", "number": number, "count": 2, "due": due.isoformat(), "slot": None,
-                   "window_start": "2024-03-01T00:00:00+07:00", "window_end": "2024-04-01T00:00:00+07:00",
-                   "state": None, "working_days_before": n_before}
-        out.append(Message("due", f"{occurrence}#D-{n_before}", RECIPIENTS[i % len(RECIPIENTS)], due, SEND_AT,
-                           due, "vi", (), context))
+        context = {
+            "tz": "Asia/Ho_Chi_Minh",
+            "occurrence": occurrence,
+            "plan": "phu-tho-2024",
+            "obligation": obligation,
+            "agency": agency,
+            "title": title,
+            "title_en": title_en,
+            "period": "2024-03",
+            "number": number,
+            "count": 2,
+            "due": due.isoformat(),
+            "slot": None,
+            "window_start": "2024-03-01T00:00:00+07:00",
+            "window_end": "2024-04-01T00:00:00+07:00",
+            "state": None,
+            "working_days_before": n_before,
+        }
+        out.append(
+            Message(
+                "due",
+                f"{occurrence}#D-{n_before}",
+                RECIPIENTS[i % len(RECIPIENTS)],
+                due,
+                SEND_AT,
+                due,
+                "vi",
+                (),
+                context,
+            )
+        )
     return out
 
 
@@ -440,8 +485,11 @@ def sample_bytes(port: int) -> tuple[str, list[str], bytes, dict]:
         sender, rcpts, data = build(outgoing)
         direct_build(outgoing)
     costs = {}
-    for name, call in (("compose", lambda: compose(message, mid, settings.mail_from, settings.base_url)),
-                       ("build", lambda: build(outgoing)), ("direct", lambda: direct_build(outgoing))):
+    for name, call in (
+        ("compose", lambda: compose(message, mid, settings.mail_from, settings.base_url)),
+        ("build", lambda: build(outgoing)),
+        ("direct", lambda: direct_build(outgoing)),
+    ):
         t0 = time.thread_time()
         for _ in range(100):
             call()
@@ -516,12 +564,32 @@ class Backend:
 
         s = self.server
         if s.owned:  # as tests/pg_server.py starts it, but for fsync
-            opts = (f"-p {s.port} -k {shlex.quote(s.basedir)} -c listen_addresses={HOST} "
-                    f"-c fsync={'on' if on else 'off'}")
-            subprocess.run(pg_server._as_postgres([os.path.join(s.bindir, "pg_ctl"), "-D", s.datadir, "-o", opts,
-                                                   "-w", "-t", "60", "-l", s.logfile, "restart"]),
-                           cwd=s.basedir, env=pg_server._child_env(), stdin=subprocess.DEVNULL,
-                           capture_output=True, text=True, check=True)
+            opts = (
+                f"-p {s.port} -k {shlex.quote(s.basedir)} -c listen_addresses={HOST} -c fsync={'on' if on else 'off'}"
+            )
+            subprocess.run(
+                pg_server._as_postgres(
+                    [
+                        os.path.join(s.bindir, "pg_ctl"),
+                        "-D",
+                        s.datadir,
+                        "-o",
+                        opts,
+                        "-w",
+                        "-t",
+                        "60",
+                        "-l",
+                        s.logfile,
+                        "restart",
+                    ]
+                ),
+                cwd=s.basedir,
+                env=pg_server._child_env(),
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                text=True,
+                check=True,
+            )
         with s.connect(autocommit=True) as conn:
             values = [conn.execute(f"SHOW {name}").fetchone()[0] for name in ("fsync", "synchronous_commit")]
         self.fsync = f"fsync={values[0]}, synchronous_commit={values[1]}"
@@ -592,6 +660,7 @@ def timed(timings: Timings, name: str, function, active=None):
             return function(*args, **kwargs)
         finally:
             timings.done(name, started)
+
     wrapper.__wrapped__ = function
     return wrapper
 
@@ -631,6 +700,7 @@ def instrumented(db, timings: Timings):
         def wrapper(*args, **kwargs):
             label.append(name)
             return function(*args, **kwargs)
+
         return wrapper
 
     @contextlib.contextmanager
@@ -655,11 +725,17 @@ def instrumented(db, timings: Timings):
         (message, "build", build),
         (mail, "stamp", timed(timings, "stamp Date", mail.stamp)),
         (yagmail, "SMTP", timed(timings, "build: yagmail.SMTP()", yagmail.SMTP, in_build)),
-        (yagmail.SMTP, "prepare_send", timed(timings, "build: yagmail prepare_send", yagmail.SMTP.prepare_send,
-                                             in_build)),
+        (
+            yagmail.SMTP,
+            "prepare_send",
+            timed(timings, "build: yagmail prepare_send", yagmail.SMTP.prepare_send, in_build),
+        ),
         (email, "message_from_string", timed(timings, "build: email re-parse", email.message_from_string, in_build)),
-        (email.message.Message, "as_bytes", timed(timings, "build: as_bytes", email.message.Message.as_bytes,
-                                                  in_build)),
+        (
+            email.message.Message,
+            "as_bytes",
+            timed(timings, "build: as_bytes", email.message.Message.as_bytes, in_build),
+        ),
         (mail.SmtpMailer, "send", timed(timings, "mailer.send", mail.SmtpMailer.send)),
         (smtplib.SMTP, "mail", timed(timings, "smtp: MAIL FROM", smtplib.SMTP.mail)),
         (smtplib.SMTP, "rcpt", timed(timings, "smtp: RCPT TO", smtplib.SMTP.rcpt)),
@@ -674,8 +750,9 @@ def instrumented(db, timings: Timings):
         (store, "mark_failed", labelled("mark_failed", store.mark_failed)),
         (store, "release", labelled("release", store.release)),
     ]
-    saved = [(obj, name, obj.__dict__[name] if isinstance(obj, type) else getattr(obj, name))
-             for obj, name, _ in patches]
+    saved = [
+        (obj, name, obj.__dict__[name] if isinstance(obj, type) else getattr(obj, name)) for obj, name, _ in patches
+    ]
     for obj, name, value in patches:
         setattr(obj, name, value)
     db.transaction = transaction
@@ -705,8 +782,18 @@ class TimedHandler(logging.FileHandler):
             self.timings.done("logging (one INFO line per message)", started)
 
 
-def ours(backend: Backend, server, n: int, batch: int, handler: TimedHandler, *, instrument: bool = False,
-         profile: bool = False, sqlite_normal: bool = False, build: bool = True) -> dict:
+def ours(
+    backend: Backend,
+    server,
+    n: int,
+    batch: int,
+    handler: TimedHandler,
+    *,
+    instrument: bool = False,
+    profile: bool = False,
+    sqlite_normal: bool = False,
+    build: bool = True,
+) -> dict:
     """Plan N reminders in a fresh database (enqueue, then build once, as
     plan_reminders does; timed apart) and drain the outbox with send_outbox."""
     from sqlalchemy import event, func, select
@@ -720,8 +807,10 @@ def ours(backend: Backend, server, n: int, batch: int, handler: TimedHandler, *,
     outputs, url = backend.fresh()
     db = Database(url)
     if sqlite_normal:
+
         def normal(dbapi_connection, _record):
             dbapi_connection.execute("PRAGMA synchronous=NORMAL")
+
         event.listen(db.engine, "connect", normal)  # after Database's own pragmas
         db.engine.dispose()
     timings = Timings()
@@ -736,8 +825,13 @@ def ours(backend: Backend, server, n: int, batch: int, handler: TimedHandler, *,
         t2, c2 = time.perf_counter(), time.thread_time()
         if built != (n if build else 0):
             raise RuntimeError(f"ours: {built} of {n} messages built")
-        planning = {"enqueue_ms": (t1 - t0) / n * 1000, "enqueue_cpu_ms": (c1 - c0) / n * 1000,
-                    "build_ms": (t2 - t1) / n * 1000, "build_cpu_ms": (c2 - c1) / n * 1000, "built": built}
+        planning = {
+            "enqueue_ms": (t1 - t0) / n * 1000,
+            "enqueue_cpu_ms": (c1 - c0) / n * 1000,
+            "build_ms": (t2 - t1) / n * 1000,
+            "build_cpu_ms": (c2 - c1) / n * 1000,
+            "built": built,
+        }
         server.reset()
         handler.timings = timings if instrument else None
         profiler = cProfile.Profile() if profile else None
@@ -767,8 +861,14 @@ def ours(backend: Backend, server, n: int, batch: int, handler: TimedHandler, *,
         count, ids, size = server.snapshot()
         if count != n or ids != n:
             raise RuntimeError(f"ours: the server got {count} messages, {ids} distinct, expected {n}")
-        return {**result, "bytes": size / n, "send_outbox_calls": calls, "timings": timings, "profiler": profiler,
-                "planning": planning}
+        return {
+            **result,
+            "bytes": size / n,
+            "send_outbox_calls": calls,
+            "timings": timings,
+            "profiler": profiler,
+            "planning": planning,
+        }
     finally:
         handler.timings = None
         timings.clock.close()
@@ -792,8 +892,11 @@ BUCKETS = (  # (label, timed names added together, names subtracted); "  " marks
     ("db claim (SELECT + UPDATE, per batch)", ("db claim: statements",), ()),
     ("db claim commit", ("db claim: commit",), ()),
     ("db mark_sent: UPDATE, its own durable commit", ("db mark_sent",), ()),
-    ("db release + empty transactions", ("db release: statements", "db release: commit", "db empty: statements",
-                                         "db empty: commit"), ()),
+    (
+        "db release + empty transactions",
+        ("db release: statements", "db release: commit", "db empty: statements", "db empty: commit"),
+        (),
+    ),
     ("db session open/close (claim, release)", ("db session open/close",), ()),
     ("working-hours check (WorkCalendar, zone)", ("working-hours check",), ()),
     ("logging (one INFO line per message)", ("logging (one INFO line per message)",), ()),
@@ -807,16 +910,31 @@ def buckets(run: dict) -> list[dict]:
     t = run["timings"]
     out = []
     for label, plus, minus in BUCKETS:
-        value = {k: sum(getattr(t, k)[n] for n in plus) - sum(getattr(t, k)[n] for n in minus)
-                 for k in ("seconds", "cpu", "wait")}
+        value = {
+            k: sum(getattr(t, k)[n] for n in plus) - sum(getattr(t, k)[n] for n in minus)
+            for k in ("seconds", "cpu", "wait")
+        }
         calls = t.calls[plus[0]] if len(plus) == 1 else t.calls[plus[1]] + t.calls[plus[3]]
-        out.append({"name": label, **value, "calls": calls,
-                    "q": t.quantiles(plus[0]) if len(plus) == 1 and not minus else None})
+        out.append(
+            {
+                "name": label,
+                **value,
+                "calls": calls,
+                "q": t.quantiles(plus[0]) if len(plus) == 1 and not minus else None,
+            }
+        )
     tops = [b for b in out if not b["name"].startswith("  ")]
     n = run["n"]
-    out.append({"name": OTHER, "seconds": run["seconds"] - sum(b["seconds"] for b in tops),
-                "cpu": run["bench_cpu_ms"] * n / 1000 - sum(b["cpu"] for b in tops),
-                "wait": run["bench_wait_ms"] * n / 1000 - sum(b["wait"] for b in tops), "calls": 0, "q": None})
+    out.append(
+        {
+            "name": OTHER,
+            "seconds": run["seconds"] - sum(b["seconds"] for b in tops),
+            "cpu": run["bench_cpu_ms"] * n / 1000 - sum(b["cpu"] for b in tops),
+            "wait": run["bench_wait_ms"] * n / 1000 - sum(b["wait"] for b in tops),
+            "calls": 0,
+            "q": None,
+        }
+    )
     return out
 
 
@@ -869,16 +987,28 @@ def idle(backend: Backend, seconds: int, warmup: float) -> dict:
     outputs, url = backend.fresh()
     env = child_env(outputs, url)
     t0 = time.perf_counter()
-    loaded = subprocess.run([sys.executable, "main.py", "load", "--now", LOAD_NOW], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=300)
+    loaded = subprocess.run(
+        [sys.executable, "main.py", "load", "--now", LOAD_NOW],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     if loaded.returncode != 0:
         raise RuntimeError(f"main.py load failed:\n{loaded.stderr[-2000:]}")
     load_seconds = time.perf_counter() - t0
     log_path = outputs.parent / "worker.log"
     with open(log_path, "wb") as log_file:
         started = time.perf_counter()
-        worker = subprocess.Popen([sys.executable, "main.py", "worker", "--now", IDLE_NOW], cwd=ROOT, env=env,
-                                  stdout=subprocess.DEVNULL, stderr=log_file, start_new_session=True)
+        worker = subprocess.Popen(
+            [sys.executable, "main.py", "worker", "--now", IDLE_NOW],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=log_file,
+            start_new_session=True,
+        )
         try:
             return _watch(worker, log_path, seconds, warmup, started, load_seconds, outputs)
         finally:
@@ -887,8 +1017,9 @@ def idle(backend: Backend, seconds: int, warmup: float) -> dict:
                 worker.wait()
 
 
-def _watch(worker, log_path: Path, seconds: int, warmup: float, started: float, load_seconds: float,
-           outputs: Path) -> dict:
+def _watch(
+    worker, log_path: Path, seconds: int, warmup: float, started: float, load_seconds: float, outputs: Path
+) -> dict:
     from scheduler.daemon.runner import INTERVALS
 
     deadline = started + 90
@@ -931,12 +1062,25 @@ def _watch(worker, log_path: Path, seconds: int, warmup: float, started: float, 
         code = None
     stop_seconds = time.perf_counter() - t0
     mails = len(list((outputs / "mail").glob("*.eml"))) if (outputs / "mail").exists() else 0
-    return {"load_seconds": load_seconds, "ready_seconds": ready, "startup_cpu_seconds": startup_cpu,
-            "seconds": wall, "cpu": total_cpu / wall * 100, "cpu_max_1s": max(s[1] for s in samples),
-            "rss_max": max(s[2] for s in samples), "rss_last": samples[-1][2], "hwm": mib(status["VmHWM"]),
-            "threads": int(status["Threads"]), "send_outbox_ticks": runs_in_window, "exit": code,
-            "stop_seconds": stop_seconds, "eml_written": mails, "samples": samples,
-            "errors": len(re.findall(r" (ERROR|WARNING) ", text)), "log": str(log_path)}
+    return {
+        "load_seconds": load_seconds,
+        "ready_seconds": ready,
+        "startup_cpu_seconds": startup_cpu,
+        "seconds": wall,
+        "cpu": total_cpu / wall * 100,
+        "cpu_max_1s": max(s[1] for s in samples),
+        "rss_max": max(s[2] for s in samples),
+        "rss_last": samples[-1][2],
+        "hwm": mib(status["VmHWM"]),
+        "threads": int(status["Threads"]),
+        "send_outbox_ticks": runs_in_window,
+        "exit": code,
+        "stop_seconds": stop_seconds,
+        "eml_written": mails,
+        "samples": samples,
+        "errors": len(re.findall(r" (ERROR|WARNING) ", text)),
+        "log": str(log_path),
+    }
 
 
 # --------------------------------------------------------------------------
@@ -961,15 +1105,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n", type=int, default=2000, help="reminders to send (default 2000)")
     parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--idle-seconds", type=int, default=60, help="idle daemon sampling, seconds (default 60)")
-    parser.add_argument("--warmup", type=float, default=3.0,
-                        help="seconds after the daemon's first runs of its jobs before sampling (default 3)")
+    parser.add_argument(
+        "--warmup",
+        type=float,
+        default=3.0,
+        help="seconds after the daemon's first runs of its jobs before sampling (default 3)",
+    )
     parser.add_argument("--batch", type=int, default=10, help="send_outbox's limit, as the daemon calls it (10)")
     parser.add_argument("--what-if-n", type=int, help="reminders per what-if run (default N/4, at least 100)")
     parser.add_argument("--no-what-if", action="store_true", help="skip the what-if runs")
     parser.add_argument("--profile", action="store_true", help="add a cProfile run of the drain")
     parser.add_argument("--smtp-in-process", action="store_true", help="run aiosmtpd in a thread of the bench")
-    parser.add_argument("--build-when-sent", action="store_true",
-                        help="plan without building (rows from before migration 0007): compose and build when sent")
+    parser.add_argument(
+        "--build-when-sent",
+        action="store_true",
+        help="plan without building (rows from before migration 0007): compose and build when sent",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     parser.add_argument("--json", help="write every measurement to this file")
     parser.add_argument("--phase", choices=("smtp",), help=argparse.SUPPRESS)
@@ -991,29 +1142,38 @@ def main(argv: list[str] | None = None) -> int:
     try:
         server = SmtpThread() if args.smtp_in_process else SmtpChild()
         backend = Backend(args.db, work)
-        machine = (f"nproc {len(os.sched_getaffinity(0))} ({_cpu_model()}), Python {sys.version.split()[0]}, "
-                   f"{_filesystem(work)} for {work}")
+        machine = (
+            f"nproc {len(os.sched_getaffinity(0))} ({_cpu_model()}), Python {sys.version.split()[0]}, "
+            f"{_filesystem(work)} for {work}"
+        )
         print(f"machine: {machine}; load average at the start {load_before}")
-        print(f"database: {backend.describe()}; SMTP: aiosmtpd on {HOST}:{server.port} ({server.where}), "
-              f"counting only")
+        print(f"database: {backend.describe()}; SMTP: aiosmtpd on {HOST}:{server.port} ({server.where}), counting only")
         sender, rcpts, data, costs = sample_bytes(server.port)
-        print(f"message: {len(data)} bytes (multipart text + HTML, Vietnamese); CPU in a warm loop: compose "
-              f"{costs['compose']:.3f} ms, build {costs['build']:.3f} ms (the same parts built once with email.mime, "
-              f"a sketch: {costs['direct']:.3f} ms, {costs['direct_bytes']} bytes)")
+        print(
+            f"message: {len(data)} bytes (multipart text + HTML, Vietnamese); CPU in a warm loop: compose "
+            f"{costs['compose']:.3f} ms, build {costs['build']:.3f} ms (the same parts built once with email.mime, "
+            f"a sketch: {costs['direct']:.3f} ms, {costs['direct_bytes']} bytes)"
+        )
 
         print(f"\n[1/5] ceiling: smtplib, one connection, {args.n} prebuilt messages ...", flush=True)
         ceilings = [ceiling(server.port, args.n, sender, rcpts, data, server)]
         print(f"      {ceilings[0]['rate']:.0f} msg/s")
         build = not args.build_when_sent
-        print(f"[2/5] ours: plan {args.n} ({'enqueue, build once' if build else 'enqueue only'}), "
-              f"send_outbox(limit={args.batch}) until empty ...", flush=True)
+        print(
+            f"[2/5] ours: plan {args.n} ({'enqueue, build once' if build else 'enqueue only'}), "
+            f"send_outbox(limit={args.batch}) until empty ...",
+            flush=True,
+        )
         clean = ours(backend, server, args.n, args.batch, handler, build=build)
         p = clean["planning"]
-        print(f"      planning: enqueue {p['enqueue_ms']:.3f} ms/msg, build once {p['build_ms']:.3f} ms/msg; "
-              f"sending: {clean['rate']:.0f} msg/s")
+        print(
+            f"      planning: enqueue {p['enqueue_ms']:.3f} ms/msg, build once {p['build_ms']:.3f} ms/msg; "
+            f"sending: {clean['rate']:.0f} msg/s"
+        )
         print("[3/5] ours again on a fresh database, instrumented (where the time goes) ...", flush=True)
-        runs = [("durable (as shipped)", ours(backend, server, args.n, args.batch, handler, instrument=True,
-                                              build=build))]
+        runs = [
+            ("durable (as shipped)", ours(backend, server, args.n, args.batch, handler, instrument=True, build=build))
+        ]
         print(f"      {runs[0][1]['rate']:.0f} msg/s")
         ceilings.append(ceiling(server.port, args.n, sender, rcpts, data, server))
         print(f"      ceiling again: {ceilings[1]['rate']:.0f} msg/s")
@@ -1021,19 +1181,40 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_what_if:
             print(f"[4/5] what-if runs, {what_if_n} reminders each, instrumented ...", flush=True)
             if backend.server is None:
-                runs.append(("SQLite synchronous=NORMAL (NOT durable)",
-                             ours(backend, server, what_if_n, args.batch, handler, instrument=True,
-                                  sqlite_normal=True, build=build)))
+                runs.append(
+                    (
+                        "SQLite synchronous=NORMAL (NOT durable)",
+                        ours(
+                            backend,
+                            server,
+                            what_if_n,
+                            args.batch,
+                            handler,
+                            instrument=True,
+                            sqlite_normal=True,
+                            build=build,
+                        ),
+                    )
+                )
             elif backend.server.owned:
                 backend.set_fsync(False)
-                runs.append(("PostgreSQL fsync=off (NOT durable)",
-                             ours(backend, server, what_if_n, args.batch, handler, instrument=True, build=build)))
+                runs.append(
+                    (
+                        "PostgreSQL fsync=off (NOT durable)",
+                        ours(backend, server, what_if_n, args.batch, handler, instrument=True, build=build),
+                    )
+                )
                 backend.set_fsync(True)
-            runs.append(("send_outbox(limit=50)", ours(backend, server, what_if_n, 50, handler, instrument=True,
-                                                       build=build)))
+            runs.append(
+                ("send_outbox(limit=50)", ours(backend, server, what_if_n, 50, handler, instrument=True, build=build))
+            )
             if build:
-                runs.append(("built when sent (rows from before 0007)",
-                             ours(backend, server, what_if_n, args.batch, handler, instrument=True, build=False)))
+                runs.append(
+                    (
+                        "built when sent (rows from before 0007)",
+                        ours(backend, server, what_if_n, args.batch, handler, instrument=True, build=False),
+                    )
+                )
             for label, r in runs[1:]:
                 print(f"      {label}: {r['rate']:.0f} msg/s")
         prof_text = ""
@@ -1044,22 +1225,45 @@ def main(argv: list[str] | None = None) -> int:
             prof_text = stream.getvalue()
         micro = commit_micro(work) if backend.server is None else None
 
-        print(f"[5/5] idle daemon: load, worker --now \"{IDLE_NOW}\", {args.idle_seconds} s of samples ...",
-              flush=True)
+        print(f'[5/5] idle daemon: load, worker --now "{IDLE_NOW}", {args.idle_seconds} s of samples ...', flush=True)
         daemon = idle(backend, args.idle_seconds, args.warmup)
 
         best = max(ceilings, key=lambda c: c["rate"])
-        _print_report(args, machine, backend, server, data, ceilings, best, clean, runs, micro, daemon, prof_text,
-                      time.perf_counter() - started, load_before, costs)
+        _print_report(
+            args,
+            machine,
+            backend,
+            server,
+            data,
+            ceilings,
+            best,
+            clean,
+            runs,
+            micro,
+            daemon,
+            prof_text,
+            time.perf_counter() - started,
+            load_before,
+            costs,
+        )
         if args.json:
             per_message = lambda b, r: {**b, **{k: b[k] / r["n"] * 1000 for k in ("seconds", "cpu", "wait")}}  # noqa
-            report = {"args": vars(args), "machine": machine, "database": backend.describe(),
-                      "message_bytes": len(data), "cpu_costs_ms": costs, "ceilings": ceilings,
-                      "ours": _plain(clean), "ratio": clean["rate"] / best["rate"], "commit_micro": micro,
-                      "idle": daemon, "instrumented": [
-                          {"label": label, **_plain(r), "buckets_ms_per_message": [per_message(b, r)
-                                                                                   for b in buckets(r)]}
-                          for label, r in runs]}
+            report = {
+                "args": vars(args),
+                "machine": machine,
+                "database": backend.describe(),
+                "message_bytes": len(data),
+                "cpu_costs_ms": costs,
+                "ceilings": ceilings,
+                "ours": _plain(clean),
+                "ratio": clean["rate"] / best["rate"],
+                "commit_micro": micro,
+                "idle": daemon,
+                "instrumented": [
+                    {"label": label, **_plain(r), "buckets_ms_per_message": [per_message(b, r) for b in buckets(r)]}
+                    for label, r in runs
+                ],
+            }
             Path(args.json).write_text(json.dumps(report, indent=1, default=str), encoding="utf-8")
         return 0  # the verdicts are printed; an error raises
     finally:
@@ -1100,49 +1304,102 @@ def _filesystem(path: Path) -> str:
     return f"{best[1]} on {best[2]}"
 
 
-def _print_report(args, machine, backend, server, data, ceilings, best, clean, runs, micro, daemon, prof_text,
-                  elapsed, load_before, costs) -> None:
+def _print_report(
+    args,
+    machine,
+    backend,
+    server,
+    data,
+    ceilings,
+    best,
+    clean,
+    runs,
+    micro,
+    daemon,
+    prof_text,
+    elapsed,
+    load_before,
+    costs,
+) -> None:
     ratio = clean["rate"] / best["rate"]
     print("\n" + "=" * 110)
     print(f"Reminder throughput ({backend.describe()}; aiosmtpd in a {server.where})")
 
     def row(label, r, goal=""):
-        return [label, str(r["n"]), f"{r['rate']:.0f}", f"{r['ms']:.3f}", f"{r['client_cpu']:.0f}%",
-                f"{r['server_cpu']:.0f}%", f"{r['others']:.2f}", f"{r['rate'] / best['rate']:.2f}", goal]
+        return [
+            label,
+            str(r["n"]),
+            f"{r['rate']:.0f}",
+            f"{r['ms']:.3f}",
+            f"{r['client_cpu']:.0f}%",
+            f"{r['server_cpu']:.0f}%",
+            f"{r['others']:.2f}",
+            f"{r['rate'] / best['rate']:.2f}",
+            goal,
+        ]
 
     named = [(f"ceiling: smtplib sendmail, one connection, round {i + 1}", c) for i, c in enumerate(ceilings)]
     named.append((f"ours: outbox + send_outbox(limit={args.batch}), 1 commit/message", clean))
     named += [(f"ours, instrumented: {label}", r) for label, r in runs]
-    rows = [row(label, r, f"{verdict(ratio >= GOAL_RATIO)} (>= {GOAL_RATIO})" if r is clean else "")
-            for label, r in named]
-    print(table(rows, ["run", "N", "msg/s", "ms/msg", "bench CPU", "server CPU", "others (cores)", "ratio",
-                       "goal"]))
-    print(f"(ratio = msg/s over the better ceiling round, {best['rate']:.0f} msg/s; CPU = % of one core during the "
-          f"run; others = cores busy with other processes meanwhile, of {len(os.sched_getaffinity(0))}; messages "
-          f"{len(data)} bytes, ours {clean['bytes']:.0f} on average; every run checked: N messages and N distinct "
-          f"Message-IDs arrived)")
+    rows = [
+        row(label, r, f"{verdict(ratio >= GOAL_RATIO)} (>= {GOAL_RATIO})" if r is clean else "") for label, r in named
+    ]
+    print(table(rows, ["run", "N", "msg/s", "ms/msg", "bench CPU", "server CPU", "others (cores)", "ratio", "goal"]))
+    print(
+        f"(ratio = msg/s over the better ceiling round, {best['rate']:.0f} msg/s; CPU = % of one core during the "
+        f"run; others = cores busy with other processes meanwhile, of {len(os.sched_getaffinity(0))}; messages "
+        f"{len(data)} bytes, ours {clean['bytes']:.0f} on average; every run checked: N messages and N distinct "
+        f"Message-IDs arrived)"
+    )
 
-    print("\nThe same runs in ms per message, from /proc/PID/task/*/schedstat: the bench on a CPU, runnable but "
-          "waiting for a CPU,\nand blocked (SMTP replies, fsync); the SMTP server's CPU and wait for a CPU; and the "
-          "wall time less the bench's waits\nfor a CPU, an estimate for a machine with nothing else running (it "
-          "keeps the server's waits, which are partly\nhidden behind the bench's own work):")
+    print(
+        "\nThe same runs in ms per message, from /proc/PID/task/*/schedstat: the bench on a CPU, runnable but "
+        "waiting for a CPU,\nand blocked (SMTP replies, fsync); the SMTP server's CPU and wait for a CPU; and the "
+        "wall time less the bench's waits\nfor a CPU, an estimate for a machine with nothing else running (it "
+        "keeps the server's waits, which are partly\nhidden behind the bench's own work):"
+    )
     rows = []
     pg = backend.postmaster() is not None
     for label, r in named:
-        rows.append([label, f"{r['ms']:.3f}", f"{r['bench_cpu_ms']:.3f}", f"{r['bench_wait_ms']:.3f}",
-                     f"{r['bench_blocked_ms']:.3f}", f"{r['server_cpu_ms']:.3f}", f"{r['server_wait_ms']:.3f}",
-                     *([f"{r.get('db_cpu_ms', 0):.3f}", f"{r.get('db_wait_ms', 0):.3f}"] if pg else []),
-                     f"{r['quiet_ms']:.3f}"])
-    print(table(rows, ["run", "wall", "bench CPU", "bench wait", "blocked", "server CPU", "server wait",
-                       *(["PG CPU", "PG wait"] if pg else []), "wall - bench wait"]))
+        rows.append(
+            [
+                label,
+                f"{r['ms']:.3f}",
+                f"{r['bench_cpu_ms']:.3f}",
+                f"{r['bench_wait_ms']:.3f}",
+                f"{r['bench_blocked_ms']:.3f}",
+                f"{r['server_cpu_ms']:.3f}",
+                f"{r['server_wait_ms']:.3f}",
+                *([f"{r.get('db_cpu_ms', 0):.3f}", f"{r.get('db_wait_ms', 0):.3f}"] if pg else []),
+                f"{r['quiet_ms']:.3f}",
+            ]
+        )
+    print(
+        table(
+            rows,
+            [
+                "run",
+                "wall",
+                "bench CPU",
+                "bench wait",
+                "blocked",
+                "server CPU",
+                "server wait",
+                *(["PG CPU", "PG wait"] if pg else []),
+                "wall - bench wait",
+            ],
+        )
+    )
     best_quiet = min(c["quiet_ms"] for c in ceilings)
     quiet_ratio = best_quiet / clean["quiet_ms"]
     print(f"ratio on the estimate (wall - bench wait): {best_quiet:.3f} / {clean['quiet_ms']:.3f} = {quiet_ratio:.2f}")
 
     inst = runs[0][1]
-    print(f"\nWhere the time goes (instrumented run, N={inst['n']}: ms per message; wall = CPU + wait for a CPU + "
-          f"blocked;\nshare of its {inst['ms']:.3f} ms; p50/p99 of one call; then the what-if runs' wall ms per "
-          f"message):")
+    print(
+        f"\nWhere the time goes (instrumented run, N={inst['n']}: ms per message; wall = CPU + wait for a CPU + "
+        f"blocked;\nshare of its {inst['ms']:.3f} ms; p50/p99 of one call; then the what-if runs' wall ms per "
+        f"message):"
+    )
     columns = [{b["name"]: b for b in buckets(r)} for _, r in runs]
     rows = []
     for b in buckets(inst):
@@ -1150,72 +1407,130 @@ def _print_report(args, machine, backend, server, data, ceilings, best, clean, r
         per = lambda k: f"{b[k] / n * 1000:.3f}"  # noqa: E731, B023 (used in this turn only)
         blocked = (b["seconds"] - b["cpu"] - b["wait"]) / n * 1000
         q = b["q"]
-        line = [b["name"], per("seconds"), per("cpu"), per("wait"), f"{blocked:.3f}",
-                f"{b['seconds'] / inst['seconds'] * 100:.1f}%", str(b["calls"] or ""),
-                f"{q[0]:.3f}/{q[1]:.3f}" if q else ""]
+        line = [
+            b["name"],
+            per("seconds"),
+            per("cpu"),
+            per("wait"),
+            f"{blocked:.3f}",
+            f"{b['seconds'] / inst['seconds'] * 100:.1f}%",
+            str(b["calls"] or ""),
+            f"{q[0]:.3f}/{q[1]:.3f}" if q else "",
+        ]
         line += [f"{col[b['name']]['seconds'] / r['n'] * 1000:.3f}" for col, (_, r) in zip(columns[1:], runs[1:])]
         rows.append(line)
-    print(table(rows, ["bucket", "wall", "CPU", "wait", "blocked", "share", "calls", "p50/p99 ms",
-                       *[label for label, _ in runs[1:]]]))
+    print(
+        table(
+            rows,
+            [
+                "bucket",
+                "wall",
+                "CPU",
+                "wait",
+                "blocked",
+                "share",
+                "calls",
+                "p50/p99 ms",
+                *[label for label, _ in runs[1:]],
+            ],
+        )
+    )
     for label, r in (("uninstrumented run", clean), ("instrumented run", inst)):
         p = r["planning"]
-        print(f"planning, {label} (once per message, before sending, outside the ratio: plan_reminders enqueues, "
-              f"then jobs.build_outbox composes and builds\n  {p['built']} of {r['n']} and keeps their bytes): enqueue "
-              f"{p['enqueue_ms']:.3f} ms/msg (CPU {p['enqueue_cpu_ms']:.3f}), build {p['build_ms']:.3f} ms/msg "
-              f"(CPU {p['build_cpu_ms']:.3f})")
+        print(
+            f"planning, {label} (once per message, before sending, outside the ratio: plan_reminders enqueues, "
+            f"then jobs.build_outbox composes and builds\n  {p['built']} of {r['n']} and keeps their bytes): enqueue "
+            f"{p['enqueue_ms']:.3f} ms/msg (CPU {p['enqueue_cpu_ms']:.3f}), build {p['build_ms']:.3f} ms/msg "
+            f"(CPU {p['build_cpu_ms']:.3f})"
+        )
     if micro:
-        print(f"raw sqlite3 on the same file system, a one-row UPDATE + COMMIT in WAL: synchronous=FULL "
-              f"{micro['FULL']:.3f} ms, NORMAL {micro['NORMAL']:.3f} ms; a 4 KiB write + fdatasync "
-              f"{micro['fdatasync']:.3f} ms")
+        print(
+            f"raw sqlite3 on the same file system, a one-row UPDATE + COMMIT in WAL: synchronous=FULL "
+            f"{micro['FULL']:.3f} ms, NORMAL {micro['NORMAL']:.3f} ms; a 4 KiB write + fdatasync "
+            f"{micro['fdatasync']:.3f} ms"
+        )
 
     top = {b["name"]: b for b in buckets(inst)}
     quiet = {k: (b["seconds"] - b["wait"]) / inst["n"] * 1000 for k, b in top.items()}  # without the CPU waits
     total_quiet = inst["quiet_ms"]
     budget = best_quiet / GOAL_RATIO
-    print(f"\nAt the goal a message may take {budget:.3f} ms (2 x the ceiling's {best_quiet:.3f}, both without "
-          f"waits for a CPU);\nthe instrumented run took {total_quiet:.3f}. The ratio if one bucket cost nothing "
-          f"(arithmetic on those numbers):")
+    print(
+        f"\nAt the goal a message may take {budget:.3f} ms (2 x the ceiling's {best_quiet:.3f}, both without "
+        f"waits for a CPU);\nthe instrumented run took {total_quiet:.3f}. The ratio if one bucket cost nothing "
+        f"(arithmetic on those numbers):"
+    )
     rows = []
-    names = ["compose (templates/mail, Jinja + i18n)", "MIME build (yagmail + email)",
-             "SMTP round trip (MAIL, RCPT, DATA)", "db mark_sent: UPDATE, its own durable commit",
-             "logging (one INFO line per message)"]
+    names = [
+        "compose (templates/mail, Jinja + i18n)",
+        "MIME build (yagmail + email)",
+        "SMTP round trip (MAIL, RCPT, DATA)",
+        "db mark_sent: UPDATE, its own durable commit",
+        "logging (one INFO line per message)",
+    ]
     for name in names:
         rows.append([f"without {name}", f"{quiet[name]:.3f}", f"{best_quiet / (total_quiet - quiet[name]):.2f}"])
     both = quiet[names[0]] + quiet[names[1]]
-    rows.append(["without compose + build (bytes prebuilt, as the ceiling has them)", f"{both:.3f}",
-                 f"{best_quiet / (total_quiet - both):.2f}"])
+    rows.append(
+        [
+            "without compose + build (bytes prebuilt, as the ceiling has them)",
+            f"{both:.3f}",
+            f"{best_quiet / (total_quiet - both):.2f}",
+        ]
+    )
     db = sum(v for k, v in quiet.items() if k.startswith("db "))
     rows.append(["without any database work", f"{db:.3f}", f"{best_quiet / (total_quiet - db):.2f}"])
     saved = quiet[names[1]] * (1 - costs["direct"] / costs["build"])
-    rows.append(["build done once with email.mime (the sketch's CPU share of build)", f"{saved:.3f}",
-                 f"{best_quiet / (total_quiet - saved):.2f}"])
+    rows.append(
+        [
+            "build done once with email.mime (the sketch's CPU share of build)",
+            f"{saved:.3f}",
+            f"{best_quiet / (total_quiet - saved):.2f}",
+        ]
+    )
     floor = quiet["db mark_sent: UPDATE, its own durable commit"] + quiet["SMTP round trip (MAIL, RCPT, DATA)"]
-    rows.append(["nothing left but marking sent (durable) and the SMTP round trip", f"{total_quiet - floor:.3f}",
-                 f"{best_quiet / floor:.2f}"])
+    rows.append(
+        [
+            "nothing left but marking sent (durable) and the SMTP round trip",
+            f"{total_quiet - floor:.3f}",
+            f"{best_quiet / floor:.2f}",
+        ]
+    )
     print(table(rows, ["if", "saves ms/msg", "ratio"]))
     if prof_text:
         print("\ncProfile of one more drain (top 25 by own time; cProfile slows everything down):")
         print(prof_text)
 
     d = daemon
-    print(f"\nIdle daemon: main.py worker --now \"{IDLE_NOW}\", TICK_SECONDS=30 (default), no SMTP (.eml files), "
-          f"{backend.describe().split(',')[0]}")
+    print(
+        f'\nIdle daemon: main.py worker --now "{IDLE_NOW}", TICK_SECONDS=30 (default), no SMTP (.eml files), '
+        f"{backend.describe().split(',')[0]}"
+    )
     rows = [
-        ["CPU, average over the window (% of one core)", f"{d['cpu']:.2f}", f"< {GOAL_CPU:g}",
-         verdict(d["cpu"] < GOAL_CPU)],
+        [
+            "CPU, average over the window (% of one core)",
+            f"{d['cpu']:.2f}",
+            f"< {GOAL_CPU:g}",
+            verdict(d["cpu"] < GOAL_CPU),
+        ],
         ["CPU, busiest second (% of one core)", f"{d['cpu_max_1s']:.1f}", "", ""],
-        ["RSS, max of the samples (MB)", f"{d['rss_max']:.1f}", f"< {GOAL_RSS_MB:g}",
-         verdict(d["rss_max"] < GOAL_RSS_MB)],
+        [
+            "RSS, max of the samples (MB)",
+            f"{d['rss_max']:.1f}",
+            f"< {GOAL_RSS_MB:g}",
+            verdict(d["rss_max"] < GOAL_RSS_MB),
+        ],
         ["RSS, peak since start (VmHWM, MB)", f"{d['hwm']:.1f}", "", ""],
         ["exit code after SIGTERM", str(d["exit"]), "0", verdict(d["exit"] == 0)],
     ]
     print(table(rows, ["measure", "value", "goal", ""]))
-    print(f"(window {d['seconds']:.1f} s, {len(d['samples'])} samples, from {args.warmup:g} s after the five jobs' "
-          f"first runs, which ended {d['ready_seconds']:.1f} s after the start and used "
-          f"{d['startup_cpu_seconds']:.2f} s CPU;\nCPU resolution one clock tick, {100 / CLK_TCK:g}% of a core in one "
-          f"second; send_outbox runs in the window: {d['send_outbox_ticks']}; threads {d['threads']}; stopped in "
-          f"{d['stop_seconds']:.2f} s;\n.eml written: {d['eml_written']}; warnings/errors in its log: {d['errors']}; "
-          f"load took {d['load_seconds']:.1f} s)")
+    print(
+        f"(window {d['seconds']:.1f} s, {len(d['samples'])} samples, from {args.warmup:g} s after the five jobs' "
+        f"first runs, which ended {d['ready_seconds']:.1f} s after the start and used "
+        f"{d['startup_cpu_seconds']:.2f} s CPU;\nCPU resolution one clock tick, {100 / CLK_TCK:g}% of a core in one "
+        f"second; send_outbox runs in the window: {d['send_outbox_ticks']}; threads {d['threads']}; stopped in "
+        f"{d['stop_seconds']:.2f} s;\n.eml written: {d['eml_written']}; warnings/errors in its log: {d['errors']}; "
+        f"load took {d['load_seconds']:.1f} s)"
+    )
 
     print("\n" + "=" * 110)
     print("Summary")
@@ -1223,19 +1538,29 @@ def _print_report(args, machine, backend, server, data, ceilings, best, clean, r
         ["throughput ratio ours/ceiling (wall)", f"{ratio:.2f}", f">= {GOAL_RATIO}", verdict(ratio >= GOAL_RATIO)],
         ["  ours (msg/s)", f"{clean['rate']:.0f}", "", ""],
         ["  ceiling (msg/s)", f"{best['rate']:.0f}", "", ""],
-        ["  planning before sending: enqueue + build once (ms/msg, wall)",
-         f"{clean['planning']['enqueue_ms'] + clean['planning']['build_ms']:.3f}", "", ""],
-        ["  ratio without waits for a CPU (estimate, quiet machine)", f"{quiet_ratio:.2f}", f">= {GOAL_RATIO}",
-         verdict(quiet_ratio >= GOAL_RATIO)],
+        [
+            "  planning before sending: enqueue + build once (ms/msg, wall)",
+            f"{clean['planning']['enqueue_ms'] + clean['planning']['build_ms']:.3f}",
+            "",
+            "",
+        ],
+        [
+            "  ratio without waits for a CPU (estimate, quiet machine)",
+            f"{quiet_ratio:.2f}",
+            f">= {GOAL_RATIO}",
+            verdict(quiet_ratio >= GOAL_RATIO),
+        ],
         ["idle daemon CPU (% of one core)", f"{d['cpu']:.2f}", f"< {GOAL_CPU:g}", verdict(d["cpu"] < GOAL_CPU)],
         ["idle daemon RSS max (MB)", f"{d['rss_max']:.1f}", f"< {GOAL_RSS_MB:g}", verdict(d["rss_max"] < GOAL_RSS_MB)],
         ["idle daemon exit code after SIGTERM", str(d["exit"]), "0", verdict(d["exit"] == 0)],
     ]
     print(table(rows, ["measure", "value", "goal", ""]))
-    print(f"(N={args.n}, --db {args.db}, --idle-seconds {args.idle_seconds}; {machine}; load average "
-          f"{load_before} at the start, {_loadavg()} at the end; other processes used "
-          f"{statistics.mean(r['others'] for _, r in named):.2f} cores on average during the throughput runs; "
-          f"bench took {elapsed:.0f} s)")
+    print(
+        f"(N={args.n}, --db {args.db}, --idle-seconds {args.idle_seconds}; {machine}; load average "
+        f"{load_before} at the start, {_loadavg()} at the end; other processes used "
+        f"{statistics.mean(r['others'] for _, r in named):.2f} cores on average during the throughput runs; "
+        f"bench took {elapsed:.0f} s)"
+    )
 
 
 if __name__ == "__main__":

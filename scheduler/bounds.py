@@ -19,8 +19,18 @@ MAX_BODY = 256 * 1024  # a JSON or urlencoded request body (files go through mul
 
 # Characters a text field may hold: a name or an email is short, a note or a reason is a paragraph.
 SHORT, TEXT, LONG = 200, 2000, 10_000
-LIMITS = {"email": 254, "name": SHORT, "user": 254, "by": 254, "title": TEXT, "url": TEXT, "note": LONG,
-          "reason": LONG, "password": 1024, "again": 1024}
+LIMITS = {
+    "email": 254,
+    "name": SHORT,
+    "user": 254,
+    "by": 254,
+    "title": TEXT,
+    "url": TEXT,
+    "note": LONG,
+    "reason": LONG,
+    "password": 1024,
+    "again": 1024,
+}
 
 
 class FieldError(InputError):
@@ -60,15 +70,24 @@ def check_text(field_name: str, value: str, limit: int | None = None, label: str
     limit = limit or LIMITS.get(field_name, TEXT)
     label = label or field_name
     if len(value) > limit:
-        raise FieldError(field_name, N_("{field}: at most {limit} characters, got {count}"), field=label,
-                         limit=limit, count=len(value))
+        raise FieldError(
+            field_name,
+            N_("{field}: at most {limit} characters, got {count}"),
+            field=label,
+            limit=limit,
+            count=len(value),
+        )
     # NUL: PostgreSQL keeps none in text, nobody means one. A lone surrogate
     # cannot be encoded. U+FFFD is what a form reader makes of bytes that are
     # not UTF-8 (found by the outside probe): refused rather than kept as "�".
     at = next((i for i, c in enumerate(value) if c in "\x00\ufffd" or "\ud800" <= c <= "\udfff"), None)
     if at is not None:
-        raise FieldError(field_name, N_("{field}: not text (a NUL, an unpaired surrogate or bytes that are not "
-                                        "UTF-8) at character {at}"), field=label, at=at + 1)
+        raise FieldError(
+            field_name,
+            N_("{field}: not text (a NUL, an unpaired surrogate or bytes that are not UTF-8) at character {at}"),
+            field=label,
+            at=at + 1,
+        )
     return value
 
 
@@ -85,18 +104,31 @@ def check_args(values: dict[str, object]) -> None:
             if isinstance(item, str):
                 check_text(name, item, label=label)
             elif isinstance(item, int) and not isinstance(item, bool) and not -MAX_ID <= item <= MAX_ID:
-                raise FieldError(name, N_("{field}: expected a number of at most {limit}, got {value}"),
-                                 field=label, limit=MAX_ID, value=item)
+                raise FieldError(
+                    name,
+                    N_("{field}: expected a number of at most {limit}, got {value}"),
+                    field=label,
+                    limit=MAX_ID,
+                    value=item,
+                )
 
 
 def plan_reach(first: date, last: date) -> tuple[date, date]:
     """The days a report about a plan running ``[first, last]`` may cover."""
-    return (date(max(first.year - PLAN_REACH, FIRST_YEAR), 1, 1),
-            date(min(last.year + PLAN_REACH, LAST_YEAR), 12, 31))
+    return (date(max(first.year - PLAN_REACH, FIRST_YEAR), 1, 1), date(min(last.year + PLAN_REACH, LAST_YEAR), 12, 31))
 
 
-UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
-         "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+UNITS = {
+    "b": 1,
+    "kb": 10**3,
+    "mb": 10**6,
+    "gb": 10**9,
+    "tb": 10**12,
+    "kib": 2**10,
+    "mib": 2**20,
+    "gib": 2**30,
+    "tib": 2**40,
+}
 SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*", re.IGNORECASE)
 
 
@@ -124,6 +156,5 @@ def parse_size(text: str) -> int:
     except InvalidOperation:
         size = 0
     if size < 1:
-        raise InputError(N_('expected a size such as "2GiB", "500MiB", "10MB" or "1024", got "{value}"'),
-                         value=text)
+        raise InputError(N_('expected a size such as "2GiB", "500MiB", "10MB" or "1024", got "{value}"'), value=text)
     return size

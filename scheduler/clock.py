@@ -20,8 +20,9 @@ def parse_now(text: str, tz: tzinfo) -> datetime:
     try:
         return parse_moment(text, tz, default_time=day_time(0))
     except SchedulerError:
-        raise InputError(N_('--now: expected a date or a moment such as 2024-03-15 or '
-                            '"15/03/2024 09:00", got "{value}"'), value=text) from None
+        raise InputError(
+            N_('--now: expected a date or a moment such as 2024-03-15 or "15/03/2024 09:00", got "{value}"'), value=text
+        ) from None
 
 
 def now_from(text: str | None, tz: tzinfo) -> datetime:

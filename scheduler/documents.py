@@ -29,8 +29,9 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 def check_size(source: str, size: int) -> None:
     """Refuse a document larger than ``MAX_DOCUMENT_BYTES`` before it is read."""
     if size > MAX_DOCUMENT_BYTES:
-        raise ScheduleError([Problem(source, None, "", N_("the file is larger than {size}"),
-                                     {"size": format_size(MAX_DOCUMENT_BYTES)})])
+        raise ScheduleError(
+            [Problem(source, None, "", N_("the file is larger than {size}"), {"size": format_size(MAX_DOCUMENT_BYTES)})]
+        )
 
 
 def control_problems(source: str, text: str) -> list[Problem]:
@@ -47,9 +48,15 @@ def control_problems(source: str, text: str) -> list[Problem]:
             continue
         last = line
         column = match.start() - text.rfind("\n", 0, match.start())
-        problems.append(Problem(source, line, "", N_("control character {char} in column {column}; "
-                                                     "only text, tabs and line breaks are allowed"),
-                                {"char": f"U+{ord(match[0]):04X}", "column": column}))
+        problems.append(
+            Problem(
+                source,
+                line,
+                "",
+                N_("control character {char} in column {column}; only text, tabs and line breaks are allowed"),
+                {"char": f"U+{ord(match[0]):04X}", "column": column},
+            )
+        )
     return problems
 
 
@@ -67,9 +74,13 @@ def decode_document(source: str, data: bytes) -> str:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
-        raise ScheduleError([Problem(source, data[:e.start].count(b"\n") + 1, "",
-                                     N_("this is not UTF-8 text; save the file as UTF-8"))]
-                            ) from None
+        raise ScheduleError(
+            [
+                Problem(
+                    source, data[: e.start].count(b"\n") + 1, "", N_("this is not UTF-8 text; save the file as UTF-8")
+                )
+            ]
+        ) from None
     check_text(source, text)
     return text
 
@@ -81,8 +92,9 @@ def read_document(path: Path) -> str:
         with path.open("rb") as f:
             data = f.read(MAX_DOCUMENT_BYTES + 1)
     except OSError as e:
-        raise ScheduleError([Problem(str(path), None, "", N_("cannot read the file ({reason})"),
-                                     {"reason": e.strerror or str(e)})]) from None
+        raise ScheduleError(
+            [Problem(str(path), None, "", N_("cannot read the file ({reason})"), {"reason": e.strerror or str(e)})]
+        ) from None
     return decode_document(str(path), data)
 
 

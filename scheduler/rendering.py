@@ -16,8 +16,13 @@ TEMPLATES = Path(__file__).resolve().parent.parent / "templates"  # beside the p
 
 @cache
 def environment(lang: str) -> Environment:
-    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "xml"]),
-                      extensions=["jinja2.ext.i18n"], trim_blocks=True, lstrip_blocks=True)
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(["html", "xml"]),
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     # added by the jinja2.ext.i18n extension at run time; Environment's type does not declare it
     env.install_gettext_translations(translations(lang), newstyle=True)  # type: ignore[attr-defined]
     env.globals.update(lang=lang, pick=lambda vi, en: pick(lang, vi, en))

@@ -83,50 +83,115 @@ def _networks(value: str) -> tuple:
         try:
             found.append(ipaddress.ip_network(part, strict=False))
         except ValueError:
-            raise InputError(N_('expected IP addresses or networks such as 10.0.0.1 or 10.0.0.0/8, got "{value}"'),
-                             value=part) from None
+            raise InputError(
+                N_('expected IP addresses or networks such as 10.0.0.1 or 10.0.0.0/8, got "{value}"'), value=part
+            ) from None
     return tuple(found)
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("outputs_dir", "OUTPUTS_DIR", "outputs",
-            N_("folder for runtime data: the embedded database, feeds, reports, evidence files"), Path),
-    Setting("database_url", "DATABASE_URL", "",
-            N_("database URL; empty means SQLite in OUTPUTS_DIR/scheduler.sqlite3 "
-               "(e.g. postgresql://user@host/db for PostgreSQL)")),
-    Setting("schedules_dir", "SCHEDULES_DIR", "schedules",
-            N_("folder of schedule files that load reads when given no paths"), Path),
+    Setting(
+        "outputs_dir",
+        "OUTPUTS_DIR",
+        "outputs",
+        N_("folder for runtime data: the embedded database, feeds, reports, evidence files"),
+        Path,
+    ),
+    Setting(
+        "database_url",
+        "DATABASE_URL",
+        "",
+        N_(
+            "database URL; empty means SQLite in OUTPUTS_DIR/scheduler.sqlite3 "
+            "(e.g. postgresql://user@host/db for PostgreSQL)"
+        ),
+    ),
+    Setting(
+        "schedules_dir",
+        "SCHEDULES_DIR",
+        "schedules",
+        N_("folder of schedule files that load reads when given no paths"),
+        Path,
+    ),
     Setting("lang", "SCHEDULER_LANG", "vi", N_("language of what people read: vi or en"), _lang),
-    Setting("base_url", "BASE_URL", "http://127.0.0.1:8000",
-            N_("public address of the service, used in links in feeds, mail and pages"), _base_url),
-    Setting("public_feed", "PUBLIC_FEED", "off",
-            N_("serve a plan-wide feed without a token at /feeds/public/PLAN.ics: on or off"), _switch),
-    Setting("evidence_limit", "EVIDENCE_LIMIT", "2GiB",
-            N_("largest evidence file accepted, e.g. 2GiB, 500MiB"), parse_size),
-    Setting("at_risk_days", "AT_RISK_DAYS", "3",
-            N_("an unmet occurrence is at risk when its window closes within this many working days"), _days),
-    Setting("report_agency", "REPORT_AGENCY", "so-noi-vu",
-            N_("code of the agency that issues compliance reports (the Department of Home Affairs)")),
-    Setting("report_grace_days", "REPORT_GRACE_DAYS", "3",
-            N_("working days after a reporting cut-off before the periodic report goes to the DHA"), _days),
-    Setting("tick_seconds", "TICK_SECONDS", "30",
-            N_("seconds between two sends of the outbox; other jobs run every 10 to 120 ticks"), _seconds),
+    Setting(
+        "base_url",
+        "BASE_URL",
+        "http://127.0.0.1:8000",
+        N_("public address of the service, used in links in feeds, mail and pages"),
+        _base_url,
+    ),
+    Setting(
+        "public_feed",
+        "PUBLIC_FEED",
+        "off",
+        N_("serve a plan-wide feed without a token at /feeds/public/PLAN.ics: on or off"),
+        _switch,
+    ),
+    Setting(
+        "evidence_limit", "EVIDENCE_LIMIT", "2GiB", N_("largest evidence file accepted, e.g. 2GiB, 500MiB"), parse_size
+    ),
+    Setting(
+        "at_risk_days",
+        "AT_RISK_DAYS",
+        "3",
+        N_("an unmet occurrence is at risk when its window closes within this many working days"),
+        _days,
+    ),
+    Setting(
+        "report_agency",
+        "REPORT_AGENCY",
+        "so-noi-vu",
+        N_("code of the agency that issues compliance reports (the Department of Home Affairs)"),
+    ),
+    Setting(
+        "report_grace_days",
+        "REPORT_GRACE_DAYS",
+        "3",
+        N_("working days after a reporting cut-off before the periodic report goes to the DHA"),
+        _days,
+    ),
+    Setting(
+        "tick_seconds",
+        "TICK_SECONDS",
+        "30",
+        N_("seconds between two sends of the outbox; other jobs run every 10 to 120 ticks"),
+        _seconds,
+    ),
     Setting("smtp_host", "SMTP_HOST", "", N_("SMTP server; empty writes mail as .eml files to OUTPUTS_DIR/mail/")),
     Setting("smtp_port", "SMTP_PORT", "", N_("SMTP port; empty means 587 for starttls, 465 for ssl, 25 for none")),
     Setting("smtp_security", "SMTP_SECURITY", "starttls", N_("starttls, ssl or none"), _security),
     Setting("smtp_user", "SMTP_USER", "", N_("SMTP user name, if the server wants a login")),
     Setting("smtp_password", "SMTP_PASSWORD", "", N_("SMTP password; never printed or logged")),
-    Setting("mail_from", "MAIL_FROM", "Lịch tuyên truyền <lich-tuyen-truyen@localhost>",
-            N_("the From address of every message")),
-    Setting("ledger_key_file", "LEDGER_KEY_FILE", "",
-            N_("Ed25519 key that signs ledger checkpoints; empty means OUTPUTS_DIR/ledger-key.pem "
-               "(keep it off the database host in production)")),
-    Setting("session_idle_minutes", "SESSION_IDLE_MINUTES", "120",
-            N_("minutes without a request after which a sign-in ends (a session never lasts over 14 days)"),
-            _minutes),
-    Setting("trusted_proxies", "TRUSTED_PROXIES", "",
-            N_("IP addresses or networks of reverse proxies whose X-Forwarded-For is believed; "
-               "empty believes none"), _networks),
+    Setting(
+        "mail_from",
+        "MAIL_FROM",
+        "Lịch tuyên truyền <lich-tuyen-truyen@localhost>",
+        N_("the From address of every message"),
+    ),
+    Setting(
+        "ledger_key_file",
+        "LEDGER_KEY_FILE",
+        "",
+        N_(
+            "Ed25519 key that signs ledger checkpoints; empty means OUTPUTS_DIR/ledger-key.pem "
+            "(keep it off the database host in production)"
+        ),
+    ),
+    Setting(
+        "session_idle_minutes",
+        "SESSION_IDLE_MINUTES",
+        "120",
+        N_("minutes without a request after which a sign-in ends (a session never lasts over 14 days)"),
+        _minutes,
+    ),
+    Setting(
+        "trusted_proxies",
+        "TRUSTED_PROXIES",
+        "",
+        N_("IP addresses or networks of reverse proxies whose X-Forwarded-For is believed; empty believes none"),
+        _networks,
+    ),
 )
 
 
@@ -137,8 +202,11 @@ def _read_file(path: Path) -> dict:
         with path.open("rb") as f:
             raw = f.read(MAX_DOCUMENT_BYTES + 1)  # the limit of every document (documents.py)
         if len(raw) > MAX_DOCUMENT_BYTES:
-            raise InputError(N_("settings file {path}: the file is larger than {size}"), path=str(path),
-                             size=format_size(MAX_DOCUMENT_BYTES))
+            raise InputError(
+                N_("settings file {path}: the file is larger than {size}"),
+                path=str(path),
+                size=format_size(MAX_DOCUMENT_BYTES),
+            )
         data = tomllib.loads(raw.decode("utf-8"))
     except OSError as e:
         raise InputError(N_("settings file {path}: {reason}"), path=str(path), reason=str(e)) from None
@@ -146,8 +214,12 @@ def _read_file(path: Path) -> dict:
         raise InputError(N_("settings file {path}: not valid TOML ({reason})"), path=str(path), reason=str(e)) from None
     unknown = sorted(set(data) - {s.env for s in SETTINGS})
     if unknown:
-        raise InputError(N_("settings file {path}: unknown setting {name} (known: {allowed})"), path=str(path),
-                         name=unknown[0], allowed=", ".join(s.env for s in SETTINGS))
+        raise InputError(
+            N_("settings file {path}: unknown setting {name} (known: {allowed})"),
+            path=str(path),
+            name=unknown[0],
+            allowed=", ".join(s.env for s in SETTINGS),
+        )
     return data
 
 
@@ -176,8 +248,9 @@ class Settings:
     sources: Mapping[str, str]
 
     @classmethod
-    def load(cls, env: Mapping[str, str] | None = None, flags: Mapping[str, str | None] | None = None,
-             root: Path = ROOT) -> Settings:
+    def load(
+        cls, env: Mapping[str, str] | None = None, flags: Mapping[str, str | None] | None = None, root: Path = ROOT
+    ) -> Settings:
         """Flags win over the environment, which wins over the settings file
         (SETTINGS_FILE, TOML with the environment names as keys), which wins
         over defaults."""
@@ -198,14 +271,18 @@ class Settings:
             try:
                 values[s.name] = s.convert(raw)
             except InputError as e:
-                raise InputError(N_("setting {name} (from {source}): {problem}"), name=s.env,
-                                 source=source, problem=e.render()) from None
+                raise InputError(
+                    N_("setting {name} (from {source}): {problem}"), name=s.env, source=source, problem=e.render()
+                ) from None
             sources[s.name] = source
         for key in ("outputs_dir", "schedules_dir"):
             if not values[key].is_absolute():
                 values[key] = root / values[key]
-        values["ledger_key_file"] = str(root / values["ledger_key_file"]) if values["ledger_key_file"] else \
-            str(values["outputs_dir"] / "ledger-key.pem")
+        values["ledger_key_file"] = (
+            str(root / values["ledger_key_file"])
+            if values["ledger_key_file"]
+            else str(values["outputs_dir"] / "ledger-key.pem")
+        )
         if not values["database_url"]:
             values["database_url"] = f"sqlite:///{values['outputs_dir'] / 'scheduler.sqlite3'}"
         return cls(sources=sources, **values)

@@ -20,8 +20,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 NOW = "2024-03-20 10:00"
 PASSWORD = "mat-khau-du-dai"
 PRODUCER = "bientap@dai.example"  # Trần Bình, of Đài Phát thanh và Truyền hình
@@ -29,11 +38,20 @@ NEWSPAPER = "phongvien@bao.example"  # of Báo Phú Thọ
 DHA = "chuyenvien@snv.example"  # Nguyễn Lan, of Sở Nội vụ (the Department of Home Affairs)
 ADMIN = "quantri@tttt.example"  # Đỗ Minh, who administers the service
 EDITOR = "lich@dai.example"  # Phạm An, an editor of the station who plans from the calendar
-USERS = ((PRODUCER, "producer", "dai-ptth", "Trần Bình"), (NEWSPAPER, "producer", "bao-phu-tho", "Lê Hoa"),
-         (DHA, "dha", "so-noi-vu", "Nguyễn Lan"), (ADMIN, "admin", None, "Đỗ Minh"),
-         (EDITOR, "editor", "dai-ptth", "Phạm An"))
-PHONE = {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touch": True, "locale": "vi-VN",
-         "timezone_id": "Asia/Ho_Chi_Minh"}
+USERS = (
+    (PRODUCER, "producer", "dai-ptth", "Trần Bình"),
+    (NEWSPAPER, "producer", "bao-phu-tho", "Lê Hoa"),
+    (DHA, "dha", "so-noi-vu", "Nguyễn Lan"),
+    (ADMIN, "admin", None, "Đỗ Minh"),
+    (EDITOR, "editor", "dai-ptth", "Phạm An"),
+)
+PHONE = {
+    "viewport": {"width": 360, "height": 740},
+    "is_mobile": True,
+    "has_touch": True,
+    "locale": "vi-VN",
+    "timezone_id": "Asia/Ho_Chi_Minh",
+}
 
 
 UNLABELLED = """() => [...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
@@ -56,8 +74,9 @@ def required() -> bool:
 
 def unavailable_reason() -> str | None:
     if not CHROMIUM.exists():
-        return (f"no Chromium at {CHROMIUM} (install Debian's package: "
-                "apt-get install -y --no-install-recommends chromium)")
+        return (
+            f"no Chromium at {CHROMIUM} (install Debian's package: apt-get install -y --no-install-recommends chromium)"
+        )
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError as e:
@@ -88,7 +107,12 @@ class Server:
         self.log = open(self.log_path, "wb")  # noqa: SIM115 (open while the server runs; closed by stop)
         self.process = subprocess.Popen(
             [sys.executable, "main.py", "serve", "--port", str(self.port), "--no-scheduler", "--now", self.now],
-            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+            cwd=ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         return self
 
     def wait(self, timeout: float = 60) -> Server:
@@ -163,7 +187,7 @@ class Phone:
     def path(self) -> str:
         """The current address without the host: ``/o/x?recorded=1``."""
         url = self.page.url
-        return url[len(self.base_url):] if url.startswith(self.base_url) else url
+        return url[len(self.base_url) :] if url.startswith(self.base_url) else url
 
     def sign_in(self, email: str, password: str, step: str = "signed-in", next_path: str | None = None):
         self.goto("/login" + (f"?next={next_path}" if next_path else ""), "login")

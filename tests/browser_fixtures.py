@@ -47,8 +47,9 @@ def site(cli, monkeypatch, tmp_path):
     server = Server(port, NOW, tmp_path / "serve.log").launch()  # it starts while the users are added
     try:
         for email, role, agency, name in USERS:
-            result = cli("users", "add", email, "--role", role, *(["--agency", agency] if agency else []),
-                         "--name", name)
+            result = cli(
+                "users", "add", email, "--role", role, *(["--agency", agency] if agency else []), "--name", name
+            )
             assert result.code == 0, result.err
             monkeypatch.setattr(sys, "stdin", io.StringIO(PASSWORD + "\n"))  # read as one line: not a TTY
             result = cli("users", "password", email)

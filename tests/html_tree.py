@@ -26,8 +26,13 @@ class Node:
                 yield from c.iter()
 
     def all(self, tag: str | None = None, cls: str | None = None, **attrs) -> list[Node]:
-        return [n for n in self.iter() if (tag is None or n.tag == tag) and (cls is None or cls in n.classes)
-                and all(n.attrs.get(k.rstrip("_").replace("_", "-")) == v for k, v in attrs.items())]
+        return [
+            n
+            for n in self.iter()
+            if (tag is None or n.tag == tag)
+            and (cls is None or cls in n.classes)
+            and all(n.attrs.get(k.rstrip("_").replace("_", "-")) == v for k, v in attrs.items())
+        ]
 
     def one(self, tag: str | None = None, cls: str | None = None, **attrs) -> Node:
         found = self.all(tag, cls, **attrs)

@@ -71,13 +71,9 @@ def find_bindir() -> str | None:
     """Directory holding ``initdb`` and ``pg_ctl``, or ``None``."""
 
     def ok(d: str | None) -> bool:
-        return bool(d) and all(
-            os.access(os.path.join(d, exe), os.X_OK) for exe in ("initdb", "pg_ctl")
-        )
+        return bool(d) and all(os.access(os.path.join(d, exe), os.X_OK) for exe in ("initdb", "pg_ctl"))
 
-    candidates = sorted(
-        glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=_version_key, reverse=True
-    )
+    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=_version_key, reverse=True)
     for initdb in candidates:
         d = os.path.dirname(initdb)
         if ok(d):
@@ -85,9 +81,7 @@ def find_bindir() -> str | None:
     pg_config = shutil.which("pg_config")
     if pg_config:
         try:
-            d = subprocess.run(
-                [pg_config, "--bindir"], capture_output=True, text=True, timeout=10
-            ).stdout.strip()
+            d = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True, timeout=10).stdout.strip()
         except (OSError, subprocess.SubprocessError):
             d = ""
         if ok(d):
@@ -272,23 +266,43 @@ def _start_local(bindir: str, dbname: str) -> Server:
         os.chmod(base, 0o700)
 
         _run(
-            [os.path.join(bindir, "initdb"), "-D", server.datadir, "--auth=trust",
-             "-U", SUPERUSER, "--encoding=UTF8", "--locale=C", "--no-sync"],
-            cwd=base, what="initdb",
+            [
+                os.path.join(bindir, "initdb"),
+                "-D",
+                server.datadir,
+                "--auth=trust",
+                "-U",
+                SUPERUSER,
+                "--encoding=UTF8",
+                "--locale=C",
+                "--no-sync",
+            ],
+            cwd=base,
+            what="initdb",
         )
 
         last_error: Exception | None = None
         for _ in range(_START_ATTEMPTS):
             port = _free_port()
-            opts = (
-                f"-p {port} -k {shlex.quote(base)} -c listen_addresses=127.0.0.1 "
-                "-c fsync=off"
-            )
+            opts = f"-p {port} -k {shlex.quote(base)} -c listen_addresses=127.0.0.1 -c fsync=off"
             try:
                 _run(
-                    [os.path.join(bindir, "pg_ctl"), "-D", server.datadir, "-o", opts,
-                     "-w", "-t", "60", "-l", server.logfile, "start"],
-                    cwd=base, what="pg_ctl start", logfile=server.logfile,
+                    [
+                        os.path.join(bindir, "pg_ctl"),
+                        "-D",
+                        server.datadir,
+                        "-o",
+                        opts,
+                        "-w",
+                        "-t",
+                        "60",
+                        "-l",
+                        server.logfile,
+                        "start",
+                    ],
+                    cwd=base,
+                    what="pg_ctl start",
+                    logfile=server.logfile,
                 )
             except RuntimeError as exc:
                 last_error = exc

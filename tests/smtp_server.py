@@ -48,8 +48,14 @@ class Handler:
             time.sleep(self.delay)  # blocks the server loop: a slow server, as seen by the client
         message = email.message_from_bytes(envelope.content, policy=policy.default)
         with self.lock:
-            self.received.append(Received(str(message["Message-ID"]), tuple(a.lower() for a in envelope.rcpt_tos),
-                                          str(message["Subject"]), message))
+            self.received.append(
+                Received(
+                    str(message["Message-ID"]),
+                    tuple(a.lower() for a in envelope.rcpt_tos),
+                    str(message["Subject"]),
+                    message,
+                )
+            )
         return "250 Message accepted"
 
 
@@ -68,5 +74,9 @@ class SmtpServer:
 
     @property
     def env(self) -> dict[str, str]:
-        return {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(self.port), "SMTP_SECURITY": "none",
-                "MAIL_FROM": "Lịch tuyên truyền <lich@phutho.example>"}
+        return {
+            "SMTP_HOST": "127.0.0.1",
+            "SMTP_PORT": str(self.port),
+            "SMTP_SECURITY": "none",
+            "MAIL_FROM": "Lịch tuyên truyền <lich@phutho.example>",
+        }

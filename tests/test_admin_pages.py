@@ -33,8 +33,12 @@ VOTERS = "phu-tho-2024.dai-bieu-cu-tri.2024"
 # What loading tests/data/upload/fixed.yaml on 20/03/2024 changes in the bundled plan loaded on 02/01/2024.
 EXPECTED = {"created": 5, "revised": 1, "cancelled": 1, "unchanged": 48}
 NEW = {f"{VOTERS}.2", *(f"phu-tho-2024.ban-tin-cchc.2024-Q{q}.1" for q in range(1, 5))}
-BROKEN_LINES = {11: "plan.timezone", 132: "obligations[1].cadence", 213: "obligations[9].host",
-                215: "obligations[9].channels[1]"}
+BROKEN_LINES = {
+    11: "plan.timezone",
+    132: "obligations[1].cadence",
+    213: "obligations[9].host",
+    215: "obligations[9].channels[1]",
+}
 vi = gettext_for("vi")
 
 
@@ -63,14 +67,20 @@ class Site:
     def notices(self) -> set[tuple[str, str]]:
         """The outbox's notices of moved and cancelled occurrences: (kind, occurrence)."""
         with self.db.transaction() as s:
-            return set(s.execute(select(OutboxRow.kind, OutboxRow.about)
-                                 .where(OutboxRow.kind.in_(("moved", "cancelled")))))
+            return set(
+                s.execute(select(OutboxRow.kind, OutboxRow.about).where(OutboxRow.kind.in_(("moved", "cancelled"))))
+            )
 
     def state(self) -> tuple:
         """What an upload must not change before it is loaded."""
         with self.db.transaction() as s:
-            return (self.count(OccurrenceRow), self.count(LoadRow), self.count(OutboxRow),
-                    s.get(OccurrenceRow, CONTEST).status, s.get(OccurrenceRow, f"{VOTERS}.1").revision)
+            return (
+                self.count(OccurrenceRow),
+                self.count(LoadRow),
+                self.count(OutboxRow),
+                s.get(OccurrenceRow, CONTEST).status,
+                s.get(OccurrenceRow, f"{VOTERS}.1").revision,
+            )
 
 
 def sign_in(client: TestClient, email: str):
@@ -103,16 +113,35 @@ def csrf(page: Node) -> str:
 def upload(client: TestClient, *files: tuple[str, bytes], token: str | None = "page"):
     if token == "page":
         token = csrf(html(client.get("/admin/schedules")))
-    return client.post("/admin/schedules/check", data={"csrf": token} if token else {},
-                       files=[("files", (name, data, "application/yaml")) for name, data in files])
+    return client.post(
+        "/admin/schedules/check",
+        data={"csrf": token} if token else {},
+        files=[("files", (name, data, "application/yaml")) for name, data in files],
+    )
 
 
 def test_every_admin_page_is_for_administrators_only(site):
-    pages = ["/admin", "/admin/users", f"/admin/users/{site.user_id(EDITOR)}", "/admin/tokens",
-             "/admin/subscriptions", "/admin/schedules", "/admin/schedules/loads/1", "/admin/outbox"]
-    posts = ["/admin/users", f"/admin/users/{site.user_id(EDITOR)}", f"/admin/users/{site.user_id(EDITOR)}/disable",
-             f"/admin/users/{site.user_id(EDITOR)}/enable", f"/admin/users/{site.user_id(EDITOR)}/password-link",
-             "/admin/tokens", "/admin/tokens/1/revoke", "/admin/subscriptions/1/revoke", "/admin/schedules/load"]
+    pages = [
+        "/admin",
+        "/admin/users",
+        f"/admin/users/{site.user_id(EDITOR)}",
+        "/admin/tokens",
+        "/admin/subscriptions",
+        "/admin/schedules",
+        "/admin/schedules/loads/1",
+        "/admin/outbox",
+    ]
+    posts = [
+        "/admin/users",
+        f"/admin/users/{site.user_id(EDITOR)}",
+        f"/admin/users/{site.user_id(EDITOR)}/disable",
+        f"/admin/users/{site.user_id(EDITOR)}/enable",
+        f"/admin/users/{site.user_id(EDITOR)}/password-link",
+        "/admin/tokens",
+        "/admin/tokens/1/revoke",
+        "/admin/subscriptions/1/revoke",
+        "/admin/schedules/load",
+    ]
     before = site.state(), site.count(UserRow), site.count(ApiTokenRow)
     for email in (PRODUCER, EDITOR):
         client = site.client(email)
@@ -138,7 +167,11 @@ def test_the_overview_counts_and_lists_the_loaded_plans(site, admin):
     assert r.status_code == 200
     page = html(r)
     assert [a.attrs["href"] for a in page.one("ul", id="sections").all("a")] == [
-        "/admin/users", "/admin/tokens", "/admin/subscriptions", "/admin/schedules"]
+        "/admin/users",
+        "/admin/tokens",
+        "/admin/subscriptions",
+        "/admin/schedules",
+    ]
     assert page.one("span", id="count-users").text().startswith("3")
     assert page.one("span", id="count-subscriptions").text().startswith("1")
     assert page.one("span", id="count-loads").text().startswith("1")
@@ -156,8 +189,15 @@ def test_adding_a_user_sends_a_link_and_a_duplicate_keeps_the_values(site, admin
     assert {o.attrs["value"] for o in form.one("select", id="agency").all("option")} >= {"", "dai-ptth", "bao-phu-tho"}
     for field in ("email", "name", "agency", "lang"):
         assert form.one("label", for_=field)
-    fields = {"csrf": csrf(page), "email": "phongvien2@bao.example", "name": "Lê Mai", "roles": ["producer"],
-              "agency": "bao-phu-tho", "lang": "vi", "send_link": "1"}
+    fields = {
+        "csrf": csrf(page),
+        "email": "phongvien2@bao.example",
+        "name": "Lê Mai",
+        "roles": ["producer"],
+        "agency": "bao-phu-tho",
+        "lang": "vi",
+        "send_link": "1",
+    }
     r = admin.post("/admin/users", data=fields)
     assert r.status_code == 303 and r.headers["location"].startswith(f"/admin/users/{site.user_id(fields['email'])}?")
     shown = html(admin.get(r.headers["location"]))
@@ -187,12 +227,15 @@ def test_changing_roles_ends_their_sessions_and_a_new_name_does_not(site, admin)
     assert form.one("input", id="role-producer").attrs.get("checked") == ""
     assert form.one("option", value="dai-ptth").attrs.get("selected") == ""
     token = csrf(html(admin.get(path)))
-    r = admin.post(path, data={"csrf": token, "name": "Trần Bình", "roles": ["producer"], "agency": "dai-ptth",
-                               "lang": "vi"})
+    r = admin.post(
+        path, data={"csrf": token, "name": "Trần Bình", "roles": ["producer"], "agency": "dai-ptth", "lang": "vi"}
+    )
     assert r.status_code == 303 and r.headers["location"].startswith(path + "?done=saved")
     assert producer.get("/me").status_code == 200  # only the name changed: still signed in
-    r = admin.post(path, data={"csrf": token, "name": "Trần Bình", "roles": ["producer", "editor"],
-                               "agency": "dai-ptth", "lang": "en"})
+    r = admin.post(
+        path,
+        data={"csrf": token, "name": "Trần Bình", "roles": ["producer", "editor"], "agency": "dai-ptth", "lang": "en"},
+    )
     assert r.status_code == 303
     out = producer.get("/me")
     assert out.status_code == 303 and out.headers["location"].startswith("/login")
@@ -321,8 +364,11 @@ def load_form(page: Node) -> list[tuple[str, str]]:
 
 def post_load(client: TestClient, fields: list[tuple[str, str]]):
     """The load form as a browser sends it: its fields in order, repeated names included."""
-    return client.post("/admin/schedules/load", content=urlencode(fields),
-                       headers={"Content-Type": "application/x-www-form-urlencoded"})
+    return client.post(
+        "/admin/schedules/load",
+        content=urlencode(fields),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
 
 
 def test_a_fixed_file_is_previewed_then_loaded_as_the_command_line_would(site, admin, data):
@@ -333,15 +379,18 @@ def test_a_fixed_file_is_previewed_then_loaded_as_the_command_line_would(site, a
     plan = page.one("section", id="preview").one("section", data_plan="phu-tho-2024")
     counts = {k: int(plan.one("li", cls=f"count-{k}").one("strong").text()) for k in EXPECTED}
     assert counts == EXPECTED
-    listed = {k: {li.attrs["data-id"] for li in plan.all("ul", id=f"preview-1-{k}")[0].all("li")}
-              for k in ("created", "revised", "cancelled")}
+    listed = {
+        k: {li.attrs["data-id"] for li in plan.all("ul", id=f"preview-1-{k}")[0].all("li")}
+        for k in ("created", "revised", "cancelled")
+    }
     assert listed == {"created": NEW, "revised": {f"{VOTERS}.1"}, "cancelled": {CONTEST}}
     assert site.state() == before  # the preview was rolled back
     form = load_form(page)
     sha = hashlib.sha256((data / "upload" / "fixed.yaml").read_bytes()).hexdigest()
     assert ("sha256", sha) in form and ("name", "fixed.yaml") in form
     assert (site.outputs / "schedules" / "uploads" / f"{sha}.yaml").read_bytes() == (
-        data / "upload" / "fixed.yaml").read_bytes()
+        data / "upload" / "fixed.yaml"
+    ).read_bytes()
 
     without = post_load(admin, [(k, v) for k, v in form if k != "csrf"])
     assert without.status_code == 403 and site.state() == before
@@ -355,7 +404,9 @@ def test_a_fixed_file_is_previewed_then_loaded_as_the_command_line_would(site, a
     with site.db.transaction() as s:
         load = s.get(LoadRow, int(section.attrs["data-id"]))
         assert (load.created, load.revised, load.cancelled, load.unchanged, load.source) == (
-            *EXPECTED.values(), "fixed.yaml")
+            *EXPECTED.values(),
+            "fixed.yaml",
+        )
         assert s.get(OccurrenceRow, CONTEST).status == "cancelled"
         assert s.get(OccurrenceRow, f"{VOTERS}.1").revision == 2
         assert s.scalar(select(func.count()).where(OccurrenceRow.id.in_(NEW))) == 5
@@ -371,8 +422,12 @@ def test_a_fixed_file_is_previewed_then_loaded_as_the_command_line_would(site, a
 def test_the_command_line_finds_the_same_changes_in_the_fixed_file(site, data):
     result = site.cli("load", data / "upload" / "fixed.yaml", "--now", NOW, "--lang", "en")
     assert result.code == 0, result.err
-    assert result.out.strip() == "phu-tho-2024: {created} new, {revised} revised, {cancelled} cancelled, " \
-                                 "{unchanged} unchanged".format(**EXPECTED)
+    assert (
+        result.out.strip()
+        == "phu-tho-2024: {created} new, {revised} revised, {cancelled} cancelled, {unchanged} unchanged".format(
+            **EXPECTED
+        )
+    )
     assert site.notices() == {("moved", f"{VOTERS}.1"), ("cancelled", CONTEST)}
 
 

@@ -6,12 +6,12 @@ script but the page's own (by hash); /redoc is not served."""
 from __future__ import annotations
 
 import re
-from datetime import timezone
+from datetime import UTC
 
 import pytest
 from fastapi.testclient import TestClient
-from html_tree import html
 
+from html_tree import html
 from scheduler.clock import Clock
 from scheduler.settings import Settings
 from scheduler.store.database import Database
@@ -23,7 +23,7 @@ from scheduler.web.app import create_app
 def client(tmp_path):
     settings = Settings.load(env={"OUTPUTS_DIR": str(tmp_path)})
     db = Database(settings.database_url)
-    yield TestClient(create_app(settings, db, Clock(timezone.utc)), follow_redirects=False)
+    yield TestClient(create_app(settings, db, Clock(UTC)), follow_redirects=False)
     db.close()
 
 

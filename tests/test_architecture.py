@@ -22,13 +22,30 @@ ROOT = Path(__file__).resolve().parent.parent
 # The layers, low to high: (layer, {part: modules}). "x.*" is the package x
 # and everything in it; a plain name is that one module.
 LAYERS: tuple[tuple[str, dict[str, tuple[str, ...]]], ...] = (
-    ("shared words", {"shared words": ("scheduler", "scheduler.errors", "scheduler.bounds", "scheduler.documents",
-                                       "scheduler.i18n", "scheduler.rendering")}),
+    (
+        "shared words",
+        {
+            "shared words": (
+                "scheduler",
+                "scheduler.errors",
+                "scheduler.bounds",
+                "scheduler.documents",
+                "scheduler.i18n",
+                "scheduler.rendering",
+            )
+        },
+    ),
     ("pure core: the plan", {"plan": ("scheduler.plan.*",)}),
     ("pure core: people", {"people": ("scheduler.people.*",)}),
-    ("pure core: what the plan yields", {"evidence": ("scheduler.evidence.*",), "feeds": ("scheduler.feeds.*",),
-                                         "compliance": ("scheduler.compliance.*",),
-                                         "reminders": ("scheduler.reminders.*",)}),
+    (
+        "pure core: what the plan yields",
+        {
+            "evidence": ("scheduler.evidence.*",),
+            "feeds": ("scheduler.feeds.*",),
+            "compliance": ("scheduler.compliance.*",),
+            "reminders": ("scheduler.reminders.*",),
+        },
+    ),
     ("edge basics", {"clock": ("scheduler.clock",), "settings": ("scheduler.settings",)}),
     ("storage", {"store": ("scheduler.store.*",)}),
     ("messages out", {"notifiers": ("scheduler.notifiers.*",)}),
@@ -38,19 +55,56 @@ LAYERS: tuple[tuple[str, dict[str, tuple[str, ...]]], ...] = (
 )
 PURE_LAYERS = 4  # the first four: shared words and the pure core
 # What a pure module is told when it reaches for a part of an edge.
-EDGE_WORDS = {"clock": "the clock; take `now` as an argument", "settings": "settings; pass values in instead",
-              "store": "storage; pass values in instead", "notifiers": "mail; return the message instead",
-              "daemon": "the daemon", "web": "the web", "cli": "the command line", "main": "the command line"}
+EDGE_WORDS = {
+    "clock": "the clock; take `now` as an argument",
+    "settings": "settings; pass values in instead",
+    "store": "storage; pass values in instead",
+    "notifiers": "mail; return the message instead",
+    "daemon": "the daemon",
+    "web": "the web",
+    "cli": "the command line",
+    "main": "the command line",
+}
 # Libraries of the edges: none in the pure layers.
-EDGE_LIBRARIES = {"sqlalchemy", "alembic", "psycopg", "fastapi", "starlette", "uvicorn", "pydantic",
-                  "python_multipart", "apscheduler", "smtplib", "yagmail", "ssl", "requests", "httpx", "socket"}
+EDGE_LIBRARIES = {
+    "sqlalchemy",
+    "alembic",
+    "psycopg",
+    "fastapi",
+    "starlette",
+    "uvicorn",
+    "pydantic",
+    "python_multipart",
+    "apscheduler",
+    "smtplib",
+    "yagmail",
+    "ssl",
+    "requests",
+    "httpx",
+    "socket",
+}
 # And the edge each of them belongs to: mail stays in notifiers, APScheduler in the daemon, HTTP in the web.
-LIBRARY_HOMES = {"sqlalchemy": {"store", "daemon", "web", "cli"}, "alembic": {"store"},
-                 "smtplib": {"notifiers"}, "yagmail": {"notifiers"}, "ssl": {"notifiers"},
-                 "apscheduler": {"daemon"}, "fastapi": {"web"}, "starlette": {"web"}, "pydantic": {"web"},
-                 "python_multipart": {"web"}, "uvicorn": {"web", "cli"}}
-CLOCK_CALLS = {("datetime", "now"), ("datetime", "utcnow"), ("date", "today"), ("time", "time"),
-               ("datetime", "today"), ("time", "monotonic")}
+LIBRARY_HOMES = {
+    "sqlalchemy": {"store", "daemon", "web", "cli"},
+    "alembic": {"store"},
+    "smtplib": {"notifiers"},
+    "yagmail": {"notifiers"},
+    "ssl": {"notifiers"},
+    "apscheduler": {"daemon"},
+    "fastapi": {"web"},
+    "starlette": {"web"},
+    "pydantic": {"web"},
+    "python_multipart": {"web"},
+    "uvicorn": {"web", "cli"},
+}
+CLOCK_CALLS = {
+    ("datetime", "now"),
+    ("datetime", "utcnow"),
+    ("date", "today"),
+    ("time", "time"),
+    ("datetime", "today"),
+    ("time", "monotonic"),
+}
 MAX_LINES = 400
 # Alembic's script directory: loaded by path, not imported as a package.
 NOT_PACKAGES = {"scheduler/store/migrations", "scheduler/store/migrations/versions"}
@@ -149,8 +203,10 @@ def layer_problems(known: dict[str, Path], found: list[Import]) -> list[str]:
         if target_module is None:
             library = imp.target.split(".")[0]
             if pure and library in EDGE_LIBRARIES:
-                problems.append(f"{place}: the pure core ({part}) may not use {library}, a library of the edges; "
-                                "pass values in instead, and keep I/O in scheduler.store, notifiers, web or daemon")
+                problems.append(
+                    f"{place}: the pure core ({part}) may not use {library}, a library of the edges; "
+                    "pass values in instead, and keep I/O in scheduler.store, notifiers, web or daemon"
+                )
             elif part not in LIBRARY_HOMES.get(library, {part}):
                 homes = ", ".join(f"scheduler.{home}" for home in sorted(LIBRARY_HOMES[library]))
                 problems.append(f"{place}: {library} belongs to {homes}; call that part instead")
@@ -162,11 +218,15 @@ def layer_problems(known: dict[str, Path], found: list[Import]) -> list[str]:
         if pure and other_layer >= PURE_LAYERS:
             problems.append(f"{place}: the pure core ({part}) may not use {EDGE_WORDS.get(other, other)}")
         elif other_layer > layer:
-            problems.append(f"{place}: {_named(layer, part)} may not use {_named(other_layer, other)}, "
-                            "a higher layer; move what both need down, or pass it in")
+            problems.append(
+                f"{place}: {_named(layer, part)} may not use {_named(other_layer, other)}, "
+                "a higher layer; move what both need down, or pass it in"
+            )
         elif other_layer == layer:
-            problems.append(f"{place}: {part} and {other} stand side by side ({LAYERS[layer][0]}) and are "
-                            "independent; move what both need down a layer")
+            problems.append(
+                f"{place}: {part} and {other} stand side by side ({LAYERS[layer][0]}) and are "
+                "independent; move what both need down a layer"
+            )
     return problems
 
 
@@ -228,8 +288,10 @@ def clock_problems(known: dict[str, Path]) -> list[str]:
                 target = node.func.value
                 owner = target.id if isinstance(target, ast.Name) else getattr(target, "attr", "")
                 if (owner, node.func.attr) in CLOCK_CALLS:
-                    problems.append(f"{_where(known, name)}:{node.lineno} reads the clock; only scheduler/clock.py "
-                                    "does: take `now` as an argument")
+                    problems.append(
+                        f"{_where(known, name)}:{node.lineno} reads the clock; only scheduler/clock.py "
+                        "does: take `now` as an argument"
+                    )
     return problems
 
 
@@ -291,16 +353,21 @@ BAD_TREE = {
     "scheduler/clock.py": "from datetime import datetime\n\ndef now():\n    return datetime.now()\n",
     "scheduler/plan/__init__.py": '"""The plan."""\n',
     "scheduler/plan/model.py": "class Plan:\n    pass\n",
-    "scheduler/plan/cadence.py": ("import sqlalchemy\n"
-                                  "from scheduler.store.tables import occurrences\n"
-                                  "from scheduler.clock import now\n"
-                                  "from scheduler.plan import periods\n"),
-    "scheduler/plan/periods.py": ("from datetime import date\n\n"
-                                  "def today():\n"
-                                  "    from scheduler.plan.cadence import Quota\n"
-                                  "    return date.today()\n"),
-    "scheduler/plan/production.py": ("from typing import TYPE_CHECKING\n"
-                                     "if TYPE_CHECKING:\n    from fastapi import Request\n"),
+    "scheduler/plan/cadence.py": (
+        "import sqlalchemy\n"
+        "from scheduler.store.tables import occurrences\n"
+        "from scheduler.clock import now\n"
+        "from scheduler.plan import periods\n"
+    ),
+    "scheduler/plan/periods.py": (
+        "from datetime import date\n\n"
+        "def today():\n"
+        "    from scheduler.plan.cadence import Quota\n"
+        "    return date.today()\n"
+    ),
+    "scheduler/plan/production.py": (
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from fastapi import Request\n"
+    ),
     "scheduler/people/__init__.py": "",
     "scheduler/people/accounts.py": "from scheduler.reminders.policy import Policy\n",
     "scheduler/reminders/__init__.py": '"""Reminders."""\n',
@@ -308,14 +375,13 @@ BAD_TREE = {
     "scheduler/feeds/__init__.py": '"""Feeds."""\n',
     "scheduler/feeds/ical.py": "",
     "scheduler/store/__init__.py": '"""Storage."""\n',
-    "scheduler/store/tables.py": ("import sqlalchemy\n\n"
-                                  "def send():\n"
-                                  "    from scheduler.notifiers.mail import send\n"),
+    "scheduler/store/tables.py": ("import sqlalchemy\n\ndef send():\n    from scheduler.notifiers.mail import send\n"),
     "scheduler/notifiers/__init__.py": '"""Mail."""\n',
     "scheduler/notifiers/mail.py": "import smtplib\n" + "x = 1\n" * 400,
     "scheduler/web/__init__.py": '"""Web."""\n',
-    "scheduler/web/app.py": ("from scheduler.daemon import jobs\nfrom scheduler.cli.commands import run\n"
-                             "import fastapi\nimport yagmail\n"),
+    "scheduler/web/app.py": (
+        "from scheduler.daemon import jobs\nfrom scheduler.cli.commands import run\nimport fastapi\nimport yagmail\n"
+    ),
     "scheduler/daemon/__init__.py": '"""Daemon."""\n',
     "scheduler/daemon/jobs.py": "",
     "scheduler/cli/__init__.py": '"""CLI."""\n',

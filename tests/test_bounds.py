@@ -24,8 +24,11 @@ NOW = "2024-03-20 10:00"
 PASSWORD = "mat-khau-du-dai"
 EPISODE = "phu-tho-2024.cchc-radio-tv.2024-03.1"
 HUGE = "18446744073709551616"  # 2**64: beyond every integer column
-USERS = {"admin": ("admin@x.example", "admin", None), "dha": ("dha@snv.example", "dha", "so-noi-vu"),
-         "prod": ("prod@dai.example", "producer", "dai-ptth")}
+USERS = {
+    "admin": ("admin@x.example", "admin", None),
+    "dha": ("dha@snv.example", "dha", "so-noi-vu"),
+    "prod": ("prod@dai.example", "producer", "dai-ptth"),
+}
 
 
 def _cli(*args: str):
@@ -63,23 +66,35 @@ def site(request, tmp_path_factory):
         api = TestClient(app, raise_server_exceptions=False)
         pages = TestClient(app, raise_server_exceptions=False, follow_redirects=False)
         token = html(pages.get("/login")).one("form", id="login").one("input", name="csrf").attrs["value"]
-        signed_in = pages.post("/login", data={"csrf": token, "email": "admin@x.example", "password": PASSWORD,
-                                               "next": "/"})
+        signed_in = pages.post(
+            "/login", data={"csrf": token, "email": "admin@x.example", "password": PASSWORD, "next": "/"}
+        )
         assert signed_in.status_code == 303, signed_in.text
         yield api, pages, tokens, mp
         db.close()
 
 
 def _excuse(reason=None, supersedes=None, raw: bytes | None = None):
-    body = raw if raw is not None else (
-        '{"reason": %s%s}' % (reason, f', "supersedes": {supersedes}' if supersedes else "")).encode()
-    return ("post", f"/api/occurrences/{EPISODE}/excuses", "dha",
-            {"content": body, "headers": {"content-type": "application/json"}})
+    body = (
+        raw
+        if raw is not None
+        else ('{"reason": %s%s}' % (reason, f', "supersedes": {supersedes}' if supersedes else "")).encode()
+    )
+    return (
+        "post",
+        f"/api/occurrences/{EPISODE}/excuses",
+        "dha",
+        {"content": body, "headers": {"content-type": "application/json"}},
+    )
 
 
 def _deliver(**fields):
-    return ("post", f"/api/occurrences/{EPISODE}/deliveries", "prod", {"data": {"aired_at": "14/03/2024 19:30",
-                                                                                **fields}})
+    return (
+        "post",
+        f"/api/occurrences/{EPISODE}/deliveries",
+        "prod",
+        {"data": {"aired_at": "14/03/2024 19:30", **fields}},
+    )
 
 
 # name: (method, path, who, request arguments), the status, the field named
@@ -87,10 +102,12 @@ API_PROBES = {
     "period 9999": (("get", "/api/compliance?period=9999", "dha", {}), 422, "period"),
     "as_of 31/12/9999": (("get", "/api/compliance?period=2024&as_of=31/12/9999", "dha", {}), 422, "as_of"),
     "period 0001..9999": (("get", "/api/compliance?period=0001-01-01..9999-12-31", "dha", {}), 422, "period"),
-    "period decades from the plan": (("get", "/api/compliance?period=1900-01-01..2199-12-31", "dha", {}), 422,
-                                     "period"),
-    "as_of decades after the plan": (("get", "/api/compliance?period=2024&as_of=01/01/2150", "dha", {}), 422,
-                                     "as_of"),
+    "period decades from the plan": (
+        ("get", "/api/compliance?period=1900-01-01..2199-12-31", "dha", {}),
+        422,
+        "period",
+    ),
+    "as_of decades after the plan": (("get", "/api/compliance?period=2024&as_of=01/01/2150", "dha", {}), 422, "as_of"),
     "period in superscript digits": (("get", "/api/compliance?period=²⁰²⁴", "dha", {}), 422, "period"),
     "aired_at year 1 at +14:00": (_deliver(aired_at="0001-01-01T00:00+14:00"), 422, "aired_at"),
     "published_at 31/12/9999": (_deliver(aired_at="", published_at="31/12/9999 23:59"), 422, "published_at"),
@@ -103,26 +120,55 @@ API_PROBES = {
     "title over its limit": (_deliver(title="t" * 2001), 422, "title"),
     "token id 2**64": (("post", f"/api/tokens/{HUGE}/revoke", "admin", {}), 422, "token_id"),
     "token id ²": (("post", "/api/tokens/²/revoke", "admin", {}), 422, "token_id"),
-    "subscription id 2**64": (("post", f"/api/subscriptions/{HUGE}/revoke", "admin", {}), 422,
-                              "subscription_id"),
+    "subscription id 2**64": (("post", f"/api/subscriptions/{HUGE}/revoke", "admin", {}), 422, "subscription_id"),
     "subscription id ²": (("post", "/api/subscriptions/²/revoke", "admin", {}), 422, "subscription_id"),
     "ledger entry 2**64": (("get", f"/api/ledger/{HUGE}/files/{'0' * 64}", "dha", {}), 422, "seq"),
     "excuse reason with a lone surrogate": (_excuse('"\\ud800"'), 422, "reason"),
     "excuse reason over its limit": (_excuse('"%s"' % ("r" * 10_001)), 422, "reason"),
     "excuse supersedes 2**64": (_excuse('"ok"', HUGE), 422, "supersedes"),
-    "user email over its limit": (("post", "/api/users", "admin", {"json": {"email": "a" * 300 + "@x.example",
-                                                                            "roles": ["editor"]}}), 422, "email"),
-    "user name with a lone surrogate": (("post", "/api/users", "admin", {
-        "content": b'{"email": "s@x.example", "roles": ["editor"], "name": "a\\udfffb"}',
-        "headers": {"content-type": "application/json"}}), 422, "name"),
+    "user email over its limit": (
+        ("post", "/api/users", "admin", {"json": {"email": "a" * 300 + "@x.example", "roles": ["editor"]}}),
+        422,
+        "email",
+    ),
+    "user name with a lone surrogate": (
+        (
+            "post",
+            "/api/users",
+            "admin",
+            {
+                "content": b'{"email": "s@x.example", "roles": ["editor"], "name": "a\\udfffb"}',
+                "headers": {"content-type": "application/json"},
+            },
+        ),
+        422,
+        "name",
+    ),
     "excuse reason with a NUL": (_excuse('"a\\u0000b"'), 422, "reason"),
     "note with a NUL": (_deliver(note="a\x00b"), 422, "note"),
-    "JSON body over 256 KiB": (("post", "/api/tokens", "admin", {
-        "content": b'{"email": "' + b"a" * 300_000 + b'"}', "headers": {"content-type": "application/json"}}),
-        413, None),
-    "streamed JSON body over 256 KiB": (("post", "/api/tokens", "admin", {
-        "content": lambda: iter([b'{"email": "'] + [b"a" * 65536] * 5 + [b'"}']),  # anew for each database
-        "headers": {"content-type": "application/json"}}), 413, None),
+    "JSON body over 256 KiB": (
+        (
+            "post",
+            "/api/tokens",
+            "admin",
+            {"content": b'{"email": "' + b"a" * 300_000 + b'"}', "headers": {"content-type": "application/json"}},
+        ),
+        413,
+        None,
+    ),
+    "streamed JSON body over 256 KiB": (
+        (
+            "post",
+            "/api/tokens",
+            "admin",
+            {
+                "content": lambda: iter([b'{"email": "'] + [b"a" * 65536] * 5 + [b'"}']),  # anew for each database
+                "headers": {"content-type": "application/json"},
+            },
+        ),
+        413,
+        None,
+    ),
 }
 
 
@@ -174,8 +220,7 @@ FORM_PROBES = {
     "subscription id ² (admin)": ("/admin/subscriptions/²/revoke", {}, 404),
     "own subscription id 2**64": (f"/subscriptions/{HUGE}/revoke", {}, 404),
     "excuse reason over its limit": (f"/o/{EPISODE}/excuses", {"reason": "r" * 10_001}, 422),
-    "user name over its limit": ("/admin/users", {"email": "n@x.example", "name": "n" * 201, "roles": "editor"},
-                                 422),
+    "user name over its limit": ("/admin/users", {"email": "n@x.example", "name": "n" * 201, "roles": "editor"}, 422),
 }
 
 
@@ -191,33 +236,43 @@ def test_form_probe_is_refused(site, name):
         assert html(r).one("p", id="invalid").text().startswith(f"{field}: ")
 
 
-
 def test_form_bytes_that_are_not_utf8_are_refused_not_kept(site):
     """Found by the outside probe: %ED%A0%80 (a surrogate's bytes) and %FF in
     an urlencoded form were read as U+FFFD and kept in a ledger entry."""
     _api, pages, _tokens, _mp = site
     token = html(pages.get("/admin/users")).all("input", name="csrf")[0].attrs["value"]
     for raw in ("%ED%A0%80", "%FF"):
-        r = pages.post(f"/o/{EPISODE}/excuses", content=f"csrf={token}&reason=ok{raw}ok",
-                       headers={"content-type": "application/x-www-form-urlencoded"})
+        r = pages.post(
+            f"/o/{EPISODE}/excuses",
+            content=f"csrf={token}&reason=ok{raw}ok",
+            headers={"content-type": "application/x-www-form-urlencoded"},
+        )
         assert r.status_code == 422 and html(r).one("p", id="invalid").text().startswith("reason: "), r.text[:300]
 
+
 CLI_PROBES = {
-    "reason over its limit": (["excuse", EPISODE, "--by", "dha@snv.example", "--reason", "r" * 10_001],
-                              "--reason: "),
-    "reason with a lone surrogate": (["excuse", EPISODE, "--by", "dha@snv.example", "--reason", "ok \udcff"],
-                                     "--reason: "),
-    "title over its limit": (["deliver", EPISODE, "--by", "prod@dai.example", "--at", "14/03/2024 19:30",
-                              "--title", "t" * 2001], "--title: "),
+    "reason over its limit": (["excuse", EPISODE, "--by", "dha@snv.example", "--reason", "r" * 10_001], "--reason: "),
+    "reason with a lone surrogate": (
+        ["excuse", EPISODE, "--by", "dha@snv.example", "--reason", "ok \udcff"],
+        "--reason: ",
+    ),
+    "title over its limit": (
+        ["deliver", EPISODE, "--by", "prod@dai.example", "--at", "14/03/2024 19:30", "--title", "t" * 2001],
+        "--title: ",
+    ),
     "name over its limit": (["users", "add", "x@x.example", "--role", "editor", "--name", "n" * 201], "--name: "),
-    "duration over a day": (["deliver", EPISODE, "--by", "prod@dai.example", "--at", "14/03/2024 19:30",
-                             "--duration", "999999999999h"], "24h"),
+    "duration over a day": (
+        ["deliver", EPISODE, "--by", "prod@dai.example", "--at", "14/03/2024 19:30", "--duration", "999999999999h"],
+        "24h",
+    ),
     "at in year 9999": (["deliver", EPISODE, "--by", "prod@dai.example", "--at", "31/12/9999 19:30"], "2199"),
     "report period 9999": (["report", "--period", "9999"], "9999"),
     "report decades from the plan": (["report", "--period", "1990"], "phu-tho-2024"),
     "token id 2**64": (["tokens", "revoke", HUGE], HUGE),
-    "supersedes 2**64": (["excuse", EPISODE, "--by", "dha@snv.example", "--reason", "ok", "--supersedes", HUGE],
-                         "--supersedes: "),
+    "supersedes 2**64": (
+        ["excuse", EPISODE, "--by", "dha@snv.example", "--reason", "ok", "--supersedes", HUGE],
+        "--supersedes: ",
+    ),
     "subscription id ²": (["subscriptions", "revoke", "²"], "²"),
 }
 

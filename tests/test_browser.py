@@ -36,17 +36,22 @@ def deliver_by_cli(site, occurrence: str, *extra: str) -> None:
 
 def entries(page) -> list[tuple[str, bool]]:
     """The history's entries: (seq, superseded)."""
-    return [(li.get_attribute("data-seq"), "superseded" in (li.get_attribute("class") or "").split())
-            for li in page.query_selector_all("section#evidence ol#history li.entry")]
+    return [
+        (li.get_attribute("data-seq"), "superseded" in (li.get_attribute("class") or "").split())
+        for li in page.query_selector_all("section#evidence ol#history li.entry")
+    ]
 
 
 def form_fields(page, form: str = "form#deliver") -> dict[str, str]:
     """What a form would send, files left out."""
-    return page.evaluate("""(sel) => {
+    return page.evaluate(
+        """(sel) => {
         const out = {};
         for (const [k, v] of new FormData(document.querySelector(sel))) if (typeof v === 'string') out[k] = v;
         return out;
-    }""", form)
+    }""",
+        form,
+    )
 
 
 def form_path(page, form: str = "form#deliver") -> str:
@@ -187,8 +192,10 @@ def test_upload_shows_progress(phone, tmp_path):
     page.set_input_files("input#files", str(recording))
     cdp = phone.context.new_cdp_session(page)
     cdp.send("Network.enable")
-    cdp.send("Network.emulateNetworkConditions",  # about 3 s to send the file
-             {"offline": False, "latency": 20, "downloadThroughput": -1, "uploadThroughput": 200_000})
+    cdp.send(
+        "Network.emulateNetworkConditions",  # about 3 s to send the file
+        {"offline": False, "latency": 20, "downloadThroughput": -1, "uploadThroughput": 200_000},
+    )
     page.click("#deliver-submit", no_wait_after=True)
     progress = page.locator("progress#upload-progress")
     progress.wait_for(state="visible", timeout=5_000)
@@ -267,8 +274,13 @@ def test_another_agencys_occurrence_is_refused(phone):
     phone.goto(f"/o/{EPISODE}", "station-episode")
     assert page.locator("h1").is_visible()
     assert page.locator("form#deliver").count() == 0
-    forged = {"csrf": csrf, "aired_at": "2024-03-14T19:30", "published_at": "2024-03-14T19:30",
-              "duration": "00:10:30", "title": "Không phải của tôi"}
+    forged = {
+        "csrf": csrf,
+        "aired_at": "2024-03-14T19:30",
+        "published_at": "2024-03-14T19:30",
+        "duration": "00:10:30",
+        "title": "Không phải của tôi",
+    }
     answer = page.request.post(own.replace(ARTICLE, EPISODE), multipart=forged)
     assert answer.status == 403
     phone.goto(f"/o/{EPISODE}", "still-nothing")
@@ -294,12 +306,20 @@ def test_a_disabled_user_is_thrown_out(phone, site):
 
 @sqlite_only
 def test_pages_fit_a_phone_and_label_every_input(phone, site, tmp_path):
-    evidence = tmp_path / ("Phóng sự chuyên mục cải cách hành chính số 1 tháng 03 năm 2024 "
-                           "bản đầy đủ phát trên sóng truyền hình.mp4")
+    evidence = tmp_path / (
+        "Phóng sự chuyên mục cải cách hành chính số 1 tháng 03 năm 2024 bản đầy đủ phát trên sóng truyền hình.mp4"
+    )
     evidence.write_bytes(MP4)
-    deliver_by_cli(site, EPISODE, "--duration", "9m", "--url",
-                   "https://vod.example/chuyen-muc/cai-cach-hanh-chinh/2024/03/so-1-ban-day-du-khong-cat-xen",
-                   "--file", str(evidence))
+    deliver_by_cli(
+        site,
+        EPISODE,
+        "--duration",
+        "9m",
+        "--url",
+        "https://vod.example/chuyen-muc/cai-cach-hanh-chinh/2024/03/so-1-ban-day-du-khong-cat-xen",
+        "--file",
+        str(evidence),
+    )
     page = phone.page
 
     phone.goto("/login", "login")

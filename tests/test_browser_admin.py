@@ -21,6 +21,7 @@ EXPECTED = {"created": 5, "revised": 1, "cancelled": 1, "unchanged": 48}  # fixe
 
 sqlite_only = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 
+
 def submit(phone, selector: str, step: str) -> int:
     """Press a form's button; the status of the page it leads to."""
     page = phone.page
@@ -113,8 +114,12 @@ def test_every_admin_page_fits_a_phone_and_labels_every_input(phone, site):
     page = phone.page
     phone.sign_in(ADMIN, PASSWORD, "start-page")
     fits(phone.page, "overview")
-    for path, step in (("/admin/users", "users"), ("/admin/subscriptions", "subscriptions"),
-                       ("/admin/schedules", "schedules"), ("/admin/tokens", "tokens")):
+    for path, step in (
+        ("/admin/users", "users"),
+        ("/admin/subscriptions", "subscriptions"),
+        ("/admin/schedules", "schedules"),
+        ("/admin/tokens", "tokens"),
+    ):
         response = phone.goto(path, step)
         assert response.status == 200
         fits(phone.page, step)

@@ -20,6 +20,7 @@ EPISODE = "phu-tho-2024.cchc-radio-tv.2024-03.1"
 vi = gettext_for("vi")
 sqlite_only = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 
+
 def visible_items(page) -> list[str]:
     return [li.get_attribute("data-id") for li in page.locator("#month-grid li.occurrence").all() if li.is_visible()]
 

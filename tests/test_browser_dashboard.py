@@ -30,8 +30,20 @@ def click_to(phone, selector: str, step: str) -> None:
 def test_the_dha_drills_down_to_a_delivered_file_and_excuses_another_occurrence(phone, site, tmp_path):
     recording = tmp_path / "Phóng sự tháng 3.mp4"
     recording.write_bytes(MP4)
-    result = site.cli("deliver", EPISODE, "--by", PRODUCER, "--at", "2024-03-14 19:30", "--duration", "00:12:00",
-                      "--file", str(recording), "--now", NOW)
+    result = site.cli(
+        "deliver",
+        EPISODE,
+        "--by",
+        PRODUCER,
+        "--at",
+        "2024-03-14 19:30",
+        "--duration",
+        "00:12:00",
+        "--file",
+        str(recording),
+        "--now",
+        NOW,
+    )
     assert result.code == 0, result.err
     page = phone.page
 

@@ -64,8 +64,9 @@ def test_the_calendar_needs_signing_in(site):
 
 
 def test_march_shows_the_station_s_episodes_on_their_due_days(site):
-    deliver = site.cli("deliver", EPISODE, "--by", PRODUCER, "--at", "2024-03-14 19:30", "--now", NOW,
-                       "--duration", "10m")
+    deliver = site.cli(
+        "deliver", EPISODE, "--by", PRODUCER, "--at", "2024-03-14 19:30", "--now", NOW, "--duration", "10m"
+    )
     assert deliver.code == 0, deliver.err
     r = site.client(EDITOR).get("/calendar")  # the month of "now", 20/03/2024
     assert r.status_code == 200
@@ -78,7 +79,7 @@ def test_march_shows_the_station_s_episodes_on_their_due_days(site):
     first = cell(page, "2024-03-15")
     assert "15/03/2024" in first.one("time").text()
     link = first.one("li", data_id=EPISODE).one("a")
-    assert link.attrs["href"] == f"/o/{EPISODE}" and link.text().startswith('✓')
+    assert link.attrs["href"] == f"/o/{EPISODE}" and link.text().startswith("✓")
     assert 'Chuyên mục "Cải cách hành chính" – số 1' in link.text()
     assert first.one("li", data_id=EPISODE).one("span", cls="state").classes >= {"state-on_time"}
     last = cell(page, "2024-03-29")
@@ -98,14 +99,17 @@ def test_march_shows_the_station_s_episodes_on_their_due_days(site):
     assert with_steps.one("input", id="milestones").attrs.get("checked") == ""
 
 
-@pytest.mark.parametrize("query, expected, absent", [
-    ("agency=bao-phu-tho", {ARTICLE}, {EPISODE, PORTAL}),
-    ("obligation=cchc-radio-tv", {EPISODE, SECOND}, {ARTICLE, PORTAL}),
-    ("channel=print", {ARTICLE}, {EPISODE, PORTAL}),
-    ("channel=tv", {EPISODE, SECOND}, {ARTICLE, PORTAL}),
-    ("channel=portal&agency=so-tttt", {PORTAL}, {EPISODE, ARTICLE}),
-    ("plan=phu-tho-2024&agency=dai-ptth&channel=print", set(), {EPISODE, ARTICLE, PORTAL}),
-])
+@pytest.mark.parametrize(
+    "query, expected, absent",
+    [
+        ("agency=bao-phu-tho", {ARTICLE}, {EPISODE, PORTAL}),
+        ("obligation=cchc-radio-tv", {EPISODE, SECOND}, {ARTICLE, PORTAL}),
+        ("channel=print", {ARTICLE}, {EPISODE, PORTAL}),
+        ("channel=tv", {EPISODE, SECOND}, {ARTICLE, PORTAL}),
+        ("channel=portal&agency=so-tttt", {PORTAL}, {EPISODE, ARTICLE}),
+        ("plan=phu-tho-2024&agency=dai-ptth&channel=print", set(), {EPISODE, ARTICLE, PORTAL}),
+    ],
+)
 def test_filters_really_filter(site, query, expected, absent):
     client = site.client(EDITOR)
     page = html(client.get(f"/calendar?month=2024-03&{query}"))

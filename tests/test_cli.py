@@ -10,8 +10,21 @@ from datetime import datetime
 
 import pytest
 
-REQUIRED = {"id", "plan", "obligation", "agency", "title", "channels", "period", "window_start",
-            "window_end", "due", "slot", "revision", "status"}
+REQUIRED = {
+    "id",
+    "plan",
+    "obligation",
+    "agency",
+    "title",
+    "channels",
+    "period",
+    "window_start",
+    "window_end",
+    "due",
+    "slot",
+    "revision",
+    "status",
+}
 
 
 @pytest.fixture
@@ -34,8 +47,10 @@ def test_occurrences_json_carries_the_whole_2024_plan(loaded):
     talk = next(o for o in occ if o["obligation"] == "toa-dam-cchc")
     assert (talk["window_start"], talk["window_end"]) == ("2024-10-01T00:00:00+07:00", "2025-01-01T00:00:00+07:00")
     contest = next(o for o in occ if o["obligation"] == "thi-tim-hieu-cchc")
-    assert (contest["window_start"], contest["window_end"]) == ("2024-07-01T00:00:00+07:00",
-                                                                "2024-10-01T00:00:00+07:00")
+    assert (contest["window_start"], contest["window_end"]) == (
+        "2024-07-01T00:00:00+07:00",
+        "2024-10-01T00:00:00+07:00",
+    )
     training = next(o for o in occ if o["obligation"] == "tap-huan-cchc")
     assert training["window_start"].startswith("2024-04-01") and training["window_end"].startswith("2025-01-01")
     assert counts["cong-tttt-chuyen-trang"] == 4 and counts["lien-ket-dich-vu-cong"] == 4
@@ -45,8 +60,11 @@ def test_occurrences_json_carries_the_whole_2024_plan(loaded):
 
 
 def test_filters_by_agency_obligation_and_due_days(loaded):
-    occ = json.loads(loaded("occurrences", "--agency", "dai-ptth", "--from", "01/03/2024",
-                            "--to", "31/03/2024", "--format", "json").out)
+    occ = json.loads(
+        loaded(
+            "occurrences", "--agency", "dai-ptth", "--from", "01/03/2024", "--to", "31/03/2024", "--format", "json"
+        ).out
+    )
     assert [o["id"] for o in occ] == ["phu-tho-2024.cchc-radio-tv.2024-03.1", "phu-tho-2024.cchc-radio-tv.2024-03.2"]
     occ = json.loads(loaded("occurrences", "--obligation", "bao-phu-tho-cchc", "--format", "json").out)
     assert len(occ) == 12
@@ -64,8 +82,19 @@ def test_table_is_vietnamese_with_dd_mm_yyyy(loaded):
 def test_csv_and_milestones(loaded):
     rows = list(csv.DictReader(io.StringIO(loaded("occurrences", "--format", "csv").out)))
     assert len(rows) == 50 and rows[0]["id"]
-    ms = json.loads(loaded("milestones", "--from", "2024-02-01", "--to", "2024-02-29",
-                           "--obligation", "cchc-radio-tv", "--format", "json").out)
+    ms = json.loads(
+        loaded(
+            "milestones",
+            "--from",
+            "2024-02-01",
+            "--to",
+            "2024-02-29",
+            "--obligation",
+            "cchc-radio-tv",
+            "--format",
+            "json",
+        ).out
+    )
     days = [m["day"] for m in ms]
     assert days == sorted(days) and "2024-02-08" not in days  # Tết is no working day
     assert {m["step"] for m in ms} == {"script", "recording", "handover"}
@@ -86,12 +115,17 @@ def test_broken_file_reports_every_problem_with_its_line(cli, tmp_path):
         "plan:\n  code: x-2024\n  title: T\n  issuer: I\n  period: 2024\n  colour: red\n"
         "agencies:\n  - code: a\n    name: A\n"
         "obligations:\n  - code: o\n    title: O\n    host: b\n    channels: [radio]\n"
-        "    cadence: 2 moi thang\n", encoding="utf-8")
+        "    cadence: 2 moi thang\n",
+        encoding="utf-8",
+    )
     result = cli("load", bad, "--lang", "en")
     assert result.code == 1
     lines = result.err.splitlines()
     assert f"{bad}:6: plan.colour: unknown field" in lines[0]
-    assert any(line.startswith(f"{bad}:13: obligations[0].host: unknown agency \"b\"") for line in lines)
-    assert any(line.startswith(f'{bad}:15: obligations[0].cadence: '
-                               'expected "N per week|month|quarter|half-year|year", got "2 moi thang"')
-               for line in lines)
+    assert any(line.startswith(f'{bad}:13: obligations[0].host: unknown agency "b"') for line in lines)
+    assert any(
+        line.startswith(
+            f'{bad}:15: obligations[0].cadence: expected "N per week|month|quarter|half-year|year", got "2 moi thang"'
+        )
+        for line in lines
+    )

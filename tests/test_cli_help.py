@@ -31,8 +31,12 @@ def _commands() -> list[list[str]]:
 
 def _own_options(words: list[str]) -> list[str]:
     parser = next(p for p in every_parser(build_parser(gettext_for("en"))) if p.prog.split()[1:] == words)
-    return [flag for action in parser._actions for flag in action.option_strings
-            if flag not in SETTING_FLAGS and flag != "-h"]
+    return [
+        flag
+        for action in parser._actions
+        for flag in action.option_strings
+        if flag not in SETTING_FLAGS and flag != "-h"
+    ]
 
 
 @pytest.mark.parametrize("lang", ["vi", "en"])
@@ -46,7 +50,7 @@ def test_help_shows_the_command_first_and_the_settings_last(words, lang, monkeyp
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith(" ".join(["usage: main.py", *words]))
     assert lines.count(HEADING[lang]) == 1
-    own, settings = lines[:lines.index(HEADING[lang])], lines[lines.index(HEADING[lang]):]
+    own, settings = lines[: lines.index(HEADING[lang])], lines[lines.index(HEADING[lang]) :]
     assert len(own) <= MAX_OWN_LINES, "\n".join(own)
     for flag in _own_options(words):
         assert any(flag in line.replace(",", " ").split() for line in own if line.startswith("  -")), flag
@@ -57,8 +61,9 @@ def test_help_shows_the_command_first_and_the_settings_last(words, lang, monkeyp
 
 def test_python_main_py_deliver_help():
     env = {**os.environ, "COLUMNS": "80", "SCHEDULER_LANG": "en"}
-    done = subprocess.run([sys.executable, "main.py", "deliver", "--help"], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "main.py", "deliver", "--help"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0].startswith("usage: main.py deliver [-h] --by EMAIL --at DATETIME")
@@ -67,10 +72,14 @@ def test_python_main_py_deliver_help():
 
 
 def test_the_language_flag_works_before_and_after_the_command(cli):
-    assert cli("load", "--lang", "en", "--now", "2024-01-01").out == \
-        "phu-tho-2024: 50 new, 0 revised, 0 cancelled, 0 unchanged\n"
-    assert cli("--lang", "en", "--now", "2024-01-01", "load").out == \
-        "phu-tho-2024: 0 new, 0 revised, 0 cancelled, 50 unchanged\n"
+    assert (
+        cli("load", "--lang", "en", "--now", "2024-01-01").out
+        == "phu-tho-2024: 50 new, 0 revised, 0 cancelled, 0 unchanged\n"
+    )
+    assert (
+        cli("--lang", "en", "--now", "2024-01-01", "load").out
+        == "phu-tho-2024: 0 new, 0 revised, 0 cancelled, 50 unchanged\n"
+    )
     assert cli("load", "--now", "2024-01-01").out.startswith("phu-tho-2024: 0 mới")
 
 
@@ -80,13 +89,16 @@ def _run(*words: str) -> tuple[int, str]:
     return code, err.getvalue()
 
 
-@pytest.mark.parametrize("words", [
-    ["--database-url", "nope://x", "occurrences"],
-    ["occurrences", "--database-url", "nope://x"],
-    ["users", "--database-url", "nope://x", "list"],
-    ["users", "list", "--database-url", "nope://x"],
-    ["--database-url", "sqlite:///unused", "subscriptions", "list", "--database-url", "nope://x"],
-])
+@pytest.mark.parametrize(
+    "words",
+    [
+        ["--database-url", "nope://x", "occurrences"],
+        ["occurrences", "--database-url", "nope://x"],
+        ["users", "--database-url", "nope://x", "list"],
+        ["users", "list", "--database-url", "nope://x"],
+        ["--database-url", "sqlite:///unused", "subscriptions", "list", "--database-url", "nope://x"],
+    ],
+)
 def test_settings_flags_work_at_every_level(words, monkeypatch, tmp_path):
     monkeypatch.setenv("OUTPUTS_DIR", str(tmp_path))
     code, err = _run(*words, "--lang", "en")
@@ -94,11 +106,14 @@ def test_settings_flags_work_at_every_level(words, monkeypatch, tmp_path):
     assert err == 'DATABASE_URL nope://x: this service opens SQLite and PostgreSQL databases, not "nope"\n'
 
 
-@pytest.mark.parametrize("words", [
-    ["--now", "yesterday", "plan", "roll", "x.yaml", "--year", "2025"],
-    ["plan", "--now", "yesterday", "roll", "x.yaml", "--year", "2025"],
-    ["plan", "roll", "x.yaml", "--year", "2025", "--now", "yesterday"],
-])
+@pytest.mark.parametrize(
+    "words",
+    [
+        ["--now", "yesterday", "plan", "roll", "x.yaml", "--year", "2025"],
+        ["plan", "--now", "yesterday", "roll", "x.yaml", "--year", "2025"],
+        ["plan", "roll", "x.yaml", "--year", "2025", "--now", "yesterday"],
+    ],
+)
 def test_now_works_before_and_after_the_command_and_its_action(words, monkeypatch, tmp_path):
     monkeypatch.setenv("OUTPUTS_DIR", str(tmp_path))
     code, err = _run(*words, "--lang", "en")

@@ -22,8 +22,9 @@ TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 MARCH = Facts("o", "a", "ob", "2024-03", datetime(2024, 3, 1, tzinfo=TZ), datetime(2024, 4, 1, tzinfo=TZ), None)
 
 
-def entry(seq, kind="delivery", at=datetime(2024, 3, 10, tzinfo=TZ), conforming=True, late=False, extra=False,
-          supersedes=None):
+def entry(
+    seq, kind="delivery", at=datetime(2024, 3, 10, tzinfo=TZ), conforming=True, late=False, extra=False, supersedes=None
+):
     return Entry(seq, "o", kind, at, supersedes, conforming, late, extra)
 
 
@@ -63,16 +64,19 @@ def test_risk_horizon_counts_working_days():
     assert risk_horizon(before_tet, 1, WorkCalendar()) == datetime(2024, 2, 16, tzinfo=TZ)  # Tết is no working day
 
 
-@pytest.mark.parametrize("text,cutoff,start,last", [
-    ("2024", False, date(2024, 1, 1), date(2024, 12, 31)),
-    ("2024-Q3", False, date(2024, 7, 1), date(2024, 9, 30)),
-    ("2024-H1", False, date(2024, 1, 1), date(2024, 6, 30)),
-    ("2024-03", False, date(2024, 3, 1), date(2024, 3, 31)),
-    ("2024-03-01..2024-05-31", False, date(2024, 3, 1), date(2024, 5, 31)),
-    ("2024-03", True, date(2024, 2, 15), date(2024, 3, 14)),
-    ("2024-Q1", True, date(2023, 12, 15), date(2024, 3, 14)),
-    ("2024", True, date(2023, 12, 15), date(2024, 12, 14)),
-])
+@pytest.mark.parametrize(
+    "text,cutoff,start,last",
+    [
+        ("2024", False, date(2024, 1, 1), date(2024, 12, 31)),
+        ("2024-Q3", False, date(2024, 7, 1), date(2024, 9, 30)),
+        ("2024-H1", False, date(2024, 1, 1), date(2024, 6, 30)),
+        ("2024-03", False, date(2024, 3, 1), date(2024, 3, 31)),
+        ("2024-03-01..2024-05-31", False, date(2024, 3, 1), date(2024, 5, 31)),
+        ("2024-03", True, date(2024, 2, 15), date(2024, 3, 14)),
+        ("2024-Q1", True, date(2023, 12, 15), date(2024, 3, 14)),
+        ("2024", True, date(2023, 12, 15), date(2024, 12, 14)),
+    ],
+)
 def test_report_periods(text, cutoff, start, last):
     period = report_period(text, cutoff)
     assert (period.start, period.last_day) == (start, last)
@@ -101,10 +105,23 @@ def _random_ledger(database, seed: int) -> None:
                 supersedes = rng.choice(mine) if mine and rng.random() < 0.3 else None
                 mine.append(seq)
                 kind = "excuse" if rng.random() < 0.1 else "delivery"
-                s.add(LedgerRow(seq=seq, occurrence_id=o.id, kind=kind, recorded_at=recorded, recorded_by="x@y.z",
-                                supersedes=supersedes, content="{}", prev_hash="0" * 64, hash="0" * 64,
-                                moment=recorded, conforming=kind == "excuse" or rng.random() < 0.8,
-                                late=rng.random() < 0.3, extra=rng.random() < 0.1))
+                s.add(
+                    LedgerRow(
+                        seq=seq,
+                        occurrence_id=o.id,
+                        kind=kind,
+                        recorded_at=recorded,
+                        recorded_by="x@y.z",
+                        supersedes=supersedes,
+                        content="{}",
+                        prev_hash="0" * 64,
+                        hash="0" * 64,
+                        moment=recorded,
+                        conforming=kind == "excuse" or rng.random() < 0.8,
+                        late=rng.random() < 0.3,
+                        extra=rng.random() < 0.1,
+                    )
+                )
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
@@ -114,8 +131,11 @@ def test_sql_and_the_pure_rules_agree(cli, database, seed):
     calendar = WorkCalendar()
     for text in ("2024", "2024-Q2", "2024-03", "2024-06"):
         period = report_period(text)
-        for now in (datetime(2024, 3, 31, 12, tzinfo=TZ), datetime(2024, 7, 2, tzinfo=TZ),
-                    datetime(2025, 2, 1, tzinfo=TZ)):
+        for now in (
+            datetime(2024, 3, 31, 12, tzinfo=TZ),
+            datetime(2024, 7, 2, tzinfo=TZ),
+            datetime(2025, 2, 1, tzinfo=TZ),
+        ):
             risk = risk_horizon(now, 3, calendar)
             with database.transaction() as s:
                 in_sql = totals(s, Scope("phu-tho-2024"), period, TZ, now, risk)
@@ -132,12 +152,40 @@ def recorded(cli):
     assert cli("users", "add", "n@bao.example", "--role", "producer", "--agency", "bao-phu-tho").code == 0
     assert cli("users", "add", "dha@snv.example", "--role", "dha", "--agency", "so-noi-vu").code == 0
     steps = [
-        ("deliver", "phu-tho-2024.cchc-radio-tv.2024-03.1", "--by", "p@dai.example", "--at", "2024-03-14 19:30",
-         "--duration", "10m", "--url", "https://vod.example/1", "--topic", "mot-cua"),
-        ("deliver", "phu-tho-2024.cchc-radio-tv.2024-03.2", "--by", "p@dai.example", "--at", "2024-03-28 19:30",
-         "--duration", "7m"),  # short: non-conforming
-        ("deliver", "phu-tho-2024.cchc-radio-tv.2024-02.1", "--by", "p@dai.example", "--at", "2024-03-02 19:30",
-         "--duration", "10m"),  # late
+        (
+            "deliver",
+            "phu-tho-2024.cchc-radio-tv.2024-03.1",
+            "--by",
+            "p@dai.example",
+            "--at",
+            "2024-03-14 19:30",
+            "--duration",
+            "10m",
+            "--url",
+            "https://vod.example/1",
+            "--topic",
+            "mot-cua",
+        ),
+        (
+            "deliver",
+            "phu-tho-2024.cchc-radio-tv.2024-03.2",
+            "--by",
+            "p@dai.example",
+            "--at",
+            "2024-03-28 19:30",
+            "--duration",
+            "7m",
+        ),  # short: non-conforming
+        (
+            "deliver",
+            "phu-tho-2024.cchc-radio-tv.2024-02.1",
+            "--by",
+            "p@dai.example",
+            "--at",
+            "2024-03-02 19:30",
+            "--duration",
+            "10m",
+        ),  # late
         ("excuse", "phu-tho-2024.cchc-radio-tv.2024-02.2", "--by", "dha@snv.example", "--reason", "Phát sóng khẩn cấp"),
     ]
     for step in steps:
@@ -152,8 +200,14 @@ def test_report_numbers_match_what_was_recorded(recorded):
     report = json.loads(result.out)
     row = next(r for r in report["rows"] if r["obligation"] == "cchc-radio-tv")
     # Jan: 2 missing; Feb: 1 late, 1 excused; Mar: 1 on time, 1 short
-    assert (row["required"], row["on_time"], row["late"], row["non_conforming"], row["missing"], row["excused"]) == \
-        (6, 1, 1, 1, 2, 1)
+    assert (row["required"], row["on_time"], row["late"], row["non_conforming"], row["missing"], row["excused"]) == (
+        6,
+        1,
+        1,
+        1,
+        2,
+        1,
+    )
     assert row["rate"] == pytest.approx(2 / 5)
     assert report["totals"]["required"] == 6
     assert {t["code"] for t in report["topics"]["covered"]} == {"mot-cua"}
@@ -161,8 +215,9 @@ def test_report_numbers_match_what_was_recorded(recorded):
     assert statuses["phu-tho-2024.cchc-radio-tv.2024-03.2"] == "non_conforming"
     march = next(w for w in report["windows"] if w["period"] == "2024-03")
     assert (march["owed"], march["met"]) == (2, 1)
-    before = json.loads(recorded("report", "--period", "2024-Q1", "--agency", "dai-ptth",
-                                 "--now", "2024-04-02 09:00").out)  # before anything was recorded
+    before = json.loads(
+        recorded("report", "--period", "2024-Q1", "--agency", "dai-ptth", "--now", "2024-04-02 09:00").out
+    )  # before anything was recorded
     row = next(r for r in before["rows"] if r["obligation"] == "cchc-radio-tv")
     assert row["missing"] == 6 and row["on_time"] == 0
 
@@ -189,6 +244,7 @@ def test_the_dha_pulls_every_format_over_http(recorded, db_url, monkeypatch):
     assert any("Chuyên mục" in cell for r in table for cell in r)
     as_xlsx = client.get("/api/compliance?period=2024-Q1&format=xlsx", headers=auth)
     import openpyxl
+
     book = openpyxl.load_workbook(io.BytesIO(as_xlsx.content))
     assert len(book.sheetnames) >= 2
     as_html = client.get("/api/compliance?period=2024-Q1&format=html", headers=auth)
@@ -196,7 +252,8 @@ def test_the_dha_pulls_every_format_over_http(recorded, db_url, monkeypatch):
     assert totals_["required"] > 0
     own = client.get("/api/compliance?period=2024-Q1", headers={"Authorization": f"Bearer {producer}"})
     assert own.status_code == 200 and {r["agency"] for r in own.json()["rows"]} == {"bao-phu-tho"}
-    other = client.get("/api/compliance?period=2024-Q1&agency=dai-ptth",
-                       headers={"Authorization": f"Bearer {producer}"})
+    other = client.get(
+        "/api/compliance?period=2024-Q1&agency=dai-ptth", headers={"Authorization": f"Bearer {producer}"}
+    )
     assert other.status_code == 403
     db.close()

@@ -102,16 +102,33 @@ def test_a_refused_recipient_is_not_retried_and_is_reported(cli, smtp, database,
 
 
 def _enqueue_letters(database, count: int, moment: datetime) -> None:
-    messages = [Message("password", f"user-{i}", f"user{i}@phutho.example", moment, moment,
-                        moment + timedelta(days=1), "vi", (), {"link": f"http://127.0.0.1:8000/reset/{i}"})
-                for i in range(count)]
+    messages = [
+        Message(
+            "password",
+            f"user-{i}",
+            f"user{i}@phutho.example",
+            moment,
+            moment,
+            moment + timedelta(days=1),
+            "vi",
+            (),
+            {"link": f"http://127.0.0.1:8000/reset/{i}"},
+        )
+        for i in range(count)
+    ]
     with database.transaction() as s:
         outbox.enqueue(s, messages, moment, "127.0.0.1")
 
 
 def _worker(env: dict) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "main.py", "worker", "--now", "2024-03-14 09:00"], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    return subprocess.Popen(
+        [sys.executable, "main.py", "worker", "--now", "2024-03-14 09:00"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
 
 
 def _env(tmp_path, db_url, smtp) -> dict:
@@ -124,8 +141,13 @@ def _drain(database, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with database.transaction() as s:
-            left = s.scalar(select(func.count()).select_from(OutboxRow).where(  # superseded: a late start's D-7
-                OutboxRow.state.in_(("pending", "sending"))))
+            left = s.scalar(
+                select(func.count())
+                .select_from(OutboxRow)
+                .where(  # superseded: a late start's D-7
+                    OutboxRow.state.in_(("pending", "sending"))
+                )
+            )
         if not left:
             return
         time.sleep(0.3)
@@ -186,21 +208,29 @@ def test_two_workers_share_postgresql_and_sqlite_refuses_a_second(cli, smtp, dat
 def test_a_moved_or_cancelled_occurrence_is_announced_once(cli, smtp, database, tmp_path, data):
     plan = tmp_path / "small.yaml"
     text = (data / "load" / "small-plan.yaml").read_text(encoding="utf-8")
-    plan.write_text(text.replace("agencies:\n  - code: dai\n    name: Đài Phát thanh và Truyền hình tỉnh",
-                                 "agencies:\n  - code: dai\n    name: Đài Phát thanh và Truyền hình tỉnh\n"
-                                 "    contacts: [bientap@dai.example]"), encoding="utf-8")
+    plan.write_text(
+        text.replace(
+            "agencies:\n  - code: dai\n    name: Đài Phát thanh và Truyền hình tỉnh",
+            "agencies:\n  - code: dai\n    name: Đài Phát thanh và Truyền hình tỉnh\n"
+            "    contacts: [bientap@dai.example]",
+        ),
+        encoding="utf-8",
+    )
     assert cli("load", plan, "--now", "2024-03-01").code == 0
     moved = plan.read_text(encoding="utf-8").replace(
         "    cadence: 2 per month\n",
         "    cadence: 2 per month\n    exceptions:\n"
         "      - {occurrence: '2024-03 #1', due: '20/03/2024 17:00', reason: Lịch hội nghị}\n"
-        "      - {occurrence: '2024-04 #2', skip: true, reason: Nghỉ lễ}\n")
+        "      - {occurrence: '2024-04 #2', skip: true, reason: Nghỉ lễ}\n",
+    )
     plan.write_text(moved, encoding="utf-8")
     assert cli("load", plan, "--now", "2024-03-04 10:00").code == 0
     assert cli("load", plan, "--now", "2024-03-04 10:05").code == 0  # nothing changed: nothing more
     notices = [r for r in _rows(database) if r.kind in ("moved", "cancelled")]
-    assert {(r.kind, r.about) for r in notices} == {("moved", "small-2024.radio.2024-03.1"),
-                                                     ("cancelled", "small-2024.radio.2024-04.2")}
+    assert {(r.kind, r.about) for r in notices} == {
+        ("moved", "small-2024.radio.2024-03.1"),
+        ("cancelled", "small-2024.radio.2024-04.2"),
+    }
     assert cli("remind", "--now", "2024-03-04 10:10").code == 0
     subjects = [m.subject for m in smtp.handler.received]
     assert any("20/03/2024" in s for s in subjects)
@@ -217,9 +247,14 @@ def test_serve_runs_the_scheduler_and_stops_gracefully(cli, db_url, tmp_path, mo
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SMTP_", "PYTEST"))}
     env.update(OUTPUTS_DIR=str(tmp_path / "outputs"), DATABASE_URL=db_url, TICK_SECONDS="0.2")
-    server = subprocess.Popen([sys.executable, "main.py", "serve", "--port", str(port), "--now", "2024-03-06 09:00"],
-                              cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                              start_new_session=True)
+    server = subprocess.Popen(
+        [sys.executable, "main.py", "serve", "--port", str(port), "--now", "2024-03-06 09:00"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
     mail = tmp_path / "outputs" / "mail"
     try:
         deadline = time.monotonic() + 60
@@ -245,17 +280,27 @@ def test_the_monthly_report_reaches_the_dha(cli, smtp, database, tmp_path):
     result = cli("remind", "--now", "2024-03-19 09:00")
     assert result.code == 0, result.err
     reports = sorted(p.name for p in (tmp_path / "outputs" / "reports").iterdir())
-    assert reports == ["compliance-phu-tho-2024-2024-03-cutoff.html", "compliance-phu-tho-2024-2024-03-cutoff.xlsx",
-                       "compliance-phu-tho-2024-2024-Q1-cutoff.html", "compliance-phu-tho-2024-2024-Q1-cutoff.xlsx"]
-    mail = next(m for m in smtp.handler.received if "cchc@sonoivu.phutho.example" in m.recipients
-                and any(p.get_filename() == "compliance-phu-tho-2024-2024-03-cutoff.html"
-                        for p in m.message.iter_attachments()))
+    assert reports == [
+        "compliance-phu-tho-2024-2024-03-cutoff.html",
+        "compliance-phu-tho-2024-2024-03-cutoff.xlsx",
+        "compliance-phu-tho-2024-2024-Q1-cutoff.html",
+        "compliance-phu-tho-2024-2024-Q1-cutoff.xlsx",
+    ]
+    mail = next(
+        m
+        for m in smtp.handler.received
+        if "cchc@sonoivu.phutho.example" in m.recipients
+        and any(p.get_filename() == "compliance-phu-tho-2024-2024-03-cutoff.html" for p in m.message.iter_attachments())
+    )
     attachments = [part.get_filename() for part in mail.message.iter_attachments()]
     assert "compliance-phu-tho-2024-2024-03-cutoff.html" in attachments
     assert "signature" in mail.message.get_body(("plain",)).get_content()  # the signed ledger checkpoint
     assert (tmp_path / "outputs" / "ledger-key.pem").stat().st_mode & 0o777 == 0o600
     again = cli("remind", "--now", "2024-03-19 10:00")  # the same day: not again
     assert again.code == 0
-    reports_mailed = [m for m in smtp.handler.received if "cchc@sonoivu.phutho.example" in m.recipients
-                      and any(True for _ in m.message.iter_attachments())]
+    reports_mailed = [
+        m
+        for m in smtp.handler.received
+        if "cchc@sonoivu.phutho.example" in m.recipients and any(True for _ in m.message.iter_attachments())
+    ]
     assert len(reports_mailed) == 2  # the month and the quarter, once each

@@ -55,8 +55,15 @@ class Site:
         client = TestClient(self.app, follow_redirects=False)
         if email:
             form = html(client.get("/login")).one("form", id="login")
-            r = client.post("/login", data={"csrf": form.one("input", name="csrf").attrs["value"], "email": email,
-                                            "password": PASSWORD, "next": "/"})
+            r = client.post(
+                "/login",
+                data={
+                    "csrf": form.one("input", name="csrf").attrs["value"],
+                    "email": email,
+                    "password": PASSWORD,
+                    "next": "/",
+                },
+            )
             assert r.status_code == 303, r.text
         return client
 
@@ -67,21 +74,45 @@ class Site:
 
     def report(self, period: str, cutoff: bool = False, agency: str | None = None) -> dict:
         with self.db.transaction() as s:
-            return compliance_report(s, None, report_period(period, cutoff), self.now, Scope(None, agency, None),
-                                     self.settings.at_risk_days, self.settings.report_agency, "vi")
+            return compliance_report(
+                s,
+                None,
+                report_period(period, cutoff),
+                self.now,
+                Scope(None, agency, None),
+                self.settings.at_risk_days,
+                self.settings.report_agency,
+                "vi",
+            )
 
 
 @pytest.fixture
 def site(cli, db_url, tmp_path, monkeypatch):
     assert cli("load", "--now", "2024-01-02").code == 0
-    people = {PRODUCER: ("producer", "dai-ptth"), DHA: ("dha", "so-noi-vu"), EDITOR: ("editor", "dai-ptth"),
-              ADMIN: ("admin", None)}
+    people = {
+        PRODUCER: ("producer", "dai-ptth"),
+        DHA: ("dha", "so-noi-vu"),
+        EDITOR: ("editor", "dai-ptth"),
+        ADMIN: ("admin", None),
+    }
     for email, (role, agency) in people.items():
         assert cli("users", "add", email, "--role", role, *(["--agency", agency] if agency else [])).code == 0
     recording = tmp_path / "Phóng sự tháng 3.mp4"
     recording.write_bytes(RECORDING)
-    result = cli("deliver", EPISODE, "--by", PRODUCER, "--at", "2024-03-14 19:30", "--duration", "00:12:00",
-                 "--file", str(recording), "--now", NOW)
+    result = cli(
+        "deliver",
+        EPISODE,
+        "--by",
+        PRODUCER,
+        "--at",
+        "2024-03-14 19:30",
+        "--duration",
+        "00:12:00",
+        "--file",
+        str(recording),
+        "--now",
+        NOW,
+    )
     assert result.code == 0, result.err
     db = Database(db_url)
     with db.transaction() as s:
@@ -142,8 +173,9 @@ def test_totals_and_heatmap_say_what_the_report_says(site):
     report = site.report("2024-Q1", cutoff=True)
     assert quarter.one("input", id="cutoff").attrs.get("checked") is not None
     assert "15/12/2023" in quarter.one("p", id="period-line").text()
-    assert quarter.one("dl", id="totals").one("div", data_count="required").one("dd").text() == \
-        str(report["totals"]["required"])
+    assert quarter.one("dl", id="totals").one("div", data_count="required").one("dd").text() == str(
+        report["totals"]["required"]
+    )
     assert "2024-03" in cells(quarter, "dai-ptth") and cells(quarter, "dai-ptth")["2024-03"].text() == "—"
     assert list(cells(quarter, "dai-ptth"))[0] == "2023-12"
 
@@ -255,8 +287,12 @@ def test_the_dha_excuses_an_occurrence_with_a_reason(site):
 
 def test_the_dha_may_not_excuse_what_its_own_agency_hosts(site):
     with site.db.transaction() as s:
-        own = s.scalar(select(OccurrenceRow.id).where(OccurrenceRow.agency_code == "so-noi-vu")
-                       .order_by(OccurrenceRow.due).limit(1))
+        own = s.scalar(
+            select(OccurrenceRow.id)
+            .where(OccurrenceRow.agency_code == "so-noi-vu")
+            .order_by(OccurrenceRow.due)
+            .limit(1)
+        )
     client = site.client(DHA)
     page = html(client.get(f"/o/{own}"))
     assert not page.all("form", id="excuse-form") and "so-noi-vu" in page.one("p", id="excuse-refused").text()
@@ -301,8 +337,11 @@ def test_an_edited_entry_shows_that_its_content_no_longer_matches_its_hash(site)
         postgres = site.db.engine.dialect.name == "postgresql"
         if postgres:
             c.execute(text("ALTER TABLE ledger DISABLE TRIGGER USER"))
-        changed = c.execute(update(LedgerRow).where(LedgerRow.occurrence_id == EPISODE).values(
-            content=func.replace(LedgerRow.content, '"duration":720', '"duration":900')))
+        changed = c.execute(
+            update(LedgerRow)
+            .where(LedgerRow.occurrence_id == EPISODE)
+            .values(content=func.replace(LedgerRow.content, '"duration":720', '"duration":900'))
+        )
         assert changed.rowcount == 1
         if postgres:
             c.execute(text("ALTER TABLE ledger ENABLE TRIGGER USER"))

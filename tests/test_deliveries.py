@@ -49,8 +49,15 @@ LIST = FileRef("d" * 64, 128, "danh-sach.pdf", "application/pdf")
 
 
 def target(**kw) -> Target:
-    base = dict(id=OCC, status="scheduled", window_start=START, window_end=END, min_duration=600,
-                channels=("radio", "tv"), number=1)
+    base = dict(
+        id=OCC,
+        status="scheduled",
+        window_start=START,
+        window_end=END,
+        min_duration=600,
+        channels=("radio", "tv"),
+        number=1,
+    )
     base.update(kw)
     return Target(**base)
 
@@ -61,8 +68,9 @@ def evidence(**kw) -> Evidence:
     return Evidence(**base)
 
 
-def delivery(seq, moment=AIRED, *, conforming=True, late=False, extra=False, superseded=False,
-             occurrence=OCC) -> Recorded:
+def delivery(
+    seq, moment=AIRED, *, conforming=True, late=False, extra=False, superseded=False, occurrence=OCC
+) -> Recorded:
     return Recorded(seq, "delivery", occurrence, moment, conforming, late, extra, superseded)
 
 
@@ -179,11 +187,14 @@ def test_no_duration_conforms_and_shows_as_a_gap():
     assert verdict.gaps == ("duration",)
 
 
-@pytest.mark.parametrize("moment, late", [
-    (END - timedelta(seconds=1), False),
-    (END, True),
-    (END + timedelta(days=3), True),
-])
+@pytest.mark.parametrize(
+    "moment, late",
+    [
+        (END - timedelta(seconds=1), False),
+        (END, True),
+        (END + timedelta(days=3), True),
+    ],
+)
 def test_a_moment_at_or_after_the_window_end_is_late(moment, late):
     verdict = judge(target(), evidence(moment=moment), [], NOW)
     assert verdict.late is late
@@ -196,8 +207,9 @@ def test_late_and_short_at_once():
 
 
 def test_the_verdict_carries_the_channel_gaps():
-    verdict = judge(target(channels=("print", "online")), evidence(moment_kind="published", url="", duration=None),
-                    [], NOW)
+    verdict = judge(
+        target(channels=("print", "online")), evidence(moment_kind="published", url="", duration=None), [], NOW
+    )
     assert verdict.gaps == ("issue number", "page", "URL")
 
 
@@ -218,8 +230,9 @@ def test_a_second_delivery_on_a_met_occurrence_is_refused_naming_the_entry():
 
 
 def test_the_refusal_names_the_open_occurrence_of_the_same_window():
-    error = refused(lambda: judge(target(), evidence(), [delivery(7)], NOW, open_sibling="ptth-cchc-2024-03-2"),
-                    "occurrence")
+    error = refused(
+        lambda: judge(target(), evidence(), [delivery(7)], NOW, open_sibling="ptth-cchc-2024-03-2"), "occurrence"
+    )
     assert error.params == {"id": OCC, "seq": 7, "open": "ptth-cchc-2024-03-2"}
     assert "ptth-cchc-2024-03-2" in str(error) and "entry 7" in str(error)
 
@@ -230,8 +243,9 @@ def test_an_excused_occurrence_refuses_a_delivery_naming_the_excuse():
 
 
 def test_the_refusal_names_the_conforming_entry_not_the_non_conforming_one():
-    error = refused(lambda: judge(target(), evidence(), [delivery(2, conforming=False), delivery(3)], NOW),
-                    "occurrence")
+    error = refused(
+        lambda: judge(target(), evidence(), [delivery(2, conforming=False), delivery(3)], NOW), "occurrence"
+    )
     assert error.params["seq"] == 3
 
 
@@ -248,8 +262,9 @@ def test_extra_skips_the_already_met_refusal():
 
 
 def test_extra_still_obeys_the_other_rules():
-    refused(lambda: judge(target(), evidence(moment=NOW + timedelta(hours=1)), [delivery(7)], NOW, extra=True),
-            "aired_at")
+    refused(
+        lambda: judge(target(), evidence(moment=NOW + timedelta(hours=1)), [delivery(7)], NOW, extra=True), "aired_at"
+    )
     refused(lambda: judge(target(status="cancelled"), evidence(), [], NOW, extra=True), "occurrence")
 
 
@@ -318,8 +333,7 @@ def test_print_wants_issue_number_and_page():
     assert evidence_gaps(("print",), replace(bare, fields={"page": "3"})) == ("issue number",)
     assert evidence_gaps(("print",), replace(bare, fields={"issue_number": "5123", "page": "3"})) == ()
     # an empty value is no value
-    assert evidence_gaps(("print",), replace(bare, fields={"issue_number": "", "page": ""})) == ("issue number",
-                                                                                                 "page")
+    assert evidence_gaps(("print",), replace(bare, fields={"issue_number": "", "page": ""})) == ("issue number", "page")
 
 
 @pytest.mark.parametrize("channel", ["online", "portal"])
@@ -492,11 +506,22 @@ def test_states_are_message_ids_that_translate():
 # --- small helpers -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("channels, kind", [
-    (("radio",), "aired"), (("tv",), "aired"), (("radio", "tv"), "aired"), (("tv", "online"), "aired"),
-    (("print",), "published"), (("print", "online"), "published"), (("online",), "published"),
-    (("portal",), "published"), (("training",), "published"), (("contest",), "published"), ((), "published"),
-])
+@pytest.mark.parametrize(
+    "channels, kind",
+    [
+        (("radio",), "aired"),
+        (("tv",), "aired"),
+        (("radio", "tv"), "aired"),
+        (("tv", "online"), "aired"),
+        (("print",), "published"),
+        (("print", "online"), "published"),
+        (("online",), "published"),
+        (("portal",), "published"),
+        (("training",), "published"),
+        (("contest",), "published"),
+        ((), "published"),
+    ],
+)
 def test_moment_kind_for(channels, kind):
     assert moment_kind_for(channels) == kind
 
@@ -521,8 +546,7 @@ def test_active_drops_superseded_and_keeps_order():
 
 # --- properties --------------------------------------------------------------------------------
 
-moments = st.datetimes(min_value=datetime(2024, 3, 1), max_value=datetime(2024, 4, 30),
-                       timezones=st.just(TZ))
+moments = st.datetimes(min_value=datetime(2024, 3, 1), max_value=datetime(2024, 4, 30), timezones=st.just(TZ))
 
 
 @st.composite
@@ -536,8 +560,16 @@ def ledgers(draw):
         if draw(st.booleans()):
             entries.append(excuse(seq, draw(st.text(max_size=5)), superseded=superseded))
         else:
-            entries.append(delivery(seq, draw(moments), conforming=draw(st.booleans()), late=draw(st.booleans()),
-                                    extra=draw(st.booleans()), superseded=superseded))
+            entries.append(
+                delivery(
+                    seq,
+                    draw(moments),
+                    conforming=draw(st.booleans()),
+                    late=draw(st.booleans()),
+                    extra=draw(st.booleans()),
+                    superseded=superseded,
+                )
+            )
     return entries
 
 
@@ -559,8 +591,11 @@ def test_state_is_none_iff_no_active_entry_that_counts(entries):
 
 
 @settings(max_examples=200, deadline=None)
-@given(moment=moments, duration=st.one_of(st.none(), st.integers(0, 3600)), minimum=st.one_of(st.none(),
-       st.integers(1, 1800)))
+@given(
+    moment=moments,
+    duration=st.one_of(st.none(), st.integers(0, 3600)),
+    minimum=st.one_of(st.none(), st.integers(1, 1800)),
+)
 def test_judge_on_a_fresh_occurrence(moment, duration, minimum):
     t = target(min_duration=minimum)
     e = evidence(moment=moment, duration=duration)

@@ -35,8 +35,11 @@ DEEP = ("nested more than {limit} levels deep", {"limit": MAX_DEPTH})
 # file: its line, the message id and its parameters
 REFUSED = {
     "alias_bomb.yaml": (9, "more than {limit} values once aliases (*name) are expanded", {"limit": f"{MAX_NODES:,}"}),
-    "alias_loop.yaml": (4, "alias *{anchor} is inside the value it names; a value cannot contain itself",
-                        {"anchor": "t"}),
+    "alias_loop.yaml": (
+        4,
+        "alias *{anchor} is inside the value it names; a value cannot contain itself",
+        {"anchor": "t"},
+    ),
     "deep_nesting.yaml": (4, *DEEP),
     "deep_mapping.yaml": (4, *DEEP),
     "control_char.yaml": (4, CONTROL, {"char": "U+0001", "column": 18}),
@@ -56,16 +59,28 @@ def _limits() -> None:
 
 def limited(tmp_path: Path, *args: str, lang: str = "en") -> subprocess.CompletedProcess:
     """``python main.py ARGS`` under the limits, with its own outputs and database."""
-    env = {**os.environ, "OUTPUTS_DIR": str(tmp_path / "outputs"), "SCHEDULER_LANG": lang,
-           "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}
-    return subprocess.run([sys.executable, "main.py", *args], cwd=ROOT, env=env, preexec_fn=_limits,
-                          capture_output=True, text=True, timeout=120)
+    env = {
+        **os.environ,
+        "OUTPUTS_DIR": str(tmp_path / "outputs"),
+        "SCHEDULER_LANG": lang,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+    }
+    return subprocess.run(
+        [sys.executable, "main.py", *args],
+        cwd=ROOT,
+        env=env,
+        preexec_fn=_limits,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_the_limits_bite_and_leave_room_for_a_real_load(tmp_path):
     """The harness is not vacuous: the limit stops a greedy process, and the bundled plan loads under it."""
-    greedy = subprocess.run([sys.executable, "-c", "b = bytearray(1 << 30)"], preexec_fn=_limits,
-                            capture_output=True, text=True, timeout=60)
+    greedy = subprocess.run(
+        [sys.executable, "-c", "b = bytearray(1 << 30)"], preexec_fn=_limits, capture_output=True, text=True, timeout=60
+    )
     assert greedy.returncode != 0 and "MemoryError" in greedy.stderr
     real = limited(tmp_path, "load", "--now", "2024-01-02")
     assert real.returncode == 0, real.stderr
@@ -76,8 +91,7 @@ def test_the_limits_bite_and_leave_room_for_a_real_load(tmp_path):
 def test_the_command_line_refuses_each_bomb_with_its_line(tmp_path, name):
     r = limited(tmp_path, "load", str(LIMITS / name))
     assert r.returncode == 1, (r.returncode, r.stderr[-2000:])  # not -9 (killed) nor -24 (out of CPU time)
-    assert r.stderr.splitlines() == [expected(name),
-                                     "nothing was loaded: fix the problems above and load again"]
+    assert r.stderr.splitlines() == [expected(name), "nothing was loaded: fix the problems above and load again"]
     assert not (tmp_path / "db.sqlite3").exists()  # refused before the database was opened
 
 
@@ -89,8 +103,10 @@ def test_generated_bombs_deep_indentation_and_a_huge_file(tmp_path):
     fifo = tmp_path / "endless.yaml"  # a file that never ends: read only up to the limit
     r = limited(tmp_path, "load", str(deep), str(huge))
     assert r.returncode == 1
-    assert r.stderr.splitlines() == [f"{huge}: the file is larger than 1 MiB",
-                                     "nothing was loaded: fix the problems above and load again"]
+    assert r.stderr.splitlines() == [
+        f"{huge}: the file is larger than 1 MiB",
+        "nothing was loaded: fix the problems above and load again",
+    ]
     r = limited(tmp_path, "load", str(deep))
     assert r.returncode == 1
     assert r.stderr.splitlines()[0] == f"{deep}:{MAX_DEPTH}: nested more than {MAX_DEPTH} levels deep"  # its keys
@@ -129,12 +145,15 @@ def test_the_limits_are_exact_and_aliases_count_as_what_they_expand_to():
     assert refused.value.problems[0].line == 2
 
 
-@pytest.mark.parametrize(("text", "line", "message"), [
-    ("a: 1\nb: " + "1" * 5000 + "\n", 2, "not valid YAML: Exceeds the limit"),
-    ("a:\n  b: 2024-02-30\n", 2, "not valid YAML: day is out of range for month"),
-    ("a: b\n\nc: \ufffe\n", 3, "character U+FFFE is not allowed in YAML"),
-    ("a: b\x85c\n", 1, "control character U+0085 in column 5"),
-])
+@pytest.mark.parametrize(
+    ("text", "line", "message"),
+    [
+        ("a: 1\nb: " + "1" * 5000 + "\n", 2, "not valid YAML: Exceeds the limit"),
+        ("a:\n  b: 2024-02-30\n", 2, "not valid YAML: day is out of range for month"),
+        ("a: b\n\nc: \ufffe\n", 3, "character U+FFFE is not allowed in YAML"),
+        ("a: b\x85c\n", 1, "control character U+0085 in column 5"),
+    ],
+)
 def test_values_python_cannot_hold_are_problems_not_crashes(text, line, message):
     with pytest.raises(ScheduleError) as refused:
         load_yaml("v.yaml", text)
@@ -156,12 +175,15 @@ def memory_ceiling(extra: int):
 
 def test_the_upload_page_lists_each_refusal_with_its_line(site, admin, data):  # noqa: F811
     before = site.state()
-    files = [(name, (data / "limits" / name).read_bytes()) for name in
-             ("alias_bomb.yaml", "alias_loop.yaml", "deep_nesting.yaml", "deep_mapping.yaml")]
+    files = [
+        (name, (data / "limits" / name).read_bytes())
+        for name in ("alias_bomb.yaml", "alias_loop.yaml", "deep_nesting.yaml", "deep_mapping.yaml")
+    ]
     with memory_ceiling(400 << 20):
         bombs = upload(admin, *files)
-        controls = upload(admin, *[(n, (data / "limits" / n).read_bytes()) for n in ("control_char.yaml",
-                                                                                     "nul_byte.yaml")])
+        controls = upload(
+            admin, *[(n, (data / "limits" / n).read_bytes()) for n in ("control_char.yaml", "nul_byte.yaml")]
+        )
     for r, names in ((bombs, [f[0] for f in files]), (controls, ["control_char.yaml", "nul_byte.yaml"])):
         assert r.status_code == 422
         problems = html(r).one("section", id="problems").all("li", cls="problem")
@@ -173,8 +195,11 @@ def test_the_upload_page_lists_each_refusal_with_its_line(site, admin, data):  #
 def test_yaml_is_parsed_only_through_load_yaml():
     """One entry point, so the limits hold for every YAML document the service reads."""
     package = ROOT / "scheduler"
-    parsers = [p.relative_to(ROOT).as_posix() for p in package.rglob("*.py")
-               if "YAML(" in p.read_text(encoding="utf-8") or "yaml.load(" in p.read_text(encoding="utf-8")]
+    parsers = [
+        p.relative_to(ROOT).as_posix()
+        for p in package.rglob("*.py")
+        if "YAML(" in p.read_text(encoding="utf-8") or "yaml.load(" in p.read_text(encoding="utf-8")
+    ]
     assert parsers == ["scheduler/plan/yaml_source.py"]
 
 
@@ -183,10 +208,18 @@ def test_the_settings_file_is_bounded_too(tmp_path):
     deep.write_text("AT_RISK_DAYS = " + "[" * 5000 + "]" * 5000 + "\n", encoding="utf-8")
     big = tmp_path / "big.toml"
     big.write_bytes(b"# padding\n" * (MAX_DOCUMENT_BYTES // 10 + 1))
-    for path, said in ((deep, f"settings file {deep}: not valid TOML ("),
-                       (big, f"settings file {big}: the file is larger than 1 MiB")):
-        r = subprocess.run([sys.executable, "main.py", "users", "list"], cwd=ROOT, preexec_fn=_limits,
-                           env={**os.environ, "SETTINGS_FILE": str(path), "SCHEDULER_LANG": "en"},
-                           capture_output=True, text=True, timeout=120)
+    for path, said in (
+        (deep, f"settings file {deep}: not valid TOML ("),
+        (big, f"settings file {big}: the file is larger than 1 MiB"),
+    ):
+        r = subprocess.run(
+            [sys.executable, "main.py", "users", "list"],
+            cwd=ROOT,
+            preexec_fn=_limits,
+            env={**os.environ, "SETTINGS_FILE": str(path), "SCHEDULER_LANG": "en"},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert r.returncode == 1 and "Traceback" not in r.stderr
         assert len(r.stderr.splitlines()) == 1 and r.stderr.startswith(said), r.stderr

@@ -25,8 +25,13 @@ PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n%%EOF\n"
 def png() -> bytes:
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(b"\x00\x00")) + chunk(b"IEND", b""))
+
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(b"\x00\x00"))
+        + chunk(b"IEND", b"")
+    )
 
 
 def final_files(store: EvidenceStore) -> list:
@@ -36,7 +41,7 @@ def final_files(store: EvidenceStore) -> list:
 def put(store: EvidenceStore, data: bytes, name="a.bin", declared=None, chunk=1000):
     writer = store.writer(name, declared)
     for i in range(0, len(data), chunk):
-        writer.write(data[i:i + chunk])
+        writer.write(data[i : i + chunk])
     return store.commit(writer.finish())
 
 
@@ -44,8 +49,12 @@ def test_a_file_is_stored_under_its_sha256_with_a_two_level_fan_out(tmp_path):
     store = EvidenceStore(tmp_path / "evidence", limit=10_000)
     stored = put(store, MP4, "Phóng sự tháng 3.mp4", "video/mp4")
     sha = hashlib.sha256(MP4).hexdigest()
-    assert (stored.sha256, stored.size, stored.name, stored.type) == (sha, len(MP4), "Phóng sự tháng 3.mp4",
-                                                                      "video/mp4")
+    assert (stored.sha256, stored.size, stored.name, stored.type) == (
+        sha,
+        len(MP4),
+        "Phóng sự tháng 3.mp4",
+        "video/mp4",
+    )
     assert store.path(sha) == tmp_path / "evidence" / sha[:2] / sha[2:4] / sha
     assert store.path(sha).read_bytes() == MP4 and store.exists(sha)
     assert list(store.tmp.iterdir()) == []
@@ -88,25 +97,34 @@ def test_a_png_declared_as_pdf_is_refused_and_not_kept(tmp_path):
     assert list(store.tmp.iterdir()) == [] and final_files(store) == []
 
 
-@pytest.mark.parametrize("declared, head, trusted", [
-    ("image/png", png(), "image/png"),
-    (None, png(), "image/png"),
-    ("application/octet-stream", PDF, "application/pdf"),
-    ("audio/mp3", MP3, "audio/mpeg"),
-    ("video/mp4", MP4, "video/mp4"),
-    ("text/csv; charset=utf-8", b"ngay,so\n01/03/2024,2\n", "text/csv"),
-    ("text/html", b"<p>hi</p>", "text/plain"),
-    ("", b"plain words", "application/octet-stream"),
-    ("application/vnd.ms-excel", b"a;b\n", "application/octet-stream"),
-])
+@pytest.mark.parametrize(
+    "declared, head, trusted",
+    [
+        ("image/png", png(), "image/png"),
+        (None, png(), "image/png"),
+        ("application/octet-stream", PDF, "application/pdf"),
+        ("audio/mp3", MP3, "audio/mpeg"),
+        ("video/mp4", MP4, "video/mp4"),
+        ("text/csv; charset=utf-8", b"ngay,so\n01/03/2024,2\n", "text/csv"),
+        ("text/html", b"<p>hi</p>", "text/plain"),
+        ("", b"plain words", "application/octet-stream"),
+        ("application/vnd.ms-excel", b"a;b\n", "application/octet-stream"),
+    ],
+)
 def test_the_trusted_type_is_the_content(declared, head, trusted):
     assert trusted_type("f", declared, head) == trusted
 
 
-@pytest.mark.parametrize("declared, head", [
-    ("video/mp4", MOV), ("video/quicktime", MP4), ("image/jpeg", png()),
-    ("application/pdf", b"not a pdf at all"), ("text/plain", PDF),
-])
+@pytest.mark.parametrize(
+    "declared, head",
+    [
+        ("video/mp4", MOV),
+        ("video/quicktime", MP4),
+        ("image/jpeg", png()),
+        ("application/pdf", b"not a pdf at all"),
+        ("text/plain", PDF),
+    ],
+)
 def test_a_declared_type_the_content_contradicts_is_refused(declared, head):
     with pytest.raises(TypeMismatch):
         trusted_type("f", declared, head)
@@ -157,23 +175,26 @@ def test_rehash_detects_a_changed_and_a_missing_file(tmp_path):
     assert store.rehash("../../etc/passwd") == "file {sha256} is missing"
 
 
-@pytest.mark.parametrize("name, safe", [
-    ("../../etc/passwd", "passwd"),
-    ("C:\\x\\Báo cáo.pdf", "Báo cáo.pdf"),
-    ("Phóng sự tháng 3.mp4", "Phóng sự tháng 3.mp4"),
-    ("Pho\u0301ng su\u031b\u0323.mp4", "Phóng sự.mp4"),  # NFD from macOS becomes NFC
-    ("a\x00b\x1fc\u202e.mp4", "abc.mp4"),
-    ("báo\t\n  cáo  .pdf", "báo cáo .pdf"),
-    ('x<>:"|?*y.txt', "xy.txt"),
-    ("...hidden", "hidden"),
-    (".htaccess", "htaccess"),
-    ("name. . ", "name"),
-    ("CON.txt", "_CON.txt"),
-    ("", "evidence"),
-    ("..", "evidence"),
-    ("/", "evidence"),
-    ('<>:"?*', "evidence"),
-])
+@pytest.mark.parametrize(
+    "name, safe",
+    [
+        ("../../etc/passwd", "passwd"),
+        ("C:\\x\\Báo cáo.pdf", "Báo cáo.pdf"),
+        ("Phóng sự tháng 3.mp4", "Phóng sự tháng 3.mp4"),
+        ("Pho\u0301ng su\u031b\u0323.mp4", "Phóng sự.mp4"),  # NFD from macOS becomes NFC
+        ("a\x00b\x1fc\u202e.mp4", "abc.mp4"),
+        ("báo\t\n  cáo  .pdf", "báo cáo .pdf"),
+        ('x<>:"|?*y.txt', "xy.txt"),
+        ("...hidden", "hidden"),
+        (".htaccess", "htaccess"),
+        ("name. . ", "name"),
+        ("CON.txt", "_CON.txt"),
+        ("", "evidence"),
+        ("..", "evidence"),
+        ("/", "evidence"),
+        ('<>:"?*', "evidence"),
+    ],
+)
 def test_sanitize_name(name, safe):
     assert sanitize_name(name) == safe
     assert sanitize_name(safe) == safe
@@ -204,10 +225,18 @@ def test_content_disposition_without_any_ascii_letters_falls_back_to_evidence():
     assert injected.startswith('attachment; filename="passwd X-Evil 1"; ') and "\n" not in injected
 
 
-@pytest.mark.parametrize("text, size", [
-    ("2GiB", 2 * 2**30), ("500MiB", 500 * 2**20), ("10MB", 10_000_000), ("1024", 1024),
-    ("1.5 GiB", 3 * 2**29), ("64kib", 65536), ("7B", 7),
-])
+@pytest.mark.parametrize(
+    "text, size",
+    [
+        ("2GiB", 2 * 2**30),
+        ("500MiB", 500 * 2**20),
+        ("10MB", 10_000_000),
+        ("1024", 1024),
+        ("1.5 GiB", 3 * 2**29),
+        ("64kib", 65536),
+        ("7B", 7),
+    ],
+)
 def test_parse_size(text, size):
     assert parse_size(text) == size
 

@@ -23,11 +23,30 @@ from scheduler.web.app import create_app
 EPISODE = "phu-tho-2024.cchc-radio-tv.2024-03.1"
 NOW = "2024-03-20 10:00"
 PAGE = b"<!doctype html><script>fetch('/admin')</script>"
-ACTIVE = ["text/html", "text/javascript", "application/javascript", "application/x-javascript",
-          "text/ecmascript", "application/ecmascript", "text/jscript", "text/x-javascript", "module",
-          "text/javascript; charset=utf-8", "TEXT/HTML", "image/svg+xml", "application/xhtml+xml", "text/xml",
-          "application/xml", "text/xsl", "text/css", "application/x-shockwave-flash", "application/pdf+html",
-          "multipart/x-mixed-replace", "", None]
+ACTIVE = [
+    "text/html",
+    "text/javascript",
+    "application/javascript",
+    "application/x-javascript",
+    "text/ecmascript",
+    "application/ecmascript",
+    "text/jscript",
+    "text/x-javascript",
+    "module",
+    "text/javascript; charset=utf-8",
+    "TEXT/HTML",
+    "image/svg+xml",
+    "application/xhtml+xml",
+    "text/xml",
+    "application/xml",
+    "text/xsl",
+    "text/css",
+    "application/x-shockwave-flash",
+    "application/pdf+html",
+    "multipart/x-mixed-replace",
+    "",
+    None,
+]
 
 
 @pytest.mark.parametrize("recorded", ACTIVE)
@@ -35,8 +54,9 @@ def test_an_active_or_unknown_type_is_sent_as_octet_stream(recorded):
     assert served_type(recorded) == OCTET
 
 
-@pytest.mark.parametrize("recorded", ["video/mp4", "audio/mpeg", "image/png", "application/pdf", "text/csv",
-                                      "text/plain"])
+@pytest.mark.parametrize(
+    "recorded", ["video/mp4", "audio/mpeg", "image/png", "application/pdf", "text/csv", "text/plain"]
+)
 def test_a_safe_type_is_sent_as_recorded(recorded):
     assert served_type(recorded) == recorded
 
@@ -61,10 +81,15 @@ def test_a_file_recorded_with_an_active_type_downloads_as_an_inert_attachment(cl
     now = parse_now(NOW, DEFAULT_TZ)
     try:
         with db.transaction() as s:
-            evidence = Evidence(parse_now("2024-03-14 19:30", DEFAULT_TZ), "aired", 630,
-                                files=(FileRef(sha, len(PAGE), "page.html", recorded),))
-            seq = record_delivery(s, actor_by_email(s, "prod@dai.example"), evidence, now, settings.base_url,
-                                  EPISODE).seq
+            evidence = Evidence(
+                parse_now("2024-03-14 19:30", DEFAULT_TZ),
+                "aired",
+                630,
+                files=(FileRef(sha, len(PAGE), "page.html", recorded),),
+            )
+            seq = record_delivery(
+                s, actor_by_email(s, "prod@dai.example"), evidence, now, settings.base_url, EPISODE
+            ).seq
         client = TestClient(create_app(settings, db, Clock(DEFAULT_TZ, now)))
         r = client.get(f"/api/ledger/{seq}/files/{sha}", headers={"Authorization": f"Bearer {token}"})
         assert r.status_code == 200 and r.content == PAGE

@@ -17,8 +17,14 @@ CHANNEL_SETS = [("radio", "tv"), ("print", "online"), ("training",), ("contest",
 
 def plan_with(cadence, start: date, end: date, channels=("radio",)) -> tuple[Plan, Obligation]:
     ob = Obligation(code="ob", title="Nhiệm vụ", host="a", channels=channels, cadence=cadence)
-    plan = Plan(code="p", title="Kế hoạch", issuer="UBND", period=Period(start, end, "span"),
-                agencies=(Agency("a", "Cơ quan"),), obligations=(ob,))
+    plan = Plan(
+        code="p",
+        title="Kế hoạch",
+        issuer="UBND",
+        period=Period(start, end, "span"),
+        agencies=(Agency("a", "Cơ quan"),),
+        obligations=(ob,),
+    )
     return plan, ob
 
 
@@ -30,8 +36,7 @@ spans = st.builds(
 
 
 @settings(max_examples=60, deadline=None)
-@given(span=spans, count=st.integers(1, 6), unit=st.sampled_from(UNITS),
-       channels=st.sampled_from(CHANNEL_SETS))
+@given(span=spans, count=st.integers(1, 6), unit=st.sampled_from(UNITS), channels=st.sampled_from(CHANNEL_SETS))
 def test_quota_owes_quota_times_periods_and_periods_tile_the_span(span, count, unit, channels):
     start, end = span
     plan, ob = plan_with(Quota(count, unit), start, end, channels)
@@ -51,8 +56,7 @@ def test_quota_owes_quota_times_periods_and_periods_tile_the_span(span, count, u
 
 
 @settings(max_examples=60, deadline=None)
-@given(span=spans, count=st.integers(1, 4), unit=st.sampled_from(UNITS),
-       channels=st.sampled_from(CHANNEL_SETS))
+@given(span=spans, count=st.integers(1, 4), unit=st.sampled_from(UNITS), channels=st.sampled_from(CHANNEL_SETS))
 def test_due_moments_lie_in_their_window_and_milestones_on_working_days_before(span, count, unit, channels):
     start, end = span
     plan, ob = plan_with(Quota(count, unit), start, end, channels)
@@ -88,8 +92,11 @@ def test_continuous_attestations_tile_the_span(span, attest):
 
 
 @settings(max_examples=40, deadline=None)
-@given(days=st.lists(st.dates(min_value=date(2024, 1, 1), max_value=date(2024, 12, 31)),
-                     min_size=1, max_size=8, unique=True))
+@given(
+    days=st.lists(
+        st.dates(min_value=date(2024, 1, 1), max_value=date(2024, 12, 31)), min_size=1, max_size=8, unique=True
+    )
+)
 def test_deadlines_split_the_plan_without_gaps(days):
     days = sorted(days)
     plan, ob = plan_with(Deadlines(tuple(days)), date(2024, 1, 1), date(2025, 1, 1))

@@ -20,9 +20,14 @@ from scheduler.store.feed_items import feed_subscriptions, write_items
 from scheduler.store.people import active_subscriptions, scope_of
 from scheduler.store.tables import FeedItemRow, MilestoneRow, OccurrenceRow, PlanRow
 
-SCOPES = [(FeedScope(), "vi"), (FeedScope(), "en"), (FeedScope(agency="dai-ptth"), "vi"),
-          (FeedScope(channel="tv"), "en"), (FeedScope(plan="phu-tho-2024", milestones=False), "vi"),
-          (FeedScope(obligation="cchc-radio-tv"), "vi")]
+SCOPES = [
+    (FeedScope(), "vi"),
+    (FeedScope(), "en"),
+    (FeedScope(agency="dai-ptth"), "vi"),
+    (FeedScope(channel="tv"), "en"),
+    (FeedScope(plan="phu-tho-2024", milestones=False), "vi"),
+    (FeedScope(obligation="cchc-radio-tv"), "vi"),
+]
 EPISODE = "phu-tho-2024.cchc-radio-tv.2024-03.2"
 
 
@@ -51,10 +56,11 @@ def _expected(db: Database, scope: FeedScope, lang: str) -> tuple[bytes, str]:
     fresh.refresh()
     head = fresh._head(scope, lang)
     with db.transaction() as s:
-        rows = sorted((r.sort_key, r.ical_en if lang == "en" else r.ical_vi,
-                       r.digest_en if lang == "en" else r.digest_vi)
-                      for r in s.scalars(select(FeedItemRow)) if r.revision >= 0
-                      and scope.admits(r.plan_code, r.agency_code, r.obligation_code, r.channels, r.kind))
+        rows = sorted(
+            (r.sort_key, r.ical_en if lang == "en" else r.ical_vi, r.digest_en if lang == "en" else r.digest_vi)
+            for r in s.scalars(select(FeedItemRow))
+            if r.revision >= 0 and scope.admits(r.plan_code, r.agency_code, r.obligation_code, r.channels, r.kind)
+        )
     body = assemble(head, [ical for _key, ical, _digest in rows])
     etag = feed_etag(head, "".join(digest for _key, _ical, digest in rows).encode())
     assert (fresh.feed(scope, lang).body, fresh.feed(scope, lang).etag) == (body, etag)
@@ -106,8 +112,9 @@ def test_changes_are_spliced_into_every_feed_read_so_far(loaded, monkeypatch):
     with db.transaction() as s:  # a renamed plan names the feeds anew with the next change
         s.get(PlanRow, "phu-tho-2024").title = "Kế hoạch đổi tên"
     _revise(db, EPISODE, 5)
-    assert "X-WR-CALNAME:Lịch sản xuất tuyên truyền – Kế hoạch đổi tên\r\n".encode() in \
-        _check(cache, clock, db)[4].replace(b"\r\n ", b"")
+    assert "X-WR-CALNAME:Lịch sản xuất tuyên truyền – Kế hoạch đổi tên\r\n".encode() in _check(cache, clock, db)[
+        4
+    ].replace(b"\r\n ", b"")
     monkeypatch.setattr(feed_cache, "SPLICE_MIN", 0)  # a large change: read again instead
     monkeypatch.setattr(feed_cache, "SPLICE_SHARE", 1000)
     _revise(db, EPISODE, 6, title="Lần nữa")
@@ -174,9 +181,12 @@ def test_the_subscriptions_served_are_the_active_ones(cli, loaded):
     """The cache reads subscriptions in plain columns; the rule is people's."""
     for email, lang in (("a@x.example", "vi"), ("b@x.example", "en"), ("c@x.example", "vi")):
         assert cli("users", "add", email, "--role", "editor", "--lang", lang).code == 0
-    for args in (["--email", "a@x.example", "--agency", "dai-ptth", "--no-milestones"],
-                 ["--email", "b@x.example", "--channel", "tv"], ["--email", "c@x.example"],
-                 ["--email", "a@x.example", "--obligation", "cchc-radio-tv"]):
+    for args in (
+        ["--email", "a@x.example", "--agency", "dai-ptth", "--no-milestones"],
+        ["--email", "b@x.example", "--channel", "tv"],
+        ["--email", "c@x.example"],
+        ["--email", "a@x.example", "--obligation", "cchc-radio-tv"],
+    ):
         assert cli("subscribe", *args).code == 0
     assert cli("subscriptions", "revoke", "4").code == 0
     assert cli("users", "disable", "c@x.example").code == 0
@@ -201,18 +211,30 @@ def test_random_changes_splice_to_what_sorting_gives(monkeypatch):
 
     def row(uid: str) -> tuple:
         ical = f"BEGIN:VEVENT\r\nUID:{uid}\r\n{'X' * rng.randrange(20, 200)}\r\nEND:VEVENT\r\n".encode()
-        return f"2024{rng.randrange(1, 13):02d}{rng.randrange(1, 29):02d}T000000|{uid}", ical, rng.choice("ab"), \
-            rng.random() > 0.1
+        return (
+            f"2024{rng.randrange(1, 13):02d}{rng.randrange(1, 29):02d}T000000|{uid}",
+            ical,
+            rng.choice("ab"),
+            rng.random() > 0.1,
+        )
 
     def shown(scope: FeedScope) -> list[tuple]:
         return sorted(r for r in table.values() if r[3] and scope.admits("p", r[2], "o", " tv ", "occurrence"))
 
     for n in range(40):
         table[f"u{n}"] = row(f"u{n}")
-    monkeypatch.setattr(feed_cache, "item_layout", lambda _s, scope, _l: (
-        (key, key.partition("|")[2], len(ical)) for key, ical, *_ in shown(scope)))
-    monkeypatch.setattr(feed_cache, "item_bytes", lambda _s, scope, _l: (
-        (key.partition("|")[2], ical, hashlib.sha256(ical).hexdigest()) for key, ical, *_ in reversed(shown(scope))))
+    monkeypatch.setattr(
+        feed_cache,
+        "item_layout",
+        lambda _s, scope, _l: ((key, key.partition("|")[2], len(ical)) for key, ical, *_ in shown(scope)),
+    )
+    monkeypatch.setattr(
+        feed_cache,
+        "item_bytes",
+        lambda _s, scope, _l: (
+            (key.partition("|")[2], ical, hashlib.sha256(ical).hexdigest()) for key, ical, *_ in reversed(shown(scope))
+        ),
+    )
     head = b"BEGIN:VCALENDAR\r\n"
     for scope in (FeedScope(), FeedScope(agency="a")):
         built = feed_cache.read_feed(None, scope, "vi", head)
@@ -220,9 +242,25 @@ def test_random_changes_splice_to_what_sorting_gives(monkeypatch):
             changed = rng.sample(sorted(table), rng.randrange(1, 8)) + [f"new{_batch}"] * rng.randrange(0, 2)
             for uid in changed:
                 table[uid] = row(uid)
-            built.apply([ChangedItem(uid, key, "p", agency, "o", " tv ", "occurrence", live,
-                                     {"vi": (ical, hashlib.sha256(ical).hexdigest())})
-                         for uid in dict.fromkeys(changed) for key, ical, agency, live in [table[uid]]], scope, "vi")
+            built.apply(
+                [
+                    ChangedItem(
+                        uid,
+                        key,
+                        "p",
+                        agency,
+                        "o",
+                        " tv ",
+                        "occurrence",
+                        live,
+                        {"vi": (ical, hashlib.sha256(ical).hexdigest())},
+                    )
+                    for uid in dict.fromkeys(changed)
+                    for key, ical, agency, live in [table[uid]]
+                ],
+                scope,
+                "vi",
+            )
             expected = [ical for _key, ical, *_ in shown(scope)]
             feed = built.snapshot()
             assert feed.body == assemble(head, expected)

@@ -82,8 +82,13 @@ def test_feed_is_valid_rfc5545_for_every_client(cli, service):
     assert episode["SEQUENCE"] == 1 and str(episode["STATUS"]) == "CONFIRMED"
     assert episode["DTSTAMP"].dt == episode["LAST-MODIFIED"].dt  # the item's last change, not the request
     description = str(episode["DESCRIPTION"])
-    for expected in ("Đài Phát thanh và Truyền hình tỉnh", "Các cơ quan, đơn vị liên quan", "01/03/2024 – 31/03/2024",
-                     "10 phút", "/o/phu-tho-2024.cchc-radio-tv.2024-03.2"):
+    for expected in (
+        "Đài Phát thanh và Truyền hình tỉnh",
+        "Các cơ quan, đơn vị liên quan",
+        "01/03/2024 – 31/03/2024",
+        "10 phút",
+        "/o/phu-tho-2024.cchc-radio-tv.2024-03.2",
+    ):
         assert expected in description
     (alarm,) = episode.walk("VALARM")
     assert alarm["TRIGGER"].dt == timedelta(hours=8)
@@ -117,7 +122,7 @@ def test_validators_and_conditional_requests(cli, service):
     not_modified = client.get(f"/feeds/{token}.ics", headers={"If-None-Match": etag})
     assert not_modified.status_code == 304 and not_modified.content == b""
     assert not_modified.headers["etag"] == etag and not_modified.headers["last-modified"] == last_modified
-    assert client.get(f"/feeds/{token}.ics", headers={"If-None-Match": f'W/{etag}'}).status_code == 304
+    assert client.get(f"/feeds/{token}.ics", headers={"If-None-Match": f"W/{etag}"}).status_code == 304
     assert client.get(f"/feeds/{token}.ics", headers={"If-None-Match": '"foreign"'}).status_code == 200
     assert client.get(f"/feeds/{token}.ics", headers={"If-None-Match": "garbage"}).status_code == 200
     # If-None-Match wins over If-Modified-Since
@@ -162,8 +167,9 @@ def test_schedule_change_end_to_end(cli, service, tmp_path, data):
     before = client.get(f"/feeds/{token}.ics")
     old = _events(before.content)
     assert len(old) == (24 + 12) * 4
-    plan.write_text(text.replace("min_duration: 10m", "min_duration: 15m").split("  - code: bao-chi")[0],
-                    encoding="utf-8")
+    plan.write_text(
+        text.replace("min_duration: 10m", "min_duration: 15m").split("  - code: bao-chi")[0], encoding="utf-8"
+    )
     assert cli("load", plan, "--now", "2024-06-15 10:00").code == 0
     time.sleep(1.05)
     after = client.get(f"/feeds/{token}.ics", headers={"If-None-Match": before.headers["etag"]})
@@ -208,8 +214,11 @@ def test_slots_are_timed_with_a_vtimezone(cli, service, data):
         assert alarm["TRIGGER"].params.get("VALUE") == "DATE-TIME"
         assert alarm["TRIGGER"].dt.tzinfo is not None and alarm["TRIGGER"].dt.utcoffset() == timedelta(0)
     parsed = vobject.readOne(body.decode("utf-8"))
-    assert any(e.dtstart.value.utcoffset() == timedelta(hours=7) for e in parsed.vevent_list
-               if isinstance(e.dtstart.value, datetime))
+    assert any(
+        e.dtstart.value.utcoffset() == timedelta(hours=7)
+        for e in parsed.vevent_list
+        if isinstance(e.dtstart.value, datetime)
+    )
 
 
 def test_public_feed_is_off_by_default(cli, service):

@@ -31,8 +31,12 @@ from scheduler.web.app import create_app
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "15"))  # per operation and role: about 20 operations x 5 roles
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
-ROLES = {"admin": ("admin@x.example", "admin", None), "dha": ("dha@snv.example", "dha", "so-noi-vu"),
-         "producer": ("prod@dai.example", "producer", "dai-ptth"), "editor": ("ed@dai.example", "editor", None)}
+ROLES = {
+    "admin": ("admin@x.example", "admin", None),
+    "dha": ("dha@snv.example", "dha", "so-noi-vu"),
+    "producer": ("prod@dai.example", "producer", "dai-ptth"),
+    "editor": ("ed@dai.example", "editor", None),
+}
 
 
 def run_cli(*args: str) -> str:
@@ -71,8 +75,14 @@ def test_every_operation_answers_as_declared(world, role):
     client = TestClient(app, raise_server_exceptions=False)
     failures = []
     for operation, mode in ((o, m) for o in operations for m in GenerationMode):  # valid, then invalid data
-        @settings(max_examples=EXAMPLES, derandomize=True, database=None, deadline=None,
-                  suppress_health_check=list(HealthCheck))
+
+        @settings(
+            max_examples=EXAMPLES,
+            derandomize=True,
+            database=None,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+        )
         @given(case=operation.as_strategy(mode))
         def fuzz(case):
             case.headers = {**(case.headers or {}), **headers}
@@ -95,21 +105,54 @@ def test_range_and_back_in_time_answers_are_declared(world, tmp_path):
     app, tokens = world
     clip = tmp_path / "clip.mp4"
     clip.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 300)
-    run_cli("deliver", "phu-tho-2024.cchc-radio-tv.2024-03.1", "--by", "prod@dai.example", "--at", "2024-03-06 19:30",
-            "--duration", "10m", "--file", str(clip), "--now", "2024-03-21 09:00")  # later than the app's clock
+    run_cli(
+        "deliver",
+        "phu-tho-2024.cchc-radio-tv.2024-03.1",
+        "--by",
+        "prod@dai.example",
+        "--at",
+        "2024-03-06 19:30",
+        "--duration",
+        "10m",
+        "--file",
+        str(clip),
+        "--now",
+        "2024-03-21 09:00",
+    )  # later than the app's clock
     client = TestClient(app)
     paths = client.get("/openapi.json").json()["paths"]
     producer = {"Authorization": f"Bearer {tokens['producer']}"}
     entry = client.get("/api/occurrences/phu-tho-2024.cchc-radio-tv.2024-03.1", headers=producer).json()["entries"][0]
-    answers = [("/api/ledger/{seq}/files/{sha256}", "get",
-                client.get(entry["files"][0]["href"], headers={**producer, "Range": r}))
-               for r in ("bytes=0-0", "bytes=9999-")]
-    answers.append(("/api/occurrences/{occurrence_id}/deliveries", "post", client.post(
-        "/api/occurrences/phu-tho-2024.cchc-radio-tv.2024-03.2/deliveries", headers=producer,
-        files={"aired_at": (None, "14/03/2024 19:30"), "duration": (None, "10m")})))
-    answers.append(("/api/occurrences/{occurrence_id}/excuses", "post", client.post(
-        "/api/occurrences/phu-tho-2024.cchc-radio-tv.2024-04.1/excuses",
-        headers={"Authorization": f"Bearer {tokens['dha']}"}, json={"reason": "Bão"})))
+    answers = [
+        (
+            "/api/ledger/{seq}/files/{sha256}",
+            "get",
+            client.get(entry["files"][0]["href"], headers={**producer, "Range": r}),
+        )
+        for r in ("bytes=0-0", "bytes=9999-")
+    ]
+    answers.append(
+        (
+            "/api/occurrences/{occurrence_id}/deliveries",
+            "post",
+            client.post(
+                "/api/occurrences/phu-tho-2024.cchc-radio-tv.2024-03.2/deliveries",
+                headers=producer,
+                files={"aired_at": (None, "14/03/2024 19:30"), "duration": (None, "10m")},
+            ),
+        )
+    )
+    answers.append(
+        (
+            "/api/occurrences/{occurrence_id}/excuses",
+            "post",
+            client.post(
+                "/api/occurrences/phu-tho-2024.cchc-radio-tv.2024-04.1/excuses",
+                headers={"Authorization": f"Bearer {tokens['dha']}"},
+                json={"reason": "Bão"},
+            ),
+        )
+    )
     assert [r.status_code for _, _, r in answers] == [206, 416, 409, 409]
     for path, method, r in answers:
         assert str(r.status_code) in paths[path][method]["responses"], (path, r.status_code)

@@ -30,31 +30,80 @@ EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "15"))  # per route and role
 NOW = "2024-03-20 10:00"
 PASSWORD = "mat-khau-du-dai"
 EPISODE = "phu-tho-2024.cchc-radio-tv.2024-03.1"
-ROLES = {"admin": ("admin@x.example", "admin", None), "dha": ("dha@snv.example", "dha", "so-noi-vu"),
-         "producer": ("prod@dai.example", "producer", "dai-ptth"), "editor": ("ed@dai.example", "editor", None)}
+ROLES = {
+    "admin": ("admin@x.example", "admin", None),
+    "dha": ("dha@snv.example", "dha", "so-noi-vu"),
+    "producer": ("prod@dai.example", "producer", "dai-ptth"),
+    "editor": ("ed@dai.example", "editor", None),
+}
 SIGNS_OUT = {"/logout"}  # fuzzed, it would end the session the other routes need
 HUGE = "18446744073709551616"
-ODD = ["", " ", "\ud800", "a\udfffb", "²", "١٢", "１２", HUGE, "-1", "0", "1e9", "9" * 5000, "x" * 20_000,
-       "31/12/9999", "0001-01-01T00:00+14:00", "9999", "0001-01-01..9999-12-31", "999999999999h", "25h",
-       "\x00", "<script>alert(1)</script>", "../../etc/passwd", "Q4/9999", "2024-13", "admin", "vi", "on",
-       EPISODE, "cchc-radio-tv", "dai-ptth", "https://x.example/" + "a" * 3000, "14/03/2024 19:30"]
+ODD = [
+    "",
+    " ",
+    "\ud800",
+    "a\udfffb",
+    "²",
+    "١٢",
+    "１２",
+    HUGE,
+    "-1",
+    "0",
+    "1e9",
+    "9" * 5000,
+    "x" * 20_000,
+    "31/12/9999",
+    "0001-01-01T00:00+14:00",
+    "9999",
+    "0001-01-01..9999-12-31",
+    "999999999999h",
+    "25h",
+    "\x00",
+    "<script>alert(1)</script>",
+    "../../etc/passwd",
+    "Q4/9999",
+    "2024-13",
+    "admin",
+    "vi",
+    "on",
+    EPISODE,
+    "cchc-radio-tv",
+    "dai-ptth",
+    "https://x.example/" + "a" * 3000,
+    "14/03/2024 19:30",
+]
 # The names the pages' forms use, and a few they do not.
-FIELDS = sorted(set(re.findall(r'name="([a-z_]+)"', "".join(
-    p.read_text(encoding="utf-8") for p in (Path(__file__).parent.parent / "templates").glob("*.html")))) - {"csrf"}
-    | {"aired_at", "published_at", "sha256", "unknown", "issue_number"})
+FIELDS = sorted(
+    set(
+        re.findall(
+            r'name="([a-z_]+)"',
+            "".join(p.read_text(encoding="utf-8") for p in (Path(__file__).parent.parent / "templates").glob("*.html")),
+        )
+    )
+    - {"csrf"}
+    | {"aired_at", "published_at", "sha256", "unknown", "issue_number"}
+)
 IDS = ["1", "2", "3", "4", "0", HUGE, "²", "-1", "1,2", "abc", "9" * 40, EPISODE, "cchc-radio-tv"]
 # Path values that reach the routes' logic (an existing row), by parameter name.
-REAL = {"occurrence_id": [EPISODE], "code": ["dai-ptth", "cchc-radio-tv"], "obligation": ["cchc-radio-tv"],
-        "fmt": ["csv", "json", "xlsx", "html"], "plan": ["phu-tho-2024"], "ids": ["1"]}
+REAL = {
+    "occurrence_id": [EPISODE],
+    "code": ["dai-ptth", "cchc-radio-tv"],
+    "obligation": ["cchc-radio-tv"],
+    "fmt": ["csv", "json", "xlsx", "html"],
+    "plan": ["phu-tho-2024"],
+    "ids": ["1"],
+}
 
-values = st.one_of(st.sampled_from(ODD), st.text(max_size=30), st.integers().map(str),
-                   st.dates().map(lambda d: d.strftime("%d/%m/%Y")))
+values = st.one_of(
+    st.sampled_from(ODD), st.text(max_size=30), st.integers().map(str), st.dates().map(lambda d: d.strftime("%d/%m/%Y"))
+)
 forms = st.dictionaries(st.sampled_from(FIELDS), st.lists(values, min_size=1, max_size=3), max_size=8)
 
 
 def path_values(name: str):
-    return st.one_of(st.sampled_from(REAL.get(name, ["1", "2"])), st.sampled_from(IDS),
-                     st.text(min_size=1, max_size=20))
+    return st.one_of(
+        st.sampled_from(REAL.get(name, ["1", "2"])), st.sampled_from(IDS), st.text(min_size=1, max_size=20)
+    )
 
 
 def target(path: str, params: dict[str, str]) -> str:
@@ -74,8 +123,9 @@ def page_routes(routes, method: str = "POST", found=None) -> list[str]:
     found = [] if found is None else found
     for route in routes:
         if hasattr(route, "path"):
-            if method in (getattr(route, "methods", None) or ()) and not route.path.startswith(("/api/", "/docs",
-                                                                                               "/redoc")):
+            if method in (getattr(route, "methods", None) or ()) and not route.path.startswith(
+                ("/api/", "/docs", "/redoc")
+            ):
                 found.append(route.path)
         else:
             page_routes(route.original_router.routes, method, found)
@@ -86,8 +136,9 @@ def encoded(fields: dict[str, list[str]], csrf: str | None) -> bytes:
     """urlencoded as a client sends it: a lone surrogate goes out as its (invalid) UTF-8 bytes."""
     pairs = [("csrf", csrf)] if csrf is not None else []
     pairs += [(k, v) for k, vs in fields.items() for v in vs]
-    return "&".join(quote_plus(k) + "=" + quote_plus(v.encode("utf-8", "surrogatepass"))
-                    for k, v in pairs).encode("ascii")
+    return "&".join(quote_plus(k) + "=" + quote_plus(v.encode("utf-8", "surrogatepass")) for k, v in pairs).encode(
+        "ascii"
+    )
 
 
 @pytest.fixture
@@ -110,8 +161,7 @@ def world(monkeypatch, tmp_path):
 def signed_in(app, role: str) -> TestClient:
     client = TestClient(app, follow_redirects=False, raise_server_exceptions=False)
     token = html(client.get("/login")).one("form", id="login").one("input", name="csrf").attrs["value"]
-    answer = client.post("/login", data={"csrf": token, "email": ROLES[role][0], "password": PASSWORD,
-                                         "next": "/"})
+    answer = client.post("/login", data={"csrf": token, "email": ROLES[role][0], "password": PASSWORD, "next": "/"})
     assert answer.status_code == 303, answer.text
     return client
 
@@ -125,23 +175,42 @@ def test_every_form_route_survives_generated_values(world, role):
     failures, seen = [], set()
     for path, odd in ((p, v) for p in routes for v in ODD):  # first each odd value in every field at once
         real = target(path, {name: REAL.get(name, ["1"])[0] for name in re.findall(r"{(\w+)}", path)})
-        r = client.post(real, content=encoded({name: [odd] for name in FIELDS}, csrf),
-                        headers={"content-type": "application/x-www-form-urlencoded"})
+        r = client.post(
+            real,
+            content=encoded({name: [odd] for name in FIELDS}, csrf),
+            headers={"content-type": "application/x-www-form-urlencoded"},
+        )
         seen.add(r.status_code)
         if r.status_code >= 500 or "Traceback" in r.text:
             failures.append(f"{real} with every field {odd[:40]!r}: {r.status_code} {r.text[:300]}")
     for path in routes:
-        @settings(max_examples=EXAMPLES, derandomize=True, database=None, deadline=None,
-                  suppress_health_check=list(HealthCheck))
-        @given(fields=forms, params=st.fixed_dictionaries({name: path_values(name) for name in
-                                                          re.findall(r"{(\w+)}", path)}),
-               with_csrf=st.sampled_from([True, True, True, False]))
+
+        @settings(
+            max_examples=EXAMPLES,
+            derandomize=True,
+            database=None,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+        )
+        @given(
+            fields=forms,
+            params=st.fixed_dictionaries({name: path_values(name) for name in re.findall(r"{(\w+)}", path)}),
+            with_csrf=st.sampled_from([True, True, True, False]),
+        )
         def post(fields, params, with_csrf):
-            r = client.post(target(path, params), content=encoded(fields, csrf if with_csrf else "wrong"),
-                            headers={"content-type": "application/x-www-form-urlencoded"})
+            r = client.post(
+                target(path, params),
+                content=encoded(fields, csrf if with_csrf else "wrong"),
+                headers={"content-type": "application/x-www-form-urlencoded"},
+            )
             seen.add(r.status_code)
-            assert r.status_code < 500 and "Traceback" not in r.text, (path, params, fields, r.status_code,
-                                                                       r.text[:300])
+            assert r.status_code < 500 and "Traceback" not in r.text, (
+                path,
+                params,
+                fields,
+                r.status_code,
+                r.text[:300],
+            )
 
         try:
             post()
@@ -152,9 +221,17 @@ def test_every_form_route_survives_generated_values(world, role):
 
 
 # The query names the pages read: their declared parameters and those read from request.query_params.
-QUERY = sorted(set(re.findall(r'(?:query_params|query)\.get\("(\w+)"', "".join(
-    p.read_text(encoding="utf-8") for p in (Path(__file__).parent.parent / "scheduler" / "web").glob("*.py"))))
-    | {"plan", "period", "cutoff", "agency", "obligation", "channel", "milestones", "month", "lang"})
+QUERY = sorted(
+    set(
+        re.findall(
+            r'(?:query_params|query)\.get\("(\w+)"',
+            "".join(
+                p.read_text(encoding="utf-8") for p in (Path(__file__).parent.parent / "scheduler" / "web").glob("*.py")
+            ),
+        )
+    )
+    | {"plan", "period", "cutoff", "agency", "obligation", "channel", "milestones", "month", "lang"}
+)
 
 
 @pytest.mark.parametrize("role", ["admin", "producer"])
@@ -170,15 +247,22 @@ def test_every_page_survives_generated_queries(world, role):
         if r.status_code >= 500 or "Traceback" in r.text:
             failures.append(f"{real} with every query value {odd[:40]!r}: {r.status_code} {r.text[:300]}")
     for path in routes:
-        @settings(max_examples=EXAMPLES, derandomize=True, database=None, deadline=None,
-                  suppress_health_check=list(HealthCheck))
-        @given(query=st.dictionaries(st.sampled_from(QUERY), values, min_size=1, max_size=3),
-               params=st.fixed_dictionaries({name: path_values(name) for name in re.findall(r"{(\w+)}", path)}))
+
+        @settings(
+            max_examples=EXAMPLES,
+            derandomize=True,
+            database=None,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+        )
+        @given(
+            query=st.dictionaries(st.sampled_from(QUERY), values, min_size=1, max_size=3),
+            params=st.fixed_dictionaries({name: path_values(name) for name in re.findall(r"{(\w+)}", path)}),
+        )
         def get(query, params):
             url = target(path, params) + "?" + encoded({k: [v] for k, v in query.items()}, None).decode()
             r = client.get(url)
-            assert r.status_code < 500 and "Traceback" not in r.text, (path, params, query, r.status_code,
-                                                                       r.text[:300])
+            assert r.status_code < 500 and "Traceback" not in r.text, (path, params, query, r.status_code, r.text[:300])
 
         try:
             get()

@@ -114,8 +114,9 @@ def test_vietnamese_keeps_every_placeholder():
                 wrong.append(f"  {ids[0]!r} -> {text!r}: {e}")
                 continue
             if expected != got:
-                wrong.append(f"  {ids[0]!r} -> {text!r}: placeholders {sorted(expected.elements())} "
-                             f"!= {sorted(got.elements())}")
+                wrong.append(
+                    f"  {ids[0]!r} -> {text!r}: placeholders {sorted(expected.elements())} != {sorted(got.elements())}"
+                )
     assert not wrong, "Vietnamese translations whose {placeholders} differ from the msgid:\n" + "\n".join(wrong)
 
 
@@ -131,6 +132,9 @@ def test_runtime_catalogs():
 
 def test_vietnamese_catalog_is_nfc():
     text = VI_PO.read_bytes().decode("utf-8")
-    bad = [f"  line {n}: {line}" for n, line in enumerate(text.splitlines(), 1)
-           if unicodedata.normalize("NFC", line) != line]
+    bad = [
+        f"  line {n}: {line}"
+        for n, line in enumerate(text.splitlines(), 1)
+        if unicodedata.normalize("NFC", line) != line
+    ]
     assert not bad, f"{_shown(VI_PO)} is not NFC-normalised:\n" + "\n".join(bad)

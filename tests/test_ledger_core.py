@@ -48,28 +48,49 @@ def no_files(sha256):
 
 def file_check_over(store):
     """Like the evidence store: the file must exist and re-hash to its name."""
+
     def check(sha256):
         if sha256 not in store:
             return FILE_MISSING
         return None if hashlib.sha256(store[sha256]).hexdigest() == sha256 else FILE_MISMATCH
+
     return check
 
 
 def build(n=5, duration=600):
     entries, prev = [], None
     for i in range(n):
-        files = [{"sha256": sha, "size": len(data), "name": f"tệp-{i}.mp4", "type": "video/mp4"}
-                 for sha, data in FILES.items()] if i == 1 else []
-        prev = make_entry(prev, "delivery", f"cchc-tv/2024-{i + 1:02d}#1", AT + timedelta(days=30 * i),
-                          "btv@ptv.vn", {"files": files, "duration": duration, "title": TITLE})
+        files = (
+            [
+                {"sha256": sha, "size": len(data), "name": f"tệp-{i}.mp4", "type": "video/mp4"}
+                for sha, data in FILES.items()
+            ]
+            if i == 1
+            else []
+        )
+        prev = make_entry(
+            prev,
+            "delivery",
+            f"cchc-tv/2024-{i + 1:02d}#1",
+            AT + timedelta(days=30 * i),
+            "btv@ptv.vn",
+            {"files": files, "duration": duration, "title": TITLE},
+        )
         entries.append(prev)
     return entries
 
 
 def as_rows(entries):
     """What the database would hold: the canonical text verbatim."""
-    return [StoredEntry(e.seq, canonical(e.seq, e.kind, e.occurrence, e.recorded_at, e.recorded_by, e.payload,
-                                         e.supersedes, e.prev_hash), e.prev_hash, e.hash) for e in entries]
+    return [
+        StoredEntry(
+            e.seq,
+            canonical(e.seq, e.kind, e.occurrence, e.recorded_at, e.recorded_by, e.payload, e.supersedes, e.prev_hash),
+            e.prev_hash,
+            e.hash,
+        )
+        for e in entries
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -91,9 +112,12 @@ def test_intact_chain_verifies():
 
 def test_canonical_text_is_stable_and_utc():
     text = canonical(1, "delivery", "o", AT, "a@b.vn", {"b": 1, "a": [True, None, 1.5]}, None, GENESIS)
-    assert text == ('{"format":1,"kind":"delivery","occurrence":"o","payload":{"a":[true,null,1.5],"b":1},"prev_hash":"'
-                    + GENESIS + '","recorded_at":"2024-03-14T12:30:00.000000+00:00","recorded_by":"a@b.vn",'
-                    '"seq":1,"supersedes":null}')
+    assert text == (
+        '{"format":1,"kind":"delivery","occurrence":"o","payload":{"a":[true,null,1.5],"b":1},"prev_hash":"'
+        + GENESIS
+        + '","recorded_at":"2024-03-14T12:30:00.000000+00:00","recorded_by":"a@b.vn",'
+        '"seq":1,"supersedes":null}'
+    )
     assert entry_hash(text) == hashlib.sha256(text.encode()).hexdigest()
     doc = parse_content(text)
     assert doc["recorded_at"] == "2024-03-14T12:30:00.000000+00:00" and doc["payload"]["b"] == 1
@@ -101,10 +125,17 @@ def test_canonical_text_is_stable_and_utc():
     assert legacy == text.replace('"format":1,', "") and "format" not in parse_content(legacy)
 
 
-@pytest.mark.parametrize("payload, where", [
-    ({"x": float("nan")}, "payload.x"), ({"x": [1, float("inf")]}, "payload.x[1]"), ({"x": {1, 2}}, "payload.x"),
-    ({"x": b"bytes"}, "payload.x"), ({"x": AT}, "payload.x"), ({1: "a"}, "payload key"),
-])
+@pytest.mark.parametrize(
+    "payload, where",
+    [
+        ({"x": float("nan")}, "payload.x"),
+        ({"x": [1, float("inf")]}, "payload.x[1]"),
+        ({"x": {1, 2}}, "payload.x"),
+        ({"x": b"bytes"}, "payload.x"),
+        ({"x": AT}, "payload.x"),
+        ({1: "a"}, "payload key"),
+    ],
+)
 def test_canonical_rejects_what_json_cannot_hold(payload, where):
     with pytest.raises(SchedulerError) as caught:
         canonical(1, "delivery", "o", AT, "a@b.vn", payload, None, GENESIS)
@@ -119,14 +150,28 @@ def test_canonical_needs_an_aware_time():
 def test_vietnamese_text_is_nfc_and_round_trips():
     decomposed = unicodedata.normalize("NFD", TITLE)
     assert decomposed != TITLE
-    entry = make_entry(None, "excuse", "cchc-tv/2024-04#1", AT, "Sở.Nội.Vụ@phutho.gov.vn",
-                       {"lý do": unicodedata.normalize("NFD", "Nghỉ lễ"), "title": decomposed})
+    entry = make_entry(
+        None,
+        "excuse",
+        "cchc-tv/2024-04#1",
+        AT,
+        "Sở.Nội.Vụ@phutho.gov.vn",
+        {"lý do": unicodedata.normalize("NFD", "Nghỉ lễ"), "title": decomposed},
+    )
     assert entry.payload == {"files": [], "lý do": "Nghỉ lễ", "title": TITLE}
     row = stored(entry)
     assert TITLE in row.content and "\\u" not in row.content
     assert parse_content(row.content)["payload"]["title"] == TITLE
-    assert row.content == canonical(1, "excuse", "cchc-tv/2024-04#1", AT, "Sở.Nội.Vụ@phutho.gov.vn",
-                                    {"files": [], "lý do": "Nghỉ lễ", "title": TITLE}, None, GENESIS)
+    assert row.content == canonical(
+        1,
+        "excuse",
+        "cchc-tv/2024-04#1",
+        AT,
+        "Sở.Nội.Vụ@phutho.gov.vn",
+        {"files": [], "lý do": "Nghỉ lễ", "title": TITLE},
+        None,
+        GENESIS,
+    )
     assert verify_chain([row], no_files) is None
 
 
@@ -140,8 +185,9 @@ def test_make_entry_validates():
     with pytest.raises(SchedulerError, match="only an earlier entry"):
         make_entry(first, "delivery", "o", AT, "a@b.vn", {}, supersedes=2)
     with pytest.raises(SchedulerError, match=r"payload.files\[0\].sha256"):
-        make_entry(first, "delivery", "o", AT, "a@b.vn", {"files": [{"sha256": "x", "size": 1, "name": "a",
-                                                                     "type": "t"}]})
+        make_entry(
+            first, "delivery", "o", AT, "a@b.vn", {"files": [{"sha256": "x", "size": 1, "name": "a", "type": "t"}]}
+        )
 
 
 def test_file_hashes():
@@ -195,8 +241,16 @@ def test_one_row_recomputed_consistently_is_caught_at_the_next():
     entries = build()
     rows = as_rows(entries)
     e = entries[2]
-    text = canonical(e.seq, e.kind, e.occurrence, e.recorded_at, e.recorded_by, {**e.payload, "duration": 60},
-                     e.supersedes, e.prev_hash)
+    text = canonical(
+        e.seq,
+        e.kind,
+        e.occurrence,
+        e.recorded_at,
+        e.recorded_by,
+        {**e.payload, "duration": 60},
+        e.supersedes,
+        e.prev_hash,
+    )
     rows[2] = StoredEntry(3, text, e.prev_hash, entry_hash(text))
     assert verify_chain(rows, no_files) == Break(4, "previous hash does not match entry {prev}", {"prev": 3})
 
@@ -264,10 +318,13 @@ def test_checkpoint_catches_removed_last_rows(key):
     cp = sign_checkpoint(key, 5, rows[-1].hash, AT)
     assert verify_chain(rows[:-1], no_files) is None
     found = check_checkpoint(cp, public_key_of(key), rows[:-1])
-    assert found == Break(None, "the ledger has fewer entries ({n}) than the checkpoint ({count})",
-                          {"n": 4, "count": 5})
-    assert (check_checkpoint(cp, public_key_of(key), []).render()
-            == "the ledger has fewer entries (0) than the checkpoint (5)")
+    assert found == Break(
+        None, "the ledger has fewer entries ({n}) than the checkpoint ({count})", {"n": 4, "count": 5}
+    )
+    assert (
+        check_checkpoint(cp, public_key_of(key), []).render()
+        == "the ledger has fewer entries (0) than the checkpoint (5)"
+    )
 
 
 def test_tampered_checkpoint_fails(key):
@@ -275,13 +332,21 @@ def test_tampered_checkpoint_fails(key):
     cp = sign_checkpoint(key, 5, rows[-1].hash, AT)
     signature = bytearray(base64.b64decode(cp.signature))
     signature[0] ^= 1
-    for forged in (replace(cp, count=4), replace(cp, head=rows[3].hash), replace(cp, at=LATER),
-                   replace(cp, signature=base64.b64encode(bytes(signature)).decode()), replace(cp, signature="x")):
-        assert check_checkpoint(forged, public_key_of(key), rows) == Break(None, "checkpoint signature is not valid",
-                                                                           {})
+    for forged in (
+        replace(cp, count=4),
+        replace(cp, head=rows[3].hash),
+        replace(cp, at=LATER),
+        replace(cp, signature=base64.b64encode(bytes(signature)).decode()),
+        replace(cp, signature="x"),
+    ):
+        assert check_checkpoint(forged, public_key_of(key), rows) == Break(
+            None, "checkpoint signature is not valid", {}
+        )
     other = new_private_key_pem()
-    assert check_checkpoint(cp, public_key_of(other), rows).reason == \
-        "the checkpoint was signed with another key ({key_id})"
+    assert (
+        check_checkpoint(cp, public_key_of(other), rows).reason
+        == "the checkpoint was signed with another key ({key_id})"
+    )
     with pytest.raises(SchedulerError, match="needs the ledger's public key"):
         check_checkpoint(cp, None, rows)
 
@@ -294,20 +359,38 @@ def test_checkpoint_text_round_trips(key):
     assert base64.b64decode(doc["public_key"]) == public_key_of(key) and "\n  " in text
     assert Checkpoint.from_text(text) == cp
     doc["count"] = 4
-    assert check_checkpoint(Checkpoint.from_text(json.dumps(doc)), public_key_of(key), []).reason == \
-        "checkpoint signature is not valid"
+    assert (
+        check_checkpoint(Checkpoint.from_text(json.dumps(doc)), public_key_of(key), []).reason
+        == "checkpoint signature is not valid"
+    )
 
 
-@pytest.mark.parametrize("text, named", [
-    ("not json at all", "not valid JSON"), ("[1, 2]", "checkpoint: expected a JSON object"),
-    ('{"count": 1}', "field head is missing"),
-    ('{"count": -1, "head": "", "at": "", "key_id": "", "signature": ""}', "checkpoint.count"),
-    ('{"count": 1, "head": "zz", "at": "", "key_id": "", "signature": ""}', "checkpoint.head"),
-    ('{"count": 1, "head": "' + "a" * 64 + '", "at": "2024-03-14T12:00:00", "key_id": "' + "b" * 16
-     + '", "signature": ""}', "checkpoint.at"),
-    ('{"count": 1, "head": "' + "a" * 64 + '", "at": "2024-03-14T12:00:00+00:00", "key_id": "' + "b" * 16
-     + '", "signature": "%%%"}', "checkpoint.signature"),
-])
+@pytest.mark.parametrize(
+    "text, named",
+    [
+        ("not json at all", "not valid JSON"),
+        ("[1, 2]", "checkpoint: expected a JSON object"),
+        ('{"count": 1}', "field head is missing"),
+        ('{"count": -1, "head": "", "at": "", "key_id": "", "signature": ""}', "checkpoint.count"),
+        ('{"count": 1, "head": "zz", "at": "", "key_id": "", "signature": ""}', "checkpoint.head"),
+        (
+            '{"count": 1, "head": "'
+            + "a" * 64
+            + '", "at": "2024-03-14T12:00:00", "key_id": "'
+            + "b" * 16
+            + '", "signature": ""}',
+            "checkpoint.at",
+        ),
+        (
+            '{"count": 1, "head": "'
+            + "a" * 64
+            + '", "at": "2024-03-14T12:00:00+00:00", "key_id": "'
+            + "b" * 16
+            + '", "signature": "%%%"}',
+            "checkpoint.signature",
+        ),
+    ],
+)
 def test_checkpoint_from_garbage_names_the_problem(text, named):
     with pytest.raises(SchedulerError, match=named):
         Checkpoint.from_text(text)
@@ -322,14 +405,18 @@ def test_keys():
         sign_checkpoint(pem, 2, GENESIS, AT)
 
 
-json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
-                           | st.text(), lambda inner: st.lists(inner, max_size=3)
-                           | st.dictionaries(st.text(max_size=5), inner, max_size=3), max_leaves=8)
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=8,
+)
 
 
 @settings(max_examples=150, deadline=None)
-@given(payloads=st.lists(st.dictionaries(st.text(max_size=8), json_values, max_size=4), min_size=1, max_size=5),
-       data=st.data())
+@given(
+    payloads=st.lists(st.dictionaries(st.text(max_size=8), json_values, max_size=4), min_size=1, max_size=5),
+    data=st.data(),
+)
 def test_any_single_byte_change_is_caught(payloads, data):
     entries, prev = [], None
     for i, payload in enumerate(payloads):

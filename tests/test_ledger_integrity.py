@@ -57,8 +57,18 @@ class World:
         """The ledger check page as the signed-in DHA sees it after pressing the button."""
         client = TestClient(self.app, follow_redirects=False)
         form = html(client.get("/login")).one("form", id="login")
-        assert client.post("/login", data={"csrf": form.one("input", name="csrf").attrs["value"], "email": DHA,
-                                           "password": PASSWORD, "next": "/"}).status_code == 303
+        assert (
+            client.post(
+                "/login",
+                data={
+                    "csrf": form.one("input", name="csrf").attrs["value"],
+                    "email": DHA,
+                    "password": PASSWORD,
+                    "next": "/",
+                },
+            ).status_code
+            == 303
+        )
         csrf = html(client.get("/dashboard")).one("form", id="verify-ledger").one("input", name="csrf").attrs["value"]
         return client, csrf
 
@@ -92,9 +102,17 @@ class World:
             edit(seq, doc)
             doc["recorded_at"] = datetime.fromisoformat(doc["recorded_at"])
             body = text_edit(seq, canonical(**{**doc, "prev_hash": prev}))
-            changes.append(update(LedgerRow).where(LedgerRow.seq == seq).values(
-                content=body, prev_hash=prev, hash=entry_hash(body), recorded_at=doc["recorded_at"],
-                **stored_ledger.projection(doc["kind"], doc["payload"])))
+            changes.append(
+                update(LedgerRow)
+                .where(LedgerRow.seq == seq)
+                .values(
+                    content=body,
+                    prev_hash=prev,
+                    hash=entry_hash(body),
+                    recorded_at=doc["recorded_at"],
+                    **stored_ledger.projection(doc["kind"], doc["payload"]),
+                )
+            )
             prev = entry_hash(body)
         self.tamper(*changes)
 
@@ -106,13 +124,49 @@ def world(cli, db_url, tmp_path):
     assert cli("users", "add", DHA, "--role", "dha", "--agency", "so-noi-vu").code == 0
     recording = tmp_path / "Phóng sự tháng 3.mp4"
     recording.write_bytes(RECORDING)
-    steps = [("deliver", EPISODE, "--by", PRODUCER, "--at", "2024-03-06 19:30", "--duration", "10m",
-              "--file", recording, "--now", "2024-03-07 09:00"),
-             ("deliver", SECOND, "--by", PRODUCER, "--at", "2024-03-14 19:30", "--duration", "5m",
-              "--now", "2024-03-15 09:00"),
-             ("deliver", SECOND, "--by", PRODUCER, "--at", "2024-03-14 19:30", "--duration", "12m",
-              "--supersedes", "2", "--now", "2024-03-16 09:00"),
-             ("excuse", APRIL, "--by", DHA, "--reason", "Nghỉ lễ", "--now", "2024-03-18 09:00")]
+    steps = [
+        (
+            "deliver",
+            EPISODE,
+            "--by",
+            PRODUCER,
+            "--at",
+            "2024-03-06 19:30",
+            "--duration",
+            "10m",
+            "--file",
+            recording,
+            "--now",
+            "2024-03-07 09:00",
+        ),
+        (
+            "deliver",
+            SECOND,
+            "--by",
+            PRODUCER,
+            "--at",
+            "2024-03-14 19:30",
+            "--duration",
+            "5m",
+            "--now",
+            "2024-03-15 09:00",
+        ),
+        (
+            "deliver",
+            SECOND,
+            "--by",
+            PRODUCER,
+            "--at",
+            "2024-03-14 19:30",
+            "--duration",
+            "12m",
+            "--supersedes",
+            "2",
+            "--now",
+            "2024-03-16 09:00",
+        ),
+        ("excuse", APRIL, "--by", DHA, "--reason", "Nghỉ lễ", "--now", "2024-03-18 09:00"),
+    ]
     for step in steps:
         result = cli(*step)
         assert result.code == 0, result.err
@@ -126,14 +180,18 @@ def world(cli, db_url, tmp_path):
 
 def _file_sha256() -> str:
     import hashlib
+
     return hashlib.sha256(RECORDING).hexdigest()
 
 
 COLUMNS = [  # (column, entry, the change)
     ("occurrence_id", 1, update(LedgerRow).where(LedgerRow.seq == 1).values(occurrence_id=APRIL)),
     ("kind", 2, update(LedgerRow).where(LedgerRow.seq == 2).values(kind="excuse")),
-    ("recorded_at", 2,
-     update(LedgerRow).where(LedgerRow.seq == 2).values(recorded_at=datetime(2024, 3, 1, tzinfo=UTC))),
+    (
+        "recorded_at",
+        2,
+        update(LedgerRow).where(LedgerRow.seq == 2).values(recorded_at=datetime(2024, 3, 1, tzinfo=UTC)),
+    ),
     ("recorded_by", 4, update(LedgerRow).where(LedgerRow.seq == 4).values(recorded_by="ai-do@x.example")),
     ("supersedes", 3, update(LedgerRow).where(LedgerRow.seq == 3).values(supersedes=None)),
     ("moment", 1, update(LedgerRow).where(LedgerRow.seq == 1).values(moment=datetime(2024, 2, 1, tzinfo=UTC))),
@@ -173,8 +231,11 @@ def test_a_changed_column_is_named_with_its_entry_by_cli_api_and_page(world, col
 
 
 CHAIN = [  # the chain's own columns: the entry is named, as before
-    ("content", 2,
-     "UPDATE ledger SET content = replace(content, '\"duration\":300', '\"duration\":900') WHERE seq = 2"),
+    (
+        "content",
+        2,
+        "UPDATE ledger SET content = replace(content, '\"duration\":300', '\"duration\":900') WHERE seq = 2",
+    ),
     ("hash", 3, "UPDATE ledger SET hash = '" + "a" * 64 + "' WHERE seq = 3"),
     ("prev_hash", 4, "UPDATE ledger SET prev_hash = '" + "b" * 64 + "' WHERE seq = 4"),
     ("seq", 9, "UPDATE ledger SET seq = 9 WHERE seq = 4"),
@@ -193,8 +254,10 @@ def test_a_changed_chain_column_is_named_by_cli_api_and_page(world, column, seq,
 
 
 def test_every_mismatch_is_reported_not_only_the_first(world):
-    world.tamper(update(LedgerRow).where(LedgerRow.seq == 1).values(late=True, recorded_by="x@x.example"),
-                 update(LedgerRow).where(LedgerRow.seq == 4).values(occurrence_id=EPISODE))
+    world.tamper(
+        update(LedgerRow).where(LedgerRow.seq == 1).values(late=True, recorded_by="x@x.example"),
+        update(LedgerRow).where(LedgerRow.seq == 4).values(occurrence_id=EPISODE),
+    )
     answer = world.api.get("/api/ledger/verify", headers=world.headers).json()
     found = {(p["seq"], p["column"]) for p in answer["problems"]}
     assert {(1, "late"), (1, "recorded_by"), (4, "occurrence_id")} <= found
@@ -223,6 +286,7 @@ def test_postgresql_trigger_is_a_second_wall(world):
 
 # Ledger time only moves forward.
 
+
 def test_an_entry_before_the_last_one_is_refused_by_the_cli(world):
     result = world.cli("excuse", MAY, "--by", DHA, "--reason", "Bão", "--now", "2024-03-17 09:00", "--lang", "en")
     assert result.code == 1 and result.out == ""
@@ -245,10 +309,13 @@ def test_verify_reports_a_backward_step(world):
     def earlier(seq, doc):
         if seq == 3:
             doc["recorded_at"] = "2024-03-14T00:00:00.000000+00:00"
+
     world.rewrite(earlier)
     result = world.cli("verify", "--lang", "en")
-    assert result.code == 1 and "entry 3: recorded before entry 2 (14/03/2024 07:00:00 < 15/03/2024 09:00:00)" \
-        in result.err
+    assert (
+        result.code == 1
+        and "entry 3: recorded before entry 2 (14/03/2024 07:00:00 < 15/03/2024 09:00:00)" in result.err
+    )
     answer = world.api.get("/api/ledger/verify", headers=world.headers).json()
     assert [p["seq"] for p in answer["problems"]] == [3]
 
@@ -257,13 +324,24 @@ def test_replaying_a_year_on_an_empty_ledger_works(cli):
     assert cli("load", "--now", "2024-01-02").code == 0
     assert cli("users", "add", PRODUCER, "--role", "producer", "--agency", "dai-ptth").code == 0
     for month in range(1, 13):
-        result = cli("deliver", f"phu-tho-2024.cchc-radio-tv.2024-{month:02d}.1", "--by", PRODUCER,
-                     "--at", f"2024-{month:02d}-05 19:30", "--duration", "10m", "--now", f"2024-{month:02d}-06 08:00")
+        result = cli(
+            "deliver",
+            f"phu-tho-2024.cchc-radio-tv.2024-{month:02d}.1",
+            "--by",
+            PRODUCER,
+            "--at",
+            f"2024-{month:02d}-05 19:30",
+            "--duration",
+            "10m",
+            "--now",
+            f"2024-{month:02d}-06 08:00",
+        )
         assert result.code == 0, result.err
     assert cli("verify").code == 0
 
 
 # Checkpoints where people verify.
+
 
 def _kept(world) -> list:
     folder = world.outputs / "checkpoints"
@@ -304,7 +382,6 @@ def test_a_truncated_tail_is_caught_by_the_page_and_the_api(world):
     assert world.cli("verify", "--lang", "en").err.count("fewer entries (3) than the checkpoint (4)") == 1
 
 
-
 def test_a_tail_removed_then_signed_over_is_still_caught_by_the_earlier_checkpoint(world):
     """A newer checkpoint over the shortened chain does not hide the removal:
     every kept checkpoint signed with today's key must still hold."""
@@ -318,10 +395,12 @@ def test_a_tail_removed_then_signed_over_is_still_caught_by_the_earlier_checkpoi
     assert fewer in world.check_page().one("p", id="ledger-result").text()
     assert world.cli("verify", "--lang", "en").err.count("fewer entries (3) than the checkpoint (4)") == 1
 
+
 def _recompute(world):
     def longer(seq, doc):
         if seq == 2:
             doc["payload"]["duration"] = 900
+
     world.rewrite(longer)
 
 
@@ -337,8 +416,11 @@ def test_a_recomputed_chain_is_caught_by_the_page_and_the_api(world):
     for p in _kept(world):
         p.unlink()
     assert world.api.get("/api/ledger/verify", headers=world.headers).json()["ok"]  # nothing kept: consistent alone
-    uploads = [{"json": {"checkpoint": made.out}}, {"content": made.out.encode()},
-               {"files": {"checkpoint": ("cp.json", made.out.encode(), "application/json")}}]
+    uploads = [
+        {"json": {"checkpoint": made.out}},
+        {"content": made.out.encode()},
+        {"files": {"checkpoint": ("cp.json", made.out.encode(), "application/json")}},
+    ]
     for upload in uploads:
         r = world.api.post("/api/ledger/verify", headers=world.headers, **upload)
         assert r.status_code == 200 and r.json()["ok"] is False and r.json()["first_bad_entry"] == 4, upload
@@ -363,6 +445,7 @@ def test_an_uploaded_checkpoint_is_bounded_and_checked(world):
 
 # Entry formats.
 
+
 def test_a_legacy_entry_still_verifies(world, monkeypatch):
     legacy = functools.partial(canonical, format=None)
     with monkeypatch.context() as m:
@@ -375,11 +458,13 @@ def test_a_legacy_entry_still_verifies(world, monkeypatch):
 
 
 def test_an_unknown_format_is_named(world):
-    world.rewrite(lambda seq, doc: None,
-                  lambda seq, body: body.replace('"format":1', '"format":2') if seq == 4 else body)
+    world.rewrite(
+        lambda seq, doc: None, lambda seq, body: body.replace('"format":1', '"format":2') if seq == 4 else body
+    )
     result = world.cli("verify", "--lang", "en")
-    assert result.code == 1 and "entry 4: ledger entry format 2 is not known (this version reads formats 1)" \
-        in result.err
+    assert (
+        result.code == 1 and "entry 4: ledger entry format 2 is not known (this version reads formats 1)" in result.err
+    )
     with pytest.raises(Exception, match="format 2 is not known"):
         parse_content(world.rows()[3][1])
 
@@ -445,8 +530,10 @@ def test_a_date_column_rewritten_as_garbage_is_named_not_a_crash(world):
     """Found by the outside probe: SQLite keeps any text in a DATETIME column,
     and reading "garbage" back raised ValueError: verify stopped with an
     unexpected error and the API answered 500. PostgreSQL refuses the edit."""
-    edits = ("UPDATE ledger SET recorded_at = 'garbage' WHERE seq = 2",
-             "UPDATE ledger SET moment = 'not a date' WHERE seq = 1")
+    edits = (
+        "UPDATE ledger SET recorded_at = 'garbage' WHERE seq = 2",
+        "UPDATE ledger SET moment = 'not a date' WHERE seq = 1",
+    )
     if world.db.engine.dialect.name == "postgresql":
         with pytest.raises(Exception, match="invalid input syntax"):
             world.tamper(*edits)

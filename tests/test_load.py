@@ -33,8 +33,9 @@ def test_changed_file_revises_only_what_changed(cli, tmp_path, data):
     plan = tmp_path / "small.yaml"
     shutil.copy(data / "load" / "small-plan.yaml", plan)
     assert cli("load", plan, "--now", "2024-01-01").code == 0
-    plan.write_text(plan.read_text(encoding="utf-8").replace("min_duration: 10m", "min_duration: 15m"),
-                    encoding="utf-8")
+    plan.write_text(
+        plan.read_text(encoding="utf-8").replace("min_duration: 10m", "min_duration: 15m"), encoding="utf-8"
+    )
     result = cli("load", plan, "--now", "2024-01-02")
     assert result.code == 0, result.err
     occ = _occurrences(cli)
@@ -85,8 +86,12 @@ def test_broken_file_leaves_the_database_unchanged(cli, tmp_path, data, database
     shutil.copy(data / "load" / "small-plan.yaml", good)
     assert cli("load", good, "--now", "2024-01-01").code == 0
     broken = tmp_path / "broken.yaml"
-    broken.write_text(good.read_text(encoding="utf-8").replace("host: bao", "host: bao-khong-co")
-                      .replace("2 per month", "3 per month"), encoding="utf-8")
+    broken.write_text(
+        good.read_text(encoding="utf-8")
+        .replace("host: bao", "host: bao-khong-co")
+        .replace("2 per month", "3 per month"),
+        encoding="utf-8",
+    )
     with database.transaction() as s:
         before = s.scalar(select(func.count()).select_from(OccurrenceRow))
         loads = s.scalar(select(func.count()).select_from(LoadRow))
@@ -101,7 +106,11 @@ def test_broken_file_leaves_the_database_unchanged(cli, tmp_path, data, database
 def test_milestones_are_stored_with_their_occurrences(cli, database):
     assert cli("load", "--now", "2024-01-01").code == 0
     with database.transaction() as s:
-        rows = s.scalars(select(MilestoneRow).where(
-            MilestoneRow.occurrence_id == "phu-tho-2024.cchc-radio-tv.2024-02.1")).all()
+        rows = s.scalars(
+            select(MilestoneRow).where(MilestoneRow.occurrence_id == "phu-tho-2024.cchc-radio-tv.2024-02.1")
+        ).all()
     assert {r.step: r.day.isoformat() for r in rows} == {
-        "script": "2024-01-31", "recording": "2024-02-02", "handover": "2024-02-06"}
+        "script": "2024-01-31",
+        "recording": "2024-02-02",
+        "handover": "2024-02-06",
+    }

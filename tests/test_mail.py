@@ -39,42 +39,127 @@ LINK = f"{BASE_URL}/o/{OCCURRENCE}"
 MOMENT = datetime(2024, 3, 8, 9, 30, tzinfo=TZ)  # when a test sends: its Date
 
 # What reminders.py stores as a message's context (moments in ISO form).
-EPISODE = {"tz": "Asia/Ho_Chi_Minh", "occurrence": OCCURRENCE, "plan": "phu-tho-2024", "obligation": "cchc-radio-tv",
-           "agency": "dai-ptth", "title": 'Chuyên mục "Cải cách hành chính"',
-           "title_en": '"Administrative Reform" program', "period": "2024-03", "number": 1, "count": 2,
-           "due": "2024-03-15T10:00:00+00:00", "slot": "2024-03-14T19:30:00+07:00",
-           "window_start": "2024-03-01T00:00:00+07:00", "window_end": "2024-04-01T00:00:00+07:00", "state": None}
+EPISODE = {
+    "tz": "Asia/Ho_Chi_Minh",
+    "occurrence": OCCURRENCE,
+    "plan": "phu-tho-2024",
+    "obligation": "cchc-radio-tv",
+    "agency": "dai-ptth",
+    "title": 'Chuyên mục "Cải cách hành chính"',
+    "title_en": '"Administrative Reform" program',
+    "period": "2024-03",
+    "number": 1,
+    "count": 2,
+    "due": "2024-03-15T10:00:00+00:00",
+    "slot": "2024-03-14T19:30:00+07:00",
+    "window_start": "2024-03-01T00:00:00+07:00",
+    "window_end": "2024-04-01T00:00:00+07:00",
+    "state": None,
+}
 CONTEXTS = {
-    "milestone": {**EPISODE, "step": "script", "step_title": "Kịch bản", "step_title_en": "Script",
-                  "day": "2024-03-11"},
+    "milestone": {
+        **EPISODE,
+        "step": "script",
+        "step_title": "Kịch bản",
+        "step_title_en": "Script",
+        "day": "2024-03-11",
+    },
     "due": {**EPISODE, "working_days_before": 0},
     "at_risk": {**EPISODE, "working_days_before": 3},
     "overdue": EPISODE,
-    "moved": {**EPISODE, "old_due": "2024-03-14T17:00:00+07:00", "new_due": "2024-03-15T17:00:00+07:00",
-              "old_slot": None, "new_slot": "2024-03-14T19:30:00+07:00", "reinstated": False},
+    "moved": {
+        **EPISODE,
+        "old_due": "2024-03-14T17:00:00+07:00",
+        "new_due": "2024-03-15T17:00:00+07:00",
+        "old_slot": None,
+        "new_slot": "2024-03-14T19:30:00+07:00",
+        "reinstated": False,
+    },
     "cancelled": {**EPISODE, "old_due": "2024-03-15T17:00:00+07:00", "new_due": "2024-03-15T17:00:00+07:00"},
-    "digest": {"tz": "Asia/Ho_Chi_Minh", "agency": "dai-ptth", "from": "2024-03-11T08:00:00+07:00",
-               "until": "2024-03-25T08:00:00+07:00", "week": "2024-W11",
-               "occurrences": [{"id": OCCURRENCE, **{k: EPISODE[k] for k in ("plan", "obligation", "title", "title_en",
-                                                                                "period", "number", "count", "due",
-                                                                                "slot", "state")}}],
-               "milestones": [{"occurrence": OCCURRENCE, "title": EPISODE["title"], "title_en": EPISODE["title_en"],
-                               "step": "script", "step_title": "Kịch bản", "step_title_en": "Script",
-                               "day": "2024-03-11"}]},
-    "report": {"tz": "Asia/Ho_Chi_Minh", "plan": "phu-tho-2024", "period": "2024-03", "file": "compliance-2024-03.html",
-               "totals": {"required": 10, "pending": 1, "at_risk": 1, "on_time": 5, "late": 1, "missing": 1,
-                          "non_conforming": 1, "excused": 0, "cancelled": 0, "rate": 0.75},
-               "checkpoint": '{\n  "count": 3,\n  "head": "ab12"\n}\n'},
+    "digest": {
+        "tz": "Asia/Ho_Chi_Minh",
+        "agency": "dai-ptth",
+        "from": "2024-03-11T08:00:00+07:00",
+        "until": "2024-03-25T08:00:00+07:00",
+        "week": "2024-W11",
+        "occurrences": [
+            {
+                "id": OCCURRENCE,
+                **{
+                    k: EPISODE[k]
+                    for k in (
+                        "plan",
+                        "obligation",
+                        "title",
+                        "title_en",
+                        "period",
+                        "number",
+                        "count",
+                        "due",
+                        "slot",
+                        "state",
+                    )
+                },
+            }
+        ],
+        "milestones": [
+            {
+                "occurrence": OCCURRENCE,
+                "title": EPISODE["title"],
+                "title_en": EPISODE["title_en"],
+                "step": "script",
+                "step_title": "Kịch bản",
+                "step_title_en": "Script",
+                "day": "2024-03-11",
+            }
+        ],
+    },
+    "report": {
+        "tz": "Asia/Ho_Chi_Minh",
+        "plan": "phu-tho-2024",
+        "period": "2024-03",
+        "file": "compliance-2024-03.html",
+        "totals": {
+            "required": 10,
+            "pending": 1,
+            "at_risk": 1,
+            "on_time": 5,
+            "late": 1,
+            "missing": 1,
+            "non_conforming": 1,
+            "excused": 0,
+            "cancelled": 0,
+            "rate": 0.75,
+        },
+        "checkpoint": '{\n  "count": 3,\n  "head": "ab12"\n}\n',
+    },
     "password": {"link": f"{BASE_URL}/reset/one-time-token", "expires": "2024-03-08T02:00:00+00:00"},
-    "expiry": {"tz": "Asia/Ho_Chi_Minh", "since": "2024-03-07T00:00:00+07:00", "until": "2024-03-08T00:00:00+07:00",
-               "count": 1, "items": [{"kind": "milestone", "recipient": "bientap@daiptth.example",
-                                      "about": f"{OCCURRENCE}#script", "send_at": "2024-03-07T08:00:00+07:00",
-                                      "expires_at": "2024-03-08T00:00:00+07:00", "last_error": "451 try again"}]},
+    "expiry": {
+        "tz": "Asia/Ho_Chi_Minh",
+        "since": "2024-03-07T00:00:00+07:00",
+        "until": "2024-03-08T00:00:00+07:00",
+        "count": 1,
+        "items": [
+            {
+                "kind": "milestone",
+                "recipient": "bientap@daiptth.example",
+                "about": f"{OCCURRENCE}#script",
+                "send_at": "2024-03-07T08:00:00+07:00",
+                "expires_at": "2024-03-08T00:00:00+07:00",
+                "last_error": "451 try again",
+            }
+        ],
+    },
 }
 
 
-def message(kind: str = "due", lang: str = "vi", recipient: str = "bientap@daiptth.example",
-            cc: tuple[str, ...] = ("dha@sonoivu.example",), **context) -> Message:
+def message(
+    kind: str = "due",
+    lang: str = "vi",
+    recipient: str = "bientap@daiptth.example",
+    cc: tuple[str, ...] = ("dha@sonoivu.example",),
+    **context,
+) -> Message:
     moment = datetime(2024, 3, 8, 8, 0, tzinfo=TZ)
     return Message(kind, OCCURRENCE, recipient, moment, moment, moment, lang, cc, {**CONTEXTS[kind], **context})
 
@@ -96,6 +181,7 @@ class Links(HTMLParser):
 
 
 # -- a real SMTP server ---------------------------------------------------------------------------
+
 
 class Recorder:
     """An aiosmtpd handler that keeps what arrives and answers as told."""
@@ -161,26 +247,42 @@ def certificates(tmp_path_factory) -> dict[str, Path]:
     start, end = datetime(2020, 1, 1, tzinfo=UTC), datetime(2099, 1, 1, tzinfo=UTC)
     ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Test mail CA")])
-    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
-          .serial_number(1).not_valid_before(start).not_valid_after(end)
-          .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-          .add_extension(x509.KeyUsage(True, False, False, False, False, True, True, False, False), critical=True)
-          .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
-          .sign(ca_key, hashes.SHA256()))
-    leaf = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
-            .issuer_name(ca_name).public_key(key.public_key()).serial_number(2)
-            .not_valid_before(start).not_valid_after(end)
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-                                                        x509.DNSName("localhost")]), critical=False)
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
-            .sign(ca_key, hashes.SHA256()))
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(1)
+        .not_valid_before(start)
+        .not_valid_after(end)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(x509.KeyUsage(True, False, False, False, False, True, True, False, False), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    leaf = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(2)
+        .not_valid_before(start)
+        .not_valid_after(end)
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
     paths = {"ca": folder / "ca.pem", "cert": folder / "server.pem", "key": folder / "server.key"}
     paths["ca"].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
     paths["cert"].write_bytes(leaf.public_bytes(serialization.Encoding.PEM))
-    paths["key"].write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                               serialization.NoEncryption()))
+    paths["key"].write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     return paths
 
 
@@ -195,6 +297,7 @@ def plain(controller, **options) -> SmtpConfig:
 
 
 # -- composing ------------------------------------------------------------------------------------
+
 
 def test_a_reminder_in_vietnamese_names_the_occurrence_and_links_to_it():
     mail = outgoing("due")
@@ -252,10 +355,12 @@ def test_a_context_that_cannot_be_rendered_is_a_permanent_failure():
 def test_every_text_template_message_is_also_in_its_html_twin():
     """babel.cfg extracts templates/**.html; the .txt twins use the same
     messages, so their translations are never missing."""
+
     def ids(path: Path) -> set[str]:
         options = {"trim_blocks": "true", "lstrip_blocks": "true"}
-        return {m[1] if isinstance(m[1], str) else m[1][0]
-                for m in extract_from_file("jinja2", str(path), options=options)}
+        return {
+            m[1] if isinstance(m[1], str) else m[1][0] for m in extract_from_file("jinja2", str(path), options=options)
+        }
 
     folder = ROOT / "templates" / "mail"
     html = set().union(*(ids(p) for p in folder.glob("*.html")))
@@ -264,6 +369,7 @@ def test_every_text_template_message_is_also_in_its_html_twin():
 
 
 # -- building and sending -------------------------------------------------------------------------
+
 
 def parse(data: bytes) -> email.message.EmailMessage:
     return email.message_from_bytes(data, policy=policy.default)
@@ -305,8 +411,9 @@ def test_two_sends_share_one_connection_and_close_ends_it():
 
 def test_starttls_with_a_verified_certificate(certificates):
     with smtp_server(tls_context=server_tls(certificates), require_starttls=True) as (controller, handler):
-        config = SmtpConfig("127.0.0.1", controller.port, "starttls", sender=SENDER, timeout=5,
-                            cafile=str(certificates["ca"]))
+        config = SmtpConfig(
+            "127.0.0.1", controller.port, "starttls", sender=SENDER, timeout=5, cafile=str(certificates["ca"])
+        )
         mailer = SmtpMailer(config)
         mailer.send(letter(outgoing("due")), MOMENT)
         mailer.send(letter(outgoing("digest")), MOMENT)
@@ -334,8 +441,9 @@ def test_starttls_required_but_not_offered_sends_nothing_in_clear():
 
 def test_implicit_tls(certificates):
     with smtp_server(ssl_context=server_tls(certificates)) as (controller, handler):
-        config = SmtpConfig("127.0.0.1", controller.port, "ssl", sender=SENDER, timeout=5,
-                            cafile=str(certificates["ca"]))
+        config = SmtpConfig(
+            "127.0.0.1", controller.port, "ssl", sender=SENDER, timeout=5, cafile=str(certificates["ca"])
+        )
         mailer = SmtpMailer(config)
         mailer.send(letter(outgoing("due")), MOMENT)
         mailer.close()
@@ -393,8 +501,10 @@ def test_550_for_every_recipient_is_permanent_and_nothing_is_sent():
 
 def test_a_refusal_that_may_pass_later_is_temporary():
     with smtp_server() as (controller, handler):
-        handler.refuse = {"bientap@daiptth.example": "550 5.1.1 No such user",
-                          "dha@sonoivu.example": "450 4.2.1 Mailbox busy"}
+        handler.refuse = {
+            "bientap@daiptth.example": "550 5.1.1 No such user",
+            "dha@sonoivu.example": "450 4.2.1 Mailbox busy",
+        }
         with pytest.raises(TemporaryFailure, match="every recipient refused"):
             SmtpMailer(plain(controller)).send(letter(outgoing("due")), MOMENT)
 
@@ -432,10 +542,20 @@ def test_login_over_starttls_and_the_password_never_shows(certificates, caplog):
         return AuthResult(success=good, handled=False)  # not handled: aiosmtpd answers 235 or 535 itself
 
     caplog.set_level(logging.DEBUG)
-    with smtp_server(tls_context=server_tls(certificates), require_starttls=True,
-                     authenticator=authenticator) as (controller, handler):
-        config = SmtpConfig("127.0.0.1", controller.port, "starttls", "lich", PASSWORD, SENDER, timeout=5,
-                            cafile=str(certificates["ca"]))
+    with smtp_server(tls_context=server_tls(certificates), require_starttls=True, authenticator=authenticator) as (
+        controller,
+        handler,
+    ):
+        config = SmtpConfig(
+            "127.0.0.1",
+            controller.port,
+            "starttls",
+            "lich",
+            PASSWORD,
+            SENDER,
+            timeout=5,
+            cafile=str(certificates["ca"]),
+        )
         mailer = SmtpMailer(config)
         mailer.send(letter(outgoing("due")), MOMENT)
         mailer.close()
@@ -463,6 +583,7 @@ def test_an_address_smtp_cannot_carry_is_permanent():
 
 
 # -- the embedded default: .eml files -------------------------------------------------------------
+
 
 def test_file_mailer_writes_the_same_message_smtp_would_send(tmp_path):
     mail = outgoing("due")

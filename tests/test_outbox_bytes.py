@@ -55,8 +55,11 @@ class Recorder:
     async def handle_DATA(self, server, session, envelope):
         if self.watch is not None:
             with self.watch.engine.connect() as connection:
-                self.sent_before.append(connection.execute(
-                    select(func.count()).select_from(OutboxRow).where(OutboxRow.state == "sent")).scalar())
+                self.sent_before.append(
+                    connection.execute(
+                        select(func.count()).select_from(OutboxRow).where(OutboxRow.state == "sent")
+                    ).scalar()
+                )
         self.received.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
         return "250 OK"
 
@@ -76,8 +79,12 @@ def smtp_server():
 
 
 def runtime(database: Database, db_url: str, tmp_path, port: int | None) -> jobs.Runtime:
-    env = {"OUTPUTS_DIR": str(tmp_path / "outputs"), "DATABASE_URL": db_url, "MAIL_FROM": SENDER,
-           "BASE_URL": "https://lich.phutho.example"}
+    env = {
+        "OUTPUTS_DIR": str(tmp_path / "outputs"),
+        "DATABASE_URL": db_url,
+        "MAIL_FROM": SENDER,
+        "BASE_URL": "https://lich.phutho.example",
+    }
     if port is not None:
         env.update(SMTP_HOST="127.0.0.1", SMTP_PORT=str(port), SMTP_SECURITY="none")
     return jobs.runtime(Settings.load(env=env), database, Clock(TZ, NOW))
@@ -85,8 +92,20 @@ def runtime(database: Database, db_url: str, tmp_path, port: int | None) -> jobs
 
 def letters(count: int, cc: tuple[str, ...] = ()) -> list[Message]:
     """Password links: they may go at any hour, so a test never waits for working hours."""
-    return [Message("password", f"user-{i}", f"user{i}@phutho.example", NOW, NOW, NOW + timedelta(days=1), "vi", cc,
-                    {"link": f"https://lich.phutho.example/reset/{i}"}) for i in range(count)]
+    return [
+        Message(
+            "password",
+            f"user-{i}",
+            f"user{i}@phutho.example",
+            NOW,
+            NOW,
+            NOW + timedelta(days=1),
+            "vi",
+            cc,
+            {"link": f"https://lich.phutho.example/reset/{i}"},
+        )
+        for i in range(count)
+    ]
 
 
 def enqueue(database: Database, messages: list[Message]) -> None:
@@ -110,6 +129,7 @@ def dated_when_sent(data: bytes) -> bool:
 
 
 # -- the bytes ------------------------------------------------------------------------------------
+
 
 def test_stamp_replaces_only_the_date_of_the_header_block():
     data = b"Content-Type: text/plain\r\nDate: " + UNSTAMPED.encode() + b"\r\nSubject: x\r\n\r\nDate: in the body\r\n"
@@ -142,6 +162,7 @@ def test_the_eml_file_holds_the_bytes_smtp_sends(tmp_path):
 
 
 # -- through the outbox ---------------------------------------------------------------------------
+
 
 def test_planned_messages_are_built_once_and_sent_as_built(database, db_url, tmp_path, monkeypatch):
     with smtp_server() as (controller, handler):
@@ -179,8 +200,10 @@ def test_a_row_without_bytes_is_built_when_claimed(database, db_url, tmp_path):
         assert jobs.send_outbox(rt) == {"sent": 2, "retried": 0, "failed": 0}
         rt.mailer.close()
     assert [r.mime for r in rows(database)] == [None, None]  # a password link's bytes are dropped once sent
-    assert [r[1] for r in handler.received] == [["user0@phutho.example", "dha@sonoivu.example"],
-                                                ["user1@phutho.example", "dha@sonoivu.example"]]
+    assert [r[1] for r in handler.received] == [
+        ["user0@phutho.example", "dha@sonoivu.example"],
+        ["user1@phutho.example", "dha@sonoivu.example"],
+    ]
     got = message_from_bytes(handler.received[0][2], policy=policy.default)
     assert got["Subject"] and "reset/0" in got.get_body(("plain",)).get_content()
 
@@ -248,13 +271,19 @@ def test_rows_from_before_0007_are_kept_and_built_when_sent(db_url, tmp_path):
         config.attributes["connection"] = connection
         command.upgrade(config, "0006")
     with engine.begin() as connection:
-        connection.execute(text(
-            "INSERT INTO outbox (key, kind, about, recipient, cc, lang, context, announces, send_at, "
-            "expires_at, state, attempts, next_attempt_at, message_id, last_error, created_at) "
-            "VALUES ('k', 'password', 'user-9', 'user9@phutho.example', '[]', 'en', :context, :at, :at, "
-            ":until, 'pending', 0, :at, '<old@x.example>', '', :at)"),
-            {"context": '{"link": "https://lich.phutho.example/reset/9"}', "at": datetime(2024, 3, 14, 1),
-             "until": datetime(2024, 3, 16)})
+        connection.execute(
+            text(
+                "INSERT INTO outbox (key, kind, about, recipient, cc, lang, context, announces, send_at, "
+                "expires_at, state, attempts, next_attempt_at, message_id, last_error, created_at) "
+                "VALUES ('k', 'password', 'user-9', 'user9@phutho.example', '[]', 'en', :context, :at, :at, "
+                ":until, 'pending', 0, :at, '<old@x.example>', '', :at)"
+            ),
+            {
+                "context": '{"link": "https://lich.phutho.example/reset/9"}',
+                "at": datetime(2024, 3, 14, 1),
+                "until": datetime(2024, 3, 16),
+            },
+        )
     engine.dispose()
     database = Database(db_url)  # migrates to the head
     try:
@@ -273,9 +302,29 @@ def test_a_report_built_when_planned_carries_its_file_as_written_then(database, 
     report = tmp_path / "compliance-2024-03.html"
     report.write_text("<h1>Báo cáo</h1>", encoding="utf-8")
     rt = runtime(database, db_url, tmp_path, None)
-    enqueue(database, [Message("report", "p@2024-03", "cchc@sonoivu.example", NOW, NOW, NOW + timedelta(days=30),
-                               "vi", (), {"tz": "Asia/Ho_Chi_Minh", "plan": "p", "period": "2024-03",
-                                          "totals": {"required": 1}, "file": report.name, "path": str(report)})])
+    enqueue(
+        database,
+        [
+            Message(
+                "report",
+                "p@2024-03",
+                "cchc@sonoivu.example",
+                NOW,
+                NOW,
+                NOW + timedelta(days=30),
+                "vi",
+                (),
+                {
+                    "tz": "Asia/Ho_Chi_Minh",
+                    "plan": "p",
+                    "period": "2024-03",
+                    "totals": {"required": 1},
+                    "file": report.name,
+                    "path": str(report),
+                },
+            )
+        ],
+    )
     assert jobs.build_outbox(rt) == 1
     report.unlink()  # gone since: the message was built with it
     assert jobs.send_outbox(rt)["sent"] == 1

@@ -52,8 +52,11 @@ def test_a_day_of_451_then_recovery_delivers_the_useful_once_and_lists_the_rest(
     working_day(cli, date(2024, 3, 27))
     failing = [r for r in rows(database) if r.id not in before]
     assert failing and smtp.handler.received[-1].message_id in {r.message_id for r in rows(database) if r.id in before}
-    assert all(r.state == "pending" and r.attempts > 1 and "451" in r.last_error for r in failing
-               if r.expires_at > datetime(2024, 3, 27, 17, tzinfo=TZ))  # tried all day, kept while useful
+    assert all(
+        r.state == "pending" and r.attempts > 1 and "451" in r.last_error
+        for r in failing
+        if r.expires_at > datetime(2024, 3, 27, 17, tzinfo=TZ)
+    )  # tried all day, kept while useful
 
     smtp.handler.busy_until = 0  # Thursday 28/03: it answers again
     working_day(cli, date(2024, 3, 28))
@@ -91,10 +94,15 @@ def test_a_day_of_451_then_recovery_delivers_the_useful_once_and_lists_the_rest(
     health = client.get("/healthz").json()
     assert health["outbox"]["expired"] == {"total": len(expired), "last_7_days": len(expired)}
     token = html(client.get("/login")).one("form", id="login").one("input", name="csrf").attrs["value"]
-    assert client.post("/login", data={"csrf": token, "email": ADMIN, "password": PASSWORD, "next": "/"}
-                       ).status_code == 303
+    assert (
+        client.post("/login", data={"csrf": token, "email": ADMIN, "password": PASSWORD, "next": "/"}).status_code
+        == 303
+    )
     page = html(client.get("/admin/outbox"))
-    listed = {int(tr.attrs["data-id"]): tr.attrs["data-state"] for tr in page.one("table", id="unsent").all("tr")
-              if "data-id" in tr.attrs}
+    listed = {
+        int(tr.attrs["data-id"]): tr.attrs["data-state"]
+        for tr in page.one("table", id="unsent").all("tr")
+        if "data-id" in tr.attrs
+    }
     assert listed == {r.id: r.state for r in final.values() if r.state in ("expired", "superseded", "failed")}
     assert f"{ARTICLE}#edit" in page.one("tr", data_id=str(edit.id)).text()

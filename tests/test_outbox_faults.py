@@ -103,8 +103,11 @@ def test_a_late_start_sends_only_the_most_urgent_due_reminder(cli, smtp, databas
     # the service was down from 05/03 and starts on the due day: D-7 (06/03) and D-1 (14/03) are owed too
     assert cli("remind", "--now", "2024-03-15 09:00").code == 0
     assert cli("remind", "--now", "2024-03-15 10:00").code == 0
-    mine = {r.about: r for r in rows(database) if r.kind == "due" and r.about.startswith(EPISODE + "#")
-            and r.recipient == RADIO}
+    mine = {
+        r.about: r
+        for r in rows(database)
+        if r.kind == "due" and r.about.startswith(EPISODE + "#") and r.recipient == RADIO
+    }
     assert mine[f"{EPISODE}#D-0"].state == "sent"
     for n in (7, 1):
         assert mine[f"{EPISODE}#D-{n}"].state == "superseded"
@@ -137,8 +140,10 @@ def test_reminders_left_pending_by_an_outage_go_as_the_most_urgent_only(database
     from test_mail import CONTEXTS
 
     context = CONTEXTS["due"]
-    messages = [Message("due", f"{EPISODE}#D-{n}", RADIO, at(15, 17), at(d), at(15, 17), "vi", (), context)
-                for n, d in ((7, 6), (1, 14), (0, 15))]
+    messages = [
+        Message("due", f"{EPISODE}#D-{n}", RADIO, at(15, 17), at(d), at(15, 17), "vi", (), context)
+        for n, d in ((7, 6), (1, 14), (0, 15))
+    ]
     rt = runtime(database, db_url, tmp_path, None)
     rt.clock = Clock(TZ, at(15, 9))
     with database.transaction() as s:

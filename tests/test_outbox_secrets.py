@@ -24,8 +24,12 @@ TOKEN = re.compile(r"/password/set/([A-Za-z0-9_-]{20,})")
 
 
 def runtime(database: Database, db_url: str, tmp_path, smtp, now: datetime) -> jobs.Runtime:
-    env = {"OUTPUTS_DIR": str(tmp_path / "outputs"), "DATABASE_URL": db_url, "BASE_URL": "https://lich.phutho.example",
-           **smtp.env}
+    env = {
+        "OUTPUTS_DIR": str(tmp_path / "outputs"),
+        "DATABASE_URL": db_url,
+        "BASE_URL": "https://lich.phutho.example",
+        **smtp.env,
+    }
     return jobs.runtime(Settings.load(env=env), database, Clock(TZ, now))
 
 

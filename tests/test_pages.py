@@ -41,8 +41,15 @@ class Site:
         client = TestClient(self.app, follow_redirects=False)
         if email:
             form = html(client.get("/login")).one("form", id="login")
-            r = client.post("/login", data={"csrf": form.one("input", name="csrf").attrs["value"], "email": email,
-                                            "password": PASSWORD, "next": "/me"})
+            r = client.post(
+                "/login",
+                data={
+                    "csrf": form.one("input", name="csrf").attrs["value"],
+                    "email": email,
+                    "password": PASSWORD,
+                    "next": "/me",
+                },
+            )
             assert r.status_code == 303 and r.headers["location"] == "/me", r.text
         return client
 
@@ -54,8 +61,11 @@ class Site:
 @pytest.fixture
 def site(cli, db_url, monkeypatch):
     assert cli("load", "--now", "2024-01-02").code == 0
-    people = {"prod@dai.example": ("producer", "dai-ptth"), "prod@bao.example": ("producer", "bao-phu-tho"),
-              "ed@dai.example": ("editor", None)}
+    people = {
+        "prod@dai.example": ("producer", "dai-ptth"),
+        "prod@bao.example": ("producer", "bao-phu-tho"),
+        "ed@dai.example": ("editor", None),
+    }
     for email, (role, agency) in people.items():
         assert cli("users", "add", email, "--role", role, *(["--agency", agency] if agency else [])).code == 0
     monkeypatch.setenv("EVIDENCE_LIMIT", "64KiB")
@@ -82,12 +92,19 @@ def browser_post(client: TestClient, path: str, fields: list[tuple[str, str]]):
     """multipart/form-data as a browser sends it: the fields in page order, and the
     file input left empty still sent as a part with an empty file name."""
     boundary = "----formboundaryX7pages"
-    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
-             for name, value in fields]
-    parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename=""\r\n'
-                 f'Content-Type: application/octet-stream\r\n\r\n\r\n'.encode())
-    return client.post(path, content=b"".join(parts) + f"--{boundary}--\r\n".encode(),
-                       headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+        for name, value in fields
+    ]
+    parts.append(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename=""\r\n'
+        f"Content-Type: application/octet-stream\r\n\r\n\r\n".encode()
+    )
+    return client.post(
+        path,
+        content=b"".join(parts) + f"--{boundary}--\r\n".encode(),
+        headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
 
 
 def test_sign_in_then_my_work_lists_the_station_s_march_episodes(site):
@@ -121,8 +138,13 @@ def test_recording_an_episode_with_a_file_through_the_form(site):
     assert form.one("input", id="aired_at").attrs["type"] == "datetime-local" and not form.all(id="published_at")
     assert form.one("label", for_="aired_at") and form.one("button", id="deliver-submit")
     assert not form.all("select", id="supersedes") and page.one("progress", id="upload-progress")
-    r = deliver(client, f"/o/{EPISODE}/deliveries", csrf_of(page), topics=["mot-cua", "chi-so-cchc"],
-                files=[("files", ("Phóng sự tháng 3.mp4", RECORDING, "video/mp4"))])
+    r = deliver(
+        client,
+        f"/o/{EPISODE}/deliveries",
+        csrf_of(page),
+        topics=["mot-cua", "chi-so-cchc"],
+        files=[("files", ("Phóng sự tháng 3.mp4", RECORDING, "video/mp4"))],
+    )
     assert r.status_code == 303 and r.headers["location"] == f"/o/{EPISODE}?recorded=1", r.text
     page = html(client.get(r.headers["location"]))
     notice = page.one("p", id="recorded")
@@ -159,9 +181,20 @@ def test_a_correction_supersedes_an_entry(site):
     assert gettext_for("vi")("Non-conforming") in page.one("p", id="recorded").text()
     select_ = page.one("select", id="supersedes")
     assert [o.attrs["value"] for o in select_.all("option")] == ["", "1"]
-    fixed = browser_post(client, f"/o/{EPISODE}/deliveries", [
-        ("csrf", csrf_of(page)), ("aired_at", "2024-03-14T19:30"), ("duration", "10m"), ("url", ""), ("title", ""),
-        ("topics", "mot-cua"), ("note", "Bản phát sóng đầy đủ"), ("supersedes", "1")])
+    fixed = browser_post(
+        client,
+        f"/o/{EPISODE}/deliveries",
+        [
+            ("csrf", csrf_of(page)),
+            ("aired_at", "2024-03-14T19:30"),
+            ("duration", "10m"),
+            ("url", ""),
+            ("title", ""),
+            ("topics", "mot-cua"),
+            ("note", "Bản phát sóng đầy đủ"),
+            ("supersedes", "1"),
+        ],
+    )
     assert fixed.status_code == 303 and fixed.headers["location"].endswith("?recorded=2")
     page = html(client.get(fixed.headers["location"]))
     old, new = page.one("ol", id="history").all("li", cls="entry")
@@ -174,8 +207,7 @@ def test_a_form_without_its_csrf_token_is_refused_and_nothing_is_kept(site, tmp_
     client = site.client("prod@dai.example")
     page = html(client.get(f"/o/{EPISODE}"))
     for token in (None, "wrong"):
-        r = deliver(client, f"/o/{EPISODE}/deliveries", token,
-                    files=[("files", ("a.mp4", RECORDING, "video/mp4"))])
+        r = deliver(client, f"/o/{EPISODE}/deliveries", token, files=[("files", ("a.mp4", RECORDING, "video/mp4"))])
         assert r.status_code == 403 and html(r).one("p", id="forbidden")
     assert site.entries() == 0
     assert not [p for p in (tmp_path / "outputs" / "evidence").rglob("*") if p.is_file()]
@@ -212,8 +244,9 @@ def test_recording_against_the_period_and_errors_keep_the_values(site):
     assert error.attrs["role"] == "alert" and gettext_for("vi")("Aired at") in error.text()
     assert again.one("input", id="title").attrs["value"] == "Giữ lại"
     assert again.one("input", id="aired_at").attrs["aria-invalid"] == "true"
-    too_large = deliver(client, form.attrs["action"], csrf_of(page),
-                        files=[("files", ("x.mp4", RECORDING * 30, "video/mp4"))])  # over EVIDENCE_LIMIT
+    too_large = deliver(
+        client, form.attrs["action"], csrf_of(page), files=[("files", ("x.mp4", RECORDING * 30, "video/mp4"))]
+    )  # over EVIDENCE_LIMIT
     assert too_large.status_code == 413 and html(too_large).one("p", cls="error").attrs["role"] == "alert"
     assert site.entries() == 0
     for expected in (EPISODE, SECOND):
@@ -245,5 +278,6 @@ def test_the_language_switch_changes_the_pages_to_english(site):
     assert page.one("html").attrs["lang"] == "en"
     assert page.one("h1").text().startswith('"Administrative Reform" program – no. 1, month 03/2024')
     assert "Window" in page.one("dl", id="details").text()
-    assert client.post("/lang", data={**fields, "lang": "en", "next": "https://evil.example/"}
-                       ).headers["location"] == "/"
+    assert (
+        client.post("/lang", data={**fields, "lang": "en", "next": "https://evil.example/"}).headers["location"] == "/"
+    )

@@ -62,25 +62,41 @@ def test_a_producer_of_a_granted_agency_records():
 
 
 def test_a_producer_of_another_agency_is_refused():
-    text = refusal(may_record(actor("producer", agency=PAPER), STATION),
-                   email="nguyen.van.a@phutho.gov.vn", agency=PAPER, host=STATION)
+    text = refusal(
+        may_record(actor("producer", agency=PAPER), STATION),
+        email="nguyen.van.a@phutho.gov.vn",
+        agency=PAPER,
+        host=STATION,
+    )
     assert text == "nguyen.van.a@phutho.gov.vn records for bao-phu-tho, and this occurrence is hosted by dai-ptth"
 
 
 def test_a_grant_to_someone_else_does_not_help():
-    refusal(may_record(actor("producer", agency=PAPER), STATION, granted=(DIC,)),
-            email="nguyen.van.a@phutho.gov.vn", agency=PAPER, host=STATION)
+    refusal(
+        may_record(actor("producer", agency=PAPER), STATION, granted=(DIC,)),
+        email="nguyen.van.a@phutho.gov.vn",
+        agency=PAPER,
+        host=STATION,
+    )
 
 
 def test_the_vague_coordinators_grant_nothing():
     # "các cơ quan, đơn vị liên quan" names no agency: nothing is granted
-    refusal(may_record(actor("producer", agency=PAPER), STATION, granted=()),
-            email="nguyen.van.a@phutho.gov.vn", agency=PAPER, host=STATION)
+    refusal(
+        may_record(actor("producer", agency=PAPER), STATION, granted=()),
+        email="nguyen.van.a@phutho.gov.vn",
+        agency=PAPER,
+        host=STATION,
+    )
 
 
 def test_a_producer_with_no_agency_is_refused():
-    refusal(may_record(actor("producer", agency=None), STATION),
-            email="nguyen.van.a@phutho.gov.vn", agency="-", host=STATION)
+    refusal(
+        may_record(actor("producer", agency=None), STATION),
+        email="nguyen.van.a@phutho.gov.vn",
+        agency="-",
+        host=STATION,
+    )
 
 
 def test_a_producer_with_no_agency_is_refused_even_when_nothing_is_granted_to_no_one():
@@ -188,8 +204,9 @@ def test_a_decision_is_truthy_only_when_allowed():
 ROLES = ("producer", "editor", "dha", "admin")
 agencies = st.one_of(st.none(), st.sampled_from((STATION, PAPER, DHA, DIC)))
 emails = st.text(string.ascii_letters + "{}.@", min_size=1, max_size=12)  # braces must not break formatting
-actors = st.builds(Actor, emails, st.lists(st.sampled_from(ROLES), unique=True, max_size=4).map(tuple), agencies,
-                   st.booleans())
+actors = st.builds(
+    Actor, emails, st.lists(st.sampled_from(ROLES), unique=True, max_size=4).map(tuple), agencies, st.booleans()
+)
 
 
 def check(decision: Decision) -> None:
@@ -202,16 +219,19 @@ def check(decision: Decision) -> None:
 
 
 @settings(max_examples=300, deadline=None)
-@given(actors, st.sampled_from((STATION, PAPER, DHA, DIC)),
-       st.lists(st.sampled_from((STATION, PAPER, DHA, DIC)), max_size=3).map(tuple))
+@given(
+    actors,
+    st.sampled_from((STATION, PAPER, DHA, DIC)),
+    st.lists(st.sampled_from((STATION, PAPER, DHA, DIC)), max_size=3).map(tuple),
+)
 def test_every_decision_formats_and_follows_the_rules(who, host, granted):
-    record, excuse, read, admin = (may_record(who, host, granted), may_excuse(who, host), may_read(who),
-                                   may_admin(who))
+    record, excuse, read, admin = (may_record(who, host, granted), may_excuse(who, host), may_read(who), may_admin(who))
     for decision in (record, excuse, read, admin):
         check(decision)
     enabled = not who.disabled
-    assert bool(record) == (enabled and "producer" in who.roles and who.agency is not None
-                            and (who.agency == host or who.agency in granted))
+    assert bool(record) == (
+        enabled and "producer" in who.roles and who.agency is not None and (who.agency == host or who.agency in granted)
+    )
     assert bool(excuse) == (enabled and "dha" in who.roles and who.agency != host)
     assert bool(read) == enabled
     assert bool(admin) == (enabled and "admin" in who.roles)
@@ -223,9 +243,17 @@ def test_evidence_opens_for_the_dha_admins_and_the_recording_agencies():
     allowed(may_open_evidence(actor("producer"), STATION))
     allowed(may_open_evidence(actor("editor"), STATION))  # the station's own editor
     allowed(may_open_evidence(actor("producer", agency=DIC), STATION, (DIC,)))  # granted by the schedule
-    text = refusal(may_open_evidence(actor("producer", agency=PAPER), STATION),
-                   email="nguyen.van.a@phutho.gov.vn", agency=PAPER, host=STATION)
+    text = refusal(
+        may_open_evidence(actor("producer", agency=PAPER), STATION),
+        email="nguyen.van.a@phutho.gov.vn",
+        agency=PAPER,
+        host=STATION,
+    )
     assert "only" in text
-    refusal(may_open_evidence(actor("editor", agency=None), STATION),
-            email="nguyen.van.a@phutho.gov.vn", agency="-", host=STATION)
+    refusal(
+        may_open_evidence(actor("editor", agency=None), STATION),
+        email="nguyen.van.a@phutho.gov.vn",
+        agency="-",
+        host=STATION,
+    )
     refusal(may_open_evidence(actor("dha", agency=DHA, disabled=True), STATION), email="nguyen.van.a@phutho.gov.vn")

@@ -36,10 +36,13 @@ def world(cli, db_url, monkeypatch):
     DHA (of Sở Nội vụ), an editor and an admin, each with a token; the app
     running as if it were 20/03/2024 10:00."""
     assert cli("load", "--now", "2024-01-02").code == 0
-    people = {"prod": ("prod@dai.example", "producer", "dai-ptth"),
-              "other": ("prod@bao.example", "producer", "bao-phu-tho"),
-              "dha": ("dha@snv.example", "dha", "so-noi-vu"), "editor": ("ed@dai.example", "editor", None),
-              "admin": ("admin@x.example", "admin", None)}
+    people = {
+        "prod": ("prod@dai.example", "producer", "dai-ptth"),
+        "other": ("prod@bao.example", "producer", "bao-phu-tho"),
+        "dha": ("dha@snv.example", "dha", "so-noi-vu"),
+        "editor": ("ed@dai.example", "editor", None),
+        "admin": ("admin@x.example", "admin", None),
+    }
     tokens = {}
     for key, (email, role, agency) in people.items():
         args = ["users", "add", email, "--role", role] + (["--agency", agency] if agency else [])
@@ -49,6 +52,7 @@ def world(cli, db_url, monkeypatch):
     db = Database(db_url)
     from scheduler.cli.context import DEFAULT_TZ
     from scheduler.clock import parse_now
+
     client = TestClient(create_app(Settings.load(), db, Clock(DEFAULT_TZ, parse_now(NOW, DEFAULT_TZ))))
     yield client, tokens
     db.close()
@@ -66,9 +70,12 @@ def _feed_summary(cli, client, occurrence: str) -> str:
 def test_producer_records_with_a_file_and_the_feed_shows_it(cli, world, tmp_path):
     client, tokens = world
     recording = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 2000  # an MP4 header: detected as video/mp4
-    r = client.post(f"/api/occurrences/{EPISODE}/deliveries", headers=tokens["prod"],
-                    data={"aired_at": "14/03/2024 19:30", "duration": "00:10:30", "title": "Số 1 tháng 3"},
-                    files=[("files", ("Phóng sự tháng 3.mp4", recording, "video/mp4"))])
+    r = client.post(
+        f"/api/occurrences/{EPISODE}/deliveries",
+        headers=tokens["prod"],
+        data={"aired_at": "14/03/2024 19:30", "duration": "00:10:30", "title": "Số 1 tháng 3"},
+        files=[("files", ("Phóng sự tháng 3.mp4", recording, "video/mp4"))],
+    )
     assert r.status_code == 201, r.text
     body = r.json()
     assert body["state"] == "on_time" and body["conforming"] and body["gaps"] == []
@@ -94,22 +101,42 @@ def test_cli_delivery_and_another_agency_refused(cli, world, tmp_path, caplog):
     client, tokens = world
     evidence = tmp_path / "bien-ban.pdf"
     evidence.write_bytes(b"%PDF-1.4\n" + b"x" * 100)
-    result = cli("deliver", SECOND, "--by", "prod@dai.example", "--at", "2024-03-18 19:30", "--duration", "600",
-                 "--url", "https://vod.example/2", "--file", evidence, "--now", NOW)
+    result = cli(
+        "deliver",
+        SECOND,
+        "--by",
+        "prod@dai.example",
+        "--at",
+        "2024-03-18 19:30",
+        "--duration",
+        "600",
+        "--url",
+        "https://vod.example/2",
+        "--file",
+        evidence,
+        "--now",
+        NOW,
+    )
     assert result.code == 0, result.err
     assert "on_time" in result.out or "đúng hạn" in result.out
     with caplog.at_level(logging.WARNING, logger="scheduler.recording"):
-        refused = client.post(f"/api/occurrences/{EPISODE}/deliveries", headers=tokens["other"],
-                              data={"aired_at": "14/03/2024 19:30"})
+        refused = client.post(
+            f"/api/occurrences/{EPISODE}/deliveries", headers=tokens["other"], data={"aired_at": "14/03/2024 19:30"}
+        )
     assert refused.status_code == 403 and "dai-ptth" in refused.json()["detail"]
     assert any("prod@bao.example" in r.getMessage() and "refused" in r.getMessage() for r in caplog.records)
     by_cli = cli("deliver", EPISODE, "--by", "prod@bao.example", "--at", "2024-03-14 19:30", "--now", NOW)
     assert by_cli.code == 1 and "bao-phu-tho" in by_cli.err
     for role in ("editor", "dha", "admin"):
-        assert client.post(f"/api/occurrences/{EPISODE}/deliveries", headers=tokens[role],
-                           data={"aired_at": "14/03/2024 19:30"}).status_code == 403
-    assert client.post(f"/api/occurrences/{EPISODE}/deliveries",
-                       data={"aired_at": "14/03/2024 19:30"}).status_code == 401
+        assert (
+            client.post(
+                f"/api/occurrences/{EPISODE}/deliveries", headers=tokens[role], data={"aired_at": "14/03/2024 19:30"}
+            ).status_code
+            == 403
+        )
+    assert (
+        client.post(f"/api/occurrences/{EPISODE}/deliveries", data={"aired_at": "14/03/2024 19:30"}).status_code == 401
+    )
 
 
 def test_rules_of_recording(world):
@@ -129,17 +156,24 @@ def test_rules_of_recording(world):
     assert fixed.status_code == 201 and fixed.json()["state"] == "on_time"  # no supersedes needed
     again = post(f"/api/occurrences/{EPISODE}/deliveries", aired_at="2024-03-07 19:30", duration="10m")
     assert again.status_code == 422 and SECOND in again.json()["detail"][0]["msg"]
-    corrected = post(f"/api/occurrences/{EPISODE}/deliveries", aired_at="2024-03-07 19:30", duration="12m",
-                     supersedes=str(fixed.json()["seq"]))
+    corrected = post(
+        f"/api/occurrences/{EPISODE}/deliveries",
+        aired_at="2024-03-07 19:30",
+        duration="12m",
+        supersedes=str(fixed.json()["seq"]),
+    )
     assert corrected.status_code == 201 and corrected.json()["state"] == "on_time"
-    by_period = post("/api/obligations/cchc-radio-tv/deliveries?period=2024-03", aired_at="2024-03-19 19:30",
-                     duration="10m")
+    by_period = post(
+        "/api/obligations/cchc-radio-tv/deliveries?period=2024-03", aired_at="2024-03-19 19:30", duration="10m"
+    )
     assert by_period.json()["occurrence"] == SECOND and not by_period.json()["extra"]
-    extra = post("/api/obligations/cchc-radio-tv/deliveries?period=2024-03", aired_at="2024-03-19 20:30",
-                 duration="10m")
+    extra = post(
+        "/api/obligations/cchc-radio-tv/deliveries?period=2024-03", aired_at="2024-03-19 20:30", duration="10m"
+    )
     assert extra.status_code == 201 and extra.json()["extra"]
-    late = post("/api/occurrences/phu-tho-2024.cchc-radio-tv.2024-02.1/deliveries", aired_at="2024-03-02 19:30",
-                duration="10m")
+    late = post(
+        "/api/occurrences/phu-tho-2024.cchc-radio-tv.2024-02.1/deliveries", aired_at="2024-03-02 19:30", duration="10m"
+    )
     assert late.json()["state"] == "late"
     bad = post(f"/api/occurrences/{EPISODE}/deliveries", aired_at="2024-03-07", published_at="2024-03-07")
     assert bad.status_code == 422
@@ -153,19 +187,28 @@ def test_rules_of_recording(world):
 
 def test_dha_excuses_but_not_its_own_agency(cli, world):
     client, tokens = world
-    r = client.post("/api/occurrences/phu-tho-2024.toa-dam-cchc.2024-Q4.1/excuses", headers=tokens["dha"],
-                    json={"reason": "Phát sóng khẩn cấp thay thế"})
+    r = client.post(
+        "/api/occurrences/phu-tho-2024.toa-dam-cchc.2024-Q4.1/excuses",
+        headers=tokens["dha"],
+        json={"reason": "Phát sóng khẩn cấp thay thế"},
+    )
     assert r.status_code == 201 and r.json()["state"] == "excused"
-    own = client.post("/api/occurrences/phu-tho-2024.tap-huan-cchc.2024-Q2_2024-Q4.1/excuses",
-                      headers=tokens["dha"], json={"reason": "x"})
+    own = client.post(
+        "/api/occurrences/phu-tho-2024.tap-huan-cchc.2024-Q2_2024-Q4.1/excuses",
+        headers=tokens["dha"],
+        json={"reason": "x"},
+    )
     assert own.status_code == 403
-    assert client.post(f"/api/occurrences/{EPISODE}/excuses", headers=tokens["prod"],
-                       json={"reason": "x"}).status_code == 403
+    assert (
+        client.post(f"/api/occurrences/{EPISODE}/excuses", headers=tokens["prod"], json={"reason": "x"}).status_code
+        == 403
+    )
     after = "2024-03-20 11:00"  # the API's running clock has moved on from NOW: ledger time only moves forward
     by_cli = cli("excuse", EPISODE, "--by", "dha@snv.example", "--reason", "Bão số 3", "--now", after)
     assert by_cli.code == 0, by_cli.err
-    later = cli("excuse", EPISODE, "--by", "dha@snv.example", "--reason", "Sửa lý do", "--supersedes", "2",
-                "--now", after)
+    later = cli(
+        "excuse", EPISODE, "--by", "dha@snv.example", "--reason", "Sửa lý do", "--supersedes", "2", "--now", after
+    )
     assert later.code == 0, later.err
     detail = client.get(f"/api/occurrences/{EPISODE}", headers=tokens["editor"]).json()
     assert detail["delivery"]["state"] == "excused" and detail["delivery"]["note"] == "Sửa lý do"
@@ -173,9 +216,11 @@ def test_dha_excuses_but_not_its_own_agency(cli, world):
 
 def _chunks(total: int, size: int = 8192):
     boundary = b"bnd"
-    yield b"--bnd\r\nContent-Disposition: form-data; name=\"aired_at\"\r\n\r\n2024-03-14 19:30\r\n"
-    yield b"--bnd\r\nContent-Disposition: form-data; name=\"files\"; filename=\"big.bin\"\r\n" \
-          b"Content-Type: application/octet-stream\r\n\r\n"
+    yield b'--bnd\r\nContent-Disposition: form-data; name="aired_at"\r\n\r\n2024-03-14 19:30\r\n'
+    yield (
+        b'--bnd\r\nContent-Disposition: form-data; name="files"; filename="big.bin"\r\n'
+        b"Content-Type: application/octet-stream\r\n\r\n"
+    )
     sent = 0
     while sent < total:
         yield b"\x01" * size
@@ -185,14 +230,20 @@ def _chunks(total: int, size: int = 8192):
 
 def test_upload_over_the_limit_is_refused_while_it_streams(world, tmp_path):
     client, tokens = world
-    r = client.post(f"/api/occurrences/{EPISODE}/deliveries", content=_chunks(1 << 20),
-                    headers={**tokens["prod"], "Content-Type": "multipart/form-data; boundary=bnd"})
+    r = client.post(
+        f"/api/occurrences/{EPISODE}/deliveries",
+        content=_chunks(1 << 20),
+        headers={**tokens["prod"], "Content-Type": "multipart/form-data; boundary=bnd"},
+    )
     assert r.status_code == 413
     evidence = tmp_path / "outputs" / "evidence"
     assert not [p for p in evidence.rglob("*") if p.is_file()]  # nothing kept, not even a temporary
-    declared = client.post(f"/api/occurrences/{EPISODE}/deliveries", headers=tokens["prod"],
-                           data={"aired_at": "2024-03-14 19:30"},
-                           files=[("files", ("big.bin", b"\x01" * (200 << 10), "application/octet-stream"))])
+    declared = client.post(
+        f"/api/occurrences/{EPISODE}/deliveries",
+        headers=tokens["prod"],
+        data={"aired_at": "2024-03-14 19:30"},
+        files=[("files", ("big.bin", b"\x01" * (200 << 10), "application/octet-stream"))],
+    )
     assert declared.status_code == 413
     assert client.get(f"/api/occurrences/{EPISODE}", headers=tokens["prod"]).json()["entries"] == []
 
@@ -217,21 +268,43 @@ def ledger(cli):
     assert cli("users", "add", "p@dai.example", "--role", "producer", "--agency", "dai-ptth").code == 0
     for n, day in enumerate(["05", "06", "07", "08"]):
         occurrence = f"phu-tho-2024.cchc-radio-tv.2024-0{n + 1}.1"
-        result = cli("deliver", occurrence, "--by", "p@dai.example", "--at", f"2024-0{n + 1}-{day} 19:30",
-                     "--duration", "10m", "--now", "2024-06-01")
+        result = cli(
+            "deliver",
+            occurrence,
+            "--by",
+            "p@dai.example",
+            "--at",
+            f"2024-0{n + 1}-{day} 19:30",
+            "--duration",
+            "10m",
+            "--now",
+            "2024-06-01",
+        )
         assert result.code == 0, result.err
     assert cli("verify").code == 0
     return cli
 
 
-@pytest.mark.parametrize("statements,named", [
-    (["UPDATE ledger SET content = replace(content, '\"duration\":600', '\"duration\":900') WHERE seq = 2"], "entry 2"),
-    (["UPDATE ledger SET hash = '" + "a" * 64 + "' WHERE seq = 3"], "entry 3"),
-    (["DELETE FROM ledger WHERE seq = 2"], "entry 3: sequence jumps from 1 to 3"),
-    (["UPDATE ledger SET late = NOT late WHERE seq = 4"], "entry 4: column late does not match its content"),
-    (["UPDATE ledger SET seq = 99 WHERE seq = 2", "UPDATE ledger SET seq = 2 WHERE seq = 3",
-      "UPDATE ledger SET seq = 3 WHERE seq = 99"], "entry 2"),
-])
+@pytest.mark.parametrize(
+    "statements,named",
+    [
+        (
+            ["UPDATE ledger SET content = replace(content, '\"duration\":600', '\"duration\":900') WHERE seq = 2"],
+            "entry 2",
+        ),
+        (["UPDATE ledger SET hash = '" + "a" * 64 + "' WHERE seq = 3"], "entry 3"),
+        (["DELETE FROM ledger WHERE seq = 2"], "entry 3: sequence jumps from 1 to 3"),
+        (["UPDATE ledger SET late = NOT late WHERE seq = 4"], "entry 4: column late does not match its content"),
+        (
+            [
+                "UPDATE ledger SET seq = 99 WHERE seq = 2",
+                "UPDATE ledger SET seq = 2 WHERE seq = 3",
+                "UPDATE ledger SET seq = 3 WHERE seq = 99",
+            ],
+            "entry 2",
+        ),
+    ],
+)
 def test_verify_names_the_first_tampered_entry(ledger, db_url, statements, named):
     _tamper(db_url, *statements)
     result = ledger("verify", "--lang", "en")
@@ -243,8 +316,12 @@ def test_a_changed_evidence_file_is_detected(cli, tmp_path):
     assert cli("users", "add", "p@dai.example", "--role", "producer", "--agency", "dai-ptth").code == 0
     evidence = tmp_path / "anh.jpg"
     evidence.write_bytes(b"\xff\xd8\xff\xe0" + b"\x00" * 64)
-    assert cli("deliver", EPISODE, "--by", "p@dai.example", "--at", "2024-03-14 19:30", "--file", evidence,
-               "--now", NOW).code == 0
+    assert (
+        cli(
+            "deliver", EPISODE, "--by", "p@dai.example", "--at", "2024-03-14 19:30", "--file", evidence, "--now", NOW
+        ).code
+        == 0
+    )
     (stored,) = [p for p in (tmp_path / "outputs" / "evidence").rglob("*") if p.is_file()]
     stored.write_bytes(b"\xff\xd8\xff\xe0" + b"\x01" * 64)
     result = cli("verify", "--lang", "en")
@@ -273,11 +350,23 @@ def test_a_fully_recomputed_chain_fails_against_a_checkpoint(ledger, db_url, tmp
         if seq == 2:
             payload["duration"] = 900
         from datetime import datetime
-        body = canonical(seq, entry["kind"], entry["occurrence"], datetime.fromisoformat(entry["recorded_at"]),
-                         entry["recorded_by"], payload, entry["supersedes"], prev)
+
+        body = canonical(
+            seq,
+            entry["kind"],
+            entry["occurrence"],
+            datetime.fromisoformat(entry["recorded_at"]),
+            entry["recorded_by"],
+            payload,
+            entry["supersedes"],
+            prev,
+        )
         digest = entry_hash(body)
-        statements.append("UPDATE ledger SET content = '{}', prev_hash = '{}', hash = '{}' WHERE seq = {}".format(
-            body.replace("'", "''"), prev, digest, seq))
+        statements.append(
+            "UPDATE ledger SET content = '{}', prev_hash = '{}', hash = '{}' WHERE seq = {}".format(
+                body.replace("'", "''"), prev, digest, seq
+            )
+        )
         prev = digest
     _tamper(db_url, *statements)
     kept = list((tmp_path / "outputs" / "checkpoints").iterdir())
@@ -293,8 +382,11 @@ def test_postgresql_ledger_refuses_change(ledger, db_url):
         assert Database(db_url).engine.dialect.name == "sqlite"  # SQLite has no such trigger: verify covers it
         return
     db = Database(db_url)
-    for statement in ("UPDATE ledger SET recorded_by = 'x' WHERE seq = 1", "DELETE FROM ledger WHERE seq = 1",
-                      "TRUNCATE ledger"):
+    for statement in (
+        "UPDATE ledger SET recorded_by = 'x' WHERE seq = 1",
+        "DELETE FROM ledger WHERE seq = 1",
+        "TRUNCATE ledger",
+    ):
         with pytest.raises(Exception, match="append-only"):
             with db.engine.begin() as c:
                 c.execute(text(statement))
@@ -315,8 +407,11 @@ def test_admins_manage_people_over_the_api(world):
     assert client.get("/api/users", headers=tokens["prod"]).status_code == 403
     users = client.get("/api/users", headers=tokens["admin"]).json()
     assert {u["email"] for u in users} >= {"prod@dai.example", "dha@snv.example"}
-    made = client.post("/api/users", headers=tokens["admin"],
-                       json={"email": "new@dai.example", "roles": ["producer"], "agency": "dai-ptth"})
+    made = client.post(
+        "/api/users",
+        headers=tokens["admin"],
+        json={"email": "new@dai.example", "roles": ["producer"], "agency": "dai-ptth"},
+    )
     assert made.status_code == 201
     token = client.post("/api/tokens", headers=tokens["admin"], json={"email": "new@dai.example"}).json()["token"]
     assert client.get("/api/ledger/verify", headers={"Authorization": f"Bearer {token}"}).status_code == 200
@@ -328,9 +423,12 @@ def test_admins_manage_people_over_the_api(world):
 
 def test_evidence_path_is_never_taken_from_the_name(world, tmp_path):
     client, tokens = world
-    r = client.post(f"/api/occurrences/{EPISODE}/deliveries", headers=tokens["prod"],
-                    data={"aired_at": "14/03/2024 19:30", "duration": "10m"},
-                    files=[("files", ("../../../etc/passwd", b"root:x:0:0", "text/plain"))])
+    r = client.post(
+        f"/api/occurrences/{EPISODE}/deliveries",
+        headers=tokens["prod"],
+        data={"aired_at": "14/03/2024 19:30", "duration": "10m"},
+        files=[("files", ("../../../etc/passwd", b"root:x:0:0", "text/plain"))],
+    )
     assert r.status_code == 201
     entry = client.get(f"/api/occurrences/{EPISODE}", headers=tokens["prod"]).json()["entries"][0]
     assert entry["files"][0]["name"] == "passwd"
@@ -345,12 +443,27 @@ def test_a_reload_keeps_what_was_recorded(cli, tmp_path, data):
     plan.write_text(text, encoding="utf-8")
     assert cli("load", plan, "--now", "2024-01-01").code == 0
     assert cli("users", "add", "p@dai.example", "--role", "producer", "--agency", "dai").code == 0
-    assert cli("deliver", "small-2024.radio.2024-03.1", "--by", "p@dai.example", "--at", "2024-03-05 19:30",
-               "--duration", "10m", "--now", NOW).code == 0
-    plan.write_text(text.replace('title: Chuyên mục "Cải cách hành chính"', 'title: Chuyên mục "CCHC"'),
-                    encoding="utf-8")
+    assert (
+        cli(
+            "deliver",
+            "small-2024.radio.2024-03.1",
+            "--by",
+            "p@dai.example",
+            "--at",
+            "2024-03-05 19:30",
+            "--duration",
+            "10m",
+            "--now",
+            NOW,
+        ).code
+        == 0
+    )
+    plan.write_text(
+        text.replace('title: Chuyên mục "Cải cách hành chính"', 'title: Chuyên mục "CCHC"'), encoding="utf-8"
+    )
     assert cli("load", plan, "--now", "2024-03-21").code == 0
     import json as _json
+
     occ = {o["id"]: o for o in _json.loads(cli("occurrences", "--format", "json").out)}
     assert occ["small-2024.radio.2024-03.1"]["revision"] == 3  # created, delivered, retitled
     assert occ["small-2024.radio.2024-03.1"]["title"] == 'Chuyên mục "CCHC"'

@@ -32,16 +32,34 @@ def at(y: int, m: int, d: int, h: int = 8, mi: int = 0) -> datetime:
 def episode(due: datetime = at(2024, 3, 15, 17), **changes) -> Watched:
     """Episode 2 of March 2024 of the station's CCHC programme."""
     base = Watched(
-        id="pt.cchc-tv.2024-03.2", plan="pt", obligation="cchc-tv", agency="dai-ptth",
-        title="Chuyên mục Cải cách hành chính", title_en="Administrative reform", period="2024-03", number=2,
-        count=2, window_start=at(2024, 3, 1, 0), window_end=at(2024, 4, 1, 0), due=due, slot=None,
-        status="scheduled", state=None, milestones=(), recipients=(EDITOR,), dha=(DHA,), policy=NO_DIGEST)
+        id="pt.cchc-tv.2024-03.2",
+        plan="pt",
+        obligation="cchc-tv",
+        agency="dai-ptth",
+        title="Chuyên mục Cải cách hành chính",
+        title_en="Administrative reform",
+        period="2024-03",
+        number=2,
+        count=2,
+        window_start=at(2024, 3, 1, 0),
+        window_end=at(2024, 4, 1, 0),
+        due=due,
+        slot=None,
+        status="scheduled",
+        state=None,
+        milestones=(),
+        recipients=(EDITOR,),
+        dha=(DHA,),
+        policy=NO_DIGEST,
+    )
     return replace(base, **changes)
 
 
 def steps_of(w: Watched, template: str = "broadcast") -> tuple:
-    return tuple((m.step, m.title, m.title_en, m.day) for m in
-                 milestones_of(w.id, w.due.astimezone(TZ).date(), DEFAULT_TEMPLATES[template], CAL))
+    return tuple(
+        (m.step, m.title, m.title_en, m.day)
+        for m in milestones_of(w.id, w.due.astimezone(TZ).date(), DEFAULT_TEMPLATES[template], CAL)
+    )
 
 
 def timeline(items: list[Watched], start: datetime, end: datetime) -> dict[str, list[datetime]]:
@@ -71,6 +89,7 @@ def of_kind(found: dict[str, Message], kind: str) -> list[Message]:
 
 # --- due reminders -------------------------------------------------------------------------------
 
+
 def test_due_reminders_land_7_and_1_working_days_before_and_on_the_due_day():
     assert CAL.working_days_between(date(2024, 3, 6), date(2024, 3, 15)) == 7  # 6,7,8,11,12,13,14/03
     due = of_kind(all_owed([episode()], at(2024, 2, 20), at(2024, 4, 10)), "due")
@@ -81,13 +100,27 @@ def test_due_reminders_land_7_and_1_working_days_before_and_on_the_due_day():
     assert str(due[0].send_at) == "2024-03-06 08:00:00+07:00"
     context = due[0].context
     assert context["tz"] == "Asia/Ho_Chi_Minh" and context["due"] == "2024-03-15T17:00:00+07:00"
-    assert {"occurrence", "title", "title_en", "period", "number", "count", "slot", "window_start",
-            "window_end"} <= set(context)
+    assert {
+        "occurrence",
+        "title",
+        "title_en",
+        "period",
+        "number",
+        "count",
+        "slot",
+        "window_start",
+        "window_end",
+    } <= set(context)
 
 
 def test_due_reminders_skip_tet():
-    w = episode(at(2024, 2, 20, 17), id="pt.cchc-tv.2024-02.2", period="2024-02",
-                window_start=at(2024, 2, 1, 0), window_end=at(2024, 3, 1, 0))
+    w = episode(
+        at(2024, 2, 20, 17),
+        id="pt.cchc-tv.2024-02.2",
+        period="2024-02",
+        window_start=at(2024, 2, 1, 0),
+        window_end=at(2024, 3, 1, 0),
+    )
     due = of_kind(all_owed([w], at(2024, 1, 25), at(2024, 2, 21)), "due")
     assert [m.send_at for m in due] == [at(2024, 2, 2), at(2024, 2, 19), at(2024, 2, 20)]
 
@@ -108,9 +141,14 @@ def test_due_on_a_holiday_is_reminded_on_the_working_day_before():
 
 # --- milestones ----------------------------------------------------------------------------------
 
+
 def test_a_milestone_on_a_holiday_is_sent_the_working_day_before():
-    w = episode(at(2024, 5, 6, 17), milestones=(("script", "Duyệt kịch bản", "Script approved", date(2024, 4, 30)),),
-                window_start=at(2024, 5, 1, 0), window_end=at(2024, 6, 1, 0))
+    w = episode(
+        at(2024, 5, 6, 17),
+        milestones=(("script", "Duyệt kịch bản", "Script approved", date(2024, 4, 30)),),
+        window_start=at(2024, 5, 1, 0),
+        window_end=at(2024, 6, 1, 0),
+    )
     (m,) = of_kind(all_owed([w], at(2024, 4, 20), at(2024, 5, 7)), "milestone")
     assert m.send_at == at(2024, 4, 26)  # 27–28/04 weekend, 29/04–01/05 off
     assert m.announces == at(2024, 4, 30) and m.expires_at == at(2024, 5, 1, 0)  # useful until its day is over
@@ -124,12 +162,16 @@ def test_milestones_follow_the_template_and_can_be_turned_off():
     w = replace(w, milestones=steps_of(w))
     found = of_kind(all_owed([w], at(2024, 3, 1), at(2024, 3, 16)), "milestone")
     assert [(m.context["step"], m.send_at) for m in found] == [
-        ("script", at(2024, 3, 8)), ("recording", at(2024, 3, 12)), ("handover", at(2024, 3, 14))]
+        ("script", at(2024, 3, 8)),
+        ("recording", at(2024, 3, 12)),
+        ("handover", at(2024, 3, 14)),
+    ]
     off = replace(w, policy=replace(NO_DIGEST, milestones=False))
     assert not of_kind(all_owed([off], at(2024, 3, 1), at(2024, 3, 16)), "milestone")
 
 
 # --- at risk and overdue -------------------------------------------------------------------------
+
 
 def test_at_risk_and_overdue_days():
     found = all_owed([episode()], at(2024, 3, 1), at(2024, 4, 12))
@@ -142,8 +184,9 @@ def test_at_risk_and_overdue_days():
 
 
 def test_overdue_after_the_april_break_and_nobody_copied_on_their_own_mail():
-    w = episode(at(2024, 4, 26, 17), window_start=at(2024, 4, 1, 0), window_end=at(2024, 5, 1, 0),
-                recipients=(EDITOR, DHA))
+    w = episode(
+        at(2024, 4, 26, 17), window_start=at(2024, 4, 1, 0), window_end=at(2024, 5, 1, 0), recipients=(EDITOR, DHA)
+    )
     found = all_owed([w], at(2024, 4, 15), at(2024, 5, 12))
     assert {m.send_at for m in of_kind(found, "at_risk")} == {at(2024, 4, 24)}
     late = of_kind(found, "overdue")
@@ -151,12 +194,17 @@ def test_overdue_after_the_april_break_and_nobody_copied_on_their_own_mail():
     assert {m.recipient: m.cc for m in late} == {EDITOR: (DHA,), DHA: ()}
 
 
-@pytest.mark.parametrize("state, kinds", [
-    (None, {"due", "milestone", "at_risk", "overdue"}),
-    ("non_conforming", {"due", "milestone", "at_risk", "overdue"}),
-    ("missing", {"due", "milestone", "overdue"}),
-    ("on_time", set()), ("late", set()), ("excused", set()),
-])
+@pytest.mark.parametrize(
+    "state, kinds",
+    [
+        (None, {"due", "milestone", "at_risk", "overdue"}),
+        ("non_conforming", {"due", "milestone", "at_risk", "overdue"}),
+        ("missing", {"due", "milestone", "overdue"}),
+        ("on_time", set()),
+        ("late", set()),
+        ("excused", set()),
+    ],
+)
 def test_what_each_state_owes(state, kinds):
     w = episode(state=state)
     w = replace(w, milestones=steps_of(w))
@@ -180,12 +228,14 @@ def test_nothing_before_send_at_or_from_expires_at():
 
 # --- digest --------------------------------------------------------------------------------------
 
+
 def test_weekly_digest_on_monday_lists_the_next_two_weeks():
     w = episode(policy=Policy())
     w = replace(w, milestones=steps_of(w))
     later = replace(episode(at(2024, 3, 29, 17), id="pt.cchc-tv.2024-03.9", policy=Policy()))
-    other = episode(at(2024, 3, 14, 17), id="pt.bao.2024-03.1", agency="bao-pt", recipients=("bao@x.example",),
-                    policy=Policy())
+    other = episode(
+        at(2024, 3, 14, 17), id="pt.bao.2024-03.1", agency="bao-pt", recipients=("bao@x.example",), policy=Policy()
+    )
     found = owed([w, later, other], at(2024, 3, 4, 8), CAL, TZ)
     digests = {m.about: m for m in found if m.kind == "digest"}
     assert set(digests) == {"dai-ptth@2024-W10", "bao-pt@2024-W10"}
@@ -227,6 +277,7 @@ def test_the_digest_shows_delivered_occurrences_with_their_state_but_not_their_m
 
 
 # --- notices -------------------------------------------------------------------------------------
+
 
 def test_a_moved_due_date_notifies_each_recipient_now_within_hours():
     before = episode(recipients=(EDITOR, PRODUCER))
@@ -270,10 +321,12 @@ def test_a_reinstated_occurrence_is_announced_as_moved():
 
 # --- obsolete ------------------------------------------------------------------------------------
 
+
 def pending_for(w: Watched) -> list[Message]:
     w = replace(w, milestones=steps_of(w))
-    return list(all_owed([w], at(2024, 2, 25), at(2024, 4, 10)).values()) + \
-        notices(w, replace(w, due=at(2024, 3, 20, 17)), at(2024, 3, 1, 9), CAL, TZ)
+    return list(all_owed([w], at(2024, 2, 25), at(2024, 4, 10)).values()) + notices(
+        w, replace(w, due=at(2024, 3, 20, 17)), at(2024, 3, 1, 9), CAL, TZ
+    )
 
 
 def test_obsolete_when_met_or_cancelled():
@@ -301,33 +354,41 @@ def test_obsolete_when_a_milestone_day_changed_or_its_step_vanished():
     shifted = replace(w, milestones=((*script[:3], date(2024, 3, 7)), recording, handover))
     assert {occurrence_of(m.about) for m in pending} == {w.id}
     assert [m.about for m in pending if m.key in obsolete(pending, {w.id: shifted})] == [f"{w.id}#script"]
-    assert [m.about for m in pending if m.key in obsolete(pending, {w.id: replace(w, milestones=(script,))})] == \
-        [f"{w.id}#recording", f"{w.id}#handover"]
+    assert [m.about for m in pending if m.key in obsolete(pending, {w.id: replace(w, milestones=(script,))})] == [
+        f"{w.id}#recording",
+        f"{w.id}#handover",
+    ]
 
 
 def test_obsolete_when_the_policy_or_window_changed():
     w = replace(episode(), milestones=steps_of(episode()))
     pending = pending_for(episode())
     fewer = replace(w, policy=replace(NO_DIGEST, due_before=(1,)))
-    assert sorted(m.about for m in pending if m.key in obsolete(pending, {w.id: fewer})) == \
-        [f"{w.id}#D-0", f"{w.id}#D-7"]
+    assert sorted(m.about for m in pending if m.key in obsolete(pending, {w.id: fewer})) == [
+        f"{w.id}#D-0",
+        f"{w.id}#D-7",
+    ]
     longer = replace(w, window_end=at(2024, 4, 8, 0))
     assert {m.kind for m in pending if m.key in obsolete(pending, {w.id: longer})} == {"at_risk", "overdue"}
 
 
 # --- working hours -------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("now, inside, opening", [
-    (at(2024, 3, 15, 16, 59), True, at(2024, 3, 15, 16, 59)),
-    (at(2024, 3, 15, 17), False, at(2024, 3, 18)),          # Friday evening -> Monday
-    (at(2024, 3, 16, 10), False, at(2024, 3, 18)),          # Saturday
-    (at(2024, 3, 18, 7, 59), False, at(2024, 3, 18)),       # before opening
-    (at(2024, 2, 7, 17, 30), False, at(2024, 2, 15)),       # Tết
-    (at(2024, 4, 26, 18), False, at(2024, 5, 2)),           # 29/04–01/05 off
-    (at(2024, 5, 4, 9), True, at(2024, 5, 4, 9)),           # make-up working Saturday
-    (datetime(2024, 3, 15, 9, 30, tzinfo=UTC), True, datetime(2024, 3, 15, 9, 30, tzinfo=UTC)),
-    (datetime(2024, 3, 15, 10, 0, tzinfo=UTC), False, at(2024, 3, 18)),  # 17:00 in the plan's zone
-])
+
+@pytest.mark.parametrize(
+    "now, inside, opening",
+    [
+        (at(2024, 3, 15, 16, 59), True, at(2024, 3, 15, 16, 59)),
+        (at(2024, 3, 15, 17), False, at(2024, 3, 18)),  # Friday evening -> Monday
+        (at(2024, 3, 16, 10), False, at(2024, 3, 18)),  # Saturday
+        (at(2024, 3, 18, 7, 59), False, at(2024, 3, 18)),  # before opening
+        (at(2024, 2, 7, 17, 30), False, at(2024, 2, 15)),  # Tết
+        (at(2024, 4, 26, 18), False, at(2024, 5, 2)),  # 29/04–01/05 off
+        (at(2024, 5, 4, 9), True, at(2024, 5, 4, 9)),  # make-up working Saturday
+        (datetime(2024, 3, 15, 9, 30, tzinfo=UTC), True, datetime(2024, 3, 15, 9, 30, tzinfo=UTC)),
+        (datetime(2024, 3, 15, 10, 0, tzinfo=UTC), False, at(2024, 3, 18)),  # 17:00 in the plan's zone
+    ],
+)
 def test_within_hours_and_next_opening(now, inside, opening):
     assert within_hours(now, Policy(), CAL, TZ) is inside
     assert next_opening(now, Policy(), CAL, TZ) == opening
@@ -343,6 +404,7 @@ def test_hours_follow_the_policy():
 
 # --- policy from a mapping -----------------------------------------------------------------------
 
+
 def test_policy_from_mapping_merges_plan_and_obligation():
     plan = Policy.from_mapping({"due_before": [5, 0, 5], "digest_weekday": 4, "hours": "07:30-16:30"})
     assert plan.due_before == (5, 0) and plan.digest_weekday == 4 and plan.start == time(7, 30)
@@ -352,14 +414,24 @@ def test_policy_from_mapping_merges_plan_and_obligation():
     assert Policy.from_mapping({"due_before": []}).due_before == ()
 
 
-@pytest.mark.parametrize("data, where", [
-    ({"due_before": [7, -1]}, "due_before"), ({"due_before": "7,1"}, "due_before"),
-    ({"due_before": [True]}, "due_before"), ({"milestones": "yes"}, "milestones"),
-    ({"at_risk_days": -1}, "at_risk_days"), ({"digest_weekday": 7}, "digest_weekday"),
-    ({"digest_days": 1.5}, "digest_days"), ({"hours": "17:00-08:00"}, "hours"),
-    ({"hours": "8h-17h"}, "hours"), ({"hours": 8}, "hours"), ({"hours": "08:00Z-17:00"}, "hours"),
-    ({"reminder_days": [1]}, "reminder_days"), (["due_before"], "mapping"),
-])
+@pytest.mark.parametrize(
+    "data, where",
+    [
+        ({"due_before": [7, -1]}, "due_before"),
+        ({"due_before": "7,1"}, "due_before"),
+        ({"due_before": [True]}, "due_before"),
+        ({"milestones": "yes"}, "milestones"),
+        ({"at_risk_days": -1}, "at_risk_days"),
+        ({"digest_weekday": 7}, "digest_weekday"),
+        ({"digest_days": 1.5}, "digest_days"),
+        ({"hours": "17:00-08:00"}, "hours"),
+        ({"hours": "8h-17h"}, "hours"),
+        ({"hours": 8}, "hours"),
+        ({"hours": "08:00Z-17:00"}, "hours"),
+        ({"reminder_days": [1]}, "reminder_days"),
+        (["due_before"], "mapping"),
+    ],
+)
 def test_policy_rejects_bad_values_with_a_clear_message(data, where):
     with pytest.raises(SchedulerError) as caught:
         Policy.from_mapping(data)
@@ -368,9 +440,14 @@ def test_policy_rejects_bad_values_with_a_clear_message(data, where):
 
 # --- determinism and the whole month -------------------------------------------------------------
 
+
 def test_same_inputs_same_list_sorted_by_send_at_and_key():
-    items = [episode(id=f"pt.cchc-tv.2024-03.{n}", due=at(2024, 3, 5 * n, 17), recipients=(PRODUCER, EDITOR),
-                     policy=Policy()) for n in range(1, 6)]
+    items = [
+        episode(
+            id=f"pt.cchc-tv.2024-03.{n}", due=at(2024, 3, 5 * n, 17), recipients=(PRODUCER, EDITOR), policy=Policy()
+        )
+        for n in range(1, 6)
+    ]
     now = at(2024, 3, 25, 9)
     first = owed(items, now, CAL, TZ)
     assert first == owed(list(reversed(items)), now, CAL, TZ) == owed(iter(items), now, CAL, TZ)
@@ -378,9 +455,11 @@ def test_same_inputs_same_list_sorted_by_send_at_and_key():
 
 
 working_march = [d for d in (date(2024, 3, 1) + timedelta(n) for n in range(31)) if CAL.is_working_day(d)]
-episodes = st.lists(st.tuples(st.sampled_from(working_march), st.integers(9, 23),
-                              st.sampled_from([(EDITOR,), (EDITOR, PRODUCER)])),
-                    min_size=1, max_size=4)
+episodes = st.lists(
+    st.tuples(st.sampled_from(working_march), st.integers(9, 23), st.sampled_from([(EDITOR,), (EDITOR, PRODUCER)])),
+    min_size=1,
+    max_size=4,
+)
 
 
 @settings(max_examples=12, deadline=None)
@@ -389,8 +468,14 @@ def test_stepping_through_march_each_key_is_owed_once_over_a_contiguous_range(sp
     policy = Policy(due_before=tuple(sorted(due_before, reverse=True)))
     items = []
     for n, (day, hour, recipients) in enumerate(spec, 1):
-        w = episode(datetime.combine(day, time(hour), TZ), id=f"pt.cchc-tv.2024-03.{n}", number=n, count=len(spec),
-                    recipients=recipients, policy=policy)
+        w = episode(
+            datetime.combine(day, time(hour), TZ),
+            id=f"pt.cchc-tv.2024-03.{n}",
+            number=n,
+            count=len(spec),
+            recipients=recipients,
+            policy=policy,
+        )
         items.append(replace(w, milestones=steps_of(w)))
     start, end = at(2024, 2, 16, 0), at(2024, 4, 10, 0)  # from after Tết's week: D-10 of 01/03 is 16/02
     seen = timeline(items, start, end)
@@ -405,22 +490,30 @@ def test_stepping_through_march_each_key_is_owed_once_over_a_contiguous_range(sp
     for w in items:
         for r in w.recipients:
             expected |= {f"due|{w.id}#D-{n}|{r}|{w.due.isoformat()}" for n in due_before}
-            expected |= {f"milestone|{w.id}#{s}|{r}|{at(d.year, d.month, d.day).isoformat()}"
-                         for s, _, _, d in w.milestones}
+            expected |= {
+                f"milestone|{w.id}#{s}|{r}|{at(d.year, d.month, d.day).isoformat()}" for s, _, _, d in w.milestones
+            }
             expected |= {f"{k}|{w.id}|{r}|{w.window_end.isoformat()}" for k in ("at_risk", "overdue")}
     mondays = [date(2024, 2, 19) + timedelta(weeks=n) for n in range(8)]  # none of them off
     for monday in mondays:
         opening = at(monday.year, monday.month, monday.day)
         if opening < start or opening >= end:
             continue
-        coming = any(opening <= w.due < opening + timedelta(days=14) or
-                     any(monday <= d < monday + timedelta(days=14) for *_, d in w.milestones) for w in items)
+        coming = any(
+            opening <= w.due < opening + timedelta(days=14)
+            or any(monday <= d < monday + timedelta(days=14) for *_, d in w.milestones)
+            for w in items
+        )
         if coming:
             week = f"{monday.isocalendar()[0]}-W{monday.isocalendar()[1]:02d}"
-            expected |= {f"digest|dai-ptth@{week}|{r}|{at(monday.year, monday.month, monday.day, 0).isoformat()}"
-                         for w in items for r in w.recipients}
+            expected |= {
+                f"digest|dai-ptth@{week}|{r}|{at(monday.year, monday.month, monday.day, 0).isoformat()}"
+                for w in items
+                for r in w.recipients
+            }
     assert {k for k, m in found.items() if m.send_at >= start} == expected
     for w in items:  # exactly len(due_before) due reminders per recipient per episode
         for r in w.recipients:
-            assert sum(1 for m in found.values() if m.kind == "due" and occurrence_of(m.about) == w.id
-                       and m.recipient == r) == len(due_before)
+            assert sum(
+                1 for m in found.values() if m.kind == "due" and occurrence_of(m.about) == w.id and m.recipient == r
+            ) == len(due_before)

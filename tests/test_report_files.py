@@ -51,6 +51,7 @@ def english(report: dict) -> dict:
 
 # ---- a small HTML tree, from the standard library's parser ----
 
+
 class Node:
     def __init__(self, tag: str, attrs: dict, parent: Node | None):
         self.tag, self.attrs, self.parent, self.children, self.text = tag, attrs, parent, [], ""
@@ -109,6 +110,7 @@ def cells(svg_root: Node) -> dict[str, tuple[str, str]]:
 
 # ---- JSON and CSV ----
 
+
 def test_json_keeps_vietnamese_readable(report):
     body = to_json(report)
     assert json.loads(body) == report
@@ -148,7 +150,7 @@ def test_names_from_schedule_files_cannot_inject_formulas(report):
     report["rows"][1]["agency_name"] = "@SUM(A1:A9)"
     report["rows"][1]["obligation_title"] = "-2+3"
     rows = list(csv.reader(io.StringIO(to_csv(report, BASE).decode("utf-8-sig"), newline="")))
-    assert rows[1][:2] == ["'=HYPERLINK(\"http://evil.example\",\"click\")", "'+1+cmd|' /C calc'!A0"]
+    assert rows[1][:2] == ['\'=HYPERLINK("http://evil.example","click")', "'+1+cmd|' /C calc'!A0"]
     assert rows[2][:2] == ["'@SUM(A1:A9)", "'-2+3"]
     sheet = openpyxl.load_workbook(io.BytesIO(to_xlsx(report, BASE))).worksheets[0]
     texts = {c.value: c.data_type for row in sheet.iter_rows() for c in row if isinstance(c.value, str)}
@@ -156,6 +158,7 @@ def test_names_from_schedule_files_cannot_inject_formulas(report):
 
 
 # ---- XLSX ----
+
 
 def test_workbook_has_the_reports_numbers_and_links(report):
     body = to_xlsx(report, BASE)
@@ -181,8 +184,9 @@ def test_workbook_has_the_reports_numbers_and_links(report):
     assert [c.value for c in ids] == [o["id"] for o in report["occurrences"]]
     for cell, o in zip(ids, report["occurrences"]):
         assert cell.hyperlink.target == BASE.rstrip("/") + o["href"]
-    delivered = next(row for row in detail.iter_rows(min_row=2)
-                     if row[0].value == "phu-tho-2024.cchc-radio-tv.2024-03.2")
+    delivered = next(
+        row for row in detail.iter_rows(min_row=2) if row[0].value == "phu-tho-2024.cchc-radio-tv.2024-03.2"
+    )
     links = {c.value: c.hyperlink.target for c in delivered[1:] if c.hyperlink}
     file = report["occurrences"][[o["id"] for o in report["occurrences"]].index(delivered[0].value)]["evidence"][0]
     assert links["Phóng sự.bin"] == "https://baocao.example.vn" + file["files"][0]["href"]
@@ -206,6 +210,7 @@ def test_workbook_leaves_out_empty_topics_and_gaps(report):
 
 
 # ---- the heatmap ----
+
 
 def test_heatmap_colours_run_from_red_through_amber_to_green():
     assert colour(0.0) == "#c62828" and colour(0.5) == "#f2a900" and colour(1.0) == "#2e7d32"
@@ -235,6 +240,7 @@ def test_heatmap_escapes_names(report):
 
 # ---- HTML ----
 
+
 def test_html_is_a_printable_vietnamese_administrative_report(report):
     page = to_html(report, BASE)
     tree = Tree(page).root
@@ -263,8 +269,9 @@ def test_html_is_a_printable_vietnamese_administrative_report(report):
 
     links = {a.attrs["href"] for a in tree.all("a")}
     assert "https://baocao.example.vn/o/phu-tho-2024.cchc-radio-tv.2024-03.2" in links
-    assert ("https://baocao.example.vn/api/ledger/4/files/"
-            "3aef903f5bceb10cf79683761371113bc64c3b2458ba2e1b61bb9203b7856bdc") in links
+    assert (
+        "https://baocao.example.vn/api/ledger/4/files/3aef903f5bceb10cf79683761371113bc64c3b2458ba2e1b61bb9203b7856bdc"
+    ) in links
     assert "https://vod.example/ep1" in links
     # the totals in numbers and the quota view
     assert "50" in text and "38" in text
@@ -284,8 +291,14 @@ def test_html_in_english(report):
     tree = Tree(to_html(english(report), BASE)).root
     assert next(tree.all("html")).attrs["lang"] == "en"
     headings = [h.content() for h in tree.all("h2")]
-    assert headings == ["I. Overall results", "II. Results by agency and obligation", "III. Quotas by window",
-                        "IV. Topic coverage", "V. Evidence gaps", "VI. Occurrences and evidence"]
+    assert headings == [
+        "I. Overall results",
+        "II. Results by agency and obligation",
+        "III. Quotas by window",
+        "IV. Topic coverage",
+        "V. Evidence gaps",
+        "VI. Occurrences and evidence",
+    ]
     text = " ".join(tree.content().split())
     assert [h.content() for h in tree.all("h1")] == ["REPORT"]
     assert "SOCIALIST REPUBLIC OF VIET NAM" in text and "Recipients:" in text
@@ -310,6 +323,7 @@ def test_period_and_date_in_words(report):
 
 
 # ---- one entry point ----
+
 
 def test_render_every_format(report):
     kinds = {fmt: render(report, fmt, BASE) for fmt in ("json", "csv", "xlsx", "html")}

@@ -17,9 +17,21 @@ def test_shift_text_moves_every_written_date_and_keeps_leap_days_real():
 
 def test_roll_2024_to_2025_with_the_merged_outlet_loads_as_it_is(cli, tmp_path):
     out = tmp_path / "phu-tho-2025.yaml"
-    result = cli("plan", "roll", "schedules/phu-tho-2024.yaml", "--year", "2025",
-                 "--rename", "bao-phu-tho=bao-ptth-phu-tho", "--rename", "dai-ptth=bao-ptth-phu-tho",
-                 "--name", "bao-ptth-phu-tho=Báo và Phát thanh, Truyền hình Phú Thọ", "--out", out)
+    result = cli(
+        "plan",
+        "roll",
+        "schedules/phu-tho-2024.yaml",
+        "--year",
+        "2025",
+        "--rename",
+        "bao-phu-tho=bao-ptth-phu-tho",
+        "--rename",
+        "dai-ptth=bao-ptth-phu-tho",
+        "--name",
+        "bao-ptth-phu-tho=Báo và Phát thanh, Truyền hình Phú Thọ",
+        "--out",
+        out,
+    )
     assert result.code == 0, result.err
     text = out.read_text(encoding="utf-8")
     assert "Reading:" in text  # the readings' comments travel with the file
@@ -34,8 +46,9 @@ def test_roll_2024_to_2025_with_the_merged_outlet_loads_as_it_is(cli, tmp_path):
     assert 'đã hợp nhất cơ quan "bao-phu-tho" vào "bao-ptth-phu-tho"' in result.err
     loaded = cli("load", out, "--now", "2025-01-01")
     assert loaded.code == 0, loaded.err
-    occ = json.loads(cli("occurrences", "--plan", "phu-tho-2025", "--obligation", "toa-dam-cchc",
-                         "--format", "json").out)
+    occ = json.loads(
+        cli("occurrences", "--plan", "phu-tho-2025", "--obligation", "toa-dam-cchc", "--format", "json").out
+    )
     assert occ[0]["window_start"] == "2025-10-01T00:00:00+07:00"
     # legal basis is history: it is not rewritten
     assert "Quyết định số 35/QĐ-BNV ngày 22/01/2024" in text
@@ -49,7 +62,8 @@ def test_roll_drops_year_specific_details_and_refuses_to_overwrite(cli, tmp_path
         "agencies:\n  - code: a\n    name: A\n"
         "obligations:\n  - code: o\n    title: O\n    host: a\n    channels: [radio]\n"
         "    cadence: 1 per month\n    exceptions:\n      - {occurrence: '2024-02 #1', skip: true, reason: Tết}\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     rolled = roll(source.read_text(encoding="utf-8"), str(source), 2025, {}, {})
     assert rolled.code == "p-2025"
     assert "number" not in rolled.text and "working_days" not in rolled.text and "exceptions" not in rolled.text

@@ -34,6 +34,7 @@ PRODUCTION_PAIR = ("production-plan.yaml", "production-layer.yaml")
 
 # ---------------------------------------------------------------- helpers
 
+
 def load(*names: str) -> Schedules:
     return read_files([FORMS / n for n in names])
 
@@ -73,11 +74,21 @@ def form_sets() -> list[tuple[str, ...]]:
 
 # ------------------------------------------------- every example file loads
 
+
 def test_forms_folder_holds_the_documented_examples():
     names = {p.name for p in FORMS.glob("*.yaml")}
-    assert {"quota.yaml", "window.yaml", "span.yaml", "deadlines.yaml", "continuous.yaml",
-            "slots-cadence.yaml", "slots-mismatch.yaml", "working-days.yaml", "owes-nothing.yaml",
-            *PRODUCTION_PAIR} <= names
+    assert {
+        "quota.yaml",
+        "window.yaml",
+        "span.yaml",
+        "deadlines.yaml",
+        "continuous.yaml",
+        "slots-cadence.yaml",
+        "slots-mismatch.yaml",
+        "working-days.yaml",
+        "owes-nothing.yaml",
+        *PRODUCTION_PAIR,
+    } <= names
 
 
 @pytest.mark.parametrize("names", form_sets(), ids=lambda n: "+".join(n))
@@ -102,6 +113,7 @@ def test_every_form_loads_and_expands_consistently(names):
 
 
 # -------------------------------------------------------------------- quota
+
 
 def test_quota_two_per_month_shares_the_month_window():
     occ = by_obligation("quota.yaml")["chuyen-muc-cchc"]
@@ -128,19 +140,25 @@ def test_quota_default_broadcast_milestones():
     occ = by_obligation("quota.yaml")["chuyen-muc-cchc"]
     jan1 = occ[0]
     assert [(m.step, m.offset, m.day) for m in jan1.milestones] == [
-        ("script", 5, d("08/01/2024")), ("recording", 3, d("10/01/2024")), ("handover", 1, d("12/01/2024"))]
+        ("script", 5, d("08/01/2024")),
+        ("recording", 3, d("10/01/2024")),
+        ("handover", 1, d("12/01/2024")),
+    ]
     feb1 = occ[2]  # due 07/02: Tết does not count, weekends do not count
     assert [m.day for m in feb1.milestones] == [d("31/01/2024"), d("02/02/2024"), d("06/02/2024")]
 
 
 def test_quota_vietnamese_forms_read_like_english_ones():
     occ = by_obligation("quota.yaml")
-    assert [(o.period, o.number, o.due) for o in occ["chuyen-muc-vi"]] == \
-        [(o.period, o.number, o.due) for o in occ["chuyen-muc-cchc"]]
+    assert [(o.period, o.number, o.due) for o in occ["chuyen-muc-vi"]] == [
+        (o.period, o.number, o.due) for o in occ["chuyen-muc-cchc"]
+    ]
     assert [o.period for o in occ["bai-viet-cchc"]] == [f"2024-{m:02d}" for m in range(1, 13)]
     assert [o.period for o in occ["phong-su-quy"]] == ["2024-Q1", "2024-Q2", "2024-Q3", "2024-Q4"]
     assert [window(o) for o in occ["tong-ket-nua-nam"]] == [
-        (d("01/01/2024"), d("30/06/2024")), (d("01/07/2024"), d("31/12/2024"))]
+        (d("01/01/2024"), d("30/06/2024")),
+        (d("01/07/2024"), d("31/12/2024")),
+    ]
     assert [o.due for o in occ["tong-ket-nua-nam"]] == [at("28/06/2024"), at("31/12/2024")]
     (year,) = occ["chuyen-de-nam"]
     assert year.id == "forms-quota.chuyen-de-nam.2024.1"
@@ -151,7 +169,10 @@ def test_quota_default_newspaper_milestones():
     jan = by_obligation("quota.yaml")["bai-viet-cchc"][0]
     assert jan.due == at("31/01/2024")
     assert [(m.step, m.day) for m in jan.milestones] == [
-        ("draft", d("24/01/2024")), ("edit", d("29/01/2024")), ("publication", d("31/01/2024"))]
+        ("draft", d("24/01/2024")),
+        ("edit", d("29/01/2024")),
+        ("publication", d("31/01/2024")),
+    ]
 
 
 def test_quota_per_week_uses_iso_weeks_clipped_to_the_plan():
@@ -179,6 +200,7 @@ def test_quota_from_until_limits_the_months():
 
 # ------------------------------------------------------------------ windows
 
+
 def test_one_off_windows():
     occ = by_obligation("window.yaml")
     expect = {
@@ -197,7 +219,10 @@ def test_one_off_windows():
     # the contest takes the event template: 15, 10 and 5 working days before
     contest = occ["thi-tim-hieu"][0]
     assert [(m.step, m.day) for m in contest.milestones] == [
-        ("invitation", d("09/09/2024")), ("venue", d("16/09/2024")), ("materials", d("23/09/2024"))]
+        ("invitation", d("09/09/2024")),
+        ("venue", d("16/09/2024")),
+        ("materials", d("23/09/2024")),
+    ]
 
 
 def test_window_with_count_spreads_over_the_window():
@@ -209,6 +234,7 @@ def test_window_with_count_spreads_over_the_window():
 
 # --------------------------------------------------------------------- span
 
+
 def test_span_from_q2_by_q4():
     occ = by_obligation("span.yaml")
     (training,) = occ["tap-huan-cchc"]
@@ -216,7 +242,10 @@ def test_span_from_q2_by_q4():
     assert window(training) == (d("01/04/2024"), d("31/12/2024"))
     assert training.due == at("31/12/2024")
     assert [(m.step, m.day) for m in training.milestones] == [
-        ("invitation", d("10/12/2024")), ("venue", d("17/12/2024")), ("materials", d("24/12/2024"))]
+        ("invitation", d("10/12/2024")),
+        ("venue", d("17/12/2024")),
+        ("materials", d("24/12/2024")),
+    ]
     three = occ["ba-lop-boi-duong"]
     assert [o.period for o in three] == ["2024-04_2024-H2"] * 3
     assert {window(o) for o in three} == {(d("01/04/2024"), d("31/12/2024"))}
@@ -224,6 +253,7 @@ def test_span_from_q2_by_q4():
 
 
 # ---------------------------------------------------------------- deadlines
+
 
 def test_deadlines_chain_their_windows():
     occ = by_obligation("deadlines.yaml")["bao-cao-dinh-ky"]
@@ -238,23 +268,25 @@ def test_deadlines_chain_their_windows():
         (d("15/09/2024"), d("14/12/2024")),
     ]
     # each deadline is a Saturday: due the Friday before, at the plan's due_time
-    assert [o.due for o in occ] == [at("14/06/2024", "11:00"), at("13/09/2024", "11:00"),
-                                    at("13/12/2024", "11:00")]
+    assert [o.due for o in occ] == [at("14/06/2024", "11:00"), at("13/09/2024", "11:00"), at("13/12/2024", "11:00")]
     # channel portal: the portal template, one review 2 working days before
     assert [(m.step, m.day) for m in occ[0].milestones] == [("review", d("12/06/2024"))]
 
 
 # --------------------------------------------------------------- continuous
 
+
 def test_continuous_attested_per_quarter_and_month():
     occ = by_obligation("continuous.yaml")
     quarters = occ["chuyen-trang-cchc"]
     assert [o.period for o in quarters] == ["2024-Q1", "2024-Q2", "2024-Q3", "2024-Q4"]
     assert [window(o) for o in quarters] == [
-        (d("01/01/2024"), d("31/03/2024")), (d("01/04/2024"), d("30/06/2024")),
-        (d("01/07/2024"), d("30/09/2024")), (d("01/10/2024"), d("31/12/2024"))]
-    assert [o.due for o in quarters] == [at("29/03/2024"), at("28/06/2024"), at("30/09/2024"),
-                                         at("31/12/2024")]
+        (d("01/01/2024"), d("31/03/2024")),
+        (d("01/04/2024"), d("30/06/2024")),
+        (d("01/07/2024"), d("30/09/2024")),
+        (d("01/10/2024"), d("31/12/2024")),
+    ]
+    assert [o.due for o in quarters] == [at("29/03/2024"), at("28/06/2024"), at("30/09/2024"), at("31/12/2024")]
     months = occ["lien-ket-dvc"]
     assert len(months) == 12 and all(o.number == 1 for o in months)
     h2 = occ["chuyen-muc-bau-cu"]
@@ -263,6 +295,7 @@ def test_continuous_attested_per_quarter_and_month():
 
 
 # -------------------------------------------------------- slots as cadence
+
 
 def test_slots_cadence_owes_each_slot_on_its_day():
     occ = by_obligation("slots-cadence.yaml")
@@ -287,6 +320,7 @@ def test_slots_cadence_owes_each_slot_on_its_day():
 
 # ---------------------------------------------------------- slots on quota
 
+
 def test_slots_that_do_not_match_the_quota_warn():
     schedules = load("slots-mismatch.yaml")
     warnings = [w.render() for w in schedules.warnings]
@@ -294,13 +328,18 @@ def test_slots_that_do_not_match_the_quota_warn():
     assert warnings[0].endswith(
         "slots-mismatch.yaml:21: obligations[0].slots: the slots do not match the quota in 12 window(s) "
         "(slots/owed: 2024-01: 4/2, 2024-02: 5/2, 2024-03: 4/2, 2024-04: 4/2); extra slots are not owed "
-        "and occurrences without a slot are due by the spread rule")
+        "and occurrences without a slot are due by the spread rule"
+    )
     assert ":30: obligations[1].slots: the slots do not match the quota in 6 window(s)" in warnings[1]
     occ = by_obligation("slots-mismatch.yaml")
     weekly = occ["cchc-radio-tv"]
     assert len(weekly) == 24  # still the quota, not one per Thursday
-    assert [o.slot for o in weekly[:4]] == [at("04/01/2024", "19:30"), at("11/01/2024", "19:30"),
-                                            at("01/02/2024", "19:30"), at("08/02/2024", "19:30")]
+    assert [o.slot for o in weekly[:4]] == [
+        at("04/01/2024", "19:30"),
+        at("11/01/2024", "19:30"),
+        at("01/02/2024", "19:30"),
+        at("08/02/2024", "19:30"),
+    ]
     monthly = occ["phong-su-thang"]
     assert [(o.period, o.due, o.slot) for o in monthly[:3]] == [
         ("2024-01", at("10/01/2024", "20:00"), at("10/01/2024", "20:00")),
@@ -312,12 +351,13 @@ def test_slots_that_do_not_match_the_quota_warn():
 def test_a_cadence_owing_nothing_warns():
     schedules = load("owes-nothing.yaml")
     assert [w.render() for w in schedules.warnings] == [
-        f"{FORMS / 'owes-nothing.yaml'}:19: obligations[0].cadence: "
-        "this cadence owes nothing inside the plan's period"]
+        f"{FORMS / 'owes-nothing.yaml'}:19: obligations[0].cadence: this cadence owes nothing inside the plan's period"
+    ]
     assert expand(schedules.plans[0]) == []
 
 
 # ------------------------------------------------------ plan-level fields
+
 
 def test_plan_fields_and_working_day_overrides():
     schedules = load("working-days.yaml")
@@ -334,18 +374,21 @@ def test_plan_fields_and_working_day_overrides():
     # working day (without the override it would be Friday 26/04)
     assert april.due == at("27/04/2024", "16:30")
     assert [(m.step, m.day) for m in april.milestones] == [
-        ("draft", d("19/04/2024")), ("edit", d("24/04/2024")), ("publication", d("27/04/2024"))]
+        ("draft", d("19/04/2024")),
+        ("edit", d("24/04/2024")),
+        ("publication", d("27/04/2024")),
+    ]
     assert not plan.calendar.is_working_day(d("26/04/2024"))
 
 
 # ------------------------------------------------------ production layer
 
+
 def test_production_layer_slots_milestones_reminders_exceptions():
     schedules = load(*PRODUCTION_PAIR)
     assert schedules.warnings == ()  # 2nd and 4th Thursday: two slots a month
     plan = schedules.plans[0]
-    assert plan.agency("dai-ptth").contacts == ("bientap@daiptth.phutho.example",
-                                                "sanxuat@daiptth.phutho.example")
+    assert plan.agency("dai-ptth").contacts == ("bientap@daiptth.phutho.example", "sanxuat@daiptth.phutho.example")
     radio = plan.obligation("cchc-radio-tv")
     assert radio.reminders == ("dai-ptth", "bientap.cchc@daiptth.phutho.example")
     occ = by_obligation(*PRODUCTION_PAIR)
@@ -355,7 +398,10 @@ def test_production_layer_slots_milestones_reminders_exceptions():
     assert [o.slot for o in jan] == [at("11/01/2024", "19:30"), at("25/01/2024", "19:30")]
     assert [o.due for o in jan] == [o.slot for o in jan]
     assert [(m.step, m.offset, m.day) for m in jan[0].milestones] == [
-        ("kich-ban", 4, d("05/01/2024")), ("quay-dung", 2, d("09/01/2024")), ("ban-giao", 1, d("10/01/2024"))]
+        ("kich-ban", 4, d("05/01/2024")),
+        ("quay-dung", 2, d("09/01/2024")),
+        ("ban-giao", 1, d("10/01/2024")),
+    ]
     by_label = {o.label: o for o in episodes}
     skipped = by_label["2024-02 #1"]
     assert skipped.status == CANCELLED
@@ -371,8 +417,7 @@ def test_production_layer_slots_milestones_reminders_exceptions():
     assert [m.day for m in moved_due.milestones] == [d("29/08/2024"), d("04/09/2024"), d("05/09/2024")]
     (talk,) = occ["toa-dam-cchc"]
     assert (talk.slot, talk.due) == (at("12/12/2024", "20:00"), at("10/12/2024", "17:00"))
-    assert [(m.step, m.day) for m in talk.milestones] == [("moi-khach", d("26/11/2024")),
-                                                         ("ghi-hinh", d("05/12/2024"))]
+    assert [(m.step, m.day) for m in talk.milestones] == [("moi-khach", d("26/11/2024")), ("ghi-hinh", d("05/12/2024"))]
     # the newspaper's obligation is not the station's: defaults stay
     paper = occ["bao-phu-tho-cchc"]
     assert [m.step for m in paper[0].milestones] == ["draft", "edit", "publication"]
@@ -386,9 +431,15 @@ def test_production_layer_order_does_not_matter():
 
 
 def test_default_templates_per_channel():
-    assert TEMPLATE_OF_CHANNEL == {"radio": "broadcast", "tv": "broadcast", "print": "newspaper",
-                                   "online": "newspaper", "training": "event", "contest": "event",
-                                   "portal": "portal"}
+    assert TEMPLATE_OF_CHANNEL == {
+        "radio": "broadcast",
+        "tv": "broadcast",
+        "print": "newspaper",
+        "online": "newspaper",
+        "training": "event",
+        "contest": "event",
+        "portal": "portal",
+    }
     offsets = {name: [(s.step, s.offset) for s in steps] for name, steps in DEFAULT_TEMPLATES.items()}
     assert offsets == {
         "broadcast": [("script", 5), ("recording", 3), ("handover", 1)],
@@ -400,8 +451,10 @@ def test_default_templates_per_channel():
 
 # --------------------------------------------------------- broken inputs
 
-FIRST_LINE = re.compile(r"^# Wrong( \(load it with tests/data/forms/production-plan\.yaml\))?: .+\. "
-                        r"Error: line (\d+), field (\S+)\.$")
+FIRST_LINE = re.compile(
+    r"^# Wrong( \(load it with tests/data/forms/production-plan\.yaml\))?: .+\. "
+    r"Error: line (\d+), field (\S+)\.$"
+)
 
 # What each error says (a fragment of its message).
 MESSAGES = {
@@ -437,8 +490,18 @@ MESSAGES = {
     "zero-quota": "a quota must be at least 1, got 0",
 }
 
-REQUIRED_BROKEN = {"unknown-field", "bad-date", "bad-rrule", "unknown-agency", "unknown-topic", "zero-quota",
-                   "window-outside-plan", "duplicate-codes", "missing-field", "bad-yaml"}
+REQUIRED_BROKEN = {
+    "unknown-field",
+    "bad-date",
+    "bad-rrule",
+    "unknown-agency",
+    "unknown-topic",
+    "zero-quota",
+    "window-outside-plan",
+    "duplicate-codes",
+    "missing-field",
+    "bad-yaml",
+}
 
 
 def broken_files() -> list[Path]:
@@ -543,8 +606,9 @@ def test_doc_fragments_come_from_the_example_files():
     for name, text in fragments:
         want = _significant(text.splitlines()[1:])
         have = _significant((FORMS / name).read_text(encoding="utf-8").splitlines())
-        assert any(have[i:i + len(want)] == want for i in range(len(have) - len(want) + 1)), \
+        assert any(have[i : i + len(want)] == want for i in range(len(have) - len(want) + 1)), (
             f"fragment not found in {name}:\n" + "\n".join(want)
+        )
 
 
 def _reported(relative: str) -> list[str]:
@@ -564,8 +628,12 @@ def _reported(relative: str) -> list[str]:
 
 
 def test_doc_quoted_output_is_what_the_reader_says():
-    quoted = [line for body in doc_blocks("text") for line in body.splitlines()
-              if re.match(r"tests/data/\S+\.yaml:\d+: ", line)]
+    quoted = [
+        line
+        for body in doc_blocks("text")
+        for line in body.splitlines()
+        if re.match(r"tests/data/\S+\.yaml:\d+: ", line)
+    ]
     assert len(quoted) >= len(REQUIRED_BROKEN)
     for line in quoted:
         relative = line.split(":", 1)[0]
@@ -577,14 +645,39 @@ def test_doc_quoted_output_is_what_the_reader_says():
 
 def test_doc_names_every_cadence_form_and_field():
     text = DOC.read_text(encoding="utf-8")
-    for word in ("quota", "window", "span", "deadlines", "continuous", "slots", "attest", "from", "until",
-                 "count", "milestones", "reminders", "exceptions", "working_days", "due_time", "timezone",
-                 "legal_basis", "issued_on", "coordinators", "coordination", "min_duration", "title_en",
-                 "name_en", "kind", "contacts", "owner"):
+    for word in (
+        "quota",
+        "window",
+        "span",
+        "deadlines",
+        "continuous",
+        "slots",
+        "attest",
+        "from",
+        "until",
+        "count",
+        "milestones",
+        "reminders",
+        "exceptions",
+        "working_days",
+        "due_time",
+        "timezone",
+        "legal_basis",
+        "issued_on",
+        "coordinators",
+        "coordination",
+        "min_duration",
+        "title_en",
+        "name_en",
+        "kind",
+        "contacts",
+        "owner",
+    ):
         assert re.search(rf"`([\w.<>]+\.)?{word}`", text), f"the document explains `{word}`"
 
 
 # --------------------------------------------------------- Phú Thọ 2024
+
 
 @lru_cache(maxsize=1)
 def phu_tho() -> dict[str, list[Occurrence]]:
@@ -644,32 +737,55 @@ def test_phu_tho_portal_attested_quarterly():
     for code in ("cong-tttt-chuyen-trang", "lien-ket-dich-vu-cong"):
         occ = occurrences[code]
         assert [o.period for o in occ] == ["2024-Q1", "2024-Q2", "2024-Q3", "2024-Q4"]
-        assert [o.window.end for o in occ] == [d("01/04/2024"), d("01/07/2024"), d("01/10/2024"),
-                                               d("01/01/2025")]
+        assert [o.window.end for o in occ] == [d("01/04/2024"), d("01/07/2024"), d("01/10/2024"), d("01/01/2025")]
 
 
 def test_phu_tho_totals():
     occurrences = phu_tho()
     assert {code: len(occ) for code, occ in occurrences.items()} == {
-        "cchc-radio-tv": 24, "dai-bieu-cu-tri": 1, "van-de-cu-tri": 1, "phu-tho-chuyen-doi-so": 1,
-        "toa-dam-cchc": 1, "bao-phu-tho-cchc": 12, "tap-huan-cchc": 1, "cong-tttt-chuyen-trang": 4,
-        "lien-ket-dich-vu-cong": 4, "thi-tim-hieu-cchc": 1,
+        "cchc-radio-tv": 24,
+        "dai-bieu-cu-tri": 1,
+        "van-de-cu-tri": 1,
+        "phu-tho-chuyen-doi-so": 1,
+        "toa-dam-cchc": 1,
+        "bao-phu-tho-cchc": 12,
+        "tap-huan-cchc": 1,
+        "cong-tttt-chuyen-trang": 4,
+        "lien-ket-dich-vu-cong": 4,
+        "thi-tim-hieu-cchc": 1,
     }
 
 
 # ---------------------------------------------- quota spellings, generated
 
-UNIT_WORDS = {"week": ["week", "tuần"], "month": ["month", "tháng"], "quarter": ["quarter", "quý"],
-              "half-year": ["half-year", "6 tháng", "nửa năm"], "year": ["year", "năm"]}
+UNIT_WORDS = {
+    "week": ["week", "tuần"],
+    "month": ["month", "tháng"],
+    "quarter": ["quarter", "quý"],
+    "half-year": ["half-year", "6 tháng", "nửa năm"],
+    "year": ["year", "năm"],
+}
 
 
 def _plan_with(cadence: str) -> str:
-    return (FORMS / "owes-nothing.yaml").read_text(encoding="utf-8").replace(
-        '{slots: "FREQ=WEEKLY;BYDAY=TH;UNTIL=20231228T123000Z", at: "19:30"}', f'"{cadence}"')
+    return (
+        (FORMS / "owes-nothing.yaml")
+        .read_text(encoding="utf-8")
+        .replace('{slots: "FREQ=WEEKLY;BYDAY=TH;UNTIL=20231228T123000Z", at: "19:30"}', f'"{cadence}"')
+    )
 
 
-SPELLINGS = ["{n} per {u}", "{n} a {u}", "{n} each {u}", "{n}/{u}", "{n} / {u}", "{n} số/{u}", "{n} kỳ/{u}",
-             "{n} lần/{u}", "{n} mỗi {u}"]
+SPELLINGS = [
+    "{n} per {u}",
+    "{n} a {u}",
+    "{n} each {u}",
+    "{n}/{u}",
+    "{n} / {u}",
+    "{n} số/{u}",
+    "{n} kỳ/{u}",
+    "{n} lần/{u}",
+    "{n} mỗi {u}",
+]
 
 
 @settings(max_examples=40, deadline=None)
@@ -733,24 +849,32 @@ def test_a_date_without_year_is_the_next_such_day_in_the_plan():
 def test_deadline_before_the_plan_and_quota_beyond_it_are_errors():
     assert _problems("    cadence: {deadlines: [15/12/2023]}\n") == [
         "fix.yaml:14: obligations[0].cadence: window 2023-12-15 ends before it starts "
-        "(it opens with the plan's period or the previous deadline)"]
+        "(it opens with the plan's period or the previous deadline)"
+    ]
     assert _problems("    cadence: {quota: 1 per month, until: Q1/2025}\n")[0].startswith(
-        "fix.yaml:14: obligations[0].cadence: ")
+        "fix.yaml:14: obligations[0].cadence: "
+    )
 
 
 def test_exception_due_day_takes_due_time_and_moments_are_local():
-    (plan,) = _read("    cadence: 1 per month\n    exceptions:\n"
-                    "      - {occurrence: '2024-03', due: 2024-03-20, reason: Lịch họp}\n").plans
+    (plan,) = _read(
+        "    cadence: 1 per month\n    exceptions:\n"
+        "      - {occurrence: '2024-03', due: 2024-03-20, reason: Lịch họp}\n"
+    ).plans
     march = next(o for o in expand(plan) if o.period == "2024-03")
     assert (march.due.day, march.due.hour) == (20, 17)
-    problems = _problems("    cadence: 1 per month\n    exceptions:\n"
-                         "      - {occurrence: '2024-03', slot: '2024-03-31T20:00:00+00:00', reason: x}\n")
+    problems = _problems(
+        "    cadence: 1 per month\n    exceptions:\n"
+        "      - {occurrence: '2024-03', slot: '2024-03-31T20:00:00+00:00', reason: x}\n"
+    )
     assert "outside the occurrence's window" in problems[0]
 
 
 def test_unquoted_label_of_a_multi_occurrence_window_asks_which_one():
-    problems = _problems("    cadence: 2 per month\n    exceptions:\n"
-                         "      - occurrence: 2024-03 #2\n        skip: true\n        reason: Tết\n")
+    problems = _problems(
+        "    cadence: 2 per month\n    exceptions:\n"
+        "      - occurrence: 2024-03 #2\n        skip: true\n        reason: Tết\n"
+    )
     assert "which one?" in problems[0] and "2024-03 #1" in problems[0]
 
 
@@ -758,7 +882,8 @@ def test_plan_slots_mismatch_with_a_production_entry_without_slots_warns():
     from scheduler.plan.production import read_texts
 
     plan = PLAN_HEAD.format(period="2024") + (
-        "    cadence: 2 per month\n    slots: {rule: 'FREQ=WEEKLY;BYDAY=TH', at: '19:30'}\n")
+        "    cadence: 2 per month\n    slots: {rule: 'FREQ=WEEKLY;BYDAY=TH', at: '19:30'}\n"
+    )
     layer = "production: {plan: fix, owner: a}\nobligations:\n  o: {reminders: [a]}\n"
     schedules = read_texts([("fix.yaml", plan), ("layer.yaml", layer)])
     assert any("slots do not match" in w.render() for w in schedules.warnings)

@@ -53,7 +53,9 @@ def test_a_feed_keeps_its_own_referrer_policy(client):
 def test_the_api_docs_load_their_script_from_this_site_alone(client):
     """Swagger UI comes from an installed package, not a CDN (more in test_api_docs)."""
     r = client.get("/docs")
-    assert r.status_code == 200 and policy(r.headers["content-security-policy"])["script-src"].startswith("'self' 'sha256-")
+    assert r.status_code == 200 and policy(r.headers["content-security-policy"])["script-src"].startswith(
+        "'self' 'sha256-"
+    )
     assert "http" not in r.headers["content-security-policy"]
 
 
@@ -78,13 +80,27 @@ def test_the_pages_link_their_css_and_scripts_and_each_is_served(client):
 
 
 def test_password_links_are_masked_in_the_access_log_like_feed_tokens():
-    record = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
-                               ("127.0.0.1:5000", "POST", "/password/set/S3cr3t-t0ken?lang=en", "1.1", 303), None)
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5000", "POST", "/password/set/S3cr3t-t0ken?lang=en", "1.1", 303),
+        None,
+    )
     MaskFeedTokens().filter(record)
     line = record.getMessage()
     assert "S3cr3t-t0ken" not in line and "/password/set/***?lang=en" in line
-    record = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
-                               ("127.0.0.1:5000", "GET", "/login?next=%2Fpassword%2Fset%2FS3cr3t", "1.1", 200), None)
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5000", "GET", "/login?next=%2Fpassword%2Fset%2FS3cr3t", "1.1", 200),
+        None,
+    )
     MaskFeedTokens().filter(record)
     assert "S3cr3t" not in record.getMessage()
 

@@ -59,8 +59,9 @@ class Site:
 
     def failures(self) -> list[tuple[str, str]]:
         with self.db.transaction() as s:
-            return list(s.execute(select(SignInFailureRow.email, SignInFailureRow.client)
-                                  .order_by(SignInFailureRow.id)))
+            return list(
+                s.execute(select(SignInFailureRow.email, SignInFailureRow.client).order_by(SignInFailureRow.id))
+            )
 
     def sessions(self) -> list[SessionRow]:
         with self.db.transaction() as s:
@@ -71,8 +72,9 @@ class Site:
 
 def sign_in(client: TestClient, email: str, password: str, headers: dict | None = None):
     token = html(client.get("/login")).one("form", id="login").one("input", name="csrf").attrs["value"]
-    return client.post("/login", data={"csrf": token, "email": email, "password": password, "next": "/me"},
-                       headers=headers)
+    return client.post(
+        "/login", data={"csrf": token, "email": email, "password": password, "next": "/me"}, headers=headers
+    )
 
 
 @pytest.fixture
@@ -166,8 +168,12 @@ def test_unknown_disabled_and_wrong_password_answer_alike_after_one_verification
 
     monkeypatch.setattr(auth, "hasher", Counting())
     answers = []
-    for email, password in (("nobody@dai.example", PASSWORD), (GONE, PASSWORD), (PRODUCER, "not-the-password"),
-                            ("not an address", PASSWORD)):
+    for email, password in (
+        ("nobody@dai.example", PASSWORD),
+        (GONE, PASSWORD),
+        (PRODUCER, "not-the-password"),
+        ("not an address", PASSWORD),
+    ):
         client = site.client()
         client.get("/login")
         before = len(verified)
@@ -209,14 +215,19 @@ def test_forwarded_for_is_ignored_unless_the_peer_is_a_trusted_proxy(site, db_ur
     through = {"X-Forwarded-For": "198.51.100.7, 203.0.113.9, 192.0.2.1"}
     sign_in(proxied.client(peer="10.1.2.3"), "b@dai.example", "x", through)
     sign_in(proxied.client(peer="203.0.113.5"), "c@dai.example", "x", spoofed)  # not a proxy of ours
-    assert site.failures() == [("a@dai.example", "203.0.113.5"), ("b@dai.example", "203.0.113.9"),
-                               ("c@dai.example", "203.0.113.5")]
+    assert site.failures() == [
+        ("a@dai.example", "203.0.113.5"),
+        ("b@dai.example", "203.0.113.9"),
+        ("c@dai.example", "203.0.113.5"),
+    ]
 
 
 def test_a_spoofed_forwarded_for_does_not_escape_the_limit_per_client(site):
     client = site.client(peer="203.0.113.5")
-    statuses = [sign_in(client, f"guess{i}@dai.example", "x", {"X-Forwarded-For": f"198.51.100.{i}"}).status_code
-                for i in range(auth.MAX_FAILURES_PER_CLIENT + 1)]
+    statuses = [
+        sign_in(client, f"guess{i}@dai.example", "x", {"X-Forwarded-For": f"198.51.100.{i}"}).status_code
+        for i in range(auth.MAX_FAILURES_PER_CLIENT + 1)
+    ]
     assert statuses[-1] == 429 and set(statuses[:-1]) == {401}
 
 
@@ -227,14 +238,18 @@ def test_the_migration_lowers_stored_addresses_and_refuses_a_clash(db_url):
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "0007")
-    insert = text("INSERT INTO users (email, name, roles, agency_code, lang, disabled, session_epoch, created_at, "
-                  "updated_at) VALUES (:e, '', '[\"editor\"]', NULL, 'vi', :f, 0, :t, :t)")
+    insert = text(
+        "INSERT INTO users (email, name, roles, agency_code, lang, disabled, session_epoch, created_at, "
+        "updated_at) VALUES (:e, '', '[\"editor\"]', NULL, 'vi', :f, 0, :t, :t)"
+    )
     at = datetime(2024, 3, 20)
     with engine.begin() as connection:
         connection.execute(insert, {"e": "Lan.Tran@Bao.Example", "f": False, "t": at})
         connection.execute(insert, {"e": "LAN.TRAN@bao.example", "f": False, "t": at})
-    with pytest.raises(RuntimeError, match="Lan.Tran@Bao.Example and LAN.TRAN@bao.example|"
-                                           "LAN.TRAN@bao.example and Lan.Tran@Bao.Example"):
+    with pytest.raises(
+        RuntimeError,
+        match="Lan.Tran@Bao.Example and LAN.TRAN@bao.example|LAN.TRAN@bao.example and Lan.Tran@Bao.Example",
+    ):
         store_database.migrate(engine)
     with engine.begin() as connection:
         connection.execute(text("DELETE FROM users WHERE email = 'LAN.TRAN@bao.example'"))

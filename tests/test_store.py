@@ -26,9 +26,19 @@ def test_opening_twice_migrates_once(db_url):
 
 
 def _plan_row(code: str, loaded_at: datetime) -> PlanRow:
-    return PlanRow(code=code, title="T", title_en="", issuer="I", timezone="Asia/Ho_Chi_Minh",
-                   period_start=date(2024, 1, 1), period_end=date(2025, 1, 1), source="s",
-                   source_sha256="0" * 64, definition={"k": "Việt"}, loaded_at=loaded_at)
+    return PlanRow(
+        code=code,
+        title="T",
+        title_en="",
+        issuer="I",
+        timezone="Asia/Ho_Chi_Minh",
+        period_start=date(2024, 1, 1),
+        period_end=date(2025, 1, 1),
+        source="s",
+        source_sha256="0" * 64,
+        definition={"k": "Việt"},
+        loaded_at=loaded_at,
+    )
 
 
 def test_moments_come_back_aware_and_equal(database, now):

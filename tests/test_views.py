@@ -17,8 +17,12 @@ from scheduler.web.auth import set_password
 
 NOW = "2024-03-20 10:00"
 PASSWORD = "mat-khau-du-dai"
-PEOPLE = {"sx@dai.example": ("producer", "dai-ptth"), "bt@dai.example": ("editor", "dai-ptth"),
-          "cv@snv.example": ("dha", "so-noi-vu"), "qt@tttt.example": ("admin", None)}
+PEOPLE = {
+    "sx@dai.example": ("producer", "dai-ptth"),
+    "bt@dai.example": ("editor", "dai-ptth"),
+    "cv@snv.example": ("dha", "so-noi-vu"),
+    "qt@tttt.example": ("admin", None),
+}
 MENU = {"/me", "/calendar", "/subscriptions", "/dashboard", "/admin"}
 
 sqlite_only = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
@@ -46,12 +50,15 @@ def signed_in(app, email: str) -> TestClient:
 
 
 @sqlite_only
-@pytest.mark.parametrize("email, start, menu", [
-    ("sx@dai.example", "/me", {"/me", "/calendar", "/subscriptions"}),
-    ("bt@dai.example", "/calendar", {"/calendar", "/subscriptions"}),
-    ("cv@snv.example", "/dashboard", {"/calendar", "/subscriptions", "/dashboard"}),
-    ("qt@tttt.example", "/admin", {"/calendar", "/subscriptions", "/dashboard", "/admin"}),
-])
+@pytest.mark.parametrize(
+    "email, start, menu",
+    [
+        ("sx@dai.example", "/me", {"/me", "/calendar", "/subscriptions"}),
+        ("bt@dai.example", "/calendar", {"/calendar", "/subscriptions"}),
+        ("cv@snv.example", "/dashboard", {"/calendar", "/subscriptions", "/dashboard"}),
+        ("qt@tttt.example", "/admin", {"/calendar", "/subscriptions", "/dashboard", "/admin"}),
+    ],
+)
 def test_each_role_starts_on_its_own_page_and_sees_its_menu(app, email, start, menu):
     client = signed_in(app, email)
     r = client.get("/")
@@ -59,8 +66,11 @@ def test_each_role_starts_on_its_own_page_and_sees_its_menu(app, email, start, m
     page = html(client.get("/calendar"))
     links = {a.attrs["href"] for a in page.one("header", cls="site").one("nav").all("a")}
     assert links & MENU == menu
-    assert [a.attrs["href"] for a in page.one("header", cls="site").one("nav").all("a")
-            if a.attrs.get("aria-current") == "page"] == ["/calendar"]
+    assert [
+        a.attrs["href"]
+        for a in page.one("header", cls="site").one("nav").all("a")
+        if a.attrs.get("aria-current") == "page"
+    ] == ["/calendar"]
     first = page.one("body").elements()[0]  # keyboard users skip the menu
     assert first.tag == "a" and first.attrs["href"] == "#main" and page.one("main", id="main")
 

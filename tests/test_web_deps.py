@@ -4,13 +4,14 @@ area's router can be mounted alone, and a handler called as a function."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Annotated
 
 import pytest
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.testclient import TestClient
 
+from html_tree import html
 from scheduler.clock import Clock
 from scheduler.settings import Settings
 from scheduler.store import people
@@ -19,8 +20,6 @@ from scheduler.web import health, sign_in
 from scheduler.web.app import services_for
 from scheduler.web.auth import SessionUser, set_password
 from scheduler.web.deps import Answer, Posted, ServicesDep, answer, form_post, signed_in
-
-from html_tree import html
 
 PASSWORD = "mat-khau-du-dai"
 router = APIRouter()
@@ -47,9 +46,10 @@ def services(tmp_path):
     db = Database(f"sqlite:///{tmp_path / 'scheduler.sqlite3'}")
     with db.transaction() as s:
         for email, role in (("admin@x.example", "admin"), ("editor@x.example", "editor")):
-            set_password(s, people.add_user(s, email, [role], None, role, "en", datetime.now(timezone.utc)),
-                         PASSWORD, datetime.now(timezone.utc))
-    yield services_for(settings, db, Clock(timezone.utc))
+            set_password(
+                s, people.add_user(s, email, [role], None, role, "en", datetime.now(UTC)), PASSWORD, datetime.now(UTC)
+            )
+    yield services_for(settings, db, Clock(UTC))
     db.close()
 
 
@@ -95,7 +95,10 @@ def test_the_right_role_gets_the_page_and_a_checked_form(services):
     assert client.get("/admin/thing").json() == {"user": "admin@x.example"}
     assert client.post("/admin/things/7", data={"csrf": "stale", "name": "x"}).status_code == 403  # expired form
     assert client.post("/admin/things/7", data={"csrf": token, "name": "x"}).json() == {
-        "changed": "7", "by": "admin@x.example", "name": "x"}
+        "changed": "7",
+        "by": "admin@x.example",
+        "name": "x",
+    }
 
 
 def test_health_is_a_plain_function_of_the_services(services):
@@ -105,5 +108,7 @@ def test_health_is_a_plain_function_of_the_services(services):
 
 
 def test_services_come_from_the_app(services):
-    assert client_of(services, router).get("/lang").json() == {"lang": services.settings.lang,
-                                                               "limit": services.store.limit}
+    assert client_of(services, router).get("/lang").json() == {
+        "lang": services.settings.lang,
+        "limit": services.store.limit,
+    }

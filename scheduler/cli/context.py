@@ -5,10 +5,10 @@ it runs, side by side."""
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from collections.abc import Callable, Iterator
 from typing import TextIO
 from zoneinfo import ZoneInfo
 
@@ -53,18 +53,24 @@ class Context:
             reason = str(e.orig or e).splitlines()[0]
             raise InputError(N_("cannot open the database {url}: {reason}"), url=url, reason=reason) from None
         except UnusableUrl as e:
-            raise InputError(N_('DATABASE_URL {url}: this service opens SQLite and PostgreSQL databases, '
-                                'not "{kind}"') if e.unknown else
-                             N_("DATABASE_URL {url}: not a database address; expected sqlite:///PATH or "
-                                "postgresql://USER:PASSWORD@HOST/NAME"),
-                             url=url, kind=url.split(":", 1)[0]) from None
+            raise InputError(
+                N_('DATABASE_URL {url}: this service opens SQLite and PostgreSQL databases, not "{kind}"')
+                if e.unknown
+                else N_(
+                    "DATABASE_URL {url}: not a database address; expected sqlite:///PATH or "
+                    "postgresql://USER:PASSWORD@HOST/NAME"
+                ),
+                url=url,
+                kind=url.split(":", 1)[0],
+            ) from None
 
 
 Run = Callable[[Context, argparse.Namespace], None]
 
 
-def command(sub: argparse._SubParsersAction, name: str, text: str | None = None,
-            run: Run | None = None) -> argparse.ArgumentParser:
+def command(
+    sub: argparse._SubParsersAction, name: str, text: str | None = None, run: Run | None = None
+) -> argparse.ArgumentParser:
     """A subcommand whose ``--help`` starts with what it does; ``run`` is
     called with the context and the parsed arguments."""
     parser = sub.add_parser(name, help=text, description=text)

@@ -25,9 +25,25 @@ from scheduler.store.tables import OccurrenceRow
 
 
 def register(sub: argparse._SubParsersAction, _) -> None:
-    deliver_ = command(sub, "deliver", _("record a delivered occurrence with its evidence"), lambda ctx, a: deliver(
-        ctx, a.occurrence, a.by, a.at, a.duration, a.url, a.title, a.topic, a.file, a.note,
-        {"issue_number": a.issue_number, "page": a.page, "participants": a.participants}, a.supersedes))
+    deliver_ = command(
+        sub,
+        "deliver",
+        _("record a delivered occurrence with its evidence"),
+        lambda ctx, a: deliver(
+            ctx,
+            a.occurrence,
+            a.by,
+            a.at,
+            a.duration,
+            a.url,
+            a.title,
+            a.topic,
+            a.file,
+            a.note,
+            {"issue_number": a.issue_number, "page": a.page, "participants": a.participants},
+            a.supersedes,
+        ),
+    )
     deliver_.add_argument("occurrence")
     deliver_.add_argument("--by", required=True, metavar="EMAIL", help=_("the producer recording it"))
     deliver_.add_argument("--at", required=True, metavar="DATETIME", help=_("when it aired or was published"))
@@ -38,15 +54,20 @@ def register(sub: argparse._SubParsersAction, _) -> None:
     deliver_.add_argument("--file", action="append", default=[], type=Path, metavar="PATH")
     deliver_.add_argument("--supersedes", type=int, metavar="SEQ", help=_("the ledger entry this one corrects"))
 
-    excuse_ = command(sub, "excuse", _("excuse an occurrence (the DHA)"),
-                      lambda ctx, a: excuse(ctx, a.occurrence, a.by, a.reason, a.supersedes))
+    excuse_ = command(
+        sub,
+        "excuse",
+        _("excuse an occurrence (the DHA)"),
+        lambda ctx, a: excuse(ctx, a.occurrence, a.by, a.reason, a.supersedes),
+    )
     excuse_.add_argument("occurrence")
     excuse_.add_argument("--by", required=True, metavar="EMAIL")
     excuse_.add_argument("--reason", required=True)
     excuse_.add_argument("--supersedes", type=int, metavar="SEQ")
 
-    verify_ = command(sub, "verify", _("check the evidence ledger and its files"),
-                      lambda ctx, a: verify(ctx, a.checkpoint))
+    verify_ = command(
+        sub, "verify", _("check the evidence ledger and its files"), lambda ctx, a: verify(ctx, a.checkpoint)
+    )
     verify_.add_argument("--checkpoint", type=Path, metavar="FILE")
     ledger = command(sub, "ledger", _("the evidence ledger"))
     actions = ledger.add_subparsers(dest="ledger_command", required=True, metavar="ACTION")
@@ -67,9 +88,20 @@ def _stream_file(store: EvidenceStore, path: Path) -> PendingFile:
         return writer.finish()
 
 
-def deliver(ctx: Context, occurrence_id: str, by: str, at: str, duration: str | None, url: str | None,
-            title: str | None, topics: list[str], files: list[Path], note: str | None,
-            fields: dict[str, str | None], supersedes: int | None) -> None:
+def deliver(
+    ctx: Context,
+    occurrence_id: str,
+    by: str,
+    at: str,
+    duration: str | None,
+    url: str | None,
+    title: str | None,
+    topics: list[str],
+    files: list[Path],
+    note: str | None,
+    fields: dict[str, str | None],
+    supersedes: int | None,
+) -> None:
     """Record one delivery with its evidence, as ``by`` (whose rights apply)."""
     try:
         moment = parse_moment(at, DEFAULT_TZ)
@@ -87,12 +119,21 @@ def deliver(ctx: Context, occurrence_id: str, by: str, at: str, duration: str | 
         with ctx.session() as s:
             occurrence = s.get(OccurrenceRow, occurrence_id)
             channels = tuple(occurrence.shown.get("channels", [])) if occurrence else ()
-            evidence = Evidence(moment, moment_kind_for(channels), seconds, url or "", title or "", tuple(topics),
-                                note or "", {k: v for k, v in fields.items() if v},
-                                tuple(FileRef(p.file.sha256, p.file.size, p.file.name, p.file.type) for p in pending),
-                                supersedes)
-            result = record_delivery(s, actor_by_email(s, by), evidence, ctx.now, ctx.settings.base_url,
-                                     occurrence_id=occurrence_id)
+            evidence = Evidence(
+                moment,
+                moment_kind_for(channels),
+                seconds,
+                url or "",
+                title or "",
+                tuple(topics),
+                note or "",
+                {k: v for k, v in fields.items() if v},
+                tuple(FileRef(p.file.sha256, p.file.size, p.file.name, p.file.type) for p in pending),
+                supersedes,
+            )
+            result = record_delivery(
+                s, actor_by_email(s, by), evidence, ctx.now, ctx.settings.base_url, occurrence_id=occurrence_id
+            )
             for p in pending:
                 store.commit(p)
     finally:
@@ -110,8 +151,9 @@ def deliver(ctx: Context, occurrence_id: str, by: str, at: str, duration: str | 
 
 def excuse(ctx: Context, occurrence_id: str, by: str, reason: str, supersedes: int | None) -> None:
     with ctx.session() as s:
-        result = record_excuse(s, actor_by_email(s, by), occurrence_id, reason, ctx.now, ctx.settings.base_url,
-                               supersedes)
+        result = record_excuse(
+            s, actor_by_email(s, by), occurrence_id, reason, ctx.now, ctx.settings.base_url, supersedes
+        )
     ctx.out.write(ctx._("entry {seq}: {id} excused").format(seq=result.seq, id=occurrence_id) + "\n")
 
 
@@ -146,14 +188,27 @@ def verify(ctx: Context, checkpoint_file: Path | None) -> None:
         cp, source = (found[-1][1], str(found[-1][0])) if found else (None, "")
     earlier = [c for _path, c in found]
     with ctx.session() as s:
-        result = audit(s, evidence_store(ctx), ctx.now.astimezone(DEFAULT_TZ), cp, lambda: public_key_of(_key(ctx, create=False)), source,
-                       earlier=earlier)
+        result = audit(
+            s,
+            evidence_store(ctx),
+            ctx.now.astimezone(DEFAULT_TZ),
+            cp,
+            lambda: public_key_of(_key(ctx, create=False)),
+            source,
+            earlier=earlier,
+        )
     if not result.ok:
         lines = result.lines(_)
         problem = lines[0] if len(lines) == 1 else "".join("\n  " + line for line in lines)
         raise InputError(N_("the ledger does not verify: {problem}"), problem=problem)
-    ctx.out.write(_("the ledger verifies: {count} entries, head {head}").format(
-        count=result.entries, head=result.head or "-") + "\n")
+    ctx.out.write(
+        _("the ledger verifies: {count} entries, head {head}").format(count=result.entries, head=result.head or "-")
+        + "\n"
+    )
     if cp is not None:
-        ctx.out.write(_("it extends the checkpoint of {count} entries signed at {at}").format(
-            count=cp.count, at=cp.at.astimezone(DEFAULT_TZ).strftime("%d/%m/%Y %H:%M")) + "\n")
+        ctx.out.write(
+            _("it extends the checkpoint of {count} entries signed at {at}").format(
+                count=cp.count, at=cp.at.astimezone(DEFAULT_TZ).strftime("%d/%m/%Y %H:%M")
+            )
+            + "\n"
+        )

@@ -7,11 +7,12 @@ import csv
 import io
 import json
 import unicodedata
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta, tzinfo
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import TYPE_CHECKING
 
-from scheduler.plan.durations import format_duration
 from scheduler.i18n import pick
+from scheduler.plan.durations import format_duration
 
 if TYPE_CHECKING:  # rows come from the store; this module only reads their fields
     from scheduler.store.tables import MilestoneRow, OccurrenceRow
@@ -21,24 +22,48 @@ Gettext = Callable[[str], str]
 
 def occurrence_record(row: OccurrenceRow, tz: tzinfo) -> dict:
     """The JSON form of an occurrence: ISO 8601 moments with their offset."""
-    local = (lambda d: d.astimezone(tz).isoformat() if d else None)
+
+    def local(d: datetime | None) -> str | None:
+        return d.astimezone(tz).isoformat() if d else None
+
     return {
-        "id": row.id, "plan": row.plan_code, "obligation": row.obligation_code, "agency": row.agency_code,
-        "title": row.title, "title_en": row.title_en, "channels": row.shown.get("channels", []),
-        "period": row.period, "number": row.number,
-        "window_start": local(row.window_start), "window_end": local(row.window_end),
-        "due": local(row.due), "slot": local(row.slot), "revision": row.revision,
-        "status": row.status, "reason": row.reason,
-        "min_duration": row.shown.get("min_duration"), "topics": row.shown.get("topics", []),
-        "coordinators": row.shown.get("coordinators", []), "coordination": row.shown.get("coordination", ""),
+        "id": row.id,
+        "plan": row.plan_code,
+        "obligation": row.obligation_code,
+        "agency": row.agency_code,
+        "title": row.title,
+        "title_en": row.title_en,
+        "channels": row.shown.get("channels", []),
+        "period": row.period,
+        "number": row.number,
+        "window_start": local(row.window_start),
+        "window_end": local(row.window_end),
+        "due": local(row.due),
+        "slot": local(row.slot),
+        "revision": row.revision,
+        "status": row.status,
+        "reason": row.reason,
+        "min_duration": row.shown.get("min_duration"),
+        "topics": row.shown.get("topics", []),
+        "coordinators": row.shown.get("coordinators", []),
+        "coordination": row.shown.get("coordination", ""),
     }
 
 
 def milestone_record(m: MilestoneRow, o: OccurrenceRow, tz: tzinfo) -> dict:
-    return {"occurrence": o.id, "plan": o.plan_code, "obligation": o.obligation_code,
-            "agency": o.agency_code, "step": m.step, "title": m.title, "title_en": m.title_en,
-            "day": m.day.isoformat(), "offset_working_days": m.offset,
-            "due": o.due.astimezone(tz).isoformat(), "status": o.status}
+    return {
+        "occurrence": o.id,
+        "plan": o.plan_code,
+        "obligation": o.obligation_code,
+        "agency": o.agency_code,
+        "step": m.step,
+        "title": m.title,
+        "title_en": m.title_en,
+        "day": m.day.isoformat(),
+        "offset_working_days": m.offset,
+        "due": o.due.astimezone(tz).isoformat(),
+        "status": o.status,
+    }
 
 
 def to_json(records: list[dict]) -> str:
@@ -58,8 +83,7 @@ def to_csv(records: list[dict]) -> str:
 
 def width(text: str) -> int:
     """Terminal columns: wide East Asian letters take two, combining marks none."""
-    return sum(0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1
-               for c in text)
+    return sum(0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
 def clip(text: str, limit: int) -> str:
@@ -75,7 +99,10 @@ def clip(text: str, limit: int) -> str:
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     widths = [max([width(h)] + [width(r[i]) for r in rows]) for i, h in enumerate(headers)]
-    line = (lambda cells: "  ".join(c + " " * (w - width(c)) for c, w in zip(cells, widths)).rstrip())
+
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(c + " " * (w - width(c)) for c, w in zip(cells, widths)).rstrip()
+
     return "\n".join([line(headers), line(["-" * w for w in widths])] + [line(r) for r in rows]) + "\n"
 
 
@@ -94,17 +121,48 @@ def window_text(row: OccurrenceRow, tz: tzinfo) -> str:
 
 
 def occurrence_table(rows: list[OccurrenceRow], tz: tzinfo, lang: str, _: Gettext) -> str:
-    headers = [_("Due"), _("Obligation"), _("Period"), _("Window"), _("Slot"), _("Host"),
-               _("Min."), _("Status"), _("Rev."), _("Id")]
-    body = [[moment(r.due, tz), clip(pick(lang, r.title, r.title_en), 44), f"{r.period} #{r.number}",
-             window_text(r, tz), moment(r.slot, tz), r.agency_code,
-             format_duration(r.shown["min_duration"]) if r.shown.get("min_duration") else "—",
-             _(r.status), str(r.revision), r.id] for r in rows]
+    headers = [
+        _("Due"),
+        _("Obligation"),
+        _("Period"),
+        _("Window"),
+        _("Slot"),
+        _("Host"),
+        _("Min."),
+        _("Status"),
+        _("Rev."),
+        _("Id"),
+    ]
+    body = [
+        [
+            moment(r.due, tz),
+            clip(pick(lang, r.title, r.title_en), 44),
+            f"{r.period} #{r.number}",
+            window_text(r, tz),
+            moment(r.slot, tz),
+            r.agency_code,
+            format_duration(r.shown["min_duration"]) if r.shown.get("min_duration") else "—",
+            _(r.status),
+            str(r.revision),
+            r.id,
+        ]
+        for r in rows
+    ]
     return table(headers, body) + _("{count} occurrence(s)").format(count=len(rows)) + "\n"
 
 
 def milestone_table(pairs: list[tuple[MilestoneRow, OccurrenceRow]], tz: tzinfo, lang: str, _: Gettext) -> str:
     headers = [_("Day"), _("Step"), _("Obligation"), _("Period"), _("Due"), _("Host"), _("Id")]
-    body = [[day(m.day), pick(lang, m.title, m.title_en), clip(pick(lang, o.title, o.title_en), 40),
-             f"{o.period} #{o.number}", moment(o.due, tz), o.agency_code, o.id] for m, o in pairs]
+    body = [
+        [
+            day(m.day),
+            pick(lang, m.title, m.title_en),
+            clip(pick(lang, o.title, o.title_en), 40),
+            f"{o.period} #{o.number}",
+            moment(o.due, tz),
+            o.agency_code,
+            o.id,
+        ]
+        for m, o in pairs
+    ]
     return table(headers, body) + _("{count} milestone(s)").format(count=len(pairs)) + "\n"

@@ -66,12 +66,14 @@ def _add_shared_flags(parser: argparse.ArgumentParser, _) -> None:
     """--now after the command's own options; the settings in a group at the
     end. SUPPRESS: a flag given before the command is not undone by the
     command's parser."""
-    parser.add_argument("--now", default=argparse.SUPPRESS,
-                        help=_("act as if it were this moment (2024-03-15 or \"15/03/2024 09:00\")"))
+    parser.add_argument(
+        "--now", default=argparse.SUPPRESS, help=_('act as if it were this moment (2024-03-15 or "15/03/2024 09:00")')
+    )
     group = parser.add_argument_group(_("settings"))
     for s in SETTINGS:
-        group.add_argument("--" + s.name.replace("_", "-"), dest=s.name, default=argparse.SUPPRESS,
-                           help=_(s.help) + f" [{s.env}]")
+        group.add_argument(
+            "--" + s.name.replace("_", "-"), dest=s.name, default=argparse.SUPPRESS, help=_(s.help) + f" [{s.env}]"
+        )
 
 
 def run(argv: list[str], out=sys.stdout, err=sys.stderr) -> int:
@@ -141,7 +143,8 @@ def os_problem(e: OSError, settings: Settings | None, _) -> str:
     folder = settings.outputs_dir if settings else None
     if folder and (path == folder or folder in path.parents):
         return _("OUTPUTS_DIR {folder}: {problem}; it must be a folder this service can write").format(
-            folder=folder, problem=text)
+            folder=folder, problem=text
+        )
     return text
 
 

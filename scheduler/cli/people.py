@@ -18,27 +18,48 @@ from scheduler.store import people as stored_people
 def register(sub: argparse._SubParsersAction, _) -> None:
     users = command(sub, "users", _("people who use the service"))
     actions = users.add_subparsers(dest="users_command", required=True, metavar="ACTION")
-    add = command(actions, "add", _("add a user"), lambda ctx, a: users_add(
-        ctx, a.email, a.role, a.agency, a.name, getattr(a, "lang", None)))  # --lang: the new user's language too
+    add = command(
+        actions,
+        "add",
+        _("add a user"),
+        lambda ctx, a: users_add(ctx, a.email, a.role, a.agency, a.name, getattr(a, "lang", None)),
+    )  # --lang: the new user's language too
     add.add_argument("email")
-    add.add_argument("--role", action="append", required=True, metavar="ROLE",
-                     help=_("admin, dha, producer or editor; repeat for several"))
+    add.add_argument(
+        "--role",
+        action="append",
+        required=True,
+        metavar="ROLE",
+        help=_("admin, dha, producer or editor; repeat for several"),
+    )
     add.add_argument("--agency", help=_("the agency a producer records for"))
     add.add_argument("--name")
     command(actions, "list", _("list users"), lambda ctx, a: users_list(ctx))
     disable = command(actions, "disable", _("disable a user at once"), lambda ctx, a: users_disable(ctx, a.email))
     disable.add_argument("email")
-    password = command(actions, "password", _("set a password read from standard input"),
-                       lambda ctx, a: users_password(ctx, a.email, sys.stdin))
+    password = command(
+        actions,
+        "password",
+        _("set a password read from standard input"),
+        lambda ctx, a: users_password(ctx, a.email, sys.stdin),
+    )
     password.add_argument("email")
 
-    subscribe_ = command(sub, "subscribe", _("create a calendar feed for a person"), lambda ctx, a: subscribe(
-        ctx, a.email, FeedScope(a.plan, a.agency, a.obligation, a.channel, a.milestones)))
+    subscribe_ = command(
+        sub,
+        "subscribe",
+        _("create a calendar feed for a person"),
+        lambda ctx, a: subscribe(ctx, a.email, FeedScope(a.plan, a.agency, a.obligation, a.channel, a.milestones)),
+    )
     subscribe_.add_argument("--email", required=True)
     for flag in ("plan", "agency", "obligation", "channel"):
         subscribe_.add_argument("--" + flag)
-    subscribe_.add_argument("--milestones", action=argparse.BooleanOptionalAction, default=True,
-                            help=_("include production milestones (default: yes)"))
+    subscribe_.add_argument(
+        "--milestones",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help=_("include production milestones (default: yes)"),
+    )
     subscriptions = command(sub, "subscriptions", _("list or revoke calendar feeds"))
     actions = subscriptions.add_subparsers(dest="subscriptions_command", required=True, metavar="ACTION")
     command(actions, "list", run=lambda ctx, a: subscriptions_list(ctx))
@@ -46,15 +67,17 @@ def register(sub: argparse._SubParsersAction, _) -> None:
 
     tokens = command(sub, "tokens", _("API tokens (Authorization: Bearer)"))
     actions = tokens.add_subparsers(dest="tokens_command", required=True, metavar="ACTION")
-    create = command(actions, "create", _("a new token; shown once, last line"),
-                     lambda ctx, a: tokens_create(ctx, a.user))
+    create = command(
+        actions, "create", _("a new token; shown once, last line"), lambda ctx, a: tokens_create(ctx, a.user)
+    )
     create.add_argument("--user", required=True, metavar="EMAIL")
     command(actions, "list", run=lambda ctx, a: tokens_list(ctx))
     command(actions, "revoke", run=lambda ctx, a: tokens_revoke(ctx, a.id)).add_argument("id")
 
 
-def users_add(ctx: Context, email: str, roles: list[str], agency: str | None, name: str | None,
-              lang: str | None) -> None:
+def users_add(
+    ctx: Context, email: str, roles: list[str], agency: str | None, name: str | None, lang: str | None
+) -> None:
     with ctx.session() as s:
         user = stored_people.add_user(s, email, roles, agency, name or "", lang or ctx.settings.lang, ctx.now)
         ctx.out.write(ctx._("added {email} ({roles})").format(email=user.email, roles=", ".join(user.roles)) + "\n")
@@ -63,8 +86,17 @@ def users_add(ctx: Context, email: str, roles: list[str], agency: str | None, na
 def users_list(ctx: Context) -> None:
     _ = ctx._
     with ctx.session() as s:
-        rows = [[u.email, u.name, ", ".join(u.roles), u.agency_code or "—", u.lang,
-                 _("disabled") if u.disabled else _("active")] for u in stored_people.list_users(s)]
+        rows = [
+            [
+                u.email,
+                u.name,
+                ", ".join(u.roles),
+                u.agency_code or "—",
+                u.lang,
+                _("disabled") if u.disabled else _("active"),
+            ]
+            for u in stored_people.list_users(s)
+        ]
     ctx.out.write(table([_("Email"), _("Name"), _("Roles"), _("Agency"), _("Language"), _("State")], rows))
 
 
@@ -103,20 +135,46 @@ def subscribe(ctx: Context, email: str, scope: FeedScope) -> None:
         sub_id = stored_people.subscribe(s, email, scope, token, ctx.now, ctx.settings.lang).id
     https, webcal = feed_urls(ctx.settings.base_url, token)
     _ = ctx._
-    ctx.out.write(_("subscription {id} for {email}; the address is shown only now:").format(id=sub_id, email=email)
-                  + "\n" + f"  {https}\n  {webcal}\n")
+    ctx.out.write(
+        _("subscription {id} for {email}; the address is shown only now:").format(id=sub_id, email=email)
+        + "\n"
+        + f"  {https}\n  {webcal}\n"
+    )
 
 
 def subscriptions_list(ctx: Context) -> None:
     _ = ctx._
     with ctx.session() as s:
-        rows = [[str(sub.id), user.email, sub.plan_code or "—", sub.agency_code or "—",
-                     sub.obligation_code or "—", sub.channel or "—", _("yes") if sub.milestones else _("no"),
-                     sub.created_at.astimezone(ctx.now.tzinfo).strftime("%d/%m/%Y %H:%M"),
-                 _("revoked") if sub.revoked_at else (_("user disabled") if user.disabled else _("active"))]
-                for sub, user in stored_people.list_subscriptions(s)]
-    ctx.out.write(table([_("Id"), _("Email"), _("Plan"), _("Agency"), _("Obligation"), _("Channel"),
-                         _("Milestones"), _("Created"), _("State")], rows))
+        rows = [
+            [
+                str(sub.id),
+                user.email,
+                sub.plan_code or "—",
+                sub.agency_code or "—",
+                sub.obligation_code or "—",
+                sub.channel or "—",
+                _("yes") if sub.milestones else _("no"),
+                sub.created_at.astimezone(ctx.now.tzinfo).strftime("%d/%m/%Y %H:%M"),
+                _("revoked") if sub.revoked_at else (_("user disabled") if user.disabled else _("active")),
+            ]
+            for sub, user in stored_people.list_subscriptions(s)
+        ]
+    ctx.out.write(
+        table(
+            [
+                _("Id"),
+                _("Email"),
+                _("Plan"),
+                _("Agency"),
+                _("Obligation"),
+                _("Channel"),
+                _("Milestones"),
+                _("Created"),
+                _("State"),
+            ],
+            rows,
+        )
+    )
 
 
 def subscriptions_revoke(ctx: Context, subscription_id: str) -> None:
@@ -124,8 +182,9 @@ def subscriptions_revoke(ctx: Context, subscription_id: str) -> None:
         raise InputError(N_('expected a subscription id (a number), got "{value}"'), value=subscription_id)
     with ctx.session() as s:
         stored_people.revoke(s, parse_id(subscription_id), ctx.now)
-    ctx.out.write(ctx._("revoked subscription {id}; its address answers 404 within a second").format(
-        id=subscription_id) + "\n")
+    ctx.out.write(
+        ctx._("revoked subscription {id}; its address answers 404 within a second").format(id=subscription_id) + "\n"
+    )
 
 
 def tokens_create(ctx: Context, email: str) -> None:
@@ -141,9 +200,16 @@ def tokens_create(ctx: Context, email: str) -> None:
 def tokens_list(ctx: Context) -> None:
     _ = ctx._
     with ctx.session() as s:
-        rows = [[str(t.id), u.email, ", ".join(u.roles), t.created_at.astimezone(DEFAULT_TZ).strftime("%d/%m/%Y %H:%M"),
-                 _("revoked") if t.revoked_at else (_("user disabled") if u.disabled else _("active"))]
-                for t, u in stored_people.list_tokens(s)]
+        rows = [
+            [
+                str(t.id),
+                u.email,
+                ", ".join(u.roles),
+                t.created_at.astimezone(DEFAULT_TZ).strftime("%d/%m/%Y %H:%M"),
+                _("revoked") if t.revoked_at else (_("user disabled") if u.disabled else _("active")),
+            ]
+            for t, u in stored_people.list_tokens(s)
+        ]
     ctx.out.write(table([_("Id"), _("Email"), _("Roles"), _("Created"), _("State")], rows))
 
 

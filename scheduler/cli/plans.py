@@ -9,7 +9,14 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 from scheduler.cli.context import DEFAULT_TZ, Context, command
-from scheduler.cli.listing import milestone_record, milestone_table, occurrence_record, occurrence_table, to_csv, to_json
+from scheduler.cli.listing import (
+    milestone_record,
+    milestone_table,
+    occurrence_record,
+    occurrence_table,
+    to_csv,
+    to_json,
+)
 from scheduler.documents import read_document
 from scheduler.errors import N_, InputError, SchedulerError
 from scheduler.plan.periods import parse_date
@@ -24,10 +31,18 @@ def register(sub: argparse._SubParsersAction, _) -> None:
     load_ = command(sub, "load", _("validate and load schedule files"), lambda ctx, a: load(ctx, a.paths))
     load_.add_argument("paths", nargs="*", type=Path, help=_("files or folders (default: SCHEDULES_DIR)"))
 
-    for name, text, listing in (("occurrences", _("list owed occurrences, by due moment"), occurrences),
-                                ("milestones", _("list production milestones, by day"), milestones)):
-        p = command(sub, name, text, lambda ctx, a, listing=listing: listing(
-            ctx, a.format, plan=a.plan, agency=a.agency, obligation=a.obligation, first=a.first, last=a.last))
+    for name, text, listing in (
+        ("occurrences", _("list owed occurrences, by due moment"), occurrences),
+        ("milestones", _("list production milestones, by day"), milestones),
+    ):
+        p = command(
+            sub,
+            name,
+            text,
+            lambda ctx, a, listing=listing: listing(
+                ctx, a.format, plan=a.plan, agency=a.agency, obligation=a.obligation, first=a.first, last=a.last
+            ),
+        )
         p.add_argument("--plan")
         p.add_argument("--agency")
         p.add_argument("--obligation")
@@ -37,17 +52,30 @@ def register(sub: argparse._SubParsersAction, _) -> None:
 
     plan = command(sub, "plan", _("work on plans"))
     actions = plan.add_subparsers(dest="plan_command", required=True, metavar="ACTION")
-    roll_ = command(actions, "roll", _("write next year's schedule file from this one"),
-                    lambda ctx, a: plan_roll(ctx, a.source, a.year, a.rename, a.name, a.out, a.force))
+    roll_ = command(
+        actions,
+        "roll",
+        _("write next year's schedule file from this one"),
+        lambda ctx, a: plan_roll(ctx, a.source, a.year, a.rename, a.name, a.out, a.force),
+    )
     roll_.add_argument("source", type=Path)
     roll_.add_argument("--year", type=int, required=True)
-    roll_.add_argument("--rename", action="append", default=[], metavar="OLD=NEW",
-                       help=_("rename an agency code; several OLD to one NEW merges them"))
-    roll_.add_argument("--name", action="append", default=[], metavar="CODE=NAME",
-                       help=_("set an agency's Vietnamese name in the new file"))
+    roll_.add_argument(
+        "--rename",
+        action="append",
+        default=[],
+        metavar="OLD=NEW",
+        help=_("rename an agency code; several OLD to one NEW merges them"),
+    )
+    roll_.add_argument(
+        "--name",
+        action="append",
+        default=[],
+        metavar="CODE=NAME",
+        help=_("set an agency's Vietnamese name in the new file"),
+    )
     roll_.add_argument("--out", type=Path, help=_("where to write (default: beside SOURCE, named by the new code)"))
     roll_.add_argument("--force", action="store_true", help=_("replace an existing file"))
-
 
 
 def load(ctx: Context, paths: list[Path]) -> None:
@@ -61,10 +89,16 @@ def load(ctx: Context, paths: list[Path]) -> None:
     with ctx.session() as session:
         results = save_schedules(session, schedules.plans, digests, ctx.now, ctx.settings)
     for plan, changes in results:
-        ctx.out.write(_("{plan}: {created} new, {revised} revised, {cancelled} cancelled, "
-                        "{unchanged} unchanged").format(
-            plan=plan.code, created=len(changes.created), revised=len(changes.revised),
-            cancelled=len(changes.cancelled), unchanged=changes.unchanged) + "\n")
+        ctx.out.write(
+            _("{plan}: {created} new, {revised} revised, {cancelled} cancelled, {unchanged} unchanged").format(
+                plan=plan.code,
+                created=len(changes.created),
+                revised=len(changes.revised),
+                cancelled=len(changes.cancelled),
+                unchanged=changes.unchanged,
+            )
+            + "\n"
+        )
 
 
 def _day(text: str | None, flag: str) -> date | None:
@@ -73,19 +107,27 @@ def _day(text: str | None, flag: str) -> date | None:
     try:
         return parse_date(text)
     except SchedulerError:
-        raise InputError(N_('{flag}: expected a date as dd/mm/yyyy or yyyy-mm-dd, got "{value}"'),
-                         flag=flag, value=text) from None
+        raise InputError(
+            N_('{flag}: expected a date as dd/mm/yyyy or yyyy-mm-dd, got "{value}"'), flag=flag, value=text
+        ) from None
 
 
-def filters(plan: str | None, agency: str | None, obligation: str | None,
-            first: str | None, last: str | None) -> tuple[Filters, date | None, date | None]:
+def filters(
+    plan: str | None, agency: str | None, obligation: str | None, first: str | None, last: str | None
+) -> tuple[Filters, date | None, date | None]:
     """``--from``/``--to`` are inclusive days in the plan's zone."""
     start, end = _day(first, "--from"), _day(last, "--to")
     if start and end and end < start:
         raise InputError(N_("--to is before --from"))
-    as_moment = (lambda d: datetime.combine(d, time(0), tzinfo=DEFAULT_TZ) if d else None)
-    return (Filters(plan, agency, obligation, as_moment(start),
-                    as_moment(end + timedelta(days=1)) if end else None), start, end)
+
+    def as_moment(d: date | None) -> datetime | None:
+        return datetime.combine(d, time(0), tzinfo=DEFAULT_TZ) if d else None
+
+    return (
+        Filters(plan, agency, obligation, as_moment(start), as_moment(end + timedelta(days=1)) if end else None),
+        start,
+        end,
+    )
 
 
 def _write(ctx: Context, fmt: str, records: list[dict], table_text) -> None:
@@ -101,20 +143,29 @@ def occurrences(ctx: Context, fmt: str, **wanted: str | None) -> None:
     selection, _, _ = filters(**wanted)
     with ctx.session() as session:
         rows = find_occurrences(session, selection)
-    _write(ctx, fmt, [occurrence_record(r, DEFAULT_TZ) for r in rows],
-           lambda: occurrence_table(rows, DEFAULT_TZ, ctx.settings.lang, ctx._))
+    _write(
+        ctx,
+        fmt,
+        [occurrence_record(r, DEFAULT_TZ) for r in rows],
+        lambda: occurrence_table(rows, DEFAULT_TZ, ctx.settings.lang, ctx._),
+    )
 
 
 def milestones(ctx: Context, fmt: str, **wanted: str | None) -> None:
     selection, first, last = filters(**wanted)
     with ctx.session() as session:
         pairs = find_milestones(session, selection, first, last)
-    _write(ctx, fmt, [milestone_record(m, o, DEFAULT_TZ) for m, o in pairs],
-           lambda: milestone_table(pairs, DEFAULT_TZ, ctx.settings.lang, ctx._))
+    _write(
+        ctx,
+        fmt,
+        [milestone_record(m, o, DEFAULT_TZ) for m, o in pairs],
+        lambda: milestone_table(pairs, DEFAULT_TZ, ctx.settings.lang, ctx._),
+    )
 
 
-def plan_roll(ctx: Context, source: Path, year: int, renames: list[str], names: list[str],
-              out: Path | None, force: bool) -> None:
+def plan_roll(
+    ctx: Context, source: Path, year: int, renames: list[str], names: list[str], out: Path | None, force: bool
+) -> None:
     """Write next year's schedule file from this year's; it must load as it is."""
     _ = ctx._
     pairs = {}

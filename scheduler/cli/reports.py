@@ -15,26 +15,50 @@ from scheduler.store.reporting import compliance_report
 
 
 def register(sub: argparse._SubParsersAction, _) -> None:
-    p = command(sub, "report", _("the compliance report, as of --now"), lambda ctx, a: report(
-        ctx, a.period, a.plan, a.agency, a.obligation, a.format, a.out, a.cutoff))
+    p = command(
+        sub,
+        "report",
+        _("the compliance report, as of --now"),
+        lambda ctx, a: report(ctx, a.period, a.plan, a.agency, a.obligation, a.format, a.out, a.cutoff),
+    )
     p.add_argument("--period", required=True, help=_("2024, 2024-Q3, 2024-H1, 2024-03 or 2024-03-01..2024-05-31"))
     for flag in ("plan", "agency", "obligation"):
         p.add_argument("--" + flag)
     p.add_argument("--format", choices=("json", "csv", "xlsx", "html"), default="json")
-    p.add_argument("--cutoff", action="store_true",
-                   help=_("reporting cut-off of Nghị định 09/2019/NĐ-CP: the 15th of the month before to the 14th"))
+    p.add_argument(
+        "--cutoff",
+        action="store_true",
+        help=_("reporting cut-off of Nghị định 09/2019/NĐ-CP: the 15th of the month before to the 14th"),
+    )
     p.add_argument("--out", type=Path, metavar="PATH")
 
 
-def build(ctx: Context, period: str, plan: str | None, agency: str | None, obligation: str | None,
-          cutoff: bool) -> dict:
+def build(
+    ctx: Context, period: str, plan: str | None, agency: str | None, obligation: str | None, cutoff: bool
+) -> dict:
     with ctx.session() as s:
-        return compliance_report(s, plan, report_period(period, cutoff), ctx.now, Scope(plan, agency, obligation),
-                                 ctx.settings.at_risk_days, ctx.settings.report_agency, ctx.settings.lang)
+        return compliance_report(
+            s,
+            plan,
+            report_period(period, cutoff),
+            ctx.now,
+            Scope(plan, agency, obligation),
+            ctx.settings.at_risk_days,
+            ctx.settings.report_agency,
+            ctx.settings.lang,
+        )
 
 
-def report(ctx: Context, period: str, plan: str | None, agency: str | None, obligation: str | None, fmt: str,
-           out: Path | None, cutoff: bool) -> None:
+def report(
+    ctx: Context,
+    period: str,
+    plan: str | None,
+    agency: str | None,
+    obligation: str | None,
+    fmt: str,
+    out: Path | None,
+    cutoff: bool,
+) -> None:
     """Text formats go to standard output unless --out; a workbook always to a file."""
     from scheduler.compliance.report_files import render
 

@@ -11,15 +11,19 @@ from scheduler.store.feed_items import rerender_stale
 
 
 def register(sub: argparse._SubParsersAction, _) -> None:
-    serve_ = command(sub, "serve", _("run the web service (feeds, pages, API)"),
-                     lambda ctx, a: serve(ctx, a.host, a.port, not a.no_scheduler))
+    serve_ = command(
+        sub,
+        "serve",
+        _("run the web service (feeds, pages, API)"),
+        lambda ctx, a: serve(ctx, a.host, a.port, not a.no_scheduler),
+    )
     serve_.add_argument("--host", default="127.0.0.1")
     serve_.add_argument("--port", type=int, default=8000)
     serve_.add_argument("--no-scheduler", action="store_true", help=_("the web alone (run `worker` elsewhere)"))
-    command(sub, "worker", _("the scheduler alone: reminders, outbox, windows, reports"),
-            lambda ctx, a: worker(ctx))
-    remind_ = command(sub, "remind", _("one pass: plan what is owed at --now, send it"),
-                      lambda ctx, a: remind(ctx, a.dry_run))
+    command(sub, "worker", _("the scheduler alone: reminders, outbox, windows, reports"), lambda ctx, a: worker(ctx))
+    remind_ = command(
+        sub, "remind", _("one pass: plan what is owed at --now, send it"), lambda ctx, a: remind(ctx, a.dry_run)
+    )
     remind_.add_argument("--dry-run", action="store_true", help=_("only show what would go out"))
 
     feeds = command(sub, "feeds", _("calendar feeds as files"))
@@ -35,8 +39,12 @@ def feeds_export(ctx: Context) -> None:
         done = export_feeds(db, ctx.settings)
     finally:
         db.close()
-    ctx.out.write(ctx._("{count} feed(s) in {folder}: {written} written, {removed} removed").format(
-        count=done.count, folder=str(done.folder), written=done.written, removed=done.removed) + "\n")
+    ctx.out.write(
+        ctx._("{count} feed(s) in {folder}: {written} written, {removed} removed").format(
+            count=done.count, folder=str(done.folder), written=done.written, removed=done.removed
+        )
+        + "\n"
+    )
 
 
 def serve(ctx: Context, host: str, port: int, scheduler: bool = True) -> None:
@@ -53,8 +61,8 @@ def serve(ctx: Context, host: str, port: int, scheduler: bool = True) -> None:
     clock = Clock(DEFAULT_TZ, ctx.now if ctx.now_given else None)
     daemon = None
     if scheduler:
-        from scheduler.daemon.runner import Daemon
         from scheduler.daemon.jobs import runtime
+        from scheduler.daemon.runner import Daemon
 
         daemon = Daemon(runtime(ctx.settings, db, clock))
         daemon.lock.acquire()  # refuse at once, before the port is taken
@@ -63,14 +71,20 @@ def serve(ctx: Context, host: str, port: int, scheduler: bool = True) -> None:
     # X-Forwarded-For only from TRUSTED_PROXIES (none by default): uvicorn's
     # own default would believe it from 127.0.0.1, whoever connects through it.
     proxies = [str(n) for n in ctx.settings.trusted_proxies]
-    config = uvicorn.Config(app, host=host, port=port, proxy_headers=bool(proxies),
-                            forwarded_allow_ips=proxies or None, log_level="info")
+    config = uvicorn.Config(
+        app, host=host, port=port, proxy_headers=bool(proxies), forwarded_allow_ips=proxies or None, log_level="info"
+    )
     install_log_masks()  # after uvicorn configured its loggers
-    ctx.err.write(ctx._("serving on http://{host}:{port} (public address {url}); database {db}").format(
-        host=host, port=port, url=ctx.settings.base_url, db=ctx.settings.masked_database_url()) + "\n")
+    ctx.err.write(
+        ctx._("serving on http://{host}:{port} (public address {url}); database {db}").format(
+            host=host, port=port, url=ctx.settings.base_url, db=ctx.settings.masked_database_url()
+        )
+        + "\n"
+    )
     # uvicorn re-raises the stop signal once it has shut down; a handler that
     # does nothing makes a stop by SIGTERM or SIGINT a clean exit (status 0).
     import signal
+
     for number in (signal.SIGTERM, signal.SIGINT):
         signal.signal(number, lambda *_: None)
     try:
@@ -88,14 +102,17 @@ def _runtime(ctx: Context, db):
 
 def worker(ctx: Context) -> None:
     """The scheduler alone, until SIGTERM or SIGINT."""
-    from scheduler.daemon.runner import Daemon, wait_for_signal
     import threading
+
+    from scheduler.daemon.runner import Daemon, wait_for_signal
 
     db = ctx.database()
     daemon = Daemon(_runtime(ctx, db))
     daemon.start()
-    ctx.err.write(ctx._("scheduler running (jobs: reminders, outbox, windows, reports, feeds); "
-                        "stop with Ctrl+C or SIGTERM") + "\n")
+    ctx.err.write(
+        ctx._("scheduler running (jobs: reminders, outbox, windows, reports, feeds); stop with Ctrl+C or SIGTERM")
+        + "\n"
+    )
     try:
         wait_for_signal(threading.Event())
     finally:
@@ -117,14 +134,21 @@ def remind(ctx: Context, dry_run: bool) -> None:
         rt = _runtime(ctx, db)
         if dry_run:
             with db.transaction() as s:
-                messages = [m for plan, items in watched(s, ctx.now, ctx.settings.report_agency).values()
-                            for m in owed(items, ctx.now, calendar_of(plan), zone(plan))]
+                messages = [
+                    m
+                    for plan, items in watched(s, ctx.now, ctx.settings.report_agency).values()
+                    for m in owed(items, ctx.now, calendar_of(plan), zone(plan))
+                ]
             for m in messages:
                 mail = compose(m, "<dry-run@localhost>", ctx.settings.mail_from, ctx.settings.base_url)
-                ctx.out.write(f"{m.send_at.astimezone(ctx.now.tzinfo):%d/%m/%Y %H:%M}  {m.kind:<10} {m.recipient:<32} "
-                              f"{mail.subject}\n")
-            ctx.out.write(_("{count} message(s) would be planned (dry run: nothing written or sent)").format(
-                count=len(messages)) + "\n")
+                ctx.out.write(
+                    f"{m.send_at.astimezone(ctx.now.tzinfo):%d/%m/%Y %H:%M}  {m.kind:<10} {m.recipient:<32} "
+                    f"{mail.subject}\n"
+                )
+            ctx.out.write(
+                _("{count} message(s) would be planned (dry run: nothing written or sent)").format(count=len(messages))
+                + "\n"
+            )
             return
         close_windows(rt)
         periodic_reports(rt)  # a report owed today joins the outbox with the reminders
@@ -137,7 +161,11 @@ def remind(ctx: Context, dry_run: bool) -> None:
             if not any(result.values()):
                 break
         rt.mailer.close()
-        ctx.out.write(_("planned {new} new message(s); sent {sent}, to retry {retried}, failed {failed}").format(
-            new=planned["new"], **totals) + "\n")
+        ctx.out.write(
+            _("planned {new} new message(s); sent {sent}, to retry {retried}, failed {failed}").format(
+                new=planned["new"], **totals
+            )
+            + "\n"
+        )
     finally:
         db.close()

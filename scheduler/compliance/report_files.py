@@ -33,23 +33,57 @@ if TYPE_CHECKING:  # openpyxl is imported where a workbook is made
 Report = dict[str, Any]  # a report as reporting.compliance_report builds it: JSON-able
 Gettext = Callable[[str], str]
 
-FORMATS = {"json": ("application/json", "json"), "csv": ("text/csv; charset=utf-8", "csv"),
-           "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"),
-           "html": ("text/html; charset=utf-8", "html")}
-COLUMNS = {"required": N_("Required"), "pending": N_("Pending"), "at_risk": N_("At risk"),
-           "on_time": N_("On time"), "late": N_("Late"), "missing": N_("Missing"),
-           "non_conforming": N_("Non-conforming"), "excused": N_("Excused"), "cancelled": N_("Cancelled")}
+FORMATS = {
+    "json": ("application/json", "json"),
+    "csv": ("text/csv; charset=utf-8", "csv"),
+    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"),
+    "html": ("text/html; charset=utf-8", "html"),
+}
+COLUMNS = {
+    "required": N_("Required"),
+    "pending": N_("Pending"),
+    "at_risk": N_("At risk"),
+    "on_time": N_("On time"),
+    "late": N_("Late"),
+    "missing": N_("Missing"),
+    "non_conforming": N_("Non-conforming"),
+    "excused": N_("Excused"),
+    "cancelled": N_("Cancelled"),
+}
 # Shown through _(status) and _(kind); listed so that extraction finds them.
-NAMES = (N_("pending"), N_("at_risk"), N_("on_time"), N_("late"), N_("missing"), N_("non_conforming"),
-         N_("excused"), N_("cancelled"), N_("delivery"), N_("excuse"))
+NAMES = (
+    N_("pending"),
+    N_("at_risk"),
+    N_("on_time"),
+    N_("late"),
+    N_("missing"),
+    N_("non_conforming"),
+    N_("excused"),
+    N_("cancelled"),
+    N_("delivery"),
+    N_("excuse"),
+)
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-MONTH_NAMES_EN = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
-                  "October", "November", "December")
+MONTH_NAMES_EN = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 ROMAN = ("I", "II", "III", "IV")
 
 
 # ---- shared helpers ----------------------------------------------------------------------------
+
 
 def _link(base_url: str, href: str) -> str:
     return base_url.rstrip("/") + href if href.startswith("/") else href
@@ -118,6 +152,7 @@ def _names(report: Report) -> tuple[dict[str, str], dict[str, str]]:
 
 # ---- JSON and CSV ------------------------------------------------------------------------------
 
+
 def to_json(report: Report) -> bytes:
     return json.dumps(report, ensure_ascii=False, indent=2).encode("utf-8")
 
@@ -135,14 +170,16 @@ def to_csv(report: Report, base_url: str = "") -> bytes:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow([_("Agency"), _("Obligation"), *(_(COLUMNS[k]) for k in COUNTS), _("Rate")])
     for r in report["rows"]:
-        writer.writerow([_safe(r["agency_name"]), _safe(r["obligation_title"]), *(r[k] for k in COUNTS),
-                         _percent(r["rate"], lang)])
+        writer.writerow(
+            [_safe(r["agency_name"]), _safe(r["obligation_title"]), *(r[k] for k in COUNTS), _percent(r["rate"], lang)]
+        )
     t = report["totals"]
     writer.writerow([_("Total"), "", *(t[k] for k in COUNTS), _percent(t["rate"], lang)])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
 # ---- XLSX --------------------------------------------------------------------------------------
+
 
 def _append(ws: Worksheet, values: list[Any], bold: bool = False) -> tuple[Cell, ...]:
     """Append a row; text stays text (openpyxl would take "=..." for a formula)."""
@@ -190,12 +227,29 @@ def _summary(ws: Worksheet, report: Report, _: Gettext) -> None:
     agencies, obligations = _names(report)
     scope = report["scope"]
     if scope.get("agency") or scope.get("obligation"):
-        _append(ws, [f"{scope_label}: " + " · ".join(
-            x for x in (agencies.get(scope.get("agency"), scope.get("agency")),
-                        obligations.get(scope.get("obligation"), scope.get("obligation"))) if x)])
+        _append(
+            ws,
+            [
+                f"{scope_label}: "
+                + " · ".join(
+                    x
+                    for x in (
+                        agencies.get(scope.get("agency"), scope.get("agency")),
+                        obligations.get(scope.get("obligation"), scope.get("obligation")),
+                    )
+                    if x
+                )
+            ],
+        )
     ws.append([])
-    first = _header(ws, [_("Agency"), _("Obligation"), *(_(COLUMNS[k]) for k in COUNTS), _("Rate")],
-                    [34, 60, *([11] * len(COUNTS)), 10]) + 1
+    first = (
+        _header(
+            ws,
+            [_("Agency"), _("Obligation"), *(_(COLUMNS[k]) for k in COUNTS), _("Rate")],
+            [34, 60, *([11] * len(COUNTS)), 10],
+        )
+        + 1
+    )
     for r in report["rows"]:
         cells = _append(ws, [r["agency_name"], r["obligation_title"], *(r[k] for k in COUNTS), r["rate"]])
         cells[-1].number_format = "0.0%"
@@ -216,17 +270,42 @@ def _detail(ws: Worksheet, report: Report, base_url: str, _: Gettext) -> None:
         links += [(e["url"], e["url"]) for e in o["evidence"] if e["active"] and _web(e["url"])]
         notes = "; ".join(e["reason"] for e in o["evidence"] if e["active"] and e["reason"])
         window = f"{datetime.fromisoformat(o['window_start']):%d/%m/%Y}–{_last_day(o['window_end']):%d/%m/%Y}"
-        rows.append(([o["id"], agencies.get(o["agency"], o["agency"]), obligations.get(o["obligation"], o["title"]),
-                      f"{o['period']} #{o['number']}", window, f"{datetime.fromisoformat(o['due']):%d/%m/%Y %H:%M}",
-                      _(o["status"]), notes], _link(base_url, o["href"]), links))
+        rows.append(
+            (
+                [
+                    o["id"],
+                    agencies.get(o["agency"], o["agency"]),
+                    obligations.get(o["obligation"], o["title"]),
+                    f"{o['period']} #{o['number']}",
+                    window,
+                    f"{datetime.fromisoformat(o['due']):%d/%m/%Y %H:%M}",
+                    _(o["status"]),
+                    notes,
+                ],
+                _link(base_url, o["href"]),
+                links,
+            )
+        )
     most, evidence = max((len(links) for *_rest, links in rows), default=0), _("Evidence")
-    _header(ws, [_("Id"), _("Agency"), _("Obligation"), _("Period"), _("Window"), _("Due"), _("Status"),
-                 _("Note"), *(f"{evidence} {i}" for i in range(1, most + 1))],
-            [44, 30, 44, 16, 23, 17, 16, 24, *([30] * most)])
+    _header(
+        ws,
+        [
+            _("Id"),
+            _("Agency"),
+            _("Obligation"),
+            _("Period"),
+            _("Window"),
+            _("Due"),
+            _("Status"),
+            _("Note"),
+            *(f"{evidence} {i}" for i in range(1, most + 1)),
+        ],
+        [44, 30, 44, 16, 23, 17, 16, 24, *([30] * most)],
+    )
     for values, page, links in rows:
         cells = _append(ws, values + [name for name, _url in links])
         _hyperlink(cells[0], page)
-        for cell, (_name, url) in zip(cells[len(values):], links):
+        for cell, (_name, url) in zip(cells[len(values) :], links):
             _hyperlink(cell, url)
 
 
@@ -240,13 +319,21 @@ def _topics_and_gaps(wb: Workbook, report: Report, base_url: str, _: Gettext) ->
     if report["gaps"]:
         agencies, obligations = _names(report)
         ws = wb.create_sheet(_("Evidence gaps"))
-        _header(ws, [_("Occurrence"), _("Entry"), _("Agency"), _("Obligation"), _("Missing evidence")],
-                [44, 8, 30, 44, 40])
+        _header(
+            ws, [_("Occurrence"), _("Entry"), _("Agency"), _("Obligation"), _("Missing evidence")], [44, 8, 30, 44, 40]
+        )
         pages = {o["id"]: o["href"] for o in report["occurrences"]}
         for g in report["gaps"]:
-            cells = _append(ws, [g["occurrence"], g["entry"], agencies.get(g["agency"], g["agency"]),
-                                 obligations.get(g["obligation"], g["obligation"]),
-                                 "; ".join(_(m) for m in g["missing"])])
+            cells = _append(
+                ws,
+                [
+                    g["occurrence"],
+                    g["entry"],
+                    agencies.get(g["agency"], g["agency"]),
+                    obligations.get(g["obligation"], g["obligation"]),
+                    "; ".join(_(m) for m in g["missing"]),
+                ],
+            )
             _hyperlink(cells[0], _link(base_url, pages.get(g["occurrence"], f"/o/{g['occurrence']}")))
 
 
@@ -292,7 +379,7 @@ def colour(rate: float | None) -> str:
 
 
 def _ink(fill: str) -> str:
-    r, g, b = (int(fill[i:i + 2], 16) for i in (1, 3, 5))
+    r, g, b = (int(fill[i : i + 2], 16) for i in (1, 3, 5))
     return "#000" if 0.299 * r + 0.587 * g + 0.114 * b > 150 else "#fff"
 
 
@@ -310,11 +397,15 @@ def heatmap_svg(report: Report) -> str:
     width, legend = lw + cw * max(len(months), 8) + 8, top + ch * len(rows) + 14
     height = legend + 44
     label = escape(_("Compliance by agency and month: share of decided items that were delivered"))
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="heatmap" viewBox="0 0 {width} {height}" '
-           f'width="{width}" height="{height}" role="img" aria-label="{label}" '
-           f'font-family="Times New Roman, Liberation Serif, serif" font-size="13">', f"<title>{label}</title>",
-           '<defs><linearGradient id="heatmap-scale">' + "".join(
-               f'<stop offset="{p}" stop-color="{colour(p)}"/>' for p in (0, 0.5, 1)) + "</linearGradient></defs>"]
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="heatmap" viewBox="0 0 {width} {height}" '
+        f'width="{width}" height="{height}" role="img" aria-label="{label}" '
+        f'font-family="Times New Roman, Liberation Serif, serif" font-size="13">',
+        f"<title>{label}</title>",
+        '<defs><linearGradient id="heatmap-scale">'
+        + "".join(f'<stop offset="{p}" stop-color="{colour(p)}"/>' for p in (0, 0.5, 1))
+        + "</linearGradient></defs>",
+    ]
     for i, m in enumerate(months):
         x = lw + i * cw + cw / 2
         if i == 0 or m.endswith("-01"):
@@ -323,8 +414,10 @@ def heatmap_svg(report: Report) -> str:
     for j, a in enumerate(rows):
         y, name = top + j * ch, a["agency_name"]
         short = name if len(name) <= 38 else name[:37] + "…"
-        out.append(f'<text x="{lw - 8}" y="{y + ch / 2 + 4}" text-anchor="end"><title>{escape(name)}</title>'
-                   f"{escape(short)}</text>")
+        out.append(
+            f'<text x="{lw - 8}" y="{y + ch / 2 + 4}" text-anchor="end"><title>{escape(name)}</title>'
+            f"{escape(short)}</text>"
+        )
         for i, c in enumerate(a["cells"]):
             met = c["on_time"] + c["late"]
             decided = met + c["missing"] + c["non_conforming"]
@@ -335,18 +428,22 @@ def heatmap_svg(report: Report) -> str:
             tip += f" ({_percent(c['rate'], lang)})" if c["rate"] is not None else ""
             tip += f" — {counts}" if counts else ""
             x = lw + i * cw
-            out.append(f'<g class="cell"><title>{escape(tip)}</title><rect x="{x + 1}" y="{y + 1}" '
-                       f'width="{cw - 2}" height="{ch - 2}" rx="2" fill="{fill}" stroke="#9e9e9e" '
-                       f'stroke-width="{0 if c["required"] else 0.6}"/><text x="{x + cw / 2}" y="{y + ch / 2 + 4}" '
-                       f'text-anchor="middle" fill="{_ink(fill)}">{escape(text)}</text></g>')
+            out.append(
+                f'<g class="cell"><title>{escape(tip)}</title><rect x="{x + 1}" y="{y + 1}" '
+                f'width="{cw - 2}" height="{ch - 2}" rx="2" fill="{fill}" stroke="#9e9e9e" '
+                f'stroke-width="{0 if c["required"] else 0.6}"/><text x="{x + cw / 2}" y="{y + ch / 2 + 4}" '
+                f'text-anchor="middle" fill="{_ink(fill)}">{escape(text)}</text></g>'
+            )
     y = legend
     out.append(f'<rect x="{lw}" y="{y}" width="150" height="12" fill="url(#heatmap-scale)"/>')
     for p, x in (("0%", lw), ("50%", lw + 75), ("100%", lw + 150)):
         out.append(f'<text x="{x}" y="{y + 26}" text-anchor="middle" font-size="12">{p}</text>')
     for k, (fill, text) in enumerate(((GREY, _("nothing decided yet")), ("#ffffff", _("nothing owed")))):
         x = lw + 180 + k * 150
-        out.append(f'<rect x="{x}" y="{y}" width="12" height="12" fill="{fill}" stroke="#9e9e9e" stroke-width="0.6"/>'
-                   f'<text x="{x + 17}" y="{y + 10}" font-size="12">{escape(text)}</text>')
+        out.append(
+            f'<rect x="{x}" y="{y}" width="12" height="12" fill="{fill}" stroke="#9e9e9e" stroke-width="0.6"/>'
+            f'<text x="{x + 17}" y="{y + 10}" font-size="12">{escape(text)}</text>'
+        )
     key = escape(_("delivered / decided"))
     out.append(f'<text x="{lw - 8}" y="{y + 10}" text-anchor="end" font-size="12">{key}</text></svg>')
     return "".join(out)
@@ -354,10 +451,15 @@ def heatmap_svg(report: Report) -> str:
 
 # ---- HTML --------------------------------------------------------------------------------------
 
+
 def _evidence(e: dict[str, Any], base_url: str) -> dict[str, Any]:
-    return {**e, "moment": datetime.fromisoformat(e["moment"]) if e.get("moment") else None,
-            "recorded_at": datetime.fromisoformat(e["recorded_at"]), "url": e["url"] if _web(e["url"]) else "",
-            "files": [{**f, "link": _link(base_url, f["href"])} for f in e["files"]]}
+    return {
+        **e,
+        "moment": datetime.fromisoformat(e["moment"]) if e.get("moment") else None,
+        "recorded_at": datetime.fromisoformat(e["recorded_at"]),
+        "url": e["url"] if _web(e["url"]) else "",
+        "files": [{**f, "link": _link(base_url, f["href"])} for f in e["files"]],
+    }
 
 
 def to_html(report: Report, base_url: str) -> str:
@@ -368,32 +470,70 @@ def to_html(report: Report, base_url: str) -> str:
     agencies, obligations = _names(report)
     as_of = datetime.fromisoformat(report["as_of"])
     groups = [{**a, "rows": [r for r in report["rows"] if r["agency"] == a["agency"]]} for a in report["agencies"]]
-    windows = [{**w, "start": date.fromisoformat(w["window_start"]), "last": date.fromisoformat(w["window_last_day"]),
-                "closed": date.fromisoformat(w["window_last_day"]) < as_of.date()} for w in report["windows"]]
-    occurrences = [{**o, "agency_name": agencies.get(o["agency"], o["agency"]),
-                    "start": datetime.fromisoformat(o["window_start"]).date(), "last": _last_day(o["window_end"]),
-                    "due": datetime.fromisoformat(o["due"]), "link": _link(base_url, o["href"]),
-                    "evidence": [_evidence(e, base_url) for e in o["evidence"]]} for o in report["occurrences"]]
+    windows = [
+        {
+            **w,
+            "start": date.fromisoformat(w["window_start"]),
+            "last": date.fromisoformat(w["window_last_day"]),
+            "closed": date.fromisoformat(w["window_last_day"]) < as_of.date(),
+        }
+        for w in report["windows"]
+    ]
+    occurrences = [
+        {
+            **o,
+            "agency_name": agencies.get(o["agency"], o["agency"]),
+            "start": datetime.fromisoformat(o["window_start"]).date(),
+            "last": _last_day(o["window_end"]),
+            "due": datetime.fromisoformat(o["due"]),
+            "link": _link(base_url, o["href"]),
+            "evidence": [_evidence(e, base_url) for e in o["evidence"]],
+        }
+        for o in report["occurrences"]
+    ]
     pages = {o["id"]: o["link"] for o in occurrences}
-    gaps = [{**g, "agency_name": agencies.get(g["agency"], g["agency"]), "link": pages.get(g["occurrence"]),
-             "obligation_title": obligations.get(g["obligation"], g["obligation"])} for g in report["gaps"]]
+    gaps = [
+        {
+            **g,
+            "agency_name": agencies.get(g["agency"], g["agency"]),
+            "link": pages.get(g["occurrence"]),
+            "obligation_title": obligations.get(g["obligation"], g["obligation"]),
+        }
+        for g in report["gaps"]
+    ]
     t = report["totals"]
     return render_template(
-        "report.html", lang, r=report, doc=doc, subject=subject(report), period_words=period_words(report),
-        date_range=date_range(report), dated=dated(doc, lang), as_of=as_of, groups=groups, windows=windows,
-        occurrences=occurrences, gaps=gaps, columns=[(k, COLUMNS[k]) for k in COUNTS],
+        "report.html",
+        lang,
+        r=report,
+        doc=doc,
+        subject=subject(report),
+        period_words=period_words(report),
+        date_range=date_range(report),
+        dated=dated(doc, lang),
+        as_of=as_of,
+        groups=groups,
+        windows=windows,
+        occurrences=occurrences,
+        gaps=gaps,
+        columns=[(k, COLUMNS[k]) for k in COUNTS],
         number=doc["number"] if lang == "vi" else doc["number"].replace("Số:", "No.:"),
-        met=t["on_time"] + t["late"], open=t["pending"] + t["at_risk"],
-        percent=lambda rate: _percent(rate, lang) or "—", heatmap=Markup(heatmap_svg(report)))
+        met=t["on_time"] + t["late"],
+        open=t["pending"] + t["at_risk"],
+        percent=lambda rate: _percent(rate, lang) or "—",
+        heatmap=Markup(heatmap_svg(report)),
+    )
 
 
 def render(report: Report, fmt: str, base_url: str = "") -> tuple[bytes, str, str]:
     """(body, media type, file extension) of the report in ``fmt``: json, csv, xlsx or html."""
     if fmt not in FORMATS:
-        raise InputError(N_('format: expected one of {allowed}, got "{value}"'),
-                         allowed=", ".join(FORMATS), value=fmt)
+        raise InputError(N_('format: expected one of {allowed}, got "{value}"'), allowed=", ".join(FORMATS), value=fmt)
     media, extension = FORMATS[fmt]
-    body = {"json": lambda: to_json(report), "csv": lambda: to_csv(report, base_url),
-            "xlsx": lambda: to_xlsx(report, base_url),
-            "html": lambda: to_html(report, base_url).encode("utf-8")}[fmt]()
+    body = {
+        "json": lambda: to_json(report),
+        "csv": lambda: to_csv(report, base_url),
+        "xlsx": lambda: to_xlsx(report, base_url),
+        "html": lambda: to_html(report, base_url).encode("utf-8"),
+    }[fmt]()
     return body, media, extension

@@ -107,8 +107,9 @@ def tally(statuses: Iterable[str]) -> dict[str, Any]:
     return {**counts, "rate": rate(counts)}
 
 
-def summarize(facts: list[Facts], entries: list[Entry], now: datetime, risk_until: datetime
-              ) -> tuple[dict[str, str], dict[tuple[str, str], dict[str, Any]], dict[str, Any]]:
+def summarize(
+    facts: list[Facts], entries: list[Entry], now: datetime, risk_until: datetime
+) -> tuple[dict[str, str], dict[tuple[str, str], dict[str, Any]], dict[str, Any]]:
     """Status per occurrence; counts per (agency, obligation); totals."""
     by_occurrence: dict[str, list[Entry]] = {}
     for e in entries:
@@ -171,8 +172,10 @@ def report_period(text: str, cutoff: bool = False) -> ReportPeriod:
             raise
         if e.message == OUT_OF_RANGE:  # a real period, outside the years we keep: say so
             raise PeriodError(e.message, **e.params) from None
-        raise PeriodError(N_('expected a period such as 2024, 2024-Q3, 2024-H1, 2024-03 or '
-                             '2024-03-01..2024-05-31, got "{value}"'), value=text) from None
+        raise PeriodError(
+            N_('expected a period such as 2024, 2024-Q3, 2024-H1, 2024-03 or 2024-03-01..2024-05-31, got "{value}"'),
+            value=text,
+        ) from None
     if not cutoff:
         return ReportPeriod(period.label, period.start, period.end)
     start = date(period.start.year - (period.start.month == 1), (period.start.month - 2) % 12 + 1, 15)
@@ -205,8 +208,9 @@ class WindowView:
     ids: tuple[str, ...] = field(default_factory=tuple)
 
 
-def window_views(facts: list[Facts], statuses: dict[str, str], now: datetime, calendar: WorkCalendar
-                 ) -> list[WindowView]:
+def window_views(
+    facts: list[Facts], statuses: dict[str, str], now: datetime, calendar: WorkCalendar
+) -> list[WindowView]:
     groups: dict[tuple[str, str], list[Facts]] = {}
     for o in facts:
         if statuses[o.id] != "cancelled":
@@ -215,7 +219,16 @@ def window_views(facts: list[Facts], statuses: dict[str, str], now: datetime, ca
     for (obligation, period), items in sorted(groups.items()):
         end = items[0].window_end
         left = calendar.working_days_between(now.date(), end.date()) if end > now else 0
-        views.append(WindowView(obligation, period, items[0].window_start, end, len(items),
-                                sum(statuses[o.id] in ("on_time", "late", "excused") for o in items), left,
-                                tuple(o.id for o in items)))
+        views.append(
+            WindowView(
+                obligation,
+                period,
+                items[0].window_start,
+                end,
+                len(items),
+                sum(statuses[o.id] in ("on_time", "late", "excused") for o in items),
+                left,
+                tuple(o.id for o in items),
+            )
+        )
     return views

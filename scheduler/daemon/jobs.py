@@ -35,9 +35,13 @@ from scheduler.store.watch import admin_addresses, calendar_of, dha_addresses, w
 
 log = logging.getLogger("scheduler.jobs")
 DEFAULT_ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
 def lease(rt: Runtime) -> timedelta:
     """Long enough to send a claimed batch; a row still 'sending' after it is in doubt."""
     return timedelta(seconds=max(5.0, 10 * rt.settings.tick_seconds))
+
+
 # Sent only in working hours; a password link goes at once.
 WORKING_HOURS_KINDS = ("milestone", "due", "at_risk", "overdue", "digest", "moved", "cancelled", "report", "expiry")
 
@@ -64,8 +68,9 @@ def smtp_config(settings: Settings) -> SmtpConfig | None:
     if not settings.smtp_host:
         return None
     port = int(settings.smtp_port) if settings.smtp_port else {"ssl": 465, "none": 25}.get(settings.smtp_security, 587)
-    return SmtpConfig(settings.smtp_host, port, settings.smtp_security, settings.smtp_user, settings.smtp_password,
-                      settings.mail_from)
+    return SmtpConfig(
+        settings.smtp_host, port, settings.smtp_security, settings.smtp_user, settings.smtp_password, settings.mail_from
+    )
 
 
 def runtime(settings: Settings, db: Database, clock: Clock) -> Runtime:
@@ -116,8 +121,9 @@ def build_outbox(rt: Runtime, batch: int = 100) -> int:
         done = {}
         for row in rows:
             try:
-                done[row.id] = letter(compose(outbox.as_message(row), row.message_id, rt.settings.mail_from,
-                                              rt.settings.base_url)).data
+                done[row.id] = letter(
+                    compose(outbox.as_message(row), row.message_id, rt.settings.mail_from, rt.settings.base_url)
+                ).data
             except PermanentFailure:
                 pass  # left unbuilt: its sender tries once more and records why it cannot go
         if done:
@@ -165,8 +171,9 @@ def _send_batch(rt: Runtime, limit: int) -> tuple[dict, int]:
                     break
                 moment = rt.clock.now()  # the message's Date
                 # public holidays and make-up days only: a plan's own moved days are not consulted here
-                if message.kind in WORKING_HOURS_KINDS and not within_hours(moment, Policy(), WorkCalendar(),
-                                                                        _tz(message)):
+                if message.kind in WORKING_HOURS_KINDS and not within_hours(
+                    moment, Policy(), WorkCalendar(), _tz(message)
+                ):
                     continue  # reminders go out in working hours; the lease returns it below
                 attempted.add(row_id)
                 result = _send_one(rt, message, mid, mime, moment)
@@ -214,8 +221,11 @@ def _send_one(rt: Runtime, message: Message, mid: str, mime: bytes | None, momen
     """The bytes built when it was planned (or claimed), dated and sent as they
     are; a row without them could not be built: building again says why."""
     try:
-        mail = (kept(message, mid, mime, rt.settings.mail_from) if mime is not None
-                else letter(compose(message, mid, rt.settings.mail_from, rt.settings.base_url)))
+        mail = (
+            kept(message, mid, mime, rt.settings.mail_from)
+            if mime is not None
+            else letter(compose(message, mid, rt.settings.mail_from, rt.settings.base_url))
+        )
         return rt.mailer.send(mail, moment) or None
     except (TemporaryFailure, PermanentFailure) as e:
         return e
@@ -230,9 +240,17 @@ def close_windows(rt: Runtime) -> dict:
     revision, so feeds show it); the overdue notices follow from the policy."""
     now = rt.clock.now()
     with rt.db.transaction() as s:
-        rows = list(s.scalars(select(OccurrenceRow).where(
-            OccurrenceRow.window_end <= now, OccurrenceRow.status == "scheduled",
-            _nothing_recorded(OccurrenceRow.delivery)).limit(1000)))
+        rows = list(
+            s.scalars(
+                select(OccurrenceRow)
+                .where(
+                    OccurrenceRow.window_end <= now,
+                    OccurrenceRow.status == "scheduled",
+                    _nothing_recorded(OccurrenceRow.delivery),
+                )
+                .limit(1000)
+            )
+        )
         for row in rows:
             row.delivery, row.revision, row.updated_at = dict(MISSING), row.revision + 1, now
         s.flush()
@@ -277,8 +295,16 @@ def periodic_reports(rt: Runtime) -> dict:
             local = now.astimezone(tz)
             for label in _periods_due(local, calendar, rt.settings.report_grace_days, plan):
                 period = report_period(label, cutoff=True)
-                document = compliance_report(s, plan.code, period, now, Scope(plan.code), rt.settings.at_risk_days,
-                                             rt.settings.report_agency, "vi")
+                document = compliance_report(
+                    s,
+                    plan.code,
+                    period,
+                    now,
+                    Scope(plan.code),
+                    rt.settings.at_risk_days,
+                    rt.settings.report_agency,
+                    "vi",
+                )
                 folder = rt.settings.outputs_dir / "reports"
                 name = f"compliance-{plan.code}-{label}-cutoff"
                 for fmt in ("html", "xlsx"):
@@ -286,12 +312,29 @@ def periodic_reports(rt: Runtime) -> dict:
                     atomic_write(folder / f"{name}.{extension}", body)
                 checkpoint = _checkpoint(rt, s, now)
                 announces = datetime.combine(period.end, datetime.min.time(), tzinfo=tz)  # the cut-off: one mail
-                messages = [Message("report", f"{plan.code}@{label}", address, announces, now, now + timedelta(days=30),
-                                    "vi", (), {"plan": plan.code, "period": label, "totals": document["totals"],
-                                               "file": f"{name}.html", "path": str(folder / f"{name}.html"),
-                                               "as_of": now.isoformat(), "checkpoint": checkpoint,
-                                               "tz": plan.timezone})
-                            for address in dha_addresses(s, plan.code, rt.settings.report_agency)]
+                messages = [
+                    Message(
+                        "report",
+                        f"{plan.code}@{label}",
+                        address,
+                        announces,
+                        now,
+                        now + timedelta(days=30),
+                        "vi",
+                        (),
+                        {
+                            "plan": plan.code,
+                            "period": label,
+                            "totals": document["totals"],
+                            "file": f"{name}.html",
+                            "path": str(folder / f"{name}.html"),
+                            "as_of": now.isoformat(),
+                            "checkpoint": checkpoint,
+                            "tz": plan.timezone,
+                        },
+                    )
+                    for address in dha_addresses(s, plan.code, rt.settings.report_agency)
+                ]
                 queued += outbox.enqueue(s, messages, now, rt.domain)
     return {"queued": queued, "built": build_outbox(rt) if queued else 0}  # with the report as written now
 
@@ -344,4 +387,3 @@ def run(job_id: str, rt: Runtime) -> dict:
         log.exception("job %s failed", job_id)
         rt.history[job_id] = {"last_run": started.isoformat(), "ok": False, "error": type(e).__name__}
         raise
-

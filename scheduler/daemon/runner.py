@@ -45,7 +45,7 @@ class SqliteLock:
     def __init__(self, database_url: str):
         self.path = None
         if database_url.startswith("sqlite:///"):
-            self.path = Path(database_url[len("sqlite:///"):] + ".daemon.lock")
+            self.path = Path(database_url[len("sqlite:///") :] + ".daemon.lock")
         self.handle = None
 
     def acquire(self) -> None:
@@ -58,9 +58,13 @@ class SqliteLock:
         except OSError:
             self.handle.close()
             self.handle = None
-            raise DaemonError(N_("another scheduler already runs on {path}; SQLite allows one (run the web "
-                                 "alone with serve --no-scheduler, or use PostgreSQL for several workers)"),
-                              path=str(self.path.with_suffix(""))) from None
+            raise DaemonError(
+                N_(
+                    "another scheduler already runs on {path}; SQLite allows one (run the web "
+                    "alone with serve --no-scheduler, or use PostgreSQL for several workers)"
+                ),
+                path=str(self.path.with_suffix("")),
+            ) from None
 
     def release(self) -> None:
         if self.handle:
@@ -81,9 +85,17 @@ class Daemon:
         tick = rt.settings.tick_seconds
         for offset, (job_id, ticks) in enumerate(INTERVALS.items()):
             seconds = ticks * tick
-            self.scheduler.add_job(run, "interval", seconds=seconds, id=job_id, name=job_id, args=[job_id, rt],
-                                   replace_existing=True, misfire_grace_time=max(1, int(seconds)),
-                                   next_run_time=start + timedelta(seconds=min(tick, 1) * (offset + 1)))
+            self.scheduler.add_job(
+                run,
+                "interval",
+                seconds=seconds,
+                id=job_id,
+                name=job_id,
+                args=[job_id, rt],
+                replace_existing=True,
+                misfire_grace_time=max(1, int(seconds)),
+                next_run_time=start + timedelta(seconds=min(tick, 1) * (offset + 1)),
+            )
 
     def _event(self, event) -> None:
         if event.code == EVENT_JOB_MISSED:
@@ -106,8 +118,10 @@ class Daemon:
     def state(self) -> dict:
         jobs = {}
         for job in self.scheduler.get_jobs():
-            jobs[job.id] = {"next_run": job.next_run_time.isoformat() if job.next_run_time else None,
-                            **self.rt.history.get(job.id, {"last_run": None})}
+            jobs[job.id] = {
+                "next_run": job.next_run_time.isoformat() if job.next_run_time else None,
+                **self.rt.history.get(job.id, {"last_run": None}),
+            }
         return {"running": bool(self.scheduler.running), "owner": self.rt.owner, "jobs": jobs}
 
 

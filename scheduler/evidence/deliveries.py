@@ -124,45 +124,74 @@ def evidence_gaps(channels: tuple[str, ...], e: Evidence) -> tuple[str, ...]:
     return tuple(dict.fromkeys(gaps))
 
 
-def judge(target: Target, evidence: Evidence, recorded: list[Recorded], now: datetime,
-          extra: bool = False, open_sibling: str | None = None) -> Verdict:
+def judge(
+    target: Target,
+    evidence: Evidence,
+    recorded: list[Recorded],
+    now: datetime,
+    extra: bool = False,
+    open_sibling: str | None = None,
+) -> Verdict:
     """Check one delivery against its occurrence; raise DeliveryError to refuse."""
     where = "aired_at" if evidence.moment_kind == "aired" else "published_at"
     if target.status == "cancelled":
-        raise DeliveryError("occurrence", N_("occurrence {id} is cancelled; nothing can be delivered for it"),
-                            id=target.id)
+        raise DeliveryError(
+            "occurrence", N_("occurrence {id} is cancelled; nothing can be delivered for it"), id=target.id
+        )
     if evidence.moment > now:
         raise DeliveryError(where, N_("{moment} is in the future"), moment=_show(evidence.moment))
     if evidence.moment < target.window_start:
         zone = target.window_start.tzinfo  # shown as the plan's people read it
-        raise DeliveryError(where, N_("{moment} is before the window opens ({start})"),
-                            moment=_show(evidence.moment.astimezone(zone)), start=_show(target.window_start))
+        raise DeliveryError(
+            where,
+            N_("{moment} is before the window opens ({start})"),
+            moment=_show(evidence.moment.astimezone(zone)),
+            start=_show(target.window_start),
+        )
     if evidence.duration is not None and evidence.duration < 0:
         raise DeliveryError("duration", N_("a duration cannot be negative"))
     if evidence.supersedes is not None:
         mine = {e.seq: e for e in recorded}
         old = mine.get(evidence.supersedes)
         if old is None:
-            raise DeliveryError("supersedes", N_("entry {seq} is not an entry of occurrence {id}"),
-                                seq=evidence.supersedes, id=target.id)
+            raise DeliveryError(
+                "supersedes",
+                N_("entry {seq} is not an entry of occurrence {id}"),
+                seq=evidence.supersedes,
+                id=target.id,
+            )
         if old.superseded:
             raise DeliveryError("supersedes", N_("entry {seq} is already superseded"), seq=evidence.supersedes)
     elif not extra and is_met(recorded):
         met = next(e for e in recorded if meets(e))
         if open_sibling:
-            raise DeliveryError("occurrence", N_(
-                "occurrence {id} is already met (entry {seq}); record this delivery against {open}, the open "
-                "occurrence of the same window, or name the entry it supersedes"),
-                id=target.id, seq=met.seq, open=open_sibling)
-        raise DeliveryError("occurrence", N_(
-            "occurrence {id} is already met (entry {seq}); name the entry this one supersedes to correct it"),
-            id=target.id, seq=met.seq)
+            raise DeliveryError(
+                "occurrence",
+                N_(
+                    "occurrence {id} is already met (entry {seq}); record this delivery against {open}, the open "
+                    "occurrence of the same window, or name the entry it supersedes"
+                ),
+                id=target.id,
+                seq=met.seq,
+                open=open_sibling,
+            )
+        raise DeliveryError(
+            "occurrence",
+            N_("occurrence {id} is already met (entry {seq}); name the entry this one supersedes to correct it"),
+            id=target.id,
+            seq=met.seq,
+        )
     reasons: list[tuple[str, dict[str, object]]] = []
     if target.min_duration and evidence.duration is not None and evidence.duration < target.min_duration:
-        reasons.append((N_("shorter than the minimum: {duration} min < {minimum} min"),
-                        {"duration": f"{evidence.duration / 60:.3g}", "minimum": f"{target.min_duration / 60:.3g}"}))
-    return Verdict(not reasons, evidence.moment >= target.window_end, tuple(reasons),
-                   evidence_gaps(target.channels, evidence))
+        reasons.append(
+            (
+                N_("shorter than the minimum: {duration} min < {minimum} min"),
+                {"duration": f"{evidence.duration / 60:.3g}", "minimum": f"{target.min_duration / 60:.3g}"},
+            )
+        )
+    return Verdict(
+        not reasons, evidence.moment >= target.window_end, tuple(reasons), evidence_gaps(target.channels, evidence)
+    )
 
 
 def _show(moment: datetime) -> str:

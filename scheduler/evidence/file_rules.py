@@ -22,42 +22,92 @@ SHA256 = re.compile(r"[0-9a-f]{64}")
 MEDIA_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*")
 # Names browsers and phones send for the types filetype reports (its names on the right).
 ALIASES = {
-    "audio/mp3": "audio/mpeg", "audio/mpeg3": "audio/mpeg", "audio/x-mp3": "audio/mpeg",
-    "audio/x-mpeg": "audio/mpeg", "audio/x-m4a": "audio/mp4", "audio/m4a": "audio/mp4",
-    "audio/wav": "audio/x-wav", "audio/wave": "audio/x-wav", "audio/vnd.wave": "audio/x-wav",
-    "audio/flac": "audio/x-flac", "audio/aiff": "audio/x-aiff", "audio/x-aac": "audio/aac",
-    "audio/x-midi": "audio/midi", "image/jpg": "image/jpeg", "image/pjpeg": "image/jpeg",
-    "image/x-png": "image/png", "image/x-bmp": "image/bmp", "image/x-ms-bmp": "image/bmp",
-    "image/vnd.microsoft.icon": "image/x-icon", "video/avi": "video/x-msvideo",
-    "video/msvideo": "video/x-msvideo", "video/flv": "video/x-flv",
-    "application/x-zip-compressed": "application/zip", "application/x-zip": "application/zip",
-    "application/x-gzip": "application/gzip", "application/vnd.rar": "application/x-rar-compressed",
+    "audio/mp3": "audio/mpeg",
+    "audio/mpeg3": "audio/mpeg",
+    "audio/x-mp3": "audio/mpeg",
+    "audio/x-mpeg": "audio/mpeg",
+    "audio/x-m4a": "audio/mp4",
+    "audio/m4a": "audio/mp4",
+    "audio/wav": "audio/x-wav",
+    "audio/wave": "audio/x-wav",
+    "audio/vnd.wave": "audio/x-wav",
+    "audio/flac": "audio/x-flac",
+    "audio/aiff": "audio/x-aiff",
+    "audio/x-aac": "audio/aac",
+    "audio/x-midi": "audio/midi",
+    "image/jpg": "image/jpeg",
+    "image/pjpeg": "image/jpeg",
+    "image/x-png": "image/png",
+    "image/x-bmp": "image/bmp",
+    "image/x-ms-bmp": "image/bmp",
+    "image/vnd.microsoft.icon": "image/x-icon",
+    "video/avi": "video/x-msvideo",
+    "video/msvideo": "video/x-msvideo",
+    "video/flv": "video/x-flv",
+    "application/x-zip-compressed": "application/zip",
+    "application/x-zip": "application/zip",
+    "application/x-gzip": "application/gzip",
+    "application/vnd.rar": "application/x-rar-compressed",
     "text/rtf": "application/rtf",
 }
 # Declared types of content filetype cannot recognise that we still accept, stored as
 # application/octet-stream: text-like formats, and Windows browsers' name for a .csv file.
-TEXT_LIKE = {"application/json", "application/xml", "application/csv", "application/x-csv",
-             "application/vnd.ms-excel"}
+TEXT_LIKE = {"application/json", "application/xml", "application/csv", "application/x-csv", "application/vnd.ms-excel"}
 # The types a file is ever sent with (served_type): pictures, sound, video, documents, archives
 # and plain text, none of which a browser runs. Anything else goes out as application/octet-stream:
 # HTML, SVG, XML, XHTML, every JavaScript alias, Flash, and types no one thought of.
-SAFE_TYPES = frozenset({
-    "text/plain", "text/csv",
-    "image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp", "image/tiff", "image/avif", "image/heic",
-    "image/apng", "image/x-icon",
-    "audio/aac", "audio/amr", "audio/midi", "audio/mp4", "audio/mpeg", "audio/ogg", "audio/x-aiff",
-    "audio/x-flac", "audio/x-wav",
-    "video/3gpp", "video/mp4", "video/mpeg", "video/quicktime", "video/webm", "video/x-flv", "video/x-m4v",
-    "video/x-matroska", "video/x-ms-wmv", "video/x-msvideo",
-    "application/pdf", "application/rtf", "application/msword", "application/vnd.ms-excel",
-    "application/vnd.ms-powerpoint", "application/vnd.oasis.opendocument.presentation",
-    "application/vnd.oasis.opendocument.spreadsheet", "application/vnd.oasis.opendocument.text",
-    "application/vnd.openxmlformats-officedocument.presentationml.presentation",
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    "application/zip", "application/gzip", "application/x-7z-compressed", "application/x-rar-compressed",
-    "application/x-tar", OCTET,
-})
+SAFE_TYPES = frozenset(
+    {
+        "text/plain",
+        "text/csv",
+        "image/png",
+        "image/jpeg",
+        "image/gif",
+        "image/webp",
+        "image/bmp",
+        "image/tiff",
+        "image/avif",
+        "image/heic",
+        "image/apng",
+        "image/x-icon",
+        "audio/aac",
+        "audio/amr",
+        "audio/midi",
+        "audio/mp4",
+        "audio/mpeg",
+        "audio/ogg",
+        "audio/x-aiff",
+        "audio/x-flac",
+        "audio/x-wav",
+        "video/3gpp",
+        "video/mp4",
+        "video/mpeg",
+        "video/quicktime",
+        "video/webm",
+        "video/x-flv",
+        "video/x-m4v",
+        "video/x-matroska",
+        "video/x-ms-wmv",
+        "video/x-msvideo",
+        "application/pdf",
+        "application/rtf",
+        "application/msword",
+        "application/vnd.ms-excel",
+        "application/vnd.ms-powerpoint",
+        "application/vnd.oasis.opendocument.presentation",
+        "application/vnd.oasis.opendocument.spreadsheet",
+        "application/vnd.oasis.opendocument.text",
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "application/zip",
+        "application/gzip",
+        "application/x-7z-compressed",
+        "application/x-rar-compressed",
+        "application/x-tar",
+        OCTET,
+    }
+)
 SAFE_TEXT = {"text/plain", "text/csv"}
 UNSAFE_CHARS = set('<>:"/\\|?*')
 RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
@@ -66,14 +116,17 @@ MAX_NAME = 150
 
 class TooLarge(SchedulerError):
     def __init__(self, name: str, limit: int):
-        super().__init__(N_('file "{name}" is larger than the limit of {limit}'), name=name,
-                         limit=format_size(limit))
+        super().__init__(N_('file "{name}" is larger than the limit of {limit}'), name=name, limit=format_size(limit))
 
 
 class TypeMismatch(SchedulerError):
     def __init__(self, name: str, declared: str, detected: str):
-        super().__init__(N_('file "{name}" is declared as {declared} but its content is {detected}'),
-                         name=name, declared=declared, detected=detected)
+        super().__init__(
+            N_('file "{name}" is declared as {declared} but its content is {detected}'),
+            name=name,
+            declared=declared,
+            detected=detected,
+        )
 
 
 @dataclass(frozen=True)
@@ -90,7 +143,6 @@ class PendingFile:
 
     file: StoredFile
     temporary: Path
-
 
 
 def trusted_type(name: str, declared: str | None, head: bytes) -> str:
@@ -136,13 +188,16 @@ def sanitize_name(name: str) -> str:
     ('passwd', 'Báo cáo.pdf', 'evidence')
     """
     base = unicodedata.normalize("NFC", re.split(r"[/\\]", name or "")[-1])
-    kept = "".join(" " if _is_space(ch) else ch for ch in base
-                   if _is_space(ch) or (ch not in UNSAFE_CHARS and not unicodedata.category(ch).startswith("C")))
+    kept = "".join(
+        " " if _is_space(ch) else ch
+        for ch in base
+        if _is_space(ch) or (ch not in UNSAFE_CHARS and not unicodedata.category(ch).startswith("C"))
+    )
     text = " ".join(kept.split()).lstrip(". ").rstrip(". ")
     if len(text) > MAX_NAME:
         stem, dot, ext = text.rpartition(".")
         if dot and stem and len(ext) <= 16:
-            text = stem[:MAX_NAME - len(ext) - 1].rstrip(". ") + "." + ext
+            text = stem[: MAX_NAME - len(ext) - 1].rstrip(". ") + "." + ext
         else:
             text = text[:MAX_NAME].rstrip(". ")
     if text.split(".")[0].upper() in RESERVED:

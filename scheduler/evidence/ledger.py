@@ -54,6 +54,7 @@ FILE_MISMATCH = N_("file {sha256} does not match its hash")
 @dataclass(frozen=True)
 class Entry:
     """One appended fact; fields are as hashed (NFC text, UTC time)."""
+
     seq: int
     kind: str
     occurrence: str
@@ -69,6 +70,7 @@ class Entry:
 @dataclass(frozen=True)
 class StoredEntry:
     """Exactly what a database row holds; verification trusts nothing else."""
+
     seq: int
     content: str
     prev_hash: str
@@ -78,6 +80,7 @@ class StoredEntry:
 @dataclass(frozen=True)
 class Break:
     """The first place where the stored chain does not hold."""
+
     seq: int | None
     reason: str
     params: Mapping[str, object] = field(default_factory=dict)
@@ -141,8 +144,17 @@ def _hex(value: object, where: str, digits: int) -> str:
     return value
 
 
-def canonical(seq: object, kind: object, occurrence: object, recorded_at: object, recorded_by: object,
-              payload: object, supersedes: object, prev_hash: object, format: int | None = FORMAT) -> str:
+def canonical(
+    seq: object,
+    kind: object,
+    occurrence: object,
+    recorded_at: object,
+    recorded_by: object,
+    payload: object,
+    supersedes: object,
+    prev_hash: object,
+    format: int | None = FORMAT,
+) -> str:
     """The one text an entry hashes to; stored verbatim so anyone can re-hash it.
     ``format=None`` writes the legacy form (no "format" field)."""
     if format is not None and format not in FORMATS:
@@ -150,8 +162,11 @@ def canonical(seq: object, kind: object, occurrence: object, recorded_at: object
     if not isinstance(payload, Mapping):
         raise _bad("payload", "an object", payload)
     document = {
-        "seq": _whole(seq, "seq", 1), "kind": _text(kind, "kind"), "occurrence": _text(occurrence, "occurrence"),
-        "recorded_at": _instant(recorded_at, "recorded_at"), "recorded_by": _text(recorded_by, "recorded_by"),
+        "seq": _whole(seq, "seq", 1),
+        "kind": _text(kind, "kind"),
+        "occurrence": _text(occurrence, "occurrence"),
+        "recorded_at": _instant(recorded_at, "recorded_at"),
+        "recorded_by": _text(recorded_by, "recorded_by"),
         "payload": _plain(payload, "payload"),
         "supersedes": None if supersedes is None else _whole(supersedes, "supersedes", 1),
         "prev_hash": _text(prev_hash, "prev_hash"),
@@ -166,24 +181,37 @@ class UnknownFormat(SchedulerError):
 
 
 def _unknown_format(value: object) -> SchedulerError:
-    return UnknownFormat(N_("ledger entry format {format} is not known (this version reads formats {known})"),
-                          format=repr(value), known=", ".join(map(str, FORMATS)))
+    return UnknownFormat(
+        N_("ledger entry format {format} is not known (this version reads formats {known})"),
+        format=repr(value),
+        known=", ".join(map(str, FORMATS)),
+    )
 
 
 def entry_hash(canonical_text: str) -> str:
     return hashlib.sha256(canonical_text.encode("utf-8")).hexdigest()
 
 
-def make_entry(prev: Entry | None, kind: str, occurrence: str, recorded_at: datetime, recorded_by: str,
-               payload: object, supersedes: int | None = None) -> Entry:
+def make_entry(
+    prev: Entry | None,
+    kind: str,
+    occurrence: str,
+    recorded_at: datetime,
+    recorded_by: str,
+    payload: object,
+    supersedes: int | None = None,
+) -> Entry:
     """The entry after ``prev``; a payload without "files" gets an empty list."""
     seq = 1 if prev is None else prev.seq + 1
     prev_hash = GENESIS if prev is None else prev.hash
     if kind not in KINDS:
         raise _bad("kind", " or ".join(KINDS), kind)
     if supersedes is not None and (_whole(supersedes, "supersedes", 1) >= seq):
-        raise SchedulerError(N_("entry {seq} cannot supersede entry {supersedes}: only an earlier entry can"),
-                             seq=seq, supersedes=supersedes)
+        raise SchedulerError(
+            N_("entry {seq} cannot supersede entry {supersedes}: only an earlier entry can"),
+            seq=seq,
+            supersedes=supersedes,
+        )
     if not isinstance(payload, Mapping):
         raise _bad("payload", "an object", payload)
     text = canonical(seq, kind, occurrence, recorded_at, recorded_by, {"files": [], **payload}, supersedes, prev_hash)
@@ -199,14 +227,33 @@ def make_entry(prev: Entry | None, kind: str, occurrence: str, recorded_at: date
         _whole(f.get("size"), f"{where}.size", 0)
         _text(f.get("name"), f"{where}.name")
         _text(f.get("type"), f"{where}.type")
-    return Entry(seq, doc["kind"], doc["occurrence"], datetime.fromisoformat(doc["recorded_at"]), doc["recorded_by"],
-                 doc["payload"], supersedes, prev_hash, entry_hash(text), FORMAT)
+    return Entry(
+        seq,
+        doc["kind"],
+        doc["occurrence"],
+        datetime.fromisoformat(doc["recorded_at"]),
+        doc["recorded_by"],
+        doc["payload"],
+        supersedes,
+        prev_hash,
+        entry_hash(text),
+        FORMAT,
+    )
 
 
 def stored(entry: Entry) -> StoredEntry:
     """The row to insert for ``entry``."""
-    text = canonical(entry.seq, entry.kind, entry.occurrence, entry.recorded_at, entry.recorded_by, entry.payload,
-                     entry.supersedes, entry.prev_hash, format=entry.format)
+    text = canonical(
+        entry.seq,
+        entry.kind,
+        entry.occurrence,
+        entry.recorded_at,
+        entry.recorded_by,
+        entry.payload,
+        entry.supersedes,
+        entry.prev_hash,
+        format=entry.format,
+    )
     return StoredEntry(entry.seq, text, entry.prev_hash, entry.hash)
 
 
@@ -237,8 +284,11 @@ def check_entry(row: StoredEntry, expected_seq: int, expected_prev: str) -> Brea
     """The row's Break, else its parsed content: one link of the chain, as
     ``verify_chain`` checks it and the occurrence page shows it."""
     if row.seq != expected_seq:
-        return Break(row.seq, N_("sequence jumps from {a} to {b} (entries removed or reordered)"),
-                     {"a": expected_seq - 1, "b": row.seq})
+        return Break(
+            row.seq,
+            N_("sequence jumps from {a} to {b} (entries removed or reordered)"),
+            {"a": expected_seq - 1, "b": row.seq},
+        )
     if row.hash != entry_hash(row.content):
         return Break(row.seq, N_("content does not match its hash"))
     if row.prev_hash != expected_prev:
@@ -279,6 +329,7 @@ def verify_chain(rows: Iterable[StoredEntry], file_check: Callable[[str], str | 
 
 # Checkpoints: "the chain had COUNT entries with head HASH at TIME", signed.
 
+
 def key_id(raw: bytes) -> str:
     """The short id a checkpoint names its signing key by."""
     return hashlib.sha256(raw).hexdigest()[:16]
@@ -306,6 +357,7 @@ class Checkpoint:
     ``public_key`` (base64, informational) travels in the text; checking
     always uses the caller's key.
     """
+
     count: int
     head: str
     at: datetime
@@ -314,8 +366,14 @@ class Checkpoint:
     public_key: str = ""
 
     def to_text(self) -> str:
-        document = {"count": self.count, "head": self.head, "at": _instant(self.at, "at"),
-                    "key_id": self.key_id, "public_key": self.public_key, "signature": self.signature}
+        document = {
+            "count": self.count,
+            "head": self.head,
+            "at": _instant(self.at, "at"),
+            "key_id": self.key_id,
+            "public_key": self.public_key,
+            "signature": self.signature,
+        }
         return json.dumps(document, indent=2) + "\n"
 
     @classmethod
@@ -345,7 +403,8 @@ class Checkpoint:
 
 def new_private_key_pem() -> bytes:
     return Ed25519PrivateKey.generate().private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
 
 
 def _private_key(private_key_pem: bytes) -> Ed25519PrivateKey:
@@ -360,8 +419,11 @@ def _private_key(private_key_pem: bytes) -> Ed25519PrivateKey:
 
 def public_key_of(private_key_pem: bytes) -> bytes:
     """The raw 32-byte public key that checks this key's checkpoints."""
-    return _private_key(private_key_pem).public_key().public_bytes(
-        serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return (
+        _private_key(private_key_pem)
+        .public_key()
+        .public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    )
 
 
 def sign_checkpoint(private_key_pem: bytes, count: int, head: str, at: datetime) -> Checkpoint:
@@ -370,8 +432,14 @@ def sign_checkpoint(private_key_pem: bytes, count: int, head: str, at: datetime)
     if (count == 0) != (_hex(head, "head", 64) == GENESIS):
         raise _bad("head", f"the hash of entry {count}" if count else "the genesis hash", head)
     statement = _statement(count, head, at, key_id(raw))
-    return Checkpoint(count, head, at.astimezone(UTC), key_id(raw),
-                      base64.b64encode(key.sign(statement)).decode("ascii"), base64.b64encode(raw).decode("ascii"))
+    return Checkpoint(
+        count,
+        head,
+        at.astimezone(UTC),
+        key_id(raw),
+        base64.b64encode(key.sign(statement)).decode("ascii"),
+        base64.b64encode(raw).decode("ascii"),
+    )
 
 
 def check_checkpoint(cp: Checkpoint, public_key: bytes | None, rows: Sequence[StoredEntry]) -> Break | None:
@@ -389,9 +457,15 @@ def check_checkpoint(cp: Checkpoint, public_key: bytes | None, rows: Sequence[St
     except (InvalidSignature, SchedulerError):
         return Break(None, N_("checkpoint signature is not valid"))
     if len(rows) < cp.count:
-        return Break(None, N_("the ledger has fewer entries ({n}) than the checkpoint ({count})"),
-                     {"n": len(rows), "count": cp.count})
+        return Break(
+            None,
+            N_("the ledger has fewer entries ({n}) than the checkpoint ({count})"),
+            {"n": len(rows), "count": cp.count},
+        )
     if cp.count and rows[cp.count - 1].hash != cp.head:
-        return Break(cp.count, N_("this is not the entry the checkpoint signed as head (the chain was rewritten)"),
-                     {"seq": cp.count, "head": cp.head})
+        return Break(
+            cp.count,
+            N_("this is not the entry the checkpoint signed as head (the chain was rewritten)"),
+            {"seq": cp.count, "head": cp.head},
+        )
     return None

@@ -28,9 +28,15 @@ UID_DOMAIN = "media-production-scheduler"
 VN_TZ = "Asia/Ho_Chi_Minh"
 REFRESH = "PT1H"
 MORNING = time(8, 0)
-CHANNEL_NAMES = {"radio": N_("radio"), "tv": N_("television"), "print": N_("print"),
-                 "online": N_("online newspaper"), "portal": N_("portal"),
-                 "training": N_("training"), "contest": N_("contest")}
+CHANNEL_NAMES = {
+    "radio": N_("radio"),
+    "tv": N_("television"),
+    "print": N_("print"),
+    "online": N_("online newspaper"),
+    "portal": N_("portal"),
+    "training": N_("training"),
+    "contest": N_("contest"),
+}
 
 
 @dataclass(frozen=True)
@@ -116,8 +122,15 @@ def minutes_text(seconds: int | None, _: Gettext) -> str:
     return _("{minutes} min").format(minutes=round(seconds / 60))
 
 
-DONE_VERBS = {"radio": N_("aired"), "tv": N_("aired"), "print": N_("published"), "online": N_("published"),
-              "portal": N_("checked"), "training": N_("held"), "contest": N_("held")}
+DONE_VERBS = {
+    "radio": N_("aired"),
+    "tv": N_("aired"),
+    "print": N_("published"),
+    "online": N_("published"),
+    "portal": N_("checked"),
+    "training": N_("held"),
+    "contest": N_("held"),
+}
 
 
 def delivery_text(shown: Mapping[str, Any], delivery: Mapping[str, Any] | None, tz: ZoneInfo, _: Gettext) -> str:
@@ -137,8 +150,9 @@ def delivery_text(shown: Mapping[str, Any], delivery: Mapping[str, Any] | None, 
     return _("✓ {verb} {day}").format(verb=verb, day=day)
 
 
-def summary(shown: Mapping[str, Any], lang: str, _: Gettext, delivery: Mapping[str, Any] | None = None,
-            tz: str = VN_TZ) -> str:
+def summary(
+    shown: Mapping[str, Any], lang: str, _: Gettext, delivery: Mapping[str, Any] | None = None, tz: str = VN_TZ
+) -> str:
     """What and which one: ``Chuyên mục "Cải cách hành chính" – số 2, tháng 03/2024 (10 phút)``,
     led by what was recorded (``✓ đã phát sóng 14/03/2024: …``)."""
     title = _pick(lang, (shown["title"], shown["title_en"]))
@@ -167,20 +181,28 @@ def description(occ: StoredOccurrence, names: Names, lang: str, _: Gettext) -> s
     partners = ", ".join(_pick(lang, names.agencies.get(c, (c, ""))) for c in s.get("coordinators", []))
     lines = [_("Host: {agency}").format(agency=host)]
     if partners or s.get("coordination"):
-        lines.append(_("Coordinating: {agencies}").format(
-            agencies="; ".join(x for x in (partners, s.get("coordination", "")) if x)))
-    lines.append(_("Window: {first} – {last}").format(
-        first=_day(start.date()), last=_day((end - timedelta(days=1)).date())))
+        lines.append(
+            _("Coordinating: {agencies}").format(
+                agencies="; ".join(x for x in (partners, s.get("coordination", "")) if x)
+            )
+        )
+    lines.append(
+        _("Window: {first} – {last}").format(first=_day(start.date()), last=_day((end - timedelta(days=1)).date()))
+    )
     lines.append(_("Due: {moment}").format(moment=_local(s["due"], tz).strftime("%d/%m/%Y %H:%M")))
     if s.get("slot"):
         lines.append(_("Air slot: {moment}").format(moment=_local(s["slot"], tz).strftime("%d/%m/%Y %H:%M")))
     if s.get("min_duration"):
         lines.append(_("Minimum duration: {duration}").format(duration=minutes_text(s["min_duration"], _)))
-    lines.append(_("Channels: {channels}").format(
-        channels=", ".join(_(CHANNEL_NAMES.get(c, c)) for c in s.get("channels", []))))
+    lines.append(
+        _("Channels: {channels}").format(channels=", ".join(_(CHANNEL_NAMES.get(c, c)) for c in s.get("channels", [])))
+    )
     if s.get("topics"):
-        lines.append(_("Topics: {topics}").format(
-            topics="; ".join(_pick(lang, names.topics.get(t, (t, ""))) for t in s["topics"])))
+        lines.append(
+            _("Topics: {topics}").format(
+                topics="; ".join(_pick(lang, names.topics.get(t, (t, ""))) for t in s["topics"])
+            )
+        )
     if s.get("reason"):
         lines.append(_("Note: {reason}").format(reason=_(s["reason"])))
     done = delivery_text(s, occ.delivery, tz, _)
@@ -252,8 +274,9 @@ def _sort_key(start: datetime | date, uid: str) -> str:
     return f"{_utc(moment).strftime('%Y%m%dT%H%M%S')}|{uid}"
 
 
-def render_items(occ: StoredOccurrence, milestones: list[Mapping[str, Any]], names: Names, lang: str,
-                 _: Gettext) -> list[Item]:
+def render_items(
+    occ: StoredOccurrence, milestones: list[Mapping[str, Any]], names: Names, lang: str, _: Gettext
+) -> list[Item]:
     """The occurrence's VEVENT and one per milestone (``step, title, title_en, day, offset``)."""
     tz = ZoneInfo(names.tz)
     s = occ.shown
@@ -277,14 +300,18 @@ def render_items(occ: StoredOccurrence, milestones: list[Mapping[str, Any]], nam
         start = _local(s["due"], tz).date()
         _all_day(event, start)
         _alarm(event, title, timedelta(hours=MORNING.hour))
-    items = [Item(uid, "occurrence", _sort_key(start if isinstance(start, datetime) else start, uid),
-                  event.to_ical())]
+    items = [Item(uid, "occurrence", _sort_key(start if isinstance(start, datetime) else start, uid), event.to_ical())]
     for m in milestones:
         step_title = _text(_pick(lang, (m["title"], m["title_en"])))
         m_uid = milestone_uid(occ.id, m["step"])
         m_title = _text(_("{step}: {summary}").format(step=step_title, summary=title))
-        m_text = _text(_("Production milestone: {step}, {offset} working day(s) before the due moment").format(
-            step=step_title, offset=m["offset"]) + "\n" + text)
+        m_text = _text(
+            _("Production milestone: {step}, {offset} working day(s) before the due moment").format(
+                step=step_title, offset=m["offset"]
+            )
+            + "\n"
+            + text
+        )
         m_event = _event(m_uid, occ, m_title, m_text, url, categories)
         day = m["day"] if isinstance(m["day"], date) else date.fromisoformat(m["day"])
         _all_day(m_event, day)

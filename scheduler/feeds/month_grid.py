@@ -69,7 +69,7 @@ class Month:
         """Four to six weeks of seven days, Monday first."""
         start, end = self.span()
         days = [start + timedelta(days=n) for n in range((end - start).days)]
-        return [[GridDay(d, d.month == self.month) for d in days[i:i + 7]] for i in range(0, len(days), 7)]
+        return [[GridDay(d, d.month == self.month) for d in days[i : i + 7]] for i in range(0, len(days), 7)]
 
 
 def parse_month(text: str) -> Month:

@@ -86,71 +86,131 @@ def compose(message: Message, message_id: str, sender: str, base_url: str) -> Ou
         text = render(f"mail/{message.kind}.txt", lang, subject=subject, **values)
         html = render(f"mail/{message.kind}.html", lang, subject=subject, **values)
     except (KeyError, ValueError, TypeError, AttributeError, jinja2.TemplateError) as e:
-        raise PermanentFailure(f"cannot compose the {message.kind} message {message_id}: "
-                               f"{type(e).__name__}: {e}") from e
+        raise PermanentFailure(
+            f"cannot compose the {message.kind} message {message_id}: {type(e).__name__}: {e}"
+        ) from e
     headers = {"Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "All", "Content-Language": lang}
     if message.context.get("occurrence"):
         headers["References"] = _thread(message.context["occurrence"], message_id)
     attach = message.context.get("path")
-    return Outgoing(message_id, sender, (message.recipient,), tuple(message.cc), subject, text, html, headers,
-                    send_day(message), (Path(attach),) if attach else ())
+    return Outgoing(
+        message_id,
+        sender,
+        (message.recipient,),
+        tuple(message.cc),
+        subject,
+        text,
+        html,
+        headers,
+        send_day(message),
+        (Path(attach),) if attach else (),
+    )
 
 
 def _values(m: Message, lang: str, _: Callable[[str], str], tz: tzinfo, base_url: str) -> dict:
     """What the templates show, from the context reminders.py and jobs.py store."""
     c = m.context
-    v: dict = {"kind": m.kind, "person": c.get("name") or "", "cc": list(m.cc), "link": c.get("link") or "",
-               "host": _name(lang, c.get("agency_name"))}
+    v: dict = {
+        "kind": m.kind,
+        "person": c.get("name") or "",
+        "cc": list(m.cc),
+        "link": c.get("link") or "",
+        "host": _name(lang, c.get("agency_name")),
+    }
     if c.get("occurrence") and "title" in c:
-        v.update(summary=_summary(c, lang, _, tz, cancelled=m.kind == "cancelled"), due=_moment(c["due"], tz),
-                 slot=_moment(c.get("slot"), tz), window_start=_moment(c["window_start"], tz).date(),
-                 window_last=_last_day(c["window_end"], tz), state=c.get("state"),
-                 days=c.get("working_days_before"))
+        v.update(
+            summary=_summary(c, lang, _, tz, cancelled=m.kind == "cancelled"),
+            due=_moment(c["due"], tz),
+            slot=_moment(c.get("slot"), tz),
+            window_start=_moment(c["window_start"], tz).date(),
+            window_last=_last_day(c["window_end"], tz),
+            state=c.get("state"),
+            days=c.get("working_days_before"),
+        )
         v["link"] = v["link"] or occurrence_url(base_url, c["occurrence"])
         v["day"] = v["window_last"] if m.kind in ("at_risk", "overdue") else v["due"].date()
     if m.kind == "milestone":
         v.update(step=pick(lang, c["step_title"], c.get("step_title_en") or ""), day=date.fromisoformat(c["day"]))
     if m.kind in ("moved", "cancelled"):
-        v.update(old_due=_moment(c.get("old_due"), tz), new_due=_moment(c.get("new_due"), tz),
-                 old_slot=_moment(c.get("old_slot"), tz), new_slot=_moment(c.get("new_slot"), tz),
-                 reinstated=bool(c.get("reinstated")))
+        v.update(
+            old_due=_moment(c.get("old_due"), tz),
+            new_due=_moment(c.get("new_due"), tz),
+            old_slot=_moment(c.get("old_slot"), tz),
+            new_slot=_moment(c.get("new_slot"), tz),
+            reinstated=bool(c.get("reinstated")),
+        )
     if m.kind == "digest":
-        v.update(first=_moment(c["from"], tz).date(), last=_moment(c["until"], tz).date() - timedelta(days=1),
-                 agency=v["host"],
-                 occurrences=[{"summary": _summary(o, lang, _, tz), "due": _moment(o["due"], tz),
-                               "slot": _moment(o.get("slot"), tz), "link": occurrence_url(base_url, o["id"])}
-                              for o in c.get("occurrences", [])],
-                 milestones=[{"day": date.fromisoformat(s["day"]), "link": occurrence_url(base_url, s["occurrence"]),
-                              "step": pick(lang, s["step_title"], s.get("step_title_en") or ""),
-                              "title": pick(lang, s["title"], s.get("title_en") or "")}
-                             for s in c.get("milestones", [])])
+        v.update(
+            first=_moment(c["from"], tz).date(),
+            last=_moment(c["until"], tz).date() - timedelta(days=1),
+            agency=v["host"],
+            occurrences=[
+                {
+                    "summary": _summary(o, lang, _, tz),
+                    "due": _moment(o["due"], tz),
+                    "slot": _moment(o.get("slot"), tz),
+                    "link": occurrence_url(base_url, o["id"]),
+                }
+                for o in c.get("occurrences", [])
+            ],
+            milestones=[
+                {
+                    "day": date.fromisoformat(s["day"]),
+                    "link": occurrence_url(base_url, s["occurrence"]),
+                    "step": pick(lang, s["step_title"], s.get("step_title_en") or ""),
+                    "title": pick(lang, s["title"], s.get("title_en") or ""),
+                }
+                for s in c.get("milestones", [])
+            ],
+        )
     if m.kind == "report":
         t = {k: int(n or 0) for k, n in c["totals"].items() if k != "rate"}
-        v.update(period=_period(c["period"], _), totals=t, met=t.get("on_time", 0) + t.get("late", 0),
-                 open=t.get("pending", 0) + t.get("at_risk", 0), file=c.get("file") or "",
-                 attached=bool(c.get("path")), checkpoint=(c.get("checkpoint") or "").strip(),
-                 as_of=_moment(c.get("as_of"), tz))
+        v.update(
+            period=_period(c["period"], _),
+            totals=t,
+            met=t.get("on_time", 0) + t.get("late", 0),
+            open=t.get("pending", 0) + t.get("at_risk", 0),
+            file=c.get("file") or "",
+            attached=bool(c.get("path")),
+            checkpoint=(c.get("checkpoint") or "").strip(),
+            as_of=_moment(c.get("as_of"), tz),
+        )
     if m.kind == "password":
         v.update(link=c["link"], expires=_moment(c.get("expires"), tz))
     if m.kind == "expiry":
-        v.update(count=int(c["count"]), since=_moment(c["since"], tz), until=_moment(c["until"], tz),
-                 link=f"{base_url}/admin/outbox",
-                 items=[{**item, "expires_at": _moment(item["expires_at"], tz)} for item in c["items"]])
+        v.update(
+            count=int(c["count"]),
+            since=_moment(c["since"], tz),
+            until=_moment(c["until"], tz),
+            link=f"{base_url}/admin/outbox",
+            items=[{**item, "expires_at": _moment(item["expires_at"], tz)} for item in c["items"]],
+        )
     return v
 
 
 def _subject(kind: str, v: dict, _: Callable[[str], str]) -> str:
     key = "reinstated" if kind == "moved" and v.get("reinstated") else kind
     days = {k: v[k].strftime("%d/%m/%Y") for k in ("day", "first", "last") if isinstance(v.get(k), date)}
-    return _(SUBJECTS[key]).format(summary=v.get("summary", ""), step=v.get("step", ""),
-                                   period=v.get("period", ""), count=v.get("count", ""), **days)
+    return _(SUBJECTS[key]).format(
+        summary=v.get("summary", ""),
+        step=v.get("step", ""),
+        period=v.get("period", ""),
+        count=v.get("count", ""),
+        **days,
+    )
 
 
 def _summary(c: Mapping, lang: str, _: Callable[[str], str], tz: tzinfo, cancelled: bool = False) -> str:
     """``Chuyên mục "Cải cách hành chính" – số 2, tháng 03/2024``, as feeds name it."""
-    shown = {"title": c["title"], "title_en": c.get("title_en") or "", "period": c["period"],
-             "number": c.get("number", 1), "count": c.get("count", 1), "min_duration": c.get("min_duration"),
-             "status": "cancelled" if cancelled else "scheduled"}
+    shown = {
+        "title": c["title"],
+        "title_en": c.get("title_en") or "",
+        "period": c["period"],
+        "number": c.get("number", 1),
+        "count": c.get("count", 1),
+        "min_duration": c.get("min_duration"),
+        "status": "cancelled" if cancelled else "scheduled",
+    }
     return summary(shown, lang, _, tz=getattr(tz, "key", VN_TZ))
 
 
@@ -193,16 +253,21 @@ def build(mail: Outgoing) -> tuple[str, list[str], bytes]:
             each.encode("ascii")  # smtplib sends addresses as ASCII; SMTPUTF8 is not used
         builder = yagmail.SMTP({address: name} if name else address, smtp_skip_login=True)
         recipients, text = builder.prepare_send(
-            to=list(mail.to), subject=mail.subject, cc=list(mail.cc) or None,
+            to=list(mail.to),
+            subject=mail.subject,
+            cc=list(mail.cc) or None,
             headers={**mail.headers, "Date": UNSTAMPED},
-            attachments=[str(p) for p in mail.attachments] or None, prettify_html=False,
-            message_id=mail.message_id)
+            attachments=[str(p) for p in mail.attachments] or None,
+            prettify_html=False,
+            message_id=mail.message_id,
+        )
     except (UnicodeEncodeError, YagAddressError, YagInvalidEmailAddress, TypeError) as e:
         raise PermanentFailure(f"cannot build the message {mail.message_id}: {type(e).__name__}: {e}") from e
     message = email.message_from_string(text)
     # yagmail leaves a long subject as one encoded word beyond RFC 2047's 75 characters: split and fold it
-    message.replace_header("Subject", Header(mail.subject, "us-ascii" if mail.subject.isascii() else "utf-8",
-                                                   header_name="Subject"))
+    message.replace_header(
+        "Subject", Header(mail.subject, "us-ascii" if mail.subject.isascii() else "utf-8", header_name="Subject")
+    )
     alternative = next(p for p in message.walk() if p.get_content_type() == "multipart/alternative")
     alternative.set_payload([MIMEText(mail.text, "plain", "utf-8"), MIMEText(mail.html, "html", "utf-8")])
     for part in message.get_payload()[1:]:  # yagmail marks only application/* files as attachments
@@ -245,4 +310,4 @@ def stamp(data: bytes, moment: datetime) -> bytes:
     found = _DATE.search(data, 0, end + 2 if end >= 0 else len(data))
     if found is None:
         return line + data
-    return data[:found.start()] + line + data[found.end():]
+    return data[: found.start()] + line + data[found.end() :]

@@ -57,6 +57,7 @@ class SmtpConfig:
 
 class Mailer(Protocol):
     def send(self, mail: Letter, moment: datetime) -> Refused: ...  # once, dated moment; raises TemporaryFailure,
+
     # PermanentFailure
 
     def close(self) -> None: ...
@@ -81,8 +82,7 @@ class SmtpMailer:
         self._tls = tls_context(config.cafile) if config.security != "none" else None
         self._conn: smtplib.SMTP | None = None
         if config.user and config.security == "none":
-            log.warning("%s: SMTP_SECURITY=none, so the SMTP password crosses the network unencrypted",
-                        config.masked())
+            log.warning("%s: SMTP_SECURITY=none, so the SMTP password crosses the network unencrypted", config.masked())
 
     def send(self, mail: Letter, moment: datetime) -> Refused:
         sender, recipients = mail.sender or parseaddr(self.config.sender)[1], mail.recipients
@@ -99,8 +99,13 @@ class SmtpMailer:
             if isinstance(e, (smtplib.SMTPException, OSError)):
                 raise _failure(e, where) from e
             raise
-        log.info("mail %s accepted by %s (%d recipient(s), %d refused)", mail.message_id, where,
-                 len(recipients), len(refused))
+        log.info(
+            "mail %s accepted by %s (%d recipient(s), %d refused)",
+            mail.message_id,
+            where,
+            len(recipients),
+            len(refused),
+        )
         return refused
 
     def close(self) -> None:

@@ -35,8 +35,11 @@ def normalize_email(address: str) -> str:
 def check_roles(roles: list[str]) -> list[str]:
     unknown = [r for r in roles if r not in ROLES]
     if unknown or not roles:
-        raise InputError(N_('--role: expected one or more of {allowed}, got "{value}"'),
-                         allowed=", ".join(ROLES), value=", ".join(unknown) or "-")
+        raise InputError(
+            N_('--role: expected one or more of {allowed}, got "{value}"'),
+            allowed=", ".join(ROLES),
+            value=", ".join(unknown) or "-",
+        )
     return sorted(set(roles), key=ROLES.index)
 
 
@@ -48,8 +51,9 @@ def check_lang(lang: str) -> str:
 
 def check_channel(channel: str | None) -> str | None:
     if channel is not None and channel not in CHANNELS:
-        raise InputError(N_('--channel: expected one of {allowed}, got "{value}"'),
-                         allowed=", ".join(CHANNELS), value=channel)
+        raise InputError(
+            N_('--channel: expected one of {allowed}, got "{value}"'), allowed=", ".join(CHANNELS), value=channel
+        )
     return channel
 
 
@@ -75,11 +79,13 @@ class FeedScope:
 
     def admits(self, plan: str, agency: str, obligation: str, channels: str, kind: str) -> bool:
         """``channels`` is the stored form, space-separated with spaces around."""
-        return ((self.plan is None or plan == self.plan)
-                and (self.agency is None or agency == self.agency)
-                and (self.obligation is None or obligation == self.obligation)
-                and (self.channel is None or f" {self.channel} " in channels)
-                and (self.milestones or kind != "milestone"))
+        return (
+            (self.plan is None or plan == self.plan)
+            and (self.agency is None or agency == self.agency)
+            and (self.obligation is None or obligation == self.obligation)
+            and (self.channel is None or f" {self.channel} " in channels)
+            and (self.milestones or kind != "milestone")
+        )
 
 
 def feed_urls(base_url: str, token: str) -> tuple[str, str]:

@@ -51,8 +51,12 @@ def may_record(actor: Actor, host: str, granted: tuple[str, ...] = ()) -> Decisi
         return _refuse(N_("{email} is not a producer"), email=actor.email)
     if actor.agency == host or (actor.agency and actor.agency in granted):
         return ALLOWED
-    return _refuse(N_("{email} records for {agency}, and this occurrence is hosted by {host}"),
-                   email=actor.email, agency=actor.agency or "-", host=host)
+    return _refuse(
+        N_("{email} records for {agency}, and this occurrence is hosted by {host}"),
+        email=actor.email,
+        agency=actor.agency or "-",
+        host=host,
+    )
 
 
 def may_excuse(actor: Actor, host: str) -> Decision:
@@ -61,8 +65,11 @@ def may_excuse(actor: Actor, host: str) -> Decision:
     if "dha" not in actor.roles:
         return _refuse(N_("only the Department of Home Affairs (role dha) excuses occurrences"))
     if actor.agency == host:
-        return _refuse(N_("{email} belongs to {host}, which hosts this occurrence: someone else must excuse it"),
-                       email=actor.email, host=host)
+        return _refuse(
+            N_("{email} belongs to {host}, which hosts this occurrence: someone else must excuse it"),
+            email=actor.email,
+            host=host,
+        )
     return ALLOWED
 
 
@@ -80,8 +87,12 @@ def may_open_evidence(actor: Actor, host: str, granted: tuple[str, ...] = ()) ->
         return ALLOWED
     if actor.agency and (actor.agency == host or actor.agency in granted):
         return ALLOWED
-    return _refuse(N_("{email} may open the evidence of {agency} only; this occurrence is hosted by {host}"),
-                   email=actor.email, agency=actor.agency or "-", host=host)
+    return _refuse(
+        N_("{email} may open the evidence of {agency} only; this occurrence is hosted by {host}"),
+        email=actor.email,
+        agency=actor.agency or "-",
+        host=host,
+    )
 
 
 def may_read(actor: Actor) -> Decision:
@@ -106,5 +117,8 @@ def may_report(actor: Actor, agency: str | None) -> Decision:
         return ALLOWED
     if "producer" in actor.roles and actor.agency and agency == actor.agency:
         return ALLOWED
-    return _refuse(N_("{email} may only see the compliance of their own agency ({agency})"),
-                   email=actor.email, agency=actor.agency or "-")
+    return _refuse(
+        N_("{email} may only see the compliance of their own agency ({agency})"),
+        email=actor.email,
+        agency=actor.agency or "-",
+    )

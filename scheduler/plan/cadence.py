@@ -77,7 +77,7 @@ class OneOff:
 
 @dataclass(frozen=True)
 class Span:
-    """"From Q2, done by the end of Q4": work may start at ``first`` and must
+    """ "From Q2, done by the end of Q4": work may start at ``first`` and must
     be done by the end of ``last``; one window across both."""
 
     first: Period
@@ -154,8 +154,7 @@ class AirSlots:
         days: dict[date, list[datetime]] = {}
         for s in self.slots(span, tz):
             days.setdefault(s.date(), []).append(s)
-        return [Window(Period(d, d + timedelta(days=1), d.isoformat()), len(s), tuple(s))
-                for d, s in days.items()]
+        return [Window(Period(d, d + timedelta(days=1), d.isoformat()), len(s), tuple(s)) for d, s in days.items()]
 
     def describe(self) -> str:
         return f"slots {self.rule} at {self.at:%H:%M}"
@@ -170,11 +169,11 @@ def parse_quota(text: object, active: Period | None = None) -> Quota:
     """Read ``2 per month`` (also ``2/tháng``, ``02 số/tháng``)."""
     m = _QUOTA.match(" ".join(str(text).split()))
     if not m:
-        raise CadenceError(N_("expected {forms}, got \"{value}\""), forms=QUOTA_FORMS, value=text)
+        raise CadenceError(N_('expected {forms}, got "{value}"'), forms=QUOTA_FORMS, value=text)
     try:
         unit = parse_unit(m[2])
     except SchedulerError:
-        raise CadenceError(N_("expected {forms}, got \"{value}\""), forms=QUOTA_FORMS, value=text) from None
+        raise CadenceError(N_('expected {forms}, got "{value}"'), forms=QUOTA_FORMS, value=text) from None
     count = int(m[1])
     if count <= 0:
         raise CadenceError(N_("a quota must be at least 1, got {value}"), value=count)
@@ -214,7 +213,7 @@ def _period(value: object, year: date, where: str) -> Period:
 
 def _count(value: object, where: str) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise CadenceError(N_("expected a whole number of at least 1, got \"{value}\""), where, value=value)
+        raise CadenceError(N_('expected a whole number of at least 1, got "{value}"'), where, value=value)
     return value
 
 
@@ -228,19 +227,30 @@ def parse_cadence(value: object, start: date, tz: tzinfo) -> Cadence:
     if isinstance(value, str):
         return parse_quota(value)
     if not isinstance(value, dict):
-        raise CadenceError(N_("expected {forms} or a mapping with one of {keys}"),
-                           forms=QUOTA_FORMS, keys=", ".join(FORMS))
+        raise CadenceError(
+            N_("expected {forms} or a mapping with one of {keys}"), forms=QUOTA_FORMS, keys=", ".join(FORMS)
+        )
     forms = [k for k in value if k in FORMS]
     if len(forms) != 1:
-        raise CadenceError(N_("expected exactly one of {keys}, got {found}"),
-                           keys=", ".join(FORMS), found=", ".join(map(str, value)) or "-")
+        raise CadenceError(
+            N_("expected exactly one of {keys}, got {found}"),
+            keys=", ".join(FORMS),
+            found=", ".join(map(str, value)) or "-",
+        )
     form = forms[0]
-    allowed = {"quota": {"from", "until"}, "window": {"count"}, "span": {"count"},
-               "deadlines": set(), "continuous": {"attest"}, "slots": {"at"}}[form] | {form}
+    allowed = {
+        "quota": {"from", "until"},
+        "window": {"count"},
+        "span": {"count"},
+        "deadlines": set(),
+        "continuous": {"attest"},
+        "slots": {"at"},
+    }[form] | {form}
     for key in value:
         if key not in allowed:
-            raise CadenceError(N_("unknown field (allowed here: {allowed})"), str(key),
-                               allowed=", ".join(sorted(allowed)))
+            raise CadenceError(
+                N_("unknown field (allowed here: {allowed})"), str(key), allowed=", ".join(sorted(allowed))
+            )
     body = value[form]
     if form == "quota":
         active = None
@@ -248,7 +258,7 @@ def parse_cadence(value: object, start: date, tz: tzinfo) -> Cadence:
             first = _period(value["from"], year, "from").start if "from" in value else date.min
             last = _period(value["until"], year, "until").end if "until" in value else date.max
             if last <= first:
-                raise CadenceError(N_("\"until\" ends before \"from\" starts"), "until")
+                raise CadenceError(N_('"until" ends before "from" starts'), "until")
             active = Period(first, last, "active")
         try:
             return parse_quota(body, active)
@@ -259,10 +269,11 @@ def parse_cadence(value: object, start: date, tz: tzinfo) -> Cadence:
     if form == "span":
         if not isinstance(body, dict) or set(body) != {"from", "by"}:
             raise CadenceError(
-                N_("expected a mapping with \"from\" and \"by\", e.g. {{from: Q2/2024, by: Q4/2024}}"), "span")
+                N_('expected a mapping with "from" and "by", e.g. {{from: Q2/2024, by: Q4/2024}}'), "span"
+            )
         opens, closes = _period(body["from"], year, "span.from"), _period(body["by"], year, "span.by")
         if closes.end <= opens.start:
-            raise CadenceError(N_("\"by\" ends before \"from\" starts"), "span.by")
+            raise CadenceError(N_('"by" ends before "from" starts'), "span.by")
         return Span(opens, closes, _count(value.get("count", 1), "count"))
     if form == "deadlines":
         if not isinstance(body, list) or not body:
@@ -288,7 +299,7 @@ def parse_cadence(value: object, start: date, tz: tzinfo) -> Cadence:
             raise CadenceError(N_("attest per month, quarter, half-year or year"), "attest")
         return Continuous(attest, during)
     if "at" not in value:
-        raise CadenceError(N_("missing field (the time of day, e.g. at: \"19:30\")"), "at")
+        raise CadenceError(N_('missing field (the time of day, e.g. at: "19:30")'), "at")
     try:
         return parse_slots(body, value["at"], start, tz)
     except CadenceError as e:

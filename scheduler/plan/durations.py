@@ -21,8 +21,11 @@ def parse_duration(value: object) -> timedelta:
     """
     found = _read(value)
     if found > MAX_DURATION:
-        raise SchedulerError(N_('expected a duration of at most {limit}, got "{value}"'),
-                             limit=format_duration(int(MAX_DURATION.total_seconds())), value=value)
+        raise SchedulerError(
+            N_('expected a duration of at most {limit}, got "{value}"'),
+            limit=format_duration(int(MAX_DURATION.total_seconds())),
+            value=value,
+        )
     return found
 
 

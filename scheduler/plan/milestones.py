@@ -29,15 +29,16 @@ DEFAULT_TEMPLATES: dict[str, tuple[MilestoneStep, ...]] = {
         _S("venue", "Chuẩn bị địa điểm", "Venue ready", 10),
         _S("materials", "Hoàn thiện tài liệu", "Materials ready", 5),
     ),
-    "portal": (
-        _S("review", "Rà soát chuyên trang, liên kết", "Review of the section and links", 2),
-    ),
+    "portal": (_S("review", "Rà soát chuyên trang, liên kết", "Review of the section and links", 2),),
 }
 
 TEMPLATE_OF_CHANNEL = {
-    "radio": "broadcast", "tv": "broadcast",
-    "print": "newspaper", "online": "newspaper",
-    "training": "event", "contest": "event",
+    "radio": "broadcast",
+    "tv": "broadcast",
+    "print": "newspaper",
+    "online": "newspaper",
+    "training": "event",
+    "contest": "event",
     "portal": "portal",
 }
 
@@ -59,11 +60,11 @@ class Milestone:
     offset: int
 
 
-def milestones_of(occurrence_id: str, due_day: date, steps: tuple[MilestoneStep, ...],
-                  calendar: WorkCalendar) -> tuple[Milestone, ...]:
+def milestones_of(
+    occurrence_id: str, due_day: date, steps: tuple[MilestoneStep, ...], calendar: WorkCalendar
+) -> tuple[Milestone, ...]:
     """Each step on the working day ``offset`` working days before ``due_day``."""
     return tuple(
-        Milestone(occurrence_id, s.step, s.title, s.title_en,
-                  calendar.working_days_before(due_day, s.offset), s.offset)
+        Milestone(occurrence_id, s.step, s.title, s.title_en, calendar.working_days_before(due_day, s.offset), s.offset)
         for s in steps
     )

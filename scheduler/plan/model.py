@@ -15,8 +15,17 @@ from scheduler.plan.periods import Period
 from scheduler.plan.workdays import WorkCalendar
 
 CHANNELS = ("radio", "tv", "print", "online", "portal", "training", "contest")
-AGENCY_KINDS = ("government", "ministry", "department", "broadcaster", "newspaper",
-                "media", "district", "centre", "other")
+AGENCY_KINDS = (
+    "government",
+    "ministry",
+    "department",
+    "broadcaster",
+    "newspaper",
+    "media",
+    "district",
+    "centre",
+    "other",
+)
 
 
 @dataclass(frozen=True)

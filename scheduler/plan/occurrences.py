@@ -56,14 +56,24 @@ class Occurrence:
     def shown(self) -> dict[str, Any]:
         """Everything a person is shown about it; a change here is a new revision."""
         return {
-            "agency": self.agency, "title": self.title, "title_en": self.title_en,
-            "period": self.period, "number": self.number, "count": self.count,
-            "window_start": self.window_start.isoformat(), "window_end": self.window_end.isoformat(),
-            "due": self.due.isoformat(), "slot": self.slot.isoformat() if self.slot else None,
-            "channels": list(self.channels), "coordinators": list(self.coordinators),
-            "coordination": self.coordination, "topics": list(self.topics),
-            "audiences": list(self.audiences), "min_duration": self.min_duration,
-            "status": self.status, "reason": self.reason,
+            "agency": self.agency,
+            "title": self.title,
+            "title_en": self.title_en,
+            "period": self.period,
+            "number": self.number,
+            "count": self.count,
+            "window_start": self.window_start.isoformat(),
+            "window_end": self.window_end.isoformat(),
+            "due": self.due.isoformat(),
+            "slot": self.slot.isoformat() if self.slot else None,
+            "channels": list(self.channels),
+            "coordinators": list(self.coordinators),
+            "coordination": self.coordination,
+            "topics": list(self.topics),
+            "audiences": list(self.audiences),
+            "min_duration": self.min_duration,
+            "status": self.status,
+            "reason": self.reason,
             "milestones": [[m.step, m.title, m.title_en, m.day.isoformat()] for m in self.milestones],
         }
 
@@ -136,19 +146,33 @@ def expand_obligation(plan: Plan, obligation: Obligation) -> list[Occurrence]:
                     slot = adjustment.slot or slot
                     due = adjustment.due or adjustment.slot or due
             oid = occurrence_id(plan.code, obligation.code, window.period.label, n)
-            found.append(Occurrence(
-                id=oid, plan=plan.code, obligation=obligation.code, agency=obligation.host,
-                period=window.period.label, number=n, count=window.count, window=window.period,
-                window_start=_local(window.period.start, time(0), plan),
-                window_end=_local(window.period.end, time(0), plan),
-                due=due, slot=slot, title=obligation.title, title_en=obligation.title_en,
-                channels=obligation.channels, coordinators=obligation.coordinators,
-                coordination=obligation.coordination, topics=obligation.topics,
-                audiences=obligation.audiences,
-                min_duration=int(obligation.min_duration.total_seconds()) if obligation.min_duration else None,
-                status=status, reason=reason,
-                milestones=milestones_of(oid, due.date(), steps, calendar),
-            ))
+            found.append(
+                Occurrence(
+                    id=oid,
+                    plan=plan.code,
+                    obligation=obligation.code,
+                    agency=obligation.host,
+                    period=window.period.label,
+                    number=n,
+                    count=window.count,
+                    window=window.period,
+                    window_start=_local(window.period.start, time(0), plan),
+                    window_end=_local(window.period.end, time(0), plan),
+                    due=due,
+                    slot=slot,
+                    title=obligation.title,
+                    title_en=obligation.title_en,
+                    channels=obligation.channels,
+                    coordinators=obligation.coordinators,
+                    coordination=obligation.coordination,
+                    topics=obligation.topics,
+                    audiences=obligation.audiences,
+                    min_duration=int(obligation.min_duration.total_seconds()) if obligation.min_duration else None,
+                    status=status,
+                    reason=reason,
+                    milestones=milestones_of(oid, due.date(), steps, calendar),
+                )
+            )
     return found
 
 
@@ -160,4 +184,3 @@ def expand(plan: Plan) -> list[Occurrence]:
 def known_periods(plan: Plan, obligation: Obligation) -> dict[str, int]:
     """Period label -> occurrences owed, to check exceptions against."""
     return {w.period.label: w.count for w in obligation.cadence.windows(plan.period, plan.tz)}
-

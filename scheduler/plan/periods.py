@@ -18,12 +18,22 @@ UNITS = ("week", "month", "quarter", "half-year", "year")
 
 # Words people write for each unit, English first, then Vietnamese.
 UNIT_WORDS = {
-    "week": "week", "weeks": "week", "tuần": "week",
-    "month": "month", "months": "month", "tháng": "month",
-    "quarter": "quarter", "quarters": "quarter", "quý": "quarter",
-    "half-year": "half-year", "half year": "half-year", "6 tháng": "half-year",
+    "week": "week",
+    "weeks": "week",
+    "tuần": "week",
+    "month": "month",
+    "months": "month",
+    "tháng": "month",
+    "quarter": "quarter",
+    "quarters": "quarter",
+    "quý": "quarter",
+    "half-year": "half-year",
+    "half year": "half-year",
+    "6 tháng": "half-year",
     "nửa năm": "half-year",
-    "year": "year", "years": "year", "năm": "year",
+    "year": "year",
+    "years": "year",
+    "năm": "year",
 }
 
 ROMAN = {"I": 1, "II": 2, "III": 3, "IV": 4}
@@ -102,10 +112,8 @@ def _day(year: int | str, month: int | str, day: int | str, text: str) -> date:
     return date(int(year), int(month), int(day))
 
 
-DATE_FORMS = N_('a date as dd/mm/yyyy or yyyy-mm-dd')
-PERIOD_FORMS = N_(
-    'Qn/yyyy, Hn/yyyy, mm/yyyy, yyyy, "dd/mm/yyyy - dd/mm/yyyy" or "before dd/mm[/yyyy]"'
-)
+DATE_FORMS = N_("a date as dd/mm/yyyy or yyyy-mm-dd")
+PERIOD_FORMS = N_('Qn/yyyy, Hn/yyyy, mm/yyyy, yyyy, "dd/mm/yyyy - dd/mm/yyyy" or "before dd/mm[/yyyy]"')
 
 OUT_OF_RANGE = N_('"{value}": expected a year from {first} to {last}')
 _DMY = re.compile(r"^([0-9]{1,2})/([0-9]{1,2})(?:/([0-9]{4}))?$")
@@ -192,9 +200,7 @@ def parse_period(value: object, default_year: int | date | None = None) -> Perio
 def parse_unit(text: str) -> str:
     unit = UNIT_WORDS.get(" ".join(str(text).lower().split()))
     if unit is None:
-        raise PeriodSyntaxError(
-            N_('expected one of {allowed}, got "{value}"'), allowed="|".join(UNITS), value=text
-        )
+        raise PeriodSyntaxError(N_('expected one of {allowed}, got "{value}"'), allowed="|".join(UNITS), value=text)
     return unit
 
 

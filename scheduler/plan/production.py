@@ -49,15 +49,20 @@ def read_texts(texts: list[tuple[str, str]]) -> Schedules:
         reader = Reader(source)
         root = reader.load(text)
         if root is not None and not isinstance(root.value, dict):
-            reader.fail(root,
-                        N_('expected a plan file (top-level "plan:") or a production file (top-level "production:")'))
+            reader.fail(
+                root, N_('expected a plan file (top-level "plan:") or a production file (top-level "production:")')
+            )
         elif root is not None and root.has("production"):
             layers.append((reader, root))
         elif root is not None:
             plan = read_plan(reader, root)
             if plan and plan.code in plans:
-                reader.fail(root.child("plan").child("code"), N_('plan "{code}" is already defined in {other}'),
-                            code=plan.code, other=plans[plan.code].source)
+                reader.fail(
+                    root.child("plan").child("code"),
+                    N_('plan "{code}" is already defined in {other}'),
+                    code=plan.code,
+                    other=plans[plan.code].source,
+                )
             elif plan:
                 plans[plan.code] = plan
         problems += reader.problems
@@ -95,13 +100,21 @@ def _apply_layer(reader: Reader, root: Node, plans: dict[str, Plan]) -> None:
     code = reader.text(head, "plan")
     plan = plans.get(code)
     if plan is None:
-        reader.fail(head.child("plan"), N_('unknown plan "{value}" (loaded: {allowed})'),
-                    value=code, allowed=", ".join(plans) or "-")
+        reader.fail(
+            head.child("plan"),
+            N_('unknown plan "{value}" (loaded: {allowed})'),
+            value=code,
+            allowed=", ".join(plans) or "-",
+        )
         return
     owner = reader.text(head, "owner")
     if owner not in {a.code for a in plan.agencies}:
-        reader.fail(head.child("owner"), N_('unknown agency "{value}" (declared: {allowed})'),
-                    value=owner, allowed=", ".join(a.code for a in plan.agencies))
+        reader.fail(
+            head.child("owner"),
+            N_('unknown agency "{value}" (declared: {allowed})'),
+            value=owner,
+            allowed=", ".join(a.code for a in plan.agencies),
+        )
         return
     contacts = []
     for n in reader.texts(head, "contacts"):
@@ -117,12 +130,22 @@ def _apply_layer(reader: Reader, root: Node, plans: dict[str, Plan]) -> None:
     for code in section.value:
         node = section.child(code)
         if code not in obligations:
-            reader.fail(node, N_('unknown obligation "{value}" in plan {plan} (declared: {allowed})'),
-                        value=code, plan=plan.code, allowed=", ".join(obligations))
+            reader.fail(
+                node,
+                N_('unknown obligation "{value}" in plan {plan} (declared: {allowed})'),
+                value=code,
+                plan=plan.code,
+                allowed=", ".join(obligations),
+            )
             continue
         if obligations[code].host != owner:
-            reader.fail(node, N_('obligation "{value}" is hosted by {host}, not by this layer\'s owner {owner}'),
-                        value=code, host=obligations[code].host, owner=owner)
+            reader.fail(
+                node,
+                N_('obligation "{value}" is hosted by {host}, not by this layer\'s owner {owner}'),
+                value=code,
+                host=obligations[code].host,
+                owner=owner,
+            )
             continue
         if reader.mapping(node, (), PRODUCTION_FIELDS):
             obligations[code] = production_fields(reader, node, plan, obligations[code])
@@ -130,5 +153,6 @@ def _apply_layer(reader: Reader, root: Node, plans: dict[str, Plan]) -> None:
         replace(a, contacts=tuple(dict.fromkeys(a.contacts + tuple(contacts)))) if a.code == owner else a
         for a in plan.agencies
     )
-    plans[plan.code] = replace(plan, agencies=agencies,
-                               obligations=tuple(obligations[o.code] for o in plan.obligations))
+    plans[plan.code] = replace(
+        plan, agencies=agencies, obligations=tuple(obligations[o.code] for o in plan.obligations)
+    )

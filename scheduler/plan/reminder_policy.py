@@ -42,11 +42,14 @@ class Policy:
         if data is None:
             return base
         if not isinstance(data, Mapping):
-            raise SchedulerError(N_("reminder_policy: expected a mapping, got \"{found}\""), found=data)
+            raise SchedulerError(N_('reminder_policy: expected a mapping, got "{found}"'), found=data)
         unknown = sorted(str(k) for k in data if k not in _READERS)
         if unknown:
-            raise SchedulerError(N_("reminder_policy: unknown field \"{found}\"; expected one of {expected}"),
-                                 found=unknown[0], expected=", ".join(_READERS))
+            raise SchedulerError(
+                N_('reminder_policy: unknown field "{found}"; expected one of {expected}'),
+                found=unknown[0],
+                expected=", ".join(_READERS),
+            )
         changes: dict[str, Any] = {}
         for key, value in data.items():
             changes.update(_READERS[key](key, value))
@@ -63,23 +66,35 @@ def _whole(value: object, most: int = MAX_DAYS) -> bool:
 
 def _days_list(key: str, value: object) -> dict[str, Any]:
     if not isinstance(value, (list, tuple)) or not all(_whole(v) for v in value):
-        raise SchedulerError(N_("reminder_policy.{key}: expected a list of whole numbers of working days "
-                                "from 0 to {most}, got \"{found}\""), key=key, most=MAX_DAYS, found=value)
+        raise SchedulerError(
+            N_(
+                "reminder_policy.{key}: expected a list of whole numbers of working days "
+                'from 0 to {most}, got "{found}"'
+            ),
+            key=key,
+            most=MAX_DAYS,
+            found=value,
+        )
     return {key: tuple(sorted(set(value), reverse=True))}
 
 
 def _flag(key: str, value: object) -> dict[str, Any]:
     if not isinstance(value, bool):
-        raise SchedulerError(N_("reminder_policy.{key}: expected true or false, got \"{found}\""), key=key, found=value)
+        raise SchedulerError(N_('reminder_policy.{key}: expected true or false, got "{found}"'), key=key, found=value)
     return {key: value}
 
 
 def _number(most: int) -> Reader:
     def read(key: str, value: object) -> dict[str, Any]:
         if not _whole(value, most):
-            raise SchedulerError(N_("reminder_policy.{key}: expected a whole number from 0 to {most}, "
-                                    "got \"{found}\""), key=key, most=most, found=value)
+            raise SchedulerError(
+                N_('reminder_policy.{key}: expected a whole number from 0 to {most}, got "{found}"'),
+                key=key,
+                most=most,
+                found=value,
+            )
         return {key: value}
+
     return read
 
 
@@ -91,11 +106,19 @@ def _hours(key: str, value: object) -> dict[str, Any]:
     except ValueError:
         start = end = None
     if not isinstance(value, str) or start is None or end is None or start.tzinfo or end.tzinfo or not start < end:
-        raise SchedulerError(N_("reminder_policy.hours: expected \"HH:MM-HH:MM\" with the start before the end, "
-                                "got \"{found}\""), found=value)
+        raise SchedulerError(
+            N_('reminder_policy.hours: expected "HH:MM-HH:MM" with the start before the end, got "{found}"'),
+            found=value,
+        )
     return {"start": start, "end": end}
 
 
 _READERS: dict[str, Reader] = {
-    "due_before": _days_list, "milestones": _flag, "at_risk_days": _number(MAX_DAYS), "overdue": _flag,
-    "digest_weekday": _number(6), "digest_days": _number(MAX_DAYS), "hours": _hours}
+    "due_before": _days_list,
+    "milestones": _flag,
+    "at_risk_days": _number(MAX_DAYS),
+    "overdue": _flag,
+    "digest_weekday": _number(6),
+    "digest_days": _number(MAX_DAYS),
+    "hours": _hours,
+}

@@ -73,5 +73,3 @@ def reconcile(stored: dict[str, Stored], expanded: list[Occurrence], now: dateti
 def as_cancelled(shown: dict[str, Any]) -> dict[str, Any]:
     """The shown fields of an occurrence cancelled because it left the schedule."""
     return {**shown, "status": CANCELLED, "reason": REMOVED_REASON}
-
-

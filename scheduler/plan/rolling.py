@@ -55,6 +55,7 @@ def shift_text(text: str, years: int) -> str:
     >>> shift_text("01/07/2024 - 29/02/2024, Q3/2024, UNTIL=20241231T000000Z", 1)
     '01/07/2025 - 28/02/2025, Q3/2025, UNTIL=20251231T000000Z'
     """
+
     def move(m: re.Match[str]) -> str:
         if m["dmy"]:
             d = shift_day(date(int(m["y"]), int(m["m"]), int(m["d"])), years)
@@ -64,6 +65,7 @@ def shift_text(text: str, years: int) -> str:
         if m["until"]:
             return f"{int(m['uy']) + years}{m['umd']}"
         return str(int(m["year"]) + years)
+
     return _DATES.sub(move, text)
 
 
@@ -136,8 +138,11 @@ def roll(text: str, source: str, year: int, renames: dict[str, str], names: dict
         for key in ("number", "issued_on"):
             if key in head:
                 del head[key]
-                notes.append(Note(N_('removed plan.{field}: set it when the {year} plan is issued'),
-                                  {"field": key, "year": year}))
+                notes.append(
+                    Note(
+                        N_("removed plan.{field}: set it when the {year} plan is issued"), {"field": key, "year": year}
+                    )
+                )
         if "working_days" in head:
             del head["working_days"]
             notes.append(Note(N_("removed plan.working_days: days moved by the government differ each year")))
@@ -158,8 +163,11 @@ def _roll_agencies(data: CommentedMap, renames: dict[str, str], names: dict[str,
     codes = [a.get("code") for a in agencies]
     for old in renames:
         if old not in codes:
-            raise InputError(N_('--rename: no agency "{code}" in this plan (declared: {allowed})'),
-                             code=old, allowed=", ".join(map(str, codes)))
+            raise InputError(
+                N_('--rename: no agency "{code}" in this plan (declared: {allowed})'),
+                code=old,
+                allowed=", ".join(map(str, codes)),
+            )
     kept, present = [], {}
     merged: dict[str, list[Any]] = {}
     for agency in agencies:
@@ -172,9 +180,12 @@ def _roll_agencies(data: CommentedMap, renames: dict[str, str], names: dict[str,
         if new != code:
             agency["code"] = new
             if new not in names:
-                notes.append(Note(
-                    N_('agency "{new}" (was "{old}") keeps the name "{name}": set it with --name {new}=...'),
-                    {"new": new, "old": code, "name": agency.get("name", "")}))
+                notes.append(
+                    Note(
+                        N_('agency "{new}" (was "{old}") keeps the name "{name}": set it with --name {new}=...'),
+                        {"new": new, "old": code, "name": agency.get("name", "")},
+                    )
+                )
         present[new] = agency
         kept.append(agency)
     for code, contacts in merged.items():
@@ -185,8 +196,9 @@ def _roll_agencies(data: CommentedMap, renames: dict[str, str], names: dict[str,
         if agency.get("code") in names:
             agency["name"] = names[agency["code"]]
             if agency.pop("name_en", None):
-                notes.append(Note(N_('agency "{code}": removed the old English name; set name_en'),
-                                  {"code": agency["code"]}))
+                notes.append(
+                    Note(N_('agency "{code}": removed the old English name; set name_en'), {"code": agency["code"]})
+                )
     unknown = set(names) - set(present)
     if unknown:
         raise InputError(N_('--name: no agency "{code}" in the rolled plan'), code=", ".join(sorted(unknown)))
@@ -206,5 +218,6 @@ def _roll_obligations(obligations: list[Any], years: int, renames: dict[str, str
             dropped += len(obligation["exceptions"] or [])
             del obligation["exceptions"]
     if dropped:
-        notes.append(Note(N_("removed {count} exception(s): they belong to one year's occurrences"),
-                          {"count": dropped}))
+        notes.append(
+            Note(N_("removed {count} exception(s): they belong to one year's occurrences"), {"count": dropped})
+        )

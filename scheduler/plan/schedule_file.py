@@ -21,12 +21,28 @@ from scheduler.plan.periods import Period, parse_date, parse_moment, parse_perio
 from scheduler.plan.reminder_policy import Policy
 from scheduler.plan.yaml_source import EMAIL, Node, Reader
 
-PLAN_FIELDS = (("code", "title", "issuer", "period"),
-               ("title_en", "number", "issued_on", "timezone", "due_time", "legal_basis",
-                "working_days", "reminder_policy"))
-OBLIGATION_FIELDS = (("code", "title", "host", "channels", "cadence"),
-                     ("title_en", "coordinators", "coordination", "may_record", "min_duration", "topics",
-                      "audiences", "milestones", "reminders", "reminder_policy", "slots", "exceptions", "note"))
+PLAN_FIELDS = (
+    ("code", "title", "issuer", "period"),
+    ("title_en", "number", "issued_on", "timezone", "due_time", "legal_basis", "working_days", "reminder_policy"),
+)
+OBLIGATION_FIELDS = (
+    ("code", "title", "host", "channels", "cadence"),
+    (
+        "title_en",
+        "coordinators",
+        "coordination",
+        "may_record",
+        "min_duration",
+        "topics",
+        "audiences",
+        "milestones",
+        "reminders",
+        "reminder_policy",
+        "slots",
+        "exceptions",
+        "note",
+    ),
+)
 # Fields a production layer may set on an obligation it produces.
 PRODUCTION_FIELDS = ("milestones", "reminders", "reminder_policy", "slots", "exceptions")
 
@@ -43,22 +59,31 @@ def read_plan(reader: Reader, root: Node) -> Plan | None:
     try:
         ZoneInfo(tz_name)
     except (ZoneInfoNotFoundError, ValueError):
-        reader.fail(head.child("timezone"), N_('unknown time zone "{value}" (an IANA name such as Asia/Ho_Chi_Minh)'),
-                    value=tz_name)
+        reader.fail(
+            head.child("timezone"),
+            N_('unknown time zone "{value}" (an IANA name such as Asia/Ho_Chi_Minh)'),
+            value=tz_name,
+        )
         tz_name = "Asia/Ho_Chi_Minh"
     period = reader.convert(head.child("period"), parse_period) if head.has("period") else None
     if period is None:
         return None
     working = _working_days(reader, head, period.start)
     plan = Plan(
-        code=code, title=reader.text(head, "title"), title_en=reader.text(head, "title_en"),
-        issuer=reader.text(head, "issuer"), number=reader.text(head, "number"),
+        code=code,
+        title=reader.text(head, "title"),
+        title_en=reader.text(head, "title_en"),
+        issuer=reader.text(head, "issuer"),
+        number=reader.text(head, "number"),
         issued_on=reader.convert(head.child("issued_on"), parse_date) if head.has("issued_on") else None,
-        period=Period(period.start, period.end, period.label), timezone=tz_name,
+        period=Period(period.start, period.end, period.label),
+        timezone=tz_name,
         due_time=(reader.convert(head.child("due_time"), parse_time) if head.has("due_time") else None)
         or Plan.due_time,
         legal_basis=tuple(" ".join(str(n.value).split()) for n in reader.texts(head, "legal_basis")),
-        extra_holidays=working[0], extra_workdays=working[1], source=reader.source,
+        extra_holidays=working[0],
+        extra_workdays=working[1],
+        source=reader.source,
         reminder_policy=_reminder_policy(reader, head),
     )
     audiences = _named(reader, root, "audiences", ())
@@ -103,11 +128,21 @@ def _named(reader: Reader, root: Node, key: str, audiences: tuple[str, ...]) -> 
         seen.add(code)
         for a in reader.texts(node, "audiences"):
             if a.value not in audiences:
-                reader.fail(a, N_('unknown audience "{value}" (declared: {allowed})'),
-                            value=a.value, allowed=", ".join(audiences) or "-")
-        found.append(Named(code, reader.text(node, "title"), reader.text(node, "title_en"),
-                           reader.text(node, "note"),
-                           tuple(str(a.value) for a in reader.texts(node, "audiences"))))
+                reader.fail(
+                    a,
+                    N_('unknown audience "{value}" (declared: {allowed})'),
+                    value=a.value,
+                    allowed=", ".join(audiences) or "-",
+                )
+        found.append(
+            Named(
+                code,
+                reader.text(node, "title"),
+                reader.text(node, "title_en"),
+                reader.text(node, "note"),
+                tuple(str(a.value) for a in reader.texts(node, "audiences")),
+            )
+        )
     return tuple(found)
 
 
@@ -122,8 +157,12 @@ def _agencies(reader: Reader, root: Node) -> tuple[Agency, ...]:
         seen.add(code)
         kind = reader.text(node, "kind", "other")
         if kind not in AGENCY_KINDS:
-            reader.fail(node.child("kind"), N_('expected one of {allowed}, got "{value}"'),
-                        allowed=", ".join(AGENCY_KINDS), value=kind)
+            reader.fail(
+                node.child("kind"),
+                N_('expected one of {allowed}, got "{value}"'),
+                allowed=", ".join(AGENCY_KINDS),
+                value=kind,
+            )
         contacts = tuple(str(c.value) for c in _emails(reader, reader.texts(node, "contacts")))
         found.append(Agency(code, reader.text(node, "name"), reader.text(node, "name_en"), kind, contacts))
     return tuple(found)
@@ -160,8 +199,12 @@ def _obligation(reader: Reader, node: Node, plan: Plan) -> Obligation | None:
     code = reader.code(node.child("code")) if node.has("code") else ""
     host = reader.text(node, "host")
     if node.has("host") and host not in agencies:
-        reader.fail(node.child("host"), N_('unknown agency "{value}" (declared: {allowed})'),
-                    value=host, allowed=", ".join(agencies))
+        reader.fail(
+            node.child("host"),
+            N_('unknown agency "{value}" (declared: {allowed})'),
+            value=host,
+            allowed=", ".join(agencies),
+        )
     unknown_agency = N_('unknown agency "{value}" (declared: {allowed})')
     channels = _refs(reader, node, "channels", CHANNELS, N_('unknown channel "{value}" (allowed: {allowed})'))
     if node.has("channels") and not channels:
@@ -173,17 +216,39 @@ def _obligation(reader: Reader, node: Node, plan: Plan) -> Obligation | None:
     if cadence is None or not channels or not code:
         return None
     obligation = Obligation(
-        code=code, title=reader.text(node, "title"), title_en=reader.text(node, "title_en"), host=host,
-        channels=channels, cadence=cadence,
+        code=code,
+        title=reader.text(node, "title"),
+        title_en=reader.text(node, "title_en"),
+        host=host,
+        channels=channels,
+        cadence=cadence,
         coordinators=_refs(reader, node, "coordinators", agencies, unknown_agency),
-        coordination=reader.text(node, "coordination"), min_duration=min_duration,
-        may_record=_refs(reader, node, "may_record", _coordinators(node),
-                         N_('"{value}" is not among this obligation\'s coordinators ({allowed}); only a named '
-                            'coordinating agency can be granted the right to record')),
-        topics=_refs(reader, node, "topics", tuple(t.code for t in plan.topics),
-                     N_('unknown topic "{value}" (declared: {allowed})')),
-        audiences=_refs(reader, node, "audiences", tuple(a.code for a in plan.audiences),
-                        N_('unknown audience "{value}" (declared: {allowed})')),
+        coordination=reader.text(node, "coordination"),
+        min_duration=min_duration,
+        may_record=_refs(
+            reader,
+            node,
+            "may_record",
+            _coordinators(node),
+            N_(
+                '"{value}" is not among this obligation\'s coordinators ({allowed}); only a named '
+                "coordinating agency can be granted the right to record"
+            ),
+        ),
+        topics=_refs(
+            reader,
+            node,
+            "topics",
+            tuple(t.code for t in plan.topics),
+            N_('unknown topic "{value}" (declared: {allowed})'),
+        ),
+        audiences=_refs(
+            reader,
+            node,
+            "audiences",
+            tuple(a.code for a in plan.audiences),
+            N_('unknown audience "{value}" (declared: {allowed})'),
+        ),
         note=reader.text(node, "note"),
     )
     _check_windows(reader, node.child("cadence"), cadence, plan)
@@ -196,19 +261,34 @@ def _obligation(reader: Reader, node: Node, plan: Plan) -> Obligation | None:
 def _check_windows(reader: Reader, node: Node, cadence: Cadence, plan: Plan) -> None:
     """Every window inside the plan's period, and none that ends before it starts."""
     active = getattr(cadence, "active", None) or getattr(cadence, "during", None)
-    if active and (active.start < plan.period.start and active.start != date.min
-                   or active.end > plan.period.end and active.end != date.max):
-        reader.fail(node, N_("{window} lies outside the plan's period {period}"),
-                    window=_days(active), period=_days(plan.period))
+    if active and (
+        active.start < plan.period.start
+        and active.start != date.min
+        or active.end > plan.period.end
+        and active.end != date.max
+    ):
+        reader.fail(
+            node,
+            N_("{window} lies outside the plan's period {period}"),
+            window=_days(active),
+            period=_days(plan.period),
+        )
         return
     for window in cadence.windows(plan.period, plan.tz):
         if window.period.end <= window.period.start:
-            reader.fail(node, N_("window {window} ends before it starts (it opens with the plan's period "
-                                 "or the previous deadline)"), window=window.period.label)
+            reader.fail(
+                node,
+                N_("window {window} ends before it starts (it opens with the plan's period or the previous deadline)"),
+                window=window.period.label,
+            )
             return
         if window.period.start < plan.period.start or window.period.end > plan.period.end:
-            reader.fail(node, N_("window {window} lies outside the plan's period {period}"),
-                        window=_days(window.period), period=_days(plan.period))
+            reader.fail(
+                node,
+                N_("window {window} lies outside the plan's period {period}"),
+                window=_days(window.period),
+                period=_days(plan.period),
+            )
             return
     if isinstance(cadence, AirSlots) and len(cadence.slots(plan.period, plan.tz)) >= MAX_SLOTS:
         reader.fail(node, N_("the rule gives more than {limit} slots in the plan's period"), limit=MAX_SLOTS)
@@ -237,24 +317,30 @@ def production_fields(reader: Reader, node: Node, plan: Plan, obligation: Obliga
         slots = node.child("slots")
         if reader.mapping(slots, ("rule", "at"), ()) and slots.has("rule") and slots.has("at"):
             changes["slots"] = reader.convert(
-                slots, lambda v: parse_slots(v["rule"], v["at"], plan.period.start, plan.tz))
+                slots, lambda v: parse_slots(v["rule"], v["at"], plan.period.start, plan.tz)
+            )
             if changes["slots"] and len(changes["slots"].slots(plan.period, plan.tz)) >= MAX_SLOTS:
-                reader.fail(slots, N_("the rule gives more than {limit} slots in the plan's period"),
-                            limit=MAX_SLOTS)
+                reader.fail(slots, N_("the rule gives more than {limit} slots in the plan's period"), limit=MAX_SLOTS)
     obligation = replace(obligation, **changes)
     if node.has("exceptions"):
         periods = known_periods(plan, obligation)
-        adjustments = tuple(filter(None, (_adjustment(reader, n, plan, obligation, periods)
-                                          for n in reader.texts(node, "exceptions"))))
+        adjustments = tuple(
+            filter(None, (_adjustment(reader, n, plan, obligation, periods) for n in reader.texts(node, "exceptions")))
+        )
         obligation = replace(obligation, adjustments=obligation.adjustments + adjustments)
     if obligation.slots and node.has("slots"):
         mismatches = slot_mismatches(obligation, plan)
         if mismatches:
             sample = ", ".join(f"{p}: {n}/{q}" for p, n, q in mismatches[:4])
-            reader.warn(node.child("slots"), N_(
-                "the slots do not match the quota in {count} window(s) (slots/owed: {sample}); "
-                "extra slots are not owed and occurrences without a slot are due by the spread rule"),
-                count=len(mismatches), sample=sample)
+            reader.warn(
+                node.child("slots"),
+                N_(
+                    "the slots do not match the quota in {count} window(s) (slots/owed: {sample}); "
+                    "extra slots are not owed and occurrences without a slot are due by the spread rule"
+                ),
+                count=len(mismatches),
+                sample=sample,
+            )
     return obligation
 
 
@@ -264,8 +350,11 @@ def _reminder_policy(reader: Reader, node: Node) -> tuple[tuple[str, object], ..
         return ()
     child = node.child("reminder_policy")
     value = child.value
-    plain = ({str(k): (list(v) if isinstance(v, list) else v) for k, v in value.items()}
-             if isinstance(value, dict) else value)
+    plain = (
+        {str(k): (list(v) if isinstance(v, list) else v) for k, v in value.items()}
+        if isinstance(value, dict)
+        else value
+    )
     if reader.convert(Node(plain, child.where, child.line), Policy.from_mapping) is None:
         return ()
     return tuple(sorted(plain.items()))
@@ -276,29 +365,44 @@ def _step(reader: Reader, node: Node) -> MilestoneStep | None:
         return None
     offset = node.value.get("offset")
     if not isinstance(offset, int) or isinstance(offset, bool) or not 0 <= offset <= 250:
-        reader.fail(node.child("offset") if node.has("offset") else node,
-                    N_("expected working days before the due moment, 0 to 250, got \"{value}\""), value=offset)
+        reader.fail(
+            node.child("offset") if node.has("offset") else node,
+            N_('expected working days before the due moment, 0 to 250, got "{value}"'),
+            value=offset,
+        )
         return None
-    return MilestoneStep(reader.code(node.child("step")), reader.text(node, "title"),
-                         reader.text(node, "title_en"), offset)
+    return MilestoneStep(
+        reader.code(node.child("step")), reader.text(node, "title"), reader.text(node, "title_en"), offset
+    )
 
 
-def _adjustment(reader: Reader, node: Node, plan: Plan, obligation: Obligation,
-                periods: dict[str, int]) -> Adjustment | None:
+def _adjustment(
+    reader: Reader, node: Node, plan: Plan, obligation: Obligation, periods: dict[str, int]
+) -> Adjustment | None:
     if not reader.mapping(node, ("occurrence", "reason"), ("skip", "slot", "due")):
         return None
     label = reader.text(node, "occurrence")
     period, _, number = label.partition("#")
     period, number = period.strip(), number.strip()
     if not number and periods.get(period, 1) > 1:
-        reader.fail(node.child("occurrence"), N_('"{value}": which one? The window owes {count}; write "{value} #1" '
-                                                 '(in quotes: an unquoted # starts a YAML comment)'),
-                    value=label, count=periods[period])
+        reader.fail(
+            node.child("occurrence"),
+            N_(
+                '"{value}": which one? The window owes {count}; write "{value} #1" '
+                "(in quotes: an unquoted # starts a YAML comment)"
+            ),
+            value=label,
+            count=periods[period],
+        )
         return None
     number = number or "1"
     if period not in periods or not number.isdigit() or not 1 <= int(number) <= periods[period]:
-        reader.fail(node.child("occurrence"), N_('no occurrence "{value}" in this obligation (e.g. "{example}")'),
-                    value=label, example=f"{next(iter(periods), '2024-03')} #1")
+        reader.fail(
+            node.child("occurrence"),
+            N_('no occurrence "{value}" in this obligation (e.g. "{example}")'),
+            value=label,
+            example=f"{next(iter(periods), '2024-03')} #1",
+        )
         return None
     skip = node.value.get("skip") is True
     moves = [k for k in ("slot", "due") if node.has(k)]
@@ -314,13 +418,22 @@ def _adjustment(reader: Reader, node: Node, plan: Plan, obligation: Obligation,
     window = next(w.period for w in obligation.cadence.windows(plan.period, plan.tz) if w.period.label == period)
     for key, moment in found.items():
         if not window.contains(moment.astimezone(plan.tz).date()):
-            reader.fail(node.child(key), N_("{moment} is outside the occurrence's window {window}"),
-                        moment=moment.strftime("%d/%m/%Y %H:%M"), window=_days(window))
+            reader.fail(
+                node.child(key),
+                N_("{moment} is outside the occurrence's window {window}"),
+                moment=moment.strftime("%d/%m/%Y %H:%M"),
+                window=_days(window),
+            )
             return None
-    return Adjustment(period, int(number), "skip" if skip else "move", reader.text(node, "reason"),
-                      found.get("slot"), found.get("due"))
+    return Adjustment(
+        period,
+        int(number),
+        "skip" if skip else "move",
+        reader.text(node, "reason"),
+        found.get("slot"),
+        found.get("due"),
+    )
 
 
 def _days(period: Period) -> str:
     return f"{period.start:%d/%m/%Y}–{period.last_day:%d/%m/%Y}"
-

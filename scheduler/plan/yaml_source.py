@@ -66,8 +66,11 @@ class _BoundedComposer(Composer):
             target = self.anchors.get(event.anchor)
             if target is not None:  # an undefined alias is ruamel's to report
                 if id(target) not in self._done:
-                    raise _Refused(event.start_mark, N_("alias *{anchor} is inside the value it names; "
-                                                        "a value cannot contain itself"), anchor=event.anchor)
+                    raise _Refused(
+                        event.start_mark,
+                        N_("alias *{anchor} is inside the value it names; a value cannot contain itself"),
+                        anchor=event.anchor,
+                    )
                 size, height = self._done[id(target)]
                 self._count(size, depth - 1 + height, event.start_mark)
             return super().compose_node(parent, index)
@@ -87,8 +90,9 @@ class _BoundedComposer(Composer):
         if deepest > MAX_DEPTH:
             raise _Refused(mark, N_("nested more than {limit} levels deep"), limit=MAX_DEPTH)
         if self._nodes > MAX_NODES:
-            raise _Refused(mark, N_("more than {limit} values once aliases (*name) are expanded"),
-                           limit=f"{MAX_NODES:,}")
+            raise _Refused(
+                mark, N_("more than {limit} values once aliases (*name) are expanded"), limit=f"{MAX_NODES:,}"
+            )
         if self._open:
             self._open[-1][1] = max(self._open[-1][1], deepest)
 
@@ -124,16 +128,31 @@ def load_yaml(source: str, text: str, yaml: YAML | None = None) -> Any:
     except _Refused as e:
         problem = Problem(source, e.line, "", e.message, e.params)
     except DuplicateKeyError as e:
-        problem = Problem(source, e.problem_mark.line + 1 if e.problem_mark else None, "",
-                          N_("duplicate key ({detail})"), {"detail": (e.problem or "").strip()})
+        problem = Problem(
+            source,
+            e.problem_mark.line + 1 if e.problem_mark else None,
+            "",
+            N_("duplicate key ({detail})"),
+            {"detail": (e.problem or "").strip()},
+        )
     except MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
-        problem = Problem(source, mark.line + 1 if mark else None, "", N_("not valid YAML: {detail}"),
-                          {"detail": (e.problem or e.context or "").strip()})
+        problem = Problem(
+            source,
+            mark.line + 1 if mark else None,
+            "",
+            N_("not valid YAML: {detail}"),
+            {"detail": (e.problem or e.context or "").strip()},
+        )
     except ReaderError as e:  # a character YAML does not allow (U+FFFE, a lone surrogate)
         line = text.count("\n", 0, e.position) + 1 if isinstance(e.position, int) else None
-        problem = Problem(source, line, "", N_("character U+{code:04X} is not allowed in YAML"),
-                          {"code": e.character if isinstance(e.character, int) else 0})
+        problem = Problem(
+            source,
+            line,
+            "",
+            N_("character U+{code:04X} is not allowed in YAML"),
+            {"code": e.character if isinstance(e.character, int) else 0},
+        )
     except (YAMLError, RecursionError) as e:  # the limits above should leave nothing here
         problem = Problem(source, None, "", N_("not valid YAML: {detail}"), {"detail": type(e).__name__})
     raise ScheduleError([problem])
@@ -179,8 +198,7 @@ class Reader:
         self.warnings: list[Problem] = []
 
     def fail(self, node: Node, message: str, where: str | None = None, **params: object) -> None:
-        self.problems.append(Problem(self.source, node.line, node.where if where is None else where,
-                                     message, params))
+        self.problems.append(Problem(self.source, node.line, node.where if where is None else where, message, params))
 
     def warn(self, node: Node, message: str, **params: object) -> None:
         self.warnings.append(Problem(self.source, node.line, node.where, message, params))
@@ -196,8 +214,7 @@ class Reader:
     def mapping(self, node: Node, required: tuple[str, ...], optional: tuple[str, ...]) -> bool:
         """Check a mapping's fields: reports unknown and missing ones."""
         if not isinstance(node.value, dict):
-            self.fail(node, N_("expected a mapping with the fields {allowed}"),
-                      allowed=", ".join(required + optional))
+            self.fail(node, N_("expected a mapping with the fields {allowed}"), allowed=", ".join(required + optional))
             return False
         allowed = required + optional
         for key in node.value:
@@ -206,8 +223,9 @@ class Reader:
                 self.fail(child, N_("unknown field (allowed: {allowed})"), allowed=", ".join(allowed))
         for key in required:
             if key not in node.value or node.value[key] in (None, ""):
-                self.fail(node, N_("missing field \"{field}\""),
-                          where=f"{node.where}.{key}" if node.where else key, field=key)
+                self.fail(
+                    node, N_('missing field "{field}"'), where=f"{node.where}.{key}" if node.where else key, field=key
+                )
         return True
 
     def text(self, node: Node, key: str, default: str = "") -> str:
@@ -222,8 +240,7 @@ class Reader:
     def code(self, node: Node) -> str:
         text = str(node.value) if node.value is not None else ""
         if not CODE.match(text):
-            self.fail(node, N_('expected a code of lowercase letters, digits and "-", got "{value}"'),
-                      value=text)
+            self.fail(node, N_('expected a code of lowercase letters, digits and "-", got "{value}"'), value=text)
         return text
 
     def texts(self, node: Node, key: str) -> list[Node]:

@@ -27,8 +27,15 @@ def day_start(now: datetime, tz: tzinfo) -> datetime:
     return datetime.combine(now.astimezone(tz).date(), time(0), tzinfo=tz)
 
 
-def summary(expired: list[Mapping[str, Any]], admins: Iterable[tuple[str, str]], since: datetime, until: datetime,
-            now: datetime, calendar: WorkCalendar, tz: tzinfo) -> list[Message]:
+def summary(
+    expired: list[Mapping[str, Any]],
+    admins: Iterable[tuple[str, str]],
+    since: datetime,
+    until: datetime,
+    now: datetime,
+    calendar: WorkCalendar,
+    tz: tzinfo,
+) -> list[Message]:
     """One message per administrator (address, language) about the messages
     that expired unsent in ``(since, until]``, sent at the next working hour;
     none when nothing expired. Its key is the day: one summary a day at most.
@@ -45,8 +52,15 @@ def summary(expired: list[Mapping[str, Any]], admins: Iterable[tuple[str, str]],
     if not expired:
         return []
     send_at = next_opening(now, Policy(), calendar, tz)
-    context = {"tz": getattr(tz, "key", str(tz)), "since": since.isoformat(), "until": until.isoformat(),
-               "count": len(expired), "items": [dict(item) for item in expired[:LISTED]]}
+    context = {
+        "tz": getattr(tz, "key", str(tz)),
+        "since": since.isoformat(),
+        "until": until.isoformat(),
+        "count": len(expired),
+        "items": [dict(item) for item in expired[:LISTED]],
+    }
     about = f"outbox@{until.astimezone(tz).date().isoformat()}"
-    return [Message("expiry", about, address, until, send_at, send_at + SUMMARY_FOR, lang, (), context)
-            for address, lang in sorted(set(admins))]
+    return [
+        Message("expiry", about, address, until, send_at, send_at + SUMMARY_FOR, lang, (), context)
+        for address, lang in sorted(set(admins))
+    ]

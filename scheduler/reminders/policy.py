@@ -83,8 +83,7 @@ def owed(watched: Iterable[Watched], now: datetime, calendar: WorkCalendar, tz: 
     return sorted(found.values(), key=lambda m: (m.send_at, m.key))
 
 
-def notices(before: Watched | None, after: Watched, now: datetime, calendar: WorkCalendar,
-            tz: tzinfo) -> list[Message]:
+def notices(before: Watched | None, after: Watched, now: datetime, calendar: WorkCalendar, tz: tzinfo) -> list[Message]:
     """What a load's change to one occurrence tells its people: "moved" when
     its due moment or slot changed (or it came back from cancelled),
     "cancelled" when it was cancelled. A new, delivered or excused
@@ -100,9 +99,15 @@ def notices(before: Watched | None, after: Watched, now: datetime, calendar: Wor
     else:
         return []
     send_at = next_opening(now, after.policy, calendar, tz)
-    context = _context(after, tz, old_due=_iso(before.due, tz), old_slot=_iso(before.slot, tz),
-                       new_due=_iso(after.due, tz), new_slot=_iso(after.slot, tz),
-                       reinstated=before.status == "cancelled" and kind == "moved")
+    context = _context(
+        after,
+        tz,
+        old_due=_iso(before.due, tz),
+        old_slot=_iso(before.slot, tz),
+        new_due=_iso(after.due, tz),
+        new_slot=_iso(after.slot, tz),
+        reinstated=before.status == "cancelled" and kind == "moved",
+    )
     found = {m.key: m for m in _fan(after, kind, after.id, announces, send_at, send_at + NOTICE_FOR, context)}
     return sorted(found.values(), key=lambda m: (m.send_at, m.key))
 
@@ -187,8 +192,10 @@ def _planned(w: Watched, calendar: WorkCalendar, tz: tzinfo) -> Iterator[Message
         context = _context(w, tz, working_days_before=n)
         yield from _fan(w, "due", f"{w.id}#D-{n}", w.due, _at(day, p.start, tz), w.due, context)
     if w.state in OPEN_UNMET:
-        send = max(_at(calendar.working_days_before(last_day, p.at_risk_days), p.start, tz),
-                   next_opening(w.window_start, p, calendar, tz))  # not before the window opens
+        send = max(
+            _at(calendar.working_days_before(last_day, p.at_risk_days), p.start, tz),
+            next_opening(w.window_start, p, calendar, tz),
+        )  # not before the window opens
         context = _context(w, tz, working_days_before=p.at_risk_days)
         yield from _fan(w, "at_risk", w.id, w.window_end, send, w.window_end, context)
     if p.overdue and w.state in CLOSED_UNMET:
@@ -229,8 +236,17 @@ def _digests(items: list[Watched], now: datetime, calendar: WorkCalendar, tz: tz
             context["week"] = f"{year}-W{number:02d}"
             recipients = {a.strip().lower(): w.lang for w in reversed(group) for a in w.recipients}
             for address, lang in sorted(recipients.items()):
-                yield Message("digest", f"{agency}@{context['week']}", address, _at(week, time(0), tz),
-                              send_at, expires_at, lang, (), context)
+                yield Message(
+                    "digest",
+                    f"{agency}@{context['week']}",
+                    address,
+                    _at(week, time(0), tz),
+                    send_at,
+                    expires_at,
+                    lang,
+                    (),
+                    context,
+                )
 
 
 def _digest_at(week: date, p: Policy, calendar: WorkCalendar, tz: tzinfo) -> datetime:
@@ -249,22 +265,59 @@ def _digest_context(group: list[Watched], agency: str, start: datetime, days: in
         if w.status != "cancelled":
             seen.setdefault(w.id, w)
     due = [w for w in seen.values() if start <= w.due < until]
-    steps = [(day, w.id, step, title, title_en, w) for w in seen.values() if w.state not in MET
-             for step, title, title_en, day in w.milestones if first <= day < last]
+    steps = [
+        (day, w.id, step, title, title_en, w)
+        for w in seen.values()
+        if w.state not in MET
+        for step, title, title_en, day in w.milestones
+        if first <= day < last
+    ]
     return {
-        "tz": _zone(tz), "agency": agency, "from": start.isoformat(), "until": until.isoformat(),
-        "occurrences": [{"id": w.id, "plan": w.plan, "obligation": w.obligation, "title": w.title,
-                         "title_en": w.title_en, "period": w.period, "number": w.number, "count": w.count,
-                         "due": _iso(w.due, tz), "slot": _iso(w.slot, tz), "state": w.state}
-                        for w in sorted(due, key=lambda w: (w.due, w.id))],
-        "milestones": [{"occurrence": oid, "title": w.title, "title_en": w.title_en, "step": step,
-                        "step_title": title, "step_title_en": title_en, "day": day.isoformat()}
-                       for day, oid, step, title, title_en, w in sorted(steps, key=lambda s: s[:3])],
+        "tz": _zone(tz),
+        "agency": agency,
+        "from": start.isoformat(),
+        "until": until.isoformat(),
+        "occurrences": [
+            {
+                "id": w.id,
+                "plan": w.plan,
+                "obligation": w.obligation,
+                "title": w.title,
+                "title_en": w.title_en,
+                "period": w.period,
+                "number": w.number,
+                "count": w.count,
+                "due": _iso(w.due, tz),
+                "slot": _iso(w.slot, tz),
+                "state": w.state,
+            }
+            for w in sorted(due, key=lambda w: (w.due, w.id))
+        ],
+        "milestones": [
+            {
+                "occurrence": oid,
+                "title": w.title,
+                "title_en": w.title_en,
+                "step": step,
+                "step_title": title,
+                "step_title_en": title_en,
+                "day": day.isoformat(),
+            }
+            for day, oid, step, title, title_en, w in sorted(steps, key=lambda s: s[:3])
+        ],
     }
 
 
-def _fan(w: Watched, kind: str, about: str, announces: datetime, send_at: datetime, expires_at: datetime,
-         context: dict[str, Any], cc: tuple[str, ...] = ()) -> Iterator[Message]:
+def _fan(
+    w: Watched,
+    kind: str,
+    about: str,
+    announces: datetime,
+    send_at: datetime,
+    expires_at: datetime,
+    context: dict[str, Any],
+    cc: tuple[str, ...] = (),
+) -> Iterator[Message]:
     """One message per recipient; nobody is copied on their own message."""
     for recipient in w.recipients:
         copied = tuple(a for a in cc if a.strip().lower() != recipient.strip().lower())
@@ -273,10 +326,24 @@ def _fan(w: Watched, kind: str, about: str, announces: datetime, send_at: dateti
 
 def _context(w: Watched, tz: tzinfo, **extra: object) -> dict[str, Any]:
     """What templates show, as JSON: moments in ISO form in the plan's zone."""
-    return {"tz": _zone(tz), "occurrence": w.id, "plan": w.plan, "obligation": w.obligation, "agency": w.agency,
-            "title": w.title, "title_en": w.title_en, "period": w.period, "number": w.number, "count": w.count,
-            "due": _iso(w.due, tz), "slot": _iso(w.slot, tz), "window_start": _iso(w.window_start, tz),
-            "window_end": _iso(w.window_end, tz), "state": w.state, **extra}
+    return {
+        "tz": _zone(tz),
+        "occurrence": w.id,
+        "plan": w.plan,
+        "obligation": w.obligation,
+        "agency": w.agency,
+        "title": w.title,
+        "title_en": w.title_en,
+        "period": w.period,
+        "number": w.number,
+        "count": w.count,
+        "due": _iso(w.due, tz),
+        "slot": _iso(w.slot, tz),
+        "window_start": _iso(w.window_start, tz),
+        "window_end": _iso(w.window_end, tz),
+        "state": w.state,
+        **extra,
+    }
 
 
 def _next_working_day(day: date, calendar: WorkCalendar) -> date:

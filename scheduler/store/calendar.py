@@ -40,10 +40,15 @@ def choices(session: Session) -> Choices:
     """Every plan, agency and obligation loaded, by name (the latest plan's name when several share a code)."""
     plans = list(session.scalars(select(PlanRow).order_by(PlanRow.code)))
     agencies = {a.code: (a.name, a.name_en) for a in session.scalars(select(AgencyRow).order_by(AgencyRow.plan_code))}
-    obligations = {o.code: (o.title, o.title_en)
-                   for o in session.scalars(select(ObligationRow).order_by(ObligationRow.plan_code))}
-    return Choices({p.code: (p.title, p.title_en) for p in plans}, _by_name(agencies), _by_name(obligations),
-                   {p.code: p.timezone for p in plans})
+    obligations = {
+        o.code: (o.title, o.title_en) for o in session.scalars(select(ObligationRow).order_by(ObligationRow.plan_code))
+    }
+    return Choices(
+        {p.code: (p.title, p.title_en) for p in plans},
+        _by_name(agencies),
+        _by_name(obligations),
+        {p.code: p.timezone for p in plans},
+    )
 
 
 def _channel_ok(row: OccurrenceRow, channel: str | None) -> bool:
@@ -55,21 +60,24 @@ def shown_between(session: Session, filters: Filters, channel: str | None) -> li
     air slot when they have one, else on their due moment. The channel is
     checked on the (few) rows of the range, as the feeds check it."""
     start, end = filters.start, filters.end
-    on_day = or_(and_(OccurrenceRow.slot.is_not(None), OccurrenceRow.slot >= start, OccurrenceRow.slot < end),
-                 and_(OccurrenceRow.slot.is_(None), OccurrenceRow.due >= start, OccurrenceRow.due < end))
+    on_day = or_(
+        and_(OccurrenceRow.slot.is_not(None), OccurrenceRow.slot >= start, OccurrenceRow.slot < end),
+        and_(OccurrenceRow.slot.is_(None), OccurrenceRow.due >= start, OccurrenceRow.due < end),
+    )
     query = in_scope(select(OccurrenceRow).where(on_day), filters.plan, filters.agency, filters.obligation)
-    rows = session.scalars(query.order_by(OccurrenceRow.due, OccurrenceRow.obligation_code, OccurrenceRow.period,
-                                          OccurrenceRow.number))
+    rows = session.scalars(
+        query.order_by(OccurrenceRow.due, OccurrenceRow.obligation_code, OccurrenceRow.period, OccurrenceRow.number)
+    )
     return sorted((r for r in rows if _channel_ok(r, channel)), key=lambda r: r.slot or r.due)
 
 
-def milestones_between(session: Session, filters: Filters, channel: str | None, first: date, last: date
-                       ) -> list[tuple[MilestoneRow, OccurrenceRow]]:
+def milestones_between(
+    session: Session, filters: Filters, channel: str | None, first: date, last: date
+) -> list[tuple[MilestoneRow, OccurrenceRow]]:
     """Milestones on the days ``first`` … ``last`` (inclusive), with their occurrence."""
     return [(m, o) for m, o in find_milestones(session, filters, first, last) if _channel_ok(o, channel)]
 
 
 def day_bounds(first: date, end: date, tz) -> tuple[datetime, datetime]:
     """The moments that bound the days ``[first, end)`` in ``tz``."""
-    return (datetime(first.year, first.month, first.day, tzinfo=tz),
-            datetime(end.year, end.month, end.day, tzinfo=tz))
+    return (datetime(first.year, first.month, first.day, tzinfo=tz), datetime(end.year, end.month, end.day, tzinfo=tz))

@@ -83,8 +83,12 @@ def latest(outputs_dir: Path) -> tuple[Path, Checkpoint] | None:
 def read(data: bytes, source: str) -> Checkpoint:
     """A checkpoint from a file's bytes (kept or uploaded); errors name ``source``."""
     if len(data) > UPLOAD_LIMIT:
-        raise SchedulerError(N_("{source}: a checkpoint is at most {limit} bytes, this is {size}"),
-                             source=source, limit=UPLOAD_LIMIT, size=len(data))
+        raise SchedulerError(
+            N_("{source}: a checkpoint is at most {limit} bytes, this is {size}"),
+            source=source,
+            limit=UPLOAD_LIMIT,
+            size=len(data),
+        )
     try:
         return Checkpoint.from_text(data.decode("utf-8"))
     except UnicodeDecodeError:
@@ -116,7 +120,12 @@ def key_bytes(settings, warn: Callable[[str], object] | None, create: bool = Tru
     with os.fdopen(fd, "wb") as f:
         f.write(new_private_key_pem())
     if warn:
-        warn(gettext_for(settings.lang)(N_(
-            "warning: created the ledger key {path}; in production keep it off the database host "
-            "(LEDGER_KEY_FILE), or whoever holds both can rewrite history")).format(path=str(path)))
+        warn(
+            gettext_for(settings.lang)(
+                N_(
+                    "warning: created the ledger key {path}; in production keep it off the database host "
+                    "(LEDGER_KEY_FILE), or whoever holds both can rewrite history"
+                )
+            ).format(path=str(path))
+        )
     return path.read_bytes()

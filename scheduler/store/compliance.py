@@ -43,15 +43,26 @@ def _live_rank(scope: Scope, period: ReportPeriod, tz: ZoneInfo, now: datetime):
     one aggregate instead of an EXISTS per status, which planners handle
     poorly (and PostgreSQL's JIT compiles at great cost)."""
     later = aliased(LedgerRow)
-    rank = case((LedgerRow.kind == "excuse", 4),
-                (and_(LedgerRow.conforming.is_(True), LedgerRow.late.is_(False)), 3),
-                (LedgerRow.conforming.is_(True), 2), else_=1)
-    query = (select(LedgerRow.occurrence_id.label("occurrence_id"), func.max(rank).label("rank"))
-             .join(OccurrenceRow, OccurrenceRow.id == LedgerRow.occurrence_id)
-             .where(LedgerRow.recorded_at <= now, LedgerRow.extra.is_(False),
-                    ~exists().where(later.occurrence_id == LedgerRow.occurrence_id,
-                                    later.supersedes == LedgerRow.seq, later.recorded_at <= now))
-             .group_by(LedgerRow.occurrence_id))
+    rank = case(
+        (LedgerRow.kind == "excuse", 4),
+        (and_(LedgerRow.conforming.is_(True), LedgerRow.late.is_(False)), 3),
+        (LedgerRow.conforming.is_(True), 2),
+        else_=1,
+    )
+    query = (
+        select(LedgerRow.occurrence_id.label("occurrence_id"), func.max(rank).label("rank"))
+        .join(OccurrenceRow, OccurrenceRow.id == LedgerRow.occurrence_id)
+        .where(
+            LedgerRow.recorded_at <= now,
+            LedgerRow.extra.is_(False),
+            ~exists().where(
+                later.occurrence_id == LedgerRow.occurrence_id,
+                later.supersedes == LedgerRow.seq,
+                later.recorded_at <= now,
+            ),
+        )
+        .group_by(LedgerRow.occurrence_id)
+    )
     return _scoped(query, scope, period, tz).subquery("live")
 
 
@@ -76,15 +87,18 @@ def _no_jit(session: Session) -> None:
         session.execute(text("SET LOCAL jit = off"))
 
 
-def totals(session: Session, scope: Scope, period: ReportPeriod, tz: ZoneInfo, now: datetime,
-           risk_until: datetime) -> dict[tuple[str, str], dict]:
+def totals(
+    session: Session, scope: Scope, period: ReportPeriod, tz: ZoneInfo, now: datetime, risk_until: datetime
+) -> dict[tuple[str, str], dict]:
     """Counts per (agency, obligation), computed by the database."""
     _no_jit(session)
-    inner, _ = _with_status([OccurrenceRow.agency_code, OccurrenceRow.obligation_code], scope, period, tz, now,
-                            risk_until)
+    inner, _ = _with_status(
+        [OccurrenceRow.agency_code, OccurrenceRow.obligation_code], scope, period, tz, now, risk_until
+    )
     inner = inner.subquery()
-    query = (select(inner.c.agency_code, inner.c.obligation_code, inner.c.status, func.count())
-             .group_by(inner.c.agency_code, inner.c.obligation_code, inner.c.status))
+    query = select(inner.c.agency_code, inner.c.obligation_code, inner.c.status, func.count()).group_by(
+        inner.c.agency_code, inner.c.obligation_code, inner.c.status
+    )
     groups: dict[tuple[str, str], dict] = {}
     for agency, obligation, status, count in session.execute(query):
         counts = groups.setdefault((agency, obligation), dict.fromkeys(COUNTS, 0))
@@ -94,25 +108,36 @@ def totals(session: Session, scope: Scope, period: ReportPeriod, tz: ZoneInfo, n
     return {k: {**v, "rate": rate(v)} for k, v in sorted(groups.items())}
 
 
-def statuses(session: Session, scope: Scope, period: ReportPeriod, tz: ZoneInfo, now: datetime,
-             risk_until: datetime) -> list[tuple[OccurrenceRow, str]]:
+def statuses(
+    session: Session, scope: Scope, period: ReportPeriod, tz: ZoneInfo, now: datetime, risk_until: datetime
+) -> list[tuple[OccurrenceRow, str]]:
     """Each occurrence in scope with its status, in a stable order."""
     _no_jit(session)
     query, _ = _with_status([OccurrenceRow], scope, period, tz, now, risk_until)
     query = query.order_by(
-        OccurrenceRow.agency_code, OccurrenceRow.obligation_code, OccurrenceRow.window_end, OccurrenceRow.number)
+        OccurrenceRow.agency_code, OccurrenceRow.obligation_code, OccurrenceRow.window_end, OccurrenceRow.number
+    )
     return [(row, status) for row, status in session.execute(query)]
 
 
-def facts_and_entries(session: Session, scope: Scope, period: ReportPeriod, tz: ZoneInfo
-                      ) -> tuple[list[Facts], list[Entry]]:
+def facts_and_entries(
+    session: Session, scope: Scope, period: ReportPeriod, tz: ZoneInfo
+) -> tuple[list[Facts], list[Entry]]:
     """The same data as values, for the pure rules (tests compare both paths)."""
     rows = list(session.scalars(_scoped(select(OccurrenceRow), scope, period, tz)))
-    facts = [Facts(r.id, r.agency_code, r.obligation_code, r.period, r.window_start, r.window_end, r.cancelled_at)
-             for r in rows]
+    facts = [
+        Facts(r.id, r.agency_code, r.obligation_code, r.period, r.window_start, r.window_end, r.cancelled_at)
+        for r in rows
+    ]
     ids = [r.id for r in rows]
-    entries = [Entry(e.seq, e.occurrence_id, e.kind, e.recorded_at, e.supersedes, e.conforming, e.late, e.extra)
-               for e in session.scalars(select(LedgerRow).where(LedgerRow.occurrence_id.in_(ids)))] if ids else []
+    entries = (
+        [
+            Entry(e.seq, e.occurrence_id, e.kind, e.recorded_at, e.supersedes, e.conforming, e.late, e.extra)
+            for e in session.scalars(select(LedgerRow).where(LedgerRow.occurrence_id.in_(ids)))
+        ]
+        if ids
+        else []
+    )
     return facts, entries
 
 
@@ -120,8 +145,11 @@ def entries_by_occurrence(session: Session, ids: list[str], now: datetime) -> di
     """Ledger rows recorded by ``now`` for these occurrences (their evidence links)."""
     found: dict[str, list[LedgerRow]] = {}
     for start in range(0, len(ids), 500):
-        query = select(LedgerRow).where(LedgerRow.occurrence_id.in_(ids[start:start + 500]),
-                                        LedgerRow.recorded_at <= now).order_by(LedgerRow.seq)
+        query = (
+            select(LedgerRow)
+            .where(LedgerRow.occurrence_id.in_(ids[start : start + 500]), LedgerRow.recorded_at <= now)
+            .order_by(LedgerRow.seq)
+        )
         for row in session.scalars(query):
             found.setdefault(row.occurrence_id, []).append(row)
     return found

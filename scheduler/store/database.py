@@ -22,7 +22,7 @@ def sqlalchemy_url(url: str) -> str:
     """Accept plain ``postgresql://`` URLs and use psycopg 3 for them."""
     for prefix in ("postgresql://", "postgres://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 
@@ -47,7 +47,7 @@ class UnusableUrl(Exception):
 def create(url: str) -> Engine:
     url = sqlalchemy_url(url)
     if url.startswith("sqlite:///"):
-        Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+        Path(url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
     try:
         engine = create_engine(url, future=True)
     except (NoSuchModuleError, ImportError):  # "foo://", or mysql:// without its driver

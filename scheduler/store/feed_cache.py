@@ -67,8 +67,16 @@ class _Built:
     in ``keys``, its length in an array and its hex digest in one bytearray,
     so a change splices one piece instead of reassembling the feed."""
 
-    def __init__(self, head: bytes, keys: list[str], where: dict[str, str], lengths: array, digests: bytearray,
-                 pieces: list[bytes], counts: list[int]):
+    def __init__(
+        self,
+        head: bytes,
+        keys: list[str],
+        where: dict[str, str],
+        lengths: array,
+        digests: bytearray,
+        pieces: list[bytes],
+        counts: list[int],
+    ):
         self.head, self.keys, self.where, self.lengths, self.digests = head, keys, where, lengths, digests
         self.pieces, self.counts = pieces, counts  # counts: items per piece
         self.feed: Feed | None = None
@@ -81,7 +89,7 @@ class _Built:
 
     def set_head(self, head: bytes) -> None:
         if head != self.head:
-            self.pieces[0] = head + memoryview(self.pieces[0])[len(self.head):]
+            self.pieces[0] = head + memoryview(self.pieces[0])[len(self.head) :]
             self.head, self.feed = head, None
 
     def apply(self, items: list[ChangedItem], scope: FeedScope, lang: str) -> None:
@@ -116,14 +124,14 @@ class _Built:
         end = start + self.counts[c]
         at = list(accumulate(self.lengths[start:end], initial=len(self.head) if c == 0 else 0))
         piece = memoryview(self.pieces[c])
-        parts, keys, lengths, digests = [piece[:at[0]]], [], array("Q"), []
+        parts, keys, lengths, digests = [piece[: at[0]]], [], array("Q"), []
         done = start  # items before this one are placed
         for i, remove, key, ical, digest in edits:
             if i > done:
-                parts.append(piece[at[done - start]:at[i - start]])
+                parts.append(piece[at[done - start] : at[i - start]])
                 keys += self.keys[done:i]
                 lengths += self.lengths[done:i]
-                digests.append(self.digests[DIGEST * done:DIGEST * i])
+                digests.append(self.digests[DIGEST * done : DIGEST * i])
                 done = i
             if remove:
                 done = i + 1
@@ -132,14 +140,14 @@ class _Built:
                 keys.append(key)
                 lengths.append(len(ical))
                 digests.append(digest)
-        parts.append(piece[at[done - start]:])  # the rest, and the tail in the last piece
+        parts.append(piece[at[done - start] :])  # the rest, and the tail in the last piece
         keys += self.keys[done:end]
         lengths += self.lengths[done:end]
-        digests.append(self.digests[DIGEST * done:DIGEST * end])
+        digests.append(self.digests[DIGEST * done : DIGEST * end])
         self.pieces[c] = b"".join(parts)
         self.keys[start:end] = keys
         self.lengths[start:end] = lengths
-        self.digests[DIGEST * start:DIGEST * end] = b"".join(digests)
+        self.digests[DIGEST * start : DIGEST * end] = b"".join(digests)
         self.counts[c] = len(keys)
 
     def _split_large(self) -> bool:
@@ -148,9 +156,9 @@ class _Built:
         for c, piece in enumerate(self.pieces):
             if self.counts[c] > 1 and len(piece) > 2 * PIECE:
                 half = self.counts[c] // 2
-                cut = (len(self.head) if c == 0 else 0) + sum(self.lengths[start:start + half])
-                self.pieces[c:c + 1] = [piece[:cut], piece[cut:]]
-                self.counts[c:c + 1] = [half, self.counts[c] - half]
+                cut = (len(self.head) if c == 0 else 0) + sum(self.lengths[start : start + half])
+                self.pieces[c : c + 1] = [piece[:cut], piece[cut:]]
+                self.counts[c : c + 1] = [half, self.counts[c] - half]
                 return True
             start += self.counts[c]
         return False
@@ -179,8 +187,8 @@ def read_feed(session, scope: FeedScope, lang: str, head: bytes) -> _Built:
     firsts = [0, *sorted(c for c in cuts if c < n)]  # the first item of each piece
     base = [0, *(starts[f] for f in firsts[1:])]  # where each piece begins in the feed
     buffers = [bytearray(end - begin) for begin, end in zip(base, [*base[1:], total])]
-    buffers[0][:len(head)] = head
-    buffers[-1][-len(CALENDAR_TAIL):] = CALENDAR_TAIL
+    buffers[0][: len(head)] = head
+    buffers[-1][-len(CALENDAR_TAIL) :] = CALENDAR_TAIL
     digests = bytearray(DIGEST * n)
     filled = 0
     for uid, ical, digest in item_bytes(session, scope, lang):
@@ -191,8 +199,8 @@ def read_feed(session, scope: FeedScope, lang: str, head: bytes) -> _Built:
             raise _Moved(uid)
         c = bisect_right(firsts, i) - 1
         at = starts[i] - base[c]
-        buffers[c][at:at + len(ical)] = ical
-        digests[DIGEST * i:DIGEST * (i + 1)] = digest.encode()
+        buffers[c][at : at + len(ical)] = ical
+        digests[DIGEST * i : DIGEST * (i + 1)] = digest.encode()
         filled += 1
     if filled != n:
         raise _Moved()

@@ -36,8 +36,9 @@ def export_feeds(db: Database, settings: Settings) -> Exported:
         for plan in cache.state.names.get("plan", {}):
             for lang in ("vi", "en"):
                 suffix = "" if lang == "vi" else ".en"
-                wanted[folder / "public" / f"{plan}{suffix}.ics"] = \
-                    cache.feed(FeedScope(plan=plan, milestones=False), lang).body
+                wanted[folder / "public" / f"{plan}{suffix}.ics"] = cache.feed(
+                    FeedScope(plan=plan, milestones=False), lang
+                ).body
     written = 0
     for path, body in wanted.items():
         if not path.exists() or path.read_bytes() != body:

@@ -37,8 +37,9 @@ STREAM = 2000  # rows per fetch when reading a feed: memory stays flat whatever 
 
 def names_for(session: Session, plan_code: str, base_url: str) -> Names:
     plan = session.get(PlanRow, plan_code)
-    agencies = {a.code: (a.name, a.name_en)
-                for a in session.scalars(select(AgencyRow).where(AgencyRow.plan_code == plan_code))}
+    agencies = {
+        a.code: (a.name, a.name_en) for a in session.scalars(select(AgencyRow).where(AgencyRow.plan_code == plan_code))
+    }
     topics = {t["code"]: (t["title"], t["title_en"]) for t in (plan.definition.get("topics") or [])}
     return Names(agencies, topics, base_url, plan.timezone)
 
@@ -63,29 +64,46 @@ def write_items(session: Session, occurrence_ids: Iterable[str], base_url: str) 
     names: dict[str, Names] = {}
     written = 0
     for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
+        chunk = ids[start : start + 500]
         rows = session.scalars(select(OccurrenceRow).where(OccurrenceRow.id.in_(chunk))).all()
         steps: dict[str, list[dict]] = {}
-        for m in session.scalars(select(MilestoneRow).where(MilestoneRow.occurrence_id.in_(chunk))
-                                 .order_by(MilestoneRow.day, MilestoneRow.step)):
+        for m in session.scalars(
+            select(MilestoneRow)
+            .where(MilestoneRow.occurrence_id.in_(chunk))
+            .order_by(MilestoneRow.day, MilestoneRow.step)
+        ):
             steps.setdefault(m.occurrence_id, []).append(
-                {"step": m.step, "title": m.title, "title_en": m.title_en, "day": m.day, "offset": m.offset})
+                {"step": m.step, "title": m.title, "title_en": m.title_en, "day": m.day, "offset": m.offset}
+            )
         existing = {r.uid: r for r in session.scalars(select(FeedItemRow).where(FeedItemRow.occurrence_id.in_(chunk)))}
         for row in rows:
             if row.plan_code not in names:
                 names[row.plan_code] = names_for(session, row.plan_code, base_url)
             stored = StoredOccurrence(row.id, row.revision, row.created_at, row.updated_at, row.shown, row.delivery)
-            rendered = {lang: render_items(stored, steps.get(row.id, []), names[row.plan_code], lang,
-                                           gettext_for(lang)) for lang in ("vi", "en")}
+            rendered = {
+                lang: render_items(stored, steps.get(row.id, []), names[row.plan_code], lang, gettext_for(lang))
+                for lang in ("vi", "en")
+            }
             current = set()
             for vi, en in zip(rendered["vi"], rendered["en"]):
                 current.add(vi.uid)
                 values = dict(
-                    occurrence_id=row.id, kind=vi.kind, plan_code=row.plan_code, agency_code=row.agency_code,
-                    obligation_code=row.obligation_code, channels=" " + " ".join(row.shown.get("channels", [])) + " ",
-                    sort_key=vi.sort_key, revision=row.revision, last_modified=row.updated_at,
-                    ical_vi=vi.ical, ical_en=en.ical, digest_vi=vi.digest, digest_en=en.digest,
-                    base_url=base_url, change=change)
+                    occurrence_id=row.id,
+                    kind=vi.kind,
+                    plan_code=row.plan_code,
+                    agency_code=row.agency_code,
+                    obligation_code=row.obligation_code,
+                    channels=" " + " ".join(row.shown.get("channels", [])) + " ",
+                    sort_key=vi.sort_key,
+                    revision=row.revision,
+                    last_modified=row.updated_at,
+                    ical_vi=vi.ical,
+                    ical_en=en.ical,
+                    digest_vi=vi.digest,
+                    digest_en=en.digest,
+                    base_url=base_url,
+                    change=change,
+                )
                 item = existing.get(vi.uid)
                 if item is None:
                     session.add(FeedItemRow(uid=vi.uid, **values))
@@ -108,10 +126,10 @@ def _retire(item: FeedItemRow, row: OccurrenceRow, change: int) -> None:
 
 def rerender_stale(session: Session, base_url: str) -> int:
     """After BASE_URL changed, links inside stored items are wrong: redo them."""
-    ids = session.scalars(select(FeedItemRow.occurrence_id).where(FeedItemRow.base_url != base_url)
-                          .distinct()).all()
-    missing = session.scalars(select(OccurrenceRow.id).where(
-        ~OccurrenceRow.id.in_(select(FeedItemRow.occurrence_id)))).all()
+    ids = session.scalars(select(FeedItemRow.occurrence_id).where(FeedItemRow.base_url != base_url).distinct()).all()
+    missing = session.scalars(
+        select(OccurrenceRow.id).where(~OccurrenceRow.id.in_(select(FeedItemRow.occurrence_id)))
+    ).all()
     return write_items(session, list(ids) + list(missing), base_url)
 
 
@@ -126,8 +144,11 @@ def _shown_by(query, scope: FeedScope):
     """The scope as SQL, live items only. LIKE is a prefilter for the channel
     (SQLite's ignores case); ``FeedScope.admits`` is the exact test."""
     query = query.where(ITEMS.revision >= 0)
-    for column, code in ((ITEMS.plan_code, scope.plan), (ITEMS.agency_code, scope.agency),
-                         (ITEMS.obligation_code, scope.obligation)):
+    for column, code in (
+        (ITEMS.plan_code, scope.plan),
+        (ITEMS.agency_code, scope.agency),
+        (ITEMS.obligation_code, scope.obligation),
+    ):
         if code is not None:
             query = query.where(column == code)
     if scope.channel is not None:
@@ -173,16 +194,29 @@ class ChangedItem:
 # costs several times what SQLite takes to answer it.
 _COUNTER = CounterRow.__table__.c
 _CURRENT = select(_COUNTER.value).where(_COUNTER.name == FEED_CHANGE)
-_CHANGES = select(_CURRENT.scalar_subquery(), func.count(), func.max(ITEMS.last_modified)) \
-    .where(ITEMS.change > bindparam("since"))
+_CHANGES = select(_CURRENT.scalar_subquery(), func.count(), func.max(ITEMS.last_modified)).where(
+    ITEMS.change > bindparam("since")
+)
 _SUB, _USER = SubscriptionRow.__table__.c, UserRow.__table__.c
-_SUBSCRIPTIONS = select(_SUB.token_sha256, _SUB.plan_code, _SUB.agency_code, _SUB.obligation_code, _SUB.channel,
-                        _SUB.milestones, _USER.lang).join_from(SubscriptionRow.__table__, UserRow.__table__) \
+_SUBSCRIPTIONS = (
+    select(
+        _SUB.token_sha256,
+        _SUB.plan_code,
+        _SUB.agency_code,
+        _SUB.obligation_code,
+        _SUB.channel,
+        _SUB.milestones,
+        _USER.lang,
+    )
+    .join_from(SubscriptionRow.__table__, UserRow.__table__)
     .where(_SUB.revoked_at.is_(None), _USER.disabled.is_(False))
+)
 _AGENCY, _OBLIGATION, _PLAN = AgencyRow.__table__.c, ObligationRow.__table__.c, PlanRow.__table__.c
-_NAMES = union_all(select(literal("agency"), _AGENCY.code, _AGENCY.name, _AGENCY.name_en),
-                   select(literal("obligation"), _OBLIGATION.code, _OBLIGATION.title, _OBLIGATION.title_en),
-                   select(literal("plan"), _PLAN.code, _PLAN.title, _PLAN.title_en))
+_NAMES = union_all(
+    select(literal("agency"), _AGENCY.code, _AGENCY.name, _AGENCY.name_en),
+    select(literal("obligation"), _OBLIGATION.code, _OBLIGATION.title, _OBLIGATION.title_en),
+    select(literal("plan"), _PLAN.code, _PLAN.title, _PLAN.title_en),
+)
 
 
 def current_change(session: Session) -> int:
@@ -198,10 +232,21 @@ def changes_since(session: Session, since: int) -> tuple[int, int, datetime | No
 
 @cache
 def _changed(langs: tuple[str, ...]):
-    return select(ITEMS.uid, ITEMS.sort_key, ITEMS.plan_code, ITEMS.agency_code, ITEMS.obligation_code,
-                  ITEMS.channels, ITEMS.kind, ITEMS.revision,
-                  *(column for lang in langs for column in _ical(lang))).where(ITEMS.change > bindparam("since")) \
+    return (
+        select(
+            ITEMS.uid,
+            ITEMS.sort_key,
+            ITEMS.plan_code,
+            ITEMS.agency_code,
+            ITEMS.obligation_code,
+            ITEMS.channels,
+            ITEMS.kind,
+            ITEMS.revision,
+            *(column for lang in langs for column in _ical(lang)),
+        )
+        .where(ITEMS.change > bindparam("since"))
         .execution_options(stream_results=True, max_row_buffer=STREAM)
+    )
 
 
 def changed_items(session: Session, since: int, langs: Iterable[str]) -> Iterator[ChangedItem]:
@@ -228,6 +273,7 @@ def feed_subscriptions(session: Session) -> dict[str, tuple[FeedScope, str]]:
     """Each served subscription's token hash: its scope and its reader's
     language. The rule of ``store.people.active_subscriptions`` (not revoked,
     user not disabled) in plain columns, since every refresh asks."""
-    return {token: (FeedScope(plan, agency, obligation, channel, milestones), lang)
-            for token, plan, agency, obligation, channel, milestones, lang in session.execute(_SUBSCRIPTIONS)}
-
+    return {
+        token: (FeedScope(plan, agency, obligation, channel, milestones), lang)
+        for token, plan, agency, obligation, channel, milestones, lang in session.execute(_SUBSCRIPTIONS)
+    }

@@ -131,7 +131,7 @@ class EvidenceWriter:
         self.size += len(chunk)
         self._hash.update(chunk)
         if len(self._head) < HEAD_BYTES:
-            self._head += chunk[:HEAD_BYTES - len(self._head)]
+            self._head += chunk[: HEAD_BYTES - len(self._head)]
 
     def finish(self) -> PendingFile:
         """Flush to disk and check the type; the temporary then belongs to the PendingFile."""

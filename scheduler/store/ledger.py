@@ -23,11 +23,19 @@ COLUMN_MISMATCH = N_("column {column} does not match its content")
 
 class BackInTime(DeliveryError):
     """A new entry would be recorded before the last one (HTTP 409)."""
+
     status = 409
 
 
-def append(session: Session, kind: str, occurrence: str, recorded_at: datetime, recorded_by: str,
-           payload: Mapping, supersedes: int | None = None) -> LedgerRow:
+def append(
+    session: Session,
+    kind: str,
+    occurrence: str,
+    recorded_at: datetime,
+    recorded_by: str,
+    payload: Mapping,
+    supersedes: int | None = None,
+) -> LedgerRow:
     """The next entry, chained to the head. The head counter's row lock makes
     concurrent writers (several processes on PostgreSQL) take turns."""
     head = session.get(CounterRow, LEDGER_HEAD, with_for_update=True)
@@ -41,13 +49,25 @@ def append(session: Session, kind: str, occurrence: str, recorded_at: datetime, 
     if last is not None:
         last_at = recorded_moment(parse_content(last.content))
         if recorded_at < last_at:
-            raise BackInTime("recorded_at", N_(
-                "ledger time only moves forward: entry {seq} was recorded at {at}, later than {now}"),
-                seq=last.seq, **_moments(at=last_at, now=recorded_at))
+            raise BackInTime(
+                "recorded_at",
+                N_("ledger time only moves forward: entry {seq} was recorded at {at}, later than {now}"),
+                seq=last.seq,
+                **_moments(at=last_at, now=recorded_at),
+            )
     text = canonical(seq, kind, occurrence, recorded_at, recorded_by, payload, supersedes, prev_hash)
-    row = LedgerRow(seq=seq, occurrence_id=occurrence, kind=kind, recorded_at=recorded_at, recorded_by=recorded_by,
-                    supersedes=supersedes, content=text, prev_hash=prev_hash, hash=entry_hash(text),
-                    **projection(kind, payload))
+    row = LedgerRow(
+        seq=seq,
+        occurrence_id=occurrence,
+        kind=kind,
+        recorded_at=recorded_at,
+        recorded_by=recorded_by,
+        supersedes=supersedes,
+        content=text,
+        prev_hash=prev_hash,
+        hash=entry_hash(text),
+        **projection(kind, payload),
+    )
     session.add(row)
     head.value = seq
     session.flush()
@@ -65,9 +85,12 @@ def _moments(**moments: datetime) -> dict[str, str]:
 def projection(kind: str, payload: Mapping) -> dict:
     """The columns compliance queries read, derived from the entry's content."""
     moment = payload.get("moment")
-    return {"moment": datetime.fromisoformat(moment) if moment else None,
-            "conforming": kind == "excuse" or bool(payload.get("conforming")),
-            "late": bool(payload.get("late")), "extra": bool(payload.get("extra"))}
+    return {
+        "moment": datetime.fromisoformat(moment) if moment else None,
+        "conforming": kind == "excuse" or bool(payload.get("conforming")),
+        "late": bool(payload.get("late")),
+        "extra": bool(payload.get("extra")),
+    }
 
 
 def remember_files(session: Session, files: Iterable[Mapping], now: datetime) -> None:
@@ -91,11 +114,19 @@ def recorded(rows: Iterable[LedgerRow | StoredEntry]) -> dict[str, list[Recorded
     for seq, doc in docs:
         p, kind = doc["payload"], doc["kind"]
         moment = datetime.fromisoformat(p["moment"]) if p.get("moment") else None
-        found.setdefault(doc["occurrence"], []).append(Recorded(
-            seq=seq, kind=kind, occurrence=doc["occurrence"], moment=moment,
-            conforming=bool(p.get("conforming", kind == "excuse")), late=bool(p.get("late")),
-            extra=bool(p.get("extra")), superseded=seq in superseded,
-            note=p.get("reason", "") if kind == "excuse" else ""))
+        found.setdefault(doc["occurrence"], []).append(
+            Recorded(
+                seq=seq,
+                kind=kind,
+                occurrence=doc["occurrence"],
+                moment=moment,
+                conforming=bool(p.get("conforming", kind == "excuse")),
+                late=bool(p.get("late")),
+                extra=bool(p.get("extra")),
+                superseded=seq in superseded,
+                note=p.get("reason", "") if kind == "excuse" else "",
+            )
+        )
     return found
 
 
@@ -118,13 +149,17 @@ def entry(session: Session, seq: int) -> LedgerRow | None:
 
 def expected_columns(doc: Mapping) -> dict:
     """Every column of a ledger row besides the chain's, as its content says."""
-    return {"occurrence_id": doc["occurrence"], "kind": doc["kind"], "recorded_at": recorded_moment(doc),
-            "recorded_by": doc["recorded_by"], "supersedes": doc["supersedes"],
-            **projection(doc["kind"], doc["payload"])}
+    return {
+        "occurrence_id": doc["occurrence"],
+        "kind": doc["kind"],
+        "recorded_at": recorded_moment(doc),
+        "recorded_by": doc["recorded_by"],
+        "supersedes": doc["supersedes"],
+        **projection(doc["kind"], doc["payload"]),
+    }
 
 
-COLUMNS = ("occurrence_id", "kind", "recorded_at", "recorded_by", "supersedes", "moment", "conforming", "late",
-           "extra")
+COLUMNS = ("occurrence_id", "kind", "recorded_at", "recorded_by", "supersedes", "moment", "conforming", "late", "extra")
 
 
 def column_breaks(session: Session, limit: int = 100) -> list[Break]:
@@ -177,20 +212,33 @@ def file_row_breaks(session: Session, rows: Iterable[StoredEntry], limit: int = 
     found: list[Break] = []
     hashes, seen = sorted(first), set()
     for start in range(0, len(hashes), 500):
-        for file_row in session.scalars(select(EvidenceFileRow).where(
-                EvidenceFileRow.sha256.in_(hashes[start:start + 500])).order_by(EvidenceFileRow.sha256)):
+        for file_row in session.scalars(
+            select(EvidenceFileRow)
+            .where(EvidenceFileRow.sha256.in_(hashes[start : start + 500]))
+            .order_by(EvidenceFileRow.sha256)
+        ):
             seen.add(file_row.sha256)
             seq, f = first[file_row.sha256]
             for column in ("size", "type"):
                 if getattr(file_row, column) != f.get(column):
-                    found.append(Break(seq, N_("file {sha256}: column {column} does not match its content"),
-                                       {"sha256": file_row.sha256, "column": f"evidence_files.{column}"}))
+                    found.append(
+                        Break(
+                            seq,
+                            N_("file {sha256}: column {column} does not match its content"),
+                            {"sha256": file_row.sha256, "column": f"evidence_files.{column}"},
+                        )
+                    )
             if len(found) >= limit:
                 return found[:limit]
     for sha256 in hashes:
         if sha256 not in seen and len(found) < limit:
-            found.append(Break(first[sha256][0], N_("file {sha256}: its evidence_files row is missing"),
-                               {"sha256": sha256, "column": "evidence_files.sha256"}))
+            found.append(
+                Break(
+                    first[sha256][0],
+                    N_("file {sha256}: its evidence_files row is missing"),
+                    {"sha256": sha256, "column": "evidence_files.sha256"},
+                )
+            )
     return found
 
 
@@ -199,8 +247,9 @@ def cached_deliveries(session: Session) -> Iterator[tuple[str, object, object]]:
     and feeds show of the ledger, cached on the occurrence. A stored value
     that cannot be read comes as ``_UNREADABLE`` (equal to nothing)."""
     dialect = session.get_bind().dialect
-    query = select(OccurrenceRow.id, type_coerce(OccurrenceRow.delivery, Text),
-                   type_coerce(OccurrenceRow.window_end, Text)).order_by(OccurrenceRow.id)
+    query = select(
+        OccurrenceRow.id, type_coerce(OccurrenceRow.delivery, Text), type_coerce(OccurrenceRow.window_end, Text)
+    ).order_by(OccurrenceRow.id)
     for oid, raw, raw_end in session.execute(query.execution_options(yield_per=1000)):
         end = _stored(dialect, OccurrenceRow.window_end, raw_end)
         if not isinstance(raw, str):  # PostgreSQL's driver decodes JSON itself

@@ -49,12 +49,30 @@ class Audit:
         entry and column, the first one also as before."""
         first = self.problems[0] if self.problems else None
         cp = self.checkpoint
-        return {"ok": self.ok, "entries": self.entries, "head": self.head,
-                "first_bad_entry": first.seq if first else None, "problem": first.render(_) if first else None,
-                "problems": [{"seq": p.seq, "column": p.params.get("column"), "occurrence": p.params.get("id"),
-                              "problem": p.render(_)} for p in self.problems],
-                "checkpoint": {"count": cp.count, "head": cp.head, "at": cp.at.isoformat(),
-                               "source": self.checkpoint_source} if cp else None}
+        return {
+            "ok": self.ok,
+            "entries": self.entries,
+            "head": self.head,
+            "first_bad_entry": first.seq if first else None,
+            "problem": first.render(_) if first else None,
+            "problems": [
+                {
+                    "seq": p.seq,
+                    "column": p.params.get("column"),
+                    "occurrence": p.params.get("id"),
+                    "problem": p.render(_),
+                }
+                for p in self.problems
+            ],
+            "checkpoint": {
+                "count": cp.count,
+                "head": cp.head,
+                "at": cp.at.isoformat(),
+                "source": self.checkpoint_source,
+            }
+            if cp
+            else None,
+        }
 
 
 def backward_steps(rows: Iterable[StoredEntry], tz: tzinfo, limit: int = 100) -> list[Break]:
@@ -68,9 +86,17 @@ def backward_steps(rows: Iterable[StoredEntry], tz: tzinfo, limit: int = 100) ->
             previous = None
             continue
         if previous is not None and at < previous[1] and len(found) < limit:
-            found.append(Break(row.seq, N_("recorded before entry {prev} ({at} < {prev_at})"),
-                               {"prev": previous[0], "at": f"{at.astimezone(tz):%d/%m/%Y %H:%M:%S}",
-                                "prev_at": f"{previous[1].astimezone(tz):%d/%m/%Y %H:%M:%S}"}))
+            found.append(
+                Break(
+                    row.seq,
+                    N_("recorded before entry {prev} ({at} < {prev_at})"),
+                    {
+                        "prev": previous[0],
+                        "at": f"{at.astimezone(tz):%d/%m/%Y %H:%M:%S}",
+                        "prev_at": f"{previous[1].astimezone(tz):%d/%m/%Y %H:%M:%S}",
+                    },
+                )
+            )
         previous = (row.seq, at)
     return found
 
@@ -117,9 +143,16 @@ def _earlier_breaks(earlier: Sequence[Checkpoint], newest: Checkpoint, public_ke
     return problems
 
 
-def audit(session: Session, store: EvidenceStore, now: datetime, checkpoint: Checkpoint | None = None,
-          public_key: Callable[[], bytes] | None = None, source: str = "", limit: int = LIMIT,
-          earlier: Sequence[Checkpoint] = ()) -> Audit:
+def audit(
+    session: Session,
+    store: EvidenceStore,
+    now: datetime,
+    checkpoint: Checkpoint | None = None,
+    public_key: Callable[[], bytes] | None = None,
+    source: str = "",
+    limit: int = LIMIT,
+    earlier: Sequence[Checkpoint] = (),
+) -> Audit:
     """Everything that is wrong with the ledger as of ``now``, at most ``limit``
     problems (times shown in ``now``'s zone). ``public_key`` is called only when there is a checkpoint to check.
 

@@ -15,15 +15,18 @@ from scheduler.settings import Settings
 from scheduler.store.schedule import save_plan
 
 
-def save_schedules(session: Session, plans: Iterable[Plan], digests: Mapping[str, str], now: datetime,
-                   settings: Settings) -> list[tuple[Plan, Changes]]:
+def save_schedules(
+    session: Session, plans: Iterable[Plan], digests: Mapping[str, str], now: datetime, settings: Settings
+) -> list[tuple[Plan, Changes]]:
     """Write already-validated plans and enqueue the notices of what moved or
     was cancelled, all in the caller's transaction; what changed, per plan.
     The command line and the upload page both load through here. ``digests``
     maps each plan's source to the SHA-256 of its file."""
     expanded = [(plan, expand(plan)) for plan in plans]
-    results = [(plan, save_plan(session, plan, occurrences, now, digests.get(plan.source, ""), settings.base_url))
-               for plan, occurrences in expanded]
+    results = [
+        (plan, save_plan(session, plan, occurrences, now, digests.get(plan.source, ""), settings.base_url))
+        for plan, occurrences in expanded
+    ]
     for _plan, changes in results:
         enqueue_notices(session, changes.previous, now, settings)
     return results

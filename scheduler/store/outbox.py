@@ -27,18 +27,47 @@ SUPERSEDED = "superseded"  # a more urgent reminder of the same occurrence went 
 IN_DOUBT = "in doubt: resent with the same Message-ID"
 T = OutboxRow.__table__
 # what sending needs of a row: its Message, Message-ID and bytes (absent for a row not built yet)
-MESSAGE = (T.c.id, T.c.kind, T.c.about, T.c.recipient, T.c.announces, T.c.send_at, T.c.expires_at, T.c.lang, T.c.cc,
-           T.c.context, T.c.message_id, T.c.state, T.c.mime)
+MESSAGE = (
+    T.c.id,
+    T.c.kind,
+    T.c.about,
+    T.c.recipient,
+    T.c.announces,
+    T.c.send_at,
+    T.c.expires_at,
+    T.c.lang,
+    T.c.cc,
+    T.c.context,
+    T.c.message_id,
+    T.c.state,
+    T.c.mime,
+)
 
 
 def enqueue(session: Session, messages: Iterable[Message], now: datetime, domain: str) -> int:
     """Insert the messages not yet in the outbox; returns how many were new.
     The unique key makes this safe to repeat, from any number of processes."""
-    rows = [{"key": m.key, "kind": m.kind, "about": m.about, "recipient": m.recipient.strip().lower(),
-             "cc": list(m.cc), "lang": m.lang, "context": dict(m.context), "announces": m.announces,
-             "send_at": m.send_at, "expires_at": m.expires_at, "state": PENDING, "attempts": 0,
-             "next_attempt_at": m.send_at, "message_id": message_id(m.key, domain), "last_error": "",
-             "created_at": now} for m in messages]
+    rows = [
+        {
+            "key": m.key,
+            "kind": m.kind,
+            "about": m.about,
+            "recipient": m.recipient.strip().lower(),
+            "cc": list(m.cc),
+            "lang": m.lang,
+            "context": dict(m.context),
+            "announces": m.announces,
+            "send_at": m.send_at,
+            "expires_at": m.expires_at,
+            "state": PENDING,
+            "attempts": 0,
+            "next_attempt_at": m.send_at,
+            "message_id": message_id(m.key, domain),
+            "last_error": "",
+            "created_at": now,
+        }
+        for m in messages
+    ]
     if not rows:
         return 0
     table = OutboxRow.__table__
@@ -46,7 +75,7 @@ def enqueue(session: Session, messages: Iterable[Message], now: datetime, domain
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     new = 0
     for start in range(0, len(rows), 500):
-        chunk = rows[start:start + 500]
+        chunk = rows[start : start + 500]
         # RETURNING counts what was inserted on every driver (a multi-row INSERT's rowcount is -1 on some)
         statement = insert(table).values(chunk).on_conflict_do_nothing(index_elements=["key"]).returning(table.c.id)
         new += len(session.execute(statement).all())
@@ -56,12 +85,21 @@ def enqueue(session: Session, messages: Iterable[Message], now: datetime, domain
 def unbuilt(session: Session, after: int = 0, limit: int = 100) -> list[Row]:
     """Pending rows without their bytes, by id after ``after``: a caller that
     cannot build one (it fails when sent) moves past it."""
-    return list(session.execute(select(*MESSAGE).where(T.c.state == PENDING, T.c.mime.is_(None), T.c.id > after)
-                                .order_by(T.c.id).limit(limit)))
+    return list(
+        session.execute(
+            select(*MESSAGE)
+            .where(T.c.state == PENDING, T.c.mime.is_(None), T.c.id > after)
+            .order_by(T.c.id)
+            .limit(limit)
+        )
+    )
 
 
-_KEEP = update(T).where(T.c.id == bindparam("row_id"), T.c.state == PENDING, T.c.mime.is_(None)).values(
-    mime=bindparam("bytes", type_=T.c.mime.type))
+_KEEP = (
+    update(T)
+    .where(T.c.id == bindparam("row_id"), T.c.state == PENDING, T.c.mime.is_(None))
+    .values(mime=bindparam("bytes", type_=T.c.mime.type))
+)
 
 
 def keep(session: Session, built: dict[int, bytes]) -> int:
@@ -71,9 +109,13 @@ def keep(session: Session, built: dict[int, bytes]) -> int:
     return session.execute(_KEEP, [{"row_id": i, "bytes": b} for i, b in built.items()]).rowcount or 0
 
 
-_KEEP_CLAIMED = update(T).where(T.c.id == bindparam("row_id"), T.c.state == SENDING,
-                               T.c.lease_owner == bindparam("owner"),
-                               T.c.mime.is_(None)).values(mime=bindparam("bytes", type_=T.c.mime.type))
+_KEEP_CLAIMED = (
+    update(T)
+    .where(
+        T.c.id == bindparam("row_id"), T.c.state == SENDING, T.c.lease_owner == bindparam("owner"), T.c.mime.is_(None)
+    )
+    .values(mime=bindparam("bytes", type_=T.c.mime.type))
+)
 
 
 def keep_claimed(session: Session, owner: str, built: dict[int, bytes]) -> int:
@@ -81,20 +123,31 @@ def keep_claimed(session: Session, owner: str, built: dict[int, bytes]) -> int:
     transaction: if we die after sending, the in-doubt resend is these bytes."""
     if not built:
         return 0
-    return session.execute(_KEEP_CLAIMED, [{"row_id": i, "owner": owner, "bytes": b}
-                                           for i, b in built.items()]).rowcount or 0
+    return (
+        session.execute(_KEEP_CLAIMED, [{"row_id": i, "owner": owner, "bytes": b} for i, b in built.items()]).rowcount
+        or 0
+    )
 
 
 def claimable(now: datetime, real_now: datetime | None = None):
     """Due rows (by the service's clock, which replays may move) and rows
     whose lease ran out (by the real clock: leases measure whether a sender
     is still alive, whatever moment a replay acts at)."""
-    return or_(and_(T.c.state == PENDING, T.c.next_attempt_at <= now, T.c.expires_at > now),
-               and_(T.c.state == SENDING, T.c.lease_until < (real_now or now)))
+    return or_(
+        and_(T.c.state == PENDING, T.c.next_attempt_at <= now, T.c.expires_at > now),
+        and_(T.c.state == SENDING, T.c.lease_until < (real_now or now)),
+    )
 
 
-def claim(session: Session, owner: str, now: datetime, lease: timedelta, limit: int = 50,
-          kinds: tuple[str, ...] | None = None, real_now: datetime | None = None) -> list[Row]:
+def claim(
+    session: Session,
+    owner: str,
+    now: datetime,
+    lease: timedelta,
+    limit: int = 50,
+    kinds: tuple[str, ...] | None = None,
+    real_now: datetime | None = None,
+) -> list[Row]:
     """Take up to ``limit`` rows due now (and rows whose lease ran out: in
     doubt), first by send_at, mark them sending under our lease. Commit right after."""
     real_now = real_now or now
@@ -104,8 +157,11 @@ def claim(session: Session, owner: str, now: datetime, lease: timedelta, limit: 
     rows = sorted(found, key=lambda r: (r.send_at, r.id))[:limit]
     doubt = [r.id for r in rows if r.state == SENDING]
     if doubt:
-        session.execute(update(T).where(T.c.id.in_(doubt)).values(
-            last_error=case((T.c.last_error == "", IN_DOUBT), else_=T.c.last_error + "; " + IN_DOUBT)))
+        session.execute(
+            update(T)
+            .where(T.c.id.in_(doubt))
+            .values(last_error=case((T.c.last_error == "", IN_DOUBT), else_=T.c.last_error + "; " + IN_DOUBT))
+        )
     if rows:
         session.execute(_CLAIM, {"ids": [r.id for r in rows], "owner": owner, "until": real_now + lease})
     return rows
@@ -118,9 +174,14 @@ def _claimable(postgresql: bool, of_kinds: bool) -> tuple[Select, Select]:
     every pending row, bytes and all, for each batch)."""
     moment = T.c.next_attempt_at.type
     halves = []
-    for where in (and_(T.c.state == PENDING, T.c.next_attempt_at <= bindparam("now", type_=moment),
-                       T.c.expires_at > bindparam("now", type_=moment)),
-                  and_(T.c.state == SENDING, T.c.lease_until < bindparam("real_now", type_=moment))):
+    for where in (
+        and_(
+            T.c.state == PENDING,
+            T.c.next_attempt_at <= bindparam("now", type_=moment),
+            T.c.expires_at > bindparam("now", type_=moment),
+        ),
+        and_(T.c.state == SENDING, T.c.lease_until < bindparam("real_now", type_=moment)),
+    ):
         query = select(*MESSAGE).where(where)
         if of_kinds:
             query = query.where(T.c.kind.in_(bindparam("kinds", expanding=True)))
@@ -129,23 +190,35 @@ def _claimable(postgresql: bool, of_kinds: bool) -> tuple[Select, Select]:
     return halves[0], halves[1]
 
 
-_CLAIM = update(T).where(T.c.id.in_(bindparam("ids", expanding=True))).values(
-    state=SENDING, lease_owner=bindparam("owner"), lease_until=bindparam("until", type_=T.c.lease_until.type))
-_SENT = update(T).where(T.c.id == bindparam("row_id"), T.c.lease_owner == bindparam("owner")).values(
-    state=SENT, sent_at=bindparam("at", type_=T.c.sent_at.type), lease_until=None,
-    refused=bindparam("refused", type_=T.c.refused.type))
+_CLAIM = (
+    update(T)
+    .where(T.c.id.in_(bindparam("ids", expanding=True)))
+    .values(state=SENDING, lease_owner=bindparam("owner"), lease_until=bindparam("until", type_=T.c.lease_until.type))
+)
+_SENT = (
+    update(T)
+    .where(T.c.id == bindparam("row_id"), T.c.lease_owner == bindparam("owner"))
+    .values(
+        state=SENT,
+        sent_at=bindparam("at", type_=T.c.sent_at.type),
+        lease_until=None,
+        refused=bindparam("refused", type_=T.c.refused.type),
+    )
+)
 
 
 _SENT_CLEARED = _SENT.values(mime=None, context={})
 
 
-def mark_sent(db: Session | Connection, row_id: int, owner: str, now: datetime, refused: dict | None = None,
-              secret: bool = False) -> None:
+def mark_sent(
+    db: Session | Connection, row_id: int, owner: str, now: datetime, refused: dict | None = None, secret: bool = False
+) -> None:
     """One UPDATE by primary key, under our lease: on the sender's autocommit
     connection, its own durable transaction. A ``secret`` message's words and
     bytes go in the same statement: sent, its link is no longer kept."""
-    db.execute(_SENT_CLEARED if secret else _SENT, {"row_id": row_id, "owner": owner, "at": now,
-                                                    "refused": refused or None})
+    db.execute(
+        _SENT_CLEARED if secret else _SENT, {"row_id": row_id, "owner": owner, "at": now, "refused": refused or None}
+    )
 
 
 def mark_retry(db: Session | Connection, row_id: int, owner: str, now: datetime, error: str) -> str:
@@ -155,39 +228,59 @@ def mark_retry(db: Session | Connection, row_id: int, owner: str, now: datetime,
     attempts = db.execute(select(T.c.attempts).where(T.c.id == row_id, T.c.lease_owner == owner)).scalar()
     if attempts is None:
         return ""
-    db.execute(update(T).where(T.c.id == row_id, T.c.lease_owner == owner).values(
-        state=PENDING, attempts=attempts + 1, last_error=error[:2000], lease_until=None,
-        next_attempt_at=retry_at(now, attempts + 1)))
+    db.execute(
+        update(T)
+        .where(T.c.id == row_id, T.c.lease_owner == owner)
+        .values(
+            state=PENDING,
+            attempts=attempts + 1,
+            last_error=error[:2000],
+            lease_until=None,
+            next_attempt_at=retry_at(now, attempts + 1),
+        )
+    )
     return PENDING
 
 
 def mark_failed(db: Session | Connection, row_id: int, owner: str, error: str, secret: bool = False) -> None:
     """Refused for good; a ``secret`` message's words and bytes go with it."""
     cleared = {"mime": None, "context": {}} if secret else {}
-    db.execute(update(T).where(T.c.id == row_id, T.c.lease_owner == owner).values(
-        state=FAILED, lease_until=None, last_error=error[:2000], attempts=T.c.attempts + 1, **cleared))
+    db.execute(
+        update(T)
+        .where(T.c.id == row_id, T.c.lease_owner == owner)
+        .values(state=FAILED, lease_until=None, last_error=error[:2000], attempts=T.c.attempts + 1, **cleared)
+    )
 
 
 def release(session: Session, owner: str, ids: list[int]) -> None:
     """Give back rows claimed but not attempted (a graceful stop)."""
     if ids:
-        session.execute(update(OutboxRow).where(OutboxRow.id.in_(ids), OutboxRow.lease_owner == owner,
-                                                OutboxRow.state == SENDING).values(state=PENDING, lease_until=None))
+        session.execute(
+            update(OutboxRow)
+            .where(OutboxRow.id.in_(ids), OutboxRow.lease_owner == owner, OutboxRow.state == SENDING)
+            .values(state=PENDING, lease_until=None)
+        )
 
 
 def cancel(session: Session, keys: list[str], reason: str) -> int:
     if not keys:
         return 0
-    result = session.execute(update(OutboxRow).where(OutboxRow.key.in_(keys), OutboxRow.state == PENDING)
-                             .values(state=CANCELLED, last_error=reason))
+    result = session.execute(
+        update(OutboxRow)
+        .where(OutboxRow.key.in_(keys), OutboxRow.state == PENDING)
+        .values(state=CANCELLED, last_error=reason)
+    )
     return result.rowcount or 0
 
 
 def owed_due(session: Session, now: datetime) -> list[Message]:
     """Pending due reminders owed at ``now`` (few: what is not sent yet), as
     the policy reads them to pick the most urgent of an occurrence's."""
-    rows = session.execute(select(T.c.kind, T.c.about, T.c.recipient, T.c.announces, T.c.send_at, T.c.expires_at)
-                           .where(T.c.state == PENDING, T.c.kind == "due", T.c.send_at <= now, T.c.expires_at > now))
+    rows = session.execute(
+        select(T.c.kind, T.c.about, T.c.recipient, T.c.announces, T.c.send_at, T.c.expires_at).where(
+            T.c.state == PENDING, T.c.kind == "due", T.c.send_at <= now, T.c.expires_at > now
+        )
+    )
     return [Message(r.kind, r.about, r.recipient, r.announces, r.send_at, r.expires_at) for r in rows]
 
 
@@ -197,10 +290,20 @@ def supersede(session: Session, replaced: list[tuple[Message, str]]) -> int:
     back has its moments in UTC, while its key was made in the plan's zone."""
     done = 0
     for m, by in replaced:
-        done += session.execute(update(T).where(
-            T.c.kind == m.kind, T.c.about == m.about, T.c.recipient == m.recipient.strip().lower(),
-            T.c.announces == bindparam("announces", m.announces, type_=T.c.announces.type), T.c.state == PENDING
-        ).values(state=SUPERSEDED, last_error=f"superseded by {by}")).rowcount or 0
+        done += (
+            session.execute(
+                update(T)
+                .where(
+                    T.c.kind == m.kind,
+                    T.c.about == m.about,
+                    T.c.recipient == m.recipient.strip().lower(),
+                    T.c.announces == bindparam("announces", m.announces, type_=T.c.announces.type),
+                    T.c.state == PENDING,
+                )
+                .values(state=SUPERSEDED, last_error=f"superseded by {by}")
+            ).rowcount
+            or 0
+        )
     return done
 
 
@@ -208,16 +311,25 @@ def expire(session: Session, now: datetime) -> int:
     """Pending rows whose lifetime is over become 'expired'; a secret one
     (a password link) loses its words and bytes in the same statement."""
     stale = and_(T.c.state == PENDING, T.c.expires_at <= now)
-    done = session.execute(update(T).where(stale, T.c.kind.in_(SECRET_KINDS)).values(
-        state=EXPIRED, mime=None, context={})).rowcount or 0
+    done = (
+        session.execute(
+            update(T).where(stale, T.c.kind.in_(SECRET_KINDS)).values(state=EXPIRED, mime=None, context={})
+        ).rowcount
+        or 0
+    )
     return done + (session.execute(update(T).where(stale).values(state=EXPIRED)).rowcount or 0)
 
 
 def pending_reminders(session: Session) -> list[OutboxRow]:
     """Unsent reminders of any occurrence (few at any time): the policy says
     which of them are obsolete."""
-    return list(session.scalars(select(OutboxRow).where(
-        OutboxRow.state == PENDING, OutboxRow.kind.in_(("milestone", "due", "at_risk", "overdue")))))
+    return list(
+        session.scalars(
+            select(OutboxRow).where(
+                OutboxRow.state == PENDING, OutboxRow.kind.in_(("milestone", "due", "at_risk", "overdue"))
+            )
+        )
+    )
 
 
 def backlog(session: Session, now: datetime, real_now: datetime | None = None) -> dict:
@@ -226,10 +338,17 @@ def backlog(session: Session, now: datetime, real_now: datetime | None = None) -
     counts = dict(session.execute(select(OutboxRow.state, func.count()).group_by(OutboxRow.state)).all())
     due = session.scalar(select(func.count()).select_from(OutboxRow).where(claimable(now, real_now)))
     oldest = session.scalar(select(func.min(OutboxRow.send_at)).where(claimable(now, real_now)))
-    recent = session.scalar(select(func.count()).select_from(OutboxRow).where(
-        OutboxRow.state == EXPIRED, OutboxRow.expires_at > now - timedelta(days=7)))
-    return {"due": due or 0, "by_state": counts, "oldest_due": oldest.isoformat() if oldest else None,
-            "expired": {"total": counts.get(EXPIRED, 0), "last_7_days": recent or 0}}
+    recent = session.scalar(
+        select(func.count())
+        .select_from(OutboxRow)
+        .where(OutboxRow.state == EXPIRED, OutboxRow.expires_at > now - timedelta(days=7))
+    )
+    return {
+        "due": due or 0,
+        "by_state": counts,
+        "oldest_due": oldest.isoformat() if oldest else None,
+        "expired": {"total": counts.get(EXPIRED, 0), "last_7_days": recent or 0},
+    }
 
 
 UNSENT = (EXPIRED, SUPERSEDED, FAILED)  # what admins see: messages that did not and will not go
@@ -237,17 +356,34 @@ UNSENT = (EXPIRED, SUPERSEDED, FAILED)  # what admins see: messages that did not
 
 def unsent(session: Session, limit: int = 500) -> list[OutboxRow]:
     """Messages that will not go (expired, superseded, failed), newest expiry first."""
-    return list(session.scalars(select(OutboxRow).where(OutboxRow.state.in_(UNSENT))
-                                .order_by(OutboxRow.expires_at.desc(), OutboxRow.id.desc()).limit(limit)))
+    return list(
+        session.scalars(
+            select(OutboxRow)
+            .where(OutboxRow.state.in_(UNSENT))
+            .order_by(OutboxRow.expires_at.desc(), OutboxRow.id.desc())
+            .limit(limit)
+        )
+    )
 
 
 def expired_between(session: Session, since: datetime, until: datetime) -> list[dict]:
     """The messages that expired unsent in ``(since, until]``, as the summary lists them."""
-    rows = session.execute(select(T.c.kind, T.c.recipient, T.c.about, T.c.send_at, T.c.expires_at, T.c.last_error)
-                           .where(T.c.state == EXPIRED, T.c.expires_at > since, T.c.expires_at <= until,
-                                  T.c.kind != "expiry").order_by(T.c.expires_at, T.c.id))
-    return [{"kind": r.kind, "recipient": r.recipient, "about": r.about, "send_at": r.send_at.isoformat(),
-             "expires_at": r.expires_at.isoformat(), "last_error": r.last_error[:200]} for r in rows]
+    rows = session.execute(
+        select(T.c.kind, T.c.recipient, T.c.about, T.c.send_at, T.c.expires_at, T.c.last_error)
+        .where(T.c.state == EXPIRED, T.c.expires_at > since, T.c.expires_at <= until, T.c.kind != "expiry")
+        .order_by(T.c.expires_at, T.c.id)
+    )
+    return [
+        {
+            "kind": r.kind,
+            "recipient": r.recipient,
+            "about": r.about,
+            "send_at": r.send_at.isoformat(),
+            "expires_at": r.expires_at.isoformat(),
+            "last_error": r.last_error[:200],
+        }
+        for r in rows
+    ]
 
 
 def last_summary(session: Session) -> datetime | None:
@@ -256,5 +392,14 @@ def last_summary(session: Session) -> datetime | None:
 
 
 def as_message(row: OutboxRow | Row) -> Message:
-    return Message(row.kind, row.about, row.recipient, row.announces, row.send_at, row.expires_at, row.lang,
-                   tuple(row.cc or ()), row.context or {})
+    return Message(
+        row.kind,
+        row.about,
+        row.recipient,
+        row.announces,
+        row.send_at,
+        row.expires_at,
+        row.lang,
+        tuple(row.cc or ()),
+        row.context or {},
+    )

@@ -16,12 +16,16 @@ from scheduler.store.tables import AgencyRow, ApiTokenRow, ObligationRow, PlanRo
 def _check_agency(session: Session, code: str | None) -> None:
     if code and session.scalar(select(AgencyRow.code).where(AgencyRow.code == code).limit(1)) is None:
         known = sorted(set(session.scalars(select(AgencyRow.code))))
-        raise InputError(N_('--agency: no agency "{value}" in the loaded plans (known: {allowed})'),
-                         value=code, allowed=", ".join(known) or "-")
+        raise InputError(
+            N_('--agency: no agency "{value}" in the loaded plans (known: {allowed})'),
+            value=code,
+            allowed=", ".join(known) or "-",
+        )
 
 
-def add_user(session: Session, email: str, roles: list[str], agency: str | None, name: str,
-             lang: str, now: datetime) -> UserRow:
+def add_user(
+    session: Session, email: str, roles: list[str], agency: str | None, name: str, lang: str, now: datetime
+) -> UserRow:
     email = normalize_email(email)
     roles = check_roles(roles)
     _check_agency(session, agency)
@@ -29,8 +33,16 @@ def add_user(session: Session, email: str, roles: list[str], agency: str | None,
         raise InputError(N_("a producer records for one agency: give --agency"))
     if find_user(session, email):
         raise InputError(N_("{email} is already a user"), email=email)
-    user = UserRow(email=email, name=name, roles=roles, agency_code=agency, lang=check_lang(lang),
-                   disabled=False, created_at=now, updated_at=now)
+    user = UserRow(
+        email=email,
+        name=name,
+        roles=roles,
+        agency_code=agency,
+        lang=check_lang(lang),
+        disabled=False,
+        created_at=now,
+        updated_at=now,
+    )
     session.add(user)
     session.flush()
     return user
@@ -53,8 +65,9 @@ def disable_user(session: Session, email: str, now: datetime) -> UserRow:
     return user
 
 
-def update_user(session: Session, email: str, roles: list[str], agency: str | None, name: str, lang: str,
-                now: datetime) -> UserRow:
+def update_user(
+    session: Session, email: str, roles: list[str], agency: str | None, name: str, lang: str, now: datetime
+) -> UserRow:
     """New roles, agency, name and language, checked as ``add_user`` checks
     them. A change of roles or agency ends every session of the user, so it
     takes effect at their next request."""
@@ -82,21 +95,32 @@ def enable_user(session: Session, email: str, now: datetime) -> UserRow:
     return user
 
 
-def subscribe(session: Session, email: str, scope: FeedScope, token: str, now: datetime,
-              lang: str = "vi") -> SubscriptionRow:
+def subscribe(
+    session: Session, email: str, scope: FeedScope, token: str, now: datetime, lang: str = "vi"
+) -> SubscriptionRow:
     """A new subscription; an unknown address becomes an editor (reading ``lang``) first."""
     _check_agency(session, scope.agency)
     if scope.plan and session.get(PlanRow, scope.plan) is None:
         raise InputError(N_('--plan: no plan "{value}" is loaded'), value=scope.plan)
-    if scope.obligation and session.scalar(select(ObligationRow.code).where(
-            ObligationRow.code == scope.obligation).limit(1)) is None:
+    if (
+        scope.obligation
+        and session.scalar(select(ObligationRow.code).where(ObligationRow.code == scope.obligation).limit(1)) is None
+    ):
         raise InputError(N_('--obligation: no obligation "{value}" in the loaded plans'), value=scope.obligation)
     user = find_user(session, email) or add_user(session, email, ["editor"], None, "", lang, now)
     if user.disabled:
         raise InputError(N_("{email} is disabled"), email=user.email)
-    row = SubscriptionRow(user_id=user.id, token_sha256=token_digest(token), export_name=secrets.token_hex(16),
-                          plan_code=scope.plan, agency_code=scope.agency, obligation_code=scope.obligation,
-                          channel=scope.channel, milestones=scope.milestones, created_at=now)
+    row = SubscriptionRow(
+        user_id=user.id,
+        token_sha256=token_digest(token),
+        export_name=secrets.token_hex(16),
+        plan_code=scope.plan,
+        agency_code=scope.agency,
+        obligation_code=scope.obligation,
+        channel=scope.channel,
+        milestones=scope.milestones,
+        created_at=now,
+    )
     session.add(row)
     session.flush()
     return row
@@ -109,8 +133,11 @@ def list_subscriptions(session: Session) -> list[tuple[SubscriptionRow, UserRow]
 
 def subscriptions_of(session: Session, user_id: int) -> list[SubscriptionRow]:
     """One person's subscriptions, newest first, revoked ones included."""
-    return list(session.scalars(select(SubscriptionRow).where(SubscriptionRow.user_id == user_id)
-                                .order_by(SubscriptionRow.id.desc())))
+    return list(
+        session.scalars(
+            select(SubscriptionRow).where(SubscriptionRow.user_id == user_id).order_by(SubscriptionRow.id.desc())
+        )
+    )
 
 
 def revoke(session: Session, subscription_id: int, now: datetime) -> SubscriptionRow:
@@ -124,8 +151,11 @@ def revoke(session: Session, subscription_id: int, now: datetime) -> Subscriptio
 
 def active_subscriptions(session: Session) -> list[tuple[SubscriptionRow, str]]:
     """Subscriptions that may be served, with their user's language."""
-    query = (select(SubscriptionRow, UserRow.lang).join(UserRow)
-             .where(SubscriptionRow.revoked_at.is_(None), UserRow.disabled.is_(False)))
+    query = (
+        select(SubscriptionRow, UserRow.lang)
+        .join(UserRow)
+        .where(SubscriptionRow.revoked_at.is_(None), UserRow.disabled.is_(False))
+    )
     return [(s, lang) for s, lang in session.execute(query)]
 
 
@@ -161,6 +191,13 @@ def revoke_token(session: Session, token_id: int, now: datetime) -> ApiTokenRow:
 def user_by_token(session: Session, token: str) -> UserRow | None:
     """The active user a bearer token belongs to; None for unknown, revoked
     or disabled, which callers answer alike."""
-    query = (select(UserRow).join(ApiTokenRow).where(ApiTokenRow.token_sha256 == token_digest(token),
-                                                     ApiTokenRow.revoked_at.is_(None), UserRow.disabled.is_(False)))
+    query = (
+        select(UserRow)
+        .join(ApiTokenRow)
+        .where(
+            ApiTokenRow.token_sha256 == token_digest(token),
+            ApiTokenRow.revoked_at.is_(None),
+            UserRow.disabled.is_(False),
+        )
+    )
     return session.scalar(query)

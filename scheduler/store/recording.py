@@ -60,8 +60,15 @@ def actor_by_email(session: Session, email: str) -> Actor:
 def _target(session: Session, row: OccurrenceRow) -> Target:
     """In the plan's time zone (the database keeps UTC), so messages read locally."""
     zone = ZoneInfo(session.get(PlanRow, row.plan_code).timezone)
-    return Target(row.id, row.status, row.window_start.astimezone(zone), row.window_end.astimezone(zone),
-                  row.shown.get("min_duration"), tuple(row.shown.get("channels", [])), row.number)
+    return Target(
+        row.id,
+        row.status,
+        row.window_start.astimezone(zone),
+        row.window_end.astimezone(zone),
+        row.shown.get("min_duration"),
+        tuple(row.shown.get("channels", [])),
+        row.number,
+    )
 
 
 def grants(session: Session, plan: str, obligation: str) -> tuple[str, ...]:
@@ -72,8 +79,14 @@ def grants(session: Session, plan: str, obligation: str) -> tuple[str, ...]:
 
 def refuse(actor: Actor, action: str, what: str, decision: Decision, status: int = 403) -> Refused:
     """Every refusal is logged with who, what and why."""
-    log.warning("refused: %s may not %s %s: %s", actor.email, action, what,
-                decision.reason.format(**(decision.params or {})), extra={"refusal": True})
+    log.warning(
+        "refused: %s may not %s %s: %s",
+        actor.email,
+        action,
+        what,
+        decision.reason.format(**(decision.params or {})),
+        extra={"refusal": True},
+    )
     return Refused(decision, status)
 
 
@@ -112,8 +125,13 @@ def delivery_of(rows, occurrence_id: str) -> dict | None:
     if not state.state:
         return None
     payload = next(stored_ledger.parse_content(r.content) for r in rows if r.seq == state.seq)["payload"]
-    return {"state": state.state, "moment": state.moment.isoformat() if state.moment else None,
-            "seq": state.seq, "note": state.note, "reasons": payload.get("reasons", [])}
+    return {
+        "state": state.state,
+        "moment": state.moment.isoformat() if state.moment else None,
+        "seq": state.seq,
+        "note": state.note,
+        "reasons": payload.get("reasons", []),
+    }
 
 
 def _apply_state(session: Session, row: OccurrenceRow, now: datetime, base_url: str) -> None:
@@ -133,8 +151,9 @@ def _occurrence(session: Session, actor: Actor, occurrence_id: str) -> Occurrenc
     return row
 
 
-def precheck(session: Session, actor: Actor, occurrence_id: str | None, obligation: str | None,
-             plan: str | None) -> str:
+def precheck(
+    session: Session, actor: Actor, occurrence_id: str | None, obligation: str | None, plan: str | None
+) -> str:
     """Refuse before a (large) upload is read; ``record_delivery`` checks
     again in its own transaction. The code of the plan recorded against."""
     if occurrence_id is not None:
@@ -144,8 +163,10 @@ def precheck(session: Session, actor: Actor, occurrence_id: str | None, obligati
         keys = [(row.plan_code, row.obligation_code, row.agency_code)]
     else:
         query = select(ObligationRow).where(ObligationRow.code == obligation)
-        keys = [(ob.plan_code, ob.code, ob.host) for ob in
-                session.scalars(query.where(ObligationRow.plan_code == plan) if plan else query)]
+        keys = [
+            (ob.plan_code, ob.code, ob.host)
+            for ob in session.scalars(query.where(ObligationRow.plan_code == plan) if plan else query)
+        ]
         if not keys:
             raise NotFound(N_('no obligation "{code}"'), code=obligation)
     decisions = [may_record(actor, host, grants(session, p, ob)) for p, ob, host in keys]
@@ -154,9 +175,17 @@ def precheck(session: Session, actor: Actor, occurrence_id: str | None, obligati
     return keys[decisions.index(next(d for d in decisions if d))][0]
 
 
-def record_delivery(session: Session, actor: Actor, evidence: Evidence, now: datetime, base_url: str,
-                    occurrence_id: str | None = None, obligation: str | None = None, period: str | None = None,
-                    plan: str | None = None) -> Recorded:
+def record_delivery(
+    session: Session,
+    actor: Actor,
+    evidence: Evidence,
+    now: datetime,
+    base_url: str,
+    occurrence_id: str | None = None,
+    obligation: str | None = None,
+    period: str | None = None,
+    plan: str | None = None,
+) -> Recorded:
     """Against one occurrence, or against an obligation and period (the
     lowest-numbered open occurrence of that window; an extra when all are met)."""
     extra = False
@@ -170,29 +199,59 @@ def record_delivery(session: Session, actor: Actor, evidence: Evidence, now: dat
     known = {t["code"] for t in (session.get(PlanRow, row.plan_code).definition.get("topics") or [])}
     unknown = [t for t in evidence.topics if t not in known]
     if unknown:
-        raise DeliveryError("topics", N_('unknown topic "{value}" (declared: {allowed})'),
-                            value=unknown[0], allowed=", ".join(sorted(known)) or "-")
+        raise DeliveryError(
+            "topics",
+            N_('unknown topic "{value}" (declared: {allowed})'),
+            value=unknown[0],
+            allowed=", ".join(sorted(known)) or "-",
+        )
     siblings = _window(session, row)
     recorded = stored_ledger.recorded(stored_ledger.entries_of(session, [o.id for o in siblings]))
-    open_sibling = next((o.id for o in siblings if o.id != row.id and o.status != "cancelled"
-                         and not is_met(recorded.get(o.id, []))), None)
+    open_sibling = next(
+        (o.id for o in siblings if o.id != row.id and o.status != "cancelled" and not is_met(recorded.get(o.id, []))),
+        None,
+    )
     verdict = judge(_target(session, row), evidence, recorded.get(row.id, []), now, extra, open_sibling)
     payload = {
-        "moment": evidence.moment.isoformat(), "moment_kind": evidence.moment_kind, "duration": evidence.duration,
-        "url": evidence.url, "title": evidence.title, "topics": list(evidence.topics), "note": evidence.note,
-        "fields": dict(evidence.fields), "files": [asdict(f) for f in evidence.files],
-        "conforming": verdict.conforming, "late": verdict.late, "extra": extra,
-        "reasons": [[m, p] for m, p in verdict.reasons], "gaps": list(verdict.gaps),
+        "moment": evidence.moment.isoformat(),
+        "moment_kind": evidence.moment_kind,
+        "duration": evidence.duration,
+        "url": evidence.url,
+        "title": evidence.title,
+        "topics": list(evidence.topics),
+        "note": evidence.note,
+        "fields": dict(evidence.fields),
+        "files": [asdict(f) for f in evidence.files],
+        "conforming": verdict.conforming,
+        "late": verdict.late,
+        "extra": extra,
+        "reasons": [[m, p] for m, p in verdict.reasons],
+        "gaps": list(verdict.gaps),
     }
     stored_ledger.remember_files(session, payload["files"], now)
     entry = stored_ledger.append(session, "delivery", row.id, now, actor.email, payload, evidence.supersedes)
     _apply_state(session, row, now, base_url)
-    return Recorded(entry.seq, row.id, (row.delivery or {}).get("state"), verdict.conforming, verdict.late, extra,
-                    verdict.reasons, verdict.gaps)
+    return Recorded(
+        entry.seq,
+        row.id,
+        (row.delivery or {}).get("state"),
+        verdict.conforming,
+        verdict.late,
+        extra,
+        verdict.reasons,
+        verdict.gaps,
+    )
 
 
-def record_excuse(session: Session, actor: Actor, occurrence_id: str, reason: str, now: datetime, base_url: str,
-                  supersedes: int | None = None) -> Recorded:
+def record_excuse(
+    session: Session,
+    actor: Actor,
+    occurrence_id: str,
+    reason: str,
+    now: datetime,
+    base_url: str,
+    supersedes: int | None = None,
+) -> Recorded:
     row = _occurrence(session, actor, occurrence_id)
     decision = may_excuse(actor, row.agency_code)
     if not decision:
@@ -200,36 +259,52 @@ def record_excuse(session: Session, actor: Actor, occurrence_id: str, reason: st
     if not reason.strip():
         raise DeliveryError("reason", N_("give the reason for the excuse"))
     if row.status == "cancelled":
-        raise DeliveryError("occurrence", N_("occurrence {id} is cancelled; nothing can be delivered for it"),
-                            id=row.id)
+        raise DeliveryError(
+            "occurrence", N_("occurrence {id} is cancelled; nothing can be delivered for it"), id=row.id
+        )
     if supersedes is not None:
         mine = {e.seq: e for e in stored_ledger.recorded(stored_ledger.entries_of(session, [row.id])).get(row.id, [])}
         if supersedes not in mine or mine[supersedes].superseded:
-            raise DeliveryError("supersedes", N_("entry {seq} is not an active entry of occurrence {id}"),
-                                seq=supersedes, id=row.id)
+            raise DeliveryError(
+                "supersedes", N_("entry {seq} is not an active entry of occurrence {id}"), seq=supersedes, id=row.id
+            )
     entry = stored_ledger.append(session, "excuse", row.id, now, actor.email, {"reason": reason.strip()}, supersedes)
     _apply_state(session, row, now, base_url)
     return Recorded(entry.seq, row.id, (row.delivery or {}).get("state"), True, False, False, (), ())
 
 
 def _window(session: Session, row: OccurrenceRow) -> list[OccurrenceRow]:
-    return list(session.scalars(select(OccurrenceRow).where(
-        OccurrenceRow.plan_code == row.plan_code, OccurrenceRow.obligation_code == row.obligation_code,
-        OccurrenceRow.period == row.period).order_by(OccurrenceRow.number)))
+    return list(
+        session.scalars(
+            select(OccurrenceRow)
+            .where(
+                OccurrenceRow.plan_code == row.plan_code,
+                OccurrenceRow.obligation_code == row.obligation_code,
+                OccurrenceRow.period == row.period,
+            )
+            .order_by(OccurrenceRow.number)
+        )
+    )
 
 
-def _by_period(session: Session, actor: Actor, obligation: str, period: str, plan: str | None
-               ) -> tuple[OccurrenceRow, bool]:
+def _by_period(
+    session: Session, actor: Actor, obligation: str, period: str, plan: str | None
+) -> tuple[OccurrenceRow, bool]:
     query = select(OccurrenceRow).where(OccurrenceRow.obligation_code == obligation, OccurrenceRow.period == period)
     if plan:
         query = query.where(OccurrenceRow.plan_code == plan)
     rows = list(session.scalars(query.order_by(OccurrenceRow.number)))
     if not rows:
-        raise DeliveryError("period", N_('obligation "{obligation}" owes nothing in period "{period}"'),
-                            obligation=obligation, period=period)
+        raise DeliveryError(
+            "period",
+            N_('obligation "{obligation}" owes nothing in period "{period}"'),
+            obligation=obligation,
+            period=period,
+        )
     if len({r.plan_code for r in rows}) > 1:
-        raise DeliveryError("plan", N_('obligation "{obligation}" exists in several plans; say which with plan'),
-                            obligation=obligation)
+        raise DeliveryError(
+            "plan", N_('obligation "{obligation}" exists in several plans; say which with plan'), obligation=obligation
+        )
     recorded = stored_ledger.recorded(stored_ledger.entries_of(session, [r.id for r in rows]))
     target, extra = choose_target([(_target(session, r), recorded.get(r.id, [])) for r in rows])
     return next(r for r in rows if r.id == target.id), extra

@@ -32,8 +32,16 @@ from scheduler.store.tables import AgencyRow, ObligationRow, PlanRow
 from scheduler.store.watch import calendar_of
 
 
-def compliance_report(session: Session, plan_code: str | None, period: ReportPeriod, now: datetime,
-                      scope: Scope, at_risk_days: int, report_agency: str, lang: str = "vi") -> dict:
+def compliance_report(
+    session: Session,
+    plan_code: str | None,
+    period: ReportPeriod,
+    now: datetime,
+    scope: Scope,
+    at_risk_days: int,
+    report_agency: str,
+    lang: str = "vi",
+) -> dict:
     """Everything a report shows, as of ``now``."""
     plans = list(session.scalars(select(PlanRow).order_by(PlanRow.code)))
     if plan_code:
@@ -41,8 +49,9 @@ def compliance_report(session: Session, plan_code: str | None, period: ReportPer
     if not plans:
         raise InputError(N_('no plan "{value}" is loaded'), value=plan_code or "-")
     if len(plans) > 1:
-        raise InputError(N_("several plans are loaded; say which with --plan ({allowed})"),
-                         allowed=", ".join(p.code for p in plans))
+        raise InputError(
+            N_("several plans are loaded; say which with --plan ({allowed})"), allowed=", ".join(p.code for p in plans)
+        )
     plan = plans[0]
     tz = ZoneInfo(plan.timezone)
     calendar = calendar_of(plan)
@@ -52,10 +61,13 @@ def compliance_report(session: Session, plan_code: str | None, period: ReportPer
     scope = Scope(plan.code, scope.agency, scope.obligation)
     groups = totals(session, scope, period, tz, now, risk_until)
     listed = statuses(session, scope, period, tz, now, risk_until)
-    agencies = {a.code: (a.name, a.name_en) for a in
-                session.scalars(select(AgencyRow).where(AgencyRow.plan_code == plan.code))}
-    obligations = {o.code: (o.title, o.title_en) for o in
-                   session.scalars(select(ObligationRow).where(ObligationRow.plan_code == plan.code))}
+    agencies = {
+        a.code: (a.name, a.name_en) for a in session.scalars(select(AgencyRow).where(AgencyRow.plan_code == plan.code))
+    }
+    obligations = {
+        o.code: (o.title, o.title_en)
+        for o in session.scalars(select(ObligationRow).where(ObligationRow.plan_code == plan.code))
+    }
     topics = {t["code"]: (t["title"], t["title_en"]) for t in plan.definition.get("topics", [])}
     entries = entries_by_occurrence(session, [o.id for o, _ in listed], now)
     superseded = {e.supersedes for rows in entries.values() for e in rows if e.supersedes}
@@ -69,32 +81,86 @@ def compliance_report(session: Session, plan_code: str | None, period: ReportPer
             if active and e.kind == "delivery":
                 covered.update(payload.get("topics", []))
                 if payload.get("gaps"):
-                    gaps.append({"occurrence": o.id, "entry": e.seq, "agency": o.agency_code,
-                                 "obligation": o.obligation_code, "missing": payload["gaps"]})
-            links.append({"seq": e.seq, "kind": e.kind, "active": active,
-                          "recorded_at": e.recorded_at.astimezone(tz).isoformat(),
-                          "recorded_by": e.recorded_by, "moment": payload.get("moment"), "url": payload.get("url", ""),
-                          "reason": payload.get("reason", ""), "conforming": e.conforming, "late": e.late,
-                          "extra": e.extra,
-                          "files": [{"name": f["name"], "sha256": f["sha256"], "type": f["type"],
-                                     "href": f"/api/ledger/{e.seq}/files/{f['sha256']}"}
-                                    for f in payload.get("files", [])]})
-        occurrences.append({
-            "id": o.id, "agency": o.agency_code, "obligation": o.obligation_code, "period": o.period,
-            "number": o.number, "title": pick(lang, o.title, o.title_en),
-            "window_start": o.window_start.astimezone(tz).isoformat(),
-            "window_end": o.window_end.astimezone(tz).isoformat(), "due": o.due.astimezone(tz).isoformat(),
-            "status": status, "href": f"/o/{o.id}", "evidence": links})
-    rows = [{"agency": a, "agency_name": pick(lang, *agencies.get(a, (a, ""))), "obligation": ob,
-             "obligation_title": pick(lang, *obligations.get(ob, (ob, ""))), **counts}
-            for (a, ob), counts in groups.items()]
-    facts = [Facts(o.id, o.agency_code, o.obligation_code, o.period, o.window_start.astimezone(tz),
-                   o.window_end.astimezone(tz), o.cancelled_at) for o, _ in listed]  # working days count locally
+                    gaps.append(
+                        {
+                            "occurrence": o.id,
+                            "entry": e.seq,
+                            "agency": o.agency_code,
+                            "obligation": o.obligation_code,
+                            "missing": payload["gaps"],
+                        }
+                    )
+            links.append(
+                {
+                    "seq": e.seq,
+                    "kind": e.kind,
+                    "active": active,
+                    "recorded_at": e.recorded_at.astimezone(tz).isoformat(),
+                    "recorded_by": e.recorded_by,
+                    "moment": payload.get("moment"),
+                    "url": payload.get("url", ""),
+                    "reason": payload.get("reason", ""),
+                    "conforming": e.conforming,
+                    "late": e.late,
+                    "extra": e.extra,
+                    "files": [
+                        {
+                            "name": f["name"],
+                            "sha256": f["sha256"],
+                            "type": f["type"],
+                            "href": f"/api/ledger/{e.seq}/files/{f['sha256']}",
+                        }
+                        for f in payload.get("files", [])
+                    ],
+                }
+            )
+        occurrences.append(
+            {
+                "id": o.id,
+                "agency": o.agency_code,
+                "obligation": o.obligation_code,
+                "period": o.period,
+                "number": o.number,
+                "title": pick(lang, o.title, o.title_en),
+                "window_start": o.window_start.astimezone(tz).isoformat(),
+                "window_end": o.window_end.astimezone(tz).isoformat(),
+                "due": o.due.astimezone(tz).isoformat(),
+                "status": status,
+                "href": f"/o/{o.id}",
+                "evidence": links,
+            }
+        )
+    rows = [
+        {
+            "agency": a,
+            "agency_name": pick(lang, *agencies.get(a, (a, ""))),
+            "obligation": ob,
+            "obligation_title": pick(lang, *obligations.get(ob, (ob, ""))),
+            **counts,
+        }
+        for (a, ob), counts in groups.items()
+    ]
+    facts = [
+        Facts(
+            o.id,
+            o.agency_code,
+            o.obligation_code,
+            o.period,
+            o.window_start.astimezone(tz),
+            o.window_end.astimezone(tz),
+            o.cancelled_at,
+        )
+        for o, _ in listed
+    ]  # working days count locally
     views = window_views(facts, {o.id: s for o, s in listed}, now, calendar)
     return {
         "plan": {"code": plan.code, "title": pick(lang, plan.title, plan.title_en), "issuer": plan.issuer},
-        "period": {"label": period.label, "start": period.start.isoformat(), "end": period.last_day.isoformat(),
-                   "cutoff": period.cutoff},
+        "period": {
+            "label": period.label,
+            "start": period.start.isoformat(),
+            "end": period.last_day.isoformat(),
+            "cutoff": period.cutoff,
+        },
         "as_of": now.isoformat(),
         "scope": {"agency": scope.agency, "obligation": scope.obligation},
         "lang": lang,
@@ -102,8 +168,10 @@ def compliance_report(session: Session, plan_code: str | None, period: ReportPer
         "agencies": _per_agency(rows, agencies, lang),
         "totals": _sum(rows),
         "windows": [_window(v, obligations, lang, tz) for v in views],
-        "topics": {"covered": [{"code": c, "title": pick(lang, *topics[c])} for c in topics if c in covered],
-                   "uncovered": [{"code": c, "title": pick(lang, *topics[c])} for c in topics if c not in covered]},
+        "topics": {
+            "covered": [{"code": c, "title": pick(lang, *topics[c])} for c in topics if c in covered],
+            "uncovered": [{"code": c, "title": pick(lang, *topics[c])} for c in topics if c not in covered],
+        },
         "gaps": gaps,
         "occurrences": occurrences,
         "heatmap": _heatmap(listed, period, agencies, lang, tz),
@@ -111,17 +179,28 @@ def compliance_report(session: Session, plan_code: str | None, period: ReportPer
     }
 
 
-def period_report(session: Session, period: str, cutoff: bool, now: datetime, scope: Scope, at_risk_days: int,
-                  report_agency: str, lang: str) -> dict:
+def period_report(
+    session: Session,
+    period: str,
+    cutoff: bool,
+    now: datetime,
+    scope: Scope,
+    at_risk_days: int,
+    report_agency: str,
+    lang: str,
+) -> dict:
     """The report of a period as people name it ("2024-Q1", with or without
     the reporting cut-off): what the API, the dashboard and its downloads show."""
-    return compliance_report(session, scope.plan, report_period(period, cutoff), now, scope, at_risk_days,
-                             report_agency, lang)
+    return compliance_report(
+        session, scope.plan, report_period(period, cutoff), now, scope, at_risk_days, report_agency, lang
+    )
 
 
 # The printable report carries its style inline (it is also saved and mailed as one file), runs no script.
-REPORT_POLICY = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; "
-                 "base-uri 'none'; form-action 'none'")
+REPORT_POLICY = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; "
+    "base-uri 'none'; form-action 'none'"
+)
 
 
 def _within_reach(plan: PlanRow, period: ReportPeriod, now: datetime) -> None:
@@ -129,11 +208,18 @@ def _within_reach(plan: PlanRow, period: ReportPeriod, now: datetime) -> None:
     first, last = plan_reach(plan.period_start, plan.period_end)
     reach = {"first": first.strftime("%d/%m/%Y"), "last": last.strftime("%d/%m/%Y"), "plan": plan.code}
     if period.start < first or period.last_day > last:
-        raise PeriodError(N_("expected a period between {first} and {last} (ten years around plan "
-                             "{plan}), got {value}"), value=period.label, **reach)
+        raise PeriodError(
+            N_("expected a period between {first} and {last} (ten years around plan {plan}), got {value}"),
+            value=period.label,
+            **reach,
+        )
     if not first <= now.date() <= last:
-        raise FieldError("as_of", N_("expected a moment between {first} and {last} (ten years around plan "
-                                     "{plan}), got {value}"), value=now.strftime("%d/%m/%Y"), **reach)
+        raise FieldError(
+            "as_of",
+            N_("expected a moment between {first} and {last} (ten years around plan {plan}), got {value}"),
+            value=now.strftime("%d/%m/%Y"),
+            **reach,
+        )
 
 
 @dataclass(frozen=True)
@@ -173,16 +259,22 @@ def _per_agency(rows: list[dict], agencies: dict, lang: str) -> list[dict]:
     found: dict[str, list[dict]] = {}
     for r in rows:
         found.setdefault(r["agency"], []).append(r)
-    return [{"agency": a, "agency_name": pick(lang, *agencies.get(a, (a, ""))), **_sum(items)}
-            for a, items in found.items()]
+    return [
+        {"agency": a, "agency_name": pick(lang, *agencies.get(a, (a, ""))), **_sum(items)} for a, items in found.items()
+    ]
 
 
 def _window(v: WindowView, obligations: dict, lang: str, tz: ZoneInfo) -> dict:
-    return {"obligation": v.obligation,
-            "obligation_title": pick(lang, *obligations.get(v.obligation, (v.obligation, ""))),
-            "period": v.period, "window_start": v.window_start.astimezone(tz).date().isoformat(),
-            "window_last_day": (v.window_end.astimezone(tz) - timedelta(days=1)).date().isoformat(),
-            "owed": v.owed, "met": v.met, "working_days_left": v.working_days_left}
+    return {
+        "obligation": v.obligation,
+        "obligation_title": pick(lang, *obligations.get(v.obligation, (v.obligation, ""))),
+        "period": v.period,
+        "window_start": v.window_start.astimezone(tz).date().isoformat(),
+        "window_last_day": (v.window_end.astimezone(tz) - timedelta(days=1)).date().isoformat(),
+        "owed": v.owed,
+        "met": v.met,
+        "working_days_left": v.working_days_left,
+    }
 
 
 def _heatmap(listed, period: ReportPeriod, agencies: dict, lang: str, tz: ZoneInfo) -> dict:
@@ -193,17 +285,34 @@ def _heatmap(listed, period: ReportPeriod, agencies: dict, lang: str, tz: ZoneIn
         last = (o.window_end.astimezone(tz) - timedelta(days=1)).date()
         cells.setdefault((o.agency_code, f"{last.year}-{last.month:02d}"), []).append(status)
     names = sorted({a for a, _ in cells})
-    return {"months": months, "agencies": [
-        {"agency": a, "agency_name": pick(lang, *agencies.get(a, (a, ""))),
-         "cells": [{"month": m, **tally(cells.get((a, m), []))} for m in months]} for a in names]}
+    return {
+        "months": months,
+        "agencies": [
+            {
+                "agency": a,
+                "agency_name": pick(lang, *agencies.get(a, (a, ""))),
+                "cells": [{"month": m, **tally(cells.get((a, m), []))} for m in months],
+            }
+            for a in names
+        ],
+    }
 
 
 def _document(plan: PlanRow, issuer: tuple[str, str] | None, now: datetime, lang: str) -> dict:
     """What Nghị định 30/2020/NĐ-CP puts around the body of an administrative report."""
     province = plan.issuer.replace("Ủy ban nhân dân", "").replace("UBND", "").strip()
     place = province.replace("tỉnh", "").replace("thành phố", "").strip() or province
-    return {"authority": (plan.issuer or "").upper(), "issuer": (issuer[0] if issuer else plan.issuer).upper(),
-            "motto": "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "motto_sub": "Độc lập - Tự do - Hạnh phúc",
-            "number": "Số:      /BC", "place": place, "day": now.day, "month": now.month, "year": now.year,
-            "recipients": [f"{plan.issuer} (để báo cáo)", "Lưu: VT."], "signer_title": "GIÁM ĐỐC" if issuer else "",
-            "lang": lang}
+    return {
+        "authority": (plan.issuer or "").upper(),
+        "issuer": (issuer[0] if issuer else plan.issuer).upper(),
+        "motto": "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+        "motto_sub": "Độc lập - Tự do - Hạnh phúc",
+        "number": "Số:      /BC",
+        "place": place,
+        "day": now.day,
+        "month": now.month,
+        "year": now.year,
+        "recipients": [f"{plan.issuer} (để báo cáo)", "Lưu: VT."],
+        "signer_title": "GIÁM ĐỐC" if issuer else "",
+        "lang": lang,
+    }

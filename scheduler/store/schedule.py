@@ -35,34 +35,68 @@ def _jsonable(value):
     return str(value)
 
 
-def save_plan(session: Session, plan: Plan, occurrences: list[Occurrence], now: datetime,
-              source_sha256: str, base_url: str) -> Changes:
+def save_plan(
+    session: Session, plan: Plan, occurrences: list[Occurrence], now: datetime, source_sha256: str, base_url: str
+) -> Changes:
     """Upsert the plan, its agencies and obligations, reconcile its occurrences
     and reserialize the calendar items of those that changed."""
-    session.merge(PlanRow(
-        code=plan.code, title=plan.title, title_en=plan.title_en, issuer=plan.issuer,
-        timezone=plan.timezone, period_start=plan.period.start, period_end=plan.period.end,
-        source=plan.source, source_sha256=source_sha256, loaded_at=now,
-        definition={"number": plan.number, "issued_on": _jsonable(plan.issued_on),
-                    "legal_basis": list(plan.legal_basis), "due_time": plan.due_time.isoformat(),
-                    "topics": _jsonable(plan.topics), "audiences": _jsonable(plan.audiences),
-                    "extra_holidays": _jsonable(plan.extra_holidays),
-                    "extra_workdays": _jsonable(plan.extra_workdays),
-                    "reminder_policy": dict(plan.reminder_policy)},
-    ))
+    session.merge(
+        PlanRow(
+            code=plan.code,
+            title=plan.title,
+            title_en=plan.title_en,
+            issuer=plan.issuer,
+            timezone=plan.timezone,
+            period_start=plan.period.start,
+            period_end=plan.period.end,
+            source=plan.source,
+            source_sha256=source_sha256,
+            loaded_at=now,
+            definition={
+                "number": plan.number,
+                "issued_on": _jsonable(plan.issued_on),
+                "legal_basis": list(plan.legal_basis),
+                "due_time": plan.due_time.isoformat(),
+                "topics": _jsonable(plan.topics),
+                "audiences": _jsonable(plan.audiences),
+                "extra_holidays": _jsonable(plan.extra_holidays),
+                "extra_workdays": _jsonable(plan.extra_workdays),
+                "reminder_policy": dict(plan.reminder_policy),
+            },
+        )
+    )
     session.flush()
     for agency in plan.agencies:
-        session.merge(AgencyRow(plan_code=plan.code, code=agency.code, name=agency.name,
-                                name_en=agency.name_en, kind=agency.kind, contacts=list(agency.contacts)))
+        session.merge(
+            AgencyRow(
+                plan_code=plan.code,
+                code=agency.code,
+                name=agency.name,
+                name_en=agency.name_en,
+                kind=agency.kind,
+                contacts=list(agency.contacts),
+            )
+        )
     current = {o.code for o in plan.obligations}
     for row in session.scalars(select(ObligationRow).where(ObligationRow.plan_code == plan.code)):
         row.active = row.code in current
     for ob in plan.obligations:
-        definition = {**_jsonable(dataclasses.replace(ob, cadence=None)),
-                      "reminder_policy": _jsonable(dict(ob.reminder_policy))}
-        session.merge(ObligationRow(plan_code=plan.code, code=ob.code, title=ob.title, title_en=ob.title_en,
-                                    host=ob.host, cadence=ob.cadence.describe(), definition=definition,
-                                    active=True))
+        definition = {
+            **_jsonable(dataclasses.replace(ob, cadence=None)),
+            "reminder_policy": _jsonable(dict(ob.reminder_policy)),
+        }
+        session.merge(
+            ObligationRow(
+                plan_code=plan.code,
+                code=ob.code,
+                title=ob.title,
+                title_en=ob.title_en,
+                host=ob.host,
+                cadence=ob.cadence.describe(),
+                definition=definition,
+                active=True,
+            )
+        )
     session.flush()
     rows = {r.id: r for r in session.scalars(select(OccurrenceRow).where(OccurrenceRow.plan_code == plan.code))}
     stored = {i: Stored(i, r.fingerprint, r.status, r.revision, r.window_end) for i, r in rows.items()}
@@ -89,27 +123,60 @@ def save_plan(session: Session, plan: Plan, occurrences: list[Occurrence], now: 
     changed = [o.id for o in changes.created] + [o.id for o, _ in changes.revised] + [i for i, _ in changes.cancelled]
     session.flush()
     write_items(session, changed, base_url)
-    session.add(LoadRow(plan_code=plan.code, loaded_at=now, source=plan.source, source_sha256=source_sha256,
-                        created=len(changes.created), revised=len(changes.revised),
-                        cancelled=len(changes.cancelled), unchanged=changes.unchanged))
+    session.add(
+        LoadRow(
+            plan_code=plan.code,
+            loaded_at=now,
+            source=plan.source,
+            source_sha256=source_sha256,
+            created=len(changes.created),
+            revised=len(changes.revised),
+            cancelled=len(changes.cancelled),
+            unchanged=changes.unchanged,
+        )
+    )
     session.flush()
     return changes
 
 
-def _row(o: Occurrence, revision: int, created_at: datetime, now: datetime, cancelled_at: datetime | None,
-         delivery: dict | None = None) -> OccurrenceRow:
+def _row(
+    o: Occurrence,
+    revision: int,
+    created_at: datetime,
+    now: datetime,
+    cancelled_at: datetime | None,
+    delivery: dict | None = None,
+) -> OccurrenceRow:
     return OccurrenceRow(
-        id=o.id, plan_code=o.plan, obligation_code=o.obligation, agency_code=o.agency, period=o.period,
-        number=o.number, title=o.title, title_en=o.title_en, window_start=o.window_start,
-        window_end=o.window_end, due=o.due, slot=o.slot, status=o.status, reason=o.reason,
-        revision=revision, fingerprint=fingerprint(o.shown()), shown=o.shown(), created_at=created_at, updated_at=now,
-        cancelled_at=cancelled_at, delivery=delivery,
+        id=o.id,
+        plan_code=o.plan,
+        obligation_code=o.obligation,
+        agency_code=o.agency,
+        period=o.period,
+        number=o.number,
+        title=o.title,
+        title_en=o.title_en,
+        window_start=o.window_start,
+        window_end=o.window_end,
+        due=o.due,
+        slot=o.slot,
+        status=o.status,
+        reason=o.reason,
+        revision=revision,
+        fingerprint=fingerprint(o.shown()),
+        shown=o.shown(),
+        created_at=created_at,
+        updated_at=now,
+        cancelled_at=cancelled_at,
+        delivery=delivery,
     )
 
 
 def _milestones(o: Occurrence) -> Iterable[MilestoneRow]:
-    return [MilestoneRow(occurrence_id=o.id, step=m.step, title=m.title, title_en=m.title_en,
-                         day=m.day, offset=m.offset) for m in o.milestones]
+    return [
+        MilestoneRow(occurrence_id=o.id, step=m.step, title=m.title, title_en=m.title_en, day=m.day, offset=m.offset)
+        for m in o.milestones
+    ]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -125,8 +192,11 @@ class Filters:
 
 def in_scope(query, plan: str | None, agency: str | None, obligation: str | None):
     """Narrow a query on occurrences to a plan, an agency, an obligation (each optional)."""
-    for column, value in ((OccurrenceRow.plan_code, plan), (OccurrenceRow.agency_code, agency),
-                          (OccurrenceRow.obligation_code, obligation)):
+    for column, value in (
+        (OccurrenceRow.plan_code, plan),
+        (OccurrenceRow.agency_code, agency),
+        (OccurrenceRow.obligation_code, obligation),
+    ):
         if value:
             query = query.where(column == value)
     return query
@@ -139,15 +209,22 @@ def find_occurrences(session: Session, filters: Filters) -> list[OccurrenceRow]:
         query = query.where(OccurrenceRow.due >= filters.start)
     if filters.end:
         query = query.where(OccurrenceRow.due < filters.end)
-    query = query.order_by(OccurrenceRow.due, OccurrenceRow.plan_code, OccurrenceRow.obligation_code,
-                           OccurrenceRow.period, OccurrenceRow.number)
+    query = query.order_by(
+        OccurrenceRow.due,
+        OccurrenceRow.plan_code,
+        OccurrenceRow.obligation_code,
+        OccurrenceRow.period,
+        OccurrenceRow.number,
+    )
     return list(session.scalars(query))
 
 
-def find_milestones(session: Session, filters: Filters, first: date | None, last: date | None
-                    ) -> list[tuple[MilestoneRow, OccurrenceRow]]:
-    query = in_scope(select(MilestoneRow, OccurrenceRow).join(OccurrenceRow), filters.plan, filters.agency,
-                     filters.obligation)
+def find_milestones(
+    session: Session, filters: Filters, first: date | None, last: date | None
+) -> list[tuple[MilestoneRow, OccurrenceRow]]:
+    query = in_scope(
+        select(MilestoneRow, OccurrenceRow).join(OccurrenceRow), filters.plan, filters.agency, filters.obligation
+    )
     if first:
         query = query.where(MilestoneRow.day >= first)
     if last:

@@ -47,5 +47,8 @@ def alive(session: Session, sid: str, user_id: int, now: datetime, idle: timedel
 
 def end(session: Session, sid: str, now: datetime) -> None:
     if isinstance(sid, str) and sid:
-        session.execute(update(SessionRow).where(SessionRow.id_sha256 == _digest(sid), SessionRow.ended_at.is_(None))
-                        .values(ended_at=now))
+        session.execute(
+            update(SessionRow)
+            .where(SessionRow.id_sha256 == _digest(sid), SessionRow.ended_at.is_(None))
+            .values(ended_at=now)
+        )

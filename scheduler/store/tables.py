@@ -294,8 +294,10 @@ class SignInFailureRow(Base):
     """Failed sign-ins, to slow down guessing (per address and per client)."""
 
     __tablename__ = "sign_in_failures"
-    __table_args__ = (Index("ix_sign_in_failures_email", "email", "at"),
-                      Index("ix_sign_in_failures_client", "client", "at"))
+    __table_args__ = (
+        Index("ix_sign_in_failures_email", "email", "at"),
+        Index("ix_sign_in_failures_client", "client", "at"),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     email: Mapped[str] = mapped_column(String(320))
     client: Mapped[str] = mapped_column(String(100))

@@ -20,16 +20,21 @@ LOOK_AHEAD = timedelta(days=60)  # invitations go out 15 working days before an 
 
 def calendar_of(plan: PlanRow) -> WorkCalendar:
     d = plan.definition or {}
-    return WorkCalendar(frozenset(date.fromisoformat(x) for x in d.get("extra_holidays", [])),
-                        frozenset(date.fromisoformat(x) for x in d.get("extra_workdays", [])))
+    return WorkCalendar(
+        frozenset(date.fromisoformat(x) for x in d.get("extra_holidays", [])),
+        frozenset(date.fromisoformat(x) for x in d.get("extra_workdays", [])),
+    )
 
 
 def dha_addresses(session: Session, plan: str, report_agency: str) -> tuple[str, ...]:
     """The reporting agency's contacts and every active user with the dha role."""
     agency = session.get(AgencyRow, (plan, report_agency))
     found = list(agency.contacts if agency else [])
-    found += [u for u, roles in session.execute(select(UserRow.email, UserRow.roles).where(UserRow.disabled.is_(False)))
-              if "dha" in (roles or [])]
+    found += [
+        u
+        for u, roles in session.execute(select(UserRow.email, UserRow.roles).where(UserRow.disabled.is_(False)))
+        if "dha" in (roles or [])
+    ]
     return tuple(dict.fromkeys(a.lower() for a in found))
 
 
@@ -39,8 +44,9 @@ def admin_addresses(session: Session) -> list[tuple[str, str]]:
     return [(email.lower(), lang) for email, roles, lang in rows if "admin" in (roles or [])]
 
 
-def watched(session: Session, now: datetime, report_agency: str, ids: list[str] | None = None
-            ) -> dict[str, tuple[PlanRow, list[Watched]]]:
+def watched(
+    session: Session, now: datetime, report_agency: str, ids: list[str] | None = None
+) -> dict[str, tuple[PlanRow, list[Watched]]]:
     """Per plan: the plan and its occurrences that may owe a message near ``now``
     (or exactly ``ids``), one Watched per recipient language."""
     query = select(OccurrenceRow)
@@ -59,8 +65,9 @@ def watched(session: Session, now: datetime, report_agency: str, ids: list[str] 
     for plan_code in sorted({r.plan_code for r in rows}):
         plan = session.get(PlanRow, plan_code)
         agencies = {a.code: a for a in session.scalars(select(AgencyRow).where(AgencyRow.plan_code == plan_code))}
-        obligations = {o.code: o for o in
-                       session.scalars(select(ObligationRow).where(ObligationRow.plan_code == plan_code))}
+        obligations = {
+            o.code: o for o in session.scalars(select(ObligationRow).where(ObligationRow.plan_code == plan_code))
+        }
         plan_policy = Policy.from_mapping((plan.definition or {}).get("reminder_policy"))
         dha = dha_addresses(session, plan_code, report_agency)
         items = []
@@ -73,11 +80,30 @@ def watched(session: Session, now: datetime, report_agency: str, ids: list[str] 
             for address in recipients:
                 by_lang.setdefault(langs.get(address, "vi"), []).append(address)
             for lang, addresses in sorted(by_lang.items()):
-                items.append(Watched(
-                    r.id, r.plan_code, r.obligation_code, r.agency_code, r.title, r.title_en, r.period, r.number,
-                    int(r.shown.get("count", 1)), r.window_start, r.window_end, r.due, r.slot, r.status,
-                    (r.delivery or {}).get("state"),
-                    tuple(sorted(steps.get(r.id, []), key=lambda m: m[3])), tuple(addresses), dha, lang, policy))
+                items.append(
+                    Watched(
+                        r.id,
+                        r.plan_code,
+                        r.obligation_code,
+                        r.agency_code,
+                        r.title,
+                        r.title_en,
+                        r.period,
+                        r.number,
+                        int(r.shown.get("count", 1)),
+                        r.window_start,
+                        r.window_end,
+                        r.due,
+                        r.slot,
+                        r.status,
+                        (r.delivery or {}).get("state"),
+                        tuple(sorted(steps.get(r.id, []), key=lambda m: m[3])),
+                        tuple(addresses),
+                        dha,
+                        lang,
+                        policy,
+                    )
+                )
         found[plan_code] = (plan, items)
     return found
 

@@ -29,40 +29,58 @@ from scheduler.web.views import ROLE_NAMES, Views
 
 log = logging.getLogger("scheduler.admin")
 LANG_NAMES = {"vi": "Tiếng Việt", "en": "English"}
-DONE = {"added": N_("{email} was added."),
-        "added-link": N_("{email} was added; a link to set a password is on its way to them."),
-        "saved": N_("The changes were saved."), "disabled": N_("{email} is disabled: signed out, feeds stopped."),
-        "enabled": N_("{email} may sign in again."),
-        "link": N_("A link to set a password is on its way to {email}; it works for {hours} hours."),
-        "revoked": N_("Revoked.")}
+DONE = {
+    "added": N_("{email} was added."),
+    "added-link": N_("{email} was added; a link to set a password is on its way to them."),
+    "saved": N_("The changes were saved."),
+    "disabled": N_("{email} is disabled: signed out, feeds stopped."),
+    "enabled": N_("{email} may sign in again."),
+    "link": N_("A link to set a password is on its way to {email}; it works for {hours} hours."),
+    "revoked": N_("Revoked."),
+}
 # Which form field a refusal from the user rules (store.people) is about.
-FIELDS = {'"{value}" is not an email address': "email", "{email} is already a user": "email",
-          "a producer records for one agency: give --agency": "agency",
-          '--agency: no agency "{value}" in the loaded plans (known: {allowed})': "agency",
-          '--role: expected one or more of {allowed}, got "{value}"': "roles",
-          '--lang: expected "vi" or "en", got "{value}"': "lang"}
+FIELDS = {
+    '"{value}" is not an email address': "email",
+    "{email} is already a user": "email",
+    "a producer records for one agency: give --agency": "agency",
+    '--agency: no agency "{value}" in the loaded plans (known: {allowed})': "agency",
+    '--role: expected one or more of {allowed}, got "{value}"': "roles",
+    '--lang: expected "vi" or "en", got "{value}"': "lang",
+}
 
 
 def agency_choices(session: Session, lang: str) -> list[tuple[str, str]]:
     """Every agency of the loaded plans, by code, named as the newest plan names it."""
     names = {}
-    for row, _end in session.execute(select(AgencyRow, PlanRow.period_end).join(PlanRow)
-                                     .order_by(PlanRow.period_end, PlanRow.code)):
+    for row, _end in session.execute(
+        select(AgencyRow, PlanRow.period_end).join(PlanRow).order_by(PlanRow.period_end, PlanRow.code)
+    ):
         names[row.code] = pick(lang, row.name, row.name_en)
     return sorted(names.items(), key=lambda item: item[1])
 
 
 def user_view(u: UserRow, agencies: dict[str, str], _) -> dict:
-    return {"id": u.id, "email": u.email, "name": u.name, "roles": list(u.roles),
-            "role_names": ", ".join(_(ROLE_NAMES[r]) for r in u.roles if r in ROLE_NAMES),
-            "agency": u.agency_code or "", "agency_name": agencies.get(u.agency_code, u.agency_code or ""),
-            "lang": u.lang, "lang_name": LANG_NAMES.get(u.lang, u.lang), "disabled": u.disabled}
+    return {
+        "id": u.id,
+        "email": u.email,
+        "name": u.name,
+        "roles": list(u.roles),
+        "role_names": ", ".join(_(ROLE_NAMES[r]) for r in u.roles if r in ROLE_NAMES),
+        "agency": u.agency_code or "",
+        "agency_name": agencies.get(u.agency_code, u.agency_code or ""),
+        "lang": u.lang,
+        "lang_name": LANG_NAMES.get(u.lang, u.lang),
+        "disabled": u.disabled,
+    }
 
 
 def scope_words(sub: SubscriptionRow, names: dict, lang: str, _) -> str:
     """``Kế hoạch …; Đài PT-TH; truyền hình; không có mốc sản xuất``."""
-    parts = [pick(lang, *names[kind].get(code, (code, ""))) for kind, code in
-             (("plan", sub.plan_code), ("agency", sub.agency_code), ("obligation", sub.obligation_code)) if code]
+    parts = [
+        pick(lang, *names[kind].get(code, (code, "")))
+        for kind, code in (("plan", sub.plan_code), ("agency", sub.agency_code), ("obligation", sub.obligation_code))
+        if code
+    ]
     if sub.channel:
         parts.append(_(CHANNEL_NAMES.get(sub.channel, sub.channel)))
     words = "; ".join(parts) or _("every plan, agency and channel")
@@ -92,40 +110,67 @@ def notice(request: Request, _) -> str:
     what = request.query_params.get("done", "")
     if what not in DONE:
         return ""
-    return _(DONE[what]).format(email=request.query_params.get("email", ""),
-                                hours=int(LINK_VALID.total_seconds() // 3600))
+    return _(DONE[what]).format(
+        email=request.query_params.get("email", ""), hours=int(LINK_VALID.total_seconds() // 3600)
+    )
 
 
 @router.get("/admin")
 def index(request: Request, user: Admin, db: DatabaseDep, clock: ClockDep, views: ViewsDep):
     with db.transaction() as s:
+
         def count(query):
             return s.scalar(select(func.count()).select_from(query.subquery()))
-        counts = {"users": count(select(UserRow.id).where(UserRow.disabled.is_(False))),
-                  "disabled": count(select(UserRow.id).where(UserRow.disabled.is_(True))),
-                  "tokens": count(select(ApiTokenRow.id).where(ApiTokenRow.revoked_at.is_(None))),
-                  "subscriptions": count(select(SubscriptionRow.id).where(SubscriptionRow.revoked_at.is_(None))),
-                  "loads": count(select(LoadRow.id))}
-        occurrences = {code: n for code, n in s.execute(
-            select(OccurrenceRow.plan_code, func.count()).group_by(OccurrenceRow.plan_code))}
-        plans = [{"code": p.code, "title": pick(user.lang, p.title, p.title_en), "source": p.source,
-                  "loaded_at": p.loaded_at.astimezone(clock.tz), "occurrences": occurrences.get(p.code, 0)}
-                 for p in s.scalars(select(PlanRow).order_by(PlanRow.code))]
+
+        counts = {
+            "users": count(select(UserRow.id).where(UserRow.disabled.is_(False))),
+            "disabled": count(select(UserRow.id).where(UserRow.disabled.is_(True))),
+            "tokens": count(select(ApiTokenRow.id).where(ApiTokenRow.revoked_at.is_(None))),
+            "subscriptions": count(select(SubscriptionRow.id).where(SubscriptionRow.revoked_at.is_(None))),
+            "loads": count(select(LoadRow.id)),
+        }
+        occurrences = dict(
+            s.execute(select(OccurrenceRow.plan_code, func.count()).group_by(OccurrenceRow.plan_code)).tuples()
+        )
+        plans = [
+            {
+                "code": p.code,
+                "title": pick(user.lang, p.title, p.title_en),
+                "source": p.source,
+                "loaded_at": p.loaded_at.astimezone(clock.tz),
+                "occurrences": occurrences.get(p.code, 0),
+            }
+            for p in s.scalars(select(PlanRow).order_by(PlanRow.code))
+        ]
     return views.page(request, user, "admin.html", counts=counts, plans=plans)
 
 
 # People
 
-def users_page(request: Request, user: SessionUser, services: Services, status: int = 200, values=None,
-               error=None, field=None) -> Response:
+
+def users_page(
+    request: Request, user: SessionUser, services: Services, status: int = 200, values=None, error=None, field=None
+) -> Response:
     _ = gettext_for(user.lang)
     with services.db.transaction() as s:
         choices = agency_choices(s, user.lang)
         rows = [user_view(u, dict(choices), _) for u in people.list_users(s)]
     values = values or {"roles": [], "lang": services.settings.lang, "send_link": True}
-    return services.views.page(request, user, "admin_users.html", status, "/admin/users", users=rows,
-                               agencies=choices, roles=[(r, _(ROLE_NAMES[r])) for r in ROLES], langs=LANG_NAMES,
-                               values=values, error=error, field=field, notice=notice(request, _))
+    return services.views.page(
+        request,
+        user,
+        "admin_users.html",
+        status,
+        "/admin/users",
+        users=rows,
+        agencies=choices,
+        roles=[(r, _(ROLE_NAMES[r])) for r in ROLES],
+        langs=LANG_NAMES,
+        values=values,
+        error=error,
+        field=field,
+        notice=notice(request, _),
+    )
 
 
 @router.get("/admin/users")
@@ -134,9 +179,14 @@ def users(request: Request, user: Admin, services: ServicesDep):
 
 
 def entered(form) -> dict:
-    return {"email": str(form.get("email", "")).strip(), "name": str(form.get("name", "")).strip(),
-            "roles": [str(r) for r in form.getlist("roles")], "agency": str(form.get("agency", "")) or None,
-            "lang": str(form.get("lang", "")), "send_link": bool(form.get("send_link"))}
+    return {
+        "email": str(form.get("email", "")).strip(),
+        "name": str(form.get("name", "")).strip(),
+        "roles": [str(r) for r in form.getlist("roles")],
+        "agency": str(form.get("agency", "")) or None,
+        "lang": str(form.get("lang", "")),
+        "send_link": bool(form.get("send_link")),
+    }
 
 
 @router.post("/admin/users")
@@ -144,20 +194,28 @@ def add_user(request: Request, posted: UsersForm, services: ServicesDep):
     user, values, now = posted.user, entered(posted.form), services.clock.now()
     try:
         with services.db.transaction() as s:
-            added = people.add_user(s, values["email"], values["roles"], values["agency"], values["name"],
-                                    values["lang"], now)
+            added = people.add_user(
+                s, values["email"], values["roles"], values["agency"], values["name"], values["lang"], now
+            )
             if values["send_link"]:
                 new_password_link(s, added, now, services.settings)
             target, email = f"/admin/users/{added.id}", added.email
     except SchedulerError as e:
-        return users_page(request, user, services, 422, values, e.render(gettext_for(user.lang)),
-                          FIELDS.get(e.message))
+        return users_page(request, user, services, 422, values, e.render(gettext_for(user.lang)), FIELDS.get(e.message))
     log.info("%s added user %s (%s)", user.email, email, ", ".join(values["roles"]))
     return done(services.views, request, target, "added-link" if values["send_link"] else "added", email=email)
 
 
-def user_page(request: Request, user: SessionUser, services: Services, user_id: str, status: int = 200,
-              values=None, error=None, field=None) -> Response:
+def user_page(
+    request: Request,
+    user: SessionUser,
+    services: Services,
+    user_id: str,
+    status: int = 200,
+    values=None,
+    error=None,
+    field=None,
+) -> Response:
     _ = gettext_for(user.lang)
     path = f"/admin/users/{user_id}"
     with services.db.transaction() as s:
@@ -168,14 +226,28 @@ def user_page(request: Request, user: SessionUser, services: Services, user_id: 
         shown = user_view(row, dict(choices), _)
         if row.agency_code and row.agency_code not in dict(choices):
             choices.append((row.agency_code, row.agency_code))  # an agency no loaded plan names any more
-        tokens = s.scalar(select(func.count()).where(ApiTokenRow.user_id == row.id,
-                                                     ApiTokenRow.revoked_at.is_(None)))
-        subscriptions = s.scalar(select(func.count()).where(SubscriptionRow.user_id == row.id,
-                                                            SubscriptionRow.revoked_at.is_(None)))
-    return services.views.page(request, user, "admin_user.html", status, path, shown=shown, values=values or shown,
-                               agencies=choices, roles=[(r, _(ROLE_NAMES[r])) for r in ROLES], langs=LANG_NAMES,
-                               tokens=tokens, subscriptions=subscriptions, error=error, field=field,
-                               myself=row.id == user.id, notice=notice(request, _))
+        tokens = s.scalar(select(func.count()).where(ApiTokenRow.user_id == row.id, ApiTokenRow.revoked_at.is_(None)))
+        subscriptions = s.scalar(
+            select(func.count()).where(SubscriptionRow.user_id == row.id, SubscriptionRow.revoked_at.is_(None))
+        )
+    return services.views.page(
+        request,
+        user,
+        "admin_user.html",
+        status,
+        path,
+        shown=shown,
+        values=values or shown,
+        agencies=choices,
+        roles=[(r, _(ROLE_NAMES[r])) for r in ROLES],
+        langs=LANG_NAMES,
+        tokens=tokens,
+        subscriptions=subscriptions,
+        error=error,
+        field=field,
+        myself=row.id == user.id,
+        notice=notice(request, _),
+    )
 
 
 @router.get("/admin/users/{user_id}")
@@ -183,8 +255,9 @@ def user_detail(user_id: str, request: Request, user: Admin, services: ServicesD
     return user_page(request, user, services, user_id)
 
 
-def change(request: Request, user: SessionUser, services: Services, user_id: str, act, what: str,
-           values=None) -> Response:
+def change(
+    request: Request, user: SessionUser, services: Services, user_id: str, act, what: str, values=None
+) -> Response:
     """Apply ``act(session, row)`` to one user; a refusal re-renders their page."""
     try:
         with services.db.transaction() as s:
@@ -194,8 +267,9 @@ def change(request: Request, user: SessionUser, services: Services, user_id: str
             act(s, row)
             email = row.email
     except SchedulerError as e:
-        return user_page(request, user, services, user_id, 422, values, e.render(gettext_for(user.lang)),
-                         FIELDS.get(e.message))
+        return user_page(
+            request, user, services, user_id, 422, values, e.render(gettext_for(user.lang)), FIELDS.get(e.message)
+        )
     log.info("%s: %s %s", user.email, what, email)
     return done(services.views, request, f"/admin/users/{user_id}", what, email=email)
 
@@ -207,8 +281,10 @@ def save_user(user_id: str, request: Request, posted: UserForm, services: Servic
     def act(s, row):
         if row.id == user.id and "admin" not in values["roles"]:
             raise SchedulerError(N_("You cannot take the administrator role from yourself."))
-        people.update_user(s, row.email, values["roles"], values["agency"], values["name"], values["lang"],
-                           services.clock.now())
+        people.update_user(
+            s, row.email, values["roles"], values["agency"], values["name"], values["lang"], services.clock.now()
+        )
+
     return change(request, user, services, user_id, act, "saved", values)
 
 
@@ -218,6 +294,7 @@ def disable_user(user_id: str, request: Request, posted: UserForm, services: Ser
         if row.id == posted.user.id:
             raise SchedulerError(N_("You cannot disable yourself."))
         people.disable_user(s, row.email, services.clock.now())
+
     return change(request, posted.user, services, user_id, act, "disabled")
 
 
@@ -225,6 +302,7 @@ def disable_user(user_id: str, request: Request, posted: UserForm, services: Ser
 def enable_user(user_id: str, request: Request, posted: UserForm, services: ServicesDep):
     def act(s, row):
         people.enable_user(s, row.email, services.clock.now())
+
     return change(request, posted.user, services, user_id, act, "enabled")
 
 
@@ -234,21 +312,41 @@ def password_link(user_id: str, request: Request, posted: UserForm, services: Se
         if row.disabled:
             raise SchedulerError(N_("{email} is disabled"), email=row.email)
         new_password_link(s, row, services.clock.now(), services.settings)
+
     return change(request, posted.user, services, user_id, act, "link")
 
 
 # API tokens
 
-def tokens_page(request: Request, user: SessionUser, services: Services, status: int = 200, created=None,
-                error=None) -> Response:
+
+def tokens_page(
+    request: Request, user: SessionUser, services: Services, status: int = 200, created=None, error=None
+) -> Response:
     _, tz = gettext_for(user.lang), services.clock.tz
     with services.db.transaction() as s:
-        rows = [{"id": t.id, "email": u.email, "user_id": u.id, "created": t.created_at.astimezone(tz),
-                 "state": "revoked" if t.revoked_at else "disabled" if u.disabled else "active"}
-                for t, u in people.list_tokens(s)]
+        rows = [
+            {
+                "id": t.id,
+                "email": u.email,
+                "user_id": u.id,
+                "created": t.created_at.astimezone(tz),
+                "state": "revoked" if t.revoked_at else "disabled" if u.disabled else "active",
+            }
+            for t, u in people.list_tokens(s)
+        ]
         holders = [(u.email, u.name) for u in people.list_users(s) if not u.disabled]
-    response = services.views.page(request, user, "admin_tokens.html", status, "/admin/tokens", tokens=rows,
-                                   holders=holders, created=created, error=error, notice=notice(request, _))
+    response = services.views.page(
+        request,
+        user,
+        "admin_tokens.html",
+        status,
+        "/admin/tokens",
+        tokens=rows,
+        holders=holders,
+        created=created,
+        error=error,
+        notice=notice(request, _),
+    )
     if created:
         response.headers["Cache-Control"] = "no-store"  # the secret is in this page alone
     return response
@@ -274,8 +372,9 @@ def create_token(request: Request, posted: TokensForm, services: ServicesDep):
 
 
 @router.post("/admin/tokens/{token_id}/revoke")
-def revoke_token(token_id: str, request: Request, posted: TokensForm, db: DatabaseDep, clock: ClockDep,
-                 views: ViewsDep):
+def revoke_token(
+    token_id: str, request: Request, posted: TokensForm, db: DatabaseDep, clock: ClockDep, views: ViewsDep
+):
     with db.transaction() as s:
         if not parse_id(token_id) or s.get(ApiTokenRow, parse_id(token_id)) is None:
             return views.refusal(request, posted.user, 404, path="/admin/tokens")
@@ -286,22 +385,31 @@ def revoke_token(token_id: str, request: Request, posted: TokensForm, db: Databa
 
 # Calendar subscriptions
 
+
 @router.get("/admin/subscriptions")
 def subscriptions(request: Request, user: Admin, db: DatabaseDep, clock: ClockDep, views: ViewsDep):
     _ = gettext_for(user.lang)
     with db.transaction() as s:
         known = choices(s)
         names = {"plan": known.plans, "agency": known.agencies, "obligation": known.obligations}
-        rows = [{"id": sub.id, "email": u.email, "user_id": u.id, "scope": scope_words(sub, names, user.lang, _),
-                 "created": sub.created_at.astimezone(clock.tz),
-                 "state": "revoked" if sub.revoked_at else "disabled" if u.disabled else "active"}
-                for sub, u in people.list_subscriptions(s)]
+        rows = [
+            {
+                "id": sub.id,
+                "email": u.email,
+                "user_id": u.id,
+                "scope": scope_words(sub, names, user.lang, _),
+                "created": sub.created_at.astimezone(clock.tz),
+                "state": "revoked" if sub.revoked_at else "disabled" if u.disabled else "active",
+            }
+            for sub, u in people.list_subscriptions(s)
+        ]
     return views.page(request, user, "admin_subscriptions.html", subscriptions=rows, notice=notice(request, _))
 
 
 @router.post("/admin/subscriptions/{subscription_id}/revoke")
-def revoke_subscription(subscription_id: str, request: Request, posted: SubscriptionsForm, db: DatabaseDep,
-                        clock: ClockDep, views: ViewsDep):
+def revoke_subscription(
+    subscription_id: str, request: Request, posted: SubscriptionsForm, db: DatabaseDep, clock: ClockDep, views: ViewsDep
+):
     with db.transaction() as s:
         if not parse_id(subscription_id) or s.get(SubscriptionRow, parse_id(subscription_id)) is None:
             return views.refusal(request, posted.user, 404, path="/admin/subscriptions")

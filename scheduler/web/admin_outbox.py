@@ -18,11 +18,27 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.get("/admin/outbox")
-def unsent(request: Request, user: Annotated[SessionUser, Depends(signed_in("admin"))], db: DatabaseDep,
-           clock: ClockDep, views: ViewsDep):
+def unsent(
+    request: Request,
+    user: Annotated[SessionUser, Depends(signed_in("admin"))],
+    db: DatabaseDep,
+    clock: ClockDep,
+    views: ViewsDep,
+):
     with db.transaction() as s:
-        rows = [{"id": r.id, "state": r.state, "kind": r.kind, "recipient": r.recipient, "about": r.about,
-                 "send_at": r.send_at.astimezone(clock.tz), "expires_at": r.expires_at.astimezone(clock.tz),
-                 "attempts": r.attempts, "last_error": r.last_error} for r in outbox.unsent(s)]
+        rows = [
+            {
+                "id": r.id,
+                "state": r.state,
+                "kind": r.kind,
+                "recipient": r.recipient,
+                "about": r.about,
+                "send_at": r.send_at.astimezone(clock.tz),
+                "expires_at": r.expires_at.astimezone(clock.tz),
+                "attempts": r.attempts,
+                "last_error": r.last_error,
+            }
+            for r in outbox.unsent(s)
+        ]
         counts = outbox.backlog(s, clock.now())
     return views.page(request, user, "admin_outbox.html", messages=rows, expired=counts["expired"])

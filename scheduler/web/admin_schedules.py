@@ -21,8 +21,18 @@ from scheduler.i18n import gettext_for, pick
 from scheduler.store.tables import LoadRow
 from scheduler.web.auth import SessionUser
 from scheduler.web.deps import Services, ServicesDep, SettingsDep, signed_in
-from scheduler.web.schedule_upload import (MAX_FILES, Upload, UploadError, UploadStore, check, limits, load, preview,
-                                           problem_views, read_upload)
+from scheduler.web.schedule_upload import (
+    MAX_FILES,
+    Upload,
+    UploadError,
+    UploadStore,
+    check,
+    limits,
+    load,
+    preview,
+    problem_views,
+    read_upload,
+)
 from scheduler.web.views import FORM_EXPIRED
 
 log = logging.getLogger("scheduler.admin")
@@ -38,12 +48,27 @@ def present(record: dict, lang: str, _) -> dict:
     def moment(iso: str | None) -> datetime | None:
         return datetime.fromisoformat(iso).astimezone(tz) if iso else None
 
-    lists = {kind: [{"id": i["id"], "summary": summary(i["shown"], lang, _), "due": moment(i["due"]),
-                     "was_due": moment(i.get("was_due"))} for i in record[kind][:LISTED]] for kind in KINDS}
-    return {"plan": record["plan"], "title": pick(lang, record["title"], record["title_en"]),
-            "source": record.get("source", ""), "load_id": record.get("load_id"),
-            "counts": {**{kind: len(record[kind]) for kind in KINDS}, "unchanged": record["unchanged"]},
-            "lists": lists, "more": {kind: max(0, len(record[kind]) - LISTED) for kind in KINDS}}
+    lists = {
+        kind: [
+            {
+                "id": i["id"],
+                "summary": summary(i["shown"], lang, _),
+                "due": moment(i["due"]),
+                "was_due": moment(i.get("was_due")),
+            }
+            for i in record[kind][:LISTED]
+        ]
+        for kind in KINDS
+    }
+    return {
+        "plan": record["plan"],
+        "title": pick(lang, record["title"], record["title_en"]),
+        "source": record.get("source", ""),
+        "load_id": record.get("load_id"),
+        "counts": {**{kind: len(record[kind]) for kind in KINDS}, "unchanged": record["unchanged"]},
+        "lists": lists,
+        "more": {kind: max(0, len(record[kind]) - LISTED) for kind in KINDS},
+    }
 
 
 BACK = "/admin/schedules"  # where every refusal of these pages returns, and sign-in leads back to
@@ -62,19 +87,36 @@ def show(request: Request, user: SessionUser, services: Services, status: int = 
     """The schedules page: recent loads, the limits, and what ``values`` add."""
     with services.db.transaction() as s:
         rows = list(s.scalars(select(LoadRow).order_by(LoadRow.id.desc()).limit(RECENT_LOADS)))
-    loads = [{"id": r.id, "plan": r.plan_code, "at": r.loaded_at.astimezone(services.clock.tz), "source": r.source,
-              "created": r.created, "revised": r.revised, "cancelled": r.cancelled, "unchanged": r.unchanged}
-             for r in rows]
-    return services.views.page(request, user, "admin_schedules.html", status, BACK, loads=loads, limits=limits(),
-                               **values)
+    loads = [
+        {
+            "id": r.id,
+            "plan": r.plan_code,
+            "at": r.loaded_at.astimezone(services.clock.tz),
+            "source": r.source,
+            "created": r.created,
+            "revised": r.revised,
+            "cancelled": r.cancelled,
+            "unchanged": r.unchanged,
+        }
+        for r in rows
+    ]
+    return services.views.page(
+        request, user, "admin_schedules.html", status, BACK, loads=loads, limits=limits(), **values
+    )
 
 
-def shown_problems(request: Request, user: SessionUser, services: Services, e: ScheduleError,
-                   uploads: list[Upload], names: list[str], _) -> Response:
+def shown_problems(
+    request: Request,
+    user: SessionUser,
+    services: Services,
+    e: ScheduleError,
+    uploads: list[Upload],
+    names: list[str],
+    _,
+) -> Response:
     """Every problem of the files with its line; nothing is loaded."""
     texts = {u.name: u.data.decode("utf-8", errors="replace") for u in uploads}
-    return show(request, user, services, getattr(e, "status", 422), names=names,
-                problems=problem_views(e, texts, _))
+    return show(request, user, services, getattr(e, "status", 422), names=names, problems=problem_views(e, texts, _))
 
 
 @router.get("/admin/schedules")
@@ -82,8 +124,9 @@ def schedules_page(request: Request, user: Admin, services: ServicesDep):
     return show(request, user, services)
 
 
-def checked(request: Request, user: SessionUser, services: Services, store: UploadStore,
-            uploads: list[Upload]) -> Response:
+def checked(
+    request: Request, user: SessionUser, services: Services, store: UploadStore, uploads: list[Upload]
+) -> Response:
     _ = gettext_for(user.lang)
     names = [u.name for u in uploads]
     try:
@@ -95,9 +138,16 @@ def checked(request: Request, user: SessionUser, services: Services, store: Uplo
     for upload in uploads:
         store.put(upload)
     plans, after = preview(services.db, services.settings, schedules, digests, services.clock.now())
-    return show(request, user, services, names=names, after=after, files=[(u.sha256, u.name) for u in uploads],
-                warnings=[w.render(_) for w in schedules.warnings],
-                plans=[present(p, user.lang, _) for p in plans])
+    return show(
+        request,
+        user,
+        services,
+        names=names,
+        after=after,
+        files=[(u.sha256, u.name) for u in uploads],
+        warnings=[w.render(_) for w in schedules.warnings],
+        plans=[present(p, user.lang, _) for p in plans],
+    )
 
 
 @router.post("/admin/schedules/check")
@@ -124,15 +174,22 @@ def loaded(request: Request, user: SessionUser, services: Services, store: Uploa
     try:
         uploads = [store.get(str(h), str(n)) for h, n in zip(hashes, names)]
         schedules, digests = check(uploads)
-        records = load(services.db, services.settings, store, schedules, digests, services.clock.now(),
-                       parse_id(after))
+        records = load(services.db, services.settings, store, schedules, digests, services.clock.now(), parse_id(after))
     except UploadError as e:
         return show(request, user, services, e.status, error=e.render(_), names=names)
     except ScheduleError as e:  # the rules changed since the check: the files are shown as they are
         return shown_problems(request, user, services, e, uploads, names, _)
     for r in records:
-        log.info("%s loaded %s from %s: %d new, %d revised, %d cancelled, %d unchanged", user.email, r["plan"],
-                 r["source"], len(r["created"]), len(r["revised"]), len(r["cancelled"]), r["unchanged"])
+        log.info(
+            "%s loaded %s from %s: %d new, %d revised, %d cancelled, %d unchanged",
+            user.email,
+            r["plan"],
+            r["source"],
+            len(r["created"]),
+            len(r["revised"]),
+            len(r["cancelled"]),
+            r["unchanged"],
+        )
     return views.redirect(request, "/admin/schedules/loads/" + ",".join(str(r["load_id"]) for r in records))
 
 
@@ -157,9 +214,19 @@ def load_page(ids: str, request: Request, user: Admin, services: ServicesDep, st
     loads = []
     for row in rows:
         record = store.result(row.id)
-        loads.append({"id": row.id, "plan": row.plan_code, "source": row.source,
-                      "at": row.loaded_at.astimezone(services.clock.tz),
-                      "counts": {"created": row.created, "revised": row.revised, "cancelled": row.cancelled,
-                                 "unchanged": row.unchanged},
-                      "changes": present(record, user.lang, _) if record else None})
+        loads.append(
+            {
+                "id": row.id,
+                "plan": row.plan_code,
+                "source": row.source,
+                "at": row.loaded_at.astimezone(services.clock.tz),
+                "counts": {
+                    "created": row.created,
+                    "revised": row.revised,
+                    "cancelled": row.cancelled,
+                    "unchanged": row.unchanged,
+                },
+                "changes": present(record, user.lang, _) if record else None,
+            }
+        )
     return views.page(request, user, "admin_schedule_load.html", loads=loads)

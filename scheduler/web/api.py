@@ -3,7 +3,6 @@ evidence, verifying the ledger, and administering people, tokens and
 subscriptions. Every request names its user with ``Authorization: Bearer``.
 """
 
-
 import logging
 from datetime import time
 from typing import Annotated
@@ -38,8 +37,7 @@ from scheduler.web.limits import ERRORS, ErrorBody, Id, Text
 from scheduler.web.uploads import Form, read_form
 
 log = logging.getLogger("scheduler.api")
-KNOWN_FIELDS = {"aired_at", "published_at", "duration", "url", "title", "topics", "note", "supersedes",
-                *CHANNEL_FIELDS}
+KNOWN_FIELDS = {"aired_at", "published_at", "duration", "url", "title", "topics", "note", "supersedes", *CHANNEL_FIELDS}
 
 
 class Unauthenticated(SchedulerError):
@@ -80,19 +78,32 @@ def _delivery_form() -> dict:
     text = {name: {"type": "string", "maxLength": LIMITS.get(name, TEXT)} for name in sorted(KNOWN_FIELDS)}
     text["files"] = {"type": "array", "items": {"type": "string", "format": "binary"}}
     schema = {"type": "object", "properties": text}
-    return {"requestBody": {"content": {"multipart/form-data": {"schema": schema},
-                                        "application/x-www-form-urlencoded": {"schema": schema}}}}
+    return {
+        "requestBody": {
+            "content": {
+                "multipart/form-data": {"schema": schema},
+                "application/x-www-form-urlencoded": {"schema": schema},
+            }
+        }
+    }
 
 
 DELIVERY_FORM = _delivery_form()
 # Answers only some operations give, declared where they happen (the outside probe found them undeclared).
-RECORDING = {409: {"model": ErrorBody, "description": "Ledger time only moves forward: the last entry was "
-                                                       "recorded later than now"}}
-FILE = {200: {"content": {"*/*": {}}, "description": "The bytes"},
-        206: {"content": {"*/*": {}}, "description": "The part a Range header asked for"},
-        416: {"description": "The Range header asks for bytes the file does not have"}}
-REPORT_TYPES = {200: {"content": {media: {} for media, _ext in FORMATS.values()},
-                      "description": "The report in the format asked"}}
+RECORDING = {
+    409: {
+        "model": ErrorBody,
+        "description": "Ledger time only moves forward: the last entry was recorded later than now",
+    }
+}
+FILE = {
+    200: {"content": {"*/*": {}}, "description": "The bytes"},
+    206: {"content": {"*/*": {}}, "description": "The part a Range header asked for"},
+    416: {"description": "The Range header asks for bytes the file does not have"},
+}
+REPORT_TYPES = {
+    200: {"content": {media: {} for media, _ext in FORMATS.values()}, "description": "The report in the format asked"}
+}
 
 
 def _one(fields: dict[str, list[str]], name: str) -> str:
@@ -109,7 +120,9 @@ def evidence_from_form(fields: dict[str, list[str]], files, tz) -> Evidence:
             raise DeliveryError(name, N_("unknown field (allowed: {allowed})"), allowed=", ".join(sorted(KNOWN_FIELDS)))
     aired, published = _one(fields, "aired_at"), _one(fields, "published_at")
     if bool(aired) == bool(published):
-        raise DeliveryError("aired_at", N_("give the moment the evidence proves: aired_at or published_at, one of them"))
+        raise DeliveryError(
+            "aired_at", N_("give the moment the evidence proves: aired_at or published_at, one of them")
+        )
     where = "aired_at" if aired else "published_at"
     try:
         moment = parse_moment(aired or published, tz)
@@ -123,30 +136,48 @@ def evidence_from_form(fields: dict[str, list[str]], files, tz) -> Evidence:
             raise DeliveryError("duration", e.message, **e.params) from None
     supersedes = _one(fields, "supersedes")
     if supersedes and not parse_id(supersedes):
-        raise DeliveryError("supersedes", N_("expected the number of a ledger entry, got \"{value}\""), value=supersedes)
-    topics = tuple(check_text("topics", t.strip(), SHORT) for v in fields.get("topics", []) for t in v.split(",")
-                   if t.strip())
-    return Evidence(moment, "aired" if aired else "published", duration, _one(fields, "url"), _one(fields, "title"),
-                    topics, _one(fields, "note"), {f: _one(fields, f) for f in CHANNEL_FIELDS if _one(fields, f)},
-                    tuple(FileRef(f.sha256, f.size, f.name, f.type) for f in files),
-                    parse_id(supersedes) if supersedes else None)
+        raise DeliveryError("supersedes", N_('expected the number of a ledger entry, got "{value}"'), value=supersedes)
+    topics = tuple(
+        check_text("topics", t.strip(), SHORT) for v in fields.get("topics", []) for t in v.split(",") if t.strip()
+    )
+    return Evidence(
+        moment,
+        "aired" if aired else "published",
+        duration,
+        _one(fields, "url"),
+        _one(fields, "title"),
+        topics,
+        _one(fields, "note"),
+        {f: _one(fields, f) for f in CHANNEL_FIELDS if _one(fields, f)},
+        tuple(FileRef(f.sha256, f.size, f.name, f.type) for f in files),
+        parse_id(supersedes) if supersedes else None,
+    )
 
 
 def entry_json(row, superseded: set[int]) -> dict:
     content = parse_content(row.content)
     payload = content["payload"]
-    return {"seq": row.seq, "kind": row.kind, "occurrence": row.occurrence_id, "recorded_at": content["recorded_at"],
-            "recorded_by": row.recorded_by, "supersedes": row.supersedes, "superseded": row.seq in superseded,
-            "hash": row.hash, "payload": payload,
-            "files": [{**f, "href": f"/api/ledger/{row.seq}/files/{f['sha256']}"} for f in payload.get("files", [])]}
+    return {
+        "seq": row.seq,
+        "kind": row.kind,
+        "occurrence": row.occurrence_id,
+        "recorded_at": content["recorded_at"],
+        "recorded_by": row.recorded_by,
+        "supersedes": row.supersedes,
+        "superseded": row.seq in superseded,
+        "hash": row.hash,
+        "payload": payload,
+        "files": [{**f, "href": f"/api/ledger/{row.seq}/files/{f['sha256']}"} for f in payload.get("files", [])],
+    }
 
 
 router = APIRouter(prefix="/api", tags=["api"], responses=ERRORS)
 bearer = HTTPBearer(auto_error=False, description="A token from `python main.py tokens create --user EMAIL`")
 
 
-def current(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-            db: DatabaseDep) -> Actor:
+def current(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)], db: DatabaseDep
+) -> Actor:
     """The token's user; errors and messages from here on in their language."""
     if credentials is None:
         raise Unauthenticated(N_("send Authorization: Bearer TOKEN"))
@@ -167,15 +198,23 @@ def admin(actor: Actor, what: str) -> None:
         raise refuse(actor, "administer", what, decision)
 
 
-def precheck_record(db: Database, actor: Actor, occurrence_id: str | None, obligation: str | None,
-                    plan: str | None) -> None:
+def precheck_record(
+    db: Database, actor: Actor, occurrence_id: str | None, obligation: str | None, plan: str | None
+) -> None:
     """Refuse before a (large) body is read; the transaction checks again."""
     with db.transaction() as s:
         precheck(s, actor, occurrence_id, obligation, plan)
 
 
-async def deliver(request: Request, services: Services, actor: Actor, occurrence_id: str | None = None,
-                  obligation: str | None = None, period: str | None = None, plan: str | None = None):
+async def deliver(
+    request: Request,
+    services: Services,
+    actor: Actor,
+    occurrence_id: str | None = None,
+    obligation: str | None = None,
+    period: str | None = None,
+    plan: str | None = None,
+):
     db, clock = services.db, services.clock
     await run_in_threadpool(precheck_record, db, actor, occurrence_id, obligation, plan)
     form: Form = await read_form(request, services.store)
@@ -184,8 +223,9 @@ async def deliver(request: Request, services: Services, actor: Actor, occurrence
 
         def write():
             with db.transaction() as s:
-                result = record_delivery(s, actor, evidence, clock.now(), services.settings.base_url,
-                                         occurrence_id, obligation, period, plan)
+                result = record_delivery(
+                    s, actor, evidence, clock.now(), services.settings.base_url, occurrence_id, obligation, period, plan
+                )
                 form.commit()  # files reach their final names just before the database commits
                 return result
 
@@ -197,27 +237,36 @@ async def deliver(request: Request, services: Services, actor: Actor, occurrence
     return JSONResponse(body, status_code=201)
 
 
-@router.post("/occurrences/{occurrence_id}/deliveries", status_code=201, openapi_extra=DELIVERY_FORM,
-             responses=RECORDING,
-             summary="Record a delivery (multipart: aired_at|published_at, duration, url, ..., files)")
+@router.post(
+    "/occurrences/{occurrence_id}/deliveries",
+    status_code=201,
+    openapi_extra=DELIVERY_FORM,
+    responses=RECORDING,
+    summary="Record a delivery (multipart: aired_at|published_at, duration, url, ..., files)",
+)
 async def deliver_occurrence(occurrence_id: str, request: Request, actor: Who, services: ServicesDep):
     return await deliver(request, services, actor, occurrence_id=occurrence_id)
 
 
-@router.post("/obligations/{code}/deliveries", status_code=201, openapi_extra=DELIVERY_FORM,
-             responses=RECORDING,
-             summary="Record a delivery against the lowest-numbered open occurrence of a period")
-async def deliver_period(code: str, request: Request, actor: Who, services: ServicesDep, period: str = Query(...),
-                         plan: str | None = None):
+@router.post(
+    "/obligations/{code}/deliveries",
+    status_code=201,
+    openapi_extra=DELIVERY_FORM,
+    responses=RECORDING,
+    summary="Record a delivery against the lowest-numbered open occurrence of a period",
+)
+async def deliver_period(
+    code: str, request: Request, actor: Who, services: ServicesDep, period: str = Query(...), plan: str | None = None
+):
     return await deliver(request, services, actor, obligation=code, period=period, plan=plan)
 
 
-@router.post("/occurrences/{occurrence_id}/excuses", status_code=201, summary="Excuse an occurrence (DHA)",
-             responses=RECORDING)
+@router.post(
+    "/occurrences/{occurrence_id}/excuses", status_code=201, summary="Excuse an occurrence (DHA)", responses=RECORDING
+)
 def excuse(occurrence_id: str, body: Excuse, actor: Who, db: DatabaseDep, clock: ClockDep, settings: SettingsDep):
     with db.transaction() as s:
-        result = record_excuse(s, actor, occurrence_id, body.reason, clock.now(), settings.base_url,
-                               body.supersedes)
+        result = record_excuse(s, actor, occurrence_id, body.reason, clock.now(), settings.base_url, body.supersedes)
     return JSONResponse(result.as_json(), status_code=201)
 
 
@@ -229,30 +278,48 @@ def occurrence(occurrence_id: str, actor: Who, db: DatabaseDep, clock: ClockDep)
             raise NotFound(N_("no occurrence {id}"), id=occurrence_id)
         rows = stored_ledger.entries_of(s, [occurrence_id])
         superseded = {r.supersedes for r in rows if r.supersedes}
-        return {"id": row.id, "plan": row.plan_code, "obligation": row.obligation_code, "agency": row.agency_code,
-                "period": row.period, "number": row.number, "status": row.status, "revision": row.revision,
-                "window_start": row.window_start.astimezone(clock.tz).isoformat(),
-                "window_end": row.window_end.astimezone(clock.tz).isoformat(),
-                "delivery": row.delivery, "entries": [entry_json(r, superseded) for r in rows]}
+        return {
+            "id": row.id,
+            "plan": row.plan_code,
+            "obligation": row.obligation_code,
+            "agency": row.agency_code,
+            "period": row.period,
+            "number": row.number,
+            "status": row.status,
+            "revision": row.revision,
+            "window_start": row.window_start.astimezone(clock.tz).isoformat(),
+            "window_end": row.window_end.astimezone(clock.tz).isoformat(),
+            "delivery": row.delivery,
+            "entries": [entry_json(r, superseded) for r in rows],
+        }
 
 
-@router.get("/ledger/{seq}/files/{sha256}", responses=FILE,
-            summary="An evidence file, as recorded in an entry (DHA, admin, the recording agencies)")
+@router.get(
+    "/ledger/{seq}/files/{sha256}",
+    responses=FILE,
+    summary="An evidence file, as recorded in an entry (DHA, admin, the recording agencies)",
+)
 def evidence_file(seq: Id, sha256: str, actor: Who, db: DatabaseDep, store: StoreDep):
     with db.transaction() as s:
         found = opened(s, store, actor, seq, sha256)
     return file_response(store, found)
 
 
-@router.get("/ledger/verify", summary="Recompute the ledger's chain, re-hash its files, compare every column "
-                                      "with the hashed content and check the latest kept checkpoint")
+@router.get(
+    "/ledger/verify",
+    summary="Recompute the ledger's chain, re-hash its files, compare every column "
+    "with the hashed content and check the latest kept checkpoint",
+)
 def verify(actor: Who, services: ServicesDep):
     s = services
     return ledger_check.check(s.settings, s.db, s.store, s.clock.now(), None).as_json(gettext_for(actor.lang))
 
 
-@router.post("/ledger/verify", summary="The same check against an uploaded checkpoint (JSON {\"checkpoint\": "
-                                       "TEXT}, a multipart file \"checkpoint\", or the file itself; 16 KiB)")
+@router.post(
+    "/ledger/verify",
+    summary='The same check against an uploaded checkpoint (JSON {"checkpoint": '
+    'TEXT}, a multipart file "checkpoint", or the file itself; 16 KiB)',
+)
 async def verify_against(request: Request, actor: Who, services: ServicesDep):
     s = services
     upload = await ledger_check.uploaded(request)
@@ -260,11 +327,20 @@ async def verify_against(request: Request, actor: Who, services: ServicesDep):
     return result.as_json(gettext_for(actor.lang))
 
 
-@router.get("/compliance", summary="Compliance summary (DHA, admin; a producer for their own agency)",
-            responses=REPORT_TYPES)
-def compliance(actor: Who, services: ServicesDep, period: str, plan: str | None = None, agency: str | None = None,
-               obligation: str | None = None, format: str = "json", cutoff: bool = False,
-               as_of: str | None = None):
+@router.get(
+    "/compliance", summary="Compliance summary (DHA, admin; a producer for their own agency)", responses=REPORT_TYPES
+)
+def compliance(
+    actor: Who,
+    services: ServicesDep,
+    period: str,
+    plan: str | None = None,
+    agency: str | None = None,
+    obligation: str | None = None,
+    format: str = "json",
+    cutoff: bool = False,
+    as_of: str | None = None,
+):
     if agency is None and "producer" in actor.roles and not {"dha", "admin"} & set(actor.roles):
         agency = actor.agency  # a producer sees their own agency
     decision = may_report(actor, agency)
@@ -278,8 +354,16 @@ def compliance(actor: Who, services: ServicesDep, period: str, plan: str | None 
         except SchedulerError as e:
             raise DeliveryError("as_of", e.message, **e.params) from None
     with services.db.transaction() as s:
-        document = period_report(s, period, cutoff, moment, Scope(plan, agency, obligation),
-                                 settings.at_risk_days, settings.report_agency, actor.lang)
+        document = period_report(
+            s,
+            period,
+            cutoff,
+            moment,
+            Scope(plan, agency, obligation),
+            settings.at_risk_days,
+            settings.report_agency,
+            actor.lang,
+        )
     report = report_file(document, format, settings.base_url)
     return Response(report.body, media_type=report.media, headers=report.headers())
 
@@ -288,8 +372,17 @@ def compliance(actor: Who, services: ServicesDep, period: str, plan: str | None 
 def users(actor: Who, db: DatabaseDep):
     admin(actor, "users")
     with db.transaction() as s:
-        return [{"email": u.email, "name": u.name, "roles": u.roles, "agency": u.agency_code, "lang": u.lang,
-                 "disabled": u.disabled} for u in people.list_users(s)]
+        return [
+            {
+                "email": u.email,
+                "name": u.name,
+                "roles": u.roles,
+                "agency": u.agency_code,
+                "lang": u.lang,
+                "disabled": u.disabled,
+            }
+            for u in people.list_users(s)
+        ]
 
 
 @router.post("/users", status_code=201, summary="Add a user (admin)")
@@ -312,8 +405,10 @@ def disable_user(email: str, actor: Who, db: DatabaseDep, clock: ClockDep):
 def tokens(actor: Who, db: DatabaseDep):
     admin(actor, "tokens")
     with db.transaction() as s:
-        return [{"id": t.id, "email": u.email, "created_at": t.created_at.isoformat(),
-                 "revoked": t.revoked_at is not None} for t, u in people.list_tokens(s)]
+        return [
+            {"id": t.id, "email": u.email, "created_at": t.created_at.isoformat(), "revoked": t.revoked_at is not None}
+            for t, u in people.list_tokens(s)
+        ]
 
 
 @router.post("/tokens", status_code=201, summary="Create an API token; shown once (admin)")
@@ -337,9 +432,19 @@ def revoke_token(token_id: Id, actor: Who, db: DatabaseDep, clock: ClockDep):
 def subscriptions(actor: Who, db: DatabaseDep):
     admin(actor, "subscriptions")
     with db.transaction() as s:
-        return [{"id": sub.id, "email": u.email, "plan": sub.plan_code, "agency": sub.agency_code,
-                 "obligation": sub.obligation_code, "channel": sub.channel, "milestones": sub.milestones,
-                 "revoked": sub.revoked_at is not None} for sub, u in people.list_subscriptions(s)]
+        return [
+            {
+                "id": sub.id,
+                "email": u.email,
+                "plan": sub.plan_code,
+                "agency": sub.agency_code,
+                "obligation": sub.obligation_code,
+                "channel": sub.channel,
+                "milestones": sub.milestones,
+                "revoked": sub.revoked_at is not None,
+            }
+            for sub, u in people.list_subscriptions(s)
+        ]
 
 
 @router.post("/subscriptions", status_code=201, summary="Create a calendar subscription; URL shown once (admin)")

@@ -36,8 +36,10 @@ def script_hashes(page: str) -> list[str]:
     >>> script_hashes('<script src="/a.js"></script><script>go()</script>')
     ["'sha256-5KYv+PUboo5h+0+YAtGRPbwv5d/QxzHslP4YGnUaxRw='"]
     """
-    return ["'sha256-" + base64.b64encode(hashlib.sha256(body.encode()).digest()).decode() + "'"
-            for body in INLINE_SCRIPT.findall(page)]
+    return [
+        "'sha256-" + base64.b64encode(hashlib.sha256(body.encode()).digest()).decode() + "'"
+        for body in INLINE_SCRIPT.findall(page)
+    ]
 
 
 @router.api_route("/docs", methods=["GET", "HEAD"])  # HEAD too, as FastAPI's own page
@@ -45,8 +47,13 @@ async def swagger_ui_html(request: Request) -> HTMLResponse:
     app = request.app
     at = request.scope.get("root_path", "").rstrip("/")  # behind a proxy's --root-path, as FastAPI's own page
     page = get_swagger_ui_html(
-        openapi_url=at + app.openapi_url, title=f"{app.title} - Swagger UI", oauth2_redirect_url=None,
-        swagger_js_url=f"{at}{ASSETS_URL}/swagger-ui-bundle.js", swagger_css_url=f"{at}{ASSETS_URL}/swagger-ui.css",
-        swagger_favicon_url=f"{at}{ASSETS_URL}/favicon.png", swagger_ui_parameters=app.swagger_ui_parameters)
+        openapi_url=at + app.openapi_url,
+        title=f"{app.title} - Swagger UI",
+        oauth2_redirect_url=None,
+        swagger_js_url=f"{at}{ASSETS_URL}/swagger-ui-bundle.js",
+        swagger_css_url=f"{at}{ASSETS_URL}/swagger-ui.css",
+        swagger_favicon_url=f"{at}{ASSETS_URL}/favicon.png",
+        swagger_ui_parameters=app.swagger_ui_parameters,
+    )
     page.headers["Content-Security-Policy"] = docs_policy(script_hashes(page.body.decode()))
     return page

@@ -105,9 +105,15 @@ def services_for(settings: Settings, db: Database, clock: Clock, daemon=None) ->
 def create_app(settings: Settings, db: Database, clock: Clock, daemon=None) -> FastAPI:
     """The application; with a daemon, its scheduler starts and stops with it."""
     install_log_masks()
-    app = FastAPI(title="Media production scheduler", version=__version__, lifespan=lifespan,
-                  description="Lịch sản xuất tuyên truyền — calendar feeds, occurrences, evidence, compliance.",
-                  docs_url=None, redoc_url=None, swagger_ui_oauth2_redirect_url=None)  # /docs is api_docs'; no /redoc
+    app = FastAPI(
+        title="Media production scheduler",
+        version=__version__,
+        lifespan=lifespan,
+        description="Lịch sản xuất tuyên truyền — calendar feeds, occurrences, evidence, compliance.",
+        docs_url=None,
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
+    )  # /docs is api_docs'; no /redoc
     app.state.services = services_for(settings, db, clock, daemon)
     app.add_middleware(BodyLimit, lang=settings.lang)
     app.add_exception_handler(RequestValidationError, invalid)
@@ -115,10 +121,23 @@ def create_app(settings: Settings, db: Database, clock: Clock, daemon=None) -> F
     app.add_exception_handler(SchedulerError, refused)
     app.add_exception_handler(Exception, unexpected)
     app.add_middleware(SecurityHeaders)
-    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")  # the pages' CSS and scripts
+    app.mount(
+        "/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static"
+    )  # the pages' CSS and scripts
     app.mount(api_docs.ASSETS_URL, StaticFiles(directory=api_docs.ASSETS), name="docs-assets")
-    for router in (api_docs.router, api.router, sign_in.router, pages.router, calendar_pages.router, dashboard.router,
-                   admin.router, admin_schedules.router, admin_outbox.router, health.router, feeds.router):
+    for router in (
+        api_docs.router,
+        api.router,
+        sign_in.router,
+        pages.router,
+        calendar_pages.router,
+        dashboard.router,
+        admin.router,
+        admin_schedules.router,
+        admin_outbox.router,
+        health.router,
+        feeds.router,
+    ):
         app.include_router(router)  # in this order: the first route that matches a path answers it
     return app
 
@@ -141,5 +160,4 @@ async def refused(request: Request, exc: SchedulerError):
 async def unexpected(request: Request, exc: Exception):  # pragma: no cover - last resort
     log.exception("unexpected error on %s %s", request.method, mask_secrets(request.url.path))
     lang = request.app.state.services.settings.lang
-    return PlainTextResponse(gettext_for(lang)("Something went wrong on our side; please try again."),
-                             status_code=500)
+    return PlainTextResponse(gettext_for(lang)("Something went wrong on our side; please try again."), status_code=500)

@@ -130,8 +130,15 @@ class Sessions:
         return data if isinstance(data, dict) else {}
 
     def write(self, response: Response, data: dict) -> None:
-        response.set_cookie(COOKIE, self.signer.dumps(data), max_age=SESSION_DAYS * 86400, httponly=True,
-                            samesite="lax", secure=self.secure, path="/")
+        response.set_cookie(
+            COOKIE,
+            self.signer.dumps(data),
+            max_age=SESSION_DAYS * 86400,
+            httponly=True,
+            samesite="lax",
+            secure=self.secure,
+            path="/",
+        )
 
     def csrf(self, request: Request) -> str:
         """The session's CSRF token (made when the session is); forms carry it."""
@@ -154,8 +161,12 @@ class Sessions:
             return None
         with self.db.transaction() as s:
             user = s.get(UserRow, uid) if isinstance(uid, int) else None
-            if (user is None or user.disabled or (user.session_epoch or 0) != data.get("epoch")
-                    or not sign_ins.alive(s, data.get("sid"), user.id, self.clock.now(), self.idle)):
+            if (
+                user is None
+                or user.disabled
+                or (user.session_epoch or 0) != data.get("epoch")
+                or not sign_ins.alive(s, data.get("sid"), user.id, self.clock.now(), self.idle)
+            ):
                 data.pop("uid", None)
                 data.pop("sid", None)
                 request.state.session_dirty = True
@@ -164,8 +175,12 @@ class Sessions:
 
     def start(self, session: Session, user: UserRow, now: datetime) -> dict:
         """The cookie's content for a new sign-in of ``user``, with a new CSRF token."""
-        return {"uid": user.id, "epoch": user.session_epoch or 0, "sid": sign_ins.start(session, user.id, now),
-                "csrf": secrets.token_urlsafe(24)}
+        return {
+            "uid": user.id,
+            "epoch": user.session_epoch or 0,
+            "sid": sign_ins.start(session, user.id, now),
+            "csrf": secrets.token_urlsafe(24),
+        }
 
     def end(self, request: Request) -> None:
         """Sign out on the server: the cookie's session id works no more."""
@@ -188,10 +203,16 @@ def too_many_failures(session: Session, email: str, client: str, now: datetime) 
     """Counted by the address typed, known or not, and by the client: the
     same answer whether an account exists."""
     since = now - FAILURE_WINDOW
-    by_email = session.scalar(select(func.count()).select_from(SignInFailureRow).where(
-        SignInFailureRow.email == email, SignInFailureRow.at > since))
-    by_client = session.scalar(select(func.count()).select_from(SignInFailureRow).where(
-        SignInFailureRow.client == client, SignInFailureRow.at > since))
+    by_email = session.scalar(
+        select(func.count())
+        .select_from(SignInFailureRow)
+        .where(SignInFailureRow.email == email, SignInFailureRow.at > since)
+    )
+    by_client = session.scalar(
+        select(func.count())
+        .select_from(SignInFailureRow)
+        .where(SignInFailureRow.client == client, SignInFailureRow.at > since)
+    )
     return by_email >= MAX_FAILURES_PER_ADDRESS or by_client >= MAX_FAILURES_PER_CLIENT
 
 
@@ -210,11 +231,23 @@ def login_redirect(request: Request) -> RedirectResponse:
 def new_password_link(session: Session, user: UserRow, now: datetime, settings: Settings) -> None:
     """A one-time link, by mail through the outbox."""
     token = secrets.token_urlsafe(32)
-    session.add(PasswordTokenRow(token_sha256=hashlib.sha256(token.encode()).hexdigest(), user_id=user.id,
-                                 expires_at=now + LINK_VALID))
+    session.add(
+        PasswordTokenRow(
+            token_sha256=hashlib.sha256(token.encode()).hexdigest(), user_id=user.id, expires_at=now + LINK_VALID
+        )
+    )
     link = f"{settings.base_url}/password/set/{token}"
-    message = Message("password", f"user-{user.id}-{now.isoformat()}", user.email, now, now, now + LINK_VALID,
-                      user.lang, (), {"link": link, "expires": (now + LINK_VALID).isoformat(), "name": user.name})
+    message = Message(
+        "password",
+        f"user-{user.id}-{now.isoformat()}",
+        user.email,
+        now,
+        now,
+        now + LINK_VALID,
+        user.lang,
+        (),
+        {"link": link, "expires": (now + LINK_VALID).isoformat(), "name": user.name},
+    )
     enqueue(session, [message], now, urlparse(settings.base_url).hostname or "localhost")
 
 

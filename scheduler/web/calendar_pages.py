@@ -41,19 +41,29 @@ from scheduler.web.views import Views
 FIELDS = ("plan", "agency", "obligation", "channel")
 GOOGLE_ADD = "https://calendar.google.com/calendar/r?cid="
 NO_SUCH_SUBSCRIPTION = N_("There is no such subscription.")
-ALL = {"plan": N_("All plans"), "agency": N_("All agencies"), "obligation": N_("All programs"),
-       "channel": N_("All channels")}
+ALL = {
+    "plan": N_("All plans"),
+    "agency": N_("All agencies"),
+    "obligation": N_("All programs"),
+    "channel": N_("All channels"),
+}
 
 
 def read_scope(values: Mapping, milestones: bool) -> FeedScope:
     """Filters from a query string or a form; an empty value means "all".
     ``milestones`` is the default when the field is absent."""
+
     def get(name: str) -> str | None:
         return str(values.get(name) or "").strip() or None
 
     asked = values.get("milestones")
-    return FeedScope(get("plan"), get("agency"), get("obligation"), get("channel"),
-                     milestones if asked is None else str(asked) in ("1", "on", "true", "yes"))
+    return FeedScope(
+        get("plan"),
+        get("agency"),
+        get("obligation"),
+        get("channel"),
+        milestones if asked is None else str(asked) in ("1", "on", "true", "yes"),
+    )
 
 
 def scope_query(scope: FeedScope, **extra: str) -> str:
@@ -68,8 +78,11 @@ def check_scope(scope: FeedScope, known: Choices) -> None:
     if scope.plan and scope.plan not in known.plans:
         raise InputError(N_('--plan: no plan "{value}" is loaded'), value=scope.plan)
     if scope.agency and scope.agency not in known.agencies:
-        raise InputError(N_('--agency: no agency "{value}" in the loaded plans (known: {allowed})'),
-                         value=scope.agency, allowed=", ".join(sorted(known.agencies)) or "-")
+        raise InputError(
+            N_('--agency: no agency "{value}" in the loaded plans (known: {allowed})'),
+            value=scope.agency,
+            allowed=", ".join(sorted(known.agencies)) or "-",
+        )
     if scope.obligation and scope.obligation not in known.obligations:
         raise InputError(N_('--obligation: no obligation "{value}" in the loaded plans'), value=scope.obligation)
 
@@ -79,15 +92,14 @@ def problem(error: SchedulerError, _, field: str | None = None) -> dict:
     text = error.render(_)
     field = field or next((f for f in FIELDS if error.message.startswith(f"--{f}: ")), None)
     if field and text.startswith(f"--{field}: "):
-        text = text[len(field) + 4:]
+        text = text[len(field) + 4 :]
     return {"field": field, "message": text}
 
 
 def options(known: Choices, lang: str, _) -> dict[str, list[tuple[str, str]]]:
     """Each filter's <option>s: (value, text), "all" first."""
     named = {"plan": known.plans, "agency": known.agencies, "obligation": known.obligations}
-    found = {f: [("", _(ALL[f]))] + [(code, pick(lang, *names)) for code, names in named[f].items()]
-             for f in named}
+    found = {f: [("", _(ALL[f]))] + [(code, pick(lang, *names)) for code, names in named[f].items()] for f in named}
     found["channel"] = [("", _(ALL["channel"]))] + [(c, _(CHANNEL_NAMES[c])) for c in CHANNELS]
     return found
 
@@ -95,8 +107,10 @@ def options(known: Choices, lang: str, _) -> dict[str, list[tuple[str, str]]]:
 def describe(scope: FeedScope, known: Choices, lang: str, _) -> dict[str, str]:
     """A scope in words, field by field."""
     named = {"plan": known.plans, "agency": known.agencies, "obligation": known.obligations}
-    words = {f: pick(lang, *named[f].get(getattr(scope, f), (getattr(scope, f), ""))) if getattr(scope, f)
-             else _(ALL[f]) for f in named}
+    words = {
+        f: pick(lang, *named[f].get(getattr(scope, f), (getattr(scope, f), ""))) if getattr(scope, f) else _(ALL[f])
+        for f in named
+    }
     words["channel"] = _(CHANNEL_NAMES.get(scope.channel, scope.channel)) if scope.channel else _(ALL["channel"])
     words["milestones"] = _("yes") if scope.milestones else _("no")
     return words
@@ -109,8 +123,18 @@ def zone_and_workdays(session, plan: str | None, known: Choices) -> tuple[ZoneIn
     return (ZoneInfo(row.timezone), calendar_of(row)) if row else (ZoneInfo(VN_TZ), WorkCalendar())
 
 
-def day_items(session, scope: FeedScope, known: Choices, first: date, end: date, tz: ZoneInfo, now: datetime,
-              at_risk_days: int, lang: str, _) -> dict[date, list[dict]]:
+def day_items(
+    session,
+    scope: FeedScope,
+    known: Choices,
+    first: date,
+    end: date,
+    tz: ZoneInfo,
+    now: datetime,
+    at_risk_days: int,
+    lang: str,
+    _,
+) -> dict[date, list[dict]]:
     """What each shown day holds: occurrences on their slot or due day, then milestones if asked."""
     start_at, end_at = day_bounds(first, end, tz)
     filters = Filters(scope.plan, scope.agency, scope.obligation, start_at, end_at)
@@ -121,34 +145,67 @@ def day_items(session, scope: FeedScope, known: Choices, first: date, end: date,
     for r in rows:
         zone = zones.get(r.plan_code, tz)
         at = (r.slot or r.due).astimezone(zone)
-        days[at.date()].append({
-            "kind": "occurrence", "id": r.id, "href": f"/o/{quote(r.id)}", "slot": at if r.slot else None,
-            "text": summary(r.shown, lang, _, r.delivery, str(zone)),
-            "state": found[r.id], "state_word": _(COLUMNS[found[r.id]])})
+        days[at.date()].append(
+            {
+                "kind": "occurrence",
+                "id": r.id,
+                "href": f"/o/{quote(r.id)}",
+                "slot": at if r.slot else None,
+                "text": summary(r.shown, lang, _, r.delivery, str(zone)),
+                "state": found[r.id],
+                "state_word": _(COLUMNS[found[r.id]]),
+            }
+        )
     if scope.milestones:
         for m, o in milestones_between(session, filters, scope.channel, first, end - timedelta(days=1)):
             zone = str(zones.get(o.plan_code, tz))
-            days[m.day].append({
-                "kind": "milestone", "id": o.id, "href": f"/o/{quote(o.id)}", "slot": None,
-                "text": _("{step}: {summary}").format(step=pick(lang, m.title, m.title_en),
-                                                       summary=summary(o.shown, lang, _, o.delivery, zone))})
+            days[m.day].append(
+                {
+                    "kind": "milestone",
+                    "id": o.id,
+                    "href": f"/o/{quote(o.id)}",
+                    "slot": None,
+                    "text": _("{step}: {summary}").format(
+                        step=pick(lang, m.title, m.title_en), summary=summary(o.shown, lang, _, o.delivery, zone)
+                    ),
+                }
+            )
     return days
 
 
-def month_context(session, scope: FeedScope, month: Month, known: Choices, now: datetime, at_risk_days: int,
-                  lang: str, _) -> dict:
+def month_context(
+    session, scope: FeedScope, month: Month, known: Choices, now: datetime, at_risk_days: int, lang: str, _
+) -> dict:
     tz, workdays = zone_and_workdays(session, scope.plan, known)
     today = now.astimezone(tz).date()
     first, end = month.span()
     items = day_items(session, scope, known, first, end, tz, now, at_risk_days, lang, _)
     names, short = weekday_names(lang), weekday_names(lang, "abbreviated")
-    weeks = [[{"date": d.day, "in_month": d.in_month, "weekday": names[i], "today": d.day == today,
-               "working": workdays.is_working_day(d.day), "weekend": i >= 5,
-               "holiday": None if workdays.is_working_day(d.day) else workdays.holiday_name(d.day),
-               "listed": items.get(d.day, [])} for i, d in enumerate(week)] for week in month.weeks()]
+    weeks = [
+        [
+            {
+                "date": d.day,
+                "in_month": d.in_month,
+                "weekday": names[i],
+                "today": d.day == today,
+                "working": workdays.is_working_day(d.day),
+                "weekend": i >= 5,
+                "holiday": None if workdays.is_working_day(d.day) else workdays.holiday_name(d.day),
+                "listed": items.get(d.day, []),
+            }
+            for i, d in enumerate(week)
+        ]
+        for week in month.weeks()
+    ]
     owed = sum(len(day["listed"]) for week in weeks for day in week if day["in_month"])
-    return {"month": month, "heading": month_heading(month, lang), "weekdays": list(zip(names, short)),
-            "weeks": weeks, "owed": owed, "today_month": Month.of(today)}
+    return {
+        "month": month,
+        "heading": month_heading(month, lang),
+        "weekdays": list(zip(names, short)),
+        "weeks": weeks,
+        "owed": owed,
+        "today_month": Month.of(today),
+    }
 
 
 router = APIRouter(include_in_schema=False)
@@ -157,8 +214,9 @@ Subscriber = Annotated[Posted, Depends(form_post(back="/subscriptions"))]
 
 
 @router.get("/calendar")
-def calendar_page(request: Request, user: Person, settings: SettingsDep, db: DatabaseDep, clock: ClockDep,
-                  views: ViewsDep):
+def calendar_page(
+    request: Request, user: Person, settings: SettingsDep, db: DatabaseDep, clock: ClockDep, views: ViewsDep
+):
     """The month asked (else this one) with what each day holds; a filter
     or month that cannot be read is said near its field (422)."""
     _, now, query = gettext_for(user.lang), clock.now(), request.query_params
@@ -184,42 +242,80 @@ def calendar_page(request: Request, user: Person, settings: SettingsDep, db: Dat
 
     words = describe(scope, known, user.lang, _)
     active = [words[f] for f in FIELDS if getattr(scope, f)] + ([_("with milestones")] if scope.milestones else [])
-    return views.page(request, user, "calendar.html", 422 if errors else 200, errors=errors, scope=scope,
-                      active=active, options=options(known, user.lang, _), previous=link(month.previous()),
-                      next=link(month.next()), current=link(context["today_month"]),
-                      subscribe="/subscriptions?" + scope_query(scope), **context)
+    return views.page(
+        request,
+        user,
+        "calendar.html",
+        422 if errors else 200,
+        errors=errors,
+        scope=scope,
+        active=active,
+        options=options(known, user.lang, _),
+        previous=link(month.previous()),
+        next=link(month.next()),
+        current=link(context["today_month"]),
+        subscribe="/subscriptions?" + scope_query(scope),
+        **context,
+    )
 
 
 def subscriptions_context(s, user: SessionUser, _) -> dict:
     known = choices(s)
     tz = zone_and_workdays(s, None, known)[0]
-    return {"subscriptions": [{
-        "id": r.id, "words": describe(people.scope_of(r), known, user.lang, _),
-        "created": r.created_at.astimezone(tz), "revoked": r.revoked_at.astimezone(tz) if r.revoked_at else None}
-        for r in people.subscriptions_of(s, user.id)], "options": options(known, user.lang, _)}
+    return {
+        "subscriptions": [
+            {
+                "id": r.id,
+                "words": describe(people.scope_of(r), known, user.lang, _),
+                "created": r.created_at.astimezone(tz),
+                "revoked": r.revoked_at.astimezone(tz) if r.revoked_at else None,
+            }
+            for r in people.subscriptions_of(s, user.id)
+        ],
+        "options": options(known, user.lang, _),
+    }
 
 
-def show_subscriptions(request: Request, db: Database, views: Views, user: SessionUser, scope: FeedScope,
-                       status: int = 200, error: dict | None = None, notice: int | None = None) -> Response:
+def show_subscriptions(
+    request: Request,
+    db: Database,
+    views: Views,
+    user: SessionUser,
+    scope: FeedScope,
+    status: int = 200,
+    error: dict | None = None,
+    notice: int | None = None,
+) -> Response:
     """One's subscriptions, the form for a new one (``scope`` filled in);
     ``notice`` names the one just revoked."""
     with db.transaction() as s:
         context = subscriptions_context(s, user, gettext_for(user.lang))
     if notice is not None and not any(x["id"] == notice and x["revoked"] for x in context["subscriptions"]):
         notice = None
-    return views.page(request, user, "subscriptions.html", status, "/subscriptions", scope=scope, error=error,
-                      notice=notice, **context)
+    return views.page(
+        request,
+        user,
+        "subscriptions.html",
+        status,
+        "/subscriptions",
+        scope=scope,
+        error=error,
+        notice=notice,
+        **context,
+    )
 
 
 @router.get("/subscriptions")
 def subscriptions_page(request: Request, user: Person, db: DatabaseDep, views: ViewsDep, revoked: str = ""):
-    return show_subscriptions(request, db, views, user, read_scope(request.query_params, True),
-                              notice=parse_id(revoked))
+    return show_subscriptions(
+        request, db, views, user, read_scope(request.query_params, True), notice=parse_id(revoked)
+    )
 
 
 @router.post("/subscriptions")
-async def subscribe(request: Request, posted: Subscriber, settings: SettingsDep, db: DatabaseDep, clock: ClockDep,
-                    views: ViewsDep):
+async def subscribe(
+    request: Request, posted: Subscriber, settings: SettingsDep, db: DatabaseDep, clock: ClockDep, views: ViewsDep
+):
     """A new subscription for the form's view; its secret address is shown
     on this one answer, never stored in a URL (no-store)."""
     user, form = posted
@@ -237,15 +333,26 @@ async def subscribe(request: Request, posted: Subscriber, settings: SettingsDep,
     except InputError as e:
         return await run_in_threadpool(show_subscriptions, request, db, views, user, scope, 422, problem(e, _))
     https, webcal = feed_urls(settings.base_url, token)
-    response = views.page(request, user, "subscribed.html", 201, "/subscriptions", id=sid, words=words,
-                          https=https, webcal=webcal, google=GOOGLE_ADD + quote(webcal, safe=""))
+    response = views.page(
+        request,
+        user,
+        "subscribed.html",
+        201,
+        "/subscriptions",
+        id=sid,
+        words=words,
+        https=https,
+        webcal=webcal,
+        google=GOOGLE_ADD + quote(webcal, safe=""),
+    )
     response.headers["Cache-Control"] = "no-store"
     return response
 
 
 @router.post("/subscriptions/{subscription_id}/revoke")
-async def revoke(subscription_id: str, request: Request, posted: Subscriber, db: DatabaseDep, clock: ClockDep,
-                 views: ViewsDep):
+async def revoke(
+    subscription_id: str, request: Request, posted: Subscriber, db: DatabaseDep, clock: ClockDep, views: ViewsDep
+):
     user, _form = posted
 
     def write() -> bool:

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from urllib.parse import urlencode
 
+from scheduler.compliance.report_files import COLUMNS, GREY, MONTHS_EN, colour
 from scheduler.compliance.status import COUNTS
 from scheduler.errors import N_
 from scheduler.feeds.ical import period_text
-from scheduler.compliance.report_files import COLUMNS, GREY, MONTHS_EN, colour
 
 SHOWN = ("required", "on_time", "late", "missing", "non_conforming", "excused", "pending", "at_risk")
 KINDS = (("year", N_("Year")), ("half", N_("Half-year")), ("quarter", N_("Quarter")), ("month", N_("Month")))
@@ -45,7 +45,7 @@ def percent(rate: float | None, lang: str) -> str:
 
 def ink(fill: str) -> str:
     """Black or white text, whichever reads on ``fill``."""
-    r, g, b = (int(fill[i:i + 2], 16) for i in (1, 3, 5))
+    r, g, b = (int(fill[i : i + 2], 16) for i in (1, 3, 5))
     return "#000" if 0.299 * r + 0.587 * g + 0.114 * b > 150 else "#fff"
 
 
@@ -62,9 +62,12 @@ def period_choices(plan_start: date, plan_end: date, _) -> list[tuple[str, list[
     """The plan's years, half-years, quarters and months, grouped by kind, each
     as (value for ``report_period``, its name: "Quý I/2024")."""
     years = range(plan_start.year, (plan_end - timedelta(days=1)).year + 1)
-    values = {"year": [f"{y}" for y in years], "half": [f"{y}-H{h}" for y in years for h in (1, 2)],
-              "quarter": [f"{y}-Q{q}" for y in years for q in range(1, 5)],
-              "month": [f"{y}-{m:02d}" for y in years for m in range(1, 13)]}
+    values = {
+        "year": [f"{y}" for y in years],
+        "half": [f"{y}-H{h}" for y in years for h in (1, 2)],
+        "quarter": [f"{y}-Q{q}" for y in years for q in range(1, 5)],
+        "month": [f"{y}-{m:02d}" for y in years for m in range(1, 13)],
+    }
     return [(_(label), [(v, capital(period_text(v, _))) for v in values[kind]]) for kind, label in KINDS]
 
 
@@ -91,8 +94,15 @@ def cell(c: dict, lang: str, _) -> dict:
     else:
         text, rate, fill = "—", "", ""
     detail = ", ".join(f"{_(COLUMNS[k])}: {c[k]}" for k in COUNTS if c[k] and k != "required")
-    return {"month": c["month"], "text": text, "rate": rate, "fill": fill, "ink": ink(fill) if fill else "",
-            "owed": bool(c["required"]), "title": detail or _("nothing owed")}
+    return {
+        "month": c["month"],
+        "text": text,
+        "rate": rate,
+        "fill": fill,
+        "ink": ink(fill) if fill else "",
+        "owed": bool(c["required"]),
+        "title": detail or _("nothing owed"),
+    }
 
 
 def month_heads(months: list[str], lang: str, _) -> list[dict]:
@@ -102,16 +112,22 @@ def month_heads(months: list[str], lang: str, _) -> list[dict]:
     for m in months:
         year, month = m.split("-")
         short = f"T{int(month)}" if lang == "vi" else MONTHS_EN[int(month) - 1]
-        heads.append({"key": m, "short": f"{short}/{year[2:]}" if several else short,
-                      "long": period_text(m, _)})
+        heads.append({"key": m, "short": f"{short}/{year[2:]}" if several else short, "long": period_text(m, _)})
     return heads
 
 
 def heatmap(document: dict, lang: str, _, agency_href, only: str | None = None) -> dict:
     """The heatmap as a table: month heads, and a row per agency (or ``only``)."""
-    rows = [{"agency": a["agency"], "name": a["agency_name"], "href": agency_href(a["agency"]),
-             "cells": [cell(c, lang, _) for c in a["cells"]]}
-            for a in document["heatmap"]["agencies"] if only in (None, a["agency"])]
+    rows = [
+        {
+            "agency": a["agency"],
+            "name": a["agency_name"],
+            "href": agency_href(a["agency"]),
+            "cells": [cell(c, lang, _) for c in a["cells"]],
+        }
+        for a in document["heatmap"]["agencies"]
+        if only in (None, a["agency"])
+    ]
     return {"months": month_heads(document["heatmap"]["months"], lang, _), "rows": rows}
 
 
@@ -120,9 +136,19 @@ def occurrence_rows(document: dict, _) -> list[dict]:
     out = []
     for o in sorted(document["occurrences"], key=lambda o: (o["window_end"], o["period"], o["number"])):
         active = [e for e in o["evidence"] if e["active"]]
-        out.append({"id": o["id"], "href": o["href"], "number": o["number"], "period": period_text(o["period"], _),
-                    "start": datetime.fromisoformat(o["window_start"]),
-                    "last": datetime.fromisoformat(o["window_end"]) - timedelta(microseconds=1),
-                    "due": datetime.fromisoformat(o["due"]), "status": o["status"], "word": _(COLUMNS[o["status"]]),
-                    "entries": len(active), "files": sum(len(e["files"]) for e in active)})
+        out.append(
+            {
+                "id": o["id"],
+                "href": o["href"],
+                "number": o["number"],
+                "period": period_text(o["period"], _),
+                "start": datetime.fromisoformat(o["window_start"]),
+                "last": datetime.fromisoformat(o["window_end"]) - timedelta(microseconds=1),
+                "due": datetime.fromisoformat(o["due"]),
+                "status": o["status"],
+                "word": _(COLUMNS[o["status"]]),
+                "entries": len(active),
+                "files": sum(len(e["files"]) for e in active),
+            }
+        )
     return out

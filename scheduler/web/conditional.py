@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from collections.abc import Mapping
+from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
-from typing import Mapping
 
 
 def http_date(moment: datetime) -> str:
-    return format_datetime(moment.astimezone(timezone.utc), usegmt=True)
+    return format_datetime(moment.astimezone(UTC), usegmt=True)
 
 
 def not_modified(headers: Mapping[str, str], etag: str, last_modified: datetime, now: datetime) -> bool:
@@ -41,7 +41,7 @@ def not_modified(headers: Mapping[str, str], etag: str, last_modified: datetime,
     if since is None:
         return False
     if since.tzinfo is None:
-        since = since.replace(tzinfo=timezone.utc)
+        since = since.replace(tzinfo=UTC)
     if since > now:
         return False
     return last_modified.replace(microsecond=0) <= since

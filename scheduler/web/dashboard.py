@@ -56,8 +56,12 @@ from scheduler.web.pages import show_occurrence
 from scheduler.web.views import Views
 
 ROLES = ("dha", "admin")
-DOWNLOADS = (("json", N_("JSON (data)")), ("csv", N_("CSV (Excel)")), ("xlsx", N_("XLSX workbook")),
-             ("html", N_("Printable report (Nghị định 30)")))
+DOWNLOADS = (
+    ("json", N_("JSON (data)")),
+    ("csv", N_("CSV (Excel)")),
+    ("xlsx", N_("XLSX workbook")),
+    ("html", N_("Printable report (Nghị định 30)")),
+)
 NO_PLAN = N_("No plan is loaded yet.")
 NO_AGENCY = N_('The plan has no agency "{code}".')
 NO_OBLIGATION = N_('Agency "{agency}" hosts no obligation "{code}" in this plan.')
@@ -78,23 +82,33 @@ class Loaded:
     names: dict = field(default_factory=dict)
 
 
-def load(services: Services, user: SessionUser, plan: str, period: str, cutoff: str, agency: str | None = None,
-         obligation: str | None = None) -> Loaded:
+def load(
+    services: Services,
+    user: SessionUser,
+    plan: str,
+    period: str,
+    cutoff: str,
+    agency: str | None = None,
+    obligation: str | None = None,
+) -> Loaded:
     """The plan (the asked one, else the one running now), the period
     (else the current year) and the report; NotFound for what is not there."""
     _, now, settings = gettext_for(user.lang), services.clock.now(), services.settings
     with services.db.transaction() as s:
         plans = list(s.scalars(select(PlanRow).order_by(PlanRow.code)))
-        running = [p for p in plans
-                   if p.period_start <= now.astimezone(ZoneInfo(p.timezone)).date() < p.period_end]
+        running = [p for p in plans if p.period_start <= now.astimezone(ZoneInfo(p.timezone)).date() < p.period_end]
         row = next((p for p in plans if p.code == plan), None) if plan else (running or plans[-1:] or [None])[0]
         if row is None:
             raise NotFound(N_('no plan "{value}" is loaded'), value=plan) if plan else NotFound(NO_PLAN)
         today = now.astimezone(ZoneInfo(row.timezone)).date()
-        selection = Selection(row.code, period.strip() or default_period(row.period_start, row.period_end, today),
-                              cutoff.lower() in TRUE)
-        loaded = Loaded(selection, [(p.code, pick(user.lang, p.title, p.title_en)) for p in plans],
-                        period_choices(row.period_start, row.period_end, _))
+        selection = Selection(
+            row.code, period.strip() or default_period(row.period_start, row.period_end, today), cutoff.lower() in TRUE
+        )
+        loaded = Loaded(
+            selection,
+            [(p.code, pick(user.lang, p.title, p.title_en)) for p in plans],
+            period_choices(row.period_start, row.period_end, _),
+        )
         if agency is not None:
             found = s.get(AgencyRow, (row.code, agency))
             if found is None:
@@ -106,16 +120,31 @@ def load(services: Services, user: SessionUser, plan: str, period: str, cutoff: 
                 raise NotFound(NO_OBLIGATION, agency=agency, code=obligation)
             loaded.names["obligation"] = pick(user.lang, ob.title, ob.title_en)
         try:
-            loaded.document = period_report(s, selection.period, selection.cutoff, now,
-                                            Scope(row.code, agency, obligation), settings.at_risk_days,
-                                            settings.report_agency, user.lang)
+            loaded.document = period_report(
+                s,
+                selection.period,
+                selection.cutoff,
+                now,
+                Scope(row.code, agency, obligation),
+                settings.at_risk_days,
+                settings.report_agency,
+                user.lang,
+            )
         except PeriodError as e:
             loaded.error = e.render(_)
         return loaded
 
 
-def loaded_or_404(request: Request, services: Services, user: SessionUser, plan: str, period: str, cutoff: str,
-                  agency: str | None = None, obligation: str | None = None) -> Loaded:
+def loaded_or_404(
+    request: Request,
+    services: Services,
+    user: SessionUser,
+    plan: str,
+    period: str,
+    cutoff: str,
+    agency: str | None = None,
+    obligation: str | None = None,
+) -> Loaded:
     """``load``, or the request ends with the 404 page naming what is not there."""
     try:
         return load(services, user, plan, period, cutoff, agency, obligation)
@@ -127,16 +156,39 @@ def show(request: Request, views: Views, user: SessionUser, template: str, loade
     """A dashboard page: 422 with the period form when the period is not one."""
     _, sel, doc = gettext_for(user.lang), loaded.selection, loaded.document
     if doc is not None:
-        values.update(period_words=period_words(doc), date_range=date_range(doc),
-                      as_of=datetime.fromisoformat(doc["as_of"]), totals=counts(doc["totals"], user.lang),
-                      downloads=[(fmt, _(label), f"/dashboard/report.{fmt}?" + sel.query(
-                          agency=doc["scope"]["agency"] or "", obligation=doc["scope"]["obligation"] or ""))
-                          for fmt, label in DOWNLOADS])
+        values.update(
+            period_words=period_words(doc),
+            date_range=date_range(doc),
+            as_of=datetime.fromisoformat(doc["as_of"]),
+            totals=counts(doc["totals"], user.lang),
+            downloads=[
+                (
+                    fmt,
+                    _(label),
+                    f"/dashboard/report.{fmt}?"
+                    + sel.query(agency=doc["scope"]["agency"] or "", obligation=doc["scope"]["obligation"] or ""),
+                )
+                for fmt, label in DOWNLOADS
+            ],
+        )
     listed = any(value == sel.period for _group, options in loaded.choices for value, _text in options)
-    return views.page(request, user, template, 422 if loaded.error else 200, sel=sel, plans=loaded.plans,
-                      choices=loaded.choices, custom_period=not listed, error=loaded.error, document=doc,
-                      shown=SHOWN, columns=COLUMNS, names=loaded.names, dashboard_href="/dashboard?" + sel.query(),
-                      **values)
+    return views.page(
+        request,
+        user,
+        template,
+        422 if loaded.error else 200,
+        sel=sel,
+        plans=loaded.plans,
+        choices=loaded.choices,
+        custom_period=not listed,
+        error=loaded.error,
+        document=doc,
+        shown=SHOWN,
+        columns=COLUMNS,
+        names=loaded.names,
+        dashboard_href="/dashboard?" + sel.query(),
+        **values,
+    )
 
 
 def agency_href(sel: Selection):
@@ -144,35 +196,67 @@ def agency_href(sel: Selection):
 
 
 @router.get("/dashboard")
-def dashboard(request: Request, user: Overseer, services: ServicesDep, plan: str = "", period: str = "",
-              cutoff: str = ""):
+def dashboard(
+    request: Request, user: Overseer, services: ServicesDep, plan: str = "", period: str = "", cutoff: str = ""
+):
     loaded = loaded_or_404(request, services, user, plan, period, cutoff)
     doc, _ = loaded.document, gettext_for(user.lang)
     values = {}
     if doc is not None:
-        values = {"heatmap": heatmap(doc, user.lang, _, agency_href(loaded.selection)),
-                  "agencies": [{**counts(a, user.lang), "key": a["agency"], "name": a["agency_name"],
-                                "href": agency_href(loaded.selection)(a["agency"])} for a in doc["agencies"]]}
+        values = {
+            "heatmap": heatmap(doc, user.lang, _, agency_href(loaded.selection)),
+            "agencies": [
+                {
+                    **counts(a, user.lang),
+                    "key": a["agency"],
+                    "name": a["agency_name"],
+                    "href": agency_href(loaded.selection)(a["agency"]),
+                }
+                for a in doc["agencies"]
+            ],
+        }
     return show(request, services.views, user, "dashboard.html", loaded, **values)
 
 
 @router.get("/dashboard/agencies/{code}")
-def agency_page(code: str, request: Request, user: Overseer, services: ServicesDep, plan: str = "",
-                period: str = "", cutoff: str = ""):
+def agency_page(
+    code: str,
+    request: Request,
+    user: Overseer,
+    services: ServicesDep,
+    plan: str = "",
+    period: str = "",
+    cutoff: str = "",
+):
     loaded = loaded_or_404(request, services, user, plan, period, cutoff, agency=code)
     doc, sel, _ = loaded.document, loaded.selection, gettext_for(user.lang)
     values = {"agency": code}
     if doc is not None:
         base = f"/dashboard/agencies/{quote(code)}/obligations/"
-        obligations = [{**counts(r, user.lang), "key": r["obligation"], "name": r["obligation_title"],
-                        "href": base + quote(r["obligation"]) + "?" + sel.query()} for r in doc["rows"]]
+        obligations = [
+            {
+                **counts(r, user.lang),
+                "key": r["obligation"],
+                "name": r["obligation_title"],
+                "href": base + quote(r["obligation"]) + "?" + sel.query(),
+            }
+            for r in doc["rows"]
+        ]
         values.update(heatmap=heatmap(doc, user.lang, _, agency_href(sel), only=code), obligations=obligations)
     return show(request, services.views, user, "dashboard_agency.html", loaded, **values)
 
 
 @router.get("/dashboard/agencies/{code}/obligations/{obligation}")
-def obligation_page(code: str, obligation: str, request: Request, user: Overseer, services: ServicesDep,
-                    plan: str = "", period: str = "", cutoff: str = ""):
+def obligation_page(
+    code: str,
+    obligation: str,
+    request: Request,
+    user: Overseer,
+    services: ServicesDep,
+    plan: str = "",
+    period: str = "",
+    cutoff: str = "",
+):
     loaded = loaded_or_404(request, services, user, plan, period, cutoff, agency=code, obligation=obligation)
     doc, _ = loaded.document, gettext_for(user.lang)
     values = {"agency": code, "obligation": obligation, "agency_href": agency_href(loaded.selection)(code)}
@@ -183,8 +267,17 @@ def obligation_page(code: str, obligation: str, request: Request, user: Overseer
 
 
 @router.get("/dashboard/report.{fmt}")
-def download(fmt: str, request: Request, user: Overseer, services: ServicesDep, plan: str = "", period: str = "",
-             cutoff: str = "", agency: str = "", obligation: str = ""):
+def download(
+    fmt: str,
+    request: Request,
+    user: Overseer,
+    services: ServicesDep,
+    plan: str = "",
+    period: str = "",
+    cutoff: str = "",
+    agency: str = "",
+    obligation: str = "",
+):
     """The report in ``fmt`` for the signed-in DHA, as the API gives it for a token."""
     views = services.views
     loaded = loaded_or_404(request, services, user, plan, period, cutoff, agency or None, obligation or None)
@@ -197,42 +290,63 @@ def download(fmt: str, request: Request, user: Overseer, services: ServicesDep, 
 
 
 @router.post("/dashboard/ledger")
-async def verify_ledger(request: Request, posted: Annotated[Posted, Depends(form_post(*ROLES, back="/dashboard"))],
-                        settings: SettingsDep, db: DatabaseDep, store: StoreDep, clock: ClockDep, views: ViewsDep):
+async def verify_ledger(
+    request: Request,
+    posted: Annotated[Posted, Depends(form_post(*ROLES, back="/dashboard"))],
+    settings: SettingsDep,
+    db: DatabaseDep,
+    store: StoreDep,
+    clock: ClockDep,
+    views: ViewsDep,
+):
     """Recompute the whole chain and re-hash every file: a POST, since it reads everything."""
     user, form = posted
     _ = gettext_for(user.lang)
     file = form.get("checkpoint")
     upload = await file.read(checkpoints.UPLOAD_LIMIT + 1) if hasattr(file, "read") else None
     try:
-        result = (await run_in_threadpool(ledger_check.check, settings, db, store, clock.now(), upload or None)
-                  ).as_json(_)
+        result = (
+            await run_in_threadpool(ledger_check.check, settings, db, store, clock.now(), upload or None)
+        ).as_json(_)
         if result["checkpoint"]:
             at = datetime.fromisoformat(result["checkpoint"]["at"])
             result["checkpoint"]["at_local"] = at.astimezone(clock.tz)
     except SchedulerError as e:  # the uploaded file is not a checkpoint
-        result = {"ok": False, "entries": None, "head": "", "problem": e.render(_), "problems": [],
-                  "checkpoint": None}
-    return await run_in_threadpool(views.page, request, user, "dashboard_ledger.html", 200, "/dashboard",
-                                   result=result, checked_at=clock.now().astimezone(clock.tz))
+        result = {"ok": False, "entries": None, "head": "", "problem": e.render(_), "problems": [], "checkpoint": None}
+    return await run_in_threadpool(
+        views.page,
+        request,
+        user,
+        "dashboard_ledger.html",
+        200,
+        "/dashboard",
+        result=result,
+        checked_at=clock.now().astimezone(clock.tz),
+    )
 
 
 @router.post("/o/{occurrence_id}/excuses")
-async def excuse(occurrence_id: str, request: Request,
-                 posted: Annotated[Posted, Depends(form_post(back="/o/{occurrence_id}"))], services: ServicesDep):
+async def excuse(
+    occurrence_id: str,
+    request: Request,
+    posted: Annotated[Posted, Depends(form_post(back="/o/{occurrence_id}"))],
+    services: ServicesDep,
+):
     user, form = posted
     _, back, reason = gettext_for(user.lang), f"/o/{occurrence_id}", str(form.get("reason", ""))
 
     def write():
         with services.db.transaction() as s:
-            return record_excuse(s, actor_of(user), occurrence_id, reason, services.clock.now(),
-                                 services.settings.base_url)
+            return record_excuse(
+                s, actor_of(user), occurrence_id, reason, services.clock.now(), services.settings.base_url
+            )
 
     try:
         result = await run_in_threadpool(write)
     except (Refused, NotFound) as e:  # recording.refuse has logged a refusal
         return services.views.refusal(request, user, e.status, e.render(_), back)
     except SchedulerError as e:  # no reason given, or the occurrence was cancelled meanwhile
-        return await run_in_threadpool(show_occurrence, request, services, user, occurrence_id, 422,
-                                       excuse_reason=reason, excuse_error=e.render(_))
+        return await run_in_threadpool(
+            show_occurrence, request, services, user, occurrence_id, 422, excuse_reason=reason, excuse_error=e.render(_)
+        )
     return services.views.redirect(request, f"/o/{quote(result.occurrence)}?recorded={result.seq}")

@@ -8,12 +8,12 @@ from fastapi.responses import FileResponse
 from sqlalchemy.orm import Session
 
 from scheduler.errors import N_
-from scheduler.store.files import EvidenceStore
 from scheduler.evidence.file_rules import content_disposition, served_type
 from scheduler.evidence.ledger import parse_content
 from scheduler.people.permissions import Actor, may_open_evidence
-from scheduler.store.recording import NotFound, grants, refuse
 from scheduler.store import ledger as stored_ledger
+from scheduler.store.files import EvidenceStore
+from scheduler.store.recording import NotFound, grants, refuse
 from scheduler.store.tables import OccurrenceRow
 
 NO_FILE = N_("There is no such file.")
@@ -37,7 +37,13 @@ def opened(session: Session, store: EvidenceStore, actor: Actor, seq: int, sha25
 def file_response(store: EvidenceStore, found: dict) -> FileResponse:
     """The bytes as an attachment under their recorded name and a type no
     browser runs (``served_type``); never sniffed, never a page of this site."""
-    return FileResponse(store.path(found["sha256"]), media_type=served_type(found.get("type")),
-                        headers={"Content-Disposition": content_disposition(found["name"]),
-                                 "X-Content-Type-Options": "nosniff", "Cache-Control": "private",
-                                 "Content-Security-Policy": "sandbox"})
+    return FileResponse(
+        store.path(found["sha256"]),
+        media_type=served_type(found.get("type")),
+        headers={
+            "Content-Disposition": content_disposition(found["name"]),
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "private",
+            "Content-Security-Policy": "sandbox",
+        },
+    )

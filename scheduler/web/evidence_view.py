@@ -11,12 +11,12 @@ from urllib.parse import quote
 
 from sqlalchemy.orm import Session
 
-from scheduler.errors import N_, SchedulerError
-from scheduler.store.files import EvidenceStore
 from scheduler.bounds import format_size
+from scheduler.errors import N_, SchedulerError
 from scheduler.evidence.ledger import FILE_MISSING, GENESIS, Break, StoredEntry, check_entry, parse_content
 from scheduler.people.permissions import Actor, may_excuse
 from scheduler.store import ledger as stored_ledger
+from scheduler.store.files import EvidenceStore
 from scheduler.store.tables import LedgerRow, OccurrenceRow
 from scheduler.web.auth import SessionUser
 
@@ -75,15 +75,26 @@ def entry_audit(session: Session, row: LedgerRow, store: EvidenceStore, _) -> di
         payload = {}
     if not isinstance(found, Break):
         expected = stored_ledger.expected_columns(found)
-        problems += [_(stored_ledger.COLUMN_MISMATCH).format(column=c) for c in stored_ledger.COLUMNS
-                     if getattr(row, c) != expected[c]]
+        problems += [
+            _(stored_ledger.COLUMN_MISMATCH).format(column=c)
+            for c in stored_ledger.COLUMNS
+            if getattr(row, c) != expected[c]
+        ]
     files = []
     for f in payload.get("files", []) if isinstance(payload.get("files"), list) else []:
         state = REHASHES.check(store, f.get("sha256", ""))
-        files.append({"name": f.get("name", ""), "type": f.get("type", ""), "sha256": f.get("sha256", ""),
-                      "size": format_size(int(f.get("size") or 0)), "bytes": f.get("size"),
-                      "href": f"/files/{row.seq}/{f.get('sha256', '')}", "ok": state is None,
-                      "state": _(FILE_OK if state is None else FILE_GONE if state == FILE_MISSING else FILE_CHANGED)})
+        files.append(
+            {
+                "name": f.get("name", ""),
+                "type": f.get("type", ""),
+                "sha256": f.get("sha256", ""),
+                "size": format_size(int(f.get("size") or 0)),
+                "bytes": f.get("size"),
+                "href": f"/files/{row.seq}/{f.get('sha256', '')}",
+                "ok": state is None,
+                "state": _(FILE_OK if state is None else FILE_GONE if state == FILE_MISSING else FILE_CHANGED),
+            }
+        )
     problems += [f"{f['name']}: {f['state']}" for f in files if not f["ok"]]
     return {"hash": row.hash, "prev_hash": row.prev_hash, "ok": not problems, "problems": problems, "files": files}
 
@@ -104,5 +115,4 @@ def oversight(session: Session, o: OccurrenceRow, state: str, user: SessionUser,
     if not set(OVERSEERS) & set(user.roles):
         return {"audit": None, "excuse": None}
     rows = stored_ledger.entries_of(session, [o.id])
-    return {"audit": {r.seq: entry_audit(session, r, store, _) for r in rows},
-            "excuse": excuse_form(o, state, user, _)}
+    return {"audit": {r.seq: entry_audit(session, r, store, _) for r in rows}, "excuse": excuse_form(o, state, user, _)}

@@ -17,12 +17,17 @@ from scheduler.web.conditional import http_date, not_modified
 from scheduler.web.deps import ClockDep, FeedCacheDep, SettingsDep
 from scheduler.web.feed_response import FeedResponse
 
-FEED_HEADERS = {"Cache-Control": "private, no-cache", "Referrer-Policy": "no-referrer",
-                "X-Content-Type-Options": "nosniff"}
+FEED_HEADERS = {
+    "Cache-Control": "private, no-cache",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+}
 NOT_FOUND = "Not Found\n"
-FEED_ANSWERS = {200: {"content": {"text/calendar": {}}, "description": "The feed (iCalendar)"},
-                304: {"description": "Not modified since the client's copy"},
-                404: {"content": {"text/plain": {}}, "description": "No such feed, or revoked"}}
+FEED_ANSWERS = {
+    200: {"content": {"text/calendar": {}}, "description": "The feed (iCalendar)"},
+    304: {"description": "Not modified since the client's copy"},
+    404: {"content": {"text/plain": {}}, "description": "No such feed, or revoked"},
+}
 router = APIRouter()
 
 
@@ -53,10 +58,15 @@ async def serve_feed(request: Request, cache: FeedCache, clock: Clock, scope: Fe
     return FeedResponse(feed, headers)
 
 
-@router.get("/feeds/public/{plan}.ics", summary="Plan-wide public feed (when PUBLIC_FEED is on)",
-            response_class=Response, responses=FEED_ANSWERS)
-async def public_feed(plan: str, request: Request, cache: FeedCacheDep, settings: SettingsDep,
-                      clock: ClockDep) -> Response:
+@router.get(
+    "/feeds/public/{plan}.ics",
+    summary="Plan-wide public feed (when PUBLIC_FEED is on)",
+    response_class=Response,
+    responses=FEED_ANSWERS,
+)
+async def public_feed(
+    plan: str, request: Request, cache: FeedCacheDep, settings: SettingsDep, clock: ClockDep
+) -> Response:
     if cache.stale():
         await run_in_threadpool(cache.refresh)
     if not settings.public_feed or plan not in cache.state.names.get("plan", {}):
@@ -65,8 +75,7 @@ async def public_feed(plan: str, request: Request, cache: FeedCacheDep, settings
     return await serve_feed(request, cache, clock, scope, asked_lang(request, settings.lang))
 
 
-@router.get("/feeds/{token}.ics", summary="A subscription's feed", response_class=Response,
-            responses=FEED_ANSWERS)
+@router.get("/feeds/{token}.ics", summary="A subscription's feed", response_class=Response, responses=FEED_ANSWERS)
 async def feed(token: str, request: Request, cache: FeedCacheDep, clock: ClockDep) -> Response:
     """The token is the secret; unknown and revoked ones are the same 404."""
     if cache.stale():

@@ -12,11 +12,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-PAGE_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; style-src-attr 'unsafe-inline'; "
-               "img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; "
-               "object-src 'none'")
-DOCS_POLICY = ("default-src 'self'; script-src 'self'{scripts}; style-src 'self'; img-src 'self' data:; "
-               "frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'")
+PAGE_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; style-src-attr 'unsafe-inline'; "
+    "img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; "
+    "object-src 'none'"
+)
+DOCS_POLICY = (
+    "default-src 'self'; script-src 'self'{scripts}; style-src 'self'; img-src 'self' data:; "
+    "frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'"
+)
 # /password/set/TOKEN carries its secret in the path: never send it on.
 NO_REFERRER = ("/password/set/",)
 
@@ -37,8 +41,12 @@ def headers_for(path: str) -> list[tuple[bytes, bytes]]:
     """
     policy = docs_policy() if path == "/docs" or path.startswith("/docs/") else PAGE_POLICY
     referrer = "no-referrer" if path.startswith(NO_REFERRER) else "same-origin"
-    return [(b"content-security-policy", policy.encode()), (b"x-frame-options", b"DENY"),
-            (b"referrer-policy", referrer.encode()), (b"x-content-type-options", b"nosniff")]
+    return [
+        (b"content-security-policy", policy.encode()),
+        (b"x-frame-options", b"DENY"),
+        (b"referrer-policy", referrer.encode()),
+        (b"x-content-type-options", b"nosniff"),
+    ]
 
 
 class SecurityHeaders:

@@ -28,11 +28,19 @@ def healthz(services: ServicesDep):
             plans = s.scalar(select(func.count()).select_from(PlanRow))
             occurrences = s.scalar(select(func.count()).select_from(OccurrenceRow))
             queue = outbox_backlog(s, services.clock.now())
-    except Exception as e:  # noqa: BLE001 - the database is the one thing health must report, not raise
+    except Exception as e:
         log.warning("health check: database unavailable: %s", type(e).__name__)
         return JSONResponse({"status": "error", "database": {"ok": False}}, status_code=503)
-    return {"status": "ok", "version": __version__,
-            "database": {"ok": True, "dialect": db.engine.dialect.name, "schema": revision,
-                         "plans": plans, "occurrences": occurrences},
-            "scheduler": daemon.state() if daemon is not None else {"running": False, "jobs": {}},
-            "outbox": queue}
+    return {
+        "status": "ok",
+        "version": __version__,
+        "database": {
+            "ok": True,
+            "dialect": db.engine.dialect.name,
+            "schema": revision,
+            "plans": plans,
+            "occurrences": occurrences,
+        },
+        "scheduler": daemon.state() if daemon is not None else {"running": False, "jobs": {}},
+        "outbox": queue,
+    }

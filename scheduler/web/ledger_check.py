@@ -11,15 +11,15 @@ from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import parse_form
 from starlette.requests import Request
 
-from scheduler.store import checkpoints
 from scheduler.documents import parse_json
 from scheduler.errors import N_, SchedulerError
-from scheduler.store.files import EvidenceStore
 from scheduler.evidence.ledger import Break, public_key_of
-from scheduler.store.ledger_audit import Audit, audit
-from scheduler.store.checkpoints import key_bytes
 from scheduler.settings import Settings
+from scheduler.store import checkpoints
+from scheduler.store.checkpoints import key_bytes
 from scheduler.store.database import Database
+from scheduler.store.files import EvidenceStore
+from scheduler.store.ledger_audit import Audit, audit
 
 FIELD = "checkpoint"
 BODY_LIMIT = 2 * checkpoints.UPLOAD_LIMIT  # a checkpoint with room for a form's boundaries and headers
@@ -53,8 +53,9 @@ async def uploaded(request: Request) -> bytes | None:
 
         try:
             headers = {"Content-Type": request.headers["content-type"], "Content-Length": str(len(body))}
-            parse_form(headers, io.BytesIO(bytes(body)),
-                       lambda f: found.__setitem__(f.field_name, f.value or b""), on_file)
+            parse_form(
+                headers, io.BytesIO(bytes(body)), lambda f: found.__setitem__(f.field_name, f.value or b""), on_file
+            )
         except (FormParserError, ValueError):
             raise BadCheckpoint(N_("the form cannot be read")) from None
         return found.get(FIELD.encode()) or None
@@ -85,11 +86,15 @@ def check(settings: Settings, db: Database, store: EvidenceStore, now: datetime,
     except SchedulerError as e:  # a kept file that is not a checkpoint (any more) is itself a finding
         with db.transaction() as s:
             result = audit(s, store, now)
-        return replace(result, problems=[Break(None, N_("a kept checkpoint cannot be used: {problem}"),
-                                               {"problem": e.render()})] + result.problems)
+        return replace(
+            result,
+            problems=[Break(None, N_("a kept checkpoint cannot be used: {problem}"), {"problem": e.render()})]
+            + result.problems,
+        )
     earlier = [c for _path, c in found]
     if upload is None:
         cp, source = (found[-1][1], found[-1][0].name) if found else (None, "")
     with db.transaction() as s:
-        return audit(s, store, now, cp, lambda: public_key_of(key_bytes(settings, None, create=False)), source,
-                     earlier=earlier)
+        return audit(
+            s, store, now, cp, lambda: public_key_of(key_bytes(settings, None, create=False)), source, earlier=earlier
+        )

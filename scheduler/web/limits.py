@@ -13,10 +13,9 @@ from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, BaseModel, StringConstraints
 from starlette.exceptions import HTTPException
 
-from scheduler.bounds import LIMITS, MAX_BODY, MAX_ID, TEXT, check_text
+from scheduler.bounds import LIMITS, MAX_BODY, MAX_ID, TEXT, check_text, format_size
 from scheduler.errors import N_, SchedulerError
 from scheduler.i18n import gettext_for
-from scheduler.bounds import format_size
 
 Id = Annotated[int, Path(ge=1, le=MAX_ID, description="a stored row's number")]
 
@@ -31,8 +30,9 @@ def _real_text(value: str) -> str:
 
 def Text(field_name: str = "", limit: int | None = None):
     """A JSON string of at most the field's limit, without lone surrogates."""
-    return Annotated[str, StringConstraints(max_length=limit or LIMITS.get(field_name, TEXT)),
-                     AfterValidator(_real_text)]
+    return Annotated[
+        str, StringConstraints(max_length=limit or LIMITS.get(field_name, TEXT)), AfterValidator(_real_text)
+    ]
 
 
 class SafeJSON(JSONResponse):
@@ -57,18 +57,30 @@ class ErrorBody(BaseModel):
     detail: str | list[FieldProblem]
 
 
-ERRORS = {status: {"model": ErrorBody, "description": text} for status, text in (
-    (400, "The body is not what its Content-Type says (JSON, UTF-8, a form)"),
-    (401, "No token, or one that is unknown or revoked"), (403, "Not allowed for this user"),
-    (404, "Not found"), (413, "The request body is over its limit"),
-    (422, "A field is missing, malformed or out of its bounds"))}
+ERRORS = {
+    status: {"model": ErrorBody, "description": text}
+    for status, text in (
+        (400, "The body is not what its Content-Type says (JSON, UTF-8, a form)"),
+        (401, "No token, or one that is unknown or revoked"),
+        (403, "Not allowed for this user"),
+        (404, "Not found"),
+        (413, "The request body is over its limit"),
+        (422, "A field is missing, malformed or out of its bounds"),
+    )
+}
 
 
 async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
     """FastAPI's 422 without the ``input`` it echoes: it may be megabytes, a
     secret, or a lone surrogate that cannot be encoded at all."""
-    detail = [{"loc": [str(p) if not isinstance(p, int) else p for p in e.get("loc", ())],
-               "msg": e.get("msg", ""), "type": e.get("type", "value_error")} for e in exc.errors()]
+    detail = [
+        {
+            "loc": [str(p) if not isinstance(p, int) else p for p in e.get("loc", ())],
+            "msg": e.get("msg", ""),
+            "type": e.get("type", "value_error"),
+        }
+        for e in exc.errors()
+    ]
     return SafeJSON({"detail": detail}, status_code=422)
 
 
@@ -76,8 +88,9 @@ class BodyTooLarge(HTTPException):
     """An HTTPException, so that FastAPI passes it on while it reads a body."""
 
     def __init__(self, limit: int, lang: str):
-        super().__init__(413, gettext_for(lang)(N_("the request body is over {limit}")).format(
-            limit=format_size(limit)))
+        super().__init__(
+            413, gettext_for(lang)(N_("the request body is over {limit}")).format(limit=format_size(limit))
+        )
 
 
 class BodyLimit:

@@ -29,10 +29,20 @@ from scheduler.store.tables import AgencyRow, MilestoneRow, OccurrenceRow, PlanR
 from scheduler.store.watch import calendar_of
 from scheduler.web import auth
 
-LABELS = {"aired_at": N_("Aired at"), "published_at": N_("Published at"), "duration": N_("Duration"),
-          "url": N_("Link (URL)"), "title": N_("Title"), "issue_number": N_("Issue number"), "page": N_("Page"),
-          "participants": N_("Participants"), "topics": N_("Topics"), "note": N_("Note"),
-          "files": N_("Files"), "supersedes": N_("Corrects entry")}
+LABELS = {
+    "aired_at": N_("Aired at"),
+    "published_at": N_("Published at"),
+    "duration": N_("Duration"),
+    "url": N_("Link (URL)"),
+    "title": N_("Title"),
+    "issue_number": N_("Issue number"),
+    "page": N_("Page"),
+    "participants": N_("Participants"),
+    "topics": N_("Topics"),
+    "note": N_("Note"),
+    "files": N_("Files"),
+    "supersedes": N_("Corrects entry"),
+}
 CHANNEL_EXTRAS = (("issue_number", {"print"}), ("page", {"print"}), ("participants", {"training", "contest"}))
 RECENT = timedelta(days=7)  # "my work" keeps a window for a week after it closes
 
@@ -46,25 +56,50 @@ def statuses(session: Session, rows: list[OccurrenceRow], now: datetime, at_risk
     entries: dict[str, list[Entry]] = {}
     for e in stored_ledger.entries_of(session, [r.id for r in rows]) if rows else ():
         entries.setdefault(e.occurrence_id, []).append(
-            Entry(e.seq, e.occurrence_id, e.kind, e.recorded_at, e.supersedes, e.conforming, e.late, e.extra))
+            Entry(e.seq, e.occurrence_id, e.kind, e.recorded_at, e.supersedes, e.conforming, e.late, e.extra)
+        )
     plans = {code: session.get(PlanRow, code) for code in {r.plan_code for r in rows}}
-    horizons = {c: risk_horizon(now.astimezone(ZoneInfo(p.timezone)), at_risk_days, calendar_of(p))
-                for c, p in plans.items()}
-    return {r.id: status_of(Facts(r.id, r.agency_code, r.obligation_code, r.period, r.window_start, r.window_end,
-                                  r.cancelled_at), entries.get(r.id, []), now, horizons[r.plan_code]) for r in rows}
+    horizons = {
+        c: risk_horizon(now.astimezone(ZoneInfo(p.timezone)), at_risk_days, calendar_of(p)) for c, p in plans.items()
+    }
+    return {
+        r.id: status_of(
+            Facts(r.id, r.agency_code, r.obligation_code, r.period, r.window_start, r.window_end, r.cancelled_at),
+            entries.get(r.id, []),
+            now,
+            horizons[r.plan_code],
+        )
+        for r in rows
+    }
 
 
-def window_quotas(session: Session, rows: list[OccurrenceRow], found: dict[str, str], now: datetime
-          ) -> dict[tuple[str, str, str], WindowView]:
+def window_quotas(
+    session: Session, rows: list[OccurrenceRow], found: dict[str, str], now: datetime
+) -> dict[tuple[str, str, str], WindowView]:
     """The quota view of each window, per (plan, obligation, period); rows hold whole windows."""
     out = {}
     for code in sorted({r.plan_code for r in rows}):
         plan = session.get(PlanRow, code)
         tz = ZoneInfo(plan.timezone)
-        facts = [Facts(r.id, r.agency_code, r.obligation_code, r.period, r.window_start.astimezone(tz),
-                       r.window_end.astimezone(tz), r.cancelled_at) for r in rows if r.plan_code == code]
-        out.update({(code, v.obligation, v.period): v
-                    for v in window_views(facts, found, now.astimezone(tz), calendar_of(plan))})
+        facts = [
+            Facts(
+                r.id,
+                r.agency_code,
+                r.obligation_code,
+                r.period,
+                r.window_start.astimezone(tz),
+                r.window_end.astimezone(tz),
+                r.cancelled_at,
+            )
+            for r in rows
+            if r.plan_code == code
+        ]
+        out.update(
+            {
+                (code, v.obligation, v.period): v
+                for v in window_views(facts, found, now.astimezone(tz), calendar_of(plan))
+            }
+        )
     return out
 
 
@@ -82,9 +117,13 @@ def period_link(plan: str, obligation: str, period: str, verb: str = "deliver") 
 
 def my_work(session: Session, user: auth.SessionUser, now: datetime, at_risk_days: int, _) -> list[dict]:
     """The agency's open occurrences, soonest due first, each with its window's quota."""
-    rows = list(session.scalars(select(OccurrenceRow).where(
-        OccurrenceRow.agency_code == user.agency, OccurrenceRow.window_end > now - RECENT)
-        .order_by(OccurrenceRow.due, OccurrenceRow.number, OccurrenceRow.id)))
+    rows = list(
+        session.scalars(
+            select(OccurrenceRow)
+            .where(OccurrenceRow.agency_code == user.agency, OccurrenceRow.window_end > now - RECENT)
+            .order_by(OccurrenceRow.due, OccurrenceRow.number, OccurrenceRow.id)
+        )
+    )
     found = statuses(session, rows, now, at_risk_days)
     quotas = window_quotas(session, rows, found, now)
     actor, allowed, linked, items = actor_of(user), {}, set(), []
@@ -98,13 +137,23 @@ def my_work(session: Session, user: auth.SessionUser, now: datetime, at_risk_day
         record = None
         if allowed[key[:2]] and key not in linked:
             linked.add(key)
-            record = {"href": period_link(*key),
-                      "text": _("Record one for {period}").format(period=period_text(r.period, _))}
-        items.append({"id": r.id, "summary": summary(r.shown, user.lang, _, r.delivery, str(tz)),
-                      "window_start": r.window_start.astimezone(tz),
-                      "window_last": r.window_end.astimezone(tz) - timedelta(days=1),
-                      "due": r.due.astimezone(tz), "state": found[r.id], "state_word": _(COLUMNS[found[r.id]]),
-                      "record": record, "quota": quota_text(quotas[key], now, _) if key in quotas else ""})
+            record = {
+                "href": period_link(*key),
+                "text": _("Record one for {period}").format(period=period_text(r.period, _)),
+            }
+        items.append(
+            {
+                "id": r.id,
+                "summary": summary(r.shown, user.lang, _, r.delivery, str(tz)),
+                "window_start": r.window_start.astimezone(tz),
+                "window_last": r.window_end.astimezone(tz) - timedelta(days=1),
+                "due": r.due.astimezone(tz),
+                "state": found[r.id],
+                "state_word": _(COLUMNS[found[r.id]]),
+                "record": record,
+                "quota": quota_text(quotas[key], now, _) if key in quotas else "",
+            }
+        )
     return items
 
 
@@ -112,44 +161,84 @@ def entry_view(row, superseded_by: dict[int, int], tz: ZoneInfo, topics: dict, l
     """One ledger entry as the history shows it."""
     p = parse_content(row.content)["payload"]
     url = p.get("url") or ""
-    verdict = ("excused" if row.kind == "excuse" else "non_conforming" if not p.get("conforming")
-               else "late" if p.get("late") else "on_time")
-    return {"seq": row.seq, "kind": row.kind, "supersedes": row.supersedes, "superseded_by": superseded_by.get(row.seq),
-            "verdict_code": verdict, "verdict": _(COLUMNS[verdict]),
-            "moment_label": _(LABELS["aired_at" if p.get("moment_kind") == "aired" else "published_at"]),
-            "moment": datetime.fromisoformat(p["moment"]).astimezone(tz) if p.get("moment") else None,
-            "recorded_at": row.recorded_at.astimezone(tz), "recorded_by": row.recorded_by,
-            "duration": format_duration(p["duration"]) if p.get("duration") is not None else "",
-            "url": url, "linkable": url.lower().startswith(("https://", "http://")),
-            "title": p.get("title", ""), "note": p.get("note", ""), "reason": p.get("reason", ""),
-            "fields": [(_(LABELS[k]), v) for k, v in (p.get("fields") or {}).items() if k in LABELS],
-            "topics": [pick(lang, *topics.get(t, (t, ""))) for t in p.get("topics", [])],
-            "files": [{"href": f"/files/{row.seq}/{f['sha256']}", "name": f["name"], "type": f["type"],
-                       "size": format_size(f["size"])} for f in p.get("files", [])],
-            "extra": bool(p.get("extra")), "reasons": [_(m).format(**params) for m, params in p.get("reasons", [])],
-            "gaps": [_(g) for g in p.get("gaps", [])]}
+    verdict = (
+        "excused"
+        if row.kind == "excuse"
+        else "non_conforming"
+        if not p.get("conforming")
+        else "late"
+        if p.get("late")
+        else "on_time"
+    )
+    return {
+        "seq": row.seq,
+        "kind": row.kind,
+        "supersedes": row.supersedes,
+        "superseded_by": superseded_by.get(row.seq),
+        "verdict_code": verdict,
+        "verdict": _(COLUMNS[verdict]),
+        "moment_label": _(LABELS["aired_at" if p.get("moment_kind") == "aired" else "published_at"]),
+        "moment": datetime.fromisoformat(p["moment"]).astimezone(tz) if p.get("moment") else None,
+        "recorded_at": row.recorded_at.astimezone(tz),
+        "recorded_by": row.recorded_by,
+        "duration": format_duration(p["duration"]) if p.get("duration") is not None else "",
+        "url": url,
+        "linkable": url.lower().startswith(("https://", "http://")),
+        "title": p.get("title", ""),
+        "note": p.get("note", ""),
+        "reason": p.get("reason", ""),
+        "fields": [(_(LABELS[k]), v) for k, v in (p.get("fields") or {}).items() if k in LABELS],
+        "topics": [pick(lang, *topics.get(t, (t, ""))) for t in p.get("topics", [])],
+        "files": [
+            {
+                "href": f"/files/{row.seq}/{f['sha256']}",
+                "name": f["name"],
+                "type": f["type"],
+                "size": format_size(f["size"]),
+            }
+            for f in p.get("files", [])
+        ],
+        "extra": bool(p.get("extra")),
+        "reasons": [_(m).format(**params) for m, params in p.get("reasons", [])],
+        "gaps": [_(g) for g in p.get("gaps", [])],
+    }
 
 
 def form_spec(shown: dict, plan: PlanRow, lang: str, action: str, entries: list[dict] = ()) -> dict:
     """What the delivery form asks for this occurrence's channels."""
     channels = set(shown.get("channels", []))
     aired = moment_kind_for(tuple(channels)) == "aired"
-    return {"action": action, "moment": "aired_at" if aired else "published_at", "zone": plan.timezone,
-            "moment_label": LABELS["aired_at" if aired else "published_at"],
-            "extras": [(name, LABELS[name]) for name, wanted in CHANNEL_EXTRAS if wanted & channels],
-            "topics": [(t["code"], pick(lang, t["title"], t.get("title_en", "")))
-                       for t in (plan.definition or {}).get("topics", [])],
-            "default_topics": list(shown.get("topics", [])),
-            "supersedable": [e for e in entries if not e["superseded_by"]]}
+    return {
+        "action": action,
+        "moment": "aired_at" if aired else "published_at",
+        "zone": plan.timezone,
+        "moment_label": LABELS["aired_at" if aired else "published_at"],
+        "extras": [(name, LABELS[name]) for name, wanted in CHANNEL_EXTRAS if wanted & channels],
+        "topics": [
+            (t["code"], pick(lang, t["title"], t.get("title_en", "")))
+            for t in (plan.definition or {}).get("topics", [])
+        ],
+        "default_topics": list(shown.get("topics", [])),
+        "supersedable": [e for e in entries if not e["superseded_by"]],
+    }
 
 
-def occurrence_context(session: Session, o: OccurrenceRow, user: auth.SessionUser, now: datetime,
-                       at_risk_days: int, _, recorded: int | None = None) -> dict:
+def occurrence_context(
+    session: Session,
+    o: OccurrenceRow,
+    user: auth.SessionUser,
+    now: datetime,
+    at_risk_days: int,
+    _,
+    recorded: int | None = None,
+) -> dict:
     lang, shown = user.lang, o.shown
     plan = session.get(PlanRow, o.plan_code)
     tz = ZoneInfo(plan.timezone)
-    agencies = {a.code: (a.name, a.name_en) for a in
-                session.scalars(select(AgencyRow).where(AgencyRow.plan_code == o.plan_code))}
+    agencies = {
+        a.code: (a.name, a.name_en)
+        for a in session.scalars(select(AgencyRow).where(AgencyRow.plan_code == o.plan_code))
+    }
     topics = {t["code"]: (t["title"], t.get("title_en", "")) for t in (plan.definition or {}).get("topics", [])}
     rows = stored_ledger.entries_of(session, [o.id])
     superseded_by = {r.supersedes: r.seq for r in rows if r.supersedes}
@@ -162,34 +251,59 @@ def occurrence_context(session: Session, o: OccurrenceRow, user: auth.SessionUse
             f["href"] = None
     notice = next(({**e, "state": _(COLUMNS[state])} for e in entries if e["seq"] == recorded), None)
     return {
-        "o": o, "plan": plan, "summary": summary(shown, lang, _, o.delivery, plan.timezone),
-        "state": state, "state_word": _(COLUMNS[state]),
+        "o": o,
+        "plan": plan,
+        "summary": summary(shown, lang, _, o.delivery, plan.timezone),
+        "state": state,
+        "state_word": _(COLUMNS[state]),
         "host": pick(lang, *agencies.get(o.agency_code, (o.agency_code, ""))),
-        "coordinators": "; ".join([pick(lang, *agencies.get(c, (c, ""))) for c in shown.get("coordinators", [])]
-                                  + ([shown["coordination"]] if shown.get("coordination") else [])),
-        "window_start": o.window_start.astimezone(tz), "window_last": o.window_end.astimezone(tz) - timedelta(days=1),
-        "due": o.due.astimezone(tz), "slot": o.slot.astimezone(tz) if o.slot else None,
+        "coordinators": "; ".join(
+            [pick(lang, *agencies.get(c, (c, ""))) for c in shown.get("coordinators", [])]
+            + ([shown["coordination"]] if shown.get("coordination") else [])
+        ),
+        "window_start": o.window_start.astimezone(tz),
+        "window_last": o.window_end.astimezone(tz) - timedelta(days=1),
+        "due": o.due.astimezone(tz),
+        "slot": o.slot.astimezone(tz) if o.slot else None,
         "min_duration": minutes_text(shown.get("min_duration"), _),
         "channels": ", ".join(_(CHANNEL_NAMES.get(c, c)) for c in shown.get("channels", [])),
         "topics": "; ".join(pick(lang, *topics.get(t, (t, ""))) for t in shown.get("topics", [])),
-        "milestones": list(session.scalars(select(MilestoneRow).where(MilestoneRow.occurrence_id == o.id)
-                                           .order_by(MilestoneRow.day))),
-        "entries": entries, "notice": notice,
+        "milestones": list(
+            session.scalars(select(MilestoneRow).where(MilestoneRow.occurrence_id == o.id).order_by(MilestoneRow.day))
+        ),
+        "entries": entries,
+        "notice": notice,
         "form": form_spec(shown, plan, lang, f"/o/{o.id}/deliveries", entries)
-        if decision and o.status != "cancelled" else None}
+        if decision and o.status != "cancelled"
+        else None,
+    }
 
 
 def period_target(s: Session, code: str, period: str, plan: str | None):
     """The window's occurrences and the one a delivery goes to (as record_delivery chooses it)."""
     query = select(OccurrenceRow).where(OccurrenceRow.obligation_code == code, OccurrenceRow.period == period)
-    rows = list(s.scalars((query.where(OccurrenceRow.plan_code == plan) if plan else query)
-                          .order_by(OccurrenceRow.number)))
+    rows = list(
+        s.scalars((query.where(OccurrenceRow.plan_code == plan) if plan else query).order_by(OccurrenceRow.number))
+    )
     if not rows or len({r.plan_code for r in rows}) > 1:
         raise NotFound(N_("Nothing is owed for this obligation and period."))
     tz = ZoneInfo(s.get(PlanRow, rows[0].plan_code).timezone)
     recorded = stored_ledger.recorded(stored_ledger.entries_of(s, [r.id for r in rows]))
-    target, extra = choose_target([(Target(r.id, r.status, r.window_start.astimezone(tz),
-                                           r.window_end.astimezone(tz), r.shown.get("min_duration"),
-                                           tuple(r.shown.get("channels", [])), r.number),
-                                    recorded.get(r.id, [])) for r in rows])
+    target, extra = choose_target(
+        [
+            (
+                Target(
+                    r.id,
+                    r.status,
+                    r.window_start.astimezone(tz),
+                    r.window_end.astimezone(tz),
+                    r.shown.get("min_duration"),
+                    tuple(r.shown.get("channels", [])),
+                    r.number,
+                ),
+                recorded.get(r.id, []),
+            )
+            for r in rows
+        ]
+    )
     return rows, next(r for r in rows if r.id == target.id), extra

@@ -70,8 +70,15 @@ def problem(error: SchedulerError, _) -> dict:
 def start(request: Request, user: Person, views: ViewsDep):
     """Each role's own start page."""
     roles = set(user.roles)
-    target = ("/me" if "producer" in roles and user.agency else "/dashboard" if "dha" in roles
-              else "/admin" if "admin" in roles else "/calendar")
+    target = (
+        "/me"
+        if "producer" in roles and user.agency
+        else "/dashboard"
+        if "dha" in roles
+        else "/admin"
+        if "admin" in roles
+        else "/calendar"
+    )
     return views.redirect(request, target)
 
 
@@ -87,8 +94,15 @@ def me(request: Request, user: Person, settings: SettingsDep, db: DatabaseDep, c
     return views.page(request, user, "me.html", items=items, agency=agency)
 
 
-def show_occurrence(request: Request, services: Services, user: SessionUser, occurrence_id: str, status: int = 200,
-                    recorded: int | None = None, **values) -> Response:
+def show_occurrence(
+    request: Request,
+    services: Services,
+    user: SessionUser,
+    occurrence_id: str,
+    status: int = 200,
+    recorded: int | None = None,
+    **values,
+) -> Response:
     """The occurrence page, with the DHA's view; ``values`` are a form's
     (the delivery's or the excuse's) when it comes back with an error."""
     _, store, views = gettext_for(user.lang), services.store, services.views
@@ -99,18 +113,27 @@ def show_occurrence(request: Request, services: Services, user: SessionUser, occ
             return views.refusal(request, user, 404, path=path)
         context = occurrence_context(s, o, user, services.clock.now(), services.settings.at_risk_days, _, recorded)
         context.update(oversight(s, o, context["state"], user, store, _))  # the DHA's view
-    return views.page(request, user, "occurrence.html", status, path, limit=format_size(store.limit), **values,
-                      **context)
+    return views.page(
+        request, user, "occurrence.html", status, path, limit=format_size(store.limit), **values, **context
+    )
 
 
 @router.get("/o/{occurrence_id}")
 def occurrence_page(occurrence_id: str, request: Request, user: Person, services: ServicesDep, recorded: str = ""):
-    return show_occurrence(request, services, user, occurrence_id, recorded=parse_id(recorded), values=None,
-                           error=None)
+    return show_occurrence(request, services, user, occurrence_id, recorded=parse_id(recorded), values=None, error=None)
 
 
-def show_period(request: Request, services: Services, user: SessionUser, code: str, period: str, plan: str | None,
-                status: int = 200, values=None, error=None) -> Response:
+def show_period(
+    request: Request,
+    services: Services,
+    user: SessionUser,
+    code: str,
+    period: str,
+    plan: str | None,
+    status: int = 200,
+    values=None,
+    error=None,
+) -> Response:
     """The form that records one delivery against a period (the window's next one owed)."""
     _, views = gettext_for(user.lang), services.views
     path = period_link(plan or "", code, period)
@@ -125,34 +148,57 @@ def show_period(request: Request, services: Services, user: SessionUser, code: s
             denied = refuse(actor_of(user), "record a delivery for", code, decision)
             return views.refusal(request, user, 403, denied.render(_), path)
         quota = window_quotas(s, rows, statuses(s, rows, now, services.settings.at_risk_days), now).get(
-            (o.plan_code, o.obligation_code, o.period))
+            (o.plan_code, o.obligation_code, o.period)
+        )
         plan_row = s.get(PlanRow, o.plan_code)
-        context = {"o": o, "extra": extra, "summary": summary(o.shown, user.lang, _, o.delivery, plan_row.timezone),
-                   "title": pick(user.lang, o.title, o.title_en),
-                   "heading": _("Record one for {period}").format(period=period_text(period, _)),
-                   "quota": quota_text(quota, now, _) if quota else "",
-                   "form": form_spec(o.shown, plan_row, user.lang,
-                                     period_link(o.plan_code, code, period, "deliveries"))}
-    return views.page(request, user, "deliver.html", status, period_link(o.plan_code, code, period), values=values,
-                      error=error, limit=format_size(services.store.limit), **context)
+        context = {
+            "o": o,
+            "extra": extra,
+            "summary": summary(o.shown, user.lang, _, o.delivery, plan_row.timezone),
+            "title": pick(user.lang, o.title, o.title_en),
+            "heading": _("Record one for {period}").format(period=period_text(period, _)),
+            "quota": quota_text(quota, now, _) if quota else "",
+            "form": form_spec(o.shown, plan_row, user.lang, period_link(o.plan_code, code, period, "deliveries")),
+        }
+    return views.page(
+        request,
+        user,
+        "deliver.html",
+        status,
+        period_link(o.plan_code, code, period),
+        values=values,
+        error=error,
+        limit=format_size(services.store.limit),
+        **context,
+    )
 
 
 @router.get("/obligations/{code}/deliver")
-def period_page(code: str, request: Request, user: Person, services: ServicesDep, period: str = "",
-                plan: str | None = None):
+def period_page(
+    code: str, request: Request, user: Person, services: ServicesDep, period: str = "", plan: str | None = None
+):
     return show_period(request, services, user, code, period, plan)
 
 
-def precheck(services: Services, actor: Actor, occurrence_id: str | None, obligation: str | None,
-             plan: str | None) -> ZoneInfo:
+def precheck(
+    services: Services, actor: Actor, occurrence_id: str | None, obligation: str | None, plan: str | None
+) -> ZoneInfo:
     """Refuse before a (large) body is read. The plan's zone, for the form's moments."""
     with services.db.transaction() as s:
         return ZoneInfo(s.get(PlanRow, check_first(s, actor, occurrence_id, obligation, plan)).timezone)
 
 
-async def deliver(request: Request, services: Services, user: SessionUser, back: str, rerender,
-                  occurrence_id: str | None = None, obligation: str | None = None, period: str | None = None,
-                  plan: str | None = None) -> Response:
+async def deliver(
+    request: Request,
+    services: Services,
+    user: SessionUser,
+    back: str,
+    rerender,
+    occurrence_id: str | None = None,
+    obligation: str | None = None,
+    period: str | None = None,
+    plan: str | None = None,
+) -> Response:
     """Record a delivery from the form: refused before its files stream in,
     its CSRF token checked once they have, the form again with its values
     on an error; ``rerender(status, values=, error=)`` shows it."""
@@ -174,8 +220,17 @@ async def deliver(request: Request, services: Services, user: SessionUser, back:
         def write():
             evidence = evidence_from_form(form.fields, form.files, tz)
             with services.db.transaction() as s:
-                result = record_delivery(s, actor, evidence, services.clock.now(), services.settings.base_url,
-                                         occurrence_id, obligation, period, plan)
+                result = record_delivery(
+                    s,
+                    actor,
+                    evidence,
+                    services.clock.now(),
+                    services.settings.base_url,
+                    occurrence_id,
+                    obligation,
+                    period,
+                    plan,
+                )
                 form.commit()  # files reach their final names just before the database commits
                 return result
 
@@ -188,8 +243,9 @@ async def deliver(request: Request, services: Services, user: SessionUser, back:
     return views.redirect(request, f"/o/{quote(result.occurrence)}?recorded={result.seq}")
 
 
-def period_sender(request: Request, code: str, views: ViewsDep, period: str = "",
-                  plan: str | None = None) -> SessionUser:
+def period_sender(
+    request: Request, code: str, views: ViewsDep, period: str = "", plan: str | None = None
+) -> SessionUser:
     """``signed_in()`` for a delivery against a period: sign-in returns to the period's page."""
     found = views.gate(request, (), period_link(plan or "", code, period))
     if isinstance(found, Response):
@@ -198,25 +254,47 @@ def period_sender(request: Request, code: str, views: ViewsDep, period: str = ""
 
 
 @router.post("/o/{occurrence_id}/deliveries")
-async def deliver_occurrence(occurrence_id: str, request: Request, services: ServicesDep,
-                             user: Annotated[SessionUser, Depends(signed_in(back="/o/{occurrence_id}"))]):
-    return await deliver(request, services, user, f"/o/{occurrence_id}",
-                         partial(show_occurrence, request, services, user, occurrence_id),
-                         occurrence_id=occurrence_id)
+async def deliver_occurrence(
+    occurrence_id: str,
+    request: Request,
+    services: ServicesDep,
+    user: Annotated[SessionUser, Depends(signed_in(back="/o/{occurrence_id}"))],
+):
+    return await deliver(
+        request,
+        services,
+        user,
+        f"/o/{occurrence_id}",
+        partial(show_occurrence, request, services, user, occurrence_id),
+        occurrence_id=occurrence_id,
+    )
 
 
 @router.post("/obligations/{code}/deliveries")
-async def deliver_period(code: str, request: Request, services: ServicesDep,
-                         user: Annotated[SessionUser, Depends(period_sender)], period: str = "",
-                         plan: str | None = None):
-    return await deliver(request, services, user, period_link(plan or "", code, period),
-                         partial(show_period, request, services, user, code, period, plan),
-                         obligation=code, period=period, plan=plan)
+async def deliver_period(
+    code: str,
+    request: Request,
+    services: ServicesDep,
+    user: Annotated[SessionUser, Depends(period_sender)],
+    period: str = "",
+    plan: str | None = None,
+):
+    return await deliver(
+        request,
+        services,
+        user,
+        period_link(plan or "", code, period),
+        partial(show_period, request, services, user, code, period, plan),
+        obligation=code,
+        period=period,
+        plan=plan,
+    )
 
 
 @router.get("/files/{seq}/{sha256}")
-def evidence_file(seq: str, sha256: str, request: Request, user: Person, db: DatabaseDep, store: StoreDep,
-                  views: ViewsDep):
+def evidence_file(
+    seq: str, sha256: str, request: Request, user: Person, db: DatabaseDep, store: StoreDep, views: ViewsDep
+):
     try:
         if parse_id(seq) is None:
             raise NotFound(NO_FILE)
@@ -228,8 +306,7 @@ def evidence_file(seq: str, sha256: str, request: Request, user: Person, db: Dat
 
 
 @router.post("/lang")
-async def switch_language(request: Request, db: DatabaseDep, clock: ClockDep, sessions: SessionsDep,
-                          views: ViewsDep):
+async def switch_language(request: Request, db: DatabaseDep, clock: ClockDep, sessions: SessionsDep, views: ViewsDep):
     """The form is read first: where to go back to is in it, for sign-in too."""
     form = await request.form()
     user = await run_in_threadpool(sessions.user, request)
@@ -239,9 +316,11 @@ async def switch_language(request: Request, db: DatabaseDep, clock: ClockDep, se
     if not auth.check_csrf(sessions, request, str(form.get("csrf", ""))):
         return views.refusal(request, user, 403, gettext_for(user.lang)(FORM_EXPIRED))
     if (lang := str(form.get("lang", ""))) in ("vi", "en"):
+
         def save():
             with db.transaction() as s:
                 row = s.get(UserRow, user.id)
                 row.lang, row.updated_at = lang, clock.now()
+
         await run_in_threadpool(save)
     return sessions.finish(request, RedirectResponse(target, status_code=303))

@@ -22,16 +22,16 @@ from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import Request
 
-from scheduler.store.loading import save_schedules
+from scheduler.bounds import format_size
 from scheduler.documents import MAX_DOCUMENT_BYTES, decode_document
 from scheduler.errors import N_, Problem, ScheduleError, SchedulerError
-from scheduler.bounds import format_size
 from scheduler.plan.model import Plan
 from scheduler.plan.production import Schedules, read_texts
 from scheduler.plan.revisions import Changes
 from scheduler.settings import Settings
 from scheduler.store.database import Database
 from scheduler.store.files import atomic_write
+from scheduler.store.loading import save_schedules
 from scheduler.store.tables import LoadRow, OccurrenceRow
 
 # A plan file and the outlets' production files, each at most the limit of
@@ -97,8 +97,11 @@ def check_names(uploads: list[Upload]) -> None:
         seen.add(u.name)
     if problems:
         raise FileProblems(problems, 422)
-    big = [Problem(u.name, None, "", N_("the file is larger than {size}"), {"size": format_size(MAX_FILE_BYTES)})
-           for u in uploads if len(u.data) > MAX_FILE_BYTES]
+    big = [
+        Problem(u.name, None, "", N_("the file is larger than {size}"), {"size": format_size(MAX_FILE_BYTES)})
+        for u in uploads
+        if len(u.data) > MAX_FILE_BYTES
+    ]
     if big:
         raise FileProblems(big, 413)
 
@@ -117,8 +120,7 @@ async def read_upload(request: Request) -> tuple[dict[str, list[str]], list[Uplo
         async for chunk in request.stream():
             seen += len(chunk)
             if seen > MAX_BODY:
-                raise UploadError(N_("The upload is too large: at most {count} files of {size} each."), 413,
-                                  **limits())
+                raise UploadError(N_("The upload is too large: at most {count} files of {size} each."), 413, **limits())
             yield chunk
 
     parser = MultiPartParser(request.headers, bounded(), max_files=MAX_FILES * 4, max_fields=20)
@@ -161,8 +163,7 @@ def check(uploads: list[Upload]) -> tuple[Schedules, dict[str, str]]:
     check_names(uploads)
     schedules = read_texts(decode(uploads))
     if not schedules.plans:
-        raise UploadError(N_("These files hold no plan: upload the plan file together with its production files."),
-                          422)
+        raise UploadError(N_("These files hold no plan: upload the plan file together with its production files."), 422)
     return schedules, {u.name: u.sha256 for u in uploads}
 
 
@@ -177,8 +178,10 @@ def excerpt(text: str, line: int | None) -> list[dict]:
 
 def problem_views(error: ScheduleError, texts: dict[str, str], _) -> list[dict]:
     """Each problem as the command line prints it, with the lines of the file around it."""
-    return [{"text": p.render(_), "source": p.source, "line": p.line,
-             "excerpt": excerpt(texts.get(p.source, ""), p.line)} for p in error.problems]
+    return [
+        {"text": p.render(_), "source": p.source, "line": p.line, "excerpt": excerpt(texts.get(p.source, ""), p.line)}
+        for p in error.problems
+    ]
 
 
 class UploadStore:
@@ -198,17 +201,19 @@ class UploadStore:
         """The file checked earlier; refused when unknown or no longer what was checked."""
         path = self.uploads / f"{sha256}.yaml"
         if not SHA256.match(sha256) or not path.is_file():
-            raise UploadError(N_("{name} is not among the checked files; upload it and check it again."), 409,
-                              name=name)
+            raise UploadError(
+                N_("{name} is not among the checked files; upload it and check it again."), 409, name=name
+            )
         upload = Upload(clean_name(name), path.read_bytes())
         if upload.sha256 != sha256:
-            raise UploadError(N_("{name} changed since it was checked; upload it and check it again."), 409,
-                              name=name)
+            raise UploadError(N_("{name} changed since it was checked; upload it and check it again."), 409, name=name)
         return upload
 
     def keep_result(self, record: dict) -> None:
-        atomic_write(self.loads / f"{record['load_id']}.json",
-                     json.dumps(record, ensure_ascii=False, sort_keys=True).encode("utf-8"))
+        atomic_write(
+            self.loads / f"{record['load_id']}.json",
+            json.dumps(record, ensure_ascii=False, sort_keys=True).encode("utf-8"),
+        )
 
     def result(self, load_id: int) -> dict | None:
         path = self.loads / f"{load_id}.json"
@@ -216,8 +221,12 @@ class UploadStore:
 
 
 def _item(occurrence_id: str, shown: dict, due: datetime, was_due: datetime | None = None) -> dict:
-    return {"id": occurrence_id, "shown": {k: shown.get(k) for k in SHOWN_KEYS}, "due": due.isoformat(),
-            "was_due": was_due.isoformat() if was_due and was_due != due else None}
+    return {
+        "id": occurrence_id,
+        "shown": {k: shown.get(k) for k in SHOWN_KEYS},
+        "due": due.isoformat(),
+        "was_due": was_due.isoformat() if was_due and was_due != due else None,
+    }
 
 
 def describe(session: Session, plan: Plan, changes: Changes) -> dict:
@@ -226,12 +235,19 @@ def describe(session: Session, plan: Plan, changes: Changes) -> dict:
     for oid, _revision in changes.cancelled:
         row = session.get(OccurrenceRow, oid)
         cancelled.append(_item(oid, row.shown, row.due))
-    return {"plan": plan.code, "title": plan.title, "title_en": plan.title_en, "timezone": plan.timezone,
-            "source": plan.source, "unchanged": changes.unchanged,
-            "created": [_item(o.id, o.shown(), o.due) for o in changes.created],
-            "revised": [_item(o.id, o.shown(), o.due, changes.previous.get(o.id, (None,))[0])
-                        for o, _revision in changes.revised],
-            "cancelled": cancelled}
+    return {
+        "plan": plan.code,
+        "title": plan.title,
+        "title_en": plan.title_en,
+        "timezone": plan.timezone,
+        "source": plan.source,
+        "unchanged": changes.unchanged,
+        "created": [_item(o.id, o.shown(), o.due) for o in changes.created],
+        "revised": [
+            _item(o.id, o.shown(), o.due, changes.previous.get(o.id, (None,))[0]) for o, _revision in changes.revised
+        ],
+        "cancelled": cancelled,
+    }
 
 
 def latest_load(session: Session) -> int:
@@ -244,8 +260,9 @@ class _RolledBack(Exception):
         self.value = value
 
 
-def preview(db: Database, settings: Settings, schedules: Schedules, digests: dict[str, str],
-            now: datetime) -> tuple[list[dict], int]:
+def preview(
+    db: Database, settings: Settings, schedules: Schedules, digests: dict[str, str], now: datetime
+) -> tuple[list[dict], int]:
     """What loading would change, found by loading in a transaction that is
     then rolled back: the same code as the real load, so the same answer."""
     try:
@@ -257,14 +274,26 @@ def preview(db: Database, settings: Settings, schedules: Schedules, digests: dic
         return done.value, after
 
 
-def load(db: Database, settings: Settings, store: UploadStore, schedules: Schedules, digests: dict[str, str],
-         now: datetime, after: int) -> list[dict]:
+def load(
+    db: Database,
+    settings: Settings,
+    store: UploadStore,
+    schedules: Schedules,
+    digests: dict[str, str],
+    now: datetime,
+    after: int,
+) -> list[dict]:
     """Load in one transaction, as ``main.py load`` does (notices included);
     refused when another load came between the preview and now."""
     with db.transaction() as s:
         if latest_load(s) != after:
-            raise UploadError(N_("The schedules were loaded again since this preview; check the files again "
-                                 "to see what loading them would change now."), 409)
+            raise UploadError(
+                N_(
+                    "The schedules were loaded again since this preview; check the files again "
+                    "to see what loading them would change now."
+                ),
+                409,
+            )
         records = []
         for plan, changes in save_schedules(s, schedules.plans, digests, now, settings):
             record = describe(s, plan, changes)

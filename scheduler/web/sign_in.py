@@ -15,8 +15,19 @@ from starlette.concurrency import run_in_threadpool
 from scheduler.errors import N_
 from scheduler.rendering import render
 from scheduler.store.tables import PasswordTokenRow, SignInFailureRow, UserRow
-from scheduler.web.auth import (COOKIE, MAX_PASSWORD, MIN_PASSWORD, address, check_csrf, check_password,
-                                new_password_link, safe_next, set_password, too_many_failures, user_at)
+from scheduler.web.auth import (
+    COOKIE,
+    MAX_PASSWORD,
+    MIN_PASSWORD,
+    address,
+    check_csrf,
+    check_password,
+    new_password_link,
+    safe_next,
+    set_password,
+    too_many_failures,
+    user_at,
+)
 from scheduler.web.clients import client_of
 from scheduler.web.deps import Services, ServicesDep, SessionsDep
 
@@ -31,8 +42,9 @@ def page(request: Request, services: Services, name: str, status: int = 200, **v
     settings, sessions = services.settings, services.sessions
     user = sessions.user(request)
     lang = user.lang if user else request.query_params.get("lang", settings.lang)
-    body = render(name, lang if lang in ("vi", "en") else settings.lang, user=user,
-                  csrf=sessions.csrf(request), **values)
+    body = render(
+        name, lang if lang in ("vi", "en") else settings.lang, user=user, csrf=sessions.csrf(request), **values
+    )
     return sessions.finish(request, HTMLResponse(body, status_code=status))
 
 
@@ -63,8 +75,15 @@ def attempt(request: Request, form, services: Services) -> Response:
         if not check_password(user, password):  # one verification, and one failure row, in every case
             s.add(SignInFailureRow(email=email, client=client, at=now))
             log.warning("failed sign-in for %s from %s", email, client)
-            return page(request, services, "login.html", 401, next=target, email=email,
-                        error=N_("Wrong email address or password."))
+            return page(
+                request,
+                services,
+                "login.html",
+                401,
+                next=target,
+                email=email,
+                error=N_("Wrong email address or password."),
+            )
         s.execute(delete(SignInFailureRow).where(SignInFailureRow.email == email))
         data = services.sessions.start(s, user, now)
     response = RedirectResponse(target, status_code=303)
@@ -131,8 +150,14 @@ async def set_new(request: Request, token: str, services: ServicesDep):
     with services.db.transaction() as s:
         row = s.get(PasswordTokenRow, hashlib.sha256(token.encode()).hexdigest())
         if row is None or row.used_at is not None or row.expires_at <= now:
-            return page(request, services, "password_set.html", 400, token=token,
-                        error=N_("This link has expired or was already used; ask for a new one."))
+            return page(
+                request,
+                services,
+                "password_set.html",
+                400,
+                token=token,
+                error=N_("This link has expired or was already used; ask for a new one."),
+            )
         refusal = refused_password(password, again)
         if refusal:
             return page(request, services, "password_set.html", 422, token=token, error=refusal)

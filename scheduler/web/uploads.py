@@ -31,10 +31,10 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
-from scheduler.errors import N_, SchedulerError
-from scheduler.store.files import EvidenceStore, EvidenceWriter
-from scheduler.evidence.file_rules import PendingFile, StoredFile, TooLarge, TypeMismatch
 from scheduler.bounds import format_size
+from scheduler.errors import N_, SchedulerError
+from scheduler.evidence.file_rules import PendingFile, StoredFile, TooLarge, TypeMismatch
+from scheduler.store.files import EvidenceStore, EvidenceWriter
 
 OVERHEAD = 1 << 20  # room for headers, boundaries and text fields around the files
 MAX_HEADERS = 16 * 1024  # bytes of part headers
@@ -49,7 +49,7 @@ class UploadError(SchedulerError):
         self.field = field
 
     @classmethod
-    def of(cls, error: SchedulerError, status: int, field: str) -> "UploadError":
+    def of(cls, error: SchedulerError, status: int, field: str) -> UploadError:
         return cls(error.message, status, field, **error.params)
 
 
@@ -86,7 +86,7 @@ class Form:
                 self.store.discard(p)
             self.state = "discarded"
 
-    def __enter__(self) -> "Form":
+    def __enter__(self) -> Form:
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -121,9 +121,19 @@ class _Reader:
         self.ended = False
 
     def callbacks(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in (
-            "on_part_begin", "on_part_data", "on_part_end", "on_header_field", "on_header_value",
-            "on_header_end", "on_headers_finished", "on_end")}
+        return {
+            name: getattr(self, name)
+            for name in (
+                "on_part_begin",
+                "on_part_data",
+                "on_part_end",
+                "on_header_field",
+                "on_header_value",
+                "on_header_end",
+                "on_headers_finished",
+                "on_end",
+            )
+        }
 
     def on_part_begin(self) -> None:
         self.headers, self.header_bytes, self.part = {}, 0, None
@@ -181,8 +191,13 @@ class _Reader:
             return
         part.text += data[start:end]
         if len(part.text) > self.max_field_bytes:
-            raise UploadError(N_('field "{name}" is longer than {limit}'), 413, part.name,
-                              name=part.name, limit=format_size(self.max_field_bytes))
+            raise UploadError(
+                N_('field "{name}" is longer than {limit}'),
+                413,
+                part.name,
+                name=part.name,
+                limit=format_size(self.max_field_bytes),
+            )
 
     def on_part_end(self) -> None:
         part, self.part = self.part, None
@@ -232,8 +247,7 @@ async def _read_urlencoded(request: Request, store: EvidenceStore, max_fields: i
             raise UploadError(N_("the upload is larger than the limit of {limit}"), 413, limit=format_size(limit))
     fields: dict[str, list[str]] = {}
     try:
-        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False,
-                          max_num_fields=max_fields)
+        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False, max_num_fields=max_fields)
     except (UnicodeDecodeError, ValueError):
         raise _malformed() from None
     for name, value in pairs:
@@ -241,8 +255,14 @@ async def _read_urlencoded(request: Request, store: EvidenceStore, max_fields: i
     return Form(fields, [], store)
 
 
-async def read_form(request: Request, store: EvidenceStore, file_field: str = "files", max_fields: int = 100,
-                    max_field_bytes: int = 64 * 1024, max_body: int | None = None) -> Form:
+async def read_form(
+    request: Request,
+    store: EvidenceStore,
+    file_field: str = "files",
+    max_fields: int = 100,
+    max_field_bytes: int = 64 * 1024,
+    max_body: int | None = None,
+) -> Form:
     """Parse the body as it streams; files in `file_field` go to the store's temporary area.
 
     `max_fields` counts every part, files included; the whole body may be at most
@@ -276,8 +296,7 @@ async def read_form(request: Request, store: EvidenceStore, file_field: str = "f
             if reader.ops:
                 await run_in_threadpool(reader.run_ops)
             if total > max_body:
-                raise UploadError(N_("the upload is larger than the limit of {limit}"), 413, file_field,
-                                  limit=shown)
+                raise UploadError(N_("the upload is larger than the limit of {limit}"), 413, file_field, limit=shown)
         parser.finalize()
         if not reader.ended:  # python-multipart does not notice a body cut short
             raise _malformed()

@@ -8,7 +8,6 @@ from urllib.parse import quote
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-
 from starlette.concurrency import run_in_threadpool
 
 from scheduler.bounds import SHORT, FieldError, check_text
@@ -19,8 +18,12 @@ from scheduler.settings import Settings
 from scheduler.web import auth
 
 FORM_EXPIRED = N_("The form expired; please try again.")
-ROLE_NAMES = {"admin": N_("Administrator"), "dha": N_("Department of Home Affairs"), "producer": N_("Producer"),
-              "editor": N_("Editor")}
+ROLE_NAMES = {
+    "admin": N_("Administrator"),
+    "dha": N_("Department of Home Affairs"),
+    "producer": N_("Producer"),
+    "editor": N_("Editor"),
+}
 
 
 def bounded_form(form) -> None:
@@ -36,8 +39,7 @@ class Views:
     def __init__(self, settings: Settings, sessions: auth.Sessions):
         self.settings, self.sessions = settings, sessions
 
-    def page(self, request: Request, user, name: str, status: int = 200, path: str | None = None,
-             **values) -> Response:
+    def page(self, request: Request, user, name: str, status: int = 200, path: str | None = None, **values) -> Response:
         lang = user.lang if user and user.lang in ("vi", "en") else self.settings.lang
         path = path or request.url.path + (f"?{request.url.query}" if request.url.query else "")
         body = render(name, lang, user=user, csrf=self.sessions.csrf(request), request_path=path, **values)
@@ -50,11 +52,16 @@ class Views:
 
     def to_login(self, request: Request, back: str | None = None) -> Response:
         """To sign in, then back here (or to ``back``, the page a refused POST came from)."""
-        return self.sessions.finish(request, auth.login_redirect(request) if back is None else
-                                    RedirectResponse(f"/login?next={quote(back)}", status_code=303))
+        return self.sessions.finish(
+            request,
+            auth.login_redirect(request)
+            if back is None
+            else RedirectResponse(f"/login?next={quote(back)}", status_code=303),
+        )
 
-    def gate(self, request: Request, roles: tuple[str, ...] = (), back: str | None = None
-             ) -> auth.SessionUser | Response:
+    def gate(
+        self, request: Request, roles: tuple[str, ...] = (), back: str | None = None
+    ) -> auth.SessionUser | Response:
         """The signed-in user if they hold one of ``roles`` (any role when
         empty); otherwise the answer to send: sign in, or not allowed. For
         a POST, ``back`` is the page to return to (never the POST's path)."""
@@ -63,8 +70,13 @@ class Views:
             return self.to_login(request, back)
         if roles and not set(roles) & set(user.roles):
             _ = gettext_for(user.lang)
-            return self.refusal(request, user, 403, _("This page is for: {roles}.").format(
-                roles=", ".join(_(ROLE_NAMES[r]) for r in roles)), back)
+            return self.refusal(
+                request,
+                user,
+                403,
+                _("This page is for: {roles}.").format(roles=", ".join(_(ROLE_NAMES[r]) for r in roles)),
+                back,
+            )
         return user
 
     async def form_post(self, request: Request, roles: tuple[str, ...] = (), back: str | None = None):
