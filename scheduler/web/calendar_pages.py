@@ -34,7 +34,7 @@ from scheduler.store.schedule import Filters
 from scheduler.store.tables import PlanRow, SubscriptionRow
 from scheduler.store.watch import calendar_of
 from scheduler.web.auth import SessionUser
-from scheduler.web.deps import ClockDep, DatabaseDep, Posted, SettingsDep, ViewsDep, form_post, signed_in
+from scheduler.web.deps import ClockDep, DatabaseDep, Person, Posted, SettingsDep, ViewsDep, form_post
 from scheduler.web.occurrence_view import statuses
 from scheduler.web.views import Views
 
@@ -209,7 +209,6 @@ def month_context(
 
 
 router = APIRouter(include_in_schema=False)
-Person = Annotated[SessionUser, Depends(signed_in())]
 Subscriber = Annotated[Posted, Depends(form_post(back="/subscriptions"))]
 
 

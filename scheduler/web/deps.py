@@ -8,7 +8,7 @@ How a handler gets each thing (a parameter with one of these types)::
     store: StoreDep (evidence)   sessions: SessionsDep  views: ViewsDep
     feeds: FeedCacheDep          services: ServicesDep  (all of them, and the daemon)
     user: Annotated[SessionUser, Depends(signed_in("admin"))]       # a page for admins
-    user: Annotated[SessionUser, Depends(signed_in())]              # any signed-in person
+    user: Person                                                     # any signed-in person
     posted: Annotated[Posted, Depends(form_post("admin", back="/admin/users/{user_id}"))]
     user, form = posted                                              # a form POST, CSRF checked
 
@@ -148,3 +148,6 @@ def form_post(*roles: str, back: str | None = None):
         return Posted(*found)
 
     return posted
+
+
+Person = Annotated[SessionUser, Depends(signed_in())]  # any signed-in person

@@ -31,6 +31,7 @@ from scheduler.web.deps import (
     Answer,
     ClockDep,
     DatabaseDep,
+    Person,
     Services,
     ServicesDep,
     SessionsDep,
@@ -57,7 +58,6 @@ from scheduler.web.uploads import read_form
 from scheduler.web.views import FORM_EXPIRED
 
 router = APIRouter(include_in_schema=False)
-Person = Annotated[SessionUser, Depends(signed_in())]
 
 
 def problem(error: SchedulerError, _) -> dict:
