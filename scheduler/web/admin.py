@@ -130,7 +130,7 @@ def index(request: Request, user: Admin, db: DatabaseDep, clock: ClockDep, views
             "loads": count(select(LoadRow.id)),
         }
         occurrences = dict(
-            s.execute(select(OccurrenceRow.plan_code, func.count()).group_by(OccurrenceRow.plan_code)).tuples()
+            s.execute(select(OccurrenceRow.plan_code, func.count()).group_by(OccurrenceRow.plan_code)).all()
         )
         plans = [
             {
