@@ -1,15 +1,14 @@
 """The JSON API: recording deliveries and excuses, reading occurrences and
-evidence, verifying the ledger, and administering people, tokens and
-subscriptions. Every request names its user with ``Authorization: Bearer``.
+evidence, verifying the ledger, and compliance reports (``api_people``
+administers people). Every request names its user with ``Authorization: Bearer``.
 """
 
 import logging
 from datetime import time
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -19,18 +18,17 @@ from scheduler.errors import N_, SchedulerError
 from scheduler.evidence.deliveries import CHANNEL_FIELDS, DeliveryError, Evidence, FileRef
 from scheduler.evidence.ledger import parse_content
 from scheduler.i18n import gettext_for
-from scheduler.people.accounts import FeedScope, check_channel, feed_urls, new_token
-from scheduler.people.permissions import Actor, may_admin, may_report
+from scheduler.people.permissions import Actor, may_report
 from scheduler.plan.durations import parse_duration
 from scheduler.plan.periods import parse_moment
 from scheduler.store import ledger as stored_ledger
-from scheduler.store import people
 from scheduler.store.compliance import Scope
 from scheduler.store.database import Database
-from scheduler.store.recording import NotFound, actor_of, precheck, record_delivery, record_excuse, refuse
+from scheduler.store.recording import NotFound, precheck, record_delivery, record_excuse, refuse
 from scheduler.store.reporting import period_report, report_file
 from scheduler.store.tables import OccurrenceRow
 from scheduler.web import ledger_check
+from scheduler.web.bearer import Who
 from scheduler.web.deps import ClockDep, DatabaseDep, Services, ServicesDep, SettingsDep, StoreDep
 from scheduler.web.evidence_files import file_response, opened
 from scheduler.web.limits import ERRORS, ErrorBody, Id, Text
@@ -40,37 +38,9 @@ log = logging.getLogger("scheduler.api")
 KNOWN_FIELDS = {"aired_at", "published_at", "duration", "url", "title", "topics", "note", "supersedes", *CHANNEL_FIELDS}
 
 
-class Unauthenticated(SchedulerError):
-    status = 401
-
-
-Code = Text("code", SHORT)
-
-
-class User(BaseModel):
-    email: Text("email")
-    roles: list[Code] = Field(max_length=8)
-    agency: Code | None = None
-    name: Text("name") = ""
-    lang: Code = "vi"
-
-
 class Excuse(BaseModel):
     reason: Text("reason")
     supersedes: Annotated[int, Field(ge=1, le=MAX_ID)] | None = None
-
-
-class TokenRequest(BaseModel):
-    email: Text("email")
-
-
-class SubscriptionRequest(BaseModel):
-    email: Text("email")
-    plan: Code | None = None
-    agency: Code | None = None
-    obligation: Code | None = None
-    channel: Code | None = None
-    milestones: bool = True
 
 
 def _delivery_form() -> dict:
@@ -172,30 +142,6 @@ def entry_json(row, superseded: set[int]) -> dict:
 
 
 router = APIRouter(prefix="/api", tags=["api"], responses=ERRORS)
-bearer = HTTPBearer(auto_error=False, description="A token from `python main.py tokens create --user EMAIL`")
-
-
-def current(
-    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)], db: DatabaseDep
-) -> Actor:
-    """The token's user; errors and messages from here on in their language."""
-    if credentials is None:
-        raise Unauthenticated(N_("send Authorization: Bearer TOKEN"))
-    with db.transaction() as s:
-        user = people.user_by_token(s, credentials.credentials)
-        if user is None:
-            raise Unauthenticated(N_("this token is unknown, revoked, or its user is disabled"))
-        request.state.lang = user.lang
-        return actor_of(user)
-
-
-Who = Annotated[Actor, Depends(current)]
-
-
-def admin(actor: Actor, what: str) -> None:
-    decision = may_admin(actor)
-    if not decision:
-        raise refuse(actor, "administer", what, decision)
 
 
 def precheck_record(
@@ -366,101 +312,3 @@ def compliance(
         )
     report = report_file(document, format, settings.base_url)
     return Response(report.body, media_type=report.media, headers=report.headers())
-
-
-@router.get("/users", summary="Users (admin)")
-def users(actor: Who, db: DatabaseDep):
-    admin(actor, "users")
-    with db.transaction() as s:
-        return [
-            {
-                "email": u.email,
-                "name": u.name,
-                "roles": u.roles,
-                "agency": u.agency_code,
-                "lang": u.lang,
-                "disabled": u.disabled,
-            }
-            for u in people.list_users(s)
-        ]
-
-
-@router.post("/users", status_code=201, summary="Add a user (admin)")
-def add_user(body: User, actor: Who, db: DatabaseDep, clock: ClockDep):
-    admin(actor, "users")
-    with db.transaction() as s:
-        user = people.add_user(s, body.email, body.roles, body.agency, body.name, body.lang, clock.now())
-        return JSONResponse({"email": user.email, "roles": user.roles}, status_code=201)
-
-
-@router.post("/users/{email}/disable", summary="Disable a user at once (admin)")
-def disable_user(email: str, actor: Who, db: DatabaseDep, clock: ClockDep):
-    admin(actor, "users")
-    with db.transaction() as s:
-        user = people.disable_user(s, email, clock.now())
-        return {"email": user.email, "disabled": True}
-
-
-@router.get("/tokens", summary="API tokens (admin)")
-def tokens(actor: Who, db: DatabaseDep):
-    admin(actor, "tokens")
-    with db.transaction() as s:
-        return [
-            {"id": t.id, "email": u.email, "created_at": t.created_at.isoformat(), "revoked": t.revoked_at is not None}
-            for t, u in people.list_tokens(s)
-        ]
-
-
-@router.post("/tokens", status_code=201, summary="Create an API token; shown once (admin)")
-def create_token(body: TokenRequest, actor: Who, db: DatabaseDep, clock: ClockDep):
-    admin(actor, "tokens")
-    token = "mps_" + new_token()
-    with db.transaction() as s:
-        row = people.create_token(s, body.email, token, clock.now())
-        return JSONResponse({"id": row.id, "token": token}, status_code=201)
-
-
-@router.post("/tokens/{token_id}/revoke", summary="Revoke an API token (admin)")
-def revoke_token(token_id: Id, actor: Who, db: DatabaseDep, clock: ClockDep):
-    admin(actor, "tokens")
-    with db.transaction() as s:
-        people.revoke_token(s, token_id, clock.now())
-    return {"id": token_id, "revoked": True}
-
-
-@router.get("/subscriptions", summary="Calendar subscriptions (admin)")
-def subscriptions(actor: Who, db: DatabaseDep):
-    admin(actor, "subscriptions")
-    with db.transaction() as s:
-        return [
-            {
-                "id": sub.id,
-                "email": u.email,
-                "plan": sub.plan_code,
-                "agency": sub.agency_code,
-                "obligation": sub.obligation_code,
-                "channel": sub.channel,
-                "milestones": sub.milestones,
-                "revoked": sub.revoked_at is not None,
-            }
-            for sub, u in people.list_subscriptions(s)
-        ]
-
-
-@router.post("/subscriptions", status_code=201, summary="Create a calendar subscription; URL shown once (admin)")
-def subscribe(body: SubscriptionRequest, actor: Who, db: DatabaseDep, clock: ClockDep, settings: SettingsDep):
-    admin(actor, "subscriptions")
-    scope = FeedScope(body.plan, body.agency, body.obligation, check_channel(body.channel), body.milestones)
-    token = new_token()
-    with db.transaction() as s:
-        row = people.subscribe(s, body.email, scope, token, clock.now(), settings.lang)
-        https, webcal = feed_urls(settings.base_url, token)
-        return JSONResponse({"id": row.id, "https": https, "webcal": webcal}, status_code=201)
-
-
-@router.post("/subscriptions/{subscription_id}/revoke", summary="Revoke a calendar subscription (admin)")
-def revoke_subscription(subscription_id: Id, actor: Who, db: DatabaseDep, clock: ClockDep):
-    admin(actor, "subscriptions")
-    with db.transaction() as s:
-        people.revoke(s, subscription_id, clock.now())
-    return {"id": subscription_id, "revoked": True}

@@ -35,6 +35,7 @@ from scheduler.web import (
     admin_schedules,
     api,
     api_docs,
+    api_people,
     calendar_pages,
     dashboard,
     feeds,
@@ -128,6 +129,7 @@ def create_app(settings: Settings, db: Database, clock: Clock, daemon=None) -> F
     for router in (
         api_docs.router,
         api.router,
+        api_people.router,
         sign_in.router,
         pages.router,
         calendar_pages.router,
