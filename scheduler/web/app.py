@@ -31,6 +31,7 @@ from scheduler.store.feed_cache import FeedCache
 from scheduler.store.files import EvidenceStore
 from scheduler.web import (
     admin,
+    admin_access,
     admin_outbox,
     admin_schedules,
     api,
@@ -135,6 +136,7 @@ def create_app(settings: Settings, db: Database, clock: Clock, daemon=None) -> F
         calendar_pages.router,
         dashboard.router,
         admin.router,
+        admin_access.router,
         admin_schedules.router,
         admin_outbox.router,
         health.router,
