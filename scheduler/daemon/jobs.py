@@ -26,7 +26,7 @@ from scheduler.reminders import expiry
 from scheduler.reminders.outbox import SECRET_KINDS, Message, PermanentFailure, TemporaryFailure
 from scheduler.reminders.policy import obsolete, occurrence_of, owed, superseded, within_hours
 from scheduler.settings import Settings
-from scheduler.store import outbox
+from scheduler.store import outbox, outbox_views
 from scheduler.store.database import Database
 from scheduler.store.feed_items import current_change, write_items
 from scheduler.store.recording import MISSING
@@ -88,11 +88,13 @@ def plan_reminders(rt: Runtime) -> dict:
             new += outbox.enqueue(s, owed(items, now, calendar, tz), now, rt.domain)
             by_id = {w.id: w for w in items}
             # stored keys by the key of the row read back (its moments in UTC, a milestone's key in the plan's zone)
-            rows = [r for r in outbox.pending_reminders(s) if occurrence_of(r.about) in by_id]
+            rows = [r for r in outbox_views.pending_reminders(s) if occurrence_of(r.about) in by_id]
             pending = [outbox.as_message(r) for r in rows]
             stored = {m.key: r.key for m, r in zip(pending, rows)}
             cancelled += outbox.cancel(s, [stored[k] for k in obsolete(pending, by_id)], "no longer owed")
-        replaced = outbox.supersede(s, superseded([outbox.as_message(r) for r in outbox.pending_reminders(s)], now))
+        replaced = outbox.supersede(
+            s, superseded([outbox.as_message(r) for r in outbox_views.pending_reminders(s)], now)
+        )
         expired = outbox.expire(s, now)
         new += _summarize_expiry(rt, s, now)
     return {"new": new, "cancelled": cancelled, "superseded": replaced, "expired": expired, "built": build_outbox(rt)}
@@ -102,10 +104,10 @@ def _summarize_expiry(rt: Runtime, session, now: datetime) -> int:
     """Once a day, tell administrators which messages expired unsent since
     the last summary (the first one looks back a week)."""
     until = expiry.day_start(now, DEFAULT_ZONE)
-    since = outbox.last_summary(session) or until - timedelta(days=7)
+    since = outbox_views.last_summary(session) or until - timedelta(days=7)
     if since >= until:
         return 0
-    found = outbox.expired_between(session, since, until)
+    found = outbox_views.expired_between(session, since, until)
     messages = expiry.summary(found, admin_addresses(session), since, until, now, WorkCalendar(), DEFAULT_ZONE)
     return outbox.enqueue(session, messages, now, rt.domain)
 
@@ -142,7 +144,7 @@ def send_outbox(rt: Runtime, limit: int = 10, budget: float | None = None) -> di
     totals = {"sent": 0, "retried": 0, "failed": 0}
     with rt.db.transaction() as s:  # after an outage, before planning runs again: the most urgent reminder only
         now = rt.clock.now()
-        outbox.supersede(s, superseded(outbox.owed_due(s, now), now))
+        outbox.supersede(s, superseded(outbox_views.owed_due(s, now), now))
     while True:
         result, attempted = _send_batch(rt, limit)
         for key in totals:

@@ -1,5 +1,5 @@
 """The outbox in the database: insert-if-absent, keep each message's bytes
-once built, claim with a lease, mark.
+once built, claim with a lease, mark (what it shows, read only: ``outbox_views``).
 
 On PostgreSQL several senders claim rows with ``FOR UPDATE SKIP LOCKED``;
 on SQLite one daemon is the single writer (the daemon refuses a second one).
@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from functools import lru_cache
 
-from sqlalchemy import Connection, Select, and_, bindparam, case, func, or_, select, update
+from sqlalchemy import Connection, Select, and_, bindparam, case, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Row
@@ -273,17 +273,6 @@ def cancel(session: Session, keys: list[str], reason: str) -> int:
     return result.rowcount or 0
 
 
-def owed_due(session: Session, now: datetime) -> list[Message]:
-    """Pending due reminders owed at ``now`` (few: what is not sent yet), as
-    the policy reads them to pick the most urgent of an occurrence's."""
-    rows = session.execute(
-        select(T.c.kind, T.c.about, T.c.recipient, T.c.announces, T.c.send_at, T.c.expires_at).where(
-            T.c.state == PENDING, T.c.kind == "due", T.c.send_at <= now, T.c.expires_at > now
-        )
-    )
-    return [Message(r.kind, r.about, r.recipient, r.announces, r.send_at, r.expires_at) for r in rows]
-
-
 def supersede(session: Session, replaced: list[tuple[Message, str]]) -> int:
     """Mark pending rows superseded, each with the reminder that goes instead.
     Rows are found by what the key is made of, not by the key: a row read
@@ -318,77 +307,6 @@ def expire(session: Session, now: datetime) -> int:
         or 0
     )
     return done + (session.execute(update(T).where(stale).values(state=EXPIRED)).rowcount or 0)
-
-
-def pending_reminders(session: Session) -> list[OutboxRow]:
-    """Unsent reminders of any occurrence (few at any time): the policy says
-    which of them are obsolete."""
-    return list(
-        session.scalars(
-            select(OutboxRow).where(
-                OutboxRow.state == PENDING, OutboxRow.kind.in_(("milestone", "due", "at_risk", "overdue"))
-            )
-        )
-    )
-
-
-def backlog(session: Session, now: datetime, real_now: datetime | None = None) -> dict:
-    """What /healthz shows: what is due, every state's count, and how many
-    messages expired unsent (ever, and in the last seven days)."""
-    counts = dict(session.execute(select(OutboxRow.state, func.count()).group_by(OutboxRow.state)).all())
-    due = session.scalar(select(func.count()).select_from(OutboxRow).where(claimable(now, real_now)))
-    oldest = session.scalar(select(func.min(OutboxRow.send_at)).where(claimable(now, real_now)))
-    recent = session.scalar(
-        select(func.count())
-        .select_from(OutboxRow)
-        .where(OutboxRow.state == EXPIRED, OutboxRow.expires_at > now - timedelta(days=7))
-    )
-    return {
-        "due": due or 0,
-        "by_state": counts,
-        "oldest_due": oldest.isoformat() if oldest else None,
-        "expired": {"total": counts.get(EXPIRED, 0), "last_7_days": recent or 0},
-    }
-
-
-UNSENT = (EXPIRED, SUPERSEDED, FAILED)  # what admins see: messages that did not and will not go
-
-
-def unsent(session: Session, limit: int = 500) -> list[OutboxRow]:
-    """Messages that will not go (expired, superseded, failed), newest expiry first."""
-    return list(
-        session.scalars(
-            select(OutboxRow)
-            .where(OutboxRow.state.in_(UNSENT))
-            .order_by(OutboxRow.expires_at.desc(), OutboxRow.id.desc())
-            .limit(limit)
-        )
-    )
-
-
-def expired_between(session: Session, since: datetime, until: datetime) -> list[dict]:
-    """The messages that expired unsent in ``(since, until]``, as the summary lists them."""
-    rows = session.execute(
-        select(T.c.kind, T.c.recipient, T.c.about, T.c.send_at, T.c.expires_at, T.c.last_error)
-        .where(T.c.state == EXPIRED, T.c.expires_at > since, T.c.expires_at <= until, T.c.kind != "expiry")
-        .order_by(T.c.expires_at, T.c.id)
-    )
-    return [
-        {
-            "kind": r.kind,
-            "recipient": r.recipient,
-            "about": r.about,
-            "send_at": r.send_at.isoformat(),
-            "expires_at": r.expires_at.isoformat(),
-            "last_error": r.last_error[:200],
-        }
-        for r in rows
-    ]
-
-
-def last_summary(session: Session) -> datetime | None:
-    """The cut-off of the newest expiry summary: the next one starts there."""
-    return session.scalar(select(func.max(T.c.announces)).where(T.c.kind == "expiry"))
 
 
 def as_message(row: OutboxRow | Row) -> Message:

@@ -9,7 +9,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 
-from scheduler.store import outbox
+from scheduler.store import outbox, outbox_views
 from scheduler.web.auth import SessionUser
 from scheduler.web.deps import ClockDep, DatabaseDep, ViewsDep, signed_in
 
@@ -38,7 +38,7 @@ def unsent(
                 "attempts": r.attempts,
                 "last_error": r.last_error,
             }
-            for r in outbox.unsent(s)
+            for r in outbox_views.unsent(s)
         ]
-        counts = outbox.backlog(s, clock.now())
+        counts = outbox_views.backlog(s, clock.now())
     return views.page(request, user, "admin_outbox.html", messages=rows, expired=counts["expired"])

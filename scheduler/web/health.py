@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import func, select, text
 
 from scheduler import __version__
-from scheduler.store.outbox import backlog as outbox_backlog
+from scheduler.store.outbox_views import backlog as outbox_backlog
 from scheduler.store.tables import OccurrenceRow, PlanRow
 from scheduler.web.deps import ServicesDep
 
