@@ -20,7 +20,7 @@ from sqlalchemy import func, select, text, update
 from html_tree import Node, html
 from scheduler.cli.context import DEFAULT_TZ
 from scheduler.clock import Clock, parse_now
-from scheduler.compliance.report_files import colour
+from scheduler.compliance.heatmap import colour
 from scheduler.compliance.status import report_period
 from scheduler.i18n import gettext_for
 from scheduler.settings import Settings

@@ -16,22 +16,24 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from scheduler.errors import SchedulerError
+from scheduler.evidence.checkpoints import (
+    Checkpoint,
+    check_checkpoint,
+    new_private_key_pem,
+    public_key_of,
+    sign_checkpoint,
+)
 from scheduler.evidence.ledger import (
     FILE_MISMATCH,
     FILE_MISSING,
     GENESIS,
     Break,
-    Checkpoint,
     StoredEntry,
     canonical,
-    check_checkpoint,
     entry_hash,
     file_hashes,
     make_entry,
-    new_private_key_pem,
     parse_content,
-    public_key_of,
-    sign_checkpoint,
     stored,
     verify_chain,
 )

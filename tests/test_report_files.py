@@ -19,18 +19,11 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from scheduler.compliance.report_files import (
-    COLUMNS,
-    colour,
-    dated,
-    heatmap_svg,
-    period_words,
-    render,
-    to_csv,
-    to_html,
-    to_json,
-    to_xlsx,
-)
+from scheduler.compliance.heatmap import colour, heatmap_svg
+from scheduler.compliance.report_document import to_html
+from scheduler.compliance.report_files import render
+from scheduler.compliance.report_text import COLUMNS, dated, period_words, to_csv, to_json
+from scheduler.compliance.report_workbook import to_xlsx
 from scheduler.compliance.status import COUNTS
 from scheduler.errors import SchedulerError
 from scheduler.i18n import gettext_for

@@ -10,9 +10,9 @@ from pathlib import Path
 
 from scheduler.cli.context import DEFAULT_TZ, Context, command
 from scheduler.errors import N_, InputError, SchedulerError
+from scheduler.evidence.checkpoints import public_key_of
 from scheduler.evidence.deliveries import Evidence, FileRef, moment_kind_for
 from scheduler.evidence.file_rules import PendingFile
-from scheduler.evidence.ledger import public_key_of
 from scheduler.plan.durations import parse_duration
 from scheduler.plan.periods import parse_moment
 from scheduler.store import checkpoints

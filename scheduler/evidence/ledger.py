@@ -2,7 +2,7 @@
 
 Values in, values out: the database stores each entry's canonical text
 verbatim, and anyone can recompute the chain and compare it with a signed
-checkpoint to show nothing was edited, removed or reordered.
+checkpoint (``checkpoints.py``) to show nothing was edited, removed or reordered.
 
 >>> from dataclasses import replace
 >>> at = datetime(2024, 3, 14, 19, 30, tzinfo=timezone(timedelta(hours=7)))
@@ -20,21 +20,15 @@ True
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import json
 import math
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone  # noqa: F401 (timedelta: the doctest)
 from typing import Any
-
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from scheduler.documents import parse_json
 from scheduler.errors import N_, SchedulerError
@@ -90,7 +84,7 @@ class Break:
         return text if self.seq is None else gettext(N_("entry {seq}: {reason}")).format(seq=self.seq, reason=text)
 
 
-def _bad(where: str, expected: str, value: object) -> SchedulerError:
+def bad_value(where: str, expected: str, value: object) -> SchedulerError:
     found = type(value).__name__ if not isinstance(value, (str, int)) else repr(value)
     return SchedulerError(N_("{where}: expected {expected}, got {found}"), where=where, expected=expected, found=found)
 
@@ -109,7 +103,7 @@ def _plain(value: object, where: str) -> object:
         out: dict[str, object] = {}
         for key, item in value.items():
             if not isinstance(key, str):
-                raise _bad(f"{where} key", "text", key)
+                raise bad_value(f"{where} key", "text", key)
             name = unicodedata.normalize("NFC", key)
             if name in out:
                 raise SchedulerError(N_("{where}: key {key} appears twice once normalised"), where=where, key=name)
@@ -117,30 +111,30 @@ def _plain(value: object, where: str) -> object:
         return out
     if isinstance(value, (list, tuple)):
         return [_plain(item, f"{where}[{i}]") for i, item in enumerate(value)]
-    raise _bad(where, "text, a number, true/false, null, a list or an object", value)
+    raise bad_value(where, "text, a number, true/false, null, a list or an object", value)
 
 
-def _instant(value: object, where: str) -> str:
+def instant_text(value: object, where: str) -> str:
     if not isinstance(value, datetime) or value.utcoffset() is None:
-        raise _bad(where, "a date and time with a time zone", value)
+        raise bad_value(where, "a date and time with a time zone", value)
     return value.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-def _whole(value: object, where: str, least: int) -> int:
+def whole_number(value: object, where: str, least: int) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < least:
-        raise _bad(where, f"a whole number from {least}", value)
+        raise bad_value(where, f"a whole number from {least}", value)
     return value
 
 
 def _text(value: object, where: str) -> str:
     if not isinstance(value, str):
-        raise _bad(where, "text", value)
+        raise bad_value(where, "text", value)
     return unicodedata.normalize("NFC", value)
 
 
-def _hex(value: object, where: str, digits: int) -> str:
+def hex_digits(value: object, where: str, digits: int) -> str:
     if not (isinstance(value, str) and re.fullmatch(f"[0-9a-f]{{{digits}}}", value)):
-        raise _bad(where, f"{digits} lowercase hex digits", value)
+        raise bad_value(where, f"{digits} lowercase hex digits", value)
     return value
 
 
@@ -160,15 +154,15 @@ def canonical(
     if format is not None and format not in FORMATS:
         raise _unknown_format(format)
     if not isinstance(payload, Mapping):
-        raise _bad("payload", "an object", payload)
+        raise bad_value("payload", "an object", payload)
     document = {
-        "seq": _whole(seq, "seq", 1),
+        "seq": whole_number(seq, "seq", 1),
         "kind": _text(kind, "kind"),
         "occurrence": _text(occurrence, "occurrence"),
-        "recorded_at": _instant(recorded_at, "recorded_at"),
+        "recorded_at": instant_text(recorded_at, "recorded_at"),
         "recorded_by": _text(recorded_by, "recorded_by"),
         "payload": _plain(payload, "payload"),
-        "supersedes": None if supersedes is None else _whole(supersedes, "supersedes", 1),
+        "supersedes": None if supersedes is None else whole_number(supersedes, "supersedes", 1),
         "prev_hash": _text(prev_hash, "prev_hash"),
     }
     if format is not None:
@@ -205,26 +199,26 @@ def make_entry(
     seq = 1 if prev is None else prev.seq + 1
     prev_hash = GENESIS if prev is None else prev.hash
     if kind not in KINDS:
-        raise _bad("kind", " or ".join(KINDS), kind)
-    if supersedes is not None and (_whole(supersedes, "supersedes", 1) >= seq):
+        raise bad_value("kind", " or ".join(KINDS), kind)
+    if supersedes is not None and (whole_number(supersedes, "supersedes", 1) >= seq):
         raise SchedulerError(
             N_("entry {seq} cannot supersede entry {supersedes}: only an earlier entry can"),
             seq=seq,
             supersedes=supersedes,
         )
     if not isinstance(payload, Mapping):
-        raise _bad("payload", "an object", payload)
+        raise bad_value("payload", "an object", payload)
     text = canonical(seq, kind, occurrence, recorded_at, recorded_by, {"files": [], **payload}, supersedes, prev_hash)
     doc = json.loads(text)
     files = doc["payload"]["files"]
     if not isinstance(files, list):
-        raise _bad("payload.files", "a list of files", files)
+        raise bad_value("payload.files", "a list of files", files)
     for i, f in enumerate(files):
         where = f"payload.files[{i}]"
         if not isinstance(f, dict):
-            raise _bad(where, "an object with sha256, size, name and type", f)
-        _hex(f.get("sha256"), f"{where}.sha256", 64)
-        _whole(f.get("size"), f"{where}.size", 0)
+            raise bad_value(where, "an object with sha256, size, name and type", f)
+        hex_digits(f.get("sha256"), f"{where}.sha256", 64)
+        whole_number(f.get("size"), f"{where}.size", 0)
         _text(f.get("name"), f"{where}.name")
         _text(f.get("type"), f"{where}.type")
     return Entry(
@@ -268,7 +262,7 @@ def parse_content(content: str) -> dict[str, Any]:
     except ValueError as e:
         raise SchedulerError(N_("ledger entry is not valid JSON: {error}"), error=str(e)) from None
     if not isinstance(doc, dict) or set(doc) - {"format"} != set(FIELDS):
-        raise _bad("ledger entry", "an object with " + ", ".join(FIELDS), doc)
+        raise bad_value("ledger entry", "an object with " + ", ".join(FIELDS), doc)
     if "format" in doc and (isinstance(doc["format"], bool) or doc["format"] not in FORMATS):
         raise _unknown_format(doc["format"])
     return doc
@@ -324,148 +318,4 @@ def verify_chain(rows: Iterable[StoredEntry], file_check: Callable[[str], str | 
             if reason:
                 return Break(row.seq, reason, {"sha256": sha256})
         prev_hash = row.hash
-    return None
-
-
-# Checkpoints: "the chain had COUNT entries with head HASH at TIME", signed.
-
-
-def key_id(raw: bytes) -> str:
-    """The short id a checkpoint names its signing key by."""
-    return hashlib.sha256(raw).hexdigest()[:16]
-
-
-def _b64(value: object, where: str, size: int) -> bytes:
-    try:
-        raw = base64.b64decode(value, validate=True) if isinstance(value, str) else b""
-    except binascii.Error:
-        raw = b""
-    if len(raw) != size:
-        raise _bad(where, f"{size} bytes in base64", value)
-    return raw
-
-
-def _statement(count: int, head: str, at: datetime, key_id: str) -> bytes:
-    document = {"count": count, "head": head, "at": _instant(at, "at"), "key_id": key_id}
-    return json.dumps(document, sort_keys=True, separators=(",", ":")).encode("utf-8")
-
-
-@dataclass(frozen=True)
-class Checkpoint:
-    """A signed head; people keep its text so a rewritten chain cannot pass.
-
-    ``public_key`` (base64, informational) travels in the text; checking
-    always uses the caller's key.
-    """
-
-    count: int
-    head: str
-    at: datetime
-    key_id: str
-    signature: str
-    public_key: str = ""
-
-    def to_text(self) -> str:
-        document = {
-            "count": self.count,
-            "head": self.head,
-            "at": _instant(self.at, "at"),
-            "key_id": self.key_id,
-            "public_key": self.public_key,
-            "signature": self.signature,
-        }
-        return json.dumps(document, indent=2) + "\n"
-
-    @classmethod
-    def from_text(cls, text: str) -> Checkpoint:
-        try:
-            doc = parse_json(text)
-        except ValueError as e:
-            raise SchedulerError(N_("checkpoint is not valid JSON: {error}"), error=str(e)) from None
-        if not isinstance(doc, dict):
-            raise _bad("checkpoint", "a JSON object", doc)
-        for name in ("count", "head", "at", "key_id", "signature"):
-            if name not in doc:
-                raise SchedulerError(N_("checkpoint: field {field} is missing"), field=name)
-        count = _whole(doc["count"], "checkpoint.count", 0)
-        head, key_id = _hex(doc["head"], "checkpoint.head", 64), _hex(doc["key_id"], "checkpoint.key_id", 16)
-        try:
-            at = datetime.fromisoformat(doc["at"])
-        except (TypeError, ValueError):
-            at = None
-        if at is None or at.utcoffset() is None:
-            raise _bad("checkpoint.at", "an ISO 8601 date and time with a time zone", doc["at"])
-        _b64(doc["signature"], "checkpoint.signature", 64)
-        if doc.get("public_key", ""):
-            _b64(doc["public_key"], "checkpoint.public_key", 32)
-        return cls(count, head, at.astimezone(UTC), key_id, doc["signature"], doc.get("public_key", ""))
-
-
-def new_private_key_pem() -> bytes:
-    return Ed25519PrivateKey.generate().private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-
-
-def _private_key(private_key_pem: bytes) -> Ed25519PrivateKey:
-    try:
-        key = serialization.load_pem_private_key(private_key_pem, password=None)
-    except (TypeError, ValueError) as e:
-        raise SchedulerError(N_("the ledger key cannot be read: {error}"), error=str(e)) from None
-    if not isinstance(key, Ed25519PrivateKey):
-        raise _bad("ledger key", "an Ed25519 private key", key)
-    return key
-
-
-def public_key_of(private_key_pem: bytes) -> bytes:
-    """The raw 32-byte public key that checks this key's checkpoints."""
-    return (
-        _private_key(private_key_pem)
-        .public_key()
-        .public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    )
-
-
-def sign_checkpoint(private_key_pem: bytes, count: int, head: str, at: datetime) -> Checkpoint:
-    key, raw = _private_key(private_key_pem), public_key_of(private_key_pem)
-    _whole(count, "count", 0)
-    if (count == 0) != (_hex(head, "head", 64) == GENESIS):
-        raise _bad("head", f"the hash of entry {count}" if count else "the genesis hash", head)
-    statement = _statement(count, head, at, key_id(raw))
-    return Checkpoint(
-        count,
-        head,
-        at.astimezone(UTC),
-        key_id(raw),
-        base64.b64encode(key.sign(statement)).decode("ascii"),
-        base64.b64encode(raw).decode("ascii"),
-    )
-
-
-def check_checkpoint(cp: Checkpoint, public_key: bytes | None, rows: Sequence[StoredEntry]) -> Break | None:
-    """None when ``cp`` is genuine and ``rows`` still hold the head it signed."""
-    if public_key is None:
-        raise SchedulerError(N_("checking a checkpoint needs the ledger's public key"))
-    try:
-        verifier = Ed25519PublicKey.from_public_bytes(public_key)
-    except (TypeError, ValueError):
-        raise _bad("public key", "32 raw Ed25519 bytes", public_key) from None
-    if cp.key_id != key_id(public_key):
-        return Break(None, N_("the checkpoint was signed with another key ({key_id})"), {"key_id": cp.key_id})
-    try:
-        verifier.verify(_b64(cp.signature, "signature", 64), _statement(cp.count, cp.head, cp.at, cp.key_id))
-    except (InvalidSignature, SchedulerError):
-        return Break(None, N_("checkpoint signature is not valid"))
-    if len(rows) < cp.count:
-        return Break(
-            None,
-            N_("the ledger has fewer entries ({n}) than the checkpoint ({count})"),
-            {"n": len(rows), "count": cp.count},
-        )
-    if cp.count and rows[cp.count - 1].hash != cp.head:
-        return Break(
-            cp.count,
-            N_("this is not the entry the checkpoint signed as head (the chain was rewritten)"),
-            {"seq": cp.count, "head": cp.head},
-        )
     return None

@@ -12,7 +12,7 @@ from datetime import datetime
 from pathlib import Path
 
 from scheduler.errors import N_, InputError, SchedulerError
-from scheduler.evidence.ledger import Checkpoint, new_private_key_pem, sign_checkpoint
+from scheduler.evidence.checkpoints import Checkpoint, new_private_key_pem, sign_checkpoint
 from scheduler.i18n import gettext_for
 
 FOLDER = "checkpoints"

@@ -11,16 +11,8 @@ from datetime import datetime, tzinfo
 from sqlalchemy.orm import Session
 
 from scheduler.errors import N_, SchedulerError
-from scheduler.evidence.ledger import (
-    Break,
-    Checkpoint,
-    StoredEntry,
-    check_checkpoint,
-    key_id,
-    parse_content,
-    recorded_moment,
-    verify_chain,
-)
+from scheduler.evidence.checkpoints import Checkpoint, check_checkpoint, key_id
+from scheduler.evidence.ledger import Break, StoredEntry, parse_content, recorded_moment, verify_chain
 from scheduler.store import ledger as stored_ledger
 from scheduler.store.files import EvidenceStore
 from scheduler.store.recording import cache_agrees, delivery_of

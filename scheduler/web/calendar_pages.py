@@ -19,7 +19,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from scheduler.bounds import parse_id
-from scheduler.compliance.report_files import COLUMNS
+from scheduler.compliance.report_text import COLUMNS
 from scheduler.errors import N_, InputError, SchedulerError
 from scheduler.feeds.ical import CHANNEL_NAMES, VN_TZ, summary
 from scheduler.feeds.month_grid import Month, month_heading, parse_month, weekday_names

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from urllib.parse import urlencode
 
-from scheduler.compliance.report_files import COLUMNS, GREY, MONTHS_EN, colour
+from scheduler.compliance.heatmap import GREY, colour
+from scheduler.compliance.report_text import COLUMNS, MONTHS_EN
 from scheduler.compliance.status import COUNTS
 from scheduler.errors import N_
 from scheduler.feeds.ical import period_text

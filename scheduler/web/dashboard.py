@@ -17,7 +17,8 @@ from fastapi.responses import Response
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from scheduler.compliance.report_files import COLUMNS, FORMATS, date_range, period_words
+from scheduler.compliance.report_files import FORMATS
+from scheduler.compliance.report_text import COLUMNS, date_range, period_words
 from scheduler.compliance.status import PeriodError
 from scheduler.errors import N_, SchedulerError
 from scheduler.i18n import gettext_for, pick

@@ -13,7 +13,8 @@ from starlette.requests import Request
 
 from scheduler.documents import parse_json
 from scheduler.errors import N_, SchedulerError
-from scheduler.evidence.ledger import Break, public_key_of
+from scheduler.evidence.checkpoints import public_key_of
+from scheduler.evidence.ledger import Break
 from scheduler.settings import Settings
 from scheduler.store import checkpoints
 from scheduler.store.checkpoints import key_bytes

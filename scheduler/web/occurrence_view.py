@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from scheduler.bounds import format_size
-from scheduler.compliance.report_files import COLUMNS
+from scheduler.compliance.report_text import COLUMNS
 from scheduler.compliance.status import Entry, Facts, WindowView, risk_horizon, window_views
 from scheduler.compliance.status import status as status_of
 from scheduler.errors import N_
