@@ -14,7 +14,8 @@ from pathlib import Path
 from scheduler.documents import read_document
 from scheduler.errors import N_, Problem, ScheduleError
 from scheduler.plan.model import Plan
-from scheduler.plan.schedule_file import PRODUCTION_FIELDS, production_fields, read_plan
+from scheduler.plan.production_fields import PRODUCTION_FIELDS, production_fields
+from scheduler.plan.schedule_file import read_plan
 from scheduler.plan.yaml_source import EMAIL, Node, Reader
 
 

@@ -9,17 +9,15 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date
-from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from scheduler.errors import N_
-from scheduler.plan.cadence import MAX_SLOTS, AirSlots, Cadence, parse_cadence, parse_slots
+from scheduler.plan.cadence import MAX_SLOTS, AirSlots, Cadence, parse_cadence
 from scheduler.plan.durations import parse_duration
-from scheduler.plan.model import AGENCY_KINDS, CHANNELS, Adjustment, Agency, MilestoneStep, Named, Obligation, Plan
-from scheduler.plan.occurrences import known_periods, slot_mismatches
-from scheduler.plan.periods import Period, parse_date, parse_moment, parse_period, parse_time
-from scheduler.plan.reminder_policy import Policy
-from scheduler.plan.yaml_source import EMAIL, Node, Reader
+from scheduler.plan.model import AGENCY_KINDS, CHANNELS, Agency, Named, Obligation, Plan
+from scheduler.plan.periods import Period, parse_date, parse_period, parse_time
+from scheduler.plan.production_fields import days_text, emails, production_fields, reminder_settings
+from scheduler.plan.yaml_source import Node, Reader
 
 PLAN_FIELDS = (
     ("code", "title", "issuer", "period"),
@@ -43,8 +41,6 @@ OBLIGATION_FIELDS = (
         "note",
     ),
 )
-# Fields a production layer may set on an obligation it produces.
-PRODUCTION_FIELDS = ("milestones", "reminders", "reminder_policy", "slots", "exceptions")
 
 
 def read_plan(reader: Reader, root: Node) -> Plan | None:
@@ -84,7 +80,7 @@ def read_plan(reader: Reader, root: Node) -> Plan | None:
         extra_holidays=working[0],
         extra_workdays=working[1],
         source=reader.source,
-        reminder_policy=_reminder_policy(reader, head),
+        reminder_policy=reminder_settings(reader, head),
     )
     audiences = _named(reader, root, "audiences", ())
     topics = _named(reader, root, "topics", tuple(a.code for a in audiences))
@@ -163,19 +159,9 @@ def _agencies(reader: Reader, root: Node) -> tuple[Agency, ...]:
                 allowed=", ".join(AGENCY_KINDS),
                 value=kind,
             )
-        contacts = tuple(str(c.value) for c in _emails(reader, reader.texts(node, "contacts")))
+        contacts = tuple(str(c.value) for c in emails(reader, reader.texts(node, "contacts")))
         found.append(Agency(code, reader.text(node, "name"), reader.text(node, "name_en"), kind, contacts))
     return tuple(found)
-
-
-def _emails(reader: Reader, nodes: list[Node]) -> list[Node]:
-    good = []
-    for n in nodes:
-        if EMAIL.match(str(n.value)):
-            good.append(n)
-        else:
-            reader.fail(n, N_('expected an email address, got "{value}"'), value=n.value)
-    return good
 
 
 def _refs(reader: Reader, node: Node, key: str, known: tuple[str, ...], message: str) -> tuple[str, ...]:
@@ -270,8 +256,8 @@ def _check_windows(reader: Reader, node: Node, cadence: Cadence, plan: Plan) -> 
         reader.fail(
             node,
             N_("{window} lies outside the plan's period {period}"),
-            window=_days(active),
-            period=_days(plan.period),
+            window=days_text(active),
+            period=days_text(plan.period),
         )
         return
     for window in cadence.windows(plan.period, plan.tz):
@@ -286,154 +272,9 @@ def _check_windows(reader: Reader, node: Node, cadence: Cadence, plan: Plan) -> 
             reader.fail(
                 node,
                 N_("window {window} lies outside the plan's period {period}"),
-                window=_days(window.period),
-                period=_days(plan.period),
+                window=days_text(window.period),
+                period=days_text(plan.period),
             )
             return
     if isinstance(cadence, AirSlots) and len(cadence.slots(plan.period, plan.tz)) >= MAX_SLOTS:
         reader.fail(node, N_("the rule gives more than {limit} slots in the plan's period"), limit=MAX_SLOTS)
-
-
-def production_fields(reader: Reader, node: Node, plan: Plan, obligation: Obligation) -> Obligation:
-    """Apply the fields a plan or a production layer may set: milestones,
-    reminders, slots and exceptions; then check them against the windows."""
-    changes: dict[str, Any] = {}
-    if node.has("milestones"):
-        changes["milestones"] = tuple(filter(None, (_step(reader, n) for n in reader.texts(node, "milestones"))))
-    if node.has("reminders"):
-        recipients = []
-        agencies = tuple(a.code for a in plan.agencies)
-        for n in reader.texts(node, "reminders"):
-            if "@" in str(n.value):
-                recipients += [str(m.value) for m in _emails(reader, [n])]
-            elif str(n.value) in agencies:
-                recipients.append(str(n.value))
-            else:
-                reader.fail(n, N_('expected an email address or an agency code, got "{value}"'), value=n.value)
-        changes["reminders"] = tuple(recipients)
-    if node.has("reminder_policy"):
-        changes["reminder_policy"] = _reminder_policy(reader, node)
-    if node.has("slots"):
-        slots = node.child("slots")
-        if reader.mapping(slots, ("rule", "at"), ()) and slots.has("rule") and slots.has("at"):
-            changes["slots"] = reader.convert(
-                slots, lambda v: parse_slots(v["rule"], v["at"], plan.period.start, plan.tz)
-            )
-            if changes["slots"] and len(changes["slots"].slots(plan.period, plan.tz)) >= MAX_SLOTS:
-                reader.fail(slots, N_("the rule gives more than {limit} slots in the plan's period"), limit=MAX_SLOTS)
-    obligation = replace(obligation, **changes)
-    if node.has("exceptions"):
-        periods = known_periods(plan, obligation)
-        adjustments = tuple(
-            filter(None, (_adjustment(reader, n, plan, obligation, periods) for n in reader.texts(node, "exceptions")))
-        )
-        obligation = replace(obligation, adjustments=obligation.adjustments + adjustments)
-    if obligation.slots and node.has("slots"):
-        mismatches = slot_mismatches(obligation, plan)
-        if mismatches:
-            sample = ", ".join(f"{p}: {n}/{q}" for p, n, q in mismatches[:4])
-            reader.warn(
-                node.child("slots"),
-                N_(
-                    "the slots do not match the quota in {count} window(s) (slots/owed: {sample}); "
-                    "extra slots are not owed and occurrences without a slot are due by the spread rule"
-                ),
-                count=len(mismatches),
-                sample=sample,
-            )
-    return obligation
-
-
-def _reminder_policy(reader: Reader, node: Node) -> tuple[tuple[str, object], ...]:
-    """Checked now, with its line, rather than failing later in the daemon."""
-    if not node.has("reminder_policy"):
-        return ()
-    child = node.child("reminder_policy")
-    value = child.value
-    plain = (
-        {str(k): (list(v) if isinstance(v, list) else v) for k, v in value.items()}
-        if isinstance(value, dict)
-        else value
-    )
-    if reader.convert(Node(plain, child.where, child.line), Policy.from_mapping) is None:
-        return ()
-    return tuple(sorted(plain.items()))
-
-
-def _step(reader: Reader, node: Node) -> MilestoneStep | None:
-    if not reader.mapping(node, ("step", "title", "offset"), ("title_en",)):
-        return None
-    offset = node.value.get("offset")
-    if not isinstance(offset, int) or isinstance(offset, bool) or not 0 <= offset <= 250:
-        reader.fail(
-            node.child("offset") if node.has("offset") else node,
-            N_('expected working days before the due moment, 0 to 250, got "{value}"'),
-            value=offset,
-        )
-        return None
-    return MilestoneStep(
-        reader.code(node.child("step")), reader.text(node, "title"), reader.text(node, "title_en"), offset
-    )
-
-
-def _adjustment(
-    reader: Reader, node: Node, plan: Plan, obligation: Obligation, periods: dict[str, int]
-) -> Adjustment | None:
-    if not reader.mapping(node, ("occurrence", "reason"), ("skip", "slot", "due")):
-        return None
-    label = reader.text(node, "occurrence")
-    period, _, number = label.partition("#")
-    period, number = period.strip(), number.strip()
-    if not number and periods.get(period, 1) > 1:
-        reader.fail(
-            node.child("occurrence"),
-            N_(
-                '"{value}": which one? The window owes {count}; write "{value} #1" '
-                "(in quotes: an unquoted # starts a YAML comment)"
-            ),
-            value=label,
-            count=periods[period],
-        )
-        return None
-    number = number or "1"
-    if period not in periods or not number.isdigit() or not 1 <= int(number) <= periods[period]:
-        reader.fail(
-            node.child("occurrence"),
-            N_('no occurrence "{value}" in this obligation (e.g. "{example}")'),
-            value=label,
-            example=f"{next(iter(periods), '2024-03')} #1",
-        )
-        return None
-    skip = node.value.get("skip") is True
-    moves = [k for k in ("slot", "due") if node.has(k)]
-    if skip == bool(moves):
-        reader.fail(node, N_('give either "skip: true" or a new "slot" and/or "due"'))
-        return None
-    found = {}
-    for key in moves:
-        moment = reader.convert(node.child(key), lambda v: parse_moment(v, plan.tz, plan.due_time))
-        if moment is None:
-            return None
-        found[key] = moment
-    window = next(w.period for w in obligation.cadence.windows(plan.period, plan.tz) if w.period.label == period)
-    for key, moment in found.items():
-        if not window.contains(moment.astimezone(plan.tz).date()):
-            reader.fail(
-                node.child(key),
-                N_("{moment} is outside the occurrence's window {window}"),
-                moment=moment.strftime("%d/%m/%Y %H:%M"),
-                window=_days(window),
-            )
-            return None
-    return Adjustment(
-        period,
-        int(number),
-        "skip" if skip else "move",
-        reader.text(node, "reason"),
-        found.get("slot"),
-        found.get("due"),
-    )
-
-
-def _days(period: Period) -> str:
-    return f"{period.start:%d/%m/%Y}–{period.last_day:%d/%m/%Y}"

@@ -1,0 +1,174 @@
+"""The fields a production layer may set on an obligation it produces
+(milestones, reminders, reminder settings, air slots, exceptions), read with
+every problem named by file and line; the plan file reads them too."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from scheduler.errors import N_
+from scheduler.plan.cadence import MAX_SLOTS, parse_slots
+from scheduler.plan.model import Adjustment, MilestoneStep, Obligation, Plan
+from scheduler.plan.occurrences import known_periods, slot_mismatches
+from scheduler.plan.periods import Period, parse_moment
+from scheduler.plan.reminder_policy import Policy
+from scheduler.plan.yaml_source import EMAIL, Node, Reader
+
+# Fields a production layer may set on an obligation it produces.
+PRODUCTION_FIELDS = ("milestones", "reminders", "reminder_policy", "slots", "exceptions")
+
+
+def production_fields(reader: Reader, node: Node, plan: Plan, obligation: Obligation) -> Obligation:
+    """Apply the fields a plan or a production layer may set: milestones,
+    reminders, slots and exceptions; then check them against the windows."""
+    changes: dict[str, Any] = {}
+    if node.has("milestones"):
+        changes["milestones"] = tuple(filter(None, (_step(reader, n) for n in reader.texts(node, "milestones"))))
+    if node.has("reminders"):
+        recipients = []
+        agencies = tuple(a.code for a in plan.agencies)
+        for n in reader.texts(node, "reminders"):
+            if "@" in str(n.value):
+                recipients += [str(m.value) for m in emails(reader, [n])]
+            elif str(n.value) in agencies:
+                recipients.append(str(n.value))
+            else:
+                reader.fail(n, N_('expected an email address or an agency code, got "{value}"'), value=n.value)
+        changes["reminders"] = tuple(recipients)
+    if node.has("reminder_policy"):
+        changes["reminder_policy"] = reminder_settings(reader, node)
+    if node.has("slots"):
+        slots = node.child("slots")
+        if reader.mapping(slots, ("rule", "at"), ()) and slots.has("rule") and slots.has("at"):
+            changes["slots"] = reader.convert(
+                slots, lambda v: parse_slots(v["rule"], v["at"], plan.period.start, plan.tz)
+            )
+            if changes["slots"] and len(changes["slots"].slots(plan.period, plan.tz)) >= MAX_SLOTS:
+                reader.fail(slots, N_("the rule gives more than {limit} slots in the plan's period"), limit=MAX_SLOTS)
+    obligation = replace(obligation, **changes)
+    if node.has("exceptions"):
+        periods = known_periods(plan, obligation)
+        adjustments = tuple(
+            filter(None, (_adjustment(reader, n, plan, obligation, periods) for n in reader.texts(node, "exceptions")))
+        )
+        obligation = replace(obligation, adjustments=obligation.adjustments + adjustments)
+    if obligation.slots and node.has("slots"):
+        mismatches = slot_mismatches(obligation, plan)
+        if mismatches:
+            sample = ", ".join(f"{p}: {n}/{q}" for p, n, q in mismatches[:4])
+            reader.warn(
+                node.child("slots"),
+                N_(
+                    "the slots do not match the quota in {count} window(s) (slots/owed: {sample}); "
+                    "extra slots are not owed and occurrences without a slot are due by the spread rule"
+                ),
+                count=len(mismatches),
+                sample=sample,
+            )
+    return obligation
+
+
+def reminder_settings(reader: Reader, node: Node) -> tuple[tuple[str, object], ...]:
+    """Checked now, with its line, rather than failing later in the daemon."""
+    if not node.has("reminder_policy"):
+        return ()
+    child = node.child("reminder_policy")
+    value = child.value
+    plain = (
+        {str(k): (list(v) if isinstance(v, list) else v) for k, v in value.items()}
+        if isinstance(value, dict)
+        else value
+    )
+    if reader.convert(Node(plain, child.where, child.line), Policy.from_mapping) is None:
+        return ()
+    return tuple(sorted(plain.items()))
+
+
+def _step(reader: Reader, node: Node) -> MilestoneStep | None:
+    if not reader.mapping(node, ("step", "title", "offset"), ("title_en",)):
+        return None
+    offset = node.value.get("offset")
+    if not isinstance(offset, int) or isinstance(offset, bool) or not 0 <= offset <= 250:
+        reader.fail(
+            node.child("offset") if node.has("offset") else node,
+            N_('expected working days before the due moment, 0 to 250, got "{value}"'),
+            value=offset,
+        )
+        return None
+    return MilestoneStep(
+        reader.code(node.child("step")), reader.text(node, "title"), reader.text(node, "title_en"), offset
+    )
+
+
+def _adjustment(
+    reader: Reader, node: Node, plan: Plan, obligation: Obligation, periods: dict[str, int]
+) -> Adjustment | None:
+    if not reader.mapping(node, ("occurrence", "reason"), ("skip", "slot", "due")):
+        return None
+    label = reader.text(node, "occurrence")
+    period, _, number = label.partition("#")
+    period, number = period.strip(), number.strip()
+    if not number and periods.get(period, 1) > 1:
+        reader.fail(
+            node.child("occurrence"),
+            N_(
+                '"{value}": which one? The window owes {count}; write "{value} #1" '
+                "(in quotes: an unquoted # starts a YAML comment)"
+            ),
+            value=label,
+            count=periods[period],
+        )
+        return None
+    number = number or "1"
+    if period not in periods or not number.isdigit() or not 1 <= int(number) <= periods[period]:
+        reader.fail(
+            node.child("occurrence"),
+            N_('no occurrence "{value}" in this obligation (e.g. "{example}")'),
+            value=label,
+            example=f"{next(iter(periods), '2024-03')} #1",
+        )
+        return None
+    skip = node.value.get("skip") is True
+    moves = [k for k in ("slot", "due") if node.has(k)]
+    if skip == bool(moves):
+        reader.fail(node, N_('give either "skip: true" or a new "slot" and/or "due"'))
+        return None
+    found = {}
+    for key in moves:
+        moment = reader.convert(node.child(key), lambda v: parse_moment(v, plan.tz, plan.due_time))
+        if moment is None:
+            return None
+        found[key] = moment
+    window = next(w.period for w in obligation.cadence.windows(plan.period, plan.tz) if w.period.label == period)
+    for key, moment in found.items():
+        if not window.contains(moment.astimezone(plan.tz).date()):
+            reader.fail(
+                node.child(key),
+                N_("{moment} is outside the occurrence's window {window}"),
+                moment=moment.strftime("%d/%m/%Y %H:%M"),
+                window=days_text(window),
+            )
+            return None
+    return Adjustment(
+        period,
+        int(number),
+        "skip" if skip else "move",
+        reader.text(node, "reason"),
+        found.get("slot"),
+        found.get("due"),
+    )
+
+
+def days_text(period: Period) -> str:
+    return f"{period.start:%d/%m/%Y}–{period.last_day:%d/%m/%Y}"
+
+
+def emails(reader: Reader, nodes: list[Node]) -> list[Node]:
+    good = []
+    for n in nodes:
+        if EMAIL.match(str(n.value)):
+            good.append(n)
+        else:
+            reader.fail(n, N_('expected an email address, got "{value}"'), value=n.value)
+    return good
