@@ -23,8 +23,13 @@ AGENCY_KINDS = (
     "newspaper",
     "media",
     "district",
+    "commune",  # UBND xã, phường (after 1 July 2025: the level below the province)
+    "division",  # a phòng or văn phòng inside an agency
+    "village",  # thôn, tổ dân phố
+    "organisation",  # Mặt trận Tổ quốc, đoàn thể
     "centre",
     "other",
+    "group",  # several agencies owing as one: its members are listed
 )
 
 
