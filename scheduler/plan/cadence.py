@@ -10,15 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta, tzinfo
-from fractions import Fraction
-from math import floor
 
 from dateutil.rrule import DAILY, MONTHLY, WEEKLY, YEARLY, rrule, rrulestr
 
 from scheduler.bounds import FIRST_YEAR
 from scheduler.errors import N_, SchedulerError
-from scheduler.plan.periods import Period, parse_date, parse_period, parse_time, parse_unit, period_of, tile
-from scheduler.plan.phrases import Context, Reading, read
+from scheduler.plan.cuts import owed, read_cut
+from scheduler.plan.periods import Period, parse_date, parse_period, parse_time, parse_unit, tile
+from scheduler.plan.phrases import PHRASE_ERROR, Context, Reading, read
 from scheduler.plan.workdays import WorkCalendar
 
 # A daily rule over a multi-year plan stays far below this; anything above it
@@ -27,14 +26,6 @@ MAX_SLOTS = 5000
 
 QUOTA_FORMS = N_('"N per week|month|quarter|half-year|year"')
 FORMS = ("quota", "window", "span", "deadlines", "continuous", "slots")
-# What a string cadence may be; the Vietnamese catalog lists the plan's words.
-PHRASE_ERROR = N_(
-    'expected "N per week|month|quarter|half-year|year", got "{value}" (or the plan\'s own words: '
-    '"02 số/tháng", "ít nhất 03 tin, bài mỗi tháng", "hằng tuần vào thứ Ba lúc 20 giờ", "Quý III/2026", '
-    '"6 tháng đầu năm", "từ quý II đến quý IV", "trước ngày 31/10/2026"; see schedule-format.md, 6.0)'
-)
-# How a period cut by the plan's start or end is owed (section 6.1 "cut").
-CUTS = {"full": "full", "đủ": "full", "pro-rata": "pro-rata", "theo tỷ lệ": "pro-rata", "none": "none", "không": "none"}
 
 
 class CadenceError(SchedulerError):
@@ -52,20 +43,6 @@ class Window:
     period: Period
     count: int
     slots: tuple[datetime, ...] = ()  # fixed slots owed in this window, in order
-
-
-def owed(count: int, unit: str, part: Period, cut: str, calendar: WorkCalendar | None) -> int:
-    """What a period ``part`` of ``unit`` owes when the plan's edges cut it:
-    ``count`` in full, nothing, or pro rata of its working days (half up)."""
-    whole = period_of(unit, part.start)
-    if cut == "full" or (whole.start, whole.end) == (part.start, part.end):
-        return count
-    if cut == "none":
-        return 0
-    calendar = calendar or WorkCalendar()
-    full = calendar.working_days_between(whole.start, whole.end)
-    share = Fraction(calendar.working_days_between(part.start, part.end) * count, full) if full else Fraction(0)
-    return floor(share + Fraction(1, 2))
 
 
 @dataclass(frozen=True)
@@ -259,12 +236,10 @@ def parse_quota(text: object, active: Period | None = None, ctx: Context | None 
 
 
 def _cut(value: dict[object, object]) -> str:
-    written = " ".join(str(value.get("cut", "full")).lower().split())
-    if written not in CUTS:
-        raise CadenceError(
-            N_('expected full, pro-rata or none (đủ, theo tỷ lệ, không), got "{value}"'), "cut", value=written
-        )
-    return CUTS[written]
+    try:
+        return read_cut(value.get("cut", "full"))
+    except SchedulerError as e:
+        raise CadenceError(e.message, "cut", **e.params) from None
 
 
 _FREQS = {DAILY, WEEKLY, MONTHLY, YEARLY}

@@ -18,14 +18,22 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, time, timedelta
 
+from scheduler.errors import N_
 from scheduler.plan.periods import UNIT_WORDS, Period, parse_date, parse_period, parse_time, parse_unit, tile
+
+# What a string cadence may be; the Vietnamese catalog lists the plan's words.
+PHRASE_ERROR = N_(
+    'expected "N per week|month|quarter|half-year|year", got "{value}" (or the plan\'s own words: '
+    '"02 số/tháng", "ít nhất 03 tin, bài mỗi tháng", "hằng tuần vào thứ Ba lúc 20 giờ", "Quý III/2026", '
+    '"6 tháng đầu năm", "từ quý II đến quý IV", "trước ngày 31/10/2026"; see schedule-format.md, 6.0)'
+)
 
 # Counting words plans put between the number and the unit ("02 số/tháng").
 COUNTING_WORDS = (
     "số", "kỳ", "lần", "buổi", "tin", "bài", "tin, bài", "tin bài", "bài viết", "chương trình",
-    "cuộc", "cuộc thi", "lớp", "hội nghị", "phóng sự", "chuyên mục", "chuyên trang", "bản tin",
-    "tiết mục", "đợt", "tọa đàm", "sản phẩm", "ấn phẩm", "video", "clip", "báo cáo", "lượt",
-    "hoạt động", "văn bản", "pa nô", "băng rôn", "tờ gấp",
+    "cuộc", "cuộc thi", "lớp", "hội nghị", "hội thảo", "phóng sự", "chuyên mục", "chuyên trang",
+    "bản tin", "tiết mục", "đợt", "tọa đàm", "toạ đàm", "sản phẩm", "ấn phẩm", "video", "clip",
+    "báo cáo", "lượt", "hoạt động", "văn bản", "pa nô", "băng rôn", "tờ gấp", "tờ rơi",
 )  # fmt: skip
 
 
@@ -95,6 +103,7 @@ class Phrase:
     pattern: str
     meaning: str
     example: str
+    reads_as: str  # the example in a 2026 plan (``describe()``, ×count when more than 1)
     regex: re.Pattern[str]
     build: Build
 
@@ -191,8 +200,8 @@ def _half_and_year(m: re.Match[str], ctx: Context) -> Reading:
     return Reading("windows", periods=tuple(p for p in periods if ctx.start <= p.start and p.end <= ctx.end))
 
 
-def _row(pattern: str, meaning: str, example: str, regex: str, build: Build) -> Phrase:
-    return Phrase(pattern, meaning, example, re.compile(f"^(?:{regex})$", re.I), build)
+def _row(pattern: str, meaning: str, example: str, reads_as: str, regex: str, build: Build) -> Phrase:
+    return Phrase(pattern, meaning, example, reads_as, re.compile(f"^(?:{regex})$", re.I), build)
 
 
 PHRASES = (
@@ -200,6 +209,7 @@ PHRASES = (
         "`N [word]/unit`, `N [word] mỗi\\|một\\|trên unit`, `N per\\|a\\|each unit`",
         "N per unit (word: số, kỳ, lần, buổi, tin, bài, `tin, bài`, hội nghị, lớp, …; N may have leading zeros)",
         "03 tin, bài/tháng",
+        "3 per month",
         rf"{N}\s*(?:{WORD})?{JOIN}{UNIT}",
         _quota,
     ),
@@ -207,6 +217,7 @@ PHRASES = (
         "`tối thiểu\\|ít nhất N [word]/unit`",
         "at least N per unit: N are owed, more are welcome",
         "tối thiểu 02 bài/tháng",
+        "at least 2 per month",
         rf"{AT_LEAST}{N}\s*(?:{WORD})?{JOIN}{UNIT}",
         _quota,
     ),
@@ -214,6 +225,7 @@ PHRASES = (
         "`mỗi\\|hằng unit [tối thiểu\\|ít nhất] N [word]`",
         "N per unit (at least N with tối thiểu / ít nhất)",
         "mỗi tháng ít nhất 03 tin, bài",
+        "at least 3 per month",
         rf"{EVERY}\s+{UNIT}\s*,?\s+{AT_LEAST}?{N}(?:\s*{WORD})?",
         _quota,
     ),
@@ -221,6 +233,7 @@ PHRASES = (
         "`[định kỳ] hằng\\|hàng\\|mỗi\\|theo unit`",
         "1 per unit",
         "định kỳ hằng quý",
+        "1 per quarter",
         rf"(?:định\s+kỳ\s+)?(?:{EVERY}|theo)\s+{UNIT}",
         _quota,
     ),
@@ -228,6 +241,7 @@ PHRASES = (
         "`hằng tuần\\|tháng vào [sáng\\|chiều\\|tối] days [tuần thứ n và m] [lúc time]`",
         "air slots on those days (each Tuesday; the 2nd and 4th Thursday); no time: the plan's `due_time`",
         "hằng tuần vào thứ Ba lúc 20 giờ",
+        "slots FREQ=WEEKLY;BYDAY=TU at 20:00",
         rf"{EVERY}\s+(?P<every>tuần|tháng)\s*,?\s+(?:vào\s+)?{PART}{DAYS}{WEEKS}{AT}",
         _slots,
     ),
@@ -235,6 +249,7 @@ PHRASES = (
         "`[vào] [sáng\\|chiều\\|tối] days [tuần thứ n và m] hằng tuần\\|tháng[, lúc time]`",
         "the same, the days first",
         "sáng thứ Hai và thứ Sáu hằng tuần, lúc 6 giờ 30",
+        "slots FREQ=WEEKLY;BYDAY=MO,FR at 06:30",
         rf"(?:vào\s+)?{PART}{DAYS}{WEEKS}\s*,?\s+{EVERY}\s+(?P<every>tuần|tháng){AT}",
         _slots,
     ),
@@ -242,6 +257,7 @@ PHRASES = (
         "`hằng ngày [lúc time]`",
         "an air slot every day",
         "hằng ngày lúc 6 giờ",
+        "slots FREQ=DAILY at 06:00",
         rf"{EVERY}\s+ngày(?P<days>)(?P<part>)(?P<weeks>){AT}",
         _daily,
     ),
@@ -249,6 +265,7 @@ PHRASES = (
         "`[trong\\|vào] quý n[/yyyy\\| năm yyyy]` (n: 1–4 or I–IV)",
         "one deliverable in that quarter (no year: the plan's)",
         "Thực hiện trong quý III/2026",
+        "window 2026-Q3",
         rf"{PRE}(?P<when>{QUARTER})",
         _window,
     ),
@@ -256,6 +273,7 @@ PHRASES = (
         "`[trong\\|vào] tháng m[/yyyy\\| năm yyyy]`",
         "one deliverable in that month",
         "Tháng 5/2026",
+        "window 2026-05",
         rf"{PRE}(?P<when>{MONTH})",
         _window,
     ),
@@ -263,6 +281,7 @@ PHRASES = (
         "`[trong] 6 tháng đầu\\|cuối năm [yyyy]`",
         "one deliverable in the first or second half-year",
         "6 tháng cuối năm",
+        "window 2026-H2",
         rf"{PRE}(?P<when>{HALF})",
         _window,
     ),
@@ -270,6 +289,7 @@ PHRASES = (
         "`[trong] năm yyyy`",
         "one deliverable in the year (kept up all year: `{continuous: …}`)",
         "Trong năm 2026",
+        "window 2026",
         rf"{PRE}(?P<when>{WHOLE})",
         _window,
     ),
@@ -277,6 +297,7 @@ PHRASES = (
         "`[trong] period và period …`",
         "one deliverable in each period; a year written last serves all",
         "trong Quý II và Quý IV năm 2026",
+        "windows 2026-Q2, 2026-Q4",
         rf"{PRE}(?P<when>{PERIOD}(?:\s*(?:,|\svà)\s*{PERIOD})+)",
         _window,
     ),
@@ -284,6 +305,7 @@ PHRASES = (
         "`N [word] trong\\|vào period[s]`",
         "N deliverables in the period (in each period)",
         "02 lớp trong 6 tháng cuối năm",
+        "window 2026-H2 ×2",
         rf"{N}\s*(?:{WORD})?\s+(?:trong|vào)\s+(?P<when>{PERIOD}(?:\s*(?:,|\svà)\s*{PERIOD})*)",
         _window,
     ),
@@ -291,6 +313,7 @@ PHRASES = (
         "`từ period đến period`, `từ period và hoàn thành chậm nhất[,] [trong] period`",
         "one window from the first period's start to the second's end (the year written last serves both)",
         "Từ quý II đến quý IV",
+        "span 2026-Q2..2026-Q4",
         rf"(?:thực\s+hiện\s+)?từ\s+(?P<first>{PERIOD})\s*,?\s+(?:đến|tới|(?:và\s+)?hoàn\s+thành\s+chậm\s+nhất\s*,?"
         rf"(?:\s+(?:trong|vào))?)\s+(?P<last>{PERIOD})",
         _span,
@@ -299,6 +322,7 @@ PHRASES = (
         "`[hoàn thành] trước\\|chậm nhất [ngày] dd/mm[/yyyy]`",
         "one deliverable from the plan's start to the end of that day",
         "Hoàn thành trước ngày 31/10/2026",
+        "window by-2026-10-31",
         rf"(?:(?:hoàn\s+thành|thực\s+hiện|báo\s+cáo)\s+)?(?:trước|chậm\s+nhất)(?:\s+là)?(?:\s+ngày)?\s+(?P<days>{DATE})",
         _dates,
     ),
@@ -306,6 +330,7 @@ PHRASES = (
         "`trước [ngày] date và date …`",
         "deadlines: one deliverable by each date",
         "trước ngày 15/6/2026 và 15/12/2026",
+        "deadlines 15/06/2026, 15/12/2026",
         rf"(?:(?:hoàn\s+thành|báo\s+cáo|gửi)\s+)?(?:trước|chậm\s+nhất)(?:\s+ngày)?\s+(?P<days>{DATE}"
         rf"(?:\s*(?:,|\svà)\s*(?:ngày\s+)?{DATE})+)",
         _dates,
@@ -314,14 +339,16 @@ PHRASES = (
         "`theo quý\\|6 tháng\\|năm, trước ngày d của tháng cuối quý\\|kỳ\\|năm`",
         "deadlines: day d of each period's last month, inside the plan",
         "theo quý, trước ngày 12 của tháng cuối quý",
+        "deadlines 12/03/2026, 12/06/2026, 12/09/2026, 12/12/2026",
         rf"(?:định\s+kỳ\s+)?theo\s+{UNIT}\s*,?\s+trước\s+ngày\s+(?P<d>\d{{1,2}})\s+(?:của\s+)?tháng\s+cuối\s+"
         r"(?:quý|kỳ|năm|6\s+tháng)",
         _day_of_period,
     ),
     _row(
-        "`định kỳ 6 tháng và năm`",
+        "`định kỳ\\|báo cáo 6 tháng và năm`",
         "a report for the first half-year and one for the whole year (each year of the plan)",
         "định kỳ 6 tháng và năm",
+        "windows 2026-H1, 2026",
         r"(?:định\s+kỳ|báo\s+cáo)\s+6\s+tháng\s*(?:,|\svà)\s*(?:cả\s+)?năm",
         _half_and_year,
     ),
@@ -349,6 +376,6 @@ def readings(text: object, ctx: Context) -> list[tuple[Phrase, Reading]]:
 
 def table() -> str:
     """The grammar as docs/schedule-format.md section 6.0 shows it."""
-    rows = ["| written | means | example |", "|---|---|---|"]
-    rows += [f"| {p.pattern} | {p.meaning} | `{p.example}` |" for p in PHRASES]
+    rows = ["| written | means | example | reads as (in a 2026 plan) |", "|---|---|---|---|"]
+    rows += [f"| {p.pattern} | {p.meaning} | `{p.example}` | `{p.reads_as}` |" for p in PHRASES]
     return "\n".join(rows) + "\n"
