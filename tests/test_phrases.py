@@ -377,3 +377,33 @@ def test_cut_none_and_a_wrong_cut_word():
     )
     with pytest.raises(ScheduleError, match="unknown field"):
         read_texts([("p.yaml", PLAN + "    cadence: {window: Q2/2026, cut: none}\n")])
+
+
+def test_the_document_explains_cut_in_both_languages():
+    section = DOC.read_text(encoding="utf-8").split("### 6.1 ", 1)[1].split("### 6.2 ", 1)[0]
+    for word in ("`cut`", "`full`, `đủ`", "`pro-rata`, `theo tỷ lệ`", "`none`, `không`", "# from: cut.yaml"):
+        assert word in section, word
+
+
+def test_half_year_and_year_reports_are_clipped_to_a_plan_that_starts_later():
+    reports = parse_cadence("định kỳ 6 tháng và năm", date(2026, 4, 1), TZ, end=date(2027, 1, 1))
+    assert isinstance(reports, Windows)
+    assert [(p.start, p.end, p.label) for p in reports.periods] == [
+        (date(2026, 4, 1), date(2026, 7, 1), "2026-H1"),
+        (date(2026, 4, 1), date(2027, 1, 1), "2026"),
+    ]
+
+
+def test_kept_up_all_along_and_the_english_spellings_of_today():
+    assert read("Thường xuyên, liên tục") == Continuous("month")
+    assert read("thường xuyên") == Continuous("month")
+    for written in (
+        "2per month",
+        "2 per  Months",
+        "2 each month",
+        "2/tháng",
+        "2 / tháng",
+        "02 số/tháng",
+        "2 kỳ/ tháng",
+    ):
+        assert read(written) == Quota(2, "month"), written

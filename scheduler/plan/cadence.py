@@ -208,6 +208,8 @@ def _build(reading: Reading, text: object) -> Cadence:
         if last.end <= first.start:
             raise CadenceError(N_('"by" ends before "from" starts'))
         return Span(first, last, reading.count)
+    if reading.form == "continuous":
+        return Continuous(reading.unit)
     if reading.form == "deadlines":
         if sorted(set(reading.days)) != list(reading.days):
             raise CadenceError(N_("deadlines must be listed in order, each once"))

@@ -46,7 +46,7 @@ def _words(words: tuple[str, ...] | list[str]) -> str:
 N = r"(?P<n>\d{1,4})"
 WORD = _words(COUNTING_WORDS)
 UNIT = "(?P<unit>" + _words(sorted(UNIT_WORDS)) + ")"
-JOIN = r"(?:\s*/\s*|\s*(?:per|an|a|each|mỗi|một|trên)\s+)"
+JOIN = r"(?:\s*/\s*|\s*(?:per|an|a|each|mỗi|một|trên)\s*)"
 AT_LEAST = r"(?P<min>(?:tối\s+thiểu|ít\s+nhất)\s+)"
 EVERY = r"(?:hằng|hàng|mỗi)"
 DAY = r"(?:thứ\s+(?:hai|ba|tư|năm|sáu|bảy|[2-7])|chủ\s+nhật)"
@@ -80,7 +80,7 @@ class Context:
 class Reading:
     """What a phrase says, in the terms of a cadence form (``cadence`` builds it).
 
-    ``form`` is quota, window, windows, span, deadlines or slots.
+    ``form`` is quota, window, windows, span, deadlines, continuous or slots.
     """
 
     form: str
@@ -131,8 +131,6 @@ def _time(m: re.Match[str], ctx: Context) -> time:
 def _slots(m: re.Match[str], ctx: Context) -> Reading | None:
     every = m["every"].lower()
     days = [WEEKDAYS[d.split()[-1].lower()] for d in re.findall(DAY, m["days"], re.I)]
-    if every == "ngày":
-        return Reading("slots", rule="FREQ=DAILY", at=_time(m, ctx))
     if every == "tuần":
         if m["weeks"]:
             return None
@@ -194,10 +192,12 @@ def _day_of_period(m: re.Match[str], ctx: Context) -> Reading | None:
 
 
 def _half_and_year(m: re.Match[str], ctx: Context) -> Reading:
+    """The first half and the whole of each year of the plan, clipped to it (as quotas are)."""
     periods: list[Period] = []
     for year in range(ctx.start.year, (ctx.end - timedelta(days=1)).year + 1):
         periods += [parse_period(f"H1/{year}"), parse_period(str(year))]
-    return Reading("windows", periods=tuple(p for p in periods if ctx.start <= p.start and p.end <= ctx.end))
+    clipped = (Period(max(p.start, ctx.start), min(p.end, ctx.end), p.label) for p in periods)
+    return Reading("windows", periods=tuple(p for p in clipped if p.start < p.end))
 
 
 def _row(pattern: str, meaning: str, example: str, reads_as: str, regex: str, build: Build) -> Phrase:
@@ -343,6 +343,14 @@ PHRASES = (
         rf"(?:định\s+kỳ\s+)?theo\s+{UNIT}\s*,?\s+trước\s+ngày\s+(?P<d>\d{{1,2}})\s+(?:của\s+)?tháng\s+cuối\s+"
         r"(?:quý|kỳ|năm|6\s+tháng)",
         _day_of_period,
+    ),
+    _row(
+        "`thường xuyên[, liên tục]`",
+        "kept up all along the plan, attested once a month (other units: `{continuous: …, attest: quý}`)",
+        "Thường xuyên, liên tục",
+        "continuous, attested per month",
+        r"(?:thực\s+hiện\s+)?thường\s+xuyên(?:\s*,?\s*liên\s+tục)?",
+        lambda m, ctx: Reading("continuous", unit="month"),
     ),
     _row(
         "`định kỳ\\|báo cáo 6 tháng và năm`",
