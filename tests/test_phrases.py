@@ -216,6 +216,33 @@ PHU_THO_2024 = {  # ke-hoach-tuyen-truyen-cchc-phu-tho-2024.txt, section III, "T
 }
 
 
+# A department's plan of our own, in other words than the two reference plans.
+DEPARTMENT_2026 = {
+    "Định kỳ hằng tháng": "1 per month",
+    "01 chương trình/tháng": "1 per month",
+    "Mỗi quý 01 hội nghị": "1 per quarter",
+    "tối thiểu 04 tin bài/tháng": "at least 4 per month",
+    "03 phóng sự/quý": "3 per quarter",
+    "1 lần trên 6 tháng": "1 per half-year",
+    "Hằng năm": "1 per year",
+    "phát sóng vào 20h00 thứ Ba hằng tuần": "slots FREQ=WEEKLY;BYDAY=TU at 20:00",
+    "Phát sóng vào 8 giờ tối thứ Năm tuần thứ 1 và thứ 3 hằng tháng": "slots FREQ=MONTHLY;BYDAY=1TH,3TH at 20:00",
+    "phát sóng thứ Bảy hằng tuần lúc 20h": "slots FREQ=WEEKLY;BYDAY=SA at 20:00",
+    "Trong tháng 9/2026": "window 2026-09",
+    "Quý I, quý III năm 2026": "windows 2026-Q1, 2026-Q3",
+    "Từ tháng 3 đến tháng 6/2026": "span 2026-03..2026-06",
+    "Từ ngày 01/7/2026 đến ngày 15/8/2026": "window 2026-07-01_2026-08-15",
+    "chậm nhất trước ngày 30/6/2026": "window by-2026-06-30",
+    "02 cuộc thi trong năm 2026": "window 2026 ×2",
+    "Thường xuyên": "continuous, attested per month",
+}
+
+
+@pytest.mark.parametrize(("written", "reads_as"), DEPARTMENT_2026.items())
+def test_a_department_plan_in_other_words_reads(written, reads_as):
+    assert summary(read(written)) == reads_as
+
+
 def _reference(name: str) -> str:
     return " ".join(unicodedata.normalize("NFC", (REFERENCE / name).read_text(encoding="utf-8")).split())
 

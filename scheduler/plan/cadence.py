@@ -17,7 +17,8 @@ from scheduler.bounds import FIRST_YEAR
 from scheduler.errors import N_, SchedulerError
 from scheduler.plan.cuts import owed, read_cut
 from scheduler.plan.periods import Period, parse_date, parse_period, parse_time, parse_unit, tile
-from scheduler.plan.phrases import PHRASE_ERROR, Context, Reading, read
+from scheduler.plan.phrase_words import PHRASE_ERROR
+from scheduler.plan.phrases import Context, Reading, read
 from scheduler.plan.workdays import WorkCalendar
 
 # A daily rule over a multi-year plan stays far below this; anything above it

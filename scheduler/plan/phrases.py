@@ -18,53 +18,29 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, time, timedelta
 
-from scheduler.errors import N_
-from scheduler.plan.periods import UNIT_WORDS, Period, parse_date, parse_period, parse_time, parse_unit, tile
-
-# What a string cadence may be; the Vietnamese catalog lists the plan's words.
-PHRASE_ERROR = N_(
-    'expected "N per week|month|quarter|half-year|year", got "{value}" (or the plan\'s own words: '
-    '"02 số/tháng", "ít nhất 03 tin, bài mỗi tháng", "hằng tuần vào thứ Ba lúc 20 giờ", "Quý III/2026", '
-    '"6 tháng đầu năm", "từ quý II đến quý IV", "trước ngày 31/10/2026"; see schedule-format.md, 6.0)'
+from scheduler.plan.periods import Period, parse_date, parse_period, parse_time, parse_unit, tile
+from scheduler.plan.phrase_words import (
+    AT,
+    AT_LEAST,
+    DATE,
+    DAY,
+    DAYS,
+    EVERY,
+    HALF,
+    JOIN,
+    MONTH,
+    PART,
+    PERIOD,
+    PRE,
+    QUARTER,
+    TIME,
+    UNIT,
+    WEEKDAYS,
+    WEEKS,
+    WHOLE,
+    WORD,
+    N,
 )
-
-# Counting words plans put between the number and the unit ("02 số/tháng").
-COUNTING_WORDS = (
-    "số", "kỳ", "lần", "buổi", "tin", "bài", "tin, bài", "tin bài", "bài viết", "chương trình",
-    "cuộc", "cuộc thi", "lớp", "hội nghị", "hội thảo", "phóng sự", "chuyên mục", "chuyên trang",
-    "bản tin", "tiết mục", "đợt", "tọa đàm", "toạ đàm", "sản phẩm", "ấn phẩm", "video", "clip",
-    "báo cáo", "lượt", "hoạt động", "văn bản", "pa nô", "băng rôn", "tờ gấp", "tờ rơi",
-)  # fmt: skip
-
-
-def _words(words: tuple[str, ...] | list[str]) -> str:
-    """An alternation of ``words``, longest first, spaces and commas tolerant."""
-    spelled = [re.escape(w).replace(",\\ ", r"\s*,\s*").replace("\\ ", r"\s+") for w in words]
-    return "(?:" + "|".join(sorted(spelled, key=len, reverse=True)) + ")"
-
-
-N = r"(?P<n>\d{1,4})"
-WORD = _words(COUNTING_WORDS)
-UNIT = "(?P<unit>" + _words(sorted(UNIT_WORDS)) + ")"
-JOIN = r"(?:\s*/\s*|\s*(?:per|an|a|each|mỗi|một|trên)\s*)"
-AT_LEAST = r"(?P<min>(?:tối\s+thiểu|ít\s+nhất)\s+)"
-EVERY = r"(?:hằng|hàng|mỗi)"
-DAY = r"(?:thứ\s+(?:hai|ba|tư|năm|sáu|bảy|[2-7])|chủ\s+nhật)"
-DAYS = rf"(?P<days>{DAY}(?:\s*(?:,|và)\s*{DAY})*)"
-PART = r"(?:(?:buổi\s+)?(?P<part>sáng|trưa|chiều|tối)\s+)?"
-WEEKS = r"(?:\s+tuần\s+thứ\s+(?P<weeks>[1-5](?:\s*(?:,|và)\s*(?:thứ\s+)?[1-5])*))?"
-TIME = r"(?P<h>\d{1,2})\s*(?:giờ|h|:)\s*(?P<m>\d{1,2})?(?:\s*phút)?(?:\s+(?P<tpart>sáng|trưa|chiều|tối))?"
-AT = rf"(?:\s*,?\s*(?:vào\s+)?lúc\s+{TIME})?"
-PRE = r"(?:(?:thực\s+hiện|tổ\s+chức|triển\s+khai|hoàn\s+thành)\s+)?(?:(?:trong|vào)\s+)?"
-YEAR = r"(?:\s*/\s*\d{4}|\s+năm\s+\d{4})?"
-QUARTER = rf"(?:quý|Q)\s*(?:IV|III|II|I|[1-4]){YEAR}"
-MONTH = rf"tháng\s+\d{{1,2}}{YEAR}"
-HALF = r"(?:6\s+tháng|nửa)\s+(?:đầu|cuối)\s+năm(?:\s+\d{4})?"
-WHOLE = r"(?:cả\s+)?năm(?:\s+\d{4})?"
-PERIOD = f"(?:{QUARTER}|{MONTH}|{HALF}|{WHOLE})"
-DATE = r"\d{1,2}/\d{1,2}(?:/\d{4})?"
-WEEKDAYS = {"hai": "MO", "ba": "TU", "tư": "WE", "năm": "TH", "sáu": "FR", "bảy": "SA", "nhật": "SU"}
-WEEKDAYS |= {str(n): code for n, code in zip(range(2, 8), ("MO", "TU", "WE", "TH", "FR", "SA"), strict=True)}
 
 
 @dataclass(frozen=True)
@@ -242,7 +218,7 @@ PHRASES = (
         "air slots on those days (each Tuesday; the 2nd and 4th Thursday); no time: the plan's `due_time`",
         "hằng tuần vào thứ Ba lúc 20 giờ",
         "slots FREQ=WEEKLY;BYDAY=TU at 20:00",
-        rf"{EVERY}\s+(?P<every>tuần|tháng)\s*,?\s+(?:vào\s+)?{PART}{DAYS}{WEEKS}{AT}",
+        rf"(?:phát(?:\s+sóng)?\s+)?{EVERY}\s+(?P<every>tuần|tháng)\s*,?\s+(?:vào\s+)?{PART}{DAYS}{WEEKS}{AT}",
         _slots,
     ),
     _row(
@@ -250,7 +226,16 @@ PHRASES = (
         "the same, the days first",
         "sáng thứ Hai và thứ Sáu hằng tuần, lúc 6 giờ 30",
         "slots FREQ=WEEKLY;BYDAY=MO,FR at 06:30",
-        rf"(?:vào\s+)?{PART}{DAYS}{WEEKS}\s*,?\s+{EVERY}\s+(?P<every>tuần|tháng){AT}",
+        rf"(?:phát(?:\s+sóng)?\s+)?(?:vào\s+)?{PART}{DAYS}{WEEKS}\s*,?\s+{EVERY}\s+(?P<every>tuần|tháng){AT}",
+        _slots,
+    ),
+    _row(
+        "`[phát sóng] [vào\\|lúc] time days [tuần thứ n và m] hằng tuần\\|tháng`",
+        "the same, the time first",
+        "phát sóng vào 20h00 thứ Ba hằng tuần",
+        "slots FREQ=WEEKLY;BYDAY=TU at 20:00",
+        rf"(?:phát(?:\s+sóng)?\s+)?(?:vào\s+)?(?:lúc\s+)?{TIME}\s*,?\s+(?:vào\s+)?{PART}{DAYS}{WEEKS}\s*,?\s+{EVERY}\s+"
+        r"(?P<every>tuần|tháng)",
         _slots,
     ),
     _row(
@@ -319,11 +304,19 @@ PHRASES = (
         _span,
     ),
     _row(
+        "`từ [ngày] date đến [ngày] date`",
+        "one deliverable between the two days, both included",
+        "Từ ngày 01/7/2026 đến ngày 15/8/2026",
+        "window 2026-07-01_2026-08-15",
+        rf"(?:thực\s+hiện\s+)?từ\s+(?:ngày\s+)?(?P<first>{DATE})\s*(?:đến|tới|-|–)\s*(?:ngày\s+)?(?P<last>{DATE})",
+        lambda m, ctx: Reading("window", periods=(parse_period(f"{m['first']} - {m['last']}", ctx.start),)),
+    ),
+    _row(
         "`[hoàn thành] trước\\|chậm nhất [ngày] dd/mm[/yyyy]`",
         "one deliverable from the plan's start to the end of that day",
         "Hoàn thành trước ngày 31/10/2026",
         "window by-2026-10-31",
-        rf"(?:(?:hoàn\s+thành|thực\s+hiện|báo\s+cáo)\s+)?(?:trước|chậm\s+nhất)(?:\s+là)?(?:\s+ngày)?\s+(?P<days>{DATE})",
+        rf"(?:(?:hoàn\s+thành|thực\s+hiện|báo\s+cáo)\s+)?(?:trước|chậm\s+nhất)(?:\s+(?:là|trước))?(?:\s+ngày)?\s+(?P<days>{DATE})",
         _dates,
     ),
     _row(
