@@ -434,3 +434,11 @@ def test_kept_up_all_along_and_the_english_spellings_of_today():
         "2 kỳ/ tháng",
     ):
         assert read(written) == Quota(2, "month"), written
+
+
+def test_a_cadence_that_is_neither_words_nor_a_mapping_lists_the_plans_words_in_vietnamese():
+    with pytest.raises(CadenceError) as info:
+        read(2)
+    assert info.value.render().startswith('expected words ("2 per month", "02 số/tháng"')
+    vietnamese = info.value.render(gettext_for("vi"))
+    assert vietnamese.startswith('cần lời của kế hoạch ("02 số/tháng"') and "N per" not in vietnamese

@@ -25,7 +25,6 @@ from scheduler.plan.workdays import WorkCalendar
 # is a mistake (or an attack) that would flood feeds, mail and the database.
 MAX_SLOTS = 5000
 
-QUOTA_FORMS = N_('"N per week|month|quarter|half-year|year"')
 FORMS = ("quota", "window", "span", "deadlines", "continuous", "slots")
 
 
@@ -298,7 +297,8 @@ def parse_cadence(
         return parse_phrase(value, ctx)
     if not isinstance(value, dict):
         raise CadenceError(
-            N_("expected {forms} or a mapping with one of {keys}"), forms=QUOTA_FORMS, keys=", ".join(FORMS)
+            N_('expected words ("2 per month", "02 số/tháng", "Quý III/2026", …) or a mapping with one of {keys}'),
+            keys=", ".join(FORMS),
         )
     forms = [k for k in value if k in FORMS]
     if len(forms) != 1:
