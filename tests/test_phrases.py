@@ -442,3 +442,11 @@ def test_a_cadence_that_is_neither_words_nor_a_mapping_lists_the_plans_words_in_
     assert info.value.render().startswith('expected words ("2 per month", "02 số/tháng"')
     vietnamese = info.value.render(gettext_for("vi"))
     assert vietnamese.startswith('cần lời của kế hoạch ("02 số/tháng"') and "N per" not in vietnamese
+
+
+def test_cut_applies_to_from_and_until_too():
+    quota = read({"quota": "4 per month", "from": "15/01/2026 - 31/01/2026", "until": "Q2/2026", "cut": "none"})
+    labels = [w.period.label for w in quota.windows(parse_period("2026"), TZ)]
+    assert labels == ["2026-02", "2026-03", "2026-04", "2026-05", "2026-06"]
+    full = read({"quota": "4 per month", "from": "15/01/2026 - 31/01/2026", "until": "Q2/2026"})
+    assert [w.count for w in full.windows(parse_period("2026"), TZ)] == [4] * 6
