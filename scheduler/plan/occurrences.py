@@ -125,7 +125,7 @@ def _local(day: date, at: time, plan: Plan) -> datetime:
 
 def expand_obligation(plan: Plan, obligation: Obligation) -> list[Occurrence]:
     calendar = plan.calendar
-    windows: list[Window] = obligation.cadence.windows(plan.period, plan.tz, plan.calendar)
+    windows: list[Window] = obligation.cadence.windows(plan.period, plan.tz, calendar)
     slots = planned_slots(obligation, plan)
     steps = template_for(obligation)
     adjustments = {(a.period, a.number): a for a in obligation.adjustments}
