@@ -3,24 +3,28 @@
 Each form is a small frozen class with one method, ``windows(span, tz)``: the
 windows ``[start, end)`` inside the plan's span and how many occurrences each
 one owes. Parsing a form validates it and says, in a sentence, what is wrong.
+A string is read by the grammar of the plan's own words (``phrases``).
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta, tzinfo
 
 from dateutil.rrule import DAILY, MONTHLY, WEEKLY, YEARLY, rrule, rrulestr
 
+from scheduler.bounds import FIRST_YEAR
 from scheduler.errors import N_, SchedulerError
+from scheduler.plan.cuts import owed, read_cut
 from scheduler.plan.periods import Period, parse_date, parse_period, parse_time, parse_unit, tile
+from scheduler.plan.phrase_words import PHRASE_ERROR
+from scheduler.plan.phrases import Context, Reading, read
+from scheduler.plan.workdays import WorkCalendar
 
 # A daily rule over a multi-year plan stays far below this; anything above it
 # is a mistake (or an attack) that would flood feeds, mail and the database.
 MAX_SLOTS = 5000
 
-QUOTA_FORMS = N_('"N per week|month|quarter|half-year|year"')
 FORMS = ("quota", "window", "span", "deadlines", "continuous", "slots")
 
 
@@ -43,20 +47,28 @@ class Window:
 
 @dataclass(frozen=True)
 class Quota:
-    """``N per unit``: N occurrences in each period, sharing its window."""
+    """``N per unit``: N occurrences in each period, sharing its window.
+
+    ``minimum``: the plan says "at least N" (more are welcome); ``cut``: how
+    a period cut by the plan's edges is owed (full, pro-rata or none).
+    """
 
     count: int
     unit: str
     active: Period | None = None
+    minimum: bool = False
+    cut: str = "full"
 
-    def windows(self, span: Period, tz: tzinfo) -> list[Window]:
+    def windows(self, span: Period, tz: tzinfo, calendar: WorkCalendar | None = None) -> list[Window]:
         start, end = span.start, span.end
         if self.active:
             start, end = max(start, self.active.start), min(end, self.active.end)
-        return [Window(p, self.count) for p in tile(self.unit, start, end)]
+        found = [Window(p, owed(self.count, self.unit, p, self.cut, calendar)) for p in tile(self.unit, start, end)]
+        return [w for w in found if w.count]
 
     def describe(self) -> str:
-        return f"{self.count} per {self.unit}"
+        cut = "" if self.cut == "full" else f", cut periods: {self.cut}"
+        return f"{'at least ' if self.minimum else ''}{self.count} per {self.unit}{cut}"
 
 
 @dataclass(frozen=True)
@@ -66,7 +78,7 @@ class OneOff:
     period: Period
     count: int = 1
 
-    def windows(self, span: Period, tz: tzinfo) -> list[Window]:
+    def windows(self, span: Period, tz: tzinfo, calendar: WorkCalendar | None = None) -> list[Window]:
         if self.period.label.startswith("by-"):  # "before 30/09" opens with the plan
             return [Window(Period(span.start, self.period.end, self.period.label), self.count)]
         return [Window(self.period, self.count)]
@@ -84,7 +96,7 @@ class Span:
     last: Period
     count: int = 1
 
-    def windows(self, span: Period, tz: tzinfo) -> list[Window]:
+    def windows(self, span: Period, tz: tzinfo, calendar: WorkCalendar | None = None) -> list[Window]:
         label = f"{self.first.label}_{self.last.label}"
         return [Window(Period(self.first.start, self.last.end, label), self.count)]
 
@@ -99,7 +111,7 @@ class Deadlines:
 
     days: tuple[date, ...]
 
-    def windows(self, span: Period, tz: tzinfo) -> list[Window]:
+    def windows(self, span: Period, tz: tzinfo, calendar: WorkCalendar | None = None) -> list[Window]:
         windows, start = [], span.start
         for day in self.days:
             windows.append(Window(Period(start, day + timedelta(days=1), day.isoformat()), 1))
@@ -116,15 +128,33 @@ class Continuous:
 
     attest: str
     during: Period | None = None
+    cut: str = "full"  # an attestation period cut by the plan's edges: as for a quota
 
-    def windows(self, span: Period, tz: tzinfo) -> list[Window]:
+    def windows(self, span: Period, tz: tzinfo, calendar: WorkCalendar | None = None) -> list[Window]:
         start, end = span.start, span.end
         if self.during:
             start, end = max(start, self.during.start), min(end, self.during.end)
-        return [Window(p, 1) for p in tile(self.attest, start, end)]
+        found = [Window(p, owed(1, self.attest, p, self.cut, calendar)) for p in tile(self.attest, start, end)]
+        return [w for w in found if w.count]
 
     def describe(self) -> str:
-        return f"continuous, attested per {self.attest}"
+        cut = "" if self.cut == "full" else f", cut periods: {self.cut}"
+        return f"continuous, attested per {self.attest}{cut}"
+
+
+@dataclass(frozen=True)
+class Windows:
+    """Several one-off windows ("trong Quý II và Quý IV năm 2026", "định kỳ
+    6 tháng và năm"): each owes ``count``; they may overlap."""
+
+    periods: tuple[Period, ...]
+    count: int = 1
+
+    def windows(self, span: Period, tz: tzinfo, calendar: WorkCalendar | None = None) -> list[Window]:
+        return [Window(p, self.count) for p in self.periods]
+
+    def describe(self) -> str:
+        return "windows " + ", ".join(p.label for p in self.periods)
 
 
 @dataclass(frozen=True)
@@ -149,7 +179,7 @@ class AirSlots:
             found.append(moment)
         return found
 
-    def windows(self, span: Period, tz: tzinfo) -> list[Window]:
+    def windows(self, span: Period, tz: tzinfo, calendar: WorkCalendar | None = None) -> list[Window]:
         """One window per day with slots: two slots on one day owe #1 and #2."""
         days: dict[date, list[datetime]] = {}
         for s in self.slots(span, tz):
@@ -160,24 +190,58 @@ class AirSlots:
         return f"slots {self.rule} at {self.at:%H:%M}"
 
 
-Cadence = Quota | OneOff | Span | Deadlines | Continuous | AirSlots
-
-_QUOTA = re.compile(r"^(\d+)\s*(?:per|a|an|each|/|số\s*/|kỳ\s*/|lần\s*/|mỗi)\s*(.+)$", re.I)
+Cadence = Quota | OneOff | Span | Deadlines | Continuous | AirSlots | Windows
 
 
-def parse_quota(text: object, active: Period | None = None) -> Quota:
-    """Read ``2 per month`` (also ``2/tháng``, ``02 số/tháng``)."""
-    m = _QUOTA.match(" ".join(str(text).split()))
-    if not m:
-        raise CadenceError(N_('expected {forms}, got "{value}"'), forms=QUOTA_FORMS, value=text)
+def _build(reading: Reading, text: object) -> Cadence:
+    """The cadence a phrase of the plan means (see ``phrases.PHRASES``)."""
+    if reading.count <= 0:
+        raise CadenceError(N_("a quota must be at least 1, got {value}"), value=reading.count)
+    if reading.form == "quota":
+        return Quota(reading.count, reading.unit, minimum=reading.minimum)
+    if reading.form == "window":
+        return OneOff(reading.periods[0], reading.count)
+    if reading.form == "windows":
+        return Windows(reading.periods, reading.count)
+    if reading.form == "span":
+        first, last = reading.periods
+        if last.end <= first.start:
+            raise CadenceError(N_('"by" ends before "from" starts'))
+        return Span(first, last, reading.count)
+    if reading.form == "continuous":
+        return Continuous(reading.unit)
+    if reading.form == "deadlines":
+        if sorted(set(reading.days)) != list(reading.days):
+            raise CadenceError(N_("deadlines must be listed in order, each once"))
+        return Deadlines(reading.days)
+    return AirSlots(reading.rule, reading.at)
+
+
+def parse_phrase(text: object, ctx: Context) -> Cadence:
+    """Read a cadence written as text, in English or in the plan's own words."""
     try:
-        unit = parse_unit(m[2])
-    except SchedulerError:
-        raise CadenceError(N_('expected {forms}, got "{value}"'), forms=QUOTA_FORMS, value=text) from None
-    count = int(m[1])
-    if count <= 0:
-        raise CadenceError(N_("a quota must be at least 1, got {value}"), value=count)
-    return Quota(count, unit, active)
+        reading = read(text, ctx)
+    except SchedulerError as e:
+        raise CadenceError(e.message, "", **e.params) from None
+    if reading is None:
+        raise CadenceError(PHRASE_ERROR, value=" ".join(str(text).split()))
+    return _build(reading, text)
+
+
+def parse_quota(text: object, active: Period | None = None, ctx: Context | None = None) -> Quota:
+    """Read ``2 per month`` (also ``2/tháng``, ``02 số/tháng``, ``ít nhất 03 tin, bài mỗi tháng``)."""
+    ctx = ctx or Context(date(FIRST_YEAR, 1, 1), date(FIRST_YEAR + 1, 1, 1))
+    found = parse_phrase(text, ctx)
+    if not isinstance(found, Quota):
+        raise CadenceError(PHRASE_ERROR, value=" ".join(str(text).split()))
+    return replace(found, active=active)
+
+
+def _cut(value: dict[object, object]) -> str:
+    try:
+        return read_cut(value.get("cut", "full"))
+    except SchedulerError as e:
+        raise CadenceError(e.message, "cut", **e.params) from None
 
 
 _FREQS = {DAILY, WEEKLY, MONTHLY, YEARLY}
@@ -217,18 +281,24 @@ def _count(value: object, where: str) -> int:
     return value
 
 
-def parse_cadence(value: object, start: date, tz: tzinfo) -> Cadence:
-    """Read one cadence: a quota string, or a mapping with one form key.
+def parse_cadence(
+    value: object, start: date, tz: tzinfo, due_time: time = time(17, 0), end: date | None = None
+) -> Cadence:
+    """Read one cadence: a string (a quota or the plan's words), or a mapping with one form key.
 
     ``start`` is the plan's first day: a date written without a year
-    ("before 30/09") is the first such day on or after it.
+    ("before 30/09") is the first such day on or after it; ``due_time`` is
+    the time of air slots written without one, ``end`` the plan's end
+    (default: the end of ``start``'s year).
     """
     year = start
+    ctx = Context(start, end or date(start.year + 1, 1, 1), due_time)
     if isinstance(value, str):
-        return parse_quota(value)
+        return parse_phrase(value, ctx)
     if not isinstance(value, dict):
         raise CadenceError(
-            N_("expected {forms} or a mapping with one of {keys}"), forms=QUOTA_FORMS, keys=", ".join(FORMS)
+            N_('expected words ("2 per month", "02 số/tháng", "Quý III/2026", …) or a mapping with one of {keys}'),
+            keys=", ".join(FORMS),
         )
     forms = [k for k in value if k in FORMS]
     if len(forms) != 1:
@@ -239,11 +309,11 @@ def parse_cadence(value: object, start: date, tz: tzinfo) -> Cadence:
         )
     form = forms[0]
     allowed = {
-        "quota": {"from", "until"},
+        "quota": {"from", "until", "cut"},
         "window": {"count"},
         "span": {"count"},
         "deadlines": set(),
-        "continuous": {"attest"},
+        "continuous": {"attest", "cut"},
         "slots": {"at"},
     }[form] | {form}
     for key in value:
@@ -261,9 +331,10 @@ def parse_cadence(value: object, start: date, tz: tzinfo) -> Cadence:
                 raise CadenceError(N_('"until" ends before "from" starts'), "until")
             active = Period(first, last, "active")
         try:
-            return parse_quota(body, active)
+            quota = parse_quota(body, active, ctx)
         except CadenceError as e:
             raise CadenceError(e.message, "quota", **e.params) from None
+        return replace(quota, cut=_cut(value))
     if form == "window":
         return OneOff(_period(body, year, "window"), _count(value.get("count", 1), "count"))
     if form == "span":
@@ -297,7 +368,7 @@ def parse_cadence(value: object, start: date, tz: tzinfo) -> Cadence:
             raise CadenceError(e.message, "attest", **e.params) from None
         if attest == "week":
             raise CadenceError(N_("attest per month, quarter, half-year or year"), "attest")
-        return Continuous(attest, during)
+        return Continuous(attest, during, _cut(value))
     if "at" not in value:
         raise CadenceError(N_('missing field (the time of day, e.g. at: "19:30")'), "at")
     try:

@@ -112,7 +112,7 @@ def slot_mismatches(obligation: Obligation, plan: Plan) -> list[tuple[str, int, 
         return []
     slots = planned_slots(obligation, plan)
     found = []
-    for w in obligation.cadence.windows(plan.period, plan.tz):
+    for w in obligation.cadence.windows(plan.period, plan.tz, plan.calendar):
         n = sum(1 for s in slots if w.period.contains(s.date()))
         if n != w.count:
             found.append((w.period.label, n, w.count))
@@ -125,7 +125,7 @@ def _local(day: date, at: time, plan: Plan) -> datetime:
 
 def expand_obligation(plan: Plan, obligation: Obligation) -> list[Occurrence]:
     calendar = plan.calendar
-    windows: list[Window] = obligation.cadence.windows(plan.period, plan.tz)
+    windows: list[Window] = obligation.cadence.windows(plan.period, plan.tz, calendar)
     slots = planned_slots(obligation, plan)
     steps = template_for(obligation)
     adjustments = {(a.period, a.number): a for a in obligation.adjustments}
@@ -183,4 +183,4 @@ def expand(plan: Plan) -> list[Occurrence]:
 
 def known_periods(plan: Plan, obligation: Obligation) -> dict[str, int]:
     """Period label -> occurrences owed, to check exceptions against."""
-    return {w.period.label: w.count for w in obligation.cadence.windows(plan.period, plan.tz)}
+    return {w.period.label: w.count for w in obligation.cadence.windows(plan.period, plan.tz, plan.calendar)}

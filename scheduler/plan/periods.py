@@ -158,12 +158,42 @@ def parse_time(value: object) -> time:
     raise PeriodSyntaxError(N_('expected a time of day as HH:MM, got "{value}"'), value=value)
 
 
-def _quarter(text: str) -> tuple[int, int] | None:
-    m = re.match(r"^(?:Q|quý\s*|quarter\s*)([1-4]|IV|III|II|I)\s*/\s*([0-9]{4})$", text, re.I)
-    if not m:
+_YEAR = r"(?:\s*/\s*|\s+năm\s+)([0-9]{4})"
+
+
+def _year_of(written: str | None, default_year: int | date | None) -> int | None:
+    """The year written, else the default's ("Quý IV" in a 2026 plan)."""
+    if written:
+        return int(written)
+    return default_year.year if isinstance(default_year, date) else default_year
+
+
+def _quarter(text: str, default_year: int | date | None = None) -> tuple[int, int] | None:
+    m = re.match(rf"^(?:Q|quý\s*|quarter\s*)([1-4]|IV|III|II|I)(?:{_YEAR})?$", text, re.I)
+    year = _year_of(m[2], default_year) if m else None
+    if not m or year is None:
         return None
     n = m[1].upper()
-    return (ROMAN[n] if n in ROMAN else int(n)), int(m[2])
+    return (ROMAN[n] if n in ROMAN else int(n)), year
+
+
+def _vietnamese(text: str, default_year: int | date | None) -> Period | None:
+    """The plan's words for a period: "quý 3 năm 2026", "tháng 5", "6 tháng đầu năm",
+    "năm 2026", "cả năm" (no year written: ``default_year``'s)."""
+    text = re.sub(r"^(?:trong|vào)\s+(?=\S)", "", text, flags=re.I)
+    if q := _quarter(text, default_year):
+        return period_of("quarter", _day(q[1], (q[0] - 1) * 3 + 1, 1, text))
+    if m := re.match(rf"^tháng\s+([0-9]{{1,2}})(?:{_YEAR})?$", text, re.I):
+        year = _year_of(m[2], default_year)
+        if year is not None and 1 <= int(m[1]) <= 12:
+            return period_of("month", _day(year, m[1], 1, text))
+    m = re.match(r"^(?:6\s+tháng|nửa)\s+(đầu|cuối)\s+năm(?:\s+([0-9]{4}))?$", text, re.I)
+    if m and (year := _year_of(m[2], default_year)) is not None:
+        return period_of("half-year", _day(year, 1 if m[1].lower() == "đầu" else 7, 1, text))
+    m = re.match(r"^(?:cả\s+)?năm(?:\s+([0-9]{4}))?$", text, re.I)
+    if m and (year := _year_of(m[1], default_year)) is not None:
+        return period_of("year", _day(year, 1, 1, text))
+    return None
 
 
 def parse_period(value: object, default_year: int | date | None = None) -> Period:
@@ -188,6 +218,8 @@ def parse_period(value: object, default_year: int | date | None = None) -> Perio
     if m := re.match(r"^(?:before|by|trước|trước ngày)\s+(\S+)$", text, re.I):
         last = parse_date(m[1], default_year)
         return Period(date(last.year, 1, 1), last + timedelta(days=1), f"by-{last.isoformat()}")
+    if found := _vietnamese(text, default_year):
+        return found
     parts = re.split(r"\s+(?:-|–|to|đến)\s+|\.\.", text)
     if len(parts) == 2:
         first, last = (parse_date(p, default_year) for p in parts)

@@ -140,7 +140,9 @@ def _adjustment(
         if moment is None:
             return None
         found[key] = moment
-    window = next(w.period for w in obligation.cadence.windows(plan.period, plan.tz) if w.period.label == period)
+    window = next(
+        w.period for w in obligation.cadence.windows(plan.period, plan.tz, plan.calendar) if w.period.label == period
+    )
     for key, moment in found.items():
         if not window.contains(moment.astimezone(plan.tz).date()):
             reader.fail(

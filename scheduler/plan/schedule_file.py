@@ -197,7 +197,10 @@ def _obligation(reader: Reader, node: Node, plan: Plan) -> Obligation | None:
         reader.fail(node.child("channels"), N_("give at least one channel ({allowed})"), allowed=", ".join(CHANNELS))
     cadence = None
     if node.has("cadence"):
-        cadence = reader.convert(node.child("cadence"), lambda v: parse_cadence(v, plan.period.start, plan.tz))
+        cadence = reader.convert(
+            node.child("cadence"),
+            lambda v: parse_cadence(v, plan.period.start, plan.tz, plan.due_time, plan.period.end),
+        )
     min_duration = reader.convert(node.child("min_duration"), parse_duration) if node.has("min_duration") else None
     if cadence is None or not channels or not code:
         return None
@@ -239,7 +242,7 @@ def _obligation(reader: Reader, node: Node, plan: Plan) -> Obligation | None:
     )
     _check_windows(reader, node.child("cadence"), cadence, plan)
     obligation = production_fields(reader, node, plan, obligation)
-    if not any(w.count for w in cadence.windows(plan.period, plan.tz)):
+    if not any(w.count for w in cadence.windows(plan.period, plan.tz, plan.calendar)):
         reader.warn(node.child("cadence"), N_("this cadence owes nothing inside the plan's period"))
     return obligation
 
@@ -260,7 +263,7 @@ def _check_windows(reader: Reader, node: Node, cadence: Cadence, plan: Plan) -> 
             period=days_text(plan.period),
         )
         return
-    for window in cadence.windows(plan.period, plan.tz):
+    for window in cadence.windows(plan.period, plan.tz, plan.calendar):
         if window.period.end <= window.period.start:
             reader.fail(
                 node,
