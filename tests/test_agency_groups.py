@@ -211,6 +211,9 @@ def test_each_member_has_its_own_feed(cli, village):
     cal = icalendar.Calendar.from_ical(client.get(f"/feeds/{token}.ics").content)
     uids = sorted(str(e["UID"]) for e in cal.walk("VEVENT"))
     assert len(uids) == 4 and all(".thon-dong.2026-Q" in u for u in uids), uids
+    listed = cli("occurrences", "--agency", "cac-thon", "--format", "json")  # the group: its members' occurrences
+    assert listed.code == 0, listed.err
+    assert len(json.loads(listed.out)) == 12 and DONG_Q1 in listed.out
 
 
 def test_reminders_go_to_the_members_own_contacts(village):
