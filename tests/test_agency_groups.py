@@ -257,7 +257,7 @@ def test_reports_roll_members_up_into_the_group_and_filter_by_it(cli, village, t
     assert printed.index("Các thôn, tổ dân phố") < printed.index("Thôn Đồng") < printed.index("Tổ dân phố số 1")
 
 
-def _signed_in_dha(village) -> TestClient:
+def _signed_in(village, email: str) -> TestClient:
     from html_tree import html
     from scheduler.cli.context import DEFAULT_TZ
     from scheduler.clock import parse_now
@@ -266,15 +266,15 @@ def _signed_in_dha(village) -> TestClient:
 
     client, _, db = village
     with db.transaction() as s:
-        set_password(s, find_user(s, "dha@xa.example"), "một mật khẩu đủ dài 2026", parse_now(NOW, DEFAULT_TZ))
+        set_password(s, find_user(s, email), "một mật khẩu đủ dài 2026", parse_now(NOW, DEFAULT_TZ))
     token = html(client.get("/login")).one("form", id="login").one("input", name="csrf").attrs["value"]
-    form = {"csrf": token, "email": "dha@xa.example", "password": "một mật khẩu đủ dài 2026", "next": "/"}
+    form = {"csrf": token, "email": email, "password": "một mật khẩu đủ dài 2026", "next": "/"}
     assert client.post("/login", data=form).status_code in (200, 303)
     return client
 
 
 def test_the_dashboard_lists_members_under_their_group(village):
-    client = _signed_in_dha(village)
+    client = _signed_in(village, "dha@xa.example")
     page = client.get("/dashboard", params={"plan": "forms-groups", "period": "2026-Q1"})
     assert page.status_code == 200, page.text
     assert 'data-key="cac-thon"' in page.text
@@ -287,6 +287,15 @@ def test_the_dashboard_lists_members_under_their_group(village):
         "/dashboard/agencies/thon-dong/obligations/sinh-hoat-thon", params={"plan": "forms-groups", "period": "2026-Q1"}
     )
     assert one.status_code == 200 and DONG_Q1 in one.text
+
+
+def test_the_period_page_records_for_the_members_own_occurrence(village):
+    client = _signed_in(village, "trung@thon.example")
+    params = {"period": "2026-Q1", "plan": "forms-groups"}
+    page = client.get("/obligations/sinh-hoat-thon/deliver", params=params)
+    assert page.status_code == 200, page.text
+    assert "0/1" in page.text, "the quota is Thôn Trung's own, not the group's 0/3"
+    assert TRUNG_Q1 in page.text and DONG_Q1 not in page.text
 
 
 # ---------------------------------------------------------------- migration

@@ -290,6 +290,14 @@ def _window(session: Session, row: OccurrenceRow) -> list[OccurrenceRow]:
     )
 
 
+def own_member(rows: list[OccurrenceRow], agency: str | None) -> list[OccurrenceRow]:
+    """A window of a group's obligation holds every member's occurrences:
+    keep those of the agency recording, when it is one of them."""
+    if len({r.member for r in rows}) > 1:
+        return [r for r in rows if r.agency_code == agency] or rows
+    return rows
+
+
 def _by_period(
     session: Session, actor: Actor, obligation: str, period: str, plan: str | None
 ) -> tuple[OccurrenceRow, bool]:
@@ -297,8 +305,7 @@ def _by_period(
     if plan:
         query = query.where(OccurrenceRow.plan_code == plan)
     rows = list(session.scalars(query.order_by(OccurrenceRow.number)))
-    if len({r.member for r in rows}) > 1:  # a group's obligation: the actor's own member's occurrences
-        rows = [r for r in rows if r.agency_code == actor.agency] or rows
+    rows = own_member(rows, actor.agency)
     if not rows:
         raise DeliveryError(
             "period",
