@@ -100,7 +100,8 @@ def test_every_form_loads_and_expands_consistently(names):
     ids = [o.id for o in occurrences]
     assert len(ids) == len(set(ids)), "occurrence ids are unique"
     for o in occurrences:
-        assert o.id == f"{plan.code}.{o.obligation}.{o.period}.{o.number}"
+        member = f"{o.member}." if o.member else ""  # a group's member (groups.yaml)
+        assert o.id == f"{plan.code}.{o.obligation}.{member}{o.period}.{o.number}"
         assert re.fullmatch(r"[a-z0-9.\-_A-Z]+", o.id), "ids are URL-safe"
         assert o.window.start < o.window.end
         assert plan.period.start <= o.window.start and o.window.end <= plan.period.end
@@ -475,6 +476,9 @@ MESSAGES = {
     "exception-outside-window": "02/04/2024 19:30 is outside the occurrence's window 01/03/2024–31/03/2024",
     "exception-skip-and-move": 'give either "skip: true" or a new "slot" and/or "due"',
     "exception-unknown-occurrence": 'no occurrence "2024-13 #1" in this obligation',
+    "group-in-group": '"cac-thon" is a group; a group cannot be a member of another group',
+    "group-members-not-group": 'only an agency of kind "group" lists members; "cac-thon" is of kind "village"',
+    "group-unknown-member": 'unknown agency "thon-doai" (declared: thon-dong, thon-trung, cac-thon)',
     "layer-not-owner": 'obligation "bao-phu-tho-cchc" is hosted by bao-phu-tho, not by this layer\'s owner dai-ptth',
     "layer-plan-field": "unknown field (allowed: milestones, reminders, reminder_policy, slots, exceptions)",
     "layer-unknown-obligation": 'unknown obligation "chuyen-muc-cchc" in plan forms-production',

@@ -43,7 +43,12 @@ def to_html(report: Report, base_url: str) -> str:
     lang, doc = report["lang"], report["document"]
     agencies, obligations = names_of(report)
     as_of = datetime.fromisoformat(report["as_of"])
-    groups = [{**a, "rows": [r for r in report["rows"] if r["agency"] == a["agency"]]} for a in report["agencies"]]
+    groups = [
+        {**a, "rows": [{**m, "obligation_title": m["agency_name"]} for m in a["members"]]}  # a group: its members
+        if "members" in a
+        else {**a, "rows": [r for r in report["rows"] if r["agency"] == a["agency"]]}
+        for a in report["agencies"]
+    ]
     windows = [
         {
             **w,

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from scheduler.compliance.rollup import flat
 from scheduler.compliance.status import COUNTS
 from scheduler.errors import N_
 from scheduler.i18n import gettext_for
@@ -126,7 +127,7 @@ def dated(document: dict[str, Any], lang: str) -> str:
 
 
 def names_of(report: Report) -> tuple[dict[str, str], dict[str, str]]:
-    agencies = {a["agency"]: a["agency_name"] for a in report["agencies"]}
+    agencies = {a["agency"]: a["agency_name"] for a in flat(report["agencies"])}
     agencies.update({a["agency"]: a["agency_name"] for a in report["heatmap"]["agencies"]})
     return agencies, {r["obligation"]: r["obligation_title"] for r in report["rows"]}
 

@@ -51,6 +51,7 @@ class Agency:
     name_en: str = ""
     kind: str = "other"
     contacts: tuple[str, ...] = ()
+    members: tuple[str, ...] = ()  # a group's member agencies (plan/groups.py)
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,7 @@ class Adjustment:
     reason: str
     slot: datetime | None = None
     due: datetime | None = None
+    member: str = ""  # on a group-hosted obligation: only this member's occurrence ("": every member's)
 
 
 @dataclass(frozen=True)

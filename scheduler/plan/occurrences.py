@@ -13,6 +13,7 @@ from typing import Any
 
 from scheduler.errors import N_
 from scheduler.plan.cadence import Window
+from scheduler.plan.groups import hosts, is_group
 from scheduler.plan.milestones import Milestone, milestones_of, template_for
 from scheduler.plan.model import Obligation, Plan
 from scheduler.plan.periods import Period
@@ -48,6 +49,7 @@ class Occurrence:
     status: str = SCHEDULED
     reason: str = ""
     milestones: tuple[Milestone, ...] = ()
+    member: str = ""  # the group member it was created for (plan/groups.py); "" when the host is no group
 
     @property
     def label(self) -> str:
@@ -78,8 +80,11 @@ class Occurrence:
         }
 
 
-def occurrence_id(plan: str, obligation: str, period: str, number: int) -> str:
-    """Stable and URL-safe: feeds, links and evidence point at it."""
+def occurrence_id(plan: str, obligation: str, period: str, number: int, member: str = "") -> str:
+    """Stable and URL-safe: feeds, links and evidence point at it. A group's
+    member is in it: fixed when created, whatever later happens to the host."""
+    if member:
+        return f"{plan}.{obligation}.{member}.{period}.{number}"
     return f"{plan}.{obligation}.{period}.{number}"
 
 
@@ -124,11 +129,20 @@ def _local(day: date, at: time, plan: Plan) -> datetime:
 
 
 def expand_obligation(plan: Plan, obligation: Obligation) -> list[Occurrence]:
+    """What the obligation owes; hosted by a group, what each member owes
+    (in the group's order; nothing while it has no members)."""
+    if not is_group(plan, obligation.host):
+        return _owed(plan, obligation, obligation.host, "")
+    return [o for member in hosts(plan, obligation.host) for o in _owed(plan, obligation, member, member)]
+
+
+def _owed(plan: Plan, obligation: Obligation, agency: str, member: str) -> list[Occurrence]:
     calendar = plan.calendar
     windows: list[Window] = obligation.cadence.windows(plan.period, plan.tz, calendar)
     slots = planned_slots(obligation, plan)
     steps = template_for(obligation)
-    adjustments = {(a.period, a.number): a for a in obligation.adjustments}
+    adjustments = {(a.period, a.number): a for a in obligation.adjustments if not a.member}
+    adjustments.update({(a.period, a.number): a for a in obligation.adjustments if member and a.member == member})
     found = []
     for window in windows:
         in_window = list(window.slots) or [s for s in slots if window.period.contains(s.date())]
@@ -145,13 +159,13 @@ def expand_obligation(plan: Plan, obligation: Obligation) -> list[Occurrence]:
                 else:
                     slot = adjustment.slot or slot
                     due = adjustment.due or adjustment.slot or due
-            oid = occurrence_id(plan.code, obligation.code, window.period.label, n)
+            oid = occurrence_id(plan.code, obligation.code, window.period.label, n, member)
             found.append(
                 Occurrence(
                     id=oid,
                     plan=plan.code,
                     obligation=obligation.code,
-                    agency=obligation.host,
+                    agency=agency,
                     period=window.period.label,
                     number=n,
                     count=window.count,
@@ -171,6 +185,7 @@ def expand_obligation(plan: Plan, obligation: Obligation) -> list[Occurrence]:
                     status=status,
                     reason=reason,
                     milestones=milestones_of(oid, due.date(), steps, calendar),
+                    member=member,
                 )
             )
     return found

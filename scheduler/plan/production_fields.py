@@ -9,6 +9,7 @@ from typing import Any
 
 from scheduler.errors import N_
 from scheduler.plan.cadence import MAX_SLOTS, parse_slots
+from scheduler.plan.groups import exception_member
 from scheduler.plan.model import Adjustment, MilestoneStep, Obligation, Plan
 from scheduler.plan.occurrences import known_periods, slot_mismatches
 from scheduler.plan.periods import Period, parse_moment
@@ -104,7 +105,10 @@ def _step(reader: Reader, node: Node) -> MilestoneStep | None:
 def _adjustment(
     reader: Reader, node: Node, plan: Plan, obligation: Obligation, periods: dict[str, int]
 ) -> Adjustment | None:
-    if not reader.mapping(node, ("occurrence", "reason"), ("skip", "slot", "due")):
+    if not reader.mapping(node, ("occurrence", "reason"), ("skip", "slot", "due", "member")):
+        return None
+    member = exception_member(reader, node, plan, obligation)
+    if member is None:
         return None
     label = reader.text(node, "occurrence")
     period, _, number = label.partition("#")
@@ -159,6 +163,7 @@ def _adjustment(
         reader.text(node, "reason"),
         found.get("slot"),
         found.get("due"),
+        member,
     )
 
 

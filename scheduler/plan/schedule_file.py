@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from scheduler.errors import N_
 from scheduler.plan.cadence import MAX_SLOTS, AirSlots, Cadence, parse_cadence
 from scheduler.plan.durations import parse_duration
+from scheduler.plan.groups import with_members
 from scheduler.plan.model import AGENCY_KINDS, CHANNELS, Agency, Named, Obligation, Plan
 from scheduler.plan.periods import Period, parse_date, parse_period, parse_time
 from scheduler.plan.production_fields import days_text, emails, production_fields, reminder_settings
@@ -145,7 +146,7 @@ def _named(reader: Reader, root: Node, key: str, audiences: tuple[str, ...]) -> 
 def _agencies(reader: Reader, root: Node) -> tuple[Agency, ...]:
     found, seen = [], set()
     for node in reader.texts(root, "agencies"):
-        if not reader.mapping(node, ("code", "name"), ("name_en", "kind", "contacts")):
+        if not reader.mapping(node, ("code", "name"), ("name_en", "kind", "contacts", "members")):
             continue
         code = reader.code(node.child("code")) if node.has("code") else ""
         if code in seen:
@@ -160,8 +161,8 @@ def _agencies(reader: Reader, root: Node) -> tuple[Agency, ...]:
                 value=kind,
             )
         contacts = tuple(str(c.value) for c in emails(reader, reader.texts(node, "contacts")))
-        found.append(Agency(code, reader.text(node, "name"), reader.text(node, "name_en"), kind, contacts))
-    return tuple(found)
+        found.append((node, Agency(code, reader.text(node, "name"), reader.text(node, "name_en"), kind, contacts)))
+    return with_members(reader, found)  # a group's members (plan/groups.py)
 
 
 def _refs(reader: Reader, node: Node, key: str, known: tuple[str, ...], message: str) -> tuple[str, ...]:

@@ -29,6 +29,7 @@ from scheduler.people.permissions import Actor, Decision, may_excuse, may_record
 from scheduler.store import ledger as stored_ledger
 from scheduler.store.feed_items import write_items
 from scheduler.store.people import find_user
+from scheduler.store.schedule import group_members
 from scheduler.store.tables import ObligationRow, OccurrenceRow, PlanRow, UserRow
 
 log = logging.getLogger("scheduler.recording")
@@ -164,8 +165,9 @@ def precheck(
     else:
         query = select(ObligationRow).where(ObligationRow.code == obligation)
         keys = [
-            (ob.plan_code, ob.code, ob.host)
+            (ob.plan_code, ob.code, host)
             for ob in session.scalars(query.where(ObligationRow.plan_code == plan) if plan else query)
+            for host in group_members(session, ob.plan_code).get(ob.host, [ob.host])
         ]
         if not keys:
             raise NotFound(N_('no obligation "{code}"'), code=obligation)
@@ -281,10 +283,19 @@ def _window(session: Session, row: OccurrenceRow) -> list[OccurrenceRow]:
                 OccurrenceRow.plan_code == row.plan_code,
                 OccurrenceRow.obligation_code == row.obligation_code,
                 OccurrenceRow.period == row.period,
+                OccurrenceRow.member == row.member,  # a group's members owe apart
             )
             .order_by(OccurrenceRow.number)
         )
     )
+
+
+def own_member(rows: list[OccurrenceRow], agency: str | None) -> list[OccurrenceRow]:
+    """A window of a group's obligation holds every member's occurrences:
+    keep those of the agency recording, when it is one of them."""
+    if len({r.member for r in rows}) > 1:
+        return [r for r in rows if r.agency_code == agency] or rows
+    return rows
 
 
 def _by_period(
@@ -294,6 +305,7 @@ def _by_period(
     if plan:
         query = query.where(OccurrenceRow.plan_code == plan)
     rows = list(session.scalars(query.order_by(OccurrenceRow.number)))
+    rows = own_member(rows, actor.agency)
     if not rows:
         raise DeliveryError(
             "period",

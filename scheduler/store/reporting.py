@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from scheduler.bounds import FieldError, plan_reach
+from scheduler.compliance.rollup import roll_up
 from scheduler.compliance.status import (
     COUNTS,
     Facts,
@@ -28,6 +29,7 @@ from scheduler.errors import N_, InputError
 from scheduler.evidence.ledger import parse_content
 from scheduler.i18n import pick
 from scheduler.store.compliance import Scope, entries_by_occurrence, statuses, totals
+from scheduler.store.schedule import group_members
 from scheduler.store.tables import AgencyRow, ObligationRow, PlanRow
 from scheduler.store.watch import calendar_of
 
@@ -165,7 +167,12 @@ def compliance_report(
         "scope": {"agency": scope.agency, "obligation": scope.obligation},
         "lang": lang,
         "rows": rows,
-        "agencies": _per_agency(rows, agencies, lang),
+        "agencies": roll_up(  # a group: the sum of its members, listed under it
+            _per_agency(rows, agencies, lang),
+            _groups(session, plan.code, scope.agency),
+            lambda a: pick(lang, *agencies.get(a, (a, ""))),
+            _sum,
+        ),
         "totals": _sum(rows),
         "windows": [_window(v, obligations, lang, tz) for v in views],
         "topics": {
@@ -253,6 +260,12 @@ def report_file(document: dict, fmt: str, base_url: str) -> ReportFile:
 def _sum(rows: list[dict]) -> dict:
     counts = {k: sum(r[k] for r in rows) for k in COUNTS}
     return {**counts, "rate": rate(counts)}
+
+
+def _groups(session: Session, plan: str, agency: str | None) -> dict[str, list[str]]:
+    """The plan's groups to roll up: all of them, or the one asked for (a member asked for stands alone)."""
+    found = group_members(session, plan)
+    return found if not agency else {g: m for g, m in found.items() if g == agency}
 
 
 def _per_agency(rows: list[dict], agencies: dict, lang: str) -> list[dict]:

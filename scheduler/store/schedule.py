@@ -8,14 +8,22 @@ import dataclasses
 from collections.abc import Iterable
 from datetime import date, datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, exists, or_, select
 from sqlalchemy.orm import Session
 
 from scheduler.plan.model import Plan
 from scheduler.plan.occurrences import CANCELLED, Occurrence
 from scheduler.plan.revisions import REMOVED_REASON, Changes, Stored, as_cancelled, fingerprint, reconcile
 from scheduler.store.feed_items import write_items
-from scheduler.store.tables import AgencyRow, LoadRow, MilestoneRow, ObligationRow, OccurrenceRow, PlanRow
+from scheduler.store.tables import (
+    AgencyMemberRow,
+    AgencyRow,
+    LoadRow,
+    MilestoneRow,
+    ObligationRow,
+    OccurrenceRow,
+    PlanRow,
+)
 
 
 def _jsonable(value):
@@ -77,6 +85,7 @@ def save_plan(
                 contacts=list(agency.contacts),
             )
         )
+    save_members(session, plan)
     current = {o.code for o in plan.obligations}
     for row in session.scalars(select(ObligationRow).where(ObligationRow.plan_code == plan.code)):
         row.active = row.code in current
@@ -152,6 +161,7 @@ def _row(
         plan_code=o.plan,
         obligation_code=o.obligation,
         agency_code=o.agency,
+        member=o.member,
         period=o.period,
         number=o.number,
         title=o.title,
@@ -192,14 +202,39 @@ class Filters:
 
 def in_scope(query, plan: str | None, agency: str | None, obligation: str | None):
     """Narrow a query on occurrences to a plan, an agency, an obligation (each optional)."""
-    for column, value in (
-        (OccurrenceRow.plan_code, plan),
-        (OccurrenceRow.agency_code, agency),
-        (OccurrenceRow.obligation_code, obligation),
-    ):
+    for column, value in ((OccurrenceRow.plan_code, plan), (OccurrenceRow.obligation_code, obligation)):
         if value:
             query = query.where(column == value)
-    return query
+    return query.where(of_agency(agency)) if agency else query
+
+
+def of_agency(agency: str):
+    """The agency's occurrences; for a group, its members' (in the group's plan)."""
+    member = exists().where(
+        AgencyMemberRow.plan_code == OccurrenceRow.plan_code,
+        AgencyMemberRow.group_code == agency,
+        AgencyMemberRow.member_code == OccurrenceRow.agency_code,
+    )
+    return or_(OccurrenceRow.agency_code == agency, member)
+
+
+def save_members(session: Session, plan: Plan) -> None:
+    """The plan's groups and their members, as the file lists them now."""
+    session.execute(delete(AgencyMemberRow).where(AgencyMemberRow.plan_code == plan.code))
+    session.add_all(
+        AgencyMemberRow(plan_code=plan.code, group_code=a.code, member_code=m, position=i)
+        for a in plan.agencies
+        for i, m in enumerate(a.members)
+    )
+
+
+def group_members(session: Session, plan: str) -> dict[str, list[str]]:
+    """Group code -> its members' codes, in the file's order."""
+    query = select(AgencyMemberRow).where(AgencyMemberRow.plan_code == plan).order_by(AgencyMemberRow.position)
+    found: dict[str, list[str]] = {}
+    for row in session.scalars(query):
+        found.setdefault(row.group_code, []).append(row.member_code)
+    return found
 
 
 def find_occurrences(session: Session, filters: Filters) -> list[OccurrenceRow]:

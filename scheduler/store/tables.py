@@ -69,6 +69,18 @@ class AgencyRow(Base):
     contacts: Mapped[list] = mapped_column(JSON)
 
 
+class AgencyMemberRow(Base):
+    """A group's members, one row each: a table rather than a JSON list so
+    that "the group's occurrences" is one SQL subquery on every database."""
+
+    __tablename__ = "agency_members"
+    __table_args__ = (Index("ix_agency_members_member", "plan_code", "member_code"),)
+    plan_code: Mapped[str] = mapped_column(ForeignKey("plans.code"), primary_key=True)
+    group_code: Mapped[str] = mapped_column(String(100), primary_key=True)
+    member_code: Mapped[str] = mapped_column(String(100), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
+
+
 class ObligationRow(Base):
     __tablename__ = "obligations"
     plan_code: Mapped[str] = mapped_column(ForeignKey("plans.code"), primary_key=True)
@@ -84,13 +96,16 @@ class ObligationRow(Base):
 class OccurrenceRow(Base):
     __tablename__ = "occurrences"
     __table_args__ = (
-        UniqueConstraint("plan_code", "obligation_code", "period", "number", name="uq_occurrence_key"),
+        UniqueConstraint("plan_code", "obligation_code", "member", "period", "number", name="uq_occurrence_key"),
         Index("ix_occurrences_plan_due", "plan_code", "due"),
     )
     id: Mapped[str] = mapped_column(String(255), primary_key=True)
     plan_code: Mapped[str] = mapped_column(ForeignKey("plans.code"))
     obligation_code: Mapped[str] = mapped_column(String(100))
     agency_code: Mapped[str] = mapped_column(String(100))
+    # The member of a group-hosted obligation it was created for ("" for any
+    # other host): part of its key and id, never recomputed from agency_code.
+    member: Mapped[str] = mapped_column(String(100), default="", server_default="")
     period: Mapped[str] = mapped_column(String(64))
     number: Mapped[int] = mapped_column(Integer)
     title: Mapped[str] = mapped_column(Text)

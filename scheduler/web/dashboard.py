@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 
 from scheduler.compliance.report_files import FORMATS
 from scheduler.compliance.report_text import COLUMNS, date_range, period_words
+from scheduler.compliance.rollup import flat
 from scheduler.compliance.status import PeriodError
 from scheduler.errors import N_, SchedulerError
 from scheduler.i18n import gettext_for, pick
@@ -26,6 +27,7 @@ from scheduler.store import checkpoints
 from scheduler.store.compliance import Scope
 from scheduler.store.recording import NotFound, Refused, record_excuse
 from scheduler.store.reporting import period_report, report_file
+from scheduler.store.schedule import group_members
 from scheduler.store.tables import AgencyRow, ObligationRow, PlanRow
 from scheduler.web import ledger_check
 from scheduler.web.auth import SessionUser
@@ -117,7 +119,7 @@ def load(
             loaded.names["agency"] = pick(user.lang, found.name, found.name_en)
         if obligation is not None:
             ob = s.get(ObligationRow, (row.code, obligation))
-            if ob is None or ob.host != agency:
+            if ob is None or agency not in (ob.host, *group_members(s, row.code).get(ob.host, [])):
                 raise NotFound(NO_OBLIGATION, agency=agency, code=obligation)
             loaded.names["obligation"] = pick(user.lang, ob.title, ob.title_en)
         try:
@@ -212,8 +214,9 @@ def dashboard(
                     "key": a["agency"],
                     "name": a["agency_name"],
                     "href": agency_href(loaded.selection)(a["agency"]),
+                    "group": a.get("group", ""),  # a member, listed under its group
                 }
-                for a in doc["agencies"]
+                for a in flat(doc["agencies"])
             ],
         }
     return show(request, services.views, user, "dashboard.html", loaded, **values)

@@ -24,7 +24,7 @@ from scheduler.i18n import pick
 from scheduler.people.permissions import Actor, may_open_evidence, may_record
 from scheduler.plan.durations import format_duration
 from scheduler.store import ledger as stored_ledger
-from scheduler.store.recording import NotFound, grants
+from scheduler.store.recording import NotFound, grants, own_member
 from scheduler.store.tables import AgencyRow, MilestoneRow, OccurrenceRow, PlanRow
 from scheduler.store.watch import calendar_of
 from scheduler.web import auth
@@ -279,12 +279,14 @@ def occurrence_context(
     }
 
 
-def period_target(s: Session, code: str, period: str, plan: str | None):
-    """The window's occurrences and the one a delivery goes to (as record_delivery chooses it)."""
+def period_target(s: Session, code: str, period: str, plan: str | None, agency: str | None = None):
+    """The window's occurrences and the one a delivery goes to (as record_delivery chooses it;
+    for a group's obligation, among those of ``agency``, the member recording)."""
     query = select(OccurrenceRow).where(OccurrenceRow.obligation_code == code, OccurrenceRow.period == period)
     rows = list(
         s.scalars((query.where(OccurrenceRow.plan_code == plan) if plan else query).order_by(OccurrenceRow.number))
     )
+    rows = own_member(rows, agency)
     if not rows or len({r.plan_code for r in rows}) > 1:
         raise NotFound(N_("Nothing is owed for this obligation and period."))
     tz = ZoneInfo(s.get(PlanRow, rows[0].plan_code).timezone)

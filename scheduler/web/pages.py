@@ -140,7 +140,7 @@ def show_period(
     now = services.clock.now()
     with services.db.transaction() as s:
         try:
-            rows, o, extra = period_target(s, code, period, plan)
+            rows, o, extra = period_target(s, code, period, plan, actor_of(user).agency)
         except (DeliveryError, NotFound) as e:  # nothing owed, or every occurrence cancelled
             return views.refusal(request, user, 404, e.render(_), path)
         decision = may_record(actor_of(user), o.agency_code, grants(s, o.plan_code, o.obligation_code))
