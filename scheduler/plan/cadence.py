@@ -39,6 +39,8 @@ class Window:
     period: Period
     count: int
     slots: tuple[datetime, ...] = ()  # fixed slots owed in this window, in order
+    name: str = ""  # a named deadline's name ("Báo cáo 6 tháng"), shown with its occurrences
+    name_en: str = ""
 
 
 @dataclass(frozen=True)
@@ -95,19 +97,26 @@ class Span:
 @dataclass(frozen=True)
 class Deadlines:
     """Fixed deadlines: each one's window runs from the previous deadline (or
-    the plan's start) to the end of its day."""
+    the plan's start) to the end of its day. A deadline may carry a name
+    (``names[i]``: Vietnamese, English; empty when unnamed)."""
 
     days: tuple[date, ...]
+    names: tuple[tuple[str, str], ...] = ()
 
     def windows(self, span: Period, tz: tzinfo) -> list[Window]:
         windows, start = [], span.start
-        for day in self.days:
-            windows.append(Window(Period(start, day + timedelta(days=1), day.isoformat()), 1))
+        for i, day in enumerate(self.days):
+            name, name_en = self.names[i] if i < len(self.names) else ("", "")
+            period = Period(start, day + timedelta(days=1), day.isoformat())
+            windows.append(Window(period, 1, name=name, name_en=name_en))
             start = day + timedelta(days=1)
         return windows
 
     def describe(self) -> str:
-        return "deadlines " + ", ".join(d.strftime("%d/%m/%Y") for d in self.days)
+        names = self.names or (("", ""),) * len(self.days)
+        return "deadlines " + ", ".join(
+            d.strftime("%d/%m/%Y") + (f" ({n[0]})" if n[0] else "") for d, n in zip(self.days, names)
+        )
 
 
 @dataclass(frozen=True)
@@ -217,6 +226,29 @@ def _count(value: object, where: str) -> int:
     return value
 
 
+DEADLINE_KEYS = ("on", "name", "name_en")
+
+
+def _deadline(item: object, year: date, where: str) -> tuple[date, tuple[str, str]]:
+    """A deadline: a date, or ``{on: date, name: "Báo cáo 6 tháng", name_en: ...}``."""
+    name = ("", "")
+    if isinstance(item, dict):
+        unknown = [str(k) for k in item if k not in DEADLINE_KEYS]
+        if unknown or "on" not in item:
+            raise CadenceError(
+                N_('expected a date or a mapping with "on" (and "name", "name_en"), got {found}'),
+                where,
+                found=", ".join(map(str, item)) or "-",
+            )
+        name = (" ".join(str(item.get("name") or "").split()), " ".join(str(item.get("name_en") or "").split()))
+        item = item["on"]
+        where += ".on"
+    try:
+        return parse_date(item, year), name
+    except SchedulerError as e:
+        raise CadenceError(e.message, where, **e.params) from None
+
+
 def parse_cadence(value: object, start: date, tz: tzinfo) -> Cadence:
     """Read one cadence: a quota string, or a mapping with one form key.
 
@@ -278,15 +310,14 @@ def parse_cadence(value: object, start: date, tz: tzinfo) -> Cadence:
     if form == "deadlines":
         if not isinstance(body, list) or not body:
             raise CadenceError(N_("expected a list of dates"), "deadlines")
-        days = []
+        days, names = [], []
         for i, item in enumerate(body):
-            try:
-                days.append(parse_date(item, year))
-            except SchedulerError as e:
-                raise CadenceError(e.message, f"deadlines[{i}]", **e.params) from None
+            day, name = _deadline(item, year, f"deadlines[{i}]")
+            days.append(day)
+            names.append(name)
         if sorted(set(days)) != days:
             raise CadenceError(N_("deadlines must be listed in order, each once"), "deadlines")
-        return Deadlines(tuple(days))
+        return Deadlines(tuple(days), tuple(names) if any(n != ("", "") for n in names) else ())
     if form == "continuous":
         during = None
         if str(body).strip().lower() not in ("all year", "cả năm", "trong năm", "all"):

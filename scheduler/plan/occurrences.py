@@ -48,13 +48,18 @@ class Occurrence:
     status: str = SCHEDULED
     reason: str = ""
     milestones: tuple[Milestone, ...] = ()
+    name: str = ""  # a named deadline's name ("Báo cáo 6 tháng")
+    name_en: str = ""
 
     @property
     def label(self) -> str:
         return f"{self.period} #{self.number}"
 
     def shown(self) -> dict[str, Any]:
-        """Everything a person is shown about it; a change here is a new revision."""
+        """Everything a person is shown about it; a change here is a new revision
+        (so a deadline's name is in it only when there is one: unnamed
+        occurrences keep the fingerprint they were stored with)."""
+        named = {"name": self.name, "name_en": self.name_en} if self.name or self.name_en else {}
         return {
             "agency": self.agency,
             "title": self.title,
@@ -75,6 +80,7 @@ class Occurrence:
             "status": self.status,
             "reason": self.reason,
             "milestones": [[m.step, m.title, m.title_en, m.day.isoformat()] for m in self.milestones],
+            **named,
         }
 
 
@@ -171,6 +177,8 @@ def expand_obligation(plan: Plan, obligation: Obligation) -> list[Occurrence]:
                     status=status,
                     reason=reason,
                     milestones=milestones_of(oid, due.date(), steps, calendar),
+                    name=window.name,
+                    name_en=window.name_en,
                 )
             )
     return found
