@@ -485,7 +485,7 @@ MESSAGES = {
     "not-a-plan": 'expected a plan file (top-level "plan:") or a production file (top-level "production:")',
     "span-reversed": '"by" ends before "from" starts',
     "unknown-agency": 'unknown agency "dai-truyen-hinh" (declared: dai-ptth)',
-    "unknown-channel": 'unknown channel "facebook" (allowed: radio, tv, print, online, portal, training, contest, rep',
+    "unknown-channel": 'unknown channel "facebook" (allowed: radio, tv, print, online, portal, training, contest',
     "reporting-unknown-to": 'unknown agency "so-noi-vu" (declared: ubnd-xa, phong-vhxh)',
     "reporting-unknown-from": 'unknown agency "cac-phong-don-vi" (declared: ubnd-xa, van-phong)',
     "unknown-field": "unknown field (allowed: code, title, host, channels, cadence,",
