@@ -76,6 +76,25 @@ def _minutes(value: str) -> int:
     return int(value)
 
 
+def _titles(value: str) -> dict[str, str]:
+    """``kind=title`` pairs separated by commas or semicolons: who signs a report an agency of that kind issues."""
+    from scheduler.plan.model import AGENCY_KINDS
+
+    found = {}
+    for part in value.replace(";", ",").split(","):
+        if not part.strip():
+            continue
+        kind, sep, title = (p.strip() for p in part.partition("="))
+        if not sep or kind not in AGENCY_KINDS or not title:
+            raise InputError(
+                N_('expected kind=title pairs such as "department=Giám đốc", kinds among {allowed}, got "{value}"'),
+                allowed=", ".join(AGENCY_KINDS),
+                value=part.strip(),
+            )
+        found[kind] = " ".join(title.split())
+    return found
+
+
 def _networks(value: str) -> tuple:
     """Comma- or space-separated IP addresses or networks (CIDR)."""
     found = []
@@ -143,6 +162,17 @@ SETTINGS: tuple[Setting, ...] = (
         "REPORT_AGENCY",
         "so-noi-vu",
         N_("code of the agency that issues compliance reports (the Department of Home Affairs)"),
+    ),
+    Setting(
+        "signer_titles",
+        "SIGNER_TITLES",
+        "department=Giám đốc, government=Chủ tịch, commune=Chủ tịch, district=Chủ tịch, "
+        "newspaper=Tổng Biên tập, broadcaster=Giám đốc, division=Trưởng phòng",
+        N_(
+            "who signs a consolidated report, by the issuing agency's kind: kind=title pairs "
+            "separated by commas; a kind not listed gets no title line"
+        ),
+        _titles,
     ),
     Setting(
         "report_grace_days",
@@ -234,6 +264,7 @@ class Settings:
     evidence_limit: int
     at_risk_days: int
     report_agency: str
+    signer_titles: dict[str, str]
     report_grace_days: int
     tick_seconds: float
     smtp_host: str

@@ -31,9 +31,9 @@ from scheduler.plan.cadence import (
     Quota,
     Span,
     Windows,
-    parse_cadence,
     parse_quota,
 )
+from scheduler.plan.cadence_forms import parse_cadence
 from scheduler.plan.occurrences import expand
 from scheduler.plan.periods import Period, parse_period
 from scheduler.plan.phrases import PHRASES, Context, readings, table

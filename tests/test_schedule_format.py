@@ -440,6 +440,7 @@ def test_default_templates_per_channel():
         "training": "event",
         "contest": "event",
         "portal": "portal",
+        "report": "report",
     }
     offsets = {name: [(s.step, s.offset) for s in steps] for name, steps in DEFAULT_TEMPLATES.items()}
     assert offsets == {
@@ -447,6 +448,7 @@ def test_default_templates_per_channel():
         "newspaper": [("draft", 5), ("edit", 2), ("publication", 0)],
         "event": [("invitation", 15), ("venue", 10), ("materials", 5)],
         "portal": [("review", 2)],
+        "report": [("draft", 3), ("signature", 1)],
     }
 
 
@@ -487,7 +489,9 @@ MESSAGES = {
     "not-a-plan": 'expected a plan file (top-level "plan:") or a production file (top-level "production:")',
     "span-reversed": '"by" ends before "from" starts',
     "unknown-agency": 'unknown agency "dai-truyen-hinh" (declared: dai-ptth)',
-    "unknown-channel": 'unknown channel "facebook" (allowed: radio, tv, print, online, portal, training, contest)',
+    "unknown-channel": 'unknown channel "facebook" (allowed: radio, tv, print, online, portal, training, contest',
+    "reporting-unknown-to": 'unknown agency "so-noi-vu" (declared: ubnd-xa, phong-vhxh)',
+    "reporting-unknown-from": 'unknown agency "cac-phong-don-vi" (declared: ubnd-xa, van-phong)',
     "unknown-field": "unknown field (allowed: code, title, host, channels, cadence,",
     "unknown-topic": 'unknown topic "cchc" (declared: chuyen-doi-so)',
     "window-outside-plan": "window 01/01/2025–31/03/2025 lies outside the plan's period 01/01/2024–31/12/2024",

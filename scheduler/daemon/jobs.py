@@ -17,7 +17,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Text, cast, or_, select
 
 from scheduler.clock import Clock, elapsed, system_now
-from scheduler.compliance.status import report_period
 from scheduler.notifiers.letter import compose, kept, letter
 from scheduler.notifiers.mail import Mailer, SmtpConfig, mailer_from
 from scheduler.plan.reminder_policy import Policy
@@ -280,10 +279,11 @@ def refresh_feeds(rt: Runtime) -> dict:
 
 
 def periodic_reports(rt: Runtime) -> dict:
-    """After each month and quarter (the reporting cut-off of Nghị định
-    09/2019, plus REPORT_GRACE_DAYS working days), write the report into
-    outputs/reports/ and mail it to the DHA with a fresh ledger checkpoint."""
+    """Write the reports due today (``report_periods.drafts_due``: after each
+    month and quarter, or at the plan's consolidated reporting row) into
+    outputs/reports/ and mail them with a fresh ledger checkpoint."""
     from scheduler.compliance.report_files import render
+    from scheduler.daemon.report_periods import drafts_due
     from scheduler.store.compliance import Scope
     from scheduler.store.files import atomic_write
     from scheduler.store.reporting import compliance_report
@@ -295,8 +295,8 @@ def periodic_reports(rt: Runtime) -> dict:
         for plan in plans:
             tz, calendar = zone(plan), calendar_of(plan)
             local = now.astimezone(tz)
-            for label in _periods_due(local, calendar, rt.settings.report_grace_days, plan):
-                period = report_period(label, cutoff=True)
+            for draft in drafts_due(s, plan, local, calendar, rt.settings.report_grace_days, rt.settings.report_agency):
+                period, label, name = draft.period, draft.period.label, draft.name
                 document = compliance_report(
                     s,
                     plan.code,
@@ -304,11 +304,13 @@ def periodic_reports(rt: Runtime) -> dict:
                     now,
                     Scope(plan.code),
                     rt.settings.at_risk_days,
-                    rt.settings.report_agency,
+                    draft.issuer,
                     "vi",
+                    rt.settings.signer_titles if draft.titled else None,
                 )
+                if draft.recipients:
+                    document["document"]["recipients"] = list(draft.recipients)
                 folder = rt.settings.outputs_dir / "reports"
-                name = f"compliance-{plan.code}-{label}-cutoff"
                 for fmt in ("html", "xlsx"):
                     body, _, extension = render(document, fmt, rt.settings.base_url)
                     atomic_write(folder / f"{name}.{extension}", body)
@@ -317,7 +319,7 @@ def periodic_reports(rt: Runtime) -> dict:
                 messages = [
                     Message(
                         "report",
-                        f"{plan.code}@{label}",
+                        draft.about,
                         address,
                         announces,
                         now,
@@ -335,30 +337,10 @@ def periodic_reports(rt: Runtime) -> dict:
                             "tz": plan.timezone,
                         },
                     )
-                    for address in dha_addresses(s, plan.code, rt.settings.report_agency)
+                    for address in dha_addresses(s, plan.code, draft.issuer)
                 ]
                 queued += outbox.enqueue(s, messages, now, rt.domain)
     return {"queued": queued, "built": build_outbox(rt) if queued else 0}  # with the report as written now
-
-
-def _periods_due(local: datetime, calendar, grace: int, plan: PlanRow) -> list[str]:
-    """The month (and quarter) whose cut-off report is due today: the
-    ``grace``-th working day after the 14th."""
-    day = local.date().replace(day=14)
-    probe, left = day, grace
-    while left > 0:
-        probe += timedelta(days=1)
-        if calendar.is_working_day(probe):
-            left -= 1
-    if local.date() != probe:
-        return []
-    label = f"{local.year}-{local.month:02d}"
-    if not (plan.period_start <= day < plan.period_end):
-        return []
-    found = [label]
-    if local.month % 3 == 0:
-        found.append(f"{local.year}-Q{local.month // 3}")
-    return found
 
 
 def _checkpoint(rt: Runtime, session, now: datetime) -> str:

@@ -36,6 +36,7 @@ CHANNEL_NAMES = {
     "portal": N_("portal"),
     "training": N_("training"),
     "contest": N_("contest"),
+    "report": N_("written report"),
 }
 
 
@@ -130,6 +131,7 @@ DONE_VERBS = {
     "portal": N_("checked"),
     "training": N_("held"),
     "contest": N_("held"),
+    "report": N_("sent"),
 }
 
 
@@ -160,6 +162,9 @@ def summary(
     if shown.get("count", 1) > 1:
         which = _("no. {number}, {period}").format(number=shown["number"], period=which)
     text = f"{title} – {which}"
+    name = _pick(lang, (shown.get("name", ""), shown.get("name_en", "")))
+    if name:  # a named deadline: "Báo cáo kết quả … — Báo cáo 6 tháng (ngày 15/06/2026)"
+        text = f"{title} — {name} ({which})"
     if shown.get("min_duration"):
         text += f" ({minutes_text(shown['min_duration'], _)})"
     if shown["status"] == "cancelled":

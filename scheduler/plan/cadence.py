@@ -15,8 +15,8 @@ from dateutil.rrule import DAILY, MONTHLY, WEEKLY, YEARLY, rrule, rrulestr
 
 from scheduler.bounds import FIRST_YEAR
 from scheduler.errors import N_, SchedulerError
-from scheduler.plan.cuts import owed, read_cut
-from scheduler.plan.periods import Period, parse_date, parse_period, parse_time, parse_unit, tile
+from scheduler.plan.cuts import owed
+from scheduler.plan.periods import Period, parse_time, tile
 from scheduler.plan.phrase_words import PHRASE_ERROR
 from scheduler.plan.phrases import Context, Reading, read
 from scheduler.plan.workdays import WorkCalendar
@@ -24,8 +24,6 @@ from scheduler.plan.workdays import WorkCalendar
 # A daily rule over a multi-year plan stays far below this; anything above it
 # is a mistake (or an attack) that would flood feeds, mail and the database.
 MAX_SLOTS = 5000
-
-FORMS = ("quota", "window", "span", "deadlines", "continuous", "slots")
 
 
 class CadenceError(SchedulerError):
@@ -43,6 +41,8 @@ class Window:
     period: Period
     count: int
     slots: tuple[datetime, ...] = ()  # fixed slots owed in this window, in order
+    name: str = ""  # a named deadline's name ("Báo cáo 6 tháng"), shown with its occurrences
+    name_en: str = ""
 
 
 @dataclass(frozen=True)
@@ -107,19 +107,26 @@ class Span:
 @dataclass(frozen=True)
 class Deadlines:
     """Fixed deadlines: each one's window runs from the previous deadline (or
-    the plan's start) to the end of its day."""
+    the plan's start) to the end of its day. A deadline may carry a name
+    (``names[i]``: Vietnamese, English; empty when unnamed)."""
 
     days: tuple[date, ...]
+    names: tuple[tuple[str, str], ...] = ()
 
     def windows(self, span: Period, tz: tzinfo, calendar: WorkCalendar | None = None) -> list[Window]:
         windows, start = [], span.start
-        for day in self.days:
-            windows.append(Window(Period(start, day + timedelta(days=1), day.isoformat()), 1))
+        for i, day in enumerate(self.days):
+            name, name_en = self.names[i] if i < len(self.names) else ("", "")
+            period = Period(start, day + timedelta(days=1), day.isoformat())
+            windows.append(Window(period, 1, name=name, name_en=name_en))
             start = day + timedelta(days=1)
         return windows
 
     def describe(self) -> str:
-        return "deadlines " + ", ".join(d.strftime("%d/%m/%Y") for d in self.days)
+        names = self.names or (("", ""),) * len(self.days)
+        return "deadlines " + ", ".join(
+            d.strftime("%d/%m/%Y") + (f" ({n[0]})" if n[0] else "") for d, n in zip(self.days, names)
+        )
 
 
 @dataclass(frozen=True)
@@ -237,13 +244,6 @@ def parse_quota(text: object, active: Period | None = None, ctx: Context | None 
     return replace(found, active=active)
 
 
-def _cut(value: dict[object, object]) -> str:
-    try:
-        return read_cut(value.get("cut", "full"))
-    except SchedulerError as e:
-        raise CadenceError(e.message, "cut", **e.params) from None
-
-
 _FREQS = {DAILY, WEEKLY, MONTHLY, YEARLY}
 
 
@@ -266,112 +266,3 @@ def parse_slots(rule: object, at: object, reference: date, tz: tzinfo) -> AirSlo
     if not isinstance(parsed, rrule) or parsed._freq not in _FREQS:  # type: ignore[attr-defined]
         raise CadenceError(N_("air slots repeat DAILY, WEEKLY, MONTHLY or YEARLY"), "rule")
     return AirSlots(text, at_time)
-
-
-def _period(value: object, year: date, where: str) -> Period:
-    try:
-        return parse_period(value, year)
-    except SchedulerError as e:
-        raise CadenceError(e.message, where, **e.params) from None
-
-
-def _count(value: object, where: str) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise CadenceError(N_('expected a whole number of at least 1, got "{value}"'), where, value=value)
-    return value
-
-
-def parse_cadence(
-    value: object, start: date, tz: tzinfo, due_time: time = time(17, 0), end: date | None = None
-) -> Cadence:
-    """Read one cadence: a string (a quota or the plan's words), or a mapping with one form key.
-
-    ``start`` is the plan's first day: a date written without a year
-    ("before 30/09") is the first such day on or after it; ``due_time`` is
-    the time of air slots written without one, ``end`` the plan's end
-    (default: the end of ``start``'s year).
-    """
-    year = start
-    ctx = Context(start, end or date(start.year + 1, 1, 1), due_time)
-    if isinstance(value, str):
-        return parse_phrase(value, ctx)
-    if not isinstance(value, dict):
-        raise CadenceError(
-            N_('expected words ("2 per month", "02 số/tháng", "Quý III/2026", …) or a mapping with one of {keys}'),
-            keys=", ".join(FORMS),
-        )
-    forms = [k for k in value if k in FORMS]
-    if len(forms) != 1:
-        raise CadenceError(
-            N_("expected exactly one of {keys}, got {found}"),
-            keys=", ".join(FORMS),
-            found=", ".join(map(str, value)) or "-",
-        )
-    form = forms[0]
-    allowed = {
-        "quota": {"from", "until", "cut"},
-        "window": {"count"},
-        "span": {"count"},
-        "deadlines": set(),
-        "continuous": {"attest", "cut"},
-        "slots": {"at"},
-    }[form] | {form}
-    for key in value:
-        if key not in allowed:
-            raise CadenceError(
-                N_("unknown field (allowed here: {allowed})"), str(key), allowed=", ".join(sorted(allowed))
-            )
-    body = value[form]
-    if form == "quota":
-        active = None
-        if "from" in value or "until" in value:
-            first = _period(value["from"], year, "from").start if "from" in value else date.min
-            last = _period(value["until"], year, "until").end if "until" in value else date.max
-            if last <= first:
-                raise CadenceError(N_('"until" ends before "from" starts'), "until")
-            active = Period(first, last, "active")
-        try:
-            quota = parse_quota(body, active, ctx)
-        except CadenceError as e:
-            raise CadenceError(e.message, "quota", **e.params) from None
-        return replace(quota, cut=_cut(value))
-    if form == "window":
-        return OneOff(_period(body, year, "window"), _count(value.get("count", 1), "count"))
-    if form == "span":
-        if not isinstance(body, dict) or set(body) != {"from", "by"}:
-            raise CadenceError(
-                N_('expected a mapping with "from" and "by", e.g. {{from: Q2/2024, by: Q4/2024}}'), "span"
-            )
-        opens, closes = _period(body["from"], year, "span.from"), _period(body["by"], year, "span.by")
-        if closes.end <= opens.start:
-            raise CadenceError(N_('"by" ends before "from" starts'), "span.by")
-        return Span(opens, closes, _count(value.get("count", 1), "count"))
-    if form == "deadlines":
-        if not isinstance(body, list) or not body:
-            raise CadenceError(N_("expected a list of dates"), "deadlines")
-        days = []
-        for i, item in enumerate(body):
-            try:
-                days.append(parse_date(item, year))
-            except SchedulerError as e:
-                raise CadenceError(e.message, f"deadlines[{i}]", **e.params) from None
-        if sorted(set(days)) != days:
-            raise CadenceError(N_("deadlines must be listed in order, each once"), "deadlines")
-        return Deadlines(tuple(days))
-    if form == "continuous":
-        during = None
-        if str(body).strip().lower() not in ("all year", "cả năm", "trong năm", "all"):
-            during = _period(body, year, "continuous")
-        try:
-            attest = parse_unit(value.get("attest", "month"))
-        except SchedulerError as e:
-            raise CadenceError(e.message, "attest", **e.params) from None
-        if attest == "week":
-            raise CadenceError(N_("attest per month, quarter, half-year or year"), "attest")
-        return Continuous(attest, during, _cut(value))
-    if "at" not in value:
-        raise CadenceError(N_('missing field (the time of day, e.g. at: "19:30")'), "at")
-    try:
-        return parse_slots(body, value["at"], start, tz)
-    except CadenceError as e:
-        raise CadenceError(e.message, "slots" if e.where == "rule" else e.where, **e.params) from None

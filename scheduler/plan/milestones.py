@@ -30,6 +30,10 @@ DEFAULT_TEMPLATES: dict[str, tuple[MilestoneStep, ...]] = {
         _S("materials", "Hoàn thiện tài liệu", "Materials ready", 5),
     ),
     "portal": (_S("review", "Rà soát chuyên trang, liên kết", "Review of the section and links", 2),),
+    "report": (
+        _S("draft", "Dự thảo báo cáo", "Report drafted", 3),
+        _S("signature", "Trình ký báo cáo", "Report submitted for signature", 1),
+    ),
 }
 
 TEMPLATE_OF_CHANNEL = {
@@ -40,6 +44,7 @@ TEMPLATE_OF_CHANNEL = {
     "training": "event",
     "contest": "event",
     "portal": "portal",
+    "report": "report",
 }
 
 

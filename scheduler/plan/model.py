@@ -14,7 +14,7 @@ from scheduler.plan.cadence import AirSlots, Cadence
 from scheduler.plan.periods import Period
 from scheduler.plan.workdays import WorkCalendar
 
-CHANNELS = ("radio", "tv", "print", "online", "portal", "training", "contest")
+CHANNELS = ("radio", "tv", "print", "online", "portal", "training", "contest", "report")
 AGENCY_KINDS = (
     "government",
     "ministry",
@@ -97,6 +97,10 @@ class Obligation:
     slots: AirSlots | None = None
     note: str = ""
     reminder_policy: tuple[tuple[str, object], ...] = ()  # overrides of the plan's reminder policy
+    reports_to: str = ""  # a reporting row (reporting_section.py): to whom the host reports
+    reports_through: str = ""  # and through whom, if anyone
+    consolidated: bool = False  # the plan's consolidated report: the daemon drafts it for each occurrence
+    report_cutoff: bool = False  # its periods follow the Nghị định 09/2019 cut-off
 
 
 @dataclass(frozen=True)

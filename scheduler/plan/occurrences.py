@@ -50,13 +50,18 @@ class Occurrence:
     reason: str = ""
     milestones: tuple[Milestone, ...] = ()
     member: str = ""  # the group member it was created for (plan/groups.py); "" when the host is no group
+    name: str = ""  # a named deadline's name ("Báo cáo 6 tháng")
+    name_en: str = ""
 
     @property
     def label(self) -> str:
         return f"{self.period} #{self.number}"
 
     def shown(self) -> dict[str, Any]:
-        """Everything a person is shown about it; a change here is a new revision."""
+        """Everything a person is shown about it; a change here is a new revision
+        (so a deadline's name is in it only when there is one: unnamed
+        occurrences keep the fingerprint they were stored with)."""
+        named = {"name": self.name, "name_en": self.name_en} if self.name or self.name_en else {}
         return {
             "agency": self.agency,
             "title": self.title,
@@ -77,6 +82,7 @@ class Occurrence:
             "status": self.status,
             "reason": self.reason,
             "milestones": [[m.step, m.title, m.title_en, m.day.isoformat()] for m in self.milestones],
+            **named,
         }
 
 
@@ -186,6 +192,8 @@ def _owed(plan: Plan, obligation: Obligation, agency: str, member: str) -> list[
                     reason=reason,
                     milestones=milestones_of(oid, due.date(), steps, calendar),
                     member=member,
+                    name=window.name,
+                    name_en=window.name_en,
                 )
             )
     return found

@@ -12,12 +12,14 @@ from datetime import date
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from scheduler.errors import N_
-from scheduler.plan.cadence import MAX_SLOTS, AirSlots, Cadence, parse_cadence
+from scheduler.plan.cadence import MAX_SLOTS, AirSlots, Cadence
+from scheduler.plan.cadence_forms import parse_cadence
 from scheduler.plan.durations import parse_duration
 from scheduler.plan.groups import with_members
 from scheduler.plan.model import AGENCY_KINDS, CHANNELS, Agency, Named, Obligation, Plan
 from scheduler.plan.periods import Period, parse_date, parse_period, parse_time
 from scheduler.plan.production_fields import days_text, emails, production_fields, reminder_settings
+from scheduler.plan.reporting_section import read_reporting
 from scheduler.plan.yaml_source import Node, Reader
 
 PLAN_FIELDS = (
@@ -46,7 +48,7 @@ OBLIGATION_FIELDS = (
 
 def read_plan(reader: Reader, root: Node) -> Plan | None:
     """A plan file's tree into a Plan; None (and problems) when it is invalid."""
-    reader.mapping(root, ("plan", "agencies", "obligations"), ("topics", "audiences"))
+    reader.mapping(root, ("plan", "agencies", "obligations"), ("topics", "audiences", "reporting"))
     if not root.has("plan") or not isinstance(root.value["plan"], dict):
         return None
     head = root.child("plan")
@@ -97,6 +99,7 @@ def read_plan(reader: Reader, root: Node) -> Plan | None:
             reader.fail(node.child("code"), N_('duplicate obligation code "{code}"'), code=obligation.code)
         seen.add(obligation.code)
         obligations.append(obligation)
+    obligations += read_reporting(reader, root, plan, seen, _check_windows)  # the reporting section's rows
     return replace(plan, obligations=tuple(obligations))
 
 

@@ -43,8 +43,11 @@ def compliance_report(
     at_risk_days: int,
     report_agency: str,
     lang: str = "vi",
+    signer_titles: dict[str, str] | None = None,
 ) -> dict:
-    """Everything a report shows, as of ``now``."""
+    """Everything a report shows, as of ``now``, issued by ``report_agency``:
+    signed by the title ``signer_titles`` gives its kind (when given; the
+    Sở's "Giám đốc" otherwise)."""
     plans = list(session.scalars(select(PlanRow).order_by(PlanRow.code)))
     if plan_code:
         plans = [p for p in plans if p.code == plan_code]
@@ -63,9 +66,9 @@ def compliance_report(
     scope = Scope(plan.code, scope.agency, scope.obligation)
     groups = totals(session, scope, period, tz, now, risk_until)
     listed = statuses(session, scope, period, tz, now, risk_until)
-    agencies = {
-        a.code: (a.name, a.name_en) for a in session.scalars(select(AgencyRow).where(AgencyRow.plan_code == plan.code))
-    }
+    agency_rows = list(session.scalars(select(AgencyRow).where(AgencyRow.plan_code == plan.code)))
+    agencies = {a.code: (a.name, a.name_en) for a in agency_rows}
+    kinds = {a.code: a.kind for a in agency_rows}
     obligations = {
         o.code: (o.title, o.title_en)
         for o in session.scalars(select(ObligationRow).where(ObligationRow.plan_code == plan.code))
@@ -124,6 +127,7 @@ def compliance_report(
                 "period": o.period,
                 "number": o.number,
                 "title": pick(lang, o.title, o.title_en),
+                "name": pick(lang, (o.shown or {}).get("name", ""), (o.shown or {}).get("name_en", "")),
                 "window_start": o.window_start.astimezone(tz).isoformat(),
                 "window_end": o.window_end.astimezone(tz).isoformat(),
                 "due": o.due.astimezone(tz).isoformat(),
@@ -182,7 +186,13 @@ def compliance_report(
         "gaps": gaps,
         "occurrences": occurrences,
         "heatmap": _heatmap(listed, period, agencies, lang, tz),
-        "document": _document(plan, agencies.get(report_agency), now, lang),
+        "document": _document(
+            plan,
+            agencies.get(report_agency),
+            now,
+            lang,
+            None if signer_titles is None else signer_titles.get(kinds.get(report_agency, ""), ""),
+        ),
     }
 
 
@@ -311,8 +321,9 @@ def _heatmap(listed, period: ReportPeriod, agencies: dict, lang: str, tz: ZoneIn
     }
 
 
-def _document(plan: PlanRow, issuer: tuple[str, str] | None, now: datetime, lang: str) -> dict:
-    """What Nghị định 30/2020/NĐ-CP puts around the body of an administrative report."""
+def _document(plan: PlanRow, issuer: tuple[str, str] | None, now: datetime, lang: str, title: str | None) -> dict:
+    """What Nghị định 30/2020/NĐ-CP puts around the body of an administrative
+    report; ``title`` is the signer's (None: the Sở's "Giám đốc")."""
     province = plan.issuer.replace("Ủy ban nhân dân", "").replace("UBND", "").strip()
     place = province.replace("tỉnh", "").replace("thành phố", "").strip() or province
     return {
@@ -326,6 +337,6 @@ def _document(plan: PlanRow, issuer: tuple[str, str] | None, now: datetime, lang
         "month": now.month,
         "year": now.year,
         "recipients": [f"{plan.issuer} (để báo cáo)", "Lưu: VT."],
-        "signer_title": "GIÁM ĐỐC" if issuer else "",
+        "signer_title": ("GIÁM ĐỐC" if title is None else title.upper()) if issuer else "",
         "lang": lang,
     }
