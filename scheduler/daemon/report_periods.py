@@ -89,8 +89,13 @@ def _covered(o: OccurrenceRow, cutoff: bool, tz) -> ReportPeriod:
     start, end = (o.window_start.astimezone(tz).date(), o.window_end.astimezone(tz).date())
     shown = o.shown or {}
     names = shown.get("name", ""), shown.get("name_en", "")
-    label = covered_period(o.period, Period(start, end, o.period), o.due.astimezone(tz).date(), *names)
-    return report_period(label, cutoff and ".." not in label)
+    due = o.due.astimezone(tz).date()
+    label = covered_period(o.period, Period(start, end, o.period), due, *names)
+    if ".." in label:
+        return report_period(label)
+    # A report due before its calendar period ends can only count up to the
+    # Nghị định 09/2019 cut-off: "báo cáo 6 tháng trước ngày 15/6" says it.
+    return report_period(label, cutoff or due < report_period(label).last_day)
 
 
 def draft_day(period: ReportPeriod, due: date, calendar: WorkCalendar, grace: int) -> date:

@@ -117,25 +117,26 @@ def covered_period(label: str, window: Period, due: date, name: str = "", name_e
     period label (``2026-H1``, ``2026``, ``2026-Q2``, ``2026-06`` or
     ``first..last``).
 
-    A named deadline covers the period its name says: the one whose last
-    month holds the deadline, or else the one before it (a year's report
-    due in January covers the year that ended). A quota's window is itself
-    a calendar period (``2026-H1``); any other window covers itself.
+    A named deadline covers the period its name says whose end is nearest
+    the deadline: the one that holds it or the one before (a year's report
+    due 15/11/2026 or 20/01/2027 covers 2026). A quota's window is itself a
+    calendar period (``2026-H1``); any other window covers itself.
 
     >>> window = Period(date(2026, 1, 1), date(2026, 6, 16), "2026-06-15")
     >>> covered_period(window.label, window, date(2026, 6, 15), "Báo cáo 6 tháng")
     '2026-H1'
     >>> covered_period("2027-01-20", window, date(2027, 1, 20), "Báo cáo năm")
     '2026'
+    >>> covered_period("2026-11-15", window, date(2026, 11, 15), "Báo cáo năm")
+    '2026'
     >>> covered_period(window.label, window, date(2026, 6, 15))
     '2026-01-01..2026-06-15'
     """
     kind = period_kind(name, name_en)
     if kind:
-        period = period_of(kind, due)
-        if (period.end.year, period.end.month) != (due.year + due.month // 12, due.month % 12 + 1):
-            period = period_of(kind, period.start.replace(day=1) - _day)
-        return period.label
+        holding = period_of(kind, due)
+        before = period_of(kind, holding.start - _day)
+        return min((holding, before), key=lambda p: abs((p.end - due).days)).label
     if _calendar_label(label):
         return label
     return f"{window.start.isoformat()}..{(window.end - _day).isoformat()}"
