@@ -439,6 +439,11 @@ def test_default_templates_per_channel():
         "training": "event",
         "contest": "event",
         "portal": "portal",
+        "meeting": "meeting",
+        "display": "display",
+        "report": "report",
+        "social": "social",
+        "loudspeaker": "loudspeaker",
     }
     offsets = {name: [(s.step, s.offset) for s in steps] for name, steps in DEFAULT_TEMPLATES.items()}
     assert offsets == {
@@ -446,6 +451,11 @@ def test_default_templates_per_channel():
         "newspaper": [("draft", 5), ("edit", 2), ("publication", 0)],
         "event": [("invitation", 15), ("venue", 10), ("materials", 5)],
         "portal": [("review", 2)],
+        "meeting": [("invitation", 10), ("venue", 5), ("materials", 2)],
+        "display": [("design", 10), ("print", 5), ("put-up", 0)],
+        "report": [("draft", 5), ("sign", 1)],
+        "social": [("draft", 2)],
+        "loudspeaker": [("script", 3)],
     }
 
 
@@ -483,7 +493,8 @@ MESSAGES = {
     "not-a-plan": 'expected a plan file (top-level "plan:") or a production file (top-level "production:")',
     "span-reversed": '"by" ends before "from" starts',
     "unknown-agency": 'unknown agency "dai-truyen-hinh" (declared: dai-ptth)',
-    "unknown-channel": 'unknown channel "facebook" (allowed: radio, tv, print, online, portal, training, contest)',
+    "unknown-channel": 'unknown channel "facebook" (allowed: radio, tv, print, online, portal, training, contest, '
+    "meeting, display, report, social, loudspeaker; or a word plans write for one",
     "unknown-field": "unknown field (allowed: code, title, host, channels, cadence,",
     "unknown-topic": 'unknown topic "cchc" (declared: chuyen-doi-so)',
     "window-outside-plan": "window 01/01/2025–31/03/2025 lies outside the plan's period 01/01/2024–31/12/2024",

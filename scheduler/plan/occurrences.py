@@ -127,7 +127,7 @@ def expand_obligation(plan: Plan, obligation: Obligation) -> list[Occurrence]:
     calendar = plan.calendar
     windows: list[Window] = obligation.cadence.windows(plan.period, plan.tz)
     slots = planned_slots(obligation, plan)
-    steps = template_for(obligation)
+    steps = template_for(obligation, plan.channels)
     adjustments = {(a.period, a.number): a for a in obligation.adjustments}
     found = []
     for window in windows:
