@@ -480,6 +480,7 @@ MESSAGES = {
     "bad-timezone": 'unknown time zone "GMT+7"',
     "bad-yaml": "not valid YAML: mapping values are not allowed here",
     "deadlines-out-of-order": "deadlines must be listed in order, each once",
+    "channel-clash": "\"social\" names a built-in channel (social); give the plan's own channel another code",
     "duplicate-codes": 'duplicate obligation code "cchc-radio-tv"',
     "duplicate-key": 'duplicate key (found duplicate key "title"',
     "exception-outside-window": "02/04/2024 19:30 is outside the occurrence's window 01/03/2024–31/03/2024",
@@ -495,6 +496,7 @@ MESSAGES = {
     "unknown-agency": 'unknown agency "dai-truyen-hinh" (declared: dai-ptth)',
     "unknown-channel": 'unknown channel "facebook" (allowed: radio, tv, print, online, portal, training, contest, '
     "meeting, display, report, social, loudspeaker; or a word plans write for one",
+    "unknown-channel-word": 'unknown channel "bảng tin" (allowed: radio, tv,',
     "unknown-field": "unknown field (allowed: code, title, host, channels, cadence,",
     "unknown-topic": 'unknown topic "cchc" (declared: chuyen-doi-so)',
     "window-outside-plan": "window 01/01/2025–31/03/2025 lies outside the plan's period 01/01/2024–31/12/2024",

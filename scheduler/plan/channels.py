@@ -104,8 +104,16 @@ TEMPLATES: dict[str, tuple[Step, ...]] = {
 }
 
 
-def _c(code: str, name: str, name_en: str, words: tuple[str, ...], evidence: tuple[str, ...], done: str,
-       template: str = "", moment: str = "published") -> Channel:  # fmt: skip
+def _c(
+    code: str,
+    name: str,
+    name_en: str,
+    words: tuple[str, ...],
+    evidence: tuple[str, ...],
+    done: str,
+    template: str = "",
+    moment: str = "published",
+) -> Channel:
     """A built-in row: its Vietnamese name is one of its words; its template names its milestones."""
     template = template or code
     return Channel(code, name, name_en, (name, *words), evidence, moment, template, TEMPLATES[template], done)
@@ -124,7 +132,7 @@ BUILT_IN = (
         N_("aired"),
         "broadcast",
         "aired",
-    ),  # fmt: skip
+    ),
     _c("print", "báo in", N_("print"), ("print newspaper",), ("issue_number", "page"), N_("published"), "newspaper"),
     _c("online", "báo điện tử", N_("online newspaper"), ("online newspaper",), ("url",), N_("published"), "newspaper"),
     _c("portal", "cổng thông tin điện tử", N_("portal"), ("trang thông tin điện tử",), ("url",), N_("checked")),
@@ -137,6 +145,7 @@ BUILT_IN = (
         (
             "hội nghị",
             "đối thoại",
+            "hội nghị đối thoại",
             "tọa đàm trực tiếp",
             "toạ đàm trực tiếp",
             "sinh hoạt thôn",
@@ -147,7 +156,7 @@ BUILT_IN = (
         ),
         ("participants", "minutes"),
         N_("held"),
-    ),  # fmt: skip
+    ),
     _c(
         "display",
         "tuyên truyền trực quan",
@@ -155,7 +164,7 @@ BUILT_IN = (
         ("pa nô", "pano", "áp phích", "băng rôn", "khẩu hiệu", "màn hình LED", "tranh cổ động", "poster", "banner"),
         ("photos", "place"),
         N_("put up"),
-    ),  # fmt: skip
+    ),
     _c(
         "report",
         "báo cáo, văn bản",
@@ -163,24 +172,31 @@ BUILT_IN = (
         ("báo cáo", "văn bản", "document"),
         ("document_number", "document_date", "file"),
         N_("issued"),
-    ),  # fmt: skip
+    ),
     _c(
         "social",
         "mạng xã hội",
         N_("social media"),
-        ("fanpage", "Zalo OA", "YouTube", "trang mạng xã hội", "social media"),
+        ("fanpage", "Zalo OA", "trang Zalo OA", "YouTube", "trang mạng xã hội", "social media"),
         ("url",),
         N_("posted"),
-    ),  # fmt: skip
+    ),
     _c(
         "loudspeaker",
         "loa truyền thanh cơ sở",
         N_("loudspeaker"),
-        ("loa truyền thanh", "loa thông minh", "đài truyền thanh xã", "đài truyền thanh cơ sở", "loudspeakers"),
+        (
+            "loa truyền thanh",
+            "loa thông minh",
+            "loa truyền thanh thông minh",
+            "đài truyền thanh xã",
+            "đài truyền thanh cơ sở",
+            "loudspeakers",
+        ),
         BROADCAST,
         N_("aired"),
         moment="aired",
-    ),  # fmt: skip
+    ),
 )
 # In errors: a word of each family beyond broadcast and print.
 EXAMPLE_WORDS = ("hội nghị", "pa nô", "báo cáo", "Zalo OA", "loa truyền thanh cơ sở")
@@ -242,8 +258,15 @@ def evidence_of(codes: Iterable[str], own: Iterable[Channel] = ()) -> tuple[Evid
 
 def as_definition(channels: Iterable[Channel]) -> list[dict[str, Any]]:
     """A plan's own channels as the stored plan definition keeps them (JSON)."""
-    return [{**c.__dict__, "words": list(c.words), "evidence": list(c.evidence),
-             "milestones": [list(s) for s in c.milestones]} for c in channels]  # fmt: skip
+    return [
+        {
+            **c.__dict__,
+            "words": list(c.words),
+            "evidence": list(c.evidence),
+            "milestones": [list(s) for s in c.milestones],
+        }
+        for c in channels
+    ]
 
 
 def from_definition(definition: Mapping[str, Any] | None) -> tuple[Channel, ...]:
