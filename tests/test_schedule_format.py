@@ -480,7 +480,7 @@ MESSAGES = {
     "bad-timezone": 'unknown time zone "GMT+7"',
     "bad-yaml": "not valid YAML: mapping values are not allowed here",
     "deadlines-out-of-order": "deadlines must be listed in order, each once",
-    "channel-clash": "\"social\" names a built-in channel (social); give the plan's own channel another code",
+    "channel-clash": '"social" names a built-in channel (social); give the plan\'s own channel another code',
     "duplicate-codes": 'duplicate obligation code "cchc-radio-tv"',
     "duplicate-key": 'duplicate key (found duplicate key "title"',
     "exception-outside-window": "02/04/2024 19:30 is outside the occurrence's window 01/03/2024–31/03/2024",
