@@ -8,7 +8,6 @@ import argparse
 import mimetypes
 from pathlib import Path
 
-from scheduler.bounds import check_text
 from scheduler.cli.context import DEFAULT_TZ, Context, command
 from scheduler.errors import N_, InputError, SchedulerError
 from scheduler.evidence.checkpoints import public_key_of
@@ -132,7 +131,7 @@ def deliver(
                 title or "",
                 tuple(topics),
                 note or "",
-                {k: check_text(k, v.strip(), label="--" + k.replace("_", "-")) for k, v in fields.items() if v},
+                {k: v for k, v in fields.items() if v},
                 tuple(FileRef(p.file.sha256, p.file.size, p.file.name, p.file.type) for p in pending),
                 supersedes,
             )

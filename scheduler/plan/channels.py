@@ -122,7 +122,7 @@ def _c(
 BROADCAST = ("duration", "recording")
 EVENT = ("participants", "attendance")
 BUILT_IN = (
-    _c("radio", "phát thanh", N_("radio"), ("đài phát thanh", "radio"), BROADCAST, N_("aired"), "broadcast", "aired"),
+    _c("radio", "phát thanh", N_("radio"), ("đài phát thanh",), BROADCAST, N_("aired"), "broadcast", "aired"),
     _c(
         "tv",
         "truyền hình",
