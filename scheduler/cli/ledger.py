@@ -13,7 +13,7 @@ from scheduler.errors import N_, InputError, SchedulerError
 from scheduler.evidence.checkpoints import public_key_of
 from scheduler.evidence.deliveries import CHANNEL_FIELDS, Evidence, FileRef, moment_kind_for
 from scheduler.evidence.file_rules import PendingFile
-from scheduler.plan.channels import EVIDENCE, from_definition
+from scheduler.plan.channels import from_definition
 from scheduler.plan.durations import parse_duration
 from scheduler.plan.periods import parse_moment
 from scheduler.store import checkpoints
@@ -52,7 +52,7 @@ def register(sub: argparse._SubParsersAction, _) -> None:
     for flag in ("url", "title", "note"):
         deliver_.add_argument("--" + flag)
     for name in CHANNEL_FIELDS:  # the evidence fields channels ask for (plan/channels.py)
-        deliver_.add_argument("--" + name.replace("_", "-"), help=_(EVIDENCE[name].label))
+        deliver_.add_argument("--" + name.replace("_", "-"), metavar="TEXT")
     deliver_.add_argument("--topic", action="append", default=[], metavar="CODE")
     deliver_.add_argument("--file", action="append", default=[], type=Path, metavar="PATH")
     deliver_.add_argument("--supersedes", type=int, metavar="SEQ", help=_("the ledger entry this one corrects"))
