@@ -440,7 +440,11 @@ def test_default_templates_per_channel():
         "training": "event",
         "contest": "event",
         "portal": "portal",
+        "meeting": "meeting",
+        "display": "display",
         "report": "report",
+        "social": "social",
+        "loudspeaker": "loudspeaker",
     }
     offsets = {name: [(s.step, s.offset) for s in steps] for name, steps in DEFAULT_TEMPLATES.items()}
     assert offsets == {
@@ -448,7 +452,11 @@ def test_default_templates_per_channel():
         "newspaper": [("draft", 5), ("edit", 2), ("publication", 0)],
         "event": [("invitation", 15), ("venue", 10), ("materials", 5)],
         "portal": [("review", 2)],
-        "report": [("draft", 3), ("signature", 1)],
+        "meeting": [("invitation", 10), ("venue", 5), ("materials", 2)],
+        "display": [("design", 10), ("print", 5), ("put-up", 0)],
+        "report": [("draft", 5), ("sign", 1)],
+        "social": [("draft", 2)],
+        "loudspeaker": [("script", 3)],
     }
 
 
@@ -473,6 +481,7 @@ MESSAGES = {
     "bad-timezone": 'unknown time zone "GMT+7"',
     "bad-yaml": "not valid YAML: mapping values are not allowed here",
     "deadlines-out-of-order": "deadlines must be listed in order, each once",
+    "channel-clash": '"social" names a built-in channel (social); give the plan\'s own channel another code',
     "duplicate-codes": 'duplicate obligation code "cchc-radio-tv"',
     "duplicate-key": 'duplicate key (found duplicate key "title"',
     "exception-outside-window": "02/04/2024 19:30 is outside the occurrence's window 01/03/2024–31/03/2024",
@@ -489,7 +498,9 @@ MESSAGES = {
     "not-a-plan": 'expected a plan file (top-level "plan:") or a production file (top-level "production:")',
     "span-reversed": '"by" ends before "from" starts',
     "unknown-agency": 'unknown agency "dai-truyen-hinh" (declared: dai-ptth)',
-    "unknown-channel": 'unknown channel "facebook" (allowed: radio, tv, print, online, portal, training, contest',
+    "unknown-channel": 'unknown channel "facebook" (allowed: radio, tv, print, online, portal, training, contest, '
+    "meeting, display, report, social, loudspeaker; or a word plans write for one",
+    "unknown-channel-word": 'unknown channel "bảng tin" (allowed: radio, tv,',
     "reporting-unknown-to": 'unknown agency "so-noi-vu" (declared: ubnd-xa, phong-vhxh)',
     "reporting-unknown-from": 'unknown agency "cac-phong-don-vi" (declared: ubnd-xa, van-phong)',
     "unknown-field": "unknown field (allowed: code, title, host, channels, cadence,",

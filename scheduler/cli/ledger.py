@@ -11,8 +11,9 @@ from pathlib import Path
 from scheduler.cli.context import DEFAULT_TZ, Context, command
 from scheduler.errors import N_, InputError, SchedulerError
 from scheduler.evidence.checkpoints import public_key_of
-from scheduler.evidence.deliveries import Evidence, FileRef, moment_kind_for
+from scheduler.evidence.deliveries import CHANNEL_FIELDS, Evidence, FileRef, moment_kind_for
 from scheduler.evidence.file_rules import PendingFile
+from scheduler.plan.channels import from_definition
 from scheduler.plan.durations import parse_duration
 from scheduler.plan.periods import parse_moment
 from scheduler.store import checkpoints
@@ -21,7 +22,7 @@ from scheduler.store.checkpoints import key_bytes
 from scheduler.store.files import EvidenceStore
 from scheduler.store.ledger_audit import audit
 from scheduler.store.recording import actor_by_email, record_delivery, record_excuse
-from scheduler.store.tables import OccurrenceRow
+from scheduler.store.tables import OccurrenceRow, PlanRow
 
 
 def register(sub: argparse._SubParsersAction, _) -> None:
@@ -40,7 +41,7 @@ def register(sub: argparse._SubParsersAction, _) -> None:
             a.topic,
             a.file,
             a.note,
-            {"issue_number": a.issue_number, "page": a.page, "participants": a.participants},
+            {name: getattr(a, name) for name in CHANNEL_FIELDS},
             a.supersedes,
         ),
     )
@@ -48,8 +49,10 @@ def register(sub: argparse._SubParsersAction, _) -> None:
     deliver_.add_argument("--by", required=True, metavar="EMAIL", help=_("the producer recording it"))
     deliver_.add_argument("--at", required=True, metavar="DATETIME", help=_("when it aired or was published"))
     deliver_.add_argument("--duration", help=_("10m, 00:10:00 or seconds"))
-    for flag in ("url", "title", "note", "issue-number", "page", "participants"):
+    for flag in ("url", "title", "note"):
         deliver_.add_argument("--" + flag)
+    for name in CHANNEL_FIELDS:  # the evidence fields channels ask for (plan/channels.py)
+        deliver_.add_argument("--" + name.replace("_", "-"), metavar="TEXT")
     deliver_.add_argument("--topic", action="append", default=[], metavar="CODE")
     deliver_.add_argument("--file", action="append", default=[], type=Path, metavar="PATH")
     deliver_.add_argument("--supersedes", type=int, metavar="SEQ", help=_("the ledger entry this one corrects"))
@@ -119,9 +122,10 @@ def deliver(
         with ctx.session() as s:
             occurrence = s.get(OccurrenceRow, occurrence_id)
             channels = tuple(occurrence.shown.get("channels", [])) if occurrence else ()
+            own = from_definition(s.get(PlanRow, occurrence.plan_code).definition) if occurrence else ()
             evidence = Evidence(
                 moment,
-                moment_kind_for(channels),
+                moment_kind_for(channels, own),
                 seconds,
                 url or "",
                 title or "",

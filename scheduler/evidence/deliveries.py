@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from scheduler.errors import N_, SchedulerError
+from scheduler.plan.channels import EVIDENCE_FIELDS, Channel, EvidenceItem, evidence_of, moment_kind
 
 ON_TIME, LATE, NON_CONFORMING, EXCUSED = N_("on_time"), N_("late"), N_("non_conforming"), N_("excused")
-CHANNEL_FIELDS = ("issue_number", "page", "participants")
+CHANNEL_FIELDS = EVIDENCE_FIELDS  # issue_number, page, participants, place, document_number, document_date
 
 
 class DeliveryError(SchedulerError):
@@ -46,7 +47,7 @@ class Evidence:
     title: str = ""
     topics: tuple[str, ...] = ()
     note: str = ""
-    fields: Mapping[str, str] = field(default_factory=dict)  # issue_number, page, participants
+    fields: Mapping[str, str] = field(default_factory=dict)  # CHANNEL_FIELDS: issue_number, page, …
     files: tuple[FileRef, ...] = ()
     supersedes: int | None = None
 
@@ -62,6 +63,7 @@ class Target:
     min_duration: int | None
     channels: tuple[str, ...]
     number: int
+    own: tuple[Channel, ...] = ()  # the plan's own channels
 
 
 @dataclass(frozen=True)
@@ -100,28 +102,23 @@ def is_met(entries: Iterable[Recorded]) -> bool:
     return any(meets(e) for e in entries)
 
 
-def evidence_gaps(channels: tuple[str, ...], e: Evidence) -> tuple[str, ...]:
-    """The channel's usual evidence that is missing: shown later, never refused."""
-    gaps = []
-    media = any(f.type.startswith(("video/", "audio/")) for f in e.files)
-    if set(channels) & {"radio", "tv"}:
-        if e.duration is None:
-            gaps.append(N_("duration"))
-        if not media and not e.url:
-            gaps.append(N_("recording file or VOD link"))
-    if "print" in channels:
-        if not e.fields.get("issue_number"):
-            gaps.append(N_("issue number"))
-        if not e.fields.get("page"):
-            gaps.append(N_("page"))
-    if ("online" in channels or "portal" in channels) and not e.url:
-        gaps.append(N_("URL"))
-    if set(channels) & {"training", "contest"}:
-        if not e.fields.get("participants"):
-            gaps.append(N_("number of participants"))
-        if not e.files:
-            gaps.append(N_("attendance list or photos"))
-    return tuple(dict.fromkeys(gaps))
+def evidence_gaps(channels: tuple[str, ...], e: Evidence, own: tuple[Channel, ...] = ()) -> tuple[str, ...]:
+    """The channels' usual evidence that is missing: shown later, never refused."""
+    return tuple(dict.fromkeys(item.gap for item in evidence_of(channels, own) if not _has(item, e)))
+
+
+def _has(item: EvidenceItem, e: Evidence) -> bool:
+    if item.check == "duration":
+        return e.duration is not None
+    if item.check == "url":
+        return bool(e.url)
+    if item.check == "recording":
+        return bool(e.url) or any(f.type.startswith(("video/", "audio/")) for f in e.files)
+    if item.check == "image":
+        return any(f.type.startswith("image/") for f in e.files)
+    if item.check == "file":
+        return bool(e.files)
+    return bool(e.fields.get(item.name))
 
 
 def judge(
@@ -190,7 +187,10 @@ def judge(
             )
         )
     return Verdict(
-        not reasons, evidence.moment >= target.window_end, tuple(reasons), evidence_gaps(target.channels, evidence)
+        not reasons,
+        evidence.moment >= target.window_end,
+        tuple(reasons),
+        evidence_gaps(target.channels, evidence, target.own),
     )
 
 
@@ -238,6 +238,6 @@ def occurrence_state(entries: Iterable[Recorded]) -> State:
     return State(None)
 
 
-def moment_kind_for(channels: tuple[str, ...]) -> str:
-    """Broadcasts air; everything else is published (held, checked)."""
-    return "aired" if set(channels) & {"radio", "tv"} else "published"
+def moment_kind_for(channels: tuple[str, ...], own: tuple[Channel, ...] = ()) -> str:
+    """Broadcasts and loudspeakers air; everything else is published (held, checked)."""
+    return moment_kind(channels, own)

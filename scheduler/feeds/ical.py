@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -21,6 +21,7 @@ from icalendar import Alarm, Calendar, Event, Timezone, TimezoneStandard
 
 from scheduler.errors import N_
 from scheduler.i18n import pick
+from scheduler.plan.channels import BUILT_IN, Channel, channel
 
 Gettext = Callable[[str], str]
 PRODID = "-//Media Production Scheduler//Lich san xuat tuyen truyen 1.0//VI"
@@ -28,16 +29,7 @@ UID_DOMAIN = "media-production-scheduler"
 VN_TZ = "Asia/Ho_Chi_Minh"
 REFRESH = "PT1H"
 MORNING = time(8, 0)
-CHANNEL_NAMES = {
-    "radio": N_("radio"),
-    "tv": N_("television"),
-    "print": N_("print"),
-    "online": N_("online newspaper"),
-    "portal": N_("portal"),
-    "training": N_("training"),
-    "contest": N_("contest"),
-    "report": N_("written report"),
-}
+CHANNEL_NAMES = {c.code: c.name_en for c in BUILT_IN}  # message ids: the catalog holds the Vietnamese
 
 
 @dataclass(frozen=True)
@@ -48,6 +40,19 @@ class Names:
     topics: Mapping[str, tuple[str, str]]
     base_url: str
     tz: str = VN_TZ
+    channels: tuple[Channel, ...] = ()  # the plan's own channels
+
+
+def channel_names(codes: Iterable[str], own: tuple[Channel, ...], lang: str, _: Gettext) -> str:
+    """``phát thanh, truyền hình``: built-in names from the catalog, a plan's own in its words."""
+    return ", ".join(_channel_name(c, own, lang, _) for c in codes)
+
+
+def _channel_name(code: str, own: tuple[Channel, ...], lang: str, _: Gettext) -> str:
+    if code in CHANNEL_NAMES:
+        return _(CHANNEL_NAMES[code])
+    mine = channel(code, own)
+    return pick(lang, mine.name, mine.name_en) if mine else code
 
 
 @dataclass(frozen=True)
@@ -123,16 +128,7 @@ def minutes_text(seconds: int | None, _: Gettext) -> str:
     return _("{minutes} min").format(minutes=round(seconds / 60))
 
 
-DONE_VERBS = {
-    "radio": N_("aired"),
-    "tv": N_("aired"),
-    "print": N_("published"),
-    "online": N_("published"),
-    "portal": N_("checked"),
-    "training": N_("held"),
-    "contest": N_("held"),
-    "report": N_("sent"),
-}
+DONE_VERBS = {c.code: c.done for c in BUILT_IN}  # aired, published, checked, held, put up, issued, posted
 
 
 def delivery_text(shown: Mapping[str, Any], delivery: Mapping[str, Any] | None, tz: ZoneInfo, _: Gettext) -> str:
@@ -200,7 +196,7 @@ def description(occ: StoredOccurrence, names: Names, lang: str, _: Gettext) -> s
     if s.get("min_duration"):
         lines.append(_("Minimum duration: {duration}").format(duration=minutes_text(s["min_duration"], _)))
     lines.append(
-        _("Channels: {channels}").format(channels=", ".join(_(CHANNEL_NAMES.get(c, c)) for c in s.get("channels", [])))
+        _("Channels: {channels}").format(channels=channel_names(s.get("channels", []), names.channels, lang, _))
     )
     if s.get("topics"):
         lines.append(
@@ -288,7 +284,7 @@ def render_items(
     title = summary(s, lang, _, occ.delivery, names.tz)
     text = description(occ, names, lang, _)
     url = occurrence_url(names.base_url, occ.id)
-    categories = [_text(_(CHANNEL_NAMES.get(c, c))) for c in s.get("channels", [])]
+    categories = [_text(_channel_name(c, names.channels, lang, _)) for c in s.get("channels", [])]
     state = (occ.delivery or {}).get("state")
     if state:
         categories.append(_text(_(state)))

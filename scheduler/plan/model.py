@@ -11,10 +11,11 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from scheduler.plan.cadence import AirSlots, Cadence
+from scheduler.plan.channels import CODES, Channel
 from scheduler.plan.periods import Period
 from scheduler.plan.workdays import WorkCalendar
 
-CHANNELS = ("radio", "tv", "print", "online", "portal", "training", "contest", "report")
+CHANNELS = CODES  # the built-in channels (plan/channels.py); a plan may add its own
 AGENCY_KINDS = (
     "government",
     "ministry",
@@ -123,6 +124,7 @@ class Plan:
     extra_workdays: frozenset[date] = field(default_factory=frozenset)
     reminder_policy: tuple[tuple[str, object], ...] = ()
     source: str = ""
+    channels: tuple[Channel, ...] = ()  # the plan's own channels, beside the built-in ones
 
     @property
     def tz(self) -> ZoneInfo:

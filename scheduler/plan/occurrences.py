@@ -146,7 +146,7 @@ def _owed(plan: Plan, obligation: Obligation, agency: str, member: str) -> list[
     calendar = plan.calendar
     windows: list[Window] = obligation.cadence.windows(plan.period, plan.tz, calendar)
     slots = planned_slots(obligation, plan)
-    steps = template_for(obligation)
+    steps = template_for(obligation, plan.channels)
     adjustments = {(a.period, a.number): a for a in obligation.adjustments if not a.member}
     adjustments.update({(a.period, a.number): a for a in obligation.adjustments if member and a.member == member})
     found = []

@@ -25,7 +25,7 @@ def production_fields(reader: Reader, node: Node, plan: Plan, obligation: Obliga
     reminders, slots and exceptions; then check them against the windows."""
     changes: dict[str, Any] = {}
     if node.has("milestones"):
-        changes["milestones"] = tuple(filter(None, (_step(reader, n) for n in reader.texts(node, "milestones"))))
+        changes["milestones"] = tuple(filter(None, (read_step(reader, n) for n in reader.texts(node, "milestones"))))
     if node.has("reminders"):
         recipients = []
         agencies = tuple(a.code for a in plan.agencies)
@@ -86,7 +86,7 @@ def reminder_settings(reader: Reader, node: Node) -> tuple[tuple[str, object], .
     return tuple(sorted(plain.items()))
 
 
-def _step(reader: Reader, node: Node) -> MilestoneStep | None:
+def read_step(reader: Reader, node: Node) -> MilestoneStep | None:
     if not reader.mapping(node, ("step", "title", "offset"), ("title_en",)):
         return None
     offset = node.value.get("offset")

@@ -14,9 +14,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from scheduler.errors import N_
 from scheduler.plan.cadence import MAX_SLOTS, AirSlots, Cadence
 from scheduler.plan.cadence_forms import parse_cadence
+from scheduler.plan.channel_file import channel_refs, read_channels
 from scheduler.plan.durations import parse_duration
 from scheduler.plan.groups import with_members
-from scheduler.plan.model import AGENCY_KINDS, CHANNELS, Agency, Named, Obligation, Plan
+from scheduler.plan.model import AGENCY_KINDS, Agency, Named, Obligation, Plan
 from scheduler.plan.periods import Period, parse_date, parse_period, parse_time
 from scheduler.plan.production_fields import days_text, emails, production_fields, reminder_settings
 from scheduler.plan.reporting_section import read_reporting
@@ -48,7 +49,7 @@ OBLIGATION_FIELDS = (
 
 def read_plan(reader: Reader, root: Node) -> Plan | None:
     """A plan file's tree into a Plan; None (and problems) when it is invalid."""
-    reader.mapping(root, ("plan", "agencies", "obligations"), ("topics", "audiences", "reporting"))
+    reader.mapping(root, ("plan", "agencies", "obligations"), ("topics", "audiences", "channels", "reporting"))
     if not root.has("plan") or not isinstance(root.value["plan"], dict):
         return None
     head = root.child("plan")
@@ -88,7 +89,8 @@ def read_plan(reader: Reader, root: Node) -> Plan | None:
     audiences = _named(reader, root, "audiences", ())
     topics = _named(reader, root, "topics", tuple(a.code for a in audiences))
     agencies = _agencies(reader, root)
-    plan = replace(plan, audiences=audiences, topics=topics, agencies=agencies)
+    channels = read_channels(reader, root)
+    plan = replace(plan, audiences=audiences, topics=topics, agencies=agencies, channels=channels)
     obligations = []
     seen: set[str] = set()
     for node in reader.texts(root, "obligations"):
@@ -196,9 +198,7 @@ def _obligation(reader: Reader, node: Node, plan: Plan) -> Obligation | None:
             allowed=", ".join(agencies),
         )
     unknown_agency = N_('unknown agency "{value}" (declared: {allowed})')
-    channels = _refs(reader, node, "channels", CHANNELS, N_('unknown channel "{value}" (allowed: {allowed})'))
-    if node.has("channels") and not channels:
-        reader.fail(node.child("channels"), N_("give at least one channel ({allowed})"), allowed=", ".join(CHANNELS))
+    channels = channel_refs(reader, node, plan.channels)
     cadence = None
     if node.has("cadence"):
         cadence = reader.convert(

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from scheduler.feeds.ical import Names, StoredOccurrence, render_items
 from scheduler.i18n import gettext_for
 from scheduler.people.accounts import FeedScope
+from scheduler.plan.channels import from_definition
 from scheduler.store.tables import (
     AgencyRow,
     CounterRow,
@@ -41,7 +42,7 @@ def names_for(session: Session, plan_code: str, base_url: str) -> Names:
         a.code: (a.name, a.name_en) for a in session.scalars(select(AgencyRow).where(AgencyRow.plan_code == plan_code))
     }
     topics = {t["code"]: (t["title"], t["title_en"]) for t in (plan.definition.get("topics") or [])}
-    return Names(agencies, topics, base_url, plan.timezone)
+    return Names(agencies, topics, base_url, plan.timezone, from_definition(plan.definition))
 
 
 def _next_change(session: Session) -> int:

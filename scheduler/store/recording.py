@@ -26,6 +26,7 @@ from scheduler.evidence.deliveries import (
     occurrence_state,
 )
 from scheduler.people.permissions import Actor, Decision, may_excuse, may_record
+from scheduler.plan.channels import from_definition
 from scheduler.store import ledger as stored_ledger
 from scheduler.store.feed_items import write_items
 from scheduler.store.people import find_user
@@ -60,7 +61,8 @@ def actor_by_email(session: Session, email: str) -> Actor:
 
 def _target(session: Session, row: OccurrenceRow) -> Target:
     """In the plan's time zone (the database keeps UTC), so messages read locally."""
-    zone = ZoneInfo(session.get(PlanRow, row.plan_code).timezone)
+    plan = session.get(PlanRow, row.plan_code)
+    zone = ZoneInfo(plan.timezone)
     return Target(
         row.id,
         row.status,
@@ -69,6 +71,7 @@ def _target(session: Session, row: OccurrenceRow) -> Target:
         row.shown.get("min_duration"),
         tuple(row.shown.get("channels", [])),
         row.number,
+        from_definition(plan.definition),
     )
 
 

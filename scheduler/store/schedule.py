@@ -11,6 +11,7 @@ from datetime import date, datetime
 from sqlalchemy import delete, exists, or_, select
 from sqlalchemy.orm import Session
 
+from scheduler.plan.channels import as_definition
 from scheduler.plan.model import Plan
 from scheduler.plan.occurrences import CANCELLED, Occurrence
 from scheduler.plan.revisions import REMOVED_REASON, Changes, Stored, as_cancelled, fingerprint, reconcile
@@ -70,6 +71,7 @@ def save_plan(
                 "extra_holidays": _jsonable(plan.extra_holidays),
                 "extra_workdays": _jsonable(plan.extra_workdays),
                 "reminder_policy": dict(plan.reminder_policy),
+                "channels": as_definition(plan.channels),  # the plan's own, looked up by plan
             },
         )
     )

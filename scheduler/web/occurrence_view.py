@@ -19,9 +19,10 @@ from scheduler.compliance.status import status as status_of
 from scheduler.errors import N_
 from scheduler.evidence.deliveries import Target, choose_target, moment_kind_for
 from scheduler.evidence.ledger import parse_content
-from scheduler.feeds.ical import CHANNEL_NAMES, minutes_text, period_text, summary
+from scheduler.feeds.ical import channel_names, minutes_text, period_text, summary
 from scheduler.i18n import pick
 from scheduler.people.permissions import Actor, may_open_evidence, may_record
+from scheduler.plan.channels import EVIDENCE, EVIDENCE_FIELDS, evidence_of, from_definition
 from scheduler.plan.durations import format_duration
 from scheduler.store import ledger as stored_ledger
 from scheduler.store.recording import NotFound, grants, own_member
@@ -35,15 +36,12 @@ LABELS = {
     "duration": N_("Duration"),
     "url": N_("Link (URL)"),
     "title": N_("Title"),
-    "issue_number": N_("Issue number"),
-    "page": N_("Page"),
-    "participants": N_("Participants"),
+    **{name: EVIDENCE[name].label for name in EVIDENCE_FIELDS},  # issue number, page, participants, …
     "topics": N_("Topics"),
     "note": N_("Note"),
     "files": N_("Files"),
     "supersedes": N_("Corrects entry"),
 }
-CHANNEL_EXTRAS = (("issue_number", {"print"}), ("page", {"print"}), ("participants", {"training", "contest"}))
 RECENT = timedelta(days=7)  # "my work" keeps a window for a week after it closes
 
 
@@ -206,14 +204,14 @@ def entry_view(row, superseded_by: dict[int, int], tz: ZoneInfo, topics: dict, l
 
 def form_spec(shown: dict, plan: PlanRow, lang: str, action: str, entries: list[dict] = ()) -> dict:
     """What the delivery form asks for this occurrence's channels."""
-    channels = set(shown.get("channels", []))
-    aired = moment_kind_for(tuple(channels)) == "aired"
+    channels, own = tuple(shown.get("channels", [])), from_definition(plan.definition)
+    aired = moment_kind_for(channels, own) == "aired"
     return {
         "action": action,
         "moment": "aired_at" if aired else "published_at",
         "zone": plan.timezone,
         "moment_label": LABELS["aired_at" if aired else "published_at"],
-        "extras": [(name, LABELS[name]) for name, wanted in CHANNEL_EXTRAS if wanted & channels],
+        "extras": [(e.name, e.label) for e in evidence_of(channels, own) if e.check == "field"],
         "topics": [
             (t["code"], pick(lang, t["title"], t.get("title_en", "")))
             for t in (plan.definition or {}).get("topics", [])
@@ -266,7 +264,7 @@ def occurrence_context(
         "due": o.due.astimezone(tz),
         "slot": o.slot.astimezone(tz) if o.slot else None,
         "min_duration": minutes_text(shown.get("min_duration"), _),
-        "channels": ", ".join(_(CHANNEL_NAMES.get(c, c)) for c in shown.get("channels", [])),
+        "channels": channel_names(shown.get("channels", []), from_definition(plan.definition), lang, _),
         "topics": "; ".join(pick(lang, *topics.get(t, (t, ""))) for t in shown.get("topics", [])),
         "milestones": list(
             session.scalars(select(MilestoneRow).where(MilestoneRow.occurrence_id == o.id).order_by(MilestoneRow.day))
