@@ -75,7 +75,7 @@ def test_reporting_rows_become_report_obligations():
         date(2026, 6, 16),
         date(2026, 6, 15),
     )
-    assert [m.step for m in half.milestones] == ["draft", "signature"]
+    assert [m.step for m in half.milestones] == ["draft", "sign"]  # the report channel's default template
 
 
 def test_the_phu_tho_plan_shows_no_name_and_keeps_its_fingerprints():
