@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import argparse
 import mimetypes
+from dataclasses import dataclass
 from pathlib import Path
+
+from sqlalchemy import select
 
 from scheduler.cli.context import DEFAULT_TZ, Context, command
 from scheduler.errors import N_, InputError, SchedulerError
@@ -31,7 +34,7 @@ def register(sub: argparse._SubParsersAction, _) -> None:
         _("record a delivered occurrence with its evidence"),
         lambda ctx, a: deliver(
             ctx,
-            a.occurrence,
+            _target_of(a),
             a.by,
             a.at,
             a.duration,
@@ -44,7 +47,14 @@ def register(sub: argparse._SubParsersAction, _) -> None:
             a.supersedes,
         ),
     )
-    deliver_.add_argument("occurrence")
+    deliver_.add_argument("occurrence", nargs="?", help=_("the occurrence delivered (or --obligation and --period)"))
+    deliver_.add_argument(
+        "--obligation", metavar="CODE", help=_("record against this obligation's period instead of one occurrence")
+    )
+    deliver_.add_argument(
+        "--period", metavar="LABEL", help=_("the period of --obligation (2024-03, 2024-W12, 2024-Q3 …)")
+    )
+    deliver_.add_argument("--plan", metavar="CODE", help=_("the plan of --obligation, when several plans have it"))
     deliver_.add_argument("--by", required=True, metavar="EMAIL", help=_("the producer recording it"))
     deliver_.add_argument("--at", required=True, metavar="DATETIME", help=_("when it aired or was published"))
     deliver_.add_argument("--duration", help=_("10m, 00:10:00 or seconds"))
@@ -88,9 +98,44 @@ def _stream_file(store: EvidenceStore, path: Path) -> PendingFile:
         return writer.finish()
 
 
+@dataclass(frozen=True)
+class DeliverTo:
+    """What a delivery is recorded against: one occurrence, or an obligation's
+    period (its lowest-numbered open occurrence; an extra once all are met)."""
+
+    occurrence: str | None = None
+    obligation: str | None = None
+    period: str | None = None
+    plan: str | None = None
+
+
+def _target_of(a: argparse.Namespace) -> DeliverTo:
+    """One occurrence, or --obligation with --period: never both, never half."""
+    if a.occurrence and (a.obligation or a.period or a.plan):
+        raise InputError(N_("give either an occurrence or --obligation and --period, not both"))
+    if a.occurrence:
+        return DeliverTo(a.occurrence)
+    if not a.obligation or not a.period:
+        raise InputError(N_("give the occurrence delivered, or --obligation CODE and --period LABEL"))
+    return DeliverTo(None, a.obligation, a.period, a.plan)
+
+
+def _channels(s, to: DeliverTo) -> tuple[str, ...]:
+    """The channels of what is delivered, to know whether its moment aired or was published."""
+    query = select(OccurrenceRow)
+    if to.occurrence:
+        query = query.where(OccurrenceRow.id == to.occurrence)
+    else:
+        query = query.where(OccurrenceRow.obligation_code == to.obligation, OccurrenceRow.period == to.period)
+        if to.plan:
+            query = query.where(OccurrenceRow.plan_code == to.plan)
+    row = s.scalars(query.limit(1)).first()
+    return tuple(row.shown.get("channels", [])) if row else ()
+
+
 def deliver(
     ctx: Context,
-    occurrence_id: str,
+    to: DeliverTo,
     by: str,
     at: str,
     duration: str | None,
@@ -117,11 +162,9 @@ def deliver(
         for path in files:
             pending.append(_stream_file(store, path))
         with ctx.session() as s:
-            occurrence = s.get(OccurrenceRow, occurrence_id)
-            channels = tuple(occurrence.shown.get("channels", [])) if occurrence else ()
             evidence = Evidence(
                 moment,
-                moment_kind_for(channels),
+                moment_kind_for(_channels(s, to)),
                 seconds,
                 url or "",
                 title or "",
@@ -132,7 +175,15 @@ def deliver(
                 supersedes,
             )
             result = record_delivery(
-                s, actor_by_email(s, by), evidence, ctx.now, ctx.settings.base_url, occurrence_id=occurrence_id
+                s,
+                actor_by_email(s, by),
+                evidence,
+                ctx.now,
+                ctx.settings.base_url,
+                occurrence_id=to.occurrence,
+                obligation=to.obligation,
+                period=to.period,
+                plan=to.plan,
             )
             for p in pending:
                 store.commit(p)
@@ -141,6 +192,8 @@ def deliver(
             store.discard(p)
     _ = ctx._
     ctx.out.write(_("entry {seq}: delivery for {id} recorded").format(seq=result.seq, id=result.occurrence) + "\n")
+    if result.extra:
+        ctx.out.write(_("an extra: every occurrence of this period was already met") + "\n")
     if result.state:
         ctx.out.write(_("state: {state}").format(state=_(result.state)) + "\n")
     for message, params in result.reasons:

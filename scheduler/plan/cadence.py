@@ -48,6 +48,7 @@ class Quota:
     count: int
     unit: str
     active: Period | None = None
+    minimum: bool = False
 
     def windows(self, span: Period, tz: tzinfo) -> list[Window]:
         start, end = span.start, span.end
