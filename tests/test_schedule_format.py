@@ -471,6 +471,7 @@ MESSAGES = {
     "bad-yaml": "not valid YAML: mapping values are not allowed here",
     "deadlines-out-of-order": "deadlines must be listed in order, each once",
     "duplicate-codes": 'duplicate obligation code "cchc-radio-tv"',
+    "duration-max-too-short": "max_duration 12m is shorter than the minimum length 13m",
     "duplicate-key": 'duplicate key (found duplicate key "title"',
     "exception-outside-window": "02/04/2024 19:30 is outside the occurrence's window 01/03/2024–31/03/2024",
     "exception-skip-and-move": 'give either "skip: true" or a new "slot" and/or "due"',

@@ -95,6 +95,9 @@ class Obligation:
     slots: AirSlots | None = None
     note: str = ""
     reminder_policy: tuple[tuple[str, object], ...] = ()  # overrides of the plan's reminder policy
+    duration: timedelta | None = None  # the nominal length a plan states ("15 ± 2 phút")
+    duration_tolerance: timedelta | None = None  # how far short of it still conforms
+    max_duration: timedelta | None = None  # longer than this does not conform
 
 
 @dataclass(frozen=True)

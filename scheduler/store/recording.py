@@ -68,6 +68,9 @@ def _target(session: Session, row: OccurrenceRow) -> Target:
         row.shown.get("min_duration"),
         tuple(row.shown.get("channels", [])),
         row.number,
+        row.shown.get("duration"),
+        row.shown.get("duration_tolerance"),
+        row.shown.get("max_duration"),
     )
 
 
