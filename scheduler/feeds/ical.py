@@ -123,12 +123,12 @@ def minutes_text(seconds: int | None, _: Gettext) -> str:
     return _("{minutes} min").format(minutes=round(seconds / 60))
 
 
-def stated_length(shown: dict) -> bool:
+def stated_length(shown: Mapping[str, Any]) -> bool:
     """Whether the plan states a length (nominal or maximum), not only a minimum."""
     return bool(shown.get("duration") or shown.get("max_duration"))
 
 
-def length_text(shown: dict, _: Gettext) -> str:
+def length_text(shown: Mapping[str, Any], _: Gettext) -> str:
     """ "15 ± 2 phút" where the plan states it; else the minimum, as before."""
     if not stated_length(shown):
         return minutes_text(shown.get("min_duration"), _)

@@ -5,6 +5,7 @@ and as plans state a programme's length: ``15 phút``, ``15 ± 2 phút``,
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -147,7 +148,9 @@ def read_length(reader: Reader, node: Node) -> Length:
     return length
 
 
-def show_length(minimum: int | None, nominal: int | None, tolerance: int | None, maximum: int | None, _) -> str:
+def show_length(
+    minimum: int | None, nominal: int | None, tolerance: int | None, maximum: int | None, _: Callable[[str], str]
+) -> str:
     """A length as people read it: "15 ± 2 phút", "≥ 10 phút", "≤ 20 phút"."""
     parts = []
     if nominal:
@@ -163,5 +166,5 @@ def _number(seconds: int) -> str:
     return f"{seconds / 60:.3g}"
 
 
-def _minutes(seconds: int, _) -> str:
+def _minutes(seconds: int, _: Callable[[str], str]) -> str:
     return _("{minutes} min").format(minutes=_number(seconds))
