@@ -22,6 +22,7 @@ from scheduler.store import checkpoints
 from scheduler.store import ledger as stored_ledger
 from scheduler.store.checkpoints import key_bytes
 from scheduler.store.files import EvidenceStore
+from scheduler.store.known_codes import check_codes
 from scheduler.store.ledger_audit import audit
 from scheduler.store.recording import actor_by_email, record_delivery, record_excuse
 from scheduler.store.tables import OccurrenceRow
@@ -47,16 +48,12 @@ def register(sub: argparse._SubParsersAction, _) -> None:
             a.supersedes,
         ),
     )
-    deliver_.add_argument("occurrence", nargs="?", help=_("the occurrence delivered (or --obligation and --period)"))
-    deliver_.add_argument(
-        "--obligation", metavar="CODE", help=_("record against this obligation's period instead of one occurrence")
-    )
-    deliver_.add_argument(
-        "--period", metavar="LABEL", help=_("the period of --obligation (2024-03, 2024-W12, 2024-Q3 …)")
-    )
-    deliver_.add_argument("--plan", metavar="CODE", help=_("the plan of --obligation, when several plans have it"))
+    deliver_.add_argument("occurrence", nargs="?")
     deliver_.add_argument("--by", required=True, metavar="EMAIL", help=_("the producer recording it"))
     deliver_.add_argument("--at", required=True, metavar="DATETIME", help=_("when it aired or was published"))
+    deliver_.add_argument("--obligation", metavar="CODE", help=_("record by period: the obligation"))
+    deliver_.add_argument("--period", metavar="LABEL", help=_("the period of --obligation, e.g. 2024-03"))
+    deliver_.add_argument("--plan", metavar="CODE", help=_("the plan of --obligation"))
     deliver_.add_argument("--duration", help=_("10m, 00:10:00 or seconds"))
     for flag in ("url", "title", "note", "issue-number", "page", "participants"):
         deliver_.add_argument("--" + flag)
@@ -162,6 +159,7 @@ def deliver(
         for path in files:
             pending.append(_stream_file(store, path))
         with ctx.session() as s:
+            check_codes(s, plan=to.plan, obligation=to.obligation)
             evidence = Evidence(
                 moment,
                 moment_kind_for(_channels(s, to)),
