@@ -132,7 +132,7 @@ def test_the_page_and_the_feed_show_the_length_as_the_plan_states_it(cli, statio
     )
     page = client.get("/o/forms-durations.ban-tin-cchc.2024-03.1")
     assert page.status_code == 200
-    assert "Thời lượng" in page.text and "10 ± 0.5 phút, ≤ 12 phút" in page.text
+    assert "Thời lượng" in page.text and "10 phút ± 30 giây, ≤ 12 phút" in page.text
     minimum = client.get("/o/forms-durations.toa-dam.2024-H1.1")
     assert "Thời lượng tối thiểu" in minimum.text and "30 phút" in minimum.text
 

@@ -66,6 +66,7 @@ def format_duration(seconds: int) -> str:
     return "".join(f"{n}{u}" for n, u in ((h, "h"), (m, "m"), (s, "s")) if n) or "0s"
 
 
+SECONDS, MINUTES = N_("{seconds} s"), N_("{minutes} min")
 NOMINAL_FORMS = N_('"15 phút", "15 ± 2 phút", "15 +- 2 phút", "15±2m" or "10 phút ± 30 giây"')
 _PLUS_MINUS = re.compile(r"\s*(?:±|\+-|\+/-)\s*")
 _UNIT_AT_END = re.compile(r"(h|giờ|min|m|phút|s|giây)\s*$", re.I)
@@ -153,8 +154,12 @@ def show_length(
 ) -> str:
     """A length as people read it: "15 ± 2 phút", "≥ 10 phút", "≤ 20 phút"."""
     parts = []
-    if nominal:
-        parts.append(_minutes(nominal, _) if not tolerance else f"{_number(nominal)} ± {_minutes(tolerance, _)}")
+    if nominal and not tolerance:
+        parts.append(_minutes(nominal, _))
+    elif nominal and tolerance and nominal % 60 == 0 and tolerance % 60 == 0:
+        parts.append(f"{_number(nominal)} ± {_minutes(tolerance, _)}")
+    elif nominal and tolerance:  # "10 phút ± 30 giây", as the plan writes it
+        parts.append(f"{_minutes(nominal, _)} ± {_(SECONDS).format(seconds=tolerance)}")
     elif minimum:
         parts.append("≥ " + _minutes(minimum, _))
     if maximum:
@@ -167,4 +172,4 @@ def _number(seconds: int) -> str:
 
 
 def _minutes(seconds: int, _: Callable[[str], str]) -> str:
-    return _("{minutes} min").format(minutes=_number(seconds))
+    return _(MINUTES).format(minutes=_number(seconds))
