@@ -117,24 +117,24 @@ def test_csv_opens_in_excel_with_vietnamese_intact(report):
     assert RADIO in text and "\r\n" in text and "\n" not in text.replace("\r\n", "")
     rows = list(csv.reader(io.StringIO(text, newline="")))
     _ = gettext_for("vi")
-    assert rows[0] == [_("Agency"), _("Obligation"), *(_(COLUMNS[k]) for k in COUNTS), _("Rate")]
+    assert rows[0] == [_("Agency"), _("Obligation"), *(_(COLUMNS[k]) for k in COUNTS), _("Rate"), _("Extras")]
     assert rows[0][0] == "Cơ quan"
     assert len(rows) == 1 + len(report["rows"]) + 1
     radio = next(r for r in rows if r[1] == 'Chuyên mục "Cải cách hành chính"')
-    assert radio[0] == RADIO and radio[-1] == "9,09%"  # a Vietnamese decimal comma
+    assert radio[0] == RADIO and radio[-2] == "9,09%"  # a Vietnamese decimal comma
     total = rows[-1]
     assert total[0] == _("Total")
-    assert [int(x) for x in total[2:-1]] == [report["totals"][k] for k in COUNTS]
-    assert total[-1] == "5%"
+    assert [int(x) for x in total[2:-2]] == [report["totals"][k] for k in COUNTS]
+    assert total[-2] == "5%" and total[-1] == "0"  # no extras in the sample
     for row, expected in zip(rows[1:-1], report["rows"]):
-        assert [int(x) for x in row[2:-1]] == [expected[k] for k in COUNTS]
-    assert rows[3][-1] == ""  # nothing decided: no rate
+        assert [int(x) for x in row[2:-2]] == [expected[k] for k in COUNTS]
+    assert rows[3][-2] == ""  # nothing decided: no rate
 
 
 def test_csv_in_english(report):
     rows = list(csv.reader(io.StringIO(to_csv(english(report), BASE).decode("utf-8-sig"), newline="")))
-    assert rows[0][:3] == ["Agency", "Obligation", "Required"] and rows[0][-1] == "Rate"
-    assert rows[2][-1] == "9.09%" and rows[-1][0] == "Total"
+    assert rows[0][:3] == ["Agency", "Obligation", "Required"] and rows[0][-2:] == ["Rate", "Extras"]
+    assert rows[2][-2] == "9.09%" and rows[-1][0] == "Total"
 
 
 def test_names_from_schedule_files_cannot_inject_formulas(report):
@@ -166,10 +166,10 @@ def test_workbook_has_the_reports_numbers_and_links(report):
     table = [[c.value for c in row] for row in summary.iter_rows(min_row=header + 1)]
     assert len(table) == len(report["rows"]) + 1
     for got, row in zip(table, report["rows"]):
-        assert got == [row["agency_name"], row["obligation_title"], *(row[k] for k in COUNTS), row["rate"]]
+        assert got == [row["agency_name"], row["obligation_title"], *(row[k] for k in COUNTS), row["rate"], 0]
     total = list(summary.iter_rows(min_row=summary.max_row))[0]
-    assert [c.value for c in total][2:] == [*(report["totals"][k] for k in COUNTS), report["totals"]["rate"]]
-    assert total[0].font.b and total[-1].number_format.endswith("%")
+    assert [c.value for c in total][2:] == [*(report["totals"][k] for k in COUNTS), report["totals"]["rate"], 0]
+    assert total[0].font.b and total[-2].number_format.endswith("%")
     assert summary.cell(row=header + 1, column=len(COUNTS) + 3).number_format.endswith("%")
 
     detail = wb[_("Detail")]

@@ -483,6 +483,7 @@ MESSAGES = {
     "deadlines-out-of-order": "deadlines must be listed in order, each once",
     "channel-clash": '"social" names a built-in channel (social); give the plan\'s own channel another code',
     "duplicate-codes": 'duplicate obligation code "cchc-radio-tv"',
+    "duration-max-too-short": "max_duration 12m is shorter than the minimum length 13m",
     "duplicate-key": 'duplicate key (found duplicate key "title"',
     "exception-outside-window": "02/04/2024 19:30 is outside the occurrence's window 01/03/2024–31/03/2024",
     "exception-skip-and-move": 'give either "skip: true" or a new "slot" and/or "due"',

@@ -6,20 +6,24 @@ from __future__ import annotations
 
 import argparse
 import mimetypes
+from dataclasses import dataclass
 from pathlib import Path
+
+from sqlalchemy import select
 
 from scheduler.cli.context import DEFAULT_TZ, Context, command
 from scheduler.errors import N_, InputError, SchedulerError
 from scheduler.evidence.checkpoints import public_key_of
 from scheduler.evidence.deliveries import CHANNEL_FIELDS, Evidence, FileRef, moment_kind_for
 from scheduler.evidence.file_rules import PendingFile
-from scheduler.plan.channels import from_definition
+from scheduler.plan.channels import Channel, from_definition
 from scheduler.plan.durations import parse_duration
 from scheduler.plan.periods import parse_moment
 from scheduler.store import checkpoints
 from scheduler.store import ledger as stored_ledger
 from scheduler.store.checkpoints import key_bytes
 from scheduler.store.files import EvidenceStore
+from scheduler.store.known_codes import check_codes
 from scheduler.store.ledger_audit import audit
 from scheduler.store.recording import actor_by_email, record_delivery, record_excuse
 from scheduler.store.tables import OccurrenceRow, PlanRow
@@ -32,7 +36,7 @@ def register(sub: argparse._SubParsersAction, _) -> None:
         _("record a delivered occurrence with its evidence"),
         lambda ctx, a: deliver(
             ctx,
-            a.occurrence,
+            _target_of(a),
             a.by,
             a.at,
             a.duration,
@@ -45,9 +49,12 @@ def register(sub: argparse._SubParsersAction, _) -> None:
             a.supersedes,
         ),
     )
-    deliver_.add_argument("occurrence")
+    deliver_.add_argument("occurrence", nargs="?")
     deliver_.add_argument("--by", required=True, metavar="EMAIL", help=_("the producer recording it"))
     deliver_.add_argument("--at", required=True, metavar="DATETIME", help=_("when it aired or was published"))
+    deliver_.add_argument("--obligation", metavar="CODE", help=_("record by period: the obligation"))
+    deliver_.add_argument("--period", metavar="LABEL", help=_("the period of --obligation, e.g. 2024-03"))
+    deliver_.add_argument("--plan", metavar="CODE", help=_("the plan of --obligation"))
     deliver_.add_argument("--duration", help=_("10m, 00:10:00 or seconds"))
     for flag in ("url", "title", "note"):
         deliver_.add_argument("--" + flag)
@@ -91,9 +98,46 @@ def _stream_file(store: EvidenceStore, path: Path) -> PendingFile:
         return writer.finish()
 
 
+@dataclass(frozen=True)
+class DeliverTo:
+    """What a delivery is recorded against: one occurrence, or an obligation's
+    period (its lowest-numbered open occurrence; an extra once all are met)."""
+
+    occurrence: str | None = None
+    obligation: str | None = None
+    period: str | None = None
+    plan: str | None = None
+
+
+def _target_of(a: argparse.Namespace) -> DeliverTo:
+    """One occurrence, or --obligation with --period: never both, never half."""
+    if a.occurrence and (a.obligation or a.period or a.plan):
+        raise InputError(N_("give either an occurrence or --obligation and --period, not both"))
+    if a.occurrence:
+        return DeliverTo(a.occurrence)
+    if not a.obligation or not a.period:
+        raise InputError(N_("give the occurrence delivered, or --obligation CODE and --period LABEL"))
+    return DeliverTo(None, a.obligation, a.period, a.plan)
+
+
+def _channels(s, to: DeliverTo) -> tuple[tuple[str, ...], tuple[Channel, ...]]:
+    """The channels of what is delivered (and the plan's own), to know whether its moment aired or was published."""
+    query = select(OccurrenceRow)
+    if to.occurrence:
+        query = query.where(OccurrenceRow.id == to.occurrence)
+    else:
+        query = query.where(OccurrenceRow.obligation_code == to.obligation, OccurrenceRow.period == to.period)
+        if to.plan:
+            query = query.where(OccurrenceRow.plan_code == to.plan)
+    row = s.scalars(query.limit(1)).first()
+    if row is None:
+        return (), ()
+    return tuple(row.shown.get("channels", [])), from_definition(s.get(PlanRow, row.plan_code).definition)
+
+
 def deliver(
     ctx: Context,
-    occurrence_id: str,
+    to: DeliverTo,
     by: str,
     at: str,
     duration: str | None,
@@ -120,12 +164,10 @@ def deliver(
         for path in files:
             pending.append(_stream_file(store, path))
         with ctx.session() as s:
-            occurrence = s.get(OccurrenceRow, occurrence_id)
-            channels = tuple(occurrence.shown.get("channels", [])) if occurrence else ()
-            own = from_definition(s.get(PlanRow, occurrence.plan_code).definition) if occurrence else ()
+            check_codes(s, plan=to.plan, obligation=to.obligation)
             evidence = Evidence(
                 moment,
-                moment_kind_for(channels, own),
+                moment_kind_for(*_channels(s, to)),
                 seconds,
                 url or "",
                 title or "",
@@ -136,7 +178,15 @@ def deliver(
                 supersedes,
             )
             result = record_delivery(
-                s, actor_by_email(s, by), evidence, ctx.now, ctx.settings.base_url, occurrence_id=occurrence_id
+                s,
+                actor_by_email(s, by),
+                evidence,
+                ctx.now,
+                ctx.settings.base_url,
+                occurrence_id=to.occurrence,
+                obligation=to.obligation,
+                period=to.period,
+                plan=to.plan,
             )
             for p in pending:
                 store.commit(p)
@@ -145,6 +195,8 @@ def deliver(
             store.discard(p)
     _ = ctx._
     ctx.out.write(_("entry {seq}: delivery for {id} recorded").format(seq=result.seq, id=result.occurrence) + "\n")
+    if result.extra:
+        ctx.out.write(_("an extra: every occurrence of this period was already met") + "\n")
     if result.state:
         ctx.out.write(_("state: {state}").format(state=_(result.state)) + "\n")
     for message, params in result.reasons:

@@ -23,6 +23,7 @@ from scheduler.plan.periods import parse_date
 from scheduler.plan.production import read_files, read_texts, schedule_paths
 from scheduler.plan.rolling import roll
 from scheduler.store.files import atomic_write
+from scheduler.store.known_codes import check_codes
 from scheduler.store.loading import save_schedules
 from scheduler.store.schedule import Filters, find_milestones, find_occurrences
 
@@ -142,6 +143,7 @@ def _write(ctx: Context, fmt: str, records: list[dict], table_text) -> None:
 def occurrences(ctx: Context, fmt: str, **wanted: str | None) -> None:
     selection, _, _ = filters(**wanted)
     with ctx.session() as session:
+        check_codes(session, plan=selection.plan, agency=selection.agency, obligation=selection.obligation)
         rows = find_occurrences(session, selection)
     _write(
         ctx,
@@ -154,6 +156,7 @@ def occurrences(ctx: Context, fmt: str, **wanted: str | None) -> None:
 def milestones(ctx: Context, fmt: str, **wanted: str | None) -> None:
     selection, first, last = filters(**wanted)
     with ctx.session() as session:
+        check_codes(session, plan=selection.plan, agency=selection.agency, obligation=selection.obligation)
         pairs = find_milestones(session, selection, first, last)
     _write(
         ctx,

@@ -11,6 +11,7 @@ from scheduler.compliance.status import report_period
 from scheduler.errors import N_, InputError
 from scheduler.store.compliance import Scope
 from scheduler.store.files import atomic_write
+from scheduler.store.known_codes import check_codes, check_period
 from scheduler.store.reporting import compliance_report
 
 
@@ -36,11 +37,14 @@ def register(sub: argparse._SubParsersAction, _) -> None:
 def build(
     ctx: Context, period: str, plan: str | None, agency: str | None, obligation: str | None, cutoff: bool
 ) -> dict:
+    wanted = report_period(period, cutoff)
     with ctx.session() as s:
+        check_codes(s, plan=plan, agency=agency, obligation=obligation)
+        check_period(s, wanted)
         return compliance_report(
             s,
             plan,
-            report_period(period, cutoff),
+            wanted,
             ctx.now,
             Scope(plan, agency, obligation),
             ctx.settings.at_risk_days,

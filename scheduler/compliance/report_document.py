@@ -19,11 +19,13 @@ from scheduler.compliance.report_text import (
     is_web,
     last_day,
     names_of,
+    obligation_label,
     percent,
     period_words,
     subject,
 )
 from scheduler.compliance.status import COUNTS
+from scheduler.i18n import gettext_for
 
 
 def _evidence(e: dict[str, Any], base_url: str) -> dict[str, Any]:
@@ -101,4 +103,5 @@ def to_html(report: Report, base_url: str) -> str:
         open=t["pending"] + t["at_risk"],
         percent=lambda rate: percent(rate, lang) or "—",
         heatmap=Markup(heatmap_svg(report)),
+        label_of=lambda row: obligation_label(row, gettext_for(lang)),
     )

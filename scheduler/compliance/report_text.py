@@ -32,6 +32,16 @@ COLUMNS = {
     "excused": N_("Excused"),
     "cancelled": N_("Cancelled"),
 }
+SURPLUS = N_("Extras")  # delivered beyond what is owed: beside the counts, never in them
+AT_LEAST = N_("at least")
+
+
+def obligation_label(row: dict[str, Any], _: Gettext) -> str:
+    """An obligation's title; "(tối thiểu)" / "(at least)" after it when its count is a minimum."""
+    title = str(row["obligation_title"])
+    return f"{title} ({_(AT_LEAST)})" if row.get("minimum") else title
+
+
 # Shown through _(status) and _(kind); listed so that extraction finds them.
 NAMES = (
     N_("pending"),
@@ -150,11 +160,17 @@ def to_csv(report: Report, base_url: str = "") -> bytes:
     lang, _ = report["lang"], gettext_for(report["lang"])
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([_("Agency"), _("Obligation"), *(_(COLUMNS[k]) for k in COUNTS), _("Rate")])
+    writer.writerow([_("Agency"), _("Obligation"), *(_(COLUMNS[k]) for k in COUNTS), _("Rate"), _(SURPLUS)])
     for r in report["rows"]:
         writer.writerow(
-            [_safe(r["agency_name"]), _safe(r["obligation_title"]), *(r[k] for k in COUNTS), percent(r["rate"], lang)]
+            [
+                _safe(r["agency_name"]),
+                _safe(obligation_label(r, _)),
+                *(r[k] for k in COUNTS),
+                percent(r["rate"], lang),
+                r.get("surplus", 0),
+            ]
         )
     t = report["totals"]
-    writer.writerow([_("Total"), "", *(t[k] for k in COUNTS), percent(t["rate"], lang)])
+    writer.writerow([_("Total"), "", *(t[k] for k in COUNTS), percent(t["rate"], lang), t.get("surplus", 0)])
     return ("\ufeff" + out.getvalue()).encode("utf-8")

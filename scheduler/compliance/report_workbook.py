@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from scheduler.compliance.report_text import (
     COLUMNS,
+    SURPLUS,
     Gettext,
     Report,
     absolute_link,
@@ -19,6 +20,7 @@ from scheduler.compliance.report_text import (
     is_web,
     last_day,
     names_of,
+    obligation_label,
     period_words,
     subject,
 )
@@ -95,17 +97,18 @@ def _summary(ws: Worksheet, report: Report, _: Gettext) -> None:
     first = (
         _header(
             ws,
-            [_("Agency"), _("Obligation"), *(_(COLUMNS[k]) for k in COUNTS), _("Rate")],
-            [34, 60, *([11] * len(COUNTS)), 10],
+            [_("Agency"), _("Obligation"), *(_(COLUMNS[k]) for k in COUNTS), _("Rate"), _(SURPLUS)],
+            [34, 60, *([11] * len(COUNTS)), 10, 11],
         )
         + 1
     )
     for r in report["rows"]:
-        cells = _append(ws, [r["agency_name"], r["obligation_title"], *(r[k] for k in COUNTS), r["rate"]])
-        cells[-1].number_format = "0.0%"
+        row = [r["agency_name"], obligation_label(r, _), *(r[k] for k in COUNTS), r["rate"], r.get("surplus", 0)]
+        cells = _append(ws, row)
+        cells[-2].number_format = "0.0%"
     t = report["totals"]
-    cells = _append(ws, [_("Total"), "", *(t[k] for k in COUNTS), t["rate"]], bold=True)
-    cells[-1].number_format = "0.0%"
+    cells = _append(ws, [_("Total"), "", *(t[k] for k in COUNTS), t["rate"], t.get("surplus", 0)], bold=True)
+    cells[-2].number_format = "0.0%"
     for c in cells:
         c.border = Border(top=Side(style="thin"))
     if report["rows"]:

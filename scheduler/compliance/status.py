@@ -107,18 +107,32 @@ def tally(statuses: Iterable[str]) -> dict[str, Any]:
     return {**counts, "rate": rate(counts)}
 
 
+def surplus(entries: Iterable[Entry], now: datetime) -> int:
+    """Extras delivered beyond what is owed, as of ``now``: shown beside the
+    counts, never counted in them (a minimum welcomes more; a quota notes it)."""
+    return sum(1 for e in active_as_of(entries, now) if e.extra and e.kind == "delivery")
+
+
 def summarize(
     facts: list[Facts], entries: list[Entry], now: datetime, risk_until: datetime
 ) -> tuple[dict[str, str], dict[tuple[str, str], dict[str, Any]], dict[str, Any]]:
-    """Status per occurrence; counts per (agency, obligation); totals."""
+    """Status per occurrence; counts and ``surplus`` per (agency, obligation); totals."""
     by_occurrence: dict[str, list[Entry]] = {}
     for e in entries:
         by_occurrence.setdefault(e.occurrence, []).append(e)
     statuses = {o.id: status(o, by_occurrence.get(o.id, []), now, risk_until) for o in facts}
-    groups: dict[tuple[str, str], list[str]] = {}
+    groups: dict[tuple[str, str], list[Facts]] = {}
     for o in facts:
-        groups.setdefault((o.agency, o.obligation), []).append(statuses[o.id])
-    return statuses, {k: tally(v) for k, v in sorted(groups.items())}, tally(statuses.values())
+        groups.setdefault((o.agency, o.obligation), []).append(o)
+    counted = {
+        k: {
+            **tally(statuses[o.id] for o in v),
+            "surplus": surplus((e for o in v for e in by_occurrence.get(o.id, [])), now),
+        }
+        for k, v in sorted(groups.items())
+    }
+    totals = {**tally(statuses.values()), "surplus": sum(g["surplus"] for g in counted.values())}
+    return statuses, counted, totals
 
 
 @dataclass(frozen=True)

@@ -64,6 +64,9 @@ class Target:
     channels: tuple[str, ...]
     number: int
     own: tuple[Channel, ...] = ()  # the plan's own channels
+    duration: int | None = None  # the nominal length the plan states, seconds
+    tolerance: int | None = None  # how far short of it still conforms
+    max_duration: int | None = None
 
 
 @dataclass(frozen=True)
@@ -178,20 +181,53 @@ def judge(
             id=target.id,
             seq=met.seq,
         )
-    reasons: list[tuple[str, dict[str, object]]] = []
-    if target.min_duration and evidence.duration is not None and evidence.duration < target.min_duration:
-        reasons.append(
-            (
-                N_("shorter than the minimum: {duration} min < {minimum} min"),
-                {"duration": f"{evidence.duration / 60:.3g}", "minimum": f"{target.min_duration / 60:.3g}"},
-            )
-        )
+    reasons = _length_reasons(target, evidence.duration)
     return Verdict(
         not reasons,
         evidence.moment >= target.window_end,
         tuple(reasons),
         evidence_gaps(target.channels, evidence, target.own),
     )
+
+
+def _length_reasons(target: Target, duration: int | None) -> list[tuple[str, dict[str, object]]]:
+    """Shorter than the minimum (a stated length less its tolerance) or longer
+    than a stated maximum does not conform; longer without a maximum does."""
+    if duration is None:
+        return []
+    reasons: list[tuple[str, dict[str, object]]] = []
+    if target.min_duration and duration < target.min_duration:
+        if target.duration and target.tolerance:
+            reasons.append(
+                (
+                    N_("shorter than {nominal} ± {tolerance} min: {duration} min < {minimum} min"),
+                    {
+                        "nominal": _min(target.duration),
+                        "tolerance": _min(target.tolerance),
+                        "duration": _min(duration),
+                        "minimum": _min(target.min_duration),
+                    },
+                )
+            )
+        else:
+            reasons.append(
+                (
+                    N_("shorter than the minimum: {duration} min < {minimum} min"),
+                    {"duration": _min(duration), "minimum": _min(target.min_duration)},
+                )
+            )
+    if target.max_duration and duration > target.max_duration:
+        reasons.append(
+            (
+                N_("longer than the maximum: {duration} min > {maximum} min"),
+                {"duration": _min(duration), "maximum": _min(target.max_duration)},
+            )
+        )
+    return reasons
+
+
+def _min(seconds: int) -> str:
+    return f"{seconds / 60:.3g}"
 
 
 def _show(moment: datetime) -> str:

@@ -22,6 +22,7 @@ from icalendar import Alarm, Calendar, Event, Timezone, TimezoneStandard
 from scheduler.errors import N_
 from scheduler.i18n import pick
 from scheduler.plan.channels import BUILT_IN, Channel, channel
+from scheduler.plan.durations import show_length
 
 Gettext = Callable[[str], str]
 PRODID = "-//Media Production Scheduler//Lich san xuat tuyen truyen 1.0//VI"
@@ -128,6 +129,24 @@ def minutes_text(seconds: int | None, _: Gettext) -> str:
     return _("{minutes} min").format(minutes=round(seconds / 60))
 
 
+def stated_length(shown: Mapping[str, Any]) -> bool:
+    """Whether the plan states a length (nominal or maximum), not only a minimum."""
+    return bool(shown.get("duration") or shown.get("max_duration"))
+
+
+def length_text(shown: Mapping[str, Any], _: Gettext) -> str:
+    """ "15 ± 2 phút" where the plan states it; else the minimum, as before."""
+    if not stated_length(shown):
+        return minutes_text(shown.get("min_duration"), _)
+    return show_length(
+        shown.get("min_duration"),
+        shown.get("duration"),
+        shown.get("duration_tolerance"),
+        shown.get("max_duration"),
+        _,
+    )
+
+
 DONE_VERBS = {c.code: c.done for c in BUILT_IN}  # aired, published, checked, held, put up, issued, posted
 
 
@@ -161,8 +180,8 @@ def summary(
     name = _pick(lang, (shown.get("name", ""), shown.get("name_en", "")))
     if name:  # a named deadline: "Báo cáo kết quả … — Báo cáo 6 tháng (ngày 15/06/2026)"
         text = f"{title} — {name} ({which})"
-    if shown.get("min_duration"):
-        text += f" ({minutes_text(shown['min_duration'], _)})"
+    if shown.get("min_duration") or shown.get("max_duration"):
+        text += f" ({length_text(shown, _)})"
     if shown["status"] == "cancelled":
         text = _("[Cancelled] {summary}").format(summary=text)
     done = delivery_text(shown, delivery, ZoneInfo(tz), _)
@@ -193,7 +212,9 @@ def description(occ: StoredOccurrence, names: Names, lang: str, _: Gettext) -> s
     lines.append(_("Due: {moment}").format(moment=_local(s["due"], tz).strftime("%d/%m/%Y %H:%M")))
     if s.get("slot"):
         lines.append(_("Air slot: {moment}").format(moment=_local(s["slot"], tz).strftime("%d/%m/%Y %H:%M")))
-    if s.get("min_duration"):
+    if stated_length(s):
+        lines.append(_("Length: {duration}").format(duration=length_text(s, _)))
+    elif s.get("min_duration"):
         lines.append(_("Minimum duration: {duration}").format(duration=minutes_text(s["min_duration"], _)))
     lines.append(
         _("Channels: {channels}").format(channels=channel_names(s.get("channels", []), names.channels, lang, _))

@@ -102,6 +102,9 @@ class Obligation:
     reports_through: str = ""  # and through whom, if anyone
     consolidated: bool = False  # the plan's consolidated report: the daemon drafts it for each occurrence
     report_cutoff: bool = False  # its periods follow the Nghị định 09/2019 cut-off
+    duration: timedelta | None = None  # the nominal length a plan states ("15 ± 2 phút")
+    duration_tolerance: timedelta | None = None  # how far short of it still conforms
+    max_duration: timedelta | None = None  # longer than this does not conform
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from typing import Any
 
 from scheduler.errors import N_
 from scheduler.plan.cadence import Window
+from scheduler.plan.durations import Length
 from scheduler.plan.groups import hosts, is_group
 from scheduler.plan.milestones import Milestone, milestones_of, template_for
 from scheduler.plan.model import Obligation, Plan
@@ -52,6 +53,7 @@ class Occurrence:
     member: str = ""  # the group member it was created for (plan/groups.py); "" when the host is no group
     name: str = ""  # a named deadline's name ("Báo cáo 6 tháng")
     name_en: str = ""
+    length: tuple[tuple[str, int], ...] = ()  # the plan's stated length, seconds: duration, tolerance, maximum
 
     @property
     def label(self) -> str:
@@ -83,6 +85,7 @@ class Occurrence:
             "reason": self.reason,
             "milestones": [[m.step, m.title, m.title_en, m.day.isoformat()] for m in self.milestones],
             **named,
+            **dict(self.length),  # only when the plan states them: files of before keep their revisions
         }
 
 
@@ -132,6 +135,20 @@ def slot_mismatches(obligation: Obligation, plan: Plan) -> list[tuple[str, int, 
 
 def _local(day: date, at: time, plan: Plan) -> datetime:
     return datetime.combine(day, at, tzinfo=plan.tz)
+
+
+def _seconds(length: timedelta | None) -> int | None:
+    return int(length.total_seconds()) if length else None
+
+
+def stated_length(obligation: Obligation) -> tuple[tuple[str, int], ...]:
+    """The nominal length, tolerance and maximum a plan states, as shown keys."""
+    found = (
+        ("duration", obligation.duration),
+        ("duration_tolerance", obligation.duration_tolerance),
+        ("max_duration", obligation.max_duration),
+    )
+    return tuple((k, int(v.total_seconds())) for k, v in found if v is not None)
 
 
 def expand_obligation(plan: Plan, obligation: Obligation) -> list[Occurrence]:
@@ -187,13 +204,16 @@ def _owed(plan: Plan, obligation: Obligation, agency: str, member: str) -> list[
                     coordination=obligation.coordination,
                     topics=obligation.topics,
                     audiences=obligation.audiences,
-                    min_duration=int(obligation.min_duration.total_seconds()) if obligation.min_duration else None,
+                    min_duration=_seconds(
+                        Length(obligation.min_duration, obligation.duration, obligation.duration_tolerance).minimum
+                    ),
                     status=status,
                     reason=reason,
                     milestones=milestones_of(oid, due.date(), steps, calendar),
                     member=member,
                     name=window.name,
                     name_en=window.name_en,
+                    length=stated_length(obligation),
                 )
             )
     return found

@@ -39,9 +39,11 @@ def production_fields(reader: Reader, node: Node, plan: Plan, obligation: Obliga
         changes["reminders"] = tuple(recipients)
     if node.has("reminder_policy"):
         changes["reminder_policy"] = reminder_settings(reader, node)
+    extra_air_dates = False
     if node.has("slots"):
         slots = node.child("slots")
-        if reader.mapping(slots, ("rule", "at"), ()) and slots.has("rule") and slots.has("at"):
+        if reader.mapping(slots, ("rule", "at"), ("beyond_quota",)) and slots.has("rule") and slots.has("at"):
+            extra_air_dates = _beyond_quota(reader, slots)
             changes["slots"] = reader.convert(
                 slots, lambda v: parse_slots(v["rule"], v["at"], plan.period.start, plan.tz)
             )
@@ -56,6 +58,8 @@ def production_fields(reader: Reader, node: Node, plan: Plan, obligation: Obliga
         obligation = replace(obligation, adjustments=obligation.adjustments + adjustments)
     if obligation.slots and node.has("slots"):
         mismatches = slot_mismatches(obligation, plan)
+        if extra_air_dates:  # said: more slots than owed are extra air dates; fewer still warns
+            mismatches = [m for m in mismatches if m[1] < m[2]]
         if mismatches:
             sample = ", ".join(f"{p}: {n}/{q}" for p, n, q in mismatches[:4])
             reader.warn(
@@ -68,6 +72,25 @@ def production_fields(reader: Reader, node: Node, plan: Plan, obligation: Obliga
                 sample=sample,
             )
     return obligation
+
+
+BEYOND_QUOTA = {"extra": "extra", "thêm": "extra"}
+
+
+def _beyond_quota(reader: Reader, slots: Node) -> bool:
+    """``beyond_quota: extra``: the slots past what a window owes are extra
+    air dates, not owed; saying so silences the warning for them."""
+    if not slots.has("beyond_quota"):
+        return False
+    value = " ".join(str(slots.value["beyond_quota"]).lower().split())
+    if value not in BEYOND_QUOTA:
+        reader.fail(
+            slots.child("beyond_quota"),
+            N_('expected "extra" (the slots past the quota are extra air dates, not owed), got "{value}"'),
+            value=slots.value["beyond_quota"],
+        )
+        return False
+    return True
 
 
 def reminder_settings(reader: Reader, node: Node) -> tuple[tuple[str, object], ...]:

@@ -15,7 +15,7 @@ from scheduler.errors import N_
 from scheduler.plan.cadence import MAX_SLOTS, AirSlots, Cadence
 from scheduler.plan.cadence_forms import parse_cadence
 from scheduler.plan.channel_file import channel_refs, read_channels
-from scheduler.plan.durations import parse_duration
+from scheduler.plan.durations import read_length
 from scheduler.plan.groups import with_members
 from scheduler.plan.model import AGENCY_KINDS, Agency, Named, Obligation, Plan
 from scheduler.plan.periods import Period, parse_date, parse_period, parse_time
@@ -35,6 +35,8 @@ OBLIGATION_FIELDS = (
         "coordination",
         "may_record",
         "min_duration",
+        "duration",
+        "max_duration",
         "topics",
         "audiences",
         "milestones",
@@ -205,7 +207,7 @@ def _obligation(reader: Reader, node: Node, plan: Plan) -> Obligation | None:
             node.child("cadence"),
             lambda v: parse_cadence(v, plan.period.start, plan.tz, plan.due_time, plan.period.end),
         )
-    min_duration = reader.convert(node.child("min_duration"), parse_duration) if node.has("min_duration") else None
+    length = read_length(reader, node)
     if cadence is None or not channels or not code:
         return None
     obligation = Obligation(
@@ -217,7 +219,10 @@ def _obligation(reader: Reader, node: Node, plan: Plan) -> Obligation | None:
         cadence=cadence,
         coordinators=_refs(reader, node, "coordinators", agencies, unknown_agency),
         coordination=reader.text(node, "coordination"),
-        min_duration=min_duration,
+        min_duration=length.min_duration,
+        duration=length.duration,
+        duration_tolerance=length.duration_tolerance,
+        max_duration=length.max_duration,
         may_record=_refs(
             reader,
             node,

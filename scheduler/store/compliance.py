@@ -105,7 +105,29 @@ def totals(
         counts[status] += count
         if status != "cancelled":
             counts["required"] += count
-    return {k: {**v, "rate": rate(v)} for k, v in sorted(groups.items())}
+    extras = _surplus(session, scope, period, tz, now)
+    return {k: {**v, "rate": rate(v), "surplus": extras.get(k, 0)} for k, v in sorted(groups.items())}
+
+
+def _surplus(session: Session, scope: Scope, period: ReportPeriod, tz: ZoneInfo, now: datetime) -> dict:
+    """Active extra deliveries per (agency, obligation) as of ``now`` (``status.surplus`` in SQL)."""
+    later = aliased(LedgerRow)
+    query = (
+        select(OccurrenceRow.agency_code, OccurrenceRow.obligation_code, func.count())
+        .join(LedgerRow, LedgerRow.occurrence_id == OccurrenceRow.id)
+        .where(
+            LedgerRow.recorded_at <= now,
+            LedgerRow.extra.is_(True),
+            LedgerRow.kind == "delivery",
+            ~exists().where(
+                later.occurrence_id == LedgerRow.occurrence_id,
+                later.supersedes == LedgerRow.seq,
+                later.recorded_at <= now,
+            ),
+        )
+        .group_by(OccurrenceRow.agency_code, OccurrenceRow.obligation_code)
+    )
+    return {(a, ob): n for a, ob, n in session.execute(_scoped(query, scope, period, tz))}
 
 
 def statuses(

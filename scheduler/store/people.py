@@ -10,17 +10,12 @@ from sqlalchemy.orm import Session
 
 from scheduler.errors import N_, InputError
 from scheduler.people.accounts import FeedScope, check_lang, check_roles, normalize_email, token_digest
-from scheduler.store.tables import AgencyRow, ApiTokenRow, ObligationRow, PlanRow, SubscriptionRow, UserRow
+from scheduler.store.known_codes import check_codes
+from scheduler.store.tables import ApiTokenRow, SubscriptionRow, UserRow
 
 
 def _check_agency(session: Session, code: str | None) -> None:
-    if code and session.scalar(select(AgencyRow.code).where(AgencyRow.code == code).limit(1)) is None:
-        known = sorted(set(session.scalars(select(AgencyRow.code))))
-        raise InputError(
-            N_('--agency: no agency "{value}" in the loaded plans (known: {allowed})'),
-            value=code,
-            allowed=", ".join(known) or "-",
-        )
+    check_codes(session, agency=code)
 
 
 def add_user(
@@ -99,14 +94,7 @@ def subscribe(
     session: Session, email: str, scope: FeedScope, token: str, now: datetime, lang: str = "vi"
 ) -> SubscriptionRow:
     """A new subscription; an unknown address becomes an editor (reading ``lang``) first."""
-    _check_agency(session, scope.agency)
-    if scope.plan and session.get(PlanRow, scope.plan) is None:
-        raise InputError(N_('--plan: no plan "{value}" is loaded'), value=scope.plan)
-    if (
-        scope.obligation
-        and session.scalar(select(ObligationRow.code).where(ObligationRow.code == scope.obligation).limit(1)) is None
-    ):
-        raise InputError(N_('--obligation: no obligation "{value}" in the loaded plans'), value=scope.obligation)
+    check_codes(session, agency=scope.agency, plan=scope.plan, obligation=scope.obligation)
     user = find_user(session, email) or add_user(session, email, ["editor"], None, "", lang, now)
     if user.disabled:
         raise InputError(N_("{email} is disabled"), email=user.email)

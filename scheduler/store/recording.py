@@ -72,6 +72,9 @@ def _target(session: Session, row: OccurrenceRow) -> Target:
         tuple(row.shown.get("channels", [])),
         row.number,
         from_definition(plan.definition),
+        row.shown.get("duration"),
+        row.shown.get("duration_tolerance"),
+        row.shown.get("max_duration"),
     )
 
 

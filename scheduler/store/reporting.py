@@ -69,10 +69,9 @@ def compliance_report(
     agency_rows = list(session.scalars(select(AgencyRow).where(AgencyRow.plan_code == plan.code)))
     agencies = {a.code: (a.name, a.name_en) for a in agency_rows}
     kinds = {a.code: a.kind for a in agency_rows}
-    obligations = {
-        o.code: (o.title, o.title_en)
-        for o in session.scalars(select(ObligationRow).where(ObligationRow.plan_code == plan.code))
-    }
+    obligation_rows = list(session.scalars(select(ObligationRow).where(ObligationRow.plan_code == plan.code)))
+    obligations = {o.code: (o.title, o.title_en) for o in obligation_rows}
+    minimums = {o.code for o in obligation_rows if (o.definition or {}).get("minimum")}
     topics = {t["code"]: (t["title"], t["title_en"]) for t in plan.definition.get("topics", [])}
     entries = entries_by_occurrence(session, [o.id for o, _ in listed], now)
     superseded = {e.supersedes for rows in entries.values() for e in rows if e.supersedes}
@@ -143,6 +142,7 @@ def compliance_report(
             "obligation": ob,
             "obligation_title": pick(lang, *obligations.get(ob, (ob, ""))),
             **counts,
+            "minimum": ob in minimums,
         }
         for (a, ob), counts in groups.items()
     ]
@@ -269,7 +269,7 @@ def report_file(document: dict, fmt: str, base_url: str) -> ReportFile:
 
 def _sum(rows: list[dict]) -> dict:
     counts = {k: sum(r[k] for r in rows) for k in COUNTS}
-    return {**counts, "rate": rate(counts)}
+    return {**counts, "rate": rate(counts), "surplus": sum(r.get("surplus", 0) for r in rows)}
 
 
 def _groups(session: Session, plan: str, agency: str | None) -> dict[str, list[str]]:

@@ -95,6 +95,7 @@ def save_plan(
         definition = {
             **_jsonable(dataclasses.replace(ob, cadence=None)),
             "reminder_policy": _jsonable(dict(ob.reminder_policy)),
+            "minimum": bool(getattr(ob.cadence, "minimum", False)),  # "tối thiểu": reports say "at least"
         }
         session.merge(
             ObligationRow(

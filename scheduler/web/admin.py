@@ -20,6 +20,7 @@ from scheduler.errors import N_, SchedulerError
 from scheduler.i18n import gettext_for, pick
 from scheduler.people.accounts import ROLES
 from scheduler.store import people
+from scheduler.store.known_codes import UNKNOWN
 from scheduler.store.tables import AgencyRow, ApiTokenRow, LoadRow, OccurrenceRow, PlanRow, SubscriptionRow, UserRow
 from scheduler.web.auth import LINK_VALID, SessionUser, new_password_link
 from scheduler.web.deps import ClockDep, DatabaseDep, Posted, Services, ServicesDep, ViewsDep, form_post, signed_in
@@ -41,7 +42,7 @@ FIELDS = {
     '"{value}" is not an email address': "email",
     "{email} is already a user": "email",
     "a producer records for one agency: give --agency": "agency",
-    '--agency: no agency "{value}" in the loaded plans (known: {allowed})': "agency",
+    UNKNOWN["agency"]: "agency",
     '--role: expected one or more of {allowed}, got "{value}"': "roles",
     '--lang: expected "vi" or "en", got "{value}"': "lang",
 }

@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from scheduler.bounds import LIMITS, MAX_ID, SHORT, TEXT, check_text, parse_id
 from scheduler.compliance.report_files import FORMATS
+from scheduler.compliance.status import report_period
 from scheduler.errors import N_, SchedulerError
 from scheduler.evidence.deliveries import CHANNEL_FIELDS, DeliveryError, Evidence, FileRef
 from scheduler.evidence.ledger import parse_content
@@ -24,6 +25,7 @@ from scheduler.plan.periods import parse_moment
 from scheduler.store import ledger as stored_ledger
 from scheduler.store.compliance import Scope
 from scheduler.store.database import Database
+from scheduler.store.known_codes import check_codes, check_period
 from scheduler.store.recording import NotFound, precheck, record_delivery, record_excuse, refuse
 from scheduler.store.reporting import period_report, report_file
 from scheduler.store.tables import OccurrenceRow
@@ -300,6 +302,8 @@ def compliance(
         except SchedulerError as e:
             raise DeliveryError("as_of", e.message, **e.params) from None
     with services.db.transaction() as s:
+        check_codes(s, "", plan=plan, agency=agency, obligation=obligation)  # 422 at the parameter, codes listed
+        check_period(s, report_period(period, cutoff), "")
         document = period_report(
             s,
             period,

@@ -30,6 +30,7 @@ from scheduler.plan.workdays import WorkCalendar
 from scheduler.store import people
 from scheduler.store.calendar import Choices, choices, day_bounds, milestones_between, shown_between
 from scheduler.store.database import Database
+from scheduler.store.known_codes import UNKNOWN
 from scheduler.store.schedule import Filters
 from scheduler.store.tables import PlanRow, SubscriptionRow
 from scheduler.store.watch import calendar_of
@@ -75,22 +76,21 @@ def scope_query(scope: FeedScope, **extra: str) -> str:
 def check_scope(scope: FeedScope, known: Choices) -> None:
     """Raise the store's own InputError for a filter that names nothing loaded."""
     check_channel(scope.channel)
-    if scope.plan and scope.plan not in known.plans:
-        raise InputError(N_('--plan: no plan "{value}" is loaded'), value=scope.plan)
-    if scope.agency and scope.agency not in known.agencies:
-        raise InputError(
-            N_('--agency: no agency "{value}" in the loaded plans (known: {allowed})'),
-            value=scope.agency,
-            allowed=", ".join(sorted(known.agencies)) or "-",
-        )
-    if scope.obligation and scope.obligation not in known.obligations:
-        raise InputError(N_('--obligation: no obligation "{value}" in the loaded plans'), value=scope.obligation)
+    for name, value, among in (
+        ("plan", scope.plan, known.plans),
+        ("agency", scope.agency, known.agencies),
+        ("obligation", scope.obligation, known.obligations),
+    ):
+        if value and value not in among:
+            allowed = ", ".join(sorted(among)) or "-"
+            raise InputError(UNKNOWN[name], flag="--" + name, value=value, allowed=allowed)
 
 
 def problem(error: SchedulerError, _, field: str | None = None) -> dict:
     """An error for the page, near its field: the store's messages name it as ``--agency: …``."""
     text = error.render(_)
-    field = field or next((f for f in FIELDS if error.message.startswith(f"--{f}: ")), None)
+    flag = str(error.params.get("flag", ""))
+    field = field or next((f for f in FIELDS if error.message.startswith(f"--{f}: ") or flag == f"--{f}"), None)
     if field and text.startswith(f"--{field}: "):
         text = text[len(field) + 4 :]
     return {"field": field, "message": text}

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from scheduler.compliance.report_files import FORMATS
-from scheduler.compliance.report_text import COLUMNS, date_range, period_words
+from scheduler.compliance.report_text import COLUMNS, date_range, obligation_label, period_words
 from scheduler.compliance.rollup import flat
 from scheduler.compliance.status import PeriodError
 from scheduler.errors import N_, SchedulerError
@@ -241,7 +241,7 @@ def agency_page(
             {
                 **counts(r, user.lang),
                 "key": r["obligation"],
-                "name": r["obligation_title"],
+                "name": obligation_label(r, _),
                 "href": base + quote(r["obligation"]) + "?" + sel.query(),
             }
             for r in doc["rows"]

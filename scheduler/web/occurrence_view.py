@@ -19,7 +19,7 @@ from scheduler.compliance.status import status as status_of
 from scheduler.errors import N_
 from scheduler.evidence.deliveries import Target, choose_target, moment_kind_for
 from scheduler.evidence.ledger import parse_content
-from scheduler.feeds.ical import channel_names, minutes_text, period_text, summary
+from scheduler.feeds.ical import channel_names, length_text, period_text, stated_length, summary
 from scheduler.i18n import pick
 from scheduler.people.permissions import Actor, may_open_evidence, may_record
 from scheduler.plan.channels import EVIDENCE, EVIDENCE_FIELDS, evidence_of, from_definition
@@ -263,7 +263,8 @@ def occurrence_context(
         "window_last": o.window_end.astimezone(tz) - timedelta(days=1),
         "due": o.due.astimezone(tz),
         "slot": o.slot.astimezone(tz) if o.slot else None,
-        "min_duration": minutes_text(shown.get("min_duration"), _),
+        "min_duration": length_text(shown, _),
+        "length_stated": stated_length(shown),
         "channels": channel_names(shown.get("channels", []), from_definition(plan.definition), lang, _),
         "topics": "; ".join(pick(lang, *topics.get(t, (t, ""))) for t in shown.get("topics", [])),
         "milestones": list(
