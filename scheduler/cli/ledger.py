@@ -49,7 +49,17 @@ def register(sub: argparse._SubParsersAction, _) -> None:
             a.supersedes,
         ),
     )
-    deliver_.add_argument("occurrence", nargs="?")
+    # Twenty flags would make a nine-line usage: say the shape, the options list them all.
+    deliver_.usage = "\n".join(
+        (
+            "%(prog)s [-h] --by EMAIL --at DATETIME",
+            " " * 23 + "(OCCURRENCE | --obligation CODE --period LABEL [--plan CODE])",
+            " " * 23 + "[" + _("evidence options") + "]",
+        )
+    )
+    deliver_.add_argument(
+        "occurrence", nargs="?", metavar="OCCURRENCE", help=_("the occurrence's id (or give --obligation and --period)")
+    )
     deliver_.add_argument("--by", required=True, metavar="EMAIL", help=_("the producer recording it"))
     deliver_.add_argument("--at", required=True, metavar="DATETIME", help=_("when it aired or was published"))
     deliver_.add_argument("--obligation", metavar="CODE", help=_("record by period: the obligation"))
