@@ -503,44 +503,74 @@ def test_the_plans_load_together_into_the_database(cli):
 
 # The consolidated periodic report: issued by the agency that owes it, signed
 # with the title of that agency's kind. The daemon's report job runs in
-# ``remind``; its day depends on the report's period, so the days around the
-# half-year deadline (15/06/2026) are run until the report is written.
+# ``remind``; the day it drafts a report is its own choice, so days are run
+# one by one until the report is written.
 
 
-def _first_report(cli, outputs: Path, plan_code: str) -> Path:
+def _first_report(cli, outputs: Path, plan_code: str, first: date, last: date) -> tuple[Path, date]:
     folder = outputs / "reports"
-    day = date(2026, 6, 8)
-    while day <= date(2026, 7, 15):
+    day = first
+    while day <= last:
         result = cli("remind", "--now", f"{day.isoformat()} 09:00")
         assert result.code == 0, result.err
         found = sorted(folder.glob(f"compliance-{plan_code}-*.html")) if folder.is_dir() else []
         if found:
-            return found[0]
+            return found[0], day
         day += timedelta(days=1)
-    raise AssertionError(f"no periodic report for {plan_code} from 08/06 to 15/07/2026")
+    raise AssertionError(f"no periodic report for {plan_code} from {first} to {last}")
+
+
+def _load(cli, monkeypatch, plan_code: str) -> None:
+    monkeypatch.delenv("SMTP_HOST", raising=False)  # mail goes to .eml files
+    result = cli("load", PLANS / f"{plan_code}.yaml", "--now", "2026-01-21 09:00")
+    assert result.code == 0, result.err
+
+
+def _signed(report: Path) -> tuple[str, str]:
+    tree = Tree()
+    tree.feed(report.read_text(encoding="utf-8"))
+    return tree.root.one("div", cls="issuer").text(), tree.root.one("p", cls="signer").text()
+
+
+SIGNERS = [
+    (COMMUNE, "ỦY BAN NHÂN DÂN XÃ THANH MINH", "CHỦ TỊCH", "GIÁM ĐỐC"),
+    (DEPARTMENT, "SỞ NỘI VỤ TỈNH PHÚ THỌ", "GIÁM ĐỐC", "CHỦ TỊCH"),
+]
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize(("plan_code", "issuer", "title", "not_title"), SIGNERS, ids=["commune", "department"])
+def test_the_consolidated_report_is_issued_by_the_plans_own_reporter(
+    cli, tmp_path, monkeypatch, plan_code, issuer, title, not_title
+):
+    """The half-year report (due 15/06/2026 in both plans), in the weeks around its deadline."""
+    _load(cli, monkeypatch, plan_code)
+    report, _ = _first_report(cli, tmp_path / "outputs", plan_code, date(2026, 6, 1), date(2026, 7, 15))
+    # the plan reports half-year and year: no monthly report of the fixed rhythm
+    names = [p.name for p in (tmp_path / "outputs" / "reports").iterdir()]
+    assert not [n for n in names if re.search(r"-2026-(0[1-9]|1[0-2])(-cutoff)?\.(html|xlsx)$", n)]
+    signed_by, signer = _signed(report)
+    assert signed_by == issuer
+    assert title in signer and not_title not in signer
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 @pytest.mark.parametrize(
-    ("plan_code", "issuer", "title", "not_title"),
+    ("plan_code", "deadline", "issuer"),
     [
-        (COMMUNE, "ỦY BAN NHÂN DÂN XÃ THANH MINH", "CHỦ TỊCH", "GIÁM ĐỐC"),
-        (DEPARTMENT, "SỞ NỘI VỤ TỈNH PHÚ THỌ", "GIÁM ĐỐC", "CHỦ TỊCH"),
+        (COMMUNE, date(2026, 6, 15), "ỦY BAN NHÂN DÂN XÃ THANH MINH"),  # "báo cáo 6 tháng ... trước ngày 15/6/2026"
+        (DEPARTMENT, date(2026, 11, 15), "SỞ NỘI VỤ TỈNH PHÚ THỌ"),  # "báo cáo năm trước ngày 15/11/2026"
     ],
+    ids=["commune-half-year", "department-year"],
 )
-def test_the_consolidated_report_is_issued_by_the_plans_own_reporter(
-    cli, tmp_path, monkeypatch, plan_code, issuer, title, not_title
+def test_the_consolidated_report_is_drafted_by_its_deadline_for_the_plans_year(
+    cli, tmp_path, monkeypatch, plan_code, deadline, issuer
 ):
-    monkeypatch.delenv("SMTP_HOST", raising=False)  # mail goes to .eml files
-    result = cli("load", PLANS / f"{plan_code}.yaml", "--now", "2026-01-21 09:00")
-    assert result.code == 0, result.err
-    report = _first_report(cli, tmp_path / "outputs", plan_code)
-    # the plan reports half-year and year: no monthly report of the fixed rhythm
-    names = [p.name for p in (tmp_path / "outputs" / "reports").iterdir()]
-    assert not [n for n in names if re.search(r"-2026-(0[1-9]|1[0-2])(-cutoff)?\.(html|xlsx)$", n)]
-    tree = Tree()
-    tree.feed(report.read_text(encoding="utf-8"))
-    page = tree.root
-    assert page.one("div", cls="issuer").text() == issuer
-    signer = page.one("p", cls="signer").text()
-    assert title in signer and not_title not in signer
+    """The plan says the report is sent before its deadline: the draft must
+    exist by then, and cover the plan's own year (a year's report due on
+    15/11/2026 reports on 2026, not on 2025)."""
+    _load(cli, monkeypatch, plan_code)
+    report, day = _first_report(cli, tmp_path / "outputs", plan_code, deadline - timedelta(days=14), deadline)
+    assert day <= deadline
+    assert "2025" not in report.name
+    assert _signed(report)[0] == issuer
