@@ -11,7 +11,7 @@ owes it and signed by the title SIGNER_TITLES gives that agency's kind.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
@@ -94,8 +94,10 @@ def _covered(o: OccurrenceRow, cutoff: bool, tz) -> ReportPeriod:
     if ".." in label:
         return report_period(label)
     # A report due before its calendar period ends can only count up to the
-    # Nghị định 09/2019 cut-off: "báo cáo 6 tháng trước ngày 15/6" says it.
-    return report_period(label, cutoff or due < report_period(label).last_day)
+    # Nghị định 09/2019 cut-off: "báo cáo 6 tháng trước ngày 15/6" says it;
+    # due even before that (a year's report by 15/11), up to the day before.
+    period = report_period(label, cutoff or due < report_period(label).last_day)
+    return replace(period, end=due) if due < period.end else period
 
 
 def draft_day(period: ReportPeriod, due: date, calendar: WorkCalendar, grace: int) -> date:
