@@ -43,7 +43,7 @@ from scheduler.plan.workdays import WorkCalendar
 ROOT = Path(__file__).resolve().parent.parent
 FORMS = ROOT / "tests" / "data" / "forms"
 DOC = ROOT / "docs" / "schedule-format.md"
-REFERENCE = ROOT / "tests" / "data" / "reference"  # the two reference plans, as issued
+REFERENCE = ROOT / "tests" / "data" / "plans"  # the plans as written (the two reference plans as issued)
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
