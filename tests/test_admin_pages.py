@@ -14,6 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+import web_session
 from html_tree import Node, html
 from scheduler.cli.context import DEFAULT_TZ
 from scheduler.clock import Clock, parse_now
@@ -84,8 +85,7 @@ class Site:
 
 
 def sign_in(client: TestClient, email: str):
-    token = html(client.get("/login")).one("form", id="login").one("input", name="csrf").attrs["value"]
-    return client.post("/login", data={"csrf": token, "email": email, "password": PASSWORD, "next": "/"})
+    return web_session.sign_in(client, email, PASSWORD)
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+import web_session
 from html_tree import html
 from scheduler.cli.context import DEFAULT_TZ
 from scheduler.clock import Clock, parse_now
@@ -258,11 +259,7 @@ def commune(cli, db_url, monkeypatch):
 
 
 def signed_in(app, email: str) -> TestClient:
-    client = TestClient(app, follow_redirects=False)
-    form = html(client.get("/login")).one("form", id="login")
-    data = {"csrf": form.one("input", name="csrf").attrs["value"], "email": email, "password": PASSWORD, "next": "/me"}
-    assert client.post("/login", data=data).status_code == 303
-    return client
+    return web_session.signed_in(app, email, PASSWORD)
 
 
 def payload_of(db: Database, occurrence: str) -> dict:

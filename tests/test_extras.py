@@ -28,6 +28,7 @@ from scheduler.store.loading import save_schedules
 from scheduler.store.people import find_user
 from scheduler.web.app import create_app
 from scheduler.web.auth import set_password
+from web_session import signed_in
 
 ROOT = Path(__file__).resolve().parent.parent
 FORMS = ROOT / "tests" / "data" / "forms"
@@ -59,19 +60,7 @@ def _token(cli, email: str) -> dict[str, str]:
 
 
 def _signed_in(app, email: str) -> TestClient:
-    client = TestClient(app, follow_redirects=False)
-    form = html(client.get("/login")).one("form", id="login")
-    r = client.post(
-        "/login",
-        data={
-            "csrf": form.one("input", name="csrf").attrs["value"],
-            "email": email,
-            "password": PASSWORD,
-            "next": "/me",
-        },
-    )
-    assert r.status_code == 303, r.text
-    return client
+    return signed_in(app, email, PASSWORD)
 
 
 LATER = "2024-03-20 12:00"  # after what the app (whose clock runs on from NOW) recorded
