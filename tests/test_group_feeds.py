@@ -160,7 +160,9 @@ def test_the_exported_file_of_a_group_subscription_holds_its_members(cli, commun
     assert events(path.read_bytes())[1] == occurrences_of(db, "thon-dong", "thon-trung", "to-dan-pho-1")
 
 
-def test_the_calendar_page_filtered_by_the_group_shows_its_members(cli, commune):
+def test_the_calendar_page_filtered_by_the_group_shows_its_members_and_subscribes_to_them(cli, commune):
+    from urllib.parse import urlsplit
+
     from html_tree import html
     from scheduler.cli.context import DEFAULT_TZ
     from scheduler.clock import parse_now
@@ -174,13 +176,20 @@ def test_the_calendar_page_filtered_by_the_group_shows_its_members(cli, commune)
     token = html(client.get("/login")).one("form", id="login").one("input", name="csrf").attrs["value"]
     form = {"csrf": token, "email": "dha@xa.example", "password": "một mật khẩu đủ dài 2026", "next": "/"}
     assert client.post("/login", data=form).status_code in (200, 303)
-    page = client.get("/calendar", params={"agency": "cac-thon", "month": "2026-03"})
-    assert page.status_code == 200, page.text
-    q1 = {i for i in occurrences_of(db, "thon-dong", "thon-trung", "to-dan-pho-1") if ".2026-Q1." in i}
-    assert len(q1) == 4  # each member's meeting and Thôn Đồng's loudspeaker item
-    shown = {i for i in occurrences_of(db, "thon-dong", "thon-trung", "to-dan-pho-1", "van-phong") if i in page.text}
+    answer = client.get("/calendar", params={"agency": "cac-thon", "month": "2026-03"})
+    assert answer.status_code == 200, answer.text
+    page = html(answer)
+    shown = {li.attrs["data-id"] for li in page.one("table", id="month-grid").all("li", cls="occurrence")}
+    members = occurrences_of(db, "thon-dong", "thon-trung", "to-dan-pho-1")
+    assert shown == {i for i in members if ".2026-Q1." in i} and len(shown) == 4  # 3 meetings, 1 loudspeaker
     assert "forms-groups.trang-tin-xa.2026-Q1.1" in occurrences_of(db, "van-phong")  # due in March, not shown
-    assert shown == q1
+    # the page's "subscribe to this view", then its feed
+    csrf = page.one("form", action="/logout").one("input", name="csrf").attrs["value"]
+    made = client.post("/subscriptions", data={"csrf": csrf, "agency": "cac-thon", "milestones": "0"})
+    assert made.status_code == 201, made.text
+    url = urlsplit(html(made).one("input", id="feed-url").attrs["value"]).path
+    time.sleep(1.05)
+    assert events(client.get(url).content)[1] == members
 
 
 def test_a_group_scope_admits_its_members_in_its_plan_only():
