@@ -69,19 +69,24 @@ def token_digest(token: str) -> str:
 @dataclass(frozen=True)
 class FeedScope:
     """What a subscription shows: a plan, an agency, an obligation, a channel
-    (each optional), with or without milestones."""
+    (each optional), with or without milestones. When the agency is a group,
+    ``members`` holds its members as (plan, member code) pairs, resolved when
+    the scope is read from the subscription: the scope then says exactly
+    which items it holds, so a feed built for it stays right whatever loads
+    do later, and a change of members is a new scope (a feed read afresh)."""
 
     plan: str | None = None
     agency: str | None = None
     obligation: str | None = None
     channel: str | None = None
     milestones: bool = True
+    members: frozenset[tuple[str, str]] = frozenset()
 
     def admits(self, plan: str, agency: str, obligation: str, channels: str, kind: str) -> bool:
         """``channels`` is the stored form, space-separated with spaces around."""
         return (
             (self.plan is None or plan == self.plan)
-            and (self.agency is None or agency == self.agency)
+            and (self.agency is None or agency == self.agency or (plan, agency) in self.members)
             and (self.obligation is None or obligation == self.obligation)
             and (self.channel is None or f" {self.channel} " in channels)
             and (self.milestones or kind != "milestone")

@@ -5,7 +5,9 @@ compact: its bytes in pieces of about a megabyte, and per item only its sort
 key, length and digest. A refresh reads one counter; only when it moved does
 it fetch the items changed since and splice them into the feeds read so far.
 Revoking a subscription or disabling a user takes effect within
-``REFRESH_SECONDS`` in every process.
+``REFRESH_SECONDS`` in every process. A group's feed is keyed by its members
+as they were when its subscription was read, so a load that changes them
+makes a new feed rather than splicing an old one.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from scheduler.store.feed_items import (
     current_change,
     feed_names,
     feed_subscriptions,
+    groups_loaded,
     item_bytes,
     item_layout,
     last_change_moment,
@@ -242,8 +245,23 @@ class FeedCache:
                 change, count, latest = changes_since(session, self.state.change)
                 if change != self.state.change:
                     self._apply(session, change, count, latest)
-                self.state.subscriptions = feed_subscriptions(session)
+                self._subscriptions(session)
             self.checked_at = self.monotonic()
+
+    def _subscriptions(self, session) -> None:
+        """The served scopes, a group's with its members as they are now. A
+        change of members makes a new scope (read afresh when asked for), so
+        the group's feed built for the old members is dropped: nobody can
+        ask for it any more. Then the date moves (after the feeds, as in
+        ``_apply``): a load may change members and no item."""
+        state = self.state
+        state.subscriptions = feed_subscriptions(session)
+        served = {scope for scope, _lang in state.subscriptions.values()}
+        for key in [key for key in self.built if key[0].members and key[0] not in served]:
+            del self.built[key]
+        loaded = groups_loaded(session)
+        if loaded is not None and loaded > state.last_modified:
+            state.last_modified = loaded
 
     def _apply(self, session, change: int, count: int, latest: datetime | None) -> None:
         state = self.state
@@ -277,8 +295,9 @@ class FeedCache:
 
     @property
     def last_modified(self) -> datetime:
-        """The latest change of any item, removals included, so one date is
-        right for every feed: it moves whenever any feed may have changed."""
+        """The latest change of any item, removals included, or load of a plan
+        with groups (members may change alone), so one date is right for
+        every feed: it moves whenever any feed may have changed."""
         return self.state.last_modified
 
     def ready(self, scope: FeedScope, lang: str) -> Feed | None:

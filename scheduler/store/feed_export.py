@@ -12,7 +12,7 @@ from scheduler.settings import Settings
 from scheduler.store import people
 from scheduler.store.database import Database
 from scheduler.store.feed_cache import FeedCache
-from scheduler.store.feed_items import rerender_stale
+from scheduler.store.feed_items import group_members, rerender_stale, with_members
 from scheduler.store.files import atomic_write
 
 
@@ -28,7 +28,11 @@ def export_feeds(db: Database, settings: Settings) -> Exported:
     folder = settings.outputs_dir / "feeds"
     with db.transaction() as s:
         rerender_stale(s, settings.base_url)
-        subs = [(row.export_name, people.scope_of(row), lang) for row, lang in people.active_subscriptions(s)]
+        groups = group_members(s)  # a group's feed holds its members' items
+        subs = [
+            (row.export_name, with_members(people.scope_of(row), groups), lang)
+            for row, lang in people.active_subscriptions(s)
+        ]
     cache = FeedCache(db)
     cache.refresh()
     wanted: dict[Path, bytes] = {folder / f"{name}.ics": cache.feed(scope, lang).body for name, scope, lang in subs}

@@ -9,11 +9,11 @@ last saw.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import cache
 
-from sqlalchemy import bindparam, func, literal, select, union_all
+from sqlalchemy import and_, bindparam, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from scheduler.feeds.ical import Names, StoredOccurrence, render_items
@@ -21,6 +21,7 @@ from scheduler.i18n import gettext_for
 from scheduler.people.accounts import FeedScope
 from scheduler.plan.channels import from_definition
 from scheduler.store.tables import (
+    AgencyMemberRow,
     AgencyRow,
     CounterRow,
     FeedItemRow,
@@ -145,18 +146,27 @@ def _shown_by(query, scope: FeedScope):
     """The scope as SQL, live items only. LIKE is a prefilter for the channel
     (SQLite's ignores case); ``FeedScope.admits`` is the exact test."""
     query = query.where(ITEMS.revision >= 0)
-    for column, code in (
-        (ITEMS.plan_code, scope.plan),
-        (ITEMS.agency_code, scope.agency),
-        (ITEMS.obligation_code, scope.obligation),
-    ):
+    for column, code in ((ITEMS.plan_code, scope.plan), (ITEMS.obligation_code, scope.obligation)):
         if code is not None:
             query = query.where(column == code)
+    if scope.agency is not None:
+        query = query.where(_of_agency(scope))
     if scope.channel is not None:
         query = query.where(ITEMS.channels.contains(f" {scope.channel} ", autoescape=True))
     if not scope.milestones:
         query = query.where(ITEMS.kind != "milestone")
     return query.execution_options(stream_results=True, max_row_buffer=STREAM)
+
+
+def _of_agency(scope: FeedScope):
+    """The agency's items; for a group, also its members' in each plan, from
+    the scope's own list (never the table): the read then holds exactly what
+    ``FeedScope.admits`` admits, whatever a concurrent load does."""
+    plans: dict[str, list[str]] = {}
+    for plan, member in sorted(scope.members):
+        plans.setdefault(plan, []).append(member)
+    members = (and_(ITEMS.plan_code == p, ITEMS.agency_code.in_(codes)) for p, codes in plans.items())
+    return or_(ITEMS.agency_code == scope.agency, *members)
 
 
 def item_layout(session: Session, scope: FeedScope, lang: str) -> Iterator[tuple[str, str, int]]:
@@ -271,10 +281,42 @@ def last_change_moment(session: Session) -> datetime | None:
 
 
 def feed_subscriptions(session: Session) -> dict[str, tuple[FeedScope, str]]:
-    """Each served subscription's token hash: its scope and its reader's
-    language. The rule of ``store.people.active_subscriptions`` (not revoked,
-    user not disabled) in plain columns, since every refresh asks."""
+    """Each served subscription's token hash: its scope (a group's members
+    resolved as they are now) and its reader's language. The rule of
+    ``store.people.active_subscriptions`` (not revoked, user not disabled)
+    in plain columns, since every refresh asks."""
+    groups = group_members(session)
     return {
-        token: (FeedScope(plan, agency, obligation, channel, milestones), lang)
+        token: (with_members(FeedScope(plan, agency, obligation, channel, milestones), groups), lang)
         for token, plan, agency, obligation, channel, milestones, lang in session.execute(_SUBSCRIPTIONS)
     }
+
+
+_MEMBERS = AgencyMemberRow.__table__.c
+_GROUPS = select(_MEMBERS.group_code, _MEMBERS.plan_code, _MEMBERS.member_code)
+_GROUPS_LOADED = select(func.max(_PLAN.loaded_at)).where(
+    _PLAN.code.in_(select(_AGENCY.plan_code).where(_AGENCY.kind == "group"))
+)
+
+
+def group_members(session: Session) -> dict[str, frozenset[tuple[str, str]]]:
+    """Group code -> its members in every plan that declares it, as (plan, member) pairs."""
+    found: dict[str, set[tuple[str, str]]] = {}
+    for group, plan, member in session.execute(_GROUPS):
+        found.setdefault(group, set()).add((plan, member))
+    return {group: frozenset(pairs) for group, pairs in found.items()}
+
+
+def with_members(scope: FeedScope, groups: dict[str, frozenset[tuple[str, str]]]) -> FeedScope:
+    """The scope with its group's members (those of its plan, when it names one)."""
+    pairs = groups.get(scope.agency or "", frozenset())
+    if scope.plan is not None:
+        pairs = frozenset(p for p in pairs if p[0] == scope.plan)
+    return replace(scope, members=pairs) if pairs else scope
+
+
+def groups_loaded(session: Session) -> datetime | None:
+    """The latest load of a plan that declares a group: when members may have
+    changed with no item changing (a group hosting nothing), its members'
+    feeds changed then, and Last-Modified must not be older."""
+    return session.scalar(_GROUPS_LOADED)

@@ -6,6 +6,8 @@ plain 404."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, Response
 from starlette.concurrency import run_in_threadpool
@@ -45,11 +47,14 @@ def not_found() -> Response:
     return PlainTextResponse(NOT_FOUND, status_code=404, headers=FEED_HEADERS)
 
 
-async def serve_feed(request: Request, cache: FeedCache, clock: Clock, scope: FeedScope, lang: str) -> Response:
+async def serve_feed(
+    request: Request, cache: FeedCache, clock: Clock, scope: FeedScope, lang: str, last_modified: datetime | None = None
+) -> Response:
     # The date before the feed: a refresh changes feeds before it moves the
     # date, so an old body never goes out under a new date (a client's
-    # If-Modified-Since would then hide the change from it).
-    last_modified = cache.last_modified
+    # If-Modified-Since would then hide the change from it). A subscription's
+    # scope is a feed too (a group's members): its caller reads the date first.
+    last_modified = last_modified or cache.last_modified
     # Reading or changing a feed takes up to a second: never on the event loop.
     feed = cache.ready(scope, lang) or await run_in_threadpool(cache.feed, scope, lang)
     headers = {**FEED_HEADERS, "ETag": feed.etag, "Last-Modified": http_date(last_modified)}
@@ -80,11 +85,12 @@ async def feed(token: str, request: Request, cache: FeedCacheDep, clock: ClockDe
     """The token is the secret; unknown and revoked ones are the same 404."""
     if cache.stale():
         await run_in_threadpool(cache.refresh)
+    last_modified = cache.last_modified  # before the scope: see serve_feed
     found = cache.subscription(token)
     if found is None:
         return not_found()
     scope, lang = found
-    return await serve_feed(request, cache, clock, scope, lang)
+    return await serve_feed(request, cache, clock, scope, lang, last_modified)
 
 
 for _path, _endpoint in (("/feeds/public/{plan}.ics", public_feed), ("/feeds/{token}.ics", feed)):
