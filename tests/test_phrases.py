@@ -36,7 +36,8 @@ from scheduler.plan.cadence import (
 from scheduler.plan.cadence_forms import parse_cadence
 from scheduler.plan.occurrences import expand
 from scheduler.plan.periods import Period, parse_period
-from scheduler.plan.phrases import PHRASES, Context, readings, table
+from scheduler.plan.phrase_readings import Context
+from scheduler.plan.phrases import PHRASES, readings, table
 from scheduler.plan.production import read_files, read_texts
 from scheduler.plan.workdays import WorkCalendar
 
@@ -450,3 +451,37 @@ def test_cut_applies_to_from_and_until_too():
     assert labels == ["2026-02", "2026-03", "2026-04", "2026-05", "2026-06"]
     full = read({"quota": "4 per month", "from": "15/01/2026 - 31/01/2026", "until": "Q2/2026"})
     assert [w.count for w in full.windows(parse_period("2026"), TZ)] == [4] * 6
+
+
+# ------------------------------------------- more words plans use, read exactly
+
+
+@pytest.mark.parametrize(
+    ("words", "meaning"),
+    [
+        ("Quý I, II/2026", "windows 2026-Q1, 2026-Q2"),  # the numeral after the comma keeps "quý"
+        ("quý I, II và III năm 2026", "windows 2026-Q1, 2026-Q2, 2026-Q3"),
+        ("tháng 3, 9/2026", "windows 2026-03, 2026-09"),
+        ("Tuần 2 lần", "2 per week"),
+        ("3 tháng/lần", "1 per quarter"),
+        ("12 tháng/lần", "1 per year"),
+        ("Ngày 15/5/2026", "window 2026-05-15"),
+    ],
+)
+def test_more_words_read_as_the_plan_means(words, meaning):
+    assert summary(read(words)) == meaning
+
+
+def test_a_monthly_day_past_a_short_month_falls_on_its_last_day():
+    found = read("báo cáo trước ngày 31 hằng tháng")
+    assert isinstance(found, Deadlines)
+    assert [d.isoformat() for d in found.days[:4]] == ["2026-01-31", "2026-02-28", "2026-03-31", "2026-04-30"]
+    assert len(found.days) == 12
+    one_day = read("Ngày 15/5/2026").windows(Period(date(2026, 1, 1), date(2027, 1, 1), "2026"), TZ)
+    assert [(w.period.start, w.period.end) for w in one_day] == [(date(2026, 5, 15), date(2026, 5, 16))]
+
+
+@pytest.mark.parametrize("words", ["5 tháng/lần", "trước ngày 32 hằng tháng"])
+def test_rhythms_no_calendar_has_are_refused(words):
+    with pytest.raises(CadenceError):
+        read(words)

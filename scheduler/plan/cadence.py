@@ -17,8 +17,9 @@ from scheduler.bounds import FIRST_YEAR
 from scheduler.errors import N_, SchedulerError
 from scheduler.plan.cuts import owed
 from scheduler.plan.periods import Period, parse_time, tile
+from scheduler.plan.phrase_readings import Context, Reading
 from scheduler.plan.phrase_words import PHRASE_ERROR
-from scheduler.plan.phrases import Context, Reading, read
+from scheduler.plan.phrases import read
 from scheduler.plan.workdays import WorkCalendar
 
 # A daily rule over a multi-year plan stays far below this; anything above it

@@ -24,7 +24,7 @@ from scheduler.plan.cadence import (
 )
 from scheduler.plan.cuts import read_cut
 from scheduler.plan.periods import Period, parse_date, parse_period, parse_unit
-from scheduler.plan.phrases import Context
+from scheduler.plan.phrase_readings import Context
 
 FORMS = ("quota", "window", "span", "deadlines", "continuous", "slots")
 

@@ -50,6 +50,7 @@ MONTH = rf"tháng\s+\d{{1,2}}{YEAR}"
 HALF = r"(?:6\s+tháng|nửa)\s+(?:đầu|cuối)\s+năm(?:\s+\d{4})?"
 WHOLE = r"(?:cả\s+)?năm(?:\s+\d{4})?"
 PERIOD = f"(?:{QUARTER}|{MONTH}|{HALF}|{WHOLE})"
+BARE = rf"(?:IV|III|II|I|\d{{1,2}}){YEAR}"  # "II/2026" after "Quý I,": the kind of the first
 DATE = r"\d{1,2}/\d{1,2}(?:/\d{4})?"
 WEEKDAYS = {"hai": "MO", "ba": "TU", "tư": "WE", "năm": "TH", "sáu": "FR", "bảy": "SA", "nhật": "SU"}
 WEEKDAYS |= {str(n): code for n, code in zip(range(2, 8), ("MO", "TU", "WE", "TH", "FR", "SA"), strict=True)}

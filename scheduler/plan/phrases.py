@@ -6,8 +6,9 @@ A plan's table says how often in its own words ("04 buổi/tuần", "mỗi thán
 once: each row has a regular expression, what it means and an example, and
 docs/schedule-format.md section 6.0 carries the same table (a test checks).
 
-Reading gives a ``Reading`` (a form and its values), which ``cadence`` turns
-into its classes: this module cannot import them without an import circle.
+Each row's builder (``phrase_readings``) gives a ``Reading`` (a form and its
+values), which ``cadence`` turns into its classes: this module cannot import
+them without an import circle.
 """
 
 from __future__ import annotations
@@ -16,14 +17,28 @@ import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, time, timedelta
 
-from scheduler.plan.periods import Period, parse_date, parse_period, parse_time, parse_unit, tile
+from scheduler.plan.periods import parse_period
+from scheduler.plan.phrase_readings import (
+    Context,
+    Reading,
+    daily,
+    dates,
+    day_of_period,
+    every_months,
+    half_and_year,
+    monthly_day,
+    one_day,
+    quota,
+    slots,
+    span,
+    window,
+)
 from scheduler.plan.phrase_words import (
     AT,
     AT_LEAST,
+    BARE,
     DATE,
-    DAY,
     DAYS,
     EVERY,
     HALF,
@@ -35,39 +50,11 @@ from scheduler.plan.phrase_words import (
     QUARTER,
     TIME,
     UNIT,
-    WEEKDAYS,
     WEEKS,
     WHOLE,
     WORD,
     N,
 )
-
-
-@dataclass(frozen=True)
-class Context:
-    """What a phrase leaves to the plan: its year, its end and its due time."""
-
-    start: date
-    end: date
-    due_time: time = time(17, 0)
-
-
-@dataclass(frozen=True)
-class Reading:
-    """What a phrase says, in the terms of a cadence form (``cadence`` builds it).
-
-    ``form`` is quota, window, windows, span, deadlines, continuous or slots.
-    """
-
-    form: str
-    count: int = 1
-    unit: str = ""
-    minimum: bool = False
-    periods: tuple[Period, ...] = ()
-    days: tuple[date, ...] = ()
-    rule: str = ""
-    at: time = time(0)
-
 
 Build = Callable[[re.Match[str], Context], "Reading | None"]
 
@@ -89,93 +76,6 @@ def normal(text: object) -> str:
     return " ".join(unicodedata.normalize("NFC", str(text)).split()).rstrip(".").strip()
 
 
-def _quota(m: re.Match[str], ctx: Context) -> Reading:
-    groups = m.groupdict()
-    return Reading("quota", int(groups.get("n") or 1), parse_unit(m["unit"]), minimum=bool(groups.get("min")))
-
-
-def _time(m: re.Match[str], ctx: Context) -> time:
-    """The phrase's time of day ("6 giờ 30", "20h", "19:30", "3 giờ chiều"), else the due time."""
-    if not m["h"]:
-        return ctx.due_time
-    at = parse_time(f"{m['h']}:{m['m'] or '00'}")
-    if (m["tpart"] or m["part"] or "").lower() in ("chiều", "tối") and at.hour < 12:
-        at = at.replace(hour=at.hour + 12)
-    return at
-
-
-def _slots(m: re.Match[str], ctx: Context) -> Reading | None:
-    every = m["every"].lower()
-    days = [WEEKDAYS[d.split()[-1].lower()] for d in re.findall(DAY, m["days"], re.I)]
-    if every == "tuần":
-        if m["weeks"]:
-            return None
-        return Reading("slots", rule="FREQ=WEEKLY;BYDAY=" + ",".join(days), at=_time(m, ctx))
-    if not m["weeks"]:  # "thứ Năm hằng tháng" does not say which Thursday
-        return None
-    weeks = re.findall(r"[1-5]", m["weeks"])
-    byday = ",".join(f"{w}{d}" for d in days for w in weeks)
-    return Reading("slots", rule="FREQ=MONTHLY;BYDAY=" + byday, at=_time(m, ctx))
-
-
-def _daily(m: re.Match[str], ctx: Context) -> Reading:
-    return Reading("slots", rule="FREQ=DAILY", at=_time(m, ctx))
-
-
-def periods_in(text: str, ctx: Context) -> tuple[Period, ...]:
-    """ "Quý II và Quý IV năm 2026": each period; a year written last serves all."""
-    parts = re.split(r"\s*(?:,|\svà\s)\s*", text)
-    found: list[Period] = []
-    year: int | date = ctx.start
-    for part in reversed(parts):
-        if y := re.search(r"(\d{4})$", part):
-            year = int(y[1])
-        found.append(parse_period(part, year))
-    return tuple(reversed(found))
-
-
-def _window(m: re.Match[str], ctx: Context) -> Reading:
-    periods = periods_in(m["when"], ctx)
-    count = int(m.groupdict().get("n") or 1)
-    return Reading("window" if len(periods) == 1 else "windows", count, periods=periods)
-
-
-def _span(m: re.Match[str], ctx: Context) -> Reading:
-    last = parse_period(m["last"], ctx.start)
-    first = parse_period(m["first"], last.start if re.search(r"\d{4}$", m["last"]) else ctx.start)
-    return Reading("span", periods=(first, last))
-
-
-def _dates(m: re.Match[str], ctx: Context) -> Reading:
-    days = [parse_date(d, ctx.start) for d in re.findall(DATE, m["days"])]
-    if len(days) == 1:
-        return Reading("window", periods=(parse_period(f"before {m['days']}", ctx.start),))
-    return Reading("deadlines", days=tuple(days))
-
-
-def _day_of_period(m: re.Match[str], ctx: Context) -> Reading | None:
-    """The day ``d`` of each period's last month ("trước ngày 12 của tháng cuối quý")."""
-    unit, day = parse_unit(m["unit"]), int(m["d"])
-    if unit == "week":
-        return None
-    days = []
-    for whole in tile(unit, date(ctx.start.year, 1, 1), date(ctx.end.year + 1, 1, 1)):
-        last = whole.last_day
-        moment = parse_date(f"{day}/{last.month}/{last.year}")
-        if ctx.start <= moment < ctx.end:
-            days.append(moment)
-    return Reading("deadlines", days=tuple(days))
-
-
-def _half_and_year(m: re.Match[str], ctx: Context) -> Reading:
-    """The first half and the whole of each year of the plan, clipped to it (as quotas are)."""
-    periods: list[Period] = []
-    for year in range(ctx.start.year, (ctx.end - timedelta(days=1)).year + 1):
-        periods += [parse_period(f"H1/{year}"), parse_period(str(year))]
-    clipped = (Period(max(p.start, ctx.start), min(p.end, ctx.end), p.label) for p in periods)
-    return Reading("windows", periods=tuple(p for p in clipped if p.start < p.end))
-
-
 def _row(pattern: str, meaning: str, example: str, reads_as: str, regex: str, build: Build) -> Phrase:
     return Phrase(pattern, meaning, example, reads_as, re.compile(f"^(?:{regex})$", re.I), build)
 
@@ -187,7 +87,7 @@ PHRASES = (
         "03 tin, bài/tháng",
         "3 per month",
         rf"{N}\s*(?:{WORD})?{JOIN}{UNIT}",
-        _quota,
+        quota,
     ),
     _row(
         "`tối thiểu\\|ít nhất N [word]/unit`",
@@ -195,7 +95,15 @@ PHRASES = (
         "tối thiểu 02 bài/tháng",
         "at least 2 per month",
         rf"{AT_LEAST}{N}\s*(?:{WORD})?{JOIN}{UNIT}",
-        _quota,
+        quota,
+    ),
+    _row(
+        "`unit N lần\\|word`, `N tháng/lần` (N: 1, 3, 6, 12)",
+        "N per unit; once every 1, 3, 6 or 12 months",
+        "6 tháng/lần",
+        "1 per half-year",
+        rf"(?:{UNIT}\s+{N}\s*{WORD}|(?P<k>\d{{1,2}})\s+tháng\s*/\s*(?:1\s+|một\s+)?lần)",
+        lambda m, ctx: quota(m, ctx) if m["unit"] else every_months(m, ctx),
     ),
     _row(
         "`mỗi\\|hằng unit [tối thiểu\\|ít nhất] N [word]`",
@@ -203,7 +111,7 @@ PHRASES = (
         "mỗi tháng ít nhất 03 tin, bài",
         "at least 3 per month",
         rf"{EVERY}\s+{UNIT}\s*,?\s+{AT_LEAST}?{N}(?:\s*{WORD})?",
-        _quota,
+        quota,
     ),
     _row(
         "`[định kỳ] hằng\\|hàng\\|mỗi\\|theo unit`",
@@ -211,7 +119,7 @@ PHRASES = (
         "định kỳ hằng quý",
         "1 per quarter",
         rf"(?:định\s+kỳ\s+)?(?:{EVERY}|theo)\s+{UNIT}",
-        _quota,
+        quota,
     ),
     _row(
         "`hằng tuần\\|tháng vào [sáng\\|chiều\\|tối] days [tuần thứ n và m] [lúc time]`",
@@ -219,7 +127,7 @@ PHRASES = (
         "hằng tuần vào thứ Ba lúc 20 giờ",
         "slots FREQ=WEEKLY;BYDAY=TU at 20:00",
         rf"(?:phát(?:\s+sóng)?\s+)?{EVERY}\s+(?P<every>tuần|tháng)\s*,?\s+(?:vào\s+)?{PART}{DAYS}{WEEKS}{AT}",
-        _slots,
+        slots,
     ),
     _row(
         "`[vào] [sáng\\|chiều\\|tối] days [tuần thứ n và m] hằng tuần\\|tháng[, lúc time]`",
@@ -227,7 +135,7 @@ PHRASES = (
         "sáng thứ Hai và thứ Sáu hằng tuần, lúc 6 giờ 30",
         "slots FREQ=WEEKLY;BYDAY=MO,FR at 06:30",
         rf"(?:phát(?:\s+sóng)?\s+)?(?:vào\s+)?{PART}{DAYS}{WEEKS}\s*,?\s+{EVERY}\s+(?P<every>tuần|tháng){AT}",
-        _slots,
+        slots,
     ),
     _row(
         "`[phát sóng] [vào\\|lúc] time days [tuần thứ n và m] hằng tuần\\|tháng`",
@@ -236,7 +144,7 @@ PHRASES = (
         "slots FREQ=WEEKLY;BYDAY=TU at 20:00",
         rf"(?:phát(?:\s+sóng)?\s+)?(?:vào\s+)?(?:lúc\s+)?{TIME}\s*,?\s+(?:vào\s+)?{PART}{DAYS}{WEEKS}\s*,?\s+{EVERY}\s+"
         r"(?P<every>tuần|tháng)",
-        _slots,
+        slots,
     ),
     _row(
         "`hằng ngày [lúc time]`",
@@ -244,7 +152,7 @@ PHRASES = (
         "hằng ngày lúc 6 giờ",
         "slots FREQ=DAILY at 06:00",
         rf"{EVERY}\s+ngày(?P<days>)(?P<part>)(?P<weeks>){AT}",
-        _daily,
+        daily,
     ),
     _row(
         "`[trong\\|vào] quý n[/yyyy\\| năm yyyy]` (n: 1–4 or I–IV)",
@@ -252,7 +160,7 @@ PHRASES = (
         "Thực hiện trong quý III/2026",
         "window 2026-Q3",
         rf"{PRE}(?P<when>{QUARTER})",
-        _window,
+        window,
     ),
     _row(
         "`[trong\\|vào] tháng m[/yyyy\\| năm yyyy]`",
@@ -260,7 +168,7 @@ PHRASES = (
         "Tháng 5/2026",
         "window 2026-05",
         rf"{PRE}(?P<when>{MONTH})",
-        _window,
+        window,
     ),
     _row(
         "`[trong] 6 tháng đầu\\|cuối năm [yyyy]`",
@@ -268,7 +176,7 @@ PHRASES = (
         "6 tháng cuối năm",
         "window 2026-H2",
         rf"{PRE}(?P<when>{HALF})",
-        _window,
+        window,
     ),
     _row(
         "`[trong] năm yyyy`",
@@ -276,15 +184,15 @@ PHRASES = (
         "Trong năm 2026",
         "window 2026",
         rf"{PRE}(?P<when>{WHOLE})",
-        _window,
+        window,
     ),
     _row(
         "`[trong] period và period …`",
         "one deliverable in each period; a year written last serves all",
         "trong Quý II và Quý IV năm 2026",
         "windows 2026-Q2, 2026-Q4",
-        rf"{PRE}(?P<when>{PERIOD}(?:\s*(?:,|\svà)\s*{PERIOD})+)",
-        _window,
+        rf"{PRE}(?P<when>{PERIOD}(?:\s*(?:,|\svà)\s*(?:{PERIOD}|{BARE}))+)",
+        window,
     ),
     _row(
         "`N [word] trong\\|vào period[s]`",
@@ -292,7 +200,7 @@ PHRASES = (
         "02 lớp trong 6 tháng cuối năm",
         "window 2026-H2 ×2",
         rf"{N}\s*(?:{WORD})?\s+(?:trong|vào)\s+(?P<when>{PERIOD}(?:\s*(?:,|\svà)\s*{PERIOD})*)",
-        _window,
+        window,
     ),
     _row(
         "`từ period đến period`, `từ period và hoàn thành chậm nhất[,] [trong] period`",
@@ -301,7 +209,7 @@ PHRASES = (
         "span 2026-Q2..2026-Q4",
         rf"(?:thực\s+hiện\s+)?từ\s+(?P<first>{PERIOD})\s*,?\s+(?:đến|tới|(?:và\s+)?hoàn\s+thành\s+chậm\s+nhất\s*,?"
         rf"(?:\s+(?:trong|vào))?)\s+(?P<last>{PERIOD})",
-        _span,
+        span,
     ),
     _row(
         "`từ [ngày] date đến [ngày] date`",
@@ -317,7 +225,7 @@ PHRASES = (
         "Hoàn thành trước ngày 31/10/2026",
         "window by-2026-10-31",
         rf"(?:(?:hoàn\s+thành|thực\s+hiện|báo\s+cáo)\s+)?(?:trước|chậm\s+nhất)(?:\s+(?:là|trước))?(?:\s+ngày)?\s+(?P<days>{DATE})",
-        _dates,
+        dates,
     ),
     _row(
         "`trước [ngày] date và date …`",
@@ -326,7 +234,24 @@ PHRASES = (
         "deadlines 15/06/2026, 15/12/2026",
         rf"(?:(?:hoàn\s+thành|báo\s+cáo|gửi)\s+)?(?:trước|chậm\s+nhất)(?:\s+ngày)?\s+(?P<days>{DATE}"
         rf"(?:\s*(?:,|\svà)\s*(?:ngày\s+)?{DATE})+)",
-        _dates,
+        dates,
+    ),
+    _row(
+        "`[vào] ngày dd/mm[/yyyy]`",
+        "one deliverable on that day",
+        "Ngày 15/5/2026",
+        "window 2026-05-15",
+        rf"(?:(?:tổ\s+chức|thực\s+hiện)\s+)?(?:vào\s+)?ngày\s+(?P<day>{DATE})",
+        one_day,
+    ),
+    _row(
+        "`[báo cáo] trước ngày d hằng\\|mỗi tháng`",
+        "deadlines: day d of each month of the plan (its last day in a shorter month)",
+        "trước ngày 15 hằng tháng",
+        "deadlines 15/01/2026, 15/02/2026, 15/03/2026, 15/04/2026, 15/05/2026, 15/06/2026, "
+        "15/07/2026, 15/08/2026, 15/09/2026, 15/10/2026, 15/11/2026, 15/12/2026",
+        rf"(?:(?:hoàn\s+thành|báo\s+cáo|gửi)\s+)?(?:trước|chậm\s+nhất)(?:\s+ngày)?\s+(?P<d>\d{{1,2}})\s+(?:{EVERY}|của\s+mỗi)\s+tháng",
+        monthly_day,
     ),
     _row(
         "`theo quý\\|6 tháng\\|năm, trước ngày d của tháng cuối quý\\|kỳ\\|năm`",
@@ -335,7 +260,7 @@ PHRASES = (
         "deadlines 12/03/2026, 12/06/2026, 12/09/2026, 12/12/2026",
         rf"(?:định\s+kỳ\s+)?theo\s+{UNIT}\s*,?\s+trước\s+ngày\s+(?P<d>\d{{1,2}})\s+(?:của\s+)?tháng\s+cuối\s+"
         r"(?:quý|kỳ|năm|6\s+tháng)",
-        _day_of_period,
+        day_of_period,
     ),
     _row(
         "`thường xuyên[, liên tục]`",
@@ -351,7 +276,7 @@ PHRASES = (
         "định kỳ 6 tháng và năm",
         "windows 2026-H1, 2026",
         r"(?:định\s+kỳ|báo\s+cáo)\s+6\s+tháng\s*(?:,|\svà)\s*(?:cả\s+)?năm",
-        _half_and_year,
+        half_and_year,
     ),
 )
 
