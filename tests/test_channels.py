@@ -383,3 +383,16 @@ def test_the_command_line_records_the_fields_of_a_report(commune, cli, tmp_path)
     assert aired.code == 0, aired.err
     assert payload_of(db, LOUDSPEAKER)["moment_kind"] == "aired"
     assert "thời lượng" in aired.out or "duration" in aired.out
+
+
+def test_the_form_names_the_moment_as_the_channel_does(commune):
+    _db, app = commune
+    vp, vh = signed_in(app, "vp@xa.example"), signed_in(app, "vh@xa.example")
+
+    def label(client: TestClient, occurrence: str) -> str:
+        form = html(client.get(f"/o/{occurrence}")).one("form", id="deliver")
+        return " ".join(form.one("label", **{"for": "published_at"}).text().split())
+
+    assert label(vp, MEETING) == "Thời điểm tổ chức"  # a dialogue is held
+    assert label(vh, REPORT) == "Ngày ban hành"  # a report is issued
+    assert label(vh, SOCIAL) == "Thời điểm đăng bài"  # a post is posted

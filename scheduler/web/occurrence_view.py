@@ -22,7 +22,7 @@ from scheduler.evidence.ledger import parse_content
 from scheduler.feeds.ical import channel_names, length_text, period_text, stated_length, summary
 from scheduler.i18n import pick
 from scheduler.people.permissions import Actor, may_open_evidence, may_record
-from scheduler.plan.channels import EVIDENCE, EVIDENCE_FIELDS, evidence_of, from_definition
+from scheduler.plan.channels import EVIDENCE, EVIDENCE_FIELDS, channel, evidence_of, from_definition
 from scheduler.plan.durations import format_duration
 from scheduler.store import ledger as stored_ledger
 from scheduler.store.recording import NotFound, grants, own_member
@@ -30,6 +30,14 @@ from scheduler.store.tables import AgencyRow, MilestoneRow, OccurrenceRow, PlanR
 from scheduler.store.watch import calendar_of
 from scheduler.web import auth
 
+# What the moment is called, by the first channel's verb: a meeting is held, a banner put up.
+MOMENT_LABELS = {
+    "checked": N_("Checked on"),
+    "held": N_("Held on"),
+    "put up": N_("Put up on"),
+    "issued": N_("Issued on"),
+    "posted": N_("Posted at"),
+}
 LABELS = {
     "aired_at": N_("Aired at"),
     "published_at": N_("Published at"),
@@ -206,11 +214,12 @@ def form_spec(shown: dict, plan: PlanRow, lang: str, action: str, entries: list[
     """What the delivery form asks for this occurrence's channels."""
     channels, own = tuple(shown.get("channels", [])), from_definition(plan.definition)
     aired = moment_kind_for(channels, own) == "aired"
+    first = channel(channels[0], own) if channels else None
     return {
         "action": action,
         "moment": "aired_at" if aired else "published_at",
         "zone": plan.timezone,
-        "moment_label": LABELS["aired_at" if aired else "published_at"],
+        "moment_label": MOMENT_LABELS.get(first.done if first else "", LABELS["aired_at" if aired else "published_at"]),
         "extras": [(e.name, e.label) for e in evidence_of(channels, own) if e.check == "field"],
         "topics": [
             (t["code"], pick(lang, t["title"], t.get("title_en", "")))
