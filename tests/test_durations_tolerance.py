@@ -5,6 +5,7 @@ on the occurrence's page and in its calendar event."""
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -13,7 +14,6 @@ import icalendar
 import pytest
 from fastapi.testclient import TestClient
 
-from html_tree import html
 from scheduler.cli.context import DEFAULT_TZ
 from scheduler.clock import Clock, parse_now
 from scheduler.errors import SchedulerError
@@ -25,6 +25,7 @@ from scheduler.store.database import Database
 from scheduler.store.people import find_user
 from scheduler.web.app import create_app
 from scheduler.web.auth import set_password
+from web_session import signed_in
 
 ROOT = Path(__file__).resolve().parent.parent
 FILE = ROOT / "tests" / "data" / "forms" / "durations.yaml"
@@ -119,17 +120,7 @@ def test_the_api_gives_the_reason_in_the_readers_language(cli, station):
 
 
 def test_the_page_and_the_feed_show_the_length_as_the_plan_states_it(cli, station):
-    client = TestClient(station, follow_redirects=False)
-    form = html(client.get("/login")).one("form", id="login")
-    client.post(
-        "/login",
-        data={
-            "csrf": form.one("input", name="csrf").attrs["value"],
-            "email": "p@dai.example",
-            "password": PASSWORD,
-            "next": "/me",
-        },
-    )
+    client = signed_in(station, "p@dai.example", PASSWORD)
     page = client.get("/o/forms-durations.ban-tin-cchc.2024-03.1")
     assert page.status_code == 200
     assert "Thời lượng" in page.text and "10 phút ± 30 giây, ≤ 12 phút" in page.text
@@ -143,3 +134,8 @@ def test_the_page_and_the_feed_show_the_length_as_the_plan_states_it(cli, statio
     event = next(e for e in calendar.walk("VEVENT") if "chuyen-muc-cchc.2024-03.1" in str(e["UID"]))
     assert str(event["SUMMARY"]).endswith("(15 ± 2 phút)")
     assert "Thời lượng: 15 ± 2 phút" in str(event["DESCRIPTION"])
+
+    listed = cli("occurrences", "--obligation", "chuyen-muc-cchc", "--to", "2024-01-31")
+    assert "15 ± 2 phút" in listed.out, listed.out  # the table shows the length as stated
+    (first, *_) = json.loads(cli("occurrences", "--obligation", "chuyen-muc-cchc", "--format", "json").out)
+    assert (first["min_duration"], first["duration"], first["duration_tolerance"]) == (780, 900, 120)

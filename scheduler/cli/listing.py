@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING
 
+from scheduler.feeds.ical import length_text, stated_length
 from scheduler.i18n import pick
 from scheduler.plan.durations import format_duration
 
@@ -44,6 +45,12 @@ def occurrence_record(row: OccurrenceRow, tz: tzinfo) -> dict:
         "status": row.status,
         "reason": row.reason,
         "min_duration": row.shown.get("min_duration"),
+        # only where the plan says them: a stated length (seconds), a named deadline
+        **{
+            k: row.shown[k]
+            for k in ("duration", "duration_tolerance", "max_duration", "name", "name_en")
+            if k in row.shown
+        },
         "topics": row.shown.get("topics", []),
         "coordinators": row.shown.get("coordinators", []),
         "coordination": row.shown.get("coordination", ""),
@@ -128,7 +135,7 @@ def occurrence_table(rows: list[OccurrenceRow], tz: tzinfo, lang: str, _: Gettex
         _("Window"),
         _("Slot"),
         _("Host"),
-        _("Min."),
+        _("Length"),
         _("Status"),
         _("Rev."),
         _("Id"),
@@ -141,7 +148,7 @@ def occurrence_table(rows: list[OccurrenceRow], tz: tzinfo, lang: str, _: Gettex
             window_text(r, tz),
             moment(r.slot, tz),
             r.agency_code,
-            format_duration(r.shown["min_duration"]) if r.shown.get("min_duration") else "—",
+            _length(r.shown, _),
             _(r.status),
             str(r.revision),
             r.id,
@@ -149,6 +156,13 @@ def occurrence_table(rows: list[OccurrenceRow], tz: tzinfo, lang: str, _: Gettex
         for r in rows
     ]
     return table(headers, body) + _("{count} occurrence(s)").format(count=len(rows)) + "\n"
+
+
+def _length(shown: dict, _: Gettext) -> str:
+    """The length as the plan states it ("15 ± 2 phút"), else the minimum ("10m")."""
+    if stated_length(shown):
+        return length_text(shown, _)
+    return format_duration(shown["min_duration"]) if shown.get("min_duration") else "—"
 
 
 def milestone_table(pairs: list[tuple[MilestoneRow, OccurrenceRow]], tz: tzinfo, lang: str, _: Gettext) -> str:
