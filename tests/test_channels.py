@@ -396,3 +396,23 @@ def test_the_form_names_the_moment_as_the_channel_does(commune):
     assert label(vp, MEETING) == "Thời điểm tổ chức"  # a dialogue is held
     assert label(vh, REPORT) == "Ngày ban hành"  # a report is issued
     assert label(vh, SOCIAL) == "Thời điểm đăng bài"  # a post is posted
+
+
+def test_a_plans_own_channel_can_be_subscribed_to_and_names_the_feed(cli, commune):
+    import time
+
+    import icalendar
+
+    _db, app = commune
+    refused = cli("subscribe", "--email", "xem@xa.example", "--channel", "xe-cho-hang")
+    assert refused.code == 1 and "xe-thong-tin" in refused.err  # the plan's own code is among the known
+    made = cli("subscribe", "--email", "xem@xa.example", "--channel", "xe-thong-tin", "--no-milestones")
+    assert made.code == 0, made.err
+    token = made.out.split("/feeds/")[1].split(".ics")[0]
+    time.sleep(1.05)  # the feed cache looks at the database at most once a second
+    answer = TestClient(app).get(f"/feeds/{token}.ics")
+    assert answer.status_code == 200
+    calendar = icalendar.Calendar.from_ical(answer.content)
+    uids = sorted(str(e["UID"]).split("@")[0] for e in calendar.walk("VEVENT"))
+    assert uids == [f"occurrence-forms-channels.xe-luu-dong.2026-Q{q}.1" for q in range(1, 5)]
+    assert "xe thông tin lưu động" in str(calendar["X-WR-CALNAME"])

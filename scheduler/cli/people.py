@@ -13,6 +13,7 @@ from scheduler.cli.listing import table
 from scheduler.errors import N_, InputError
 from scheduler.people.accounts import FeedScope, check_channel, feed_urls, new_token
 from scheduler.store import people as stored_people
+from scheduler.store.known_codes import all_channels
 
 
 def register(sub: argparse._SubParsersAction, _) -> None:
@@ -129,9 +130,9 @@ def users_password(ctx: Context, email: str, stdin) -> None:
 
 def subscribe(ctx: Context, email: str, scope: FeedScope) -> None:
     """Print the secret URL once; only its hash is stored."""
-    check_channel(scope.channel)
     token = new_token()
     with ctx.session() as s:
+        check_channel(scope.channel, all_channels(s))
         sub_id = stored_people.subscribe(s, email, scope, token, ctx.now, ctx.settings.lang).id
     https, webcal = feed_urls(ctx.settings.base_url, token)
     _ = ctx._

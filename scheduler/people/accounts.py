@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from scheduler.errors import N_, InputError
@@ -49,10 +50,11 @@ def check_lang(lang: str) -> str:
     return lang
 
 
-def check_channel(channel: str | None) -> str | None:
-    if channel is not None and channel not in CHANNELS:
+def check_channel(channel: str | None, allowed: Iterable[str] = CHANNELS) -> str | None:
+    """``allowed``: the built-in channels, and the loaded plans' own where the caller knows them."""
+    if channel is not None and channel not in allowed:
         raise InputError(
-            N_('--channel: expected one of {allowed}, got "{value}"'), allowed=", ".join(CHANNELS), value=channel
+            N_('--channel: expected one of {allowed}, got "{value}"'), allowed=", ".join(allowed), value=channel
         )
     return channel
 

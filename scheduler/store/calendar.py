@@ -10,6 +10,7 @@ from datetime import date, datetime
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
+from scheduler.store.known_codes import all_channels
 from scheduler.store.schedule import Filters, find_milestones, in_scope
 from scheduler.store.tables import AgencyRow, MilestoneRow, ObligationRow, OccurrenceRow, PlanRow
 
@@ -23,6 +24,7 @@ class Choices:
     agencies: dict[str, tuple[str, str]]
     obligations: dict[str, tuple[str, str]]
     zones: dict[str, str]  # plan code -> its time zone
+    channels: dict[str, tuple[str, str]]  # the built-in channels and the plans' own
 
 
 def folded(text: str) -> str:
@@ -48,6 +50,7 @@ def choices(session: Session) -> Choices:
         _by_name(agencies),
         _by_name(obligations),
         {p.code: p.timezone for p in plans},
+        all_channels(session),
     )
 
 

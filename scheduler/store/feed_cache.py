@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import accumulate
 
-from scheduler.feeds.ical import CALENDAR_TAIL, CHANNEL_NAMES, calendar_head, feed_etag, feed_name
+from scheduler.feeds.ical import CALENDAR_TAIL, calendar_head, feed_etag, feed_name
 from scheduler.i18n import gettext_for, pick
 from scheduler.people.accounts import FeedScope, token_digest
 from scheduler.store.database import Database
@@ -355,11 +355,14 @@ class FeedCache:
         _ = gettext_for(lang)
         names = self.state.names
         parts = []
-        for kind, code in (("plan", scope.plan), ("agency", scope.agency), ("obligation", scope.obligation)):
+        for kind, code in (
+            ("plan", scope.plan),
+            ("agency", scope.agency),
+            ("obligation", scope.obligation),
+            ("channel", scope.channel),
+        ):
             if code:
                 parts.append(pick(lang, *names.get(kind, {}).get(code, (code, ""))))
-        if scope.channel:
-            parts.append(_(CHANNEL_NAMES[scope.channel]))
         name = feed_name(lang, _, " – ".join(parts))
         description = _("Owed media deliverables and their production milestones")
         if not scope.milestones:

@@ -20,6 +20,7 @@ from scheduler.feeds.ical import Names, StoredOccurrence, render_items
 from scheduler.i18n import gettext_for
 from scheduler.people.accounts import FeedScope
 from scheduler.plan.channels import from_definition
+from scheduler.store.known_codes import all_channels
 from scheduler.store.tables import (
     AgencyMemberRow,
     AgencyRow,
@@ -269,10 +270,11 @@ def changed_items(session: Session, since: int, langs: Iterable[str]) -> Iterato
 
 
 def feed_names(session: Session) -> dict[str, dict[str, tuple[str, str]]]:
-    """What feeds are named after: plans, agencies and obligations by code, (vi, en)."""
+    """What feeds are named after: plans, agencies, obligations and channels by code, (vi, en)."""
     names: dict[str, dict[str, tuple[str, str]]] = {"agency": {}, "obligation": {}, "plan": {}}
     for kind, code, vi, en in session.execute(_NAMES):
         names[kind][code] = (vi, en)
+    names["channel"] = all_channels(session)
     return names
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from scheduler.bounds import FieldError
 from scheduler.compliance.status import ReportPeriod
 from scheduler.errors import N_, InputError
+from scheduler.plan.channels import BUILT_IN, from_definition
 from scheduler.store.tables import AgencyRow, ObligationRow, PlanRow
 
 _DAY = timedelta(days=1)
@@ -54,3 +55,12 @@ def check_period(session: Session, period: ReportPeriod, prefix: str = "--") -> 
 def _error(name: str, prefix: str, message: str, **params: object) -> InputError:
     """A query parameter's error names it (HTTP 422 at that parameter); a flag's, in its message."""
     return FieldError(name, message, **params) if not prefix else InputError(message, **params)
+
+
+def all_channels(session: Session) -> dict[str, tuple[str, str]]:
+    """Every channel a filter may name: the built-in ones and each loaded
+    plan's own, code -> (vi, en) names."""
+    found = {c.code: (c.name, c.name_en) for c in BUILT_IN}
+    for definition in session.scalars(select(PlanRow.definition).order_by(PlanRow.code)):
+        found.update({c.code: (c.name, c.name_en or c.name) for c in from_definition(definition)})
+    return found

@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 from scheduler.bounds import SHORT
 from scheduler.people.accounts import FeedScope, check_channel, feed_urls, new_token
 from scheduler.store import people
+from scheduler.store.known_codes import all_channels
 from scheduler.web.bearer import Who, admin
 from scheduler.web.deps import ClockDep, DatabaseDep, SettingsDep
 from scheduler.web.limits import ERRORS, Id, Text
@@ -121,9 +122,10 @@ def subscriptions(actor: Who, db: DatabaseDep):
 @router.post("/subscriptions", status_code=201, summary="Create a calendar subscription; URL shown once (admin)")
 def subscribe(body: SubscriptionRequest, actor: Who, db: DatabaseDep, clock: ClockDep, settings: SettingsDep):
     admin(actor, "subscriptions")
-    scope = FeedScope(body.plan, body.agency, body.obligation, check_channel(body.channel), body.milestones)
+    scope = FeedScope(body.plan, body.agency, body.obligation, body.channel, body.milestones)
     token = new_token()
     with db.transaction() as s:
+        check_channel(body.channel, all_channels(s))
         row = people.subscribe(s, body.email, scope, token, clock.now(), settings.lang)
         https, webcal = feed_urls(settings.base_url, token)
         return JSONResponse({"id": row.id, "https": https, "webcal": webcal}, status_code=201)

@@ -21,11 +21,10 @@ from starlette.concurrency import run_in_threadpool
 from scheduler.bounds import parse_id
 from scheduler.compliance.report_text import COLUMNS
 from scheduler.errors import N_, InputError, SchedulerError
-from scheduler.feeds.ical import CHANNEL_NAMES, VN_TZ, summary
+from scheduler.feeds.ical import VN_TZ, summary
 from scheduler.feeds.month_grid import Month, month_heading, parse_month, weekday_names
 from scheduler.i18n import gettext_for, pick
 from scheduler.people.accounts import FeedScope, check_channel, feed_urls, new_token
-from scheduler.plan.model import CHANNELS
 from scheduler.plan.workdays import WorkCalendar
 from scheduler.store import people
 from scheduler.store.calendar import Choices, choices, day_bounds, milestones_between, shown_between
@@ -75,7 +74,7 @@ def scope_query(scope: FeedScope, **extra: str) -> str:
 
 def check_scope(scope: FeedScope, known: Choices) -> None:
     """Raise the store's own InputError for a filter that names nothing loaded."""
-    check_channel(scope.channel)
+    check_channel(scope.channel, known.channels)
     for name, value, among in (
         ("plan", scope.plan, known.plans),
         ("agency", scope.agency, known.agencies),
@@ -100,7 +99,7 @@ def options(known: Choices, lang: str, _) -> dict[str, list[tuple[str, str]]]:
     """Each filter's <option>s: (value, text), "all" first."""
     named = {"plan": known.plans, "agency": known.agencies, "obligation": known.obligations}
     found = {f: [("", _(ALL[f]))] + [(code, pick(lang, *names)) for code, names in named[f].items()] for f in named}
-    found["channel"] = [("", _(ALL["channel"]))] + [(c, _(CHANNEL_NAMES[c])) for c in CHANNELS]
+    found["channel"] = [("", _(ALL["channel"]))] + [(c, pick(lang, *names)) for c, names in known.channels.items()]
     return found
 
 
@@ -111,7 +110,8 @@ def describe(scope: FeedScope, known: Choices, lang: str, _) -> dict[str, str]:
         f: pick(lang, *named[f].get(getattr(scope, f), (getattr(scope, f), ""))) if getattr(scope, f) else _(ALL[f])
         for f in named
     }
-    words["channel"] = _(CHANNEL_NAMES.get(scope.channel, scope.channel)) if scope.channel else _(ALL["channel"])
+    channel = known.channels.get(scope.channel or "", (scope.channel or "", ""))
+    words["channel"] = pick(lang, *channel) if scope.channel else _(ALL["channel"])
     words["milestones"] = _("yes") if scope.milestones else _("no")
     return words
 
@@ -322,10 +322,11 @@ async def subscribe(
     scope, token = read_scope(form, False), new_token()
 
     def create():
-        check_channel(scope.channel)
         with db.transaction() as s:
+            known = choices(s)
+            check_channel(scope.channel, known.channels)
             row = people.subscribe(s, user.email, scope, token, clock.now(), user.lang)
-            return row.id, describe(scope, choices(s), user.lang, _)
+            return row.id, describe(scope, known, user.lang, _)
 
     try:
         sid, words = await run_in_threadpool(create)
