@@ -508,6 +508,7 @@ MESSAGES = {
     "unknown-topic": 'unknown topic "cchc" (declared: chuyen-doi-so)',
     "window-outside-plan": "window 01/01/2025–31/03/2025 lies outside the plan's period 01/01/2024–31/12/2024",
     "zero-quota": "a quota must be at least 1, got 0",
+    "bad-cut": 'expected full, pro-rata or none (đủ, theo tỷ lệ, không), got "một nửa"',
 }
 
 REQUIRED_BROKEN = {
