@@ -15,7 +15,7 @@ import pytest
 from fpdf import FPDF
 from PIL import Image
 
-from scheduler.bounds import MAX_PLAN_DOCUMENT
+from scheduler.bounds import MAX_PDF_PAGES, MAX_PLAN_DOCUMENT
 from scheduler.errors import InputError
 from scheduler.store.plan_documents import read_bytes, read_document
 from scheduler.store.plan_documents.legacy import convert, encode_tcvn3, encode_vni, looks_like
@@ -83,6 +83,7 @@ def make_pdf(path: Path) -> Path:
             pdf.cell(0, 4, line, new_x="LMARGIN", new_y="NEXT")
         else:
             pdf.multi_cell(0, 4, line, new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(2)  # the space after a paragraph, as Word's styles give it
     pdf.output(str(path))
     return path
 
@@ -112,6 +113,10 @@ def test_the_docx_and_the_pdf_give_the_txt_rows_and_headings(tmp_path):
         assert "Tuyên truyền công tác cải cách hành chính" in texts(source)
         # the table's text is not repeated as plain lines
         assert not any(line.text.startswith("Các bài viết về nội dung") for line in source.lines if not line.cells)
+    # a paragraph wrapped over lines in the PDF is one line again, as in the .txt and the .docx
+    plain = {squash(line) for i, line in enumerate(LINES) if line.strip() and i not in TABLE}
+    assert plain == {squash(line.text) for line in from_pdf.lines if not line.cells}
+    assert plain == {squash(line.text) for line in from_docx.lines if not line.cells and line.text.strip()}
     # a wrapped PDF cell is one cell, not lines
     assert any(len(line.cells[1]) > 150 for line in from_pdf.lines if line.cells)
 
@@ -173,6 +178,19 @@ def test_a_zip_bomb_docx_is_refused_before_it_inflates(tmp_path):
     assert path.stat().st_size < 2**20
     text = refused(path)
     assert "bomb.docx" in text and "refused" in text and "save it again from Word" in text
+
+
+def test_a_pdf_past_the_page_bound_is_refused(tmp_path):
+    pdf = FPDF()
+    for _ in range(MAX_PDF_PAGES + 1):
+        pdf.add_page()
+    pdf.output(str(tmp_path / "long.pdf"))
+    assert f"has {MAX_PDF_PAGES + 1} pages, at most {MAX_PDF_PAGES}" in refused(tmp_path / "long.pdf")
+
+
+def test_a_broken_pdf_is_named(tmp_path):
+    (tmp_path / "broken.pdf").write_bytes(b"%PDF-1.4\n" + b"x" * 500)
+    assert "broken.pdf: not a readable PDF" in refused(tmp_path / "broken.pdf")
 
 
 def test_an_oversized_document_is_refused(tmp_path):

@@ -1,7 +1,8 @@
 """A PDF plan read with pdfplumber, in a child process with a memory and time
 ceiling (a crafted PDF's streams can inflate without bound, and pdfminer
 holds a page's whole content): text lines per page in reading order from top
-to bottom; a ruled table pdfplumber finds becomes one line per row with its
+to bottom (a paragraph wrapped over lines joined back into one line); a
+ruled table pdfplumber finds becomes one line per row with its
 cells (text wrapped over lines joined by a space), and its text is not
 repeated as plain lines. Pages and characters stop at the bounds."""
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -55,8 +57,10 @@ def _run(path: Path, name: str) -> Rows:
         ) from None
     try:
         answer = json.loads(done.stdout)
-    except ValueError:
-        answer = {"refused": "crash"}
+    except ValueError:  # killed at a ceiling, or pdfminer failed on the file
+        reason = (done.stderr.decode("utf-8", "replace").strip().splitlines() or [""])[-1]
+        killed = done.returncode < 0 or "MemoryError" in reason
+        answer = {"refused": "crash"} if killed else {"refused": "unreadable", "reason": reason[:200]}
     refused = answer.get("refused")
     if refused == "pages":
         raise InputError(
@@ -102,12 +106,32 @@ def _cells(table: Any) -> list[tuple[float, list[str]]]:
     return out
 
 
+# What starts an item: "-", "+", "•" and a word (not "- 2025", the end of "2021 - 2025"), "1.", "a)", "II.".
+_ITEM = re.compile(r"\s*(?:[-+•–*]\s+\D|\d+[.)]\s|[a-zđ][.)]\s|[IVX]+\.\s)")
+
+
+def _wraps(before: dict[str, Any], right: float, width: float, line: dict[str, Any], new_page: bool = False) -> bool:
+    """A line is the rest of the paragraph above when the first word of it
+    would not have fitted at the end of that one, it follows as closely as a
+    paragraph's lines do (paragraphs are spaced wider), and it starts no item."""
+    height = before["bottom"] - before["top"]
+    per_char = (before["x1"] - before["x0"]) / max(len(before["text"]), 1)
+    first_word = len(line["text"].split()[0]) + 1 if line["text"].split() else 0
+    return (
+        right - before["x0"] >= 0.6 * width  # a full line of a page of prose, not a short title or a signature
+        and before["x1"] + per_char * first_word >= right - per_char
+        and (new_page or 0 <= line["top"] - before["bottom"] <= 0.6 * height)
+        and not _ITEM.match(line["text"])
+    )
+
+
 def extract(path: str) -> dict[str, Any]:
     """What the child prints: the rows, or why it refused."""
     import pdfplumber
 
     rows: list[tuple[str, list[str]]] = []
     total = 0
+    carry: tuple[dict[str, Any], float, float] | None = None  # the last line of the page before, if prose
     try:
         pdf = pdfplumber.open(path)
     except Exception as e:  # pdfminer raises many kinds on a broken file
@@ -128,13 +152,32 @@ def extract(path: str) -> dict[str, Any]:
                 middle_x, middle_y = (obj["x0"] + obj["x1"]) / 2, (obj["top"] + obj["bottom"]) / 2
                 return not any(b[0] <= middle_x <= b[2] and b[1] <= middle_y <= b[3] for b in boxes)
 
-            for line in page.filter(outside).extract_text_lines():
-                items.append((line["top"], line["text"], []))
-            for _, text, cells in sorted(items, key=lambda item: item[0]):
+            lines = page.filter(outside).extract_text_lines()
+            right = max((line["x1"] for line in lines), default=0.0)
+            first_table = min((top for top, _, _ in items), default=float("inf"))
+            plain: list[tuple[float, str, list[str]]] = []
+            for line, before in zip(lines, [None, *lines]):
+                if before is not None and plain and _wraps(before, right, page.width, line):
+                    top, text, _ = plain.pop()
+                    plain.append((top, text + " " + line["text"], []))
+                elif (
+                    not plain
+                    and carry
+                    and line["top"] < first_table
+                    and (_wraps(*carry, line, True) if before is None else _wraps(before, right, page.width, line))
+                ):
+                    rows[-1] = (rows[-1][0] + " " + line["text"], [])  # a paragraph running on from the page before
+                    total += len(line["text"]) + 1
+                else:
+                    plain.append((line["top"], line["text"], []))
+            ordered = sorted(items + plain, key=lambda item: item[0])
+            for _, text, cells in ordered:
                 total += len(text) + 1
                 if total > MAX_PLAN_CHARS:
                     return {"refused": "chars"}
                 rows.append((text, cells))
+            last_is_plain = bool(ordered) and not ordered[-1][2] and bool(lines)
+            carry = (lines[-1], right, page.width) if last_is_plain else None
             page.close()
     return {"rows": rows}
 
