@@ -77,13 +77,14 @@ def make_pdf(path: Path) -> Path:
                     row = table.row()
                     for cell in cells:
                         row.cell(cell)
-        elif i in TABLE or not line.strip():
+        elif i in TABLE:
             continue
+        elif not line.strip():
+            pdf.ln(3)  # the space between paragraphs
         elif len(line) < 110:
             pdf.cell(0, 4, line, new_x="LMARGIN", new_y="NEXT")
         else:
             pdf.multi_cell(0, 4, line, new_x="LMARGIN", new_y="NEXT")
-        pdf.ln(2)  # the space after a paragraph, as Word's styles give it
     pdf.output(str(path))
     return path
 
@@ -115,7 +116,10 @@ def test_the_docx_and_the_pdf_give_the_txt_rows_and_headings(tmp_path):
         assert not any(line.text.startswith("Các bài viết về nội dung") for line in source.lines if not line.cells)
     # a paragraph wrapped over lines in the PDF is one line again, as in the .txt and the .docx
     plain = {squash(line) for i, line in enumerate(LINES) if line.strip() and i not in TABLE}
-    assert plain == {squash(line.text) for line in from_pdf.lines if not line.cells}
+    assert plain == {squash(line.text) for line in from_pdf.lines if not line.cells and line.text.strip()}
+    # line by line as in the .txt: paragraphs spaced apart are separated by one empty line
+    collapsed = [squash(line) for i, line in enumerate(LINES) if line.strip() or (i and LINES[i - 1].strip())]
+    assert [squash(line.text) for line in from_pdf.lines] == collapsed
     assert plain == {squash(line.text) for line in from_docx.lines if not line.cells and line.text.strip()}
     # a wrapped PDF cell is one cell, not lines
     assert any(len(line.cells[1]) > 150 for line in from_pdf.lines if line.cells)

@@ -1,7 +1,8 @@
 """A PDF plan read with pdfplumber, in a child process with a memory and time
 ceiling (a crafted PDF's streams can inflate without bound, and pdfminer
 holds a page's whole content): text lines per page in reading order from top
-to bottom (a paragraph wrapped over lines joined back into one line); a
+to bottom (a paragraph wrapped over lines joined back into one line, an
+empty line where paragraphs are spaced apart); a
 ruled table pdfplumber finds becomes one line per row with its
 cells (text wrapped over lines joined by a space), and its text is not
 repeated as plain lines. Pages and characters stop at the bounds."""
@@ -90,10 +91,10 @@ def _run(path: Path, name: str) -> Rows:
     return rows
 
 
-def _cells(table: Any) -> list[tuple[float, list[str]]]:
-    """Each row's top and cells; a merged cell (None) repeats the cell above,
-    or the one to its left on the first row."""
-    out: list[tuple[float, list[str]]] = []
+def _cells(table: Any) -> list[tuple[float, float, list[str]]]:
+    """Each row's top, bottom and cells; a merged cell (None) repeats the cell
+    above, or the one to its left on the first row."""
+    out: list[tuple[float, float, list[str]]] = []
     previous: list[str] = []
     for row, cells in zip(table.rows, table.extract()):
         texts: list[str] = []
@@ -101,7 +102,7 @@ def _cells(table: Any) -> list[tuple[float, list[str]]]:
             if cell is None:
                 cell = previous[i] if i < len(previous) else (texts[-1] if texts else "")
             texts.append(" ".join(cell.split()))
-        out.append((row.bbox[1], texts))
+        out.append((row.bbox[1], row.bbox[3], texts))
         previous = texts
     return out
 
@@ -142,9 +143,9 @@ def extract(path: str) -> dict[str, Any]:
         for page in pdf.pages:
             tables = page.find_tables()
             boxes = [t.bbox for t in tables]
-            items: list[tuple[float, str, list[str]]] = []
+            items: list[tuple[float, float, str, list[str]]] = []  # top, bottom, text, cells
             for table in tables:
-                items += [(top, "\t".join(cells), cells) for top, cells in _cells(table)]
+                items += [(top, bottom, "\t".join(cells), cells) for top, bottom, cells in _cells(table)]
 
             def outside(obj: dict[str, Any], boxes: list[Any] = boxes) -> bool:
                 if "x0" not in obj:
@@ -154,12 +155,12 @@ def extract(path: str) -> dict[str, Any]:
 
             lines = page.filter(outside).extract_text_lines()
             right = max((line["x1"] for line in lines), default=0.0)
-            first_table = min((top for top, _, _ in items), default=float("inf"))
-            plain: list[tuple[float, str, list[str]]] = []
+            first_table = min((item[0] for item in items), default=float("inf"))
+            plain: list[tuple[float, float, str, list[str]]] = []
             for line, before in zip(lines, [None, *lines]):
                 if before is not None and plain and _wraps(before, right, page.width, line):
-                    top, text, _ = plain.pop()
-                    plain.append((top, text + " " + line["text"], []))
+                    top, _, text, _ = plain.pop()
+                    plain.append((top, line["bottom"], text + " " + line["text"], []))
                 elif (
                     not plain
                     and carry
@@ -169,14 +170,20 @@ def extract(path: str) -> dict[str, Any]:
                     rows[-1] = (rows[-1][0] + " " + line["text"], [])  # a paragraph running on from the page before
                     total += len(line["text"]) + 1
                 else:
-                    plain.append((line["top"], line["text"], []))
+                    plain.append((line["top"], line["bottom"], line["text"], []))
             ordered = sorted(items + plain, key=lambda item: item[0])
-            for _, text, cells in ordered:
+            gap = 0.6 * min((line["bottom"] - line["top"] for line in lines), default=0.0)
+            for (top, _, text, cells), before in zip(ordered, [None, *ordered]):
+                if before is None:  # a new page: a new paragraph, unless a table runs on
+                    if rows and rows[-1][0] and not (cells and rows[-1][1]):
+                        rows.append(("", []))
+                elif gap and top - before[1] > gap:
+                    rows.append(("", []))  # the space between paragraphs, as the .txt and the .docx have it
                 total += len(text) + 1
                 if total > MAX_PLAN_CHARS:
                     return {"refused": "chars"}
                 rows.append((text, cells))
-            last_is_plain = bool(ordered) and not ordered[-1][2] and bool(lines)
+            last_is_plain = bool(ordered) and not ordered[-1][3] and bool(lines)
             carry = (lines[-1], right, page.width) if last_is_plain else None
             page.close()
     return {"rows": rows}
