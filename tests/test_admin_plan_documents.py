@@ -1,7 +1,8 @@
 """A plan document uploaded on /admin/schedules, through the real app on
 SQLite and PostgreSQL: its lines shown with their numbers beside the draft
 (or, while the importer is not installed, the page says so), documents too
-large or of another kind refused with their name, and the corrected draft
+large or of another kind refused with their name (in Vietnamese, the
+administrator's language), and the corrected draft
 sent into the usual check and preview."""
 
 from __future__ import annotations
@@ -72,18 +73,18 @@ def test_a_text_plan_is_shown_line_by_line_beside_its_draft(admin):
     if IMPORTER:
         assert page.one("textarea", id="draft-yaml").text().startswith(("#", "plan:"))
     else:
-        assert "not available" in page.one("p", id="import-missing").text()
+        assert "chưa có chức năng nhập kế hoạch" in page.one("p", id="import-missing").text()
         assert not page.all("form", id="draft-form")
 
 
 @pytest.mark.parametrize(
     "name,data,status,words",
     [
-        ("ke-hoach.doc", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600, 422, "ke-hoach.doc: an old Word .doc"),
-        ("ke-hoach.gif", b"GIF89a", 422, "ke-hoach.gif: not a plan document"),
-        ("scan.pdf", b"%PDF-1.4\n" + b"x" * 100, 422, "scan.pdf: not a readable PDF"),
-        ("big.txt", b"a" * (MAX_PLAN_DOCUMENT + 1), 422, "big.txt: the document is larger than 20 MiB"),
-        ("bigger.txt", b"a" * (MAX_PLAN_DOCUMENT + 2**20), 413, "The document is too large: at most 20 MiB"),
+        ("ke-hoach.doc", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600, 422, "ke-hoach.doc: tệp Word .doc kiểu cũ"),
+        ("ke-hoach.gif", b"GIF89a", 422, "ke-hoach.gif: không phải văn bản kế hoạch"),
+        ("scan.pdf", b"%PDF-1.4\n" + b"x" * 100, 422, "scan.pdf: không đọc được tệp PDF"),
+        ("big.txt", b"a" * (MAX_PLAN_DOCUMENT + 1), 422, "big.txt: văn bản lớn hơn 20 MiB"),
+        ("bigger.txt", b"a" * (MAX_PLAN_DOCUMENT + 2**20), 413, "Văn bản quá lớn: tối đa 20 MiB"),
     ],
     ids=["doc", "gif", "broken-pdf", "too-large", "body-too-large"],
 )
