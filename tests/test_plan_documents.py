@@ -15,7 +15,7 @@ import pytest
 from fpdf import FPDF
 from PIL import Image
 
-from scheduler.bounds import MAX_PDF_PAGES, MAX_PLAN_DOCUMENT
+from scheduler.bounds import MAX_PDF_PAGES, MAX_PLAN_DOCUMENT, MAX_ZIP_MEMBERS
 from scheduler.errors import InputError
 from scheduler.store.plan_documents import read_bytes, read_document
 from scheduler.store.plan_documents.legacy import convert, encode_tcvn3, encode_vni, looks_like
@@ -195,6 +195,25 @@ def test_a_pdf_past_the_page_bound_is_refused(tmp_path):
 def test_a_broken_pdf_is_named(tmp_path):
     (tmp_path / "broken.pdf").write_bytes(b"%PDF-1.4\n" + b"x" * 500)
     assert "broken.pdf: not a readable PDF" in refused(tmp_path / "broken.pdf")
+
+
+def test_a_docx_of_too_many_parts_is_refused(tmp_path):
+    path = make_docx(tmp_path / "parts.docx")
+    with zipfile.ZipFile(path, "a") as z:
+        for n in range(MAX_ZIP_MEMBERS):
+            z.writestr(f"extra/part{n}.xml", b"<a/>")
+    assert "parts.docx: refused: the .docx unpacks to" in refused(path)
+
+
+def test_a_docx_typed_in_tcvn3_fonts_is_converted(tmp_path):
+    document = docx.Document()
+    document.add_paragraph(encode_tcvn3("kế hoạch tuyên truyền cải cách hành chính năm 2024"))
+    table = document.add_table(rows=1, cols=2)
+    table.cell(0, 0).text, table.cell(0, 1).text = encode_tcvn3("sở nội vụ"), encode_tcvn3("quý ii")
+    document.save(tmp_path / "vntime.docx")
+    source = read_document(tmp_path / "vntime.docx")
+    assert source.lines[0].text == "kế hoạch tuyên truyền cải cách hành chính năm 2024"
+    assert source.lines[1].cells == ("sở nội vụ", "quý ii")
 
 
 def test_an_oversized_document_is_refused(tmp_path):
