@@ -127,7 +127,8 @@ def test_the_docx_and_the_pdf_give_the_txt_rows_and_headings(tmp_path):
 
 def test_word_numbering_and_merged_cells(tmp_path):
     document = docx.Document()
-    document.add_paragraph("Mục tiêu", style="List Number")
+    document.add_paragraph("Mục tiêu", style="List Number").add_run().add_break()
+    document.paragraphs[0].add_run("chung")
     document.add_paragraph("Yêu cầu", style="List Number")
     table = document.add_table(rows=3, cols=3)
     for r, texts_ in enumerate(
@@ -138,7 +139,7 @@ def test_word_numbering_and_merged_cells(tmp_path):
     table.cell(0, 2).merge(table.cell(1, 2))  # one host for two rows
     document.save(tmp_path / "n.docx")
     source = read_document(tmp_path / "n.docx")
-    assert [line.text for line in source.lines[:2]] == ["1. Mục tiêu", "2. Yêu cầu"]
+    assert [line.text for line in source.lines[:2]] == ["1. Mục tiêu chung", "2. Yêu cầu"]
     assert [line.cells for line in source.lines if line.cells][:2] == [
         ("1", "Phóng sự", "Đài PT-TH tỉnh"),
         ("2", "Tọa đàm", "Đài PT-TH tỉnh"),

@@ -58,10 +58,12 @@ def read_docx(data: bytes, name: str) -> Rows:
     rows: Rows = []
     for block in document.iter_inner_content():
         if isinstance(block, Paragraph):
-            rows.append((numbering.label(block) + block.text, ()))
+            rows.append((numbering.label(block) + _one_line(block.text), ()))
         elif isinstance(block, Table):
             for row in block.rows:
-                cells = tuple(" ".join(p.text.strip() for p in cell.paragraphs if p.text.strip()) for cell in row.cells)
+                cells = tuple(
+                    " ".join(_one_line(p.text) for p in cell.paragraphs if p.text.strip()) for cell in row.cells
+                )
                 rows.append(("\t".join(cells), cells))
     return rows
 
@@ -114,6 +116,14 @@ class _Numbering:
         if fmt == "bullet":
             return "- "
         return text + " " if text else ""
+
+
+def _one_line(text: str) -> str:
+    """A paragraph's text on one line: a manual line break (Shift+Enter, which
+    python-docx gives as "\\n") and a tab are layout, read as a space."""
+    return (
+        " ".join(text.replace("\n", " ").replace("\t", " ").split()) if "\n" in text or "\t" in text else text.strip()
+    )
 
 
 def _numpr(ppr: Any) -> Any:
