@@ -264,3 +264,13 @@ def test_round_trips(encode, name):
 def test_unicode_text_is_left_alone():
     assert looks_like(TEXT) == ""
     assert read_bytes(io.BytesIO(TEXT.encode()).getvalue(), "plan.md").lines[0].text == LINES[0]
+
+
+def test_the_pdf_reader_child_cannot_take_more_memory_than_its_ceiling():
+    """What stops a PDF built to inflate: the child's address space is capped."""
+    import subprocess
+    import sys
+
+    grab = "from scheduler.store.plan_documents.pdf_reader import _limits; _limits(); x = bytearray(3 * 2**30)"
+    done = subprocess.run([sys.executable, "-c", grab], capture_output=True, cwd=Path(__file__).parent.parent)
+    assert done.returncode != 0 and b"MemoryError" in done.stderr

@@ -33,7 +33,11 @@ def read_pdf(data: bytes, name: str, path: Path | None = None) -> Rows:
     return _run(path, name)
 
 
-def _limits() -> None:  # pragma: no cover - runs in the child before exec
+def _limits() -> None:
+    """The child's own ceilings, set before pdfplumber is imported (set here
+    rather than in ``preexec_fn``, which is unsafe in the web's threads)."""
+    if os.name != "posix":
+        return
     import resource
 
     resource.setrlimit(resource.RLIMIT_AS, (PDF_MEMORY, PDF_MEMORY))
@@ -47,7 +51,6 @@ def _run(path: Path, name: str) -> Rows:
             command,
             capture_output=True,
             timeout=PDF_SECONDS,
-            preexec_fn=_limits if os.name == "posix" else None,
             check=False,
         )
     except subprocess.TimeoutExpired:
@@ -190,6 +193,7 @@ def extract(path: str) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
+    _limits()
     try:
         print(json.dumps(extract(sys.argv[1]), ensure_ascii=False))
     except MemoryError:
