@@ -17,6 +17,21 @@ MAX_DURATION = timedelta(hours=24)  # an episode or an article's reading time, n
 PLAN_REACH = 10  # years around a loaded plan that a compliance report may cover
 MAX_BODY = 256 * 1024  # a JSON or urlencoded request body (files go through multipart uploads)
 
+# Plan documents (.docx, .pdf, .txt, .md read by `plan import` and the upload page;
+# scheduler/store/plan_documents). A real plan is 30-500 KiB; a .docx with pictures
+# a few MiB. A .docx is a zip: its members are counted and their unpacked sizes and
+# compression ratio checked from the zip directory before anything is inflated. A
+# PDF is read in a child process with a memory and time ceiling, page by page, and
+# stops at the page and text bounds.
+MAX_PLAN_DOCUMENT = 20 * 2**20  # bytes of the file as uploaded
+MAX_ZIP_MEMBERS = 2000  # a plan's .docx holds 10-60 parts
+MAX_ZIP_UNPACKED = 200 * 2**20  # bytes once every member is inflated
+MAX_ZIP_RATIO = 100  # unpacked / packed for a member over 1 MiB (XML packs ~10x; a bomb 1000x)
+MAX_PDF_PAGES = 300  # a plan runs 3-30 pages
+MAX_PLAN_CHARS = 2_000_000  # characters of text read from any plan document
+PDF_SECONDS = 120  # wall time for reading one PDF
+PDF_MEMORY = 1536 * 2**20  # address space of the child process reading a PDF
+
 # Characters a text field may hold: a name or an email is short, a note or a reason is a paragraph.
 SHORT, TEXT, LONG = 200, 2000, 10_000
 LIMITS = {

@@ -14,7 +14,7 @@ from fastapi.responses import Response
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from scheduler.bounds import parse_id
+from scheduler.bounds import MAX_PLAN_DOCUMENT, format_size, parse_id
 from scheduler.errors import ScheduleError
 from scheduler.feeds.ical import summary
 from scheduler.i18n import gettext_for, pick
@@ -101,7 +101,15 @@ def show(request: Request, user: SessionUser, services: Services, status: int = 
         for r in rows
     ]
     return services.views.page(
-        request, user, "admin_schedules.html", status, BACK, loads=loads, limits=limits(), **values
+        request,
+        user,
+        "admin_schedules.html",
+        status,
+        BACK,
+        loads=loads,
+        limits=limits(),
+        document_size=format_size(MAX_PLAN_DOCUMENT),
+        **values,
     )
 
 
