@@ -1,0 +1,299 @@
+"""A plan's text (a ``SourceText``) into a draft schedule file: the header,
+the legal bases, the topics of section II and every row of section III.
+
+The draft never guesses silently: a phrase it cannot read is kept verbatim
+in a ``# TODO (line N): "…"`` comment and in ``Draft.problems``; a row it
+cannot read is commented out whole, so the draft always loads. What the
+text leaves open takes the documented default (docs/plan-import.md) and
+says so in a comment.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from scheduler.errors import N_
+from scheduler.plan.phrase_readings import Context
+from scheduler.plan.phrases import read
+from scheduler.plan.plan_import_agencies import RELATED, Agencies, slug
+from scheduler.plan.plan_import_emit import Obligation, emit
+from scheduler.plan.plan_import_rows import ITEM, Row, list_rows, sub_items, table_rows
+from scheduler.plan.source_text import SourceLine, SourceText
+
+_HEADING = re.compile(r"^\s*([IVX]+)\.\s+(.+)$")
+_NUMBER = re.compile(r"Số:\s*([0-9A-Za-zĐđ/.\-]+)")
+_DATE = re.compile(r"ngày\s+(\d{1,2})\s+tháng\s+(\d{1,2})\s+năm\s+(\d{4})")
+_LEVELS = ("thành phố", "thị trấn", "tỉnh", "huyện", "xã", "phường", "thị xã")
+_ISSUED_BY = re.compile(r"(?:UBND|Ủy ban nhân dân)\s+(tỉnh|huyện|xã|phường)\s+ban hành", re.I)
+_LENGTH = re.compile(
+    r"[(,]?\s*(?:\(\s*)?(thời lượng|mỗi lần tối thiểu|tối thiểu)\s+([0-9][^)/,;]*?phút)\s*(?:/[^\s,;)]+)?\s*\)?", re.I
+)
+_HEADINGS_NOT_TOPICS = re.compile(r"^(nội dung|hình thức)( tuyên truyền)?\.?$", re.I)
+_KEPT_UP = re.compile(r"^(duy trì|thường xuyên cập nhật)", re.I)
+_NAMES = re.compile(r"[“\"]([^”\"]+)[”\"]")
+
+
+@dataclass(frozen=True)
+class ImportProblem:
+    line: int
+    phrase: str
+    why: str  # an N_() message id
+
+
+@dataclass(frozen=True)
+class Draft:
+    text: str
+    problems: tuple[ImportProblem, ...]
+
+
+@dataclass
+class _Work:
+    lines: list[SourceLine]
+    agencies: Agencies
+    problems: list[ImportProblem] = field(default_factory=list)
+
+    def flag(self, line: int, phrase: str, why: str) -> str:
+        self.problems.append(ImportProblem(line, phrase, why))
+        return f'TODO (line {line}): "{phrase}"'
+
+
+def _sections(lines: list[SourceLine]) -> dict[str, list[SourceLine]]:
+    found: dict[str, list[SourceLine]] = {"": []}
+    current = ""
+    for line in lines:
+        if not line.cells and (m := _HEADING.match(line.text)):
+            current = m[1]
+            found[current] = []
+            continue
+        found[current].append(line)
+    return found
+
+
+def _issuer(head: list[SourceLine], text: str, title: str) -> tuple[str, str]:
+    """(issuer, how it was found): the header's first line, else "<level> … ban hành" and the title."""
+    for line in head[:6]:
+        first = re.split(r"\s{3,}", line.text.strip())[0]
+        if first.upper().startswith("ỦY BAN NHÂN DÂN") and len(first) > len("ỦY BAN NHÂN DÂN"):
+            words = first[len("ỦY BAN NHÂN DÂN") :].strip().lower()
+            level = next((lv for lv in _LEVELS if words.startswith(lv)), "")
+            place = " ".join(w.capitalize() for w in words[len(level) :].split())
+            return f"Ủy ban nhân dân {level} {place}".replace("  ", " ").strip(), ""
+    if m := _ISSUED_BY.search(text):
+        level = m[1].lower()
+        if p := re.search(rf"\b{level}\s+((?:[A-ZĐÂƠƯ][^\s]*\s*)+?)\s*năm\b", title):
+            return f"Ủy ban nhân dân {level} {p[1].strip()}", m[0]
+    return "", ""
+
+
+def _paragraphs(lines: list[SourceLine], start: re.Pattern[str]) -> list[tuple[int, str]]:
+    """Numbered items of a section, each joined across its wrapped lines."""
+    items: list[tuple[int, str]] = []
+    for line in lines:
+        text = line.text.strip()
+        if m := start.match(line.text):
+            items.append((line.number, m[2].strip()))
+        elif items and text and not text.startswith(("-", "+")) and not re.match(r"^[a-zđ]\)", text):
+            number, joined = items[-1]
+            if not joined.endswith((".", ";", ":")):
+                items[-1] = (number, f"{joined} {text}")
+    return items
+
+
+def _legal_basis(lines: list[SourceLine]) -> list[str]:
+    bases: list[str] = []
+    for i, line in enumerate(lines):
+        text = line.text.strip()
+        if not text.startswith(("Căn cứ", "Thực hiện")):
+            continue
+        joined = text
+        for nxt in lines[i + 1 :]:
+            if joined.endswith((";", ".", ":")) or not nxt.text.strip():
+                break
+            joined += " " + nxt.text.strip()
+        joined = re.split(r",?\s*(?:UBND|Ủy ban nhân dân)\s+\w+\s+ban hành", joined)[0]
+        joined = re.sub(r"^(Căn cứ|Thực hiện)\s+", "", joined)
+        bases += [b.strip().rstrip(";.:").strip() for b in joined.split(";") if b.strip()]
+    return bases
+
+
+def _duration(text: str) -> tuple[str, str, str]:
+    """(text without the length, min_duration, duration)."""
+    m = _LENGTH.search(text)
+    if not m:
+        return text, "", ""
+    length = " ".join(m[2].split())
+    rest = (text[: m.start()] + text[m.end() :]).strip().rstrip(",.").strip()
+    return (rest, "", length) if "±" in length else (rest, length, "")
+
+
+def _cadence(phrase: str, ctx: Context) -> tuple[str, str]:
+    """(the words the grammar reads, what was left before them) or ("", "")."""
+    phrase = phrase.strip().rstrip(".;").strip()
+    if not phrase:
+        return "", ""
+    words = phrase.split()
+    for i in range(len(words)):
+        tail = " ".join(words[i:])
+        if read(tail, ctx) is not None:
+            return tail, " ".join(words[:i])
+    return "", ""
+
+
+def _channels(text: str) -> list[str]:
+    from scheduler.plan.channels import code_of
+
+    words = re.sub(r"[,.;:()“”\"]", " ", text).split()
+    found: list[str] = []
+    for size in (6, 5, 4, 3, 2, 1):
+        for i in range(len(words) - size + 1):
+            code = code_of(" ".join(words[i : i + size]))
+            if code and code not in found and code != "report":
+                found.append(code)
+    if not found and re.search(r"\b(cuộc )?thi\b", text, re.I):
+        found.append("contest")
+    return found
+
+
+_BY_KIND = {"broadcaster": ["radio", "tv"], "newspaper": ["print", "online"]}
+
+
+def _obligations(work: _Work, rows: list[Row], ctx: Context, year: int) -> list[Obligation]:
+    found: list[Obligation] = []
+    for row in rows:
+        contents, times = sub_items(row.content), sub_items(row.time)
+        if len(contents) != len(times) and len(times) > 1:
+            todo = work.flag(row.line, row.time, N_("the row's items and time phrases do not pair up"))
+            found.append(Obligation(row, row.content, notes=[todo], broken=True))
+            continue
+        if len(times) == 1 and len(contents) > 1:
+            times = times * len(contents)
+        for content, time in zip(contents, times, strict=True):
+            found += _one(work, row, content, time, ctx, year, several=len(contents) > 1)
+    return found
+
+
+def _one(work: _Work, row: Row, content: str, time: str, ctx: Context, year: int, several: bool) -> list[Obligation]:
+    notes: list[str] = []
+    time, min_d, dur = _duration(time)
+    content, min_c, dur_c = _duration(content)
+    min_d, dur = min_d or min_c, dur or dur_c or row.duration
+    words, before = _cadence(time, ctx)
+    broken = False
+    cadence: object = words
+    if not words:
+        notes.append(work.flag(row.line, time or row.source, N_("no time or frequency this importer can read")))
+        broken = True
+    else:
+        if before:
+            notes.append(f'Reading: the time phrase is "{words}"; the words before it ("{before}") are not a time.')
+        if _KEPT_UP.match(content) and read(words, ctx) and read(words, ctx).form == "window":  # type: ignore[union-attr]
+            cadence = {"continuous": words, "attest": "quarter"}
+            notes.append("Default: kept up all along, attested once a quarter (docs/plan-import.md).")
+    host_text = row.host.strip().rstrip(".")
+    host = ""
+    if not host_text or RELATED.match(host_text):
+        notes.append(work.flag(row.line, host_text or row.source, N_("no host agency (chủ trì) named")))
+        broken = True
+    else:
+        agency = work.agencies.find(host_text)
+        host = agency.code
+    coordination, coordinators = "", []
+    for part in re.split(r"[;,]\s*(?=[A-ZĐÂỦ])", row.coordinators.strip().rstrip(".")):
+        if not part.strip():
+            continue
+        if RELATED.match(part.strip()):
+            coordination = part.strip()
+        else:
+            coordinators.append(work.agencies.find(part).code)
+    channels = _channels(content)
+    if not channels and host and (kind := work.agencies.used[host].kind) in _BY_KIND:
+        channels = _BY_KIND[kind]
+        notes.append(f"Reading: the content names no channel; the host ({kind}) gives {', '.join(channels)}.")
+    if not channels:
+        notes.append(work.flag(row.line, content, N_("no channel named in the content")))
+        broken = True
+    titles = [content]
+    names = _NAMES.findall(content)
+    if content.lower().startswith("chuyên mục") and len(names) > 1:
+        titles = [f'Chuyên mục "{n}"' for n in names]
+        notes.append("Reading: several programs named, each owes its own (the stricter reading).")
+    return [
+        Obligation(
+            row,
+            title,
+            host=host,
+            coordinators=coordinators,
+            coordination=coordination,
+            channels=channels,
+            cadence=cadence,
+            min_duration=min_d,
+            duration=dur,
+            notes=list(notes),
+            broken=broken,
+        )
+        for title in titles
+    ]
+
+
+def import_plan(source: SourceText, year: int | None = None, agencies: Sequence[tuple[str, str, str]] = ()) -> Draft:
+    """Read ``source`` into a draft schedule file (``agencies``: the loaded (code, name, kind))."""
+    lines = list(source.lines)
+    work = _Work(lines, Agencies(agencies))
+    sections = _sections(lines)
+    head = sections[""]
+    all_text = "\n".join(line.text for line in lines)
+    title_at = next((i for i, line in enumerate(head) if line.text.strip().upper() == "KẾ HOẠCH"), None)
+    title_words: list[str] = []
+    if title_at is not None:
+        for line in head[title_at + 1 :]:
+            if not line.text.strip():
+                break
+            title_words.append(line.text.strip())
+    subject = " ".join(title_words)
+    title = f"Kế hoạch {subject[:1].lower()}{subject[1:]}" if subject else ""
+    number = m[1] if (m := _NUMBER.search("\n".join(line.text for line in head[:6]))) else ""
+    issued = date(int(m[3]), int(m[2]), int(m[1])) if (m := _DATE.search("\n".join(x.text for x in head[:6]))) else None
+    if year is None:
+        found = re.search(r"năm\s+(\d{4})", subject) or re.search(r"\b(20\d\d)\b", all_text)
+        year = int(found[1]) if found else (issued.year if issued else date.min.year)
+    issuer, how = _issuer(head, all_text, subject)
+    ctx = Context(date(year, 1, 1), date(year + 1, 1, 1))
+    topics = [
+        (n, t.rstrip(".;"))
+        for n, t in _paragraphs(sections.get("II", []), ITEM)
+        if not _HEADINGS_NOT_TOPICS.match(t.strip())
+    ]
+    section = sections.get("III", [])
+    rows = table_rows(section) if any(line.cells for line in section) else list_rows(section)
+    obligations = _obligations(work, rows, ctx, year)
+    notes: list[str] = []
+    if not title:
+        notes.append(work.flag(1, source.name, N_('no title after "KẾ HOẠCH"')))
+        title = f"Kế hoạch năm {year}"
+    if not issuer:
+        notes.append(work.flag(1, source.name, N_("no issuing authority in the header")))
+        issuer = "Ủy ban nhân dân"
+    elif how:
+        notes.append(f'Reading: the issuer from "{how}" and the title.')
+    report = next((x for x in lines if "chế độ báo cáo" in x.text.lower() or "định kỳ báo cáo" in x.text.lower()), None)
+    if report:
+        notes.append(work.flag(report.number, report.text.strip(), N_("the reporting section is not read yet")))
+    place = slug(issuer.split(" ", 5)[-1]) if issuer.count(" ") >= 4 else "ke-hoach"
+    text = emit(
+        source.name,
+        code=f"{place}-{year}",
+        title=title,
+        issuer=issuer,
+        number=number,
+        issued_on=issued,
+        year=year,
+        legal_basis=_legal_basis(head),
+        topics=topics,
+        agencies=list(work.agencies.used.values()),
+        obligations=obligations,
+        notes=notes,
+    )
+    return Draft(text, tuple(work.problems))
