@@ -1,0 +1,116 @@
+"""``plan import``: a plan's text into a draft schedule file that loads,
+with every section-III row read or flagged with its line."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from scheduler.plan.occurrences import expand
+from scheduler.plan.plan_import import import_plan
+from scheduler.plan.production import read_files, read_texts
+from scheduler.plan.source_text import SourceLine, from_text
+
+ROOT = Path(__file__).resolve().parent.parent
+PLANS = ROOT / "tests" / "data" / "plans"
+PHU_THO_TEXT = PLANS / "ke-hoach-tuyen-truyen-cchc-phu-tho-2024.txt"
+TEXTS = sorted(PLANS.glob("*.txt"))
+
+
+def _draft(path: Path, agencies=()):
+    return import_plan(from_text(path.name, path.read_text(encoding="utf-8")), agencies=agencies)
+
+
+def _shapes(plan):
+    """Per obligation: its host and what it owes (period, window, due), codes aside."""
+    found = Counter()
+    for ob in plan.obligations:
+        owed = tuple((o.period, o.window.start, o.window.end, o.due) for o in expand(plan) if o.obligation == ob.code)
+        found[(ob.host, owed)] += 1
+    return found
+
+
+def test_from_text_splits_tabs_into_cells():
+    text = from_text("a.txt", "III. X\n1\tA\tB\n")
+    assert text.lines[1] == SourceLine(2, "1\tA\tB", ("1", "A", "B"))
+    assert text.lines[0].cells == ()
+
+
+def test_phu_tho_imports_to_the_bundled_files_occurrences():
+    (bundled,) = read_files([ROOT / "schedules" / "phu-tho-2024.yaml"]).plans
+    loaded = [(a.code, a.name, a.kind) for a in bundled.agencies]
+    draft = _draft(PHU_THO_TEXT, loaded)
+    (plan,) = read_texts([("draft.yaml", draft.text)]).plans
+    assert plan.code == "phu-tho-2024" and plan.issuer == "Ủy ban nhân dân tỉnh Phú Thọ"
+    assert plan.legal_basis == bundled.legal_basis
+    want, got = _shapes(bundled), _shapes(plan)
+    # Row 4 names two sites in one sentence; the bundled file splits it into
+    # two obligations, the importer keeps the row whole (one obligation).
+    portal = [k for k in want if k[0] == "so-tttt"]
+    assert len(portal) == 1 and want[portal[0]] == 2 and got[portal[0]] == 1
+    got[portal[0]] = 2
+    assert got == want
+    assert [o.min_duration.total_seconds() if o.min_duration else 0 for o in plan.obligations][0] == 600
+    assert "# (line 86)" in draft.text and "attest" in draft.text
+
+
+@pytest.mark.parametrize("path", TEXTS, ids=[p.stem for p in TEXTS])
+def test_every_text_imports_to_a_draft_that_loads(path):
+    draft = _draft(path)
+    (plan,) = read_texts([("draft.yaml", draft.text)]).plans
+    rows = [line for line in draft.text.splitlines() if line.startswith("  # (line")]
+    flagged = {p.line for p in draft.problems}
+    for row in rows:
+        number = int(re.match(r"  # \(lines? (\d+)", row)[1])
+        block = draft.text.split(row, 1)[1].split("  # (line", 1)[0]
+        assert "  - code:" in block or number in flagged, row
+
+
+def test_hand_written_counts_where_the_importer_reads_the_rows():
+    expected = {
+        "ke-hoach-xa-2026-mau.txt": "xa-thanh-minh-2026.yaml",
+        "ke-hoach-huyen-2024-mau.txt": "ngoc-son-2024.yaml",
+    }
+    for text, yaml in expected.items():
+        (hand,) = read_files([PLANS / yaml]).plans
+        draft = _draft(PLANS / text, [(a.code, a.name, a.kind) for a in hand.agencies])
+        (plan,) = read_texts([("d.yaml", draft.text)]).plans
+        hand_counts = {(o.host, o.cadence.__class__.__name__) for o in hand.obligations}
+        for ob in plan.obligations:
+            assert (ob.host, ob.cadence.__class__.__name__) in hand_counts or ob.host.startswith(("ubnd", "truong")), ob
+
+
+def test_a_list_in_other_words_flags_what_it_cannot_read():
+    text = (
+        "ỦY BAN NHÂN DÂN XÃ AN BÌNH\nSố: 5/KH-UBND          An Bình, ngày 02 tháng 02 năm 2026\n\nKẾ HOẠCH\n"
+        "Tuyên truyền chuyển đổi số năm 2026\n\nIII. TỔ CHỨC THỰC HIỆN\n"
+        "1. Phát tin trên loa truyền thanh cơ sở: 02 lần/tháng.\n   - Chủ trì: Phòng Văn hóa - Xã hội.\n"
+        "2. Đăng bài trên Trang thông tin điện tử xã: khi có chỉ đạo của cấp trên.\n"
+        "   - Chủ trì: Phòng Văn hóa - Xã hội.\n"
+    )
+    draft = import_plan(from_text("an-binh.txt", text))
+    (plan,) = read_texts([("d.yaml", draft.text)]).plans
+    assert plan.number == "5/KH-UBND" and plan.issuer == "Ủy ban nhân dân xã An Bình"
+    assert [o.cadence.__class__.__name__ for o in plan.obligations] == ["Quota"]
+    assert [(p.line, p.phrase) for p in draft.problems] == [(10, "khi có chỉ đạo của cấp trên")]
+    assert '# TODO (line 10): "khi có chỉ đạo của cấp trên"' in draft.text
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_the_command_writes_a_draft_that_loads(cli, tmp_path):
+    out = tmp_path / "draft.yaml"
+    result = cli("plan", "import", PLANS / "ke-hoach-xa-2026-mau.txt", "--out", out)
+    assert result.code == 0, result.err
+    assert "ke-hoach-xa-2026-mau.txt:55:" in result.err
+    assert cli("load", out).code == 0
+    again = cli("plan", "import", PLANS / "ke-hoach-xa-2026-mau.txt", "--out", out)
+    assert again.code != 0 and "--force" in again.err
+    bad = tmp_path / "latin1.txt"
+    bad.write_bytes("Kế hoạch".encode("cp1258", errors="replace") + b"\xff")
+    assert "latin1.txt" in cli("plan", "import", bad).err
+    docx = tmp_path / "plan.docx"
+    docx.write_bytes(b"PK")
+    assert cli("plan", "import", docx).code != 0
