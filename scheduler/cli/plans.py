@@ -228,7 +228,7 @@ def plan_import(ctx: Context, source: Path, year: int | None, out: Path | None, 
     _ = ctx._
     if out and out.exists() and not force:
         raise InputError(N_("{path} exists; choose another --out or add --force"), path=str(out))
-    draft = import_plan(_source_text(source), year)
+    draft = import_plan(_source_text(source), year, translate=_)
     read_texts([(str(out or source), draft.text)])  # the draft must load as it is
     if out:
         atomic_write(out, draft.text.encode("utf-8"))

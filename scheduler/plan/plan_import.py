@@ -11,7 +11,7 @@ says so in a comment.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -29,8 +29,9 @@ _DATE = re.compile(r"ngày\s+(\d{1,2})\s+tháng\s+(\d{1,2})\s+năm\s+(\d{4})")
 _LEVELS = ("thành phố", "thị trấn", "tỉnh", "huyện", "xã", "phường", "thị xã")
 _ISSUED_BY = re.compile(r"(?:UBND|Ủy ban nhân dân)\s+(tỉnh|huyện|xã|phường)\s+ban hành", re.I)
 _LENGTH = re.compile(
-    r"[(,]?\s*(?:\(\s*)?(thời lượng|mỗi lần tối thiểu|tối thiểu)\s+([0-9][^)/,;]*?phút)\s*(?:/[^\s,;)]+)?\s*\)?", re.I
+    r"[(,]?\s*(?:\(\s*)?(thời lượng|mỗi lần tối thiểu|tối thiểu)\s+([0-9][^)/,;]*?phút)\s*(?:/[^,;.)]*)?\s*\)?", re.I
 )
+_ASIDE = re.compile(r"^(.*?)\s*\(([^()]*)\)\s*$")
 _HEADINGS_NOT_TOPICS = re.compile(r"^(nội dung|hình thức)( tuyên truyền)?\.?$", re.I)
 _KEPT_UP = re.compile(r"^(duy trì|thường xuyên cập nhật)", re.I)
 _NAMES = re.compile(r"[“\"]([^”\"]+)[”\"]")
@@ -53,11 +54,12 @@ class Draft:
 class _Work:
     lines: list[SourceLine]
     agencies: Agencies
+    translate: Callable[[str], str]
     problems: list[ImportProblem] = field(default_factory=list)
 
     def flag(self, line: int, phrase: str, why: str) -> str:
         self.problems.append(ImportProblem(line, phrase, why))
-        return f'TODO (line {line}): "{phrase}"'
+        return f'TODO (line {line}): "{phrase}" ({self.translate(why)})'
 
 
 def _sections(lines: list[SourceLine]) -> dict[str, list[SourceLine]]:
@@ -125,7 +127,7 @@ def _duration(text: str) -> tuple[str, str, str]:
     if not m:
         return text, "", ""
     length = " ".join(m[2].split())
-    rest = (text[: m.start()] + text[m.end() :]).strip().rstrip(",.").strip()
+    rest = " ".join((text[: m.start()] + " " + text[m.end() :]).split()).rstrip(",.").strip()
     return (rest, "", length) if "±" in length else (rest, length, "")
 
 
@@ -181,6 +183,12 @@ def _one(work: _Work, row: Row, content: str, time: str, ctx: Context, year: int
     content, min_c, dur_c = _duration(content)
     min_d, dur = min_d or min_c, dur or dur_c or row.duration
     words, before = _cadence(time, ctx)
+    if not words and (aside := _ASIDE.match(time.strip().rstrip("."))):
+        words, before = _cadence(aside[1], ctx)
+        if words:
+            notes.append(
+                work.flag(row.line, aside[2], N_("words beside the time phrase that this importer cannot read"))
+            )
     broken = False
     cadence: object = words
     if not words:
@@ -238,10 +246,15 @@ def _one(work: _Work, row: Row, content: str, time: str, ctx: Context, year: int
     ]
 
 
-def import_plan(source: SourceText, year: int | None = None, agencies: Sequence[tuple[str, str, str]] = ()) -> Draft:
+def import_plan(
+    source: SourceText,
+    year: int | None = None,
+    agencies: Sequence[tuple[str, str, str]] = (),
+    translate: Callable[[str], str] = str,
+) -> Draft:
     """Read ``source`` into a draft schedule file (``agencies``: the loaded (code, name, kind))."""
     lines = list(source.lines)
-    work = _Work(lines, Agencies(agencies))
+    work = _Work(lines, Agencies(agencies), translate)
     sections = _sections(lines)
     head = sections[""]
     all_text = "\n".join(line.text for line in lines)
