@@ -114,3 +114,24 @@ def test_the_command_writes_a_draft_that_loads(cli, tmp_path):
     docx = tmp_path / "plan.docx"
     docx.write_bytes(b"PK")
     assert cli("plan", "import", docx).code != 0
+
+
+def test_the_reporting_section_gives_the_hand_written_deadlines():
+    """Named deadlines read from "báo cáo 6 tháng trước ngày …"; a statement
+    without dates ("trước ngày 12 của tháng cuối quý") is flagged, not guessed."""
+    for text, yaml, flagged in (
+        ("ke-hoach-huyen-2024-mau.txt", "ngoc-son-2024.yaml", [49]),
+        ("ke-hoach-so-2026-mau.txt", "so-noi-vu-2026.yaml", []),
+        ("ke-hoach-xa-2026-mau.txt", "xa-thanh-minh-2026.yaml", [55]),
+    ):
+        (hand,) = read_files([PLANS / yaml]).plans
+        draft = _draft(PLANS / text)
+        (plan,) = read_texts([("d.yaml", draft.text)]).plans
+
+        def owed(p):
+            return sorted(
+                (o.due, o.name) for o in expand(p) if o.obligation in {r.code for r in p.obligations if r.consolidated}
+            )
+
+        assert owed(plan) == owed(hand), text
+        assert [p.line for p in draft.problems if "reporting" in p.why or "sender" in p.why] == flagged

@@ -18,8 +18,9 @@ from datetime import date
 from scheduler.errors import N_
 from scheduler.plan.phrase_readings import Context
 from scheduler.plan.phrases import read
-from scheduler.plan.plan_import_agencies import RELATED, Agencies, slug
-from scheduler.plan.plan_import_emit import Obligation, emit
+from scheduler.plan.plan_import_agencies import RELATED, Agencies, compare_key, slug
+from scheduler.plan.plan_import_emit import Obligation, ReportRow, emit
+from scheduler.plan.plan_import_reporting import statements
 from scheduler.plan.plan_import_rows import ITEM, Row, list_rows, sub_items, table_rows
 from scheduler.plan.source_text import SourceLine, SourceText
 
@@ -77,12 +78,17 @@ def _sections(lines: list[SourceLine]) -> dict[str, list[SourceLine]]:
 def _issuer(head: list[SourceLine], text: str, title: str) -> tuple[str, str]:
     """(issuer, how it was found): the header's first line, else "<level> … ban hành" and the title."""
     for line in head[:6]:
-        first = re.split(r"\s{3,}", line.text.strip())[0]
+        first = re.split(r"\s{3,}", line.text.strip())[0].replace("UBND ", "ỦY BAN NHÂN DÂN ")
         if first.upper().startswith("ỦY BAN NHÂN DÂN") and len(first) > len("ỦY BAN NHÂN DÂN"):
             words = first[len("ỦY BAN NHÂN DÂN") :].strip().lower()
             level = next((lv for lv in _LEVELS if words.startswith(lv)), "")
             place = " ".join(w.capitalize() for w in words[len(level) :].split())
-            return f"Ủy ban nhân dân {level} {place}".replace("  ", " ").strip(), ""
+            issuer = f"Ủy ban nhân dân {level} {place}".replace("  ", " ").strip()
+            unit = re.split(r"\s{3,}", head[head.index(line) + 1].text.strip())[0] if line is not head[-1] else ""
+            if unit.isupper() and unit.split()[0] in ("SỞ", "BAN", "PHÒNG", "VĂN", "TRUNG"):
+                words = unit.lower().split()
+                return " ".join([w.capitalize() for w in words[:2]] + words[2:]), f"{first} / {unit}"
+            return issuer, ""
     if m := _ISSUED_BY.search(text):
         level = m[1].lower()
         if p := re.search(rf"\b{level}\s+((?:[A-ZĐÂƠƯ][^\s]*\s*)+?)\s*năm\b", title):
@@ -246,6 +252,26 @@ def _one(work: _Work, row: Row, content: str, time: str, ctx: Context, year: int
     ]
 
 
+def _reports(work: _Work, lines: list[SourceLine], issuer: str) -> list[ReportRow]:
+    """The reporting rows; one without a sender, an addressee or dates is kept commented out."""
+
+    def agency(name: str) -> str:
+        key = compare_key(name)
+        if compare_key(issuer).startswith(key):
+            name = issuer
+        return work.agencies.find(name).code
+
+    rows = []
+    for r in statements(lines):
+        if not (r.sender and r.to and r.deadlines):
+            todo = work.flag(r.line, r.text, N_("no sender, addressee or dates this importer can read"))
+            rows.append(ReportRow(r, "", "", "", [todo], broken=True))
+            continue
+        through = agency(r.through) if r.through else ""
+        rows.append(ReportRow(r, agency(r.sender), agency(r.to), through, []))
+    return rows
+
+
 def import_plan(
     source: SourceText,
     year: int | None = None,
@@ -290,11 +316,11 @@ def import_plan(
         notes.append(work.flag(1, source.name, N_("no issuing authority in the header")))
         issuer = "Ủy ban nhân dân"
     elif how:
-        notes.append(f'Reading: the issuer from "{how}" and the title.')
-    report = next((x for x in lines if "chế độ báo cáo" in x.text.lower() or "định kỳ báo cáo" in x.text.lower()), None)
-    if report:
-        notes.append(work.flag(report.number, report.text.strip(), N_("the reporting section is not read yet")))
-    place = slug(issuer.split(" ", 5)[-1]) if issuer.count(" ") >= 4 else "ke-hoach"
+        notes.append(f'Reading: the issuer from "{how}".')
+    reports = _reports(work, lines, issuer)
+    if not any(not r.broken for r in reports):
+        notes.append("Default: no reporting row read; reports go to REPORT_AGENCY (docs/plan-import.md).")
+    place = slug(issuer.split(" ", 5)[-1]) if issuer.startswith("Ủy ban nhân dân ") else slug(issuer)
     text = emit(
         source.name,
         code=f"{place}-{year}",
@@ -307,6 +333,7 @@ def import_plan(
         topics=topics,
         agencies=list(work.agencies.used.values()),
         obligations=obligations,
+        reports=reports,
         notes=notes,
     )
     return Draft(text, tuple(work.problems))

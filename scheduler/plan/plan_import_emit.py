@@ -10,6 +10,7 @@ from datetime import date
 from typing import Any
 
 from scheduler.plan.plan_import_agencies import Agency, slug
+from scheduler.plan.plan_import_reporting import Report
 from scheduler.plan.plan_import_rows import Row
 
 
@@ -26,6 +27,37 @@ class Obligation:
     duration: str = ""
     notes: list[str] = field(default_factory=list)
     broken: bool = False
+
+
+@dataclass
+class ReportRow:
+    report: Report
+    sender: str
+    to: str
+    through: str
+    notes: list[str]
+    broken: bool = False
+
+
+def _reporting(rows: list[ReportRow]) -> list[str]:
+    out = ["", "reporting:"]
+    for i, row in enumerate(rows, start=1):
+        r = row.report
+        span = f"line {r.line}" if r.line == r.last else f"lines {r.line}-{r.last}"
+        out.append(f"  # ({span}) {r.text}")
+        out += [f"  # {n}" for n in row.notes]
+        body = [f"- code: {q(f'bao-cao-{i}')}", f"  title: {q(f'Báo cáo kết quả thực hiện kế hoạch: {r.sender}')}"]
+        body += [f"  from: {q(row.sender)}", f"  to: {q(row.to)}"]
+        if row.through:
+            body.append(f"  through: {q(row.through)}")
+        if r.consolidated:
+            body.append("  consolidated: true  # Reading: the row that consolidates (tổng hợp)")
+        body += ["  cadence:", "    deadlines:"]
+        for day, name in r.deadlines:
+            on = day.strftime("%d/%m/%Y")
+            body.append(f"      - {{on: {q(on)}, name: {q(name)}}}" if name else f"      - {q(on)}")
+        out += [("  # " if row.broken else "  ") + b for b in body]
+    return out if any(not r.broken for r in rows) else ["", "# reporting:", *out[2:]]
 
 
 def q(value: Any) -> str:
@@ -61,6 +93,7 @@ def emit(
     topics: list[tuple[int, str]],
     agencies: list[Agency],
     obligations: list[Obligation],
+    reports: list[ReportRow],
     notes: list[str],
 ) -> str:
     out = [f"# Draft imported from {name}: check every TODO before loading it.", ""]
@@ -112,4 +145,6 @@ def emit(
         live += not o.broken
     if not live:
         out[out.index("obligations:")] = "obligations: []"
+    if reports:
+        out += _reporting(reports)
     return "\n".join(out) + "\n"
