@@ -32,6 +32,7 @@ _ISSUED_BY = re.compile(r"(?:UBND|Ủy ban nhân dân)\s+(tỉnh|huyện|xã|ph�
 _LENGTH = re.compile(
     r"[(,]?\s*(?:\(\s*)?(thời lượng|mỗi lần tối thiểu|tối thiểu)\s+([0-9][^)/,;]*?phút)\s*(?:/[^,;.)]*)?\s*\)?", re.I
 )
+_MAX = re.compile(r",?\s*tối đa\s+(\d+\s*phút)", re.I)
 _ASIDE = re.compile(r"^(.*?)\s*\(([^()]*)\)\s*$")
 _HEADINGS_NOT_TOPICS = re.compile(r"^(nội dung|hình thức)( tuyên truyền)?\.?$", re.I)
 _KEPT_UP = re.compile(r"^(duy trì|thường xuyên cập nhật)", re.I)
@@ -188,6 +189,27 @@ def _one(work: _Work, row: Row, content: str, time: str, ctx: Context, year: int
     time, min_d, dur = _duration(time)
     content, min_c, dur_c = _duration(content)
     min_d, dur = min_d or min_c, dur or dur_c or row.duration
+    max_d = ""
+    if m := _MAX.search(content):
+        max_d, content = " ".join(m[1].split()), (content[: m.start()] + content[m.end() :]).strip()
+        min_d, dur = "", min_d or dur
+    said = ""
+    if ":" in content and not content.lower().startswith("chuyên mục"):
+        head, _, tail = content.partition(":")
+        sentence, _, rest = tail.strip().partition(". ")
+        said, _ = _cadence(sentence, ctx)
+        if said and not _:
+            content = head.strip()
+            if time:
+                why = N_("the content states the frequency; the time column's words are not used")
+                notes.append(work.flag(row.line, time, why))
+            if rest.strip():
+                notes.append(
+                    work.flag(row.line, rest.strip(), N_("words beside the time phrase that this importer cannot read"))
+                )
+            time = sentence
+        else:
+            said = ""
     words, before = _cadence(time, ctx)
     if not words and (aside := _ASIDE.match(time.strip().rstrip("."))):
         words, before = _cadence(aside[1], ctx)
@@ -244,6 +266,7 @@ def _one(work: _Work, row: Row, content: str, time: str, ctx: Context, year: int
             channels=channels,
             cadence=cadence,
             min_duration=min_d,
+            max_duration=max_d,
             duration=dur,
             notes=list(notes),
             broken=broken,

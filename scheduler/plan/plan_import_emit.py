@@ -25,6 +25,7 @@ class Obligation:
     cadence: object = ""
     min_duration: str = ""
     duration: str = ""
+    max_duration: str = ""
     notes: list[str] = field(default_factory=list)
     broken: bool = False
 
@@ -136,6 +137,8 @@ def emit(
             body.append(f"  min_duration: {q(o.min_duration)}")
         if o.duration:
             body.append(f"  duration: {q(o.duration)}")
+        if o.max_duration:
+            body.append(f"  max_duration: {q(o.max_duration)}")
         if o.cadence:
             body.append(f"  cadence: {q(o.cadence)}")
         span = f"line {o.row.line}" if o.row.line == o.row.last else f"lines {o.row.line}-{o.row.last}"
