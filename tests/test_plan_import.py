@@ -130,6 +130,10 @@ def test_the_command_writes_a_draft_that_loads(cli, tmp_path):
     bad = tmp_path / "latin1.txt"
     bad.write_bytes("Kế hoạch".encode("cp1258", errors="replace") + b"\xff")
     assert "latin1.txt" in cli("plan", "import", bad).err
+    # with Phú Thọ loaded, its agencies are matched, not proposed again
+    assert cli("load", ROOT / "schedules" / "phu-tho-2024.yaml", "--now", "2024-01-02 09:00").code == 0
+    matched = cli("plan", "import", PHU_THO_TEXT)
+    assert matched.code == 0 and 'host: "dai-ptth"' in matched.out and "dai-phat-thanh" not in matched.out
     docx = tmp_path / "plan.docx"
     docx.write_bytes(b"PK")
     assert cli("plan", "import", docx).code != 0

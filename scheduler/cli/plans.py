@@ -26,6 +26,7 @@ from scheduler.plan.rolling import roll
 from scheduler.plan.source_text import SourceText, from_text
 from scheduler.store.files import atomic_write
 from scheduler.store.known_codes import check_codes
+from scheduler.store.loaded_agencies import loaded_agencies
 from scheduler.store.loading import save_schedules
 from scheduler.store.schedule import Filters, find_milestones, find_occurrences
 
@@ -228,7 +229,10 @@ def plan_import(ctx: Context, source: Path, year: int | None, out: Path | None, 
     _ = ctx._
     if out and out.exists() and not force:
         raise InputError(N_("{path} exists; choose another --out or add --force"), path=str(out))
-    draft = import_plan(_source_text(source), year, translate=_)
+    text = _source_text(source)
+    with ctx.session() as session:
+        agencies = loaded_agencies(session)
+    draft = import_plan(text, year, agencies, translate=_)
     read_texts([(str(out or source), draft.text)])  # the draft must load as it is
     if out:
         atomic_write(out, draft.text.encode("utf-8"))
