@@ -33,6 +33,7 @@ _LENGTH = re.compile(
     r"[(,]?\s*(?:\(\s*)?(thời lượng|mỗi lần tối thiểu|tối thiểu)\s+([0-9][^)/,;]*?phút)\s*(?:/[^,;.)]*)?\s*\)?", re.I
 )
 _MAX = re.compile(r",?\s*tối đa\s+(\d+\s*phút)", re.I)
+_SITES = re.compile(r"\s+và\s+(?=(?:Trang|Cổng) [Tt]hông tin điện tử)")
 _ASIDE = re.compile(r"^(.*?)\s*\(([^()]*)\)\s*$")
 _HEADINGS_NOT_TOPICS = re.compile(r"^(nội dung|hình thức)( tuyên truyền)?\.?$", re.I)
 _KEPT_UP = re.compile(r"^(duy trì|thường xuyên cập nhật)", re.I)
@@ -251,7 +252,14 @@ def _one(work: _Work, row: Row, content: str, time: str, ctx: Context, year: int
     if not channels:
         notes.append(work.flag(row.line, content, N_("no channel named in the content")))
         broken = True
+    newspaper = host and work.agencies.used[host].kind == "newspaper"
+    if newspaper and "print" not in channels and re.search(r"\bBáo (?!điện tử)[A-ZĐ]", content):
+        channels = ["print", *channels]
+        notes.append("Reading: the newspaper named by its title is its print edition (print).")
     titles = [content]
+    if _KEPT_UP.match(content) and len(sites := _SITES.split(content, maxsplit=1)) == 2:
+        titles = [sites[0].strip(), sites[1].strip()]
+        notes.append("Reading: two sites kept up, each attested on its own.")
     names = _NAMES.findall(content)
     if content.lower().startswith("chuyên mục") and len(names) > 1:
         titles = [f'Chuyên mục "{n}"' for n in names]
