@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from scheduler.errors import N_
+from scheduler.plan.channels import code_of
 from scheduler.plan.phrase_readings import Context
 from scheduler.plan.phrases import read
 from scheduler.plan.plan_import_agencies import RELATED, Agencies, compare_key, slug
@@ -153,8 +154,6 @@ def _cadence(phrase: str, ctx: Context) -> tuple[str, str]:
 
 
 def _channels(text: str) -> list[str]:
-    from scheduler.plan.channels import code_of
-
     words = re.sub(r"[,.;:()“”\"]", " ", text).split()
     found: list[str] = []
     for size in (6, 5, 4, 3, 2, 1):
