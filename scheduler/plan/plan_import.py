@@ -61,6 +61,9 @@ class _Work:
     translate: Callable[[str], str]
     problems: list[ImportProblem] = field(default_factory=list)
 
+    def say(self, message: str, **params: str) -> str:
+        return self.translate(message).format(**params)
+
     def flag(self, line: int, phrase: str, why: str) -> str:
         self.problems.append(ImportProblem(line, phrase, why))
         return f'TODO (line {line}): "{phrase}" ({self.translate(why)})'
@@ -224,10 +227,16 @@ def _one(work: _Work, row: Row, content: str, time: str, ctx: Context, year: int
         broken = True
     else:
         if before:
-            notes.append(f'Reading: the time phrase is "{words}"; the words before it ("{before}") are not a time.')
+            notes.append(
+                work.say(
+                    N_('Reading: the time phrase is "{words}"; the words before it ("{before}") are not a time.'),
+                    words=words,
+                    before=before,
+                )
+            )
         if _KEPT_UP.match(content) and read(words, ctx) and read(words, ctx).form == "window":  # type: ignore[union-attr]
             cadence = {"continuous": words, "attest": "quarter"}
-            notes.append("Default: kept up all along, attested once a quarter (docs/plan-import.md).")
+            notes.append(work.say(N_("Default: kept up all along, attested once a quarter (docs/plan-import.md).")))
     host_text = row.host.strip().rstrip(".")
     host = ""
     if not host_text or RELATED.match(host_text):
@@ -247,22 +256,28 @@ def _one(work: _Work, row: Row, content: str, time: str, ctx: Context, year: int
     channels = _channels(content)
     if not channels and host and (kind := work.agencies.used[host].kind) in _BY_KIND:
         channels = _BY_KIND[kind]
-        notes.append(f"Reading: the content names no channel; the host ({kind}) gives {', '.join(channels)}.")
+        notes.append(
+            work.say(
+                N_("Reading: the content names no channel; the host ({kind}) gives {channels}."),
+                kind=kind,
+                channels=", ".join(channels),
+            )
+        )
     if not channels:
         notes.append(work.flag(row.line, content, N_("no channel named in the content")))
         broken = True
     newspaper = host and work.agencies.used[host].kind == "newspaper"
     if newspaper and "print" not in channels and re.search(r"\bBáo (?!điện tử)[A-ZĐ]", content):
         channels = ["print", *channels]
-        notes.append("Reading: the newspaper named by its title is its print edition (print).")
+        notes.append(work.say(N_("Reading: the newspaper named by its title is its print edition (print).")))
     titles = [content]
     if _KEPT_UP.match(content) and len(sites := _SITES.split(content, maxsplit=1)) == 2:
         titles = [sites[0].strip(), sites[1].strip()]
-        notes.append("Reading: two sites kept up, each attested on its own.")
+        notes.append(work.say(N_("Reading: two sites kept up, each attested on its own.")))
     names = _NAMES.findall(content)
     if content.lower().startswith("chuyên mục") and len(names) > 1:
         titles = [f'Chuyên mục "{n}"' for n in names]
-        notes.append("Reading: several programs named, each owes its own (the stricter reading).")
+        notes.append(work.say(N_("Reading: several programs named, each owes its own (the stricter reading).")))
     return [
         Obligation(
             row,
@@ -346,10 +361,10 @@ def import_plan(
         notes.append(work.flag(1, source.name, N_("no issuing authority in the header")))
         issuer = "Ủy ban nhân dân"
     elif how:
-        notes.append(f'Reading: the issuer from "{how}".')
+        notes.append(work.say(N_('Reading: the issuer from "{how}".'), how=how))
     reports = _reports(work, lines, issuer)
     if not any(not r.broken for r in reports):
-        notes.append("Default: no reporting row read; reports go to REPORT_AGENCY (docs/plan-import.md).")
+        notes.append(work.say(N_("Default: no reporting row read; reports go to REPORT_AGENCY (docs/plan-import.md).")))
     place = slug(issuer.split(" ", 5)[-1]) if issuer.startswith("Ủy ban nhân dân ") else slug(issuer)
     text = emit(
         source.name,
@@ -365,5 +380,6 @@ def import_plan(
         obligations=obligations,
         reports=reports,
         notes=notes,
+        say=work.say,
     )
     return Draft(text, tuple(work.problems))

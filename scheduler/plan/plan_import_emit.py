@@ -5,10 +5,12 @@ so the draft always loads."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from scheduler.errors import N_
 from scheduler.plan.plan_import_agencies import Agency, slug
 from scheduler.plan.plan_import_reporting import Report
 from scheduler.plan.plan_import_rows import Row
@@ -40,7 +42,7 @@ class ReportRow:
     broken: bool = False
 
 
-def _reporting(rows: list[ReportRow]) -> list[str]:
+def _reporting(rows: list[ReportRow], say: Callable[..., str]) -> list[str]:
     out = ["", "reporting:"]
     for i, row in enumerate(rows, start=1):
         r = row.report
@@ -52,7 +54,7 @@ def _reporting(rows: list[ReportRow]) -> list[str]:
         if row.through:
             body.append(f"  through: {q(row.through)}")
         if r.consolidated:
-            body.append("  consolidated: true  # Reading: the row that consolidates (tổng hợp)")
+            body.append("  consolidated: true  # " + say(N_("Reading: the row that consolidates (tổng hợp)")))
         body += ["  cadence:", "    deadlines:"]
         for day, name in r.deadlines:
             on = day.strftime("%d/%m/%Y")
@@ -96,15 +98,16 @@ def emit(
     obligations: list[Obligation],
     reports: list[ReportRow],
     notes: list[str],
+    say: Callable[..., str],
 ) -> str:
-    out = [f"# Draft imported from {name}: check every TODO before loading it.", ""]
+    out = ["# " + say(N_("Draft imported from {name}: check every TODO before loading it."), name=name), ""]
     out += [f"# {n}" for n in notes]
     out += ["plan:", f"  code: {q(code)}", f"  title: {q(title)}", f"  issuer: {q(issuer)}"]
     if number:
         out.append(f"  number: {q(number)}")
     if issued_on:
         out.append(f"  issued_on: {q(issued_on.strftime('%d/%m/%Y'))}")
-    out.append(f"  period: {q(str(year))}  # Default: the plan's year")
+    out.append(f"  period: {q(str(year))}  # " + say(N_("Default: the plan's year")))
     if legal_basis:
         out.append("  legal_basis:")
         out += [f"    - {q(b)}" for b in legal_basis]
@@ -116,9 +119,12 @@ def emit(
     for a in agencies:
         out.append(f"  - code: {q(a.code)}")
         out.append(f"    name: {q(a.name)}")
-        out.append(f"    kind: {q(a.kind)}" + ("" if a.known else "  # proposed: new agency, kind from its name"))
+        proposed = "  # " + say(N_("proposed: a new agency, its kind from its name"))
+        out.append(f"    kind: {q(a.kind)}" + ("" if a.known else proposed))
         if a.kind == "group":
-            out.append("    members: []  # TODO: the plan names no members; a group without members owes nothing")
+            out.append(
+                "    members: []  # TODO: " + say(N_("the plan names no members; a group without members owes nothing"))
+            )
     if not agencies:
         out[-1] = "agencies: []"
     out += ["", "obligations:"]
@@ -149,5 +155,5 @@ def emit(
     if not live:
         out[out.index("obligations:")] = "obligations: []"
     if reports:
-        out += _reporting(reports)
+        out += _reporting(reports, say)
     return "\n".join(out) + "\n"
