@@ -140,6 +140,10 @@ def test_the_command_writes_a_draft_that_loads(cli, tmp_path):
     assert cli("load", ROOT / "schedules" / "phu-tho-2024.yaml", "--now", "2024-01-02 09:00").code == 0
     matched = cli("plan", "import", PHU_THO_TEXT)
     assert matched.code == 0 and 'host: "dai-ptth"' in matched.out and "dai-phat-thanh" not in matched.out
+    # --year other than the text's: the rows dated in another year are flagged and commented out
+    other = cli("plan", "import", PLANS / "ke-hoach-xa-2026-mau.txt", "--year", "2027", "--out", tmp_path / "y.yaml")
+    assert other.code == 0 and other.err.count("ke-hoach-xa-2026-mau.txt:") == 4, other.err
+    assert cli("load", tmp_path / "y.yaml").code == 0
     docx = tmp_path / "plan.docx"
     docx.write_bytes(b"PK")
     assert cli("plan", "import", docx).code != 0

@@ -16,13 +16,12 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from scheduler.errors import N_
-from scheduler.plan.channels import code_of
 from scheduler.plan.phrase_readings import Context
 from scheduler.plan.phrases import read
 from scheduler.plan.plan_import_agencies import RELATED, Agencies, compare_key, slug
 from scheduler.plan.plan_import_emit import Obligation, ReportRow, emit
 from scheduler.plan.plan_import_reporting import statements
-from scheduler.plan.plan_import_rows import ITEM, Row, list_rows, sub_items, table_rows
+from scheduler.plan.plan_import_rows import ITEM, Row, channels_of, dates_of, list_rows, sub_items, table_rows
 from scheduler.plan.source_text import SourceLine, SourceText
 
 _HEADING = re.compile(r"^\s*([IVX]+)\.\s+(.+)$")
@@ -156,19 +155,6 @@ def _cadence(phrase: str, ctx: Context) -> tuple[str, str]:
     return "", ""
 
 
-def _channels(text: str) -> list[str]:
-    words = re.sub(r"[,.;:()“”\"]", " ", text).split()
-    found: list[str] = []
-    for size in (6, 5, 4, 3, 2, 1):
-        for i in range(len(words) - size + 1):
-            code = code_of(" ".join(words[i : i + size]))
-            if code and code not in found and code != "report":
-                found.append(code)
-    if not found and re.search(r"\b(cuộc )?thi\b", text, re.I):
-        found.append("contest")
-    return found
-
-
 _BY_KIND = {"broadcaster": ["radio", "tv"], "newspaper": ["print", "online"]}
 
 
@@ -222,7 +208,11 @@ def _one(work: _Work, row: Row, content: str, time: str, ctx: Context, year: int
             )
     broken = False
     cadence: object = words
-    if not words:
+    reading = read(words, ctx) if words else None
+    if reading and not all(ctx.start <= d < ctx.end for d in dates_of(reading)):
+        notes.append(work.flag(row.line, words, N_("a time outside the plan's year")))
+        broken = True
+    elif not words:
         notes.append(work.flag(row.line, time or row.source, N_("no time or frequency this importer can read")))
         broken = True
     else:
@@ -253,7 +243,7 @@ def _one(work: _Work, row: Row, content: str, time: str, ctx: Context, year: int
             coordination = part.strip()
         else:
             coordinators.append(work.agencies.find(part).code)
-    channels = _channels(content)
+    channels = channels_of(content)
     if not channels and host and (kind := work.agencies.used[host].kind) in _BY_KIND:
         channels = _BY_KIND[kind]
         notes.append(
@@ -297,7 +287,7 @@ def _one(work: _Work, row: Row, content: str, time: str, ctx: Context, year: int
     ]
 
 
-def _reports(work: _Work, lines: list[SourceLine], issuer: str) -> list[ReportRow]:
+def _reports(work: _Work, lines: list[SourceLine], issuer: str, year: int) -> list[ReportRow]:
     """The reporting rows; one without a sender, an addressee or dates is kept commented out."""
 
     def agency(name: str) -> str:
@@ -310,6 +300,10 @@ def _reports(work: _Work, lines: list[SourceLine], issuer: str) -> list[ReportRo
     for r in statements(lines):
         if not (r.sender and r.to and r.deadlines):
             todo = work.flag(r.line, r.text, N_("no sender, addressee or dates this importer can read"))
+            rows.append(ReportRow(r, "", "", "", [todo], broken=True))
+            continue
+        if not all(year <= d.year <= year for d, _ in r.deadlines):
+            todo = work.flag(r.line, r.text, N_("a time outside the plan's year"))
             rows.append(ReportRow(r, "", "", "", [todo], broken=True))
             continue
         through = agency(r.through) if r.through else ""
@@ -362,7 +356,7 @@ def import_plan(
         issuer = "Ủy ban nhân dân"
     elif how:
         notes.append(work.say(N_('Reading: the issuer from "{how}".'), how=how))
-    reports = _reports(work, lines, issuer)
+    reports = _reports(work, lines, issuer, year)
     if not any(not r.broken for r in reports):
         notes.append(work.say(N_("Default: no reporting row read; reports go to REPORT_AGENCY (docs/plan-import.md).")))
     place = slug(issuer.split(" ", 5)[-1]) if issuer.startswith("Ủy ban nhân dân ") else slug(issuer)

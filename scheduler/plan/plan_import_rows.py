@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date, timedelta
 
+from scheduler.plan.channels import code_of
+from scheduler.plan.phrase_readings import Reading
 from scheduler.plan.source_text import SourceLine
 
 ITEM = re.compile(r"^\s*(\d+)\s*[.)]\s+(.*)$")
@@ -109,3 +112,24 @@ def sub_items(cell: str) -> list[str]:
     if not cell.lstrip().startswith("- "):
         return [cell]
     return [s.strip().rstrip(".").strip() for s in _SUB.split(cell) if s.strip()]
+
+
+def dates_of(reading: Reading) -> list[date]:
+    """The days a reading names: its periods' first and last days, its dates."""
+    found = list(reading.days)
+    for period in reading.periods:
+        found += [period.start, period.end - timedelta(days=1)]
+    return found
+
+
+def channels_of(text: str) -> list[str]:
+    words = re.sub(r"[,.;:()“”\"]", " ", text).split()
+    found: list[str] = []
+    for size in (6, 5, 4, 3, 2, 1):
+        for i in range(len(words) - size + 1):
+            code = code_of(" ".join(words[i : i + size]))
+            if code and code not in found and code != "report":
+                found.append(code)
+    if not found and re.search(r"\b(cuộc )?thi\b", text, re.I):
+        found.append("contest")
+    return found
