@@ -168,3 +168,15 @@ def test_the_reporting_section_gives_the_hand_written_deadlines():
 
         assert owed(plan) == owed(hand), text
         assert [p.line for p in draft.problems if "reporting" in p.why or "sender" in p.why] == flagged
+
+
+@pytest.mark.parametrize("path", TEXTS, ids=[p.stem for p in TEXTS])
+def test_a_draft_loads_whatever_line_is_missing_or_cut(path):
+    """The draft always loads: with any one line from section III on dropped,
+    or cut in half (a row's cells, a date, a reporting statement broken off)."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("III."))
+    for i, line in enumerate(lines[start:], start=start):
+        for text in (lines[:i] + lines[i + 1 :], [*lines[:i], line[: len(line) // 2], *lines[i + 1 :]]):
+            draft = import_plan(from_text(path.name, "\n".join(text)))
+            read_texts([(f"{path.name} without line {i + 1}", draft.text)])

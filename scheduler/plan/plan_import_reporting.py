@@ -83,6 +83,15 @@ def statements(lines: list[SourceLine]) -> list[Report]:
 
 
 def _read(report: Report) -> Report:
+    _deadlines(report)
+    seen: dict[date, str] = {}
+    for day, name in sorted(report.deadlines, key=lambda d: d[0]):
+        seen.setdefault(day, name)  # in order, each once, as the format wants
+    report.deadlines = list(seen.items())
+    return report
+
+
+def _deadlines(report: Report) -> Report:
     text = report.text
     if m := _SUBJECT.match(text):
         report.sender = m[1].strip(" ,")
