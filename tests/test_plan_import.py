@@ -46,6 +46,7 @@ def test_phu_tho_imports_to_the_bundled_files_occurrences():
     (plan,) = read_texts([("draft.yaml", draft.text)]).plans
     assert plan.code == "phu-tho-2024" and plan.issuer == "Ủy ban nhân dân tỉnh Phú Thọ"
     assert plan.legal_basis == bundled.legal_basis
+    assert [a.title for a in plan.audiences] == [a.title for a in bundled.audiences]
     want, got = _shapes(bundled), _shapes(plan)
     assert got == want
     assert [o.min_duration.total_seconds() if o.min_duration else 0 for o in plan.obligations][0] == 600

@@ -34,6 +34,7 @@ _LENGTH = re.compile(
 )
 _MAX = re.compile(r",?\s*tối đa\s+(\d+\s*phút)", re.I)
 _SITES = re.compile(r"\s+và\s+(?=(?:Trang|Cổng) [Tt]hông tin điện tử)")
+_AUDIENCE = re.compile(r"^[a-zđ]\)\s*Đối với\s+(.+)$", re.I)
 _ASIDE = re.compile(r"^(.*?)\s*\(([^()]*)\)\s*$")
 _HEADINGS_NOT_TOPICS = re.compile(r"^(nội dung|hình thức)( tuyên truyền)?\.?$", re.I)
 _KEPT_UP = re.compile(r"^(duy trì|thường xuyên cập nhật)", re.I)
@@ -344,6 +345,11 @@ def import_plan(
         for n, t in _paragraphs(sections.get("II", []), ITEM)
         if not _HEADINGS_NOT_TOPICS.match(t.strip())
     ]
+    audiences = list(
+        dict.fromkeys(
+            m[1].strip().rstrip(".:;") for x in sections.get("II", []) if (m := _AUDIENCE.match(x.text.strip()))
+        )
+    )
     section = sections.get("III", [])
     rows = table_rows(section) if any(line.cells for line in section) else list_rows(section)
     obligations = _obligations(work, rows, ctx, year)
@@ -370,6 +376,7 @@ def import_plan(
         year=year,
         legal_basis=_legal_basis(head),
         topics=topics,
+        audiences=audiences,
         agencies=list(work.agencies.used.values()),
         obligations=obligations,
         reports=reports,

@@ -94,6 +94,7 @@ def emit(
     year: int,
     legal_basis: list[str],
     topics: list[tuple[int, str]],
+    audiences: list[str],
     agencies: list[Agency],
     obligations: list[Obligation],
     reports: list[ReportRow],
@@ -111,6 +112,15 @@ def emit(
     if legal_basis:
         out.append("  legal_basis:")
         out += [f"    - {q(b)}" for b in legal_basis]
+    if audiences:
+        out += ["", "audiences:"]
+        codes: set[str] = set()
+        for title in audiences:
+            code = base = "-".join(slug(title).split("-")[:4])
+            while code in codes:
+                code = f"{base}-{len(codes) + 1}"
+            codes.add(code)
+            out += [f"  - code: {q(code)}", f"    title: {q(title[:1].upper() + title[1:])}"]
     if topics:
         out += ["", "topics:"]
         for i, (line, t) in enumerate(topics, start=1):
