@@ -20,10 +20,13 @@ from scheduler.cli.listing import (
 from scheduler.documents import read_document
 from scheduler.errors import N_, InputError, SchedulerError
 from scheduler.plan.periods import parse_date
+from scheduler.plan.plan_import import import_plan
 from scheduler.plan.production import read_files, read_texts, schedule_paths
 from scheduler.plan.rolling import roll
+from scheduler.plan.source_text import SourceText, from_text
 from scheduler.store.files import atomic_write
 from scheduler.store.known_codes import check_codes
+from scheduler.store.loaded_agencies import loaded_agencies
 from scheduler.store.loading import save_schedules
 from scheduler.store.schedule import Filters, find_milestones, find_occurrences
 
@@ -77,6 +80,16 @@ def register(sub: argparse._SubParsersAction, _) -> None:
     )
     roll_.add_argument("--out", type=Path, help=_("where to write (default: beside SOURCE, named by the new code)"))
     roll_.add_argument("--force", action="store_true", help=_("replace an existing file"))
+    import_ = command(
+        actions,
+        "import",
+        _("read a plan document (.txt, .md, .docx, .pdf) into a draft schedule file"),
+        lambda ctx, a: plan_import(ctx, a.source, a.year, a.out, a.force),
+    )
+    import_.add_argument("source", type=Path)
+    import_.add_argument("--year", type=int, help=_("the plan's year (default: from its title)"))
+    import_.add_argument("--out", type=Path, help=_("where to write (default: print the draft)"))
+    import_.add_argument("--force", action="store_true", help=_("replace an existing file"))
 
 
 def load(ctx: Context, paths: list[Path]) -> None:
@@ -193,3 +206,39 @@ def plan_roll(
     for note in result.notes:
         ctx.err.write(_("note: {text}").format(text=_(note.message).format(**note.params)) + "\n")
     ctx.out.write(_("wrote {path}").format(path=str(target)) + "\n")
+
+
+def _source_text(path: Path) -> SourceText:
+    """.txt/.md here; .docx/.pdf through the document readers once they exist."""
+    suffix = path.suffix.lower()
+    if suffix in (".txt", ".md"):
+        return from_text(str(path), read_document(path))
+    if suffix in (".docx", ".pdf", ".doc"):
+        try:
+            from scheduler.store.plan_documents import read_document as read_plan_document  # type: ignore[import-not-found, unused-ignore]
+        except ImportError:
+            raise InputError(
+                N_("{path}: {kind} documents are not supported yet"), path=str(path), kind=suffix
+            ) from None
+        return read_plan_document(path)  # type: ignore[no-any-return, unused-ignore]
+    raise InputError(N_("{path}: expected a .txt, .md, .docx or .pdf file"), path=str(path))
+
+
+def plan_import(ctx: Context, source: Path, year: int | None, out: Path | None, force: bool) -> None:
+    """Write the draft (it must load as it is); the problems go to stderr, not fatal."""
+    _ = ctx._
+    if out and out.exists() and not force:
+        raise InputError(N_("{path} exists; choose another --out or add --force"), path=str(out))
+    text = _source_text(source)
+    with ctx.session() as session:
+        agencies = loaded_agencies(session)
+    draft = import_plan(text, year, agencies, translate=_)
+    read_texts([(str(out or source), draft.text)])  # the draft must load as it is
+    if out:
+        atomic_write(out, draft.text.encode("utf-8"))
+    else:
+        ctx.out.write(draft.text)
+    for problem in draft.problems:
+        ctx.err.write(f"{source}:{problem.line}: {problem.phrase}: {_(problem.why)}\n")
+    if out:
+        ctx.out.write(_("wrote {path}").format(path=str(out)) + "\n")

@@ -1,6 +1,6 @@
-"""A plan document as numbered text lines: what the readers of .txt, .md,
-.docx and .pdf files give and what the importer reads (the interface of
-issue 15, fixed so the two sides can be built apart)."""
+"""A plan document as numbered lines: what every reader (.txt, .md, .docx,
+.pdf) gives and what the importer reads, so the importer never sees a file
+format and the readers never see the plan's words."""
 
 from __future__ import annotations
 
@@ -18,3 +18,17 @@ class SourceLine:
 class SourceText:
     name: str  # the file's name, for messages
     lines: tuple[SourceLine, ...]
+
+
+def from_text(name: str, text: str) -> SourceText:
+    """A .txt/.md document: one line each; a line with tabs is a table row.
+
+    >>> from_text("a.txt", "I. X\\n1\\tA\\tB").lines[1]
+    SourceLine(number=2, text='1\\tA\\tB', cells=('1', 'A', 'B'))
+    """
+    lines = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        line = line.rstrip("\r\n")
+        cells = tuple(c.strip() for c in line.split("\t")) if "\t" in line else ()
+        lines.append(SourceLine(number, line, cells))
+    return SourceText(name, tuple(lines))
