@@ -23,11 +23,12 @@ from scheduler.plan.periods import parse_date
 from scheduler.plan.plan_import import import_plan
 from scheduler.plan.production import read_files, read_texts, schedule_paths
 from scheduler.plan.rolling import roll
-from scheduler.plan.source_text import SourceText, from_text
+from scheduler.plan.source_text import SourceText
 from scheduler.store.files import atomic_write
 from scheduler.store.known_codes import check_codes
 from scheduler.store.loaded_agencies import loaded_agencies
 from scheduler.store.loading import save_schedules
+from scheduler.store.plan_documents import read_document as read_plan_document
 from scheduler.store.schedule import Filters, find_milestones, find_occurrences
 
 
@@ -209,19 +210,9 @@ def plan_roll(
 
 
 def _source_text(path: Path) -> SourceText:
-    """.txt/.md here; .docx/.pdf through the document readers once they exist."""
-    suffix = path.suffix.lower()
-    if suffix in (".txt", ".md"):
-        return from_text(str(path), read_document(path))
-    if suffix in (".docx", ".pdf", ".doc"):
-        try:
-            from scheduler.store.plan_documents import read_document as read_plan_document  # type: ignore[import-not-found, unused-ignore]
-        except ImportError:
-            raise InputError(
-                N_("{path}: {kind} documents are not supported yet"), path=str(path), kind=suffix
-            ) from None
-        return read_plan_document(path)  # type: ignore[no-any-return, unused-ignore]
-    raise InputError(N_("{path}: expected a .txt, .md, .docx or .pdf file"), path=str(path))
+    """A .txt, .md, .docx or .pdf; a .doc, a scanned PDF or an old encoding is
+    named with what to do (``store.plan_documents``)."""
+    return read_plan_document(path)
 
 
 def plan_import(ctx: Context, source: Path, year: int | None, out: Path | None, force: bool) -> None:

@@ -13,7 +13,6 @@ from pathlib import Path
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
@@ -21,9 +20,10 @@ from starlette.formparsers import MultiPartException, MultiPartParser
 from scheduler.bounds import FIRST_YEAR, LAST_YEAR, MAX_PLAN_DOCUMENT, format_size, parse_id
 from scheduler.errors import N_, SchedulerError
 from scheduler.i18n import gettext_for
+from scheduler.plan.plan_import import import_plan
 from scheduler.plan.source_text import SourceText
+from scheduler.store.loaded_agencies import loaded_agencies
 from scheduler.store.plan_documents import read_bytes
-from scheduler.store.tables import AgencyRow
 from scheduler.web.admin_schedules import BACK, Admin, UploadsDep, checked, show
 from scheduler.web.deps import Services, ServicesDep
 from scheduler.web.schedule_upload import MAX_FILE_BYTES, Upload, UploadError, clean_name
@@ -36,26 +36,15 @@ _TODO = re.compile(r"#\s*TODO\b")
 
 @dataclass
 class Drafted:
-    """What the importer made of the document, or None when it is not there."""
+    """What the importer made of the document, for the page."""
 
     yaml: str
     problems: list[tuple[int, str, str]]
 
 
-def make_draft(source: SourceText, year: int | None, agencies: list[tuple[str, str, str]], _) -> Drafted | None:
-    """The importer's draft (``scheduler.plan.plan_import``, written beside
-    this page); None while it is not installed."""
-    try:
-        from scheduler.plan import plan_import  # type: ignore[attr-defined, unused-ignore]
-    except ImportError:
-        return None
-    if hasattr(plan_import, "import_plan"):
-        draft = plan_import.import_plan(source, year, agencies, translate=_)
-        return Drafted(draft.text, [(p.line, p.phrase, _(p.why)) for p in draft.problems])
-    if hasattr(plan_import, "draft_from"):
-        draft = plan_import.draft_from(source, year, agencies)
-        return Drafted(draft.yaml, [(line, phrase, _(why)) for line, phrase, why in draft.problems])
-    return None
+def make_draft(source: SourceText, year: int | None, agencies: list[tuple[str, str, str]], _) -> Drafted:
+    draft = import_plan(source, year, agencies, translate=_)
+    return Drafted(draft.text, [(p.line, p.phrase, _(p.why)) for p in draft.problems])
 
 
 async def read_form(request: Request) -> tuple[dict[str, str], Upload | None]:
@@ -94,13 +83,6 @@ async def read_form(request: Request) -> tuple[dict[str, str], Upload | None]:
     return fields, document
 
 
-def loaded_agencies(services: Services) -> list[tuple[str, str, str]]:
-    """The agencies of the loaded plans (code, name, kind), each code once."""
-    with services.db.transaction() as s:
-        rows = s.execute(select(AgencyRow.code, AgencyRow.name, AgencyRow.kind).order_by(AgencyRow.code))
-        return list({code: (code, name, kind) for code, name, kind in rows}.values())
-
-
 def drafted(request: Request, user, services: Services, document: Upload, year_text: str) -> Response:
     _ = gettext_for(user.lang)
     year = parse_id(year_text) if year_text.strip() else None
@@ -110,8 +92,10 @@ def drafted(request: Request, user, services: Services, document: Upload, year_t
         source = read_bytes(document.data, document.name)
     except SchedulerError as e:
         return show(request, user, services, getattr(e, "status", 422), error=e.render(_))
-    draft = make_draft(source, year, loaded_agencies(services), _)
-    flagged = {line for line, _phrase, _why in draft.problems} if draft else set()
+    with services.db.transaction() as session:
+        agencies = loaded_agencies(session)
+    draft = make_draft(source, year, agencies, _)
+    flagged = {line for line, _phrase, _why in draft.problems}
     return services.views.page(
         request,
         user,
@@ -121,7 +105,7 @@ def drafted(request: Request, user, services: Services, document: Upload, year_t
         source=source,
         flagged=flagged,
         draft=draft,
-        draft_lines=[(bool(_TODO.search(line)), line) for line in draft.yaml.splitlines()] if draft else [],
+        draft_lines=[(bool(_TODO.search(line)), line) for line in draft.yaml.splitlines()],
         draft_name=Path(document.name).stem + ".yaml",
     )
 
