@@ -15,6 +15,18 @@ from scheduler.plan.plan_import_agencies import Agency, slug
 from scheduler.plan.plan_import_reporting import Report
 from scheduler.plan.plan_import_rows import Row
 
+# What a draft obligation may say, in the order the format documents it.
+OBLIGATION_KEYS = (
+    "host",
+    "coordinators",
+    "coordination",
+    "channels",
+    "min_duration",
+    "duration",
+    "max_duration",
+    "cadence",
+)
+
 
 @dataclass
 class Obligation:
@@ -141,22 +153,7 @@ def emit(
     live = 0
     for o, ocode in zip(obligations, _codes(obligations), strict=True):
         body = [f"- code: {q(ocode)}", f"  title: {q(o.title)}"]
-        if o.host:
-            body.append(f"  host: {q(o.host)}")
-        if o.coordinators:
-            body.append(f"  coordinators: {q(o.coordinators)}")
-        if o.coordination:
-            body.append(f"  coordination: {q(o.coordination)}")
-        if o.channels:
-            body.append(f"  channels: {q(o.channels)}")
-        if o.min_duration:
-            body.append(f"  min_duration: {q(o.min_duration)}")
-        if o.duration:
-            body.append(f"  duration: {q(o.duration)}")
-        if o.max_duration:
-            body.append(f"  max_duration: {q(o.max_duration)}")
-        if o.cadence:
-            body.append(f"  cadence: {q(o.cadence)}")
+        body += [f"  {key}: {q(getattr(o, key))}" for key in OBLIGATION_KEYS if getattr(o, key)]
         span = f"line {o.row.line}" if o.row.line == o.row.last else f"lines {o.row.line}-{o.row.last}"
         out.append(f"  # ({span}) {o.row.source}")
         out += [f"  # {n}" for n in o.notes]
