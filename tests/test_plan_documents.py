@@ -274,3 +274,18 @@ def test_the_pdf_reader_child_cannot_take_more_memory_than_its_ceiling():
     grab = "from scheduler.store.plan_documents.pdf_reader import _limits; _limits(); x = bytearray(3 * 2**30)"
     done = subprocess.run([sys.executable, "-c", grab], capture_output=True, cwd=Path(__file__).parent.parent)
     assert done.returncode != 0 and b"MemoryError" in done.stderr
+
+
+def test_the_docx_and_the_pdf_import_to_the_txts_draft(tmp_path):
+    """Issue 15: the same plan as .txt, .docx and .pdf gives the same draft
+    (comments aside: they quote the source's line numbers, which differ)."""
+    from scheduler.plan.plan_import import import_plan
+
+    def draft(path: Path) -> list[str]:
+        text = import_plan(read_document(path), 2024).text
+        return [line for line in text.splitlines() if not line.lstrip().startswith("#")]
+
+    expected = draft(PLAN)
+    assert any('cadence: "02 số/tháng"' in line for line in expected)
+    assert draft(make_docx(tmp_path / "plan.docx")) == expected
+    assert draft(make_pdf(tmp_path / "plan.pdf")) == expected
