@@ -57,6 +57,9 @@ class PlanRow(Base):
     source_sha256: Mapped[str] = mapped_column(String(64))
     definition: Mapped[dict] = mapped_column(JSON)
     loaded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The province the plan belongs to (its code, as ``plan.province`` says;
+    # "" when the file names none): what a DHA user of that province sees.
+    province: Mapped[str] = mapped_column(String(100), default="", server_default="")
 
 
 class AgencyRow(Base):
@@ -67,6 +70,43 @@ class AgencyRow(Base):
     name_en: Mapped[str] = mapped_column(Text, default="")
     kind: Mapped[str] = mapped_column(String(32))
     contacts: Mapped[list] = mapped_column(JSON)
+
+
+class RegistryAgencyRow(Base):
+    """The one registry of agencies, shared by code across plans: the current
+    name and kind, the province, and the day it ceased to exist. A plan's own
+    ``agencies`` rows keep the name as that plan wrote it and its contacts."""
+
+    __tablename__ = "registry_agencies"
+    code: Mapped[str] = mapped_column(String(100), primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    name_en: Mapped[str] = mapped_column(Text, default="")
+    kind: Mapped[str] = mapped_column(String(32))
+    province: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    dissolved_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SuccessionRow(Base):
+    """An agency renamed, merged into another or dissolved on a day (the 2025
+    reorganisation). Appended, never edited: history keeps the old names."""
+
+    __tablename__ = "successions"
+    __table_args__ = (Index("ix_successions_agency", "agency_code", "effective_on"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))  # rename, merge, dissolve
+    agency_code: Mapped[str] = mapped_column(String(100))
+    successor: Mapped[str] = mapped_column(String(100), default="")  # "" for a rename, or a dissolve that cancels
+    effective_on: Mapped[date] = mapped_column(Date)
+    old_name: Mapped[str] = mapped_column(Text, default="")
+    old_name_en: Mapped[str] = mapped_column(Text, default="")
+    new_name: Mapped[str] = mapped_column(Text, default="")
+    new_name_en: Mapped[str] = mapped_column(Text, default="")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    source: Mapped[str] = mapped_column(Text, default="")  # the command, or the file and line it came from
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    recorded_by: Mapped[str] = mapped_column(String(320))
 
 
 class AgencyMemberRow(Base):
@@ -125,6 +165,49 @@ class OccurrenceRow(Base):
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The agency that owed it before a succession moved it to agency_code ("" if never moved).
+    moved_from: Mapped[str] = mapped_column(String(100), default="", server_default="")
+
+
+class OccurrenceExceptionRow(Base):
+    """One occurrence moved or skipped from the web, with its reason: an
+    exception of a production layer kept in the database. A later load whose
+    files change the same occurrence overrides it (and says so)."""
+
+    __tablename__ = "occurrence_exceptions"
+    __table_args__ = (Index("ix_occurrence_exceptions_occurrence", "occurrence_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    plan_code: Mapped[str] = mapped_column(ForeignKey("plans.code"))
+    occurrence_id: Mapped[str] = mapped_column(ForeignKey("occurrences.id"))
+    action: Mapped[str] = mapped_column(String(16))  # move, skip
+    slot: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    due: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    reason: Mapped[str] = mapped_column(Text)
+    made_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    made_by: Mapped[str] = mapped_column(String(320))
+    overridden_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    overridden_by: Mapped[str] = mapped_column(Text, default="")  # the load's source that won
+
+
+class ClosedPeriodRow(Base):
+    """A period the DHA closed: the ledger entry that closed it, the signed
+    checkpoint of that moment, and the report files as they stood (by SHA-256
+    in the file store), served from then on."""
+
+    __tablename__ = "closed_periods"
+    __table_args__ = (UniqueConstraint("province", "label", "cutoff", name="uq_closed_period"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    province: Mapped[str] = mapped_column(String(100), default="")  # "" : every plan
+    label: Mapped[str] = mapped_column(String(64))  # "2024-Q1", as report periods are named
+    cutoff: Mapped[bool] = mapped_column(Boolean, default=False)  # the Nghị định 09/2019 cut-off
+    first_day: Mapped[date] = mapped_column(Date)
+    last_day: Mapped[date] = mapped_column(Date)
+    plans: Mapped[list] = mapped_column(JSON)  # the plan codes the closing covers
+    closed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    closed_by: Mapped[str] = mapped_column(String(320))
+    ledger_seq: Mapped[int] = mapped_column(Integer)
+    checkpoint: Mapped[str] = mapped_column(Text)
+    files: Mapped[dict] = mapped_column(JSON)  # {"json": sha256, "csv": …, "xlsx": …, "html": …}
 
 
 class MilestoneRow(Base):
