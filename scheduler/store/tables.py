@@ -3,13 +3,12 @@ test checks that the two agree."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
     JSON,
     Boolean,
     Date,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -18,30 +17,17 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.orm import Mapped, mapped_column
 
-
-class UTCDateTime(TypeDecorator):
-    """Aware datetimes stored as UTC, read back aware, on every database
-    (SQLite keeps no offset, so we never let it guess one)."""
-
-    impl = DateTime
-    cache_ok = True
-
-    def process_bind_param(self, value, dialect):
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to the database; pass an aware one")
-        return value.astimezone(UTC).replace(tzinfo=None)
-
-    def process_result_value(self, value, dialect):
-        return value.replace(tzinfo=UTC) if value is not None else None
-
-
-class Base(DeclarativeBase):
-    pass
+from scheduler.store.people_tables import (  # noqa: F401  (one place to import every table from)
+    ApiTokenRow,
+    PasswordTokenRow,
+    SessionRow,
+    SignInFailureRow,
+    SubscriptionRow,
+    UserRow,
+)
+from scheduler.store.table_types import Base, UTCDateTime
 
 
 class PlanRow(Base):
@@ -235,41 +221,6 @@ class LoadRow(Base):
     unchanged: Mapped[int] = mapped_column(Integer)
 
 
-class UserRow(Base):
-    """A person who uses the service. Agency contacts in schedule files stay
-    the source of who is responsible; this is who signs in and subscribes."""
-
-    __tablename__ = "users"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    email: Mapped[str] = mapped_column(String(320), unique=True)
-    name: Mapped[str] = mapped_column(Text, default="")
-    roles: Mapped[list] = mapped_column(JSON)
-    agency_code: Mapped[str | None] = mapped_column(String(100), nullable=True)
-    lang: Mapped[str] = mapped_column(String(8), default="vi")
-    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
-    password_hash: Mapped[str | None] = mapped_column(Text, nullable=True)  # argon2id
-    session_epoch: Mapped[int] = mapped_column(Integer, default=0)  # raised to sign every session out
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
-
-
-class SubscriptionRow(Base):
-    """A calendar feed behind a secret URL. Only the token's SHA-256 is kept."""
-
-    __tablename__ = "subscriptions"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
-    export_name: Mapped[str] = mapped_column(String(64), unique=True)
-    plan_code: Mapped[str | None] = mapped_column(String(100), nullable=True)
-    agency_code: Mapped[str | None] = mapped_column(String(100), nullable=True)
-    obligation_code: Mapped[str | None] = mapped_column(String(100), nullable=True)
-    channel: Mapped[str | None] = mapped_column(String(32), nullable=True)
-    milestones: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-
-
 class FeedItemRow(Base):
     """One calendar item (an occurrence or one of its milestones), serialized
     once per revision and language so that feeds are concatenations."""
@@ -301,17 +252,6 @@ class CounterRow(Base):
     __tablename__ = "counters"
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[int] = mapped_column(Integer)
-
-
-class ApiTokenRow(Base):
-    """A bearer token for the API. Only its SHA-256 is kept."""
-
-    __tablename__ = "api_tokens"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class LedgerRow(Base):
@@ -376,41 +316,3 @@ class OutboxRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     mime: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)  # built once, Date stamped when sent
-
-
-class PasswordTokenRow(Base):
-    """A one-time link to set or reset a password; only its SHA-256 is kept."""
-
-    __tablename__ = "password_tokens"
-    token_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-
-
-class SignInFailureRow(Base):
-    """Failed sign-ins, to slow down guessing (per address and per client)."""
-
-    __tablename__ = "sign_in_failures"
-    __table_args__ = (
-        Index("ix_sign_in_failures_email", "email", "at"),
-        Index("ix_sign_in_failures_client", "client", "at"),
-    )
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    email: Mapped[str] = mapped_column(String(320))
-    client: Mapped[str] = mapped_column(String(100))
-    at: Mapped[datetime] = mapped_column(UTCDateTime)
-
-
-class SessionRow(Base):
-    """A sign-in: its cookie names it, only its SHA-256 is kept. Signing out
-    ends it here, so a copied cookie stops working; it also ends after
-    SESSION_IDLE_MINUTES without a request."""
-
-    __tablename__ = "sessions"
-    __table_args__ = (Index("ix_sessions_user", "user_id"),)
-    id_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
