@@ -136,7 +136,7 @@ def backfill(session: Session, now: datetime) -> int:
         return 0
     plans = {r.plan_code for r, _ in rows}
     loads = select(LoadRow.plan_code, func.min(LoadRow.id)).where(LoadRow.plan_code.in_(plans))
-    first = dict(session.execute(loads.group_by(LoadRow.plan_code)).tuples().all())
+    first = {row[0]: row[1] for row in session.execute(loads.group_by(LoadRow.plan_code))}
     rows.sort(key=lambda x: (first.get(x[0].plan_code, 0), x[0].plan_code))
     added: dict[str, RegistryAgencyRow] = {}
     for agency, province in rows:
