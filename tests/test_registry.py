@@ -107,6 +107,8 @@ def test_the_first_plan_names_the_agency_and_a_later_one_is_warned_at_its_line(d
         f"tests/data/registry/huyen-2024.yaml:{line_of('huyen-2024.yaml', 'code: dai-ptth')}: agencies[2].kind: "
         'agency "dai-ptth" is of kind "media" here; the registry keeps "broadcaster"',
     ]
+    doc = (ROOT / "docs" / "schedule-format.md").read_text(encoding="utf-8")
+    assert f"  warning: {rendered[0]}\n" in doc  # the document quotes what loading says
     rows = registry(database)
     assert (rows["so-noi-vu"].name, rows["so-noi-vu"].name_en, rows["so-noi-vu"].kind) == (
         "Sở Nội vụ",
