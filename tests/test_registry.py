@@ -2,8 +2,9 @@
 province (docs/schedule-format.md 3.1 and 3.3.2): every load registers its
 plan's agencies; the first name stays and a plan naming an agency otherwise
 is warned at its line; contacts are the union over the plans; ``agencies
-list``; the Phú Thọ plan loads unchanged with its province. Real files,
-SQLite and PostgreSQL, the real command line."""
+list``; the upload page's preview says the same; the Phú Thọ plan loads
+unchanged with its province. Real files, SQLite and PostgreSQL, the real
+command line and real HTTP."""
 
 from __future__ import annotations
 
@@ -15,11 +16,16 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import delete, select
 
+import web_session
+from html_tree import html
+from scheduler.cli.context import DEFAULT_TZ
+from scheduler.clock import Clock, parse_now
 from scheduler.errors import ScheduleError
 from scheduler.plan.production import read_texts
 from scheduler.settings import Settings
 from scheduler.store.database import Database
 from scheduler.store.loading import save_schedules
+from scheduler.store.people import find_user
 from scheduler.store.registry import (
     agency_name,
     backfill,
@@ -30,6 +36,8 @@ from scheduler.store.registry import (
 )
 from scheduler.store.tables import AgencyRow, OccurrenceRow, PlanRow, RegistryAgencyRow, SuccessionRow
 from scheduler.store.watch import watched
+from scheduler.web.app import create_app
+from scheduler.web.auth import set_password
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data" / "registry"
@@ -251,8 +259,8 @@ def test_agencies_list_shows_the_registry(cli):
     files = [DATA / "tinh-2024.yaml", DATA / "huyen-2024.yaml"]
     loaded = cli("load", *files, "--now", "2024-03-15")
     assert loaded.code == 0, loaded.err
-    assert 'the registry keeps "Sở Nội vụ"' not in loaded.err  # Vietnamese by default
-    assert "cảnh báo" in loaded.err and "so-noi-vu" in loaded.err
+    warning = next(line for line in loaded.err.splitlines() if "agencies[1].name" in line)
+    assert warning.startswith("cảnh báo: ") and 'sổ cơ quan giữ tên "Sở Nội vụ"' in warning  # Vietnamese first
     listed = cli("agencies", "list", "--format", "json")
     assert listed.code == 0, listed.err
     records = {r["code"]: r for r in json.loads(listed.out)}
@@ -285,3 +293,33 @@ def test_agencies_list_by_province_and_an_unknown_province(cli):
     wrong = cli("agencies", "list", "--province", "ha-noi", "--lang", "en")
     assert wrong.code == 1
     assert wrong.err.strip() == '--province: no agency or plan of province "ha-noi" is loaded (known: phu-tho)'
+
+
+# --------------------------------------------------------------------- web
+
+
+def test_the_upload_preview_shows_the_registrys_warning_in_vietnamese(cli, db_url):
+    assert cli("load", DATA / "tinh-2024.yaml", "--now", "2024-03-15").code == 0
+    assert cli("users", "add", "quantri@tinh.example", "--role", "admin").code == 0
+    db = Database(db_url)
+    try:
+        with db.transaction() as s:
+            set_password(s, find_user(s, "quantri@tinh.example"), "mat-khau-du-dai", NOW)
+        app = create_app(Settings.load(), db, Clock(DEFAULT_TZ, parse_now("2024-03-15 10:00", DEFAULT_TZ)))
+        admin = web_session.signed_in(app, "quantri@tinh.example", "mat-khau-du-dai")
+        token = html(admin.get("/admin/schedules")).all("input", name="csrf")[0].attrs["value"]
+        answer = admin.post(
+            "/admin/schedules/check",
+            data={"csrf": token},
+            files=[("files", ("huyen-2024.yaml", text("huyen-2024.yaml").encode(), "application/yaml"))],
+        )
+        assert answer.status_code == 200, answer.text
+        shown = [li.text() for li in html(answer).one("ul", id="warnings").all("li")]
+        line = line_of("huyen-2024.yaml", "code: so-noi-vu")
+        assert any(
+            f"huyen-2024.yaml:{line}: agencies[1].name:" in w and 'sổ cơ quan giữ tên "Sở Nội vụ"' in w for w in shown
+        ), shown
+        with db.transaction() as s:  # a preview: nothing registered
+            assert s.get(RegistryAgencyRow, "ubnd-huyen") is None
+    finally:
+        db.close()
