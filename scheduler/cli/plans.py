@@ -104,6 +104,8 @@ def load(ctx: Context, paths: list[Path]) -> None:
     with ctx.session() as session:
         results = save_schedules(session, schedules.plans, digests, ctx.now, ctx.settings)
     for plan, changes in results:
+        for warning in changes.warnings:  # the agency registry's, found while loading
+            ctx.err.write(_("warning: {text}").format(text=warning.render(_)) + "\n")
         ctx.out.write(
             _("{plan}: {created} new, {revised} revised, {cancelled} cancelled, {unchanged} unchanged").format(
                 plan=plan.code,

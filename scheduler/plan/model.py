@@ -53,6 +53,7 @@ class Agency:
     kind: str = "other"
     contacts: tuple[str, ...] = ()
     members: tuple[str, ...] = ()  # a group's member agencies (plan/groups.py)
+    line: int = field(default=0, compare=False)  # where the file declares it: the registry's warnings name it
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,7 @@ class Plan:
     reminder_policy: tuple[tuple[str, object], ...] = ()
     source: str = ""
     channels: tuple[Channel, ...] = ()  # the plan's own channels, beside the built-in ones
+    province: str = ""  # the province's code (``plan.province``): what a DHA user of that province sees
 
     @property
     def tz(self) -> ZoneInfo:

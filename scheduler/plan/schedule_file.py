@@ -25,7 +25,17 @@ from scheduler.plan.yaml_source import Node, Reader
 
 PLAN_FIELDS = (
     ("code", "title", "issuer", "period"),
-    ("title_en", "number", "issued_on", "timezone", "due_time", "legal_basis", "working_days", "reminder_policy"),
+    (
+        "title_en",
+        "number",
+        "issued_on",
+        "timezone",
+        "due_time",
+        "legal_basis",
+        "working_days",
+        "reminder_policy",
+        "province",
+    ),
 )
 OBLIGATION_FIELDS = (
     ("code", "title", "host", "channels", "cadence"),
@@ -57,6 +67,7 @@ def read_plan(reader: Reader, root: Node) -> Plan | None:
     head = root.child("plan")
     reader.mapping(head, *PLAN_FIELDS)
     code = reader.code(head.child("code")) if head.has("code") else ""
+    province = reader.code(head.child("province")) if head.has("province") else ""
     tz_name = reader.text(head, "timezone", "Asia/Ho_Chi_Minh")
     try:
         ZoneInfo(tz_name)
@@ -87,6 +98,7 @@ def read_plan(reader: Reader, root: Node) -> Plan | None:
         extra_workdays=working[1],
         source=reader.source,
         reminder_policy=reminder_settings(reader, head),
+        province=province,
     )
     audiences = _named(reader, root, "audiences", ())
     topics = _named(reader, root, "topics", tuple(a.code for a in audiences))
@@ -168,7 +180,8 @@ def _agencies(reader: Reader, root: Node) -> tuple[Agency, ...]:
                 value=kind,
             )
         contacts = tuple(str(c.value) for c in emails(reader, reader.texts(node, "contacts")))
-        found.append((node, Agency(code, reader.text(node, "name"), reader.text(node, "name_en"), kind, contacts)))
+        name, name_en = reader.text(node, "name"), reader.text(node, "name_en")
+        found.append((node, Agency(code, name, name_en, kind, contacts, line=node.line)))
     return with_members(reader, found)  # a group's members (plan/groups.py)
 
 

@@ -12,6 +12,7 @@ from scheduler.plan.model import Plan
 from scheduler.plan.occurrences import expand
 from scheduler.plan.revisions import Changes
 from scheduler.settings import Settings
+from scheduler.store.registry import backfill
 from scheduler.store.schedule import save_plan
 
 
@@ -23,6 +24,7 @@ def save_schedules(
     The command line and the upload page both load through here. ``digests``
     maps each plan's source to the SHA-256 of its file."""
     expanded = [(plan, expand(plan)) for plan in plans]
+    backfill(session, now)  # plans loaded before the agency registry existed
     results = [
         (plan, save_plan(session, plan, occurrences, now, digests.get(plan.source, ""), settings.base_url))
         for plan, occurrences in expanded

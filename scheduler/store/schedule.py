@@ -16,6 +16,7 @@ from scheduler.plan.model import Plan
 from scheduler.plan.occurrences import CANCELLED, Occurrence
 from scheduler.plan.revisions import REMOVED_REASON, Changes, Stored, as_cancelled, fingerprint, reconcile
 from scheduler.store.feed_items import write_items
+from scheduler.store.registry import register_agencies
 from scheduler.store.tables import (
     AgencyMemberRow,
     AgencyRow,
@@ -61,6 +62,7 @@ def save_plan(
             source=plan.source,
             source_sha256=source_sha256,
             loaded_at=now,
+            province=plan.province,
             definition={
                 "number": plan.number,
                 "issued_on": _jsonable(plan.issued_on),
@@ -88,6 +90,7 @@ def save_plan(
             )
         )
     save_members(session, plan)
+    warnings = register_agencies(session, plan, now)  # the one registry, shared by code across plans
     current = {o.code for o in plan.obligations}
     for row in session.scalars(select(ObligationRow).where(ObligationRow.plan_code == plan.code)):
         row.active = row.code in current
@@ -113,6 +116,7 @@ def save_plan(
     rows = {r.id: r for r in session.scalars(select(OccurrenceRow).where(OccurrenceRow.plan_code == plan.code))}
     stored = {i: Stored(i, r.fingerprint, r.status, r.revision, r.window_end) for i, r in rows.items()}
     changes = reconcile(stored, occurrences, now)
+    changes.warnings += warnings
     for oid in [o.id for o, _ in changes.revised] + [i for i, _ in changes.cancelled]:
         changes.previous[oid] = (rows[oid].due, rows[oid].slot, rows[oid].status)
     session.add_all(_row(o, 1, now, now, now if o.status == CANCELLED else None) for o in changes.created)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from scheduler.plan.reminder_policy import Policy
 from scheduler.plan.workdays import WorkCalendar
 from scheduler.reminders.policy import Watched
+from scheduler.store.registry import contacts_map, contacts_of
 from scheduler.store.tables import AgencyRow, MilestoneRow, ObligationRow, OccurrenceRow, PlanRow, UserRow
 
 LOOK_BACK = timedelta(days=10)  # overdue notices run a week after a window closes
@@ -29,7 +30,7 @@ def calendar_of(plan: PlanRow) -> WorkCalendar:
 def dha_addresses(session: Session, plan: str, report_agency: str) -> tuple[str, ...]:
     """The reporting agency's contacts and every active user with the dha role."""
     agency = session.get(AgencyRow, (plan, report_agency))
-    found = list(agency.contacts if agency else [])
+    found = contacts_of(session, report_agency) if agency else []  # across plans, once the plan names it
     found += [
         u
         for u, roles in session.execute(select(UserRow.email, UserRow.roles).where(UserRow.disabled.is_(False)))
@@ -64,7 +65,8 @@ def watched(
     found: dict[str, tuple[PlanRow, list[Watched]]] = {}
     for plan_code in sorted({r.plan_code for r in rows}):
         plan = session.get(PlanRow, plan_code)
-        agencies = {a.code: a for a in session.scalars(select(AgencyRow).where(AgencyRow.plan_code == plan_code))}
+        declared = session.scalars(select(AgencyRow.code).where(AgencyRow.plan_code == plan_code))
+        contacts = contacts_map(session, declared)  # an agency's contacts across plans (the registry)
         obligations = {
             o.code: o for o in session.scalars(select(ObligationRow).where(ObligationRow.plan_code == plan_code))
         }
@@ -75,7 +77,7 @@ def watched(
             ob = obligations.get(r.obligation_code)
             definition = ob.definition if ob else {}
             policy = Policy.from_mapping(definition.get("reminder_policy"), plan_policy)
-            recipients = _recipients(definition.get("reminders") or [], agencies, r.agency_code)
+            recipients = _recipients(definition.get("reminders") or [], contacts, r.agency_code)
             by_lang: dict[str, list[str]] = {}
             for address in recipients:
                 by_lang.setdefault(langs.get(address, "vi"), []).append(address)
@@ -108,14 +110,14 @@ def watched(
     return found
 
 
-def _recipients(named: list[str], agencies: dict[str, AgencyRow], host: str) -> tuple[str, ...]:
-    """The obligation's reminder list (addresses or agency codes), else the host's contacts."""
+def _recipients(named: list[str], contacts: dict[str, list[str]], host: str) -> tuple[str, ...]:
+    """The obligation's reminder list (addresses or the plan's agency codes), else the host's contacts."""
     found: list[str] = []
     for item in named or [host]:
         if "@" in item:
             found.append(item)
-        elif item in agencies:
-            found += list(agencies[item].contacts or [])
+        elif item in contacts:
+            found += contacts[item]
     return tuple(dict.fromkeys(a.strip().lower() for a in found))
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from scheduler.bounds import MAX_PLAN_DOCUMENT, format_size, parse_id
-from scheduler.errors import ScheduleError
+from scheduler.errors import Problem, ScheduleError
 from scheduler.feeds.ical import summary
 from scheduler.i18n import gettext_for, pick
 from scheduler.store.tables import LoadRow
@@ -153,7 +153,8 @@ def checked(
         names=names,
         after=after,
         files=[(u.sha256, u.name) for u in uploads],
-        warnings=[w.render(_) for w in schedules.warnings],
+        warnings=[w.render(_) for w in schedules.warnings]
+        + [Problem(**w).render(_) for p in plans for w in p.get("warnings", [])],  # found while loading
         plans=[present(p, user.lang, _) for p in plans],
     )
 

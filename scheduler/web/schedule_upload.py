@@ -229,6 +229,11 @@ def _item(occurrence_id: str, shown: dict, due: datetime, was_due: datetime | No
     }
 
 
+def _problem(p: Problem) -> dict:
+    """A warning as JSON, rendered in the reader's language when shown (``Problem(**d)``)."""
+    return {"source": p.source, "line": p.line, "where": p.where, "message": p.message, "params": dict(p.params)}
+
+
 def describe(session: Session, plan: Plan, changes: Changes) -> dict:
     """What a load did to one plan, as JSON: counts and the occurrences by kind of change."""
     cancelled = []
@@ -242,6 +247,7 @@ def describe(session: Session, plan: Plan, changes: Changes) -> dict:
         "timezone": plan.timezone,
         "source": plan.source,
         "unchanged": changes.unchanged,
+        "warnings": [_problem(w) for w in changes.warnings],  # the agency registry's (store/registry.py)
         "created": [_item(o.id, o.shown(), o.due) for o in changes.created],
         "revised": [
             _item(o.id, o.shown(), o.due, changes.previous.get(o.id, (None,))[0]) for o, _revision in changes.revised
