@@ -436,3 +436,34 @@ def test_five_thousand_commune_mergers_in_one_go(cli, db_url, phu_tho_2025, tmp_
     again = cli("agencies", "apply", path, "--by", "admin@x.vn", "--now", "2025-06-21", "--lang", "en")
     assert again.code == 0 and "(5000 already recorded)" in again.out
     assert not _scalar(db_url, select(AgencyRow.code).where(AgencyRow.code.like("xa-moi-%")))
+
+
+def test_the_notice_reads_in_vietnamese_first():
+    from scheduler.notifiers.letter import compose
+    from scheduler.reminders.outbox import Message
+
+    moment = datetime(2025, 6, 20, 9, tzinfo=TZ)
+    context = {
+        "kind": "merge",
+        "agency": "dai-ptth",
+        "agency_name": ["Đài Phát thanh và Truyền hình tỉnh", "Provincial Radio and Television Station"],
+        "successor": MERGED,
+        "successor_name": [MERGED_NAME, ""],
+        "new_name": ["", ""],
+        "on": "2025-07-01",
+        "reason": "",
+    }
+    message = Message(
+        "succession", "succession:dai-ptth@2025-07-01", "dai@x.vn", moment, moment, moment, context=context
+    )
+    mail = compose(message, "<m@x>", "lich@x.vn", "https://lich.example")
+    assert mail.subject == "[Sắp xếp tổ chức] Đài Phát thanh và Truyền hình tỉnh từ ngày 01/07/2025"
+    assert f"Từ ngày 01/07/2025, Đài Phát thanh và Truyền hình tỉnh sáp nhập vào {MERGED_NAME}" in mail.text
+    assert "Các hồ sơ trước đó vẫn giữ tên cũ." in mail.html
+    english = compose(
+        Message("succession", "s", "dai@x.vn", moment, moment, moment, lang="en", context=context),
+        "<m@x>",
+        "lich@x.vn",
+        "https://lich.example",
+    )
+    assert english.subject == "[Reorganisation] Provincial Radio and Television Station from 01/07/2025"
