@@ -322,6 +322,7 @@ def _notify(session: Session, fresh: list[Succession], registry: dict, now: date
             "new_name": [s.name, s.name_en],
             "on": s.on.isoformat(),
             "reason": s.reason,
+            "link": f"{settings.base_url.rstrip('/')}/me",  # what each person now owes
         }
         recipients = {**people.get(s.successor, {}), **people.get(s.agency, {})}
         for address, lang in sorted(recipients.items()):
