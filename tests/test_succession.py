@@ -467,3 +467,35 @@ def test_the_notice_reads_in_vietnamese_first():
         "https://lich.example",
     )
     assert english.subject == "[Reorganisation] Provincial Radio and Television Station from 01/07/2025"
+
+
+def test_dashboard_rows_link_the_merged_agencies(cli, db_url, phu_tho_2025):
+    from html_tree import html
+    from scheduler.cli.context import DEFAULT_TZ
+    from scheduler.clock import Clock, parse_now
+    from scheduler.settings import Settings
+    from scheduler.store.people import find_user
+    from scheduler.web.app import create_app
+    from scheduler.web.auth import set_password
+    from web_session import signed_in
+
+    assert _merge(cli).code == 0
+    now = parse_now("2026-01-05 10:00", DEFAULT_TZ)
+    db = Database(db_url)
+    try:
+        with db.transaction() as s:
+            set_password(s, find_user(s, "admin@x.vn"), "mat-khau-du-dai", now)
+        app = create_app(Settings.load(), db, Clock(DEFAULT_TZ, now))
+        client = signed_in(app, "admin@x.vn", "mat-khau-du-dai")
+        answer = client.get("/dashboard?plan=phu-tho-2025&period=2025")
+        assert answer.status_code == 200, answer.text
+        table = html(answer).one("table", id="agencies")
+        station = table.one("tr", data_key="dai-ptth")
+        text = " ".join(station.text().split())
+        assert f"sáp nhập vào {MERGED_NAME} từ ngày 01/07/2025" in text
+        merged = " ".join(table.one("tr", data_key=MERGED).text().split())
+        assert "tiếp nhận từ Đài Phát thanh và Truyền hình tỉnh từ ngày 01/07/2025" in merged
+        hrefs = [a.attrs["href"] for a in station.all("a")]
+        assert any(h.startswith(f"/dashboard/agencies/{MERGED}?") for h in hrefs)
+    finally:
+        db.close()
