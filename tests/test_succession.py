@@ -80,6 +80,11 @@ def test_validation_refuses_cycles_self_merges_and_two_changes_a_day():
             ]
         )
     assert "f.csv:3: a: a second change of this agency on 01/07/2025 (the other: f.csv:2)" in str(e.value)
+    with pytest.raises(ScheduleError, match="already ended on 01/07/2025"):
+        check(
+            [Succession("merge", "a", date(2026, 1, 1), "c", source="cmd")],
+            [Succession("merge", "a", ON, "b", source="f.csv:2")],
+        )
     with pytest.raises(ScheduleError, match="a successor for what is still owed, or a reason"):
         check([Succession("dissolve", "a", ON)])
 

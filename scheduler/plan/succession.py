@@ -144,6 +144,18 @@ def problems(new: Sequence[Succession], recorded: Sequence[Succession] = ()) -> 
                 other=other.source or other.kind,
             )
         days[(s.agency, s.on)] = s
+    ended = {r.agency: r for r in reversed(recorded) if r.ends}  # each agency's first ending
+    for s in new:
+        other = ended.get(s.agency)
+        if s.ends and other is not None and other.same_as != s.same_as:
+            fail(
+                s,
+                N_("this agency already ended on {day} ({other})"),
+                day=other.on.strftime("%d/%m/%Y"),
+                other=other.source or other.kind,
+            )
+        elif s.ends:
+            ended.setdefault(s.agency, s)
     if found:
         return found
     edges = endings([*recorded, *new])
