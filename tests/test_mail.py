@@ -134,6 +134,17 @@ CONTEXTS = {
         "checkpoint": '{\n  "count": 3,\n  "head": "ab12"\n}\n',
     },
     "password": {"link": f"{BASE_URL}/reset/one-time-token", "expires": "2024-03-08T02:00:00+00:00"},
+    "succession": {
+        "kind": "merge",
+        "agency": "dai-ptth",
+        "agency_name": ["Đài Phát thanh và Truyền hình tỉnh", "Provincial Radio and Television Station"],
+        "successor": "bao-ptth-phu-tho",
+        "successor_name": ["Báo và Phát thanh, Truyền hình Phú Thọ", ""],
+        "new_name": ["", ""],
+        "on": "2025-07-01",
+        "reason": "",
+        "link": f"{BASE_URL}/me",
+    },
     "expiry": {
         "tz": "Asia/Ho_Chi_Minh",
         "since": "2024-03-07T00:00:00+07:00",

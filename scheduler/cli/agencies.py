@@ -1,6 +1,6 @@
 """``agencies``: the one registry of agencies shared by code across plans
-(``list``). Each action is a parser made in ``register`` beside its handler;
-more actions (rename, merge, dissolve, apply) join the same group there."""
+(``list``) and its changes over time (rename, merge, dissolve, apply: in
+``cli/reorganisation.py``)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from datetime import date
 
 from scheduler.cli.context import Context, command
 from scheduler.cli.listing import day, table, to_json
+from scheduler.cli.reorganisation import register_succession
 from scheduler.errors import N_, InputError
 from scheduler.i18n import pick
 from scheduler.store.registry import backfill, listing, provinces
@@ -27,6 +28,7 @@ def register(sub: argparse._SubParsersAction, _) -> argparse._SubParsersAction:
     )
     list_.add_argument("--province", metavar="CODE", help=_("only the agencies of this province"))
     list_.add_argument("--format", choices=("table", "json"), default="table")
+    register_succession(actions, _)
     return actions
 
 

@@ -17,6 +17,7 @@ from scheduler.cli.listing import (
     to_csv,
     to_json,
 )
+from scheduler.cli.reorganisation import report_applied, successors_for_roll
 from scheduler.documents import read_document
 from scheduler.errors import N_, InputError, SchedulerError
 from scheduler.plan.periods import parse_date
@@ -30,6 +31,7 @@ from scheduler.store.loaded_agencies import loaded_agencies
 from scheduler.store.loading import save_schedules
 from scheduler.store.plan_documents import read_document as read_plan_document
 from scheduler.store.schedule import Filters, find_milestones, find_occurrences
+from scheduler.store.succession import apply_successions
 
 
 def register(sub: argparse._SubParsersAction, _) -> None:
@@ -103,6 +105,9 @@ def load(ctx: Context, paths: list[Path]) -> None:
     digests = {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in schedule_paths(paths)}
     with ctx.session() as session:
         results = save_schedules(session, schedules.plans, digests, ctx.now, ctx.settings)
+        applied = apply_successions(session, schedules.successions, "load", ctx.now, ctx.settings)
+    if applied.recorded:
+        report_applied(ctx, applied)
     for plan, changes in results:
         for warning in changes.warnings:  # the agency registry's, found while loading
             ctx.err.write(_("warning: {text}").format(text=warning.render(_)) + "\n")
@@ -200,6 +205,7 @@ def plan_roll(
             raise InputError(N_('--name: expected CODE=NAME, got "{value}"'), value=item)
         titles[code.strip()] = name.strip()
     text = read_document(source)
+    pairs, titles = successors_for_roll(ctx, text, str(source), year, pairs, titles)  # the registry's successions
     result = roll(text, str(source), year, pairs, titles)
     target = out or source.with_name(f"{result.code}.yaml")
     if target.exists() and not force:

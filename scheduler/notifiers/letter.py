@@ -40,6 +40,7 @@ SUBJECTS = {
     "report": N_("[Report] Results of the communication plan, {period}"),
     "password": N_("Reset your password"),
     "expiry": N_("[Outbox] {count} message(s) expired unsent"),
+    "succession": N_("[Reorganisation] {agency} from {day}"),
 }
 UNSTAMPED = formatdate(0)  # the Date a letter is built with: a valid date, replaced when it is sent
 _DATE = re.compile(rb"^Date: [^\r\n]*\r\n", re.MULTILINE)
@@ -177,6 +178,15 @@ def _values(m: Message, lang: str, _: Callable[[str], str], tz: tzinfo, base_url
         )
     if m.kind == "password":
         v.update(link=c["link"], expires=_moment(c.get("expires"), tz))
+    if m.kind == "succession":  # an agency renamed, merged or dissolved (store/succession.py)
+        v.update(
+            agency=_name(lang, c["agency_name"]),
+            successor=_name(lang, c["successor_name"]),
+            new_name=_name(lang, c["new_name"]),
+            change=c["kind"],
+            day=date.fromisoformat(c["on"]),
+            reason=c.get("reason") or "",
+        )
     if m.kind == "expiry":
         v.update(
             count=int(c["count"]),
@@ -196,6 +206,7 @@ def _subject(kind: str, v: dict, _: Callable[[str], str]) -> str:
         step=v.get("step", ""),
         period=v.get("period", ""),
         count=v.get("count", ""),
+        agency=v.get("agency", ""),
         **days,
     )
 

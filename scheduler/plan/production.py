@@ -16,6 +16,8 @@ from scheduler.errors import N_, Problem, ScheduleError
 from scheduler.plan.model import Plan
 from scheduler.plan.production_fields import PRODUCTION_FIELDS, production_fields
 from scheduler.plan.schedule_file import read_plan
+from scheduler.plan.succession import Succession
+from scheduler.plan.succession_file import read_node
 from scheduler.plan.yaml_source import EMAIL, Node, Reader
 
 
@@ -26,6 +28,7 @@ class Schedules:
 
     plans: tuple[Plan, ...]
     warnings: tuple[Problem, ...]
+    successions: tuple[Succession, ...] = ()  # files of a top-level "successions:" list (plan/succession_file.py)
 
 
 def schedule_paths(paths: list[Path]) -> list[Path]:
@@ -46,6 +49,7 @@ def read_texts(texts: list[tuple[str, str]]) -> Schedules:
     warnings: list[Problem] = []
     plans: dict[str, Plan] = {}
     layers = []
+    successions: list[Succession] = []
     for source, text in texts:
         reader = Reader(source)
         root = reader.load(text)
@@ -55,6 +59,8 @@ def read_texts(texts: list[tuple[str, str]]) -> Schedules:
             )
         elif root is not None and root.has("production"):
             layers.append((reader, root))
+        elif root is not None and root.has("successions"):
+            successions += read_node(reader, root)
         elif root is not None:
             plan = read_plan(reader, root)
             if plan and plan.code in plans:
@@ -75,7 +81,7 @@ def read_texts(texts: list[tuple[str, str]]) -> Schedules:
         warnings += reader.warnings
     if problems:
         raise ScheduleError(problems)
-    return Schedules(tuple(plans.values()), tuple(warnings))
+    return Schedules(tuple(plans.values()), tuple(warnings), tuple(successions))
 
 
 def read_files(paths: list[Path]) -> Schedules:

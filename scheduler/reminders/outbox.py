@@ -17,7 +17,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-KINDS = ("milestone", "due", "at_risk", "overdue", "digest", "moved", "cancelled", "report", "password", "expiry")
+KINDS = (
+    *("milestone", "due", "at_risk", "overdue", "digest", "moved", "cancelled", "report", "password", "expiry"),
+    "succession",
+)
 # Kinds whose words carry a secret (a password link's one-time token): their
 # row keeps it only until it is sent or can no longer be (see store.outbox.clear).
 SECRET_KINDS = ("password",)

@@ -30,6 +30,7 @@ from scheduler.evidence.ledger import parse_content
 from scheduler.i18n import pick
 from scheduler.store.compliance import Scope, entries_by_occurrence, statuses, totals
 from scheduler.store.schedule import group_members
+from scheduler.store.succession_history import with_history
 from scheduler.store.tables import AgencyRow, ObligationRow, PlanRow
 from scheduler.store.watch import calendar_of
 
@@ -159,7 +160,7 @@ def compliance_report(
         for o, _ in listed
     ]  # working days count locally
     views = window_views(facts, {o.id: s for o, s in listed}, now, calendar)
-    return {
+    document = {
         "plan": {"code": plan.code, "title": pick(lang, plan.title, plan.title_en), "issuer": plan.issuer},
         "period": {
             "label": period.label,
@@ -194,6 +195,7 @@ def compliance_report(
             None if signer_titles is None else signer_titles.get(kinds.get(report_agency, ""), ""),
         ),
     }
+    return with_history(session, document, lang)  # names as in the period, mergers linked (store/succession_history)
 
 
 def period_report(

@@ -17,6 +17,7 @@ from scheduler.plan.occurrences import CANCELLED, Occurrence
 from scheduler.plan.revisions import REMOVED_REASON, Changes, Stored, as_cancelled, fingerprint, reconcile
 from scheduler.store.feed_items import write_items
 from scheduler.store.registry import register_agencies
+from scheduler.store.succession import mark_moved, owed_by_successors
 from scheduler.store.tables import (
     AgencyMemberRow,
     AgencyRow,
@@ -114,6 +115,7 @@ def save_plan(
         )
     session.flush()
     rows = {r.id: r for r in session.scalars(select(OccurrenceRow).where(OccurrenceRow.plan_code == plan.code))}
+    occurrences, moved = owed_by_successors(session, plan, occurrences, rows)  # the 2025 reorganisation
     stored = {i: Stored(i, r.fingerprint, r.status, r.revision, r.window_end) for i, r in rows.items()}
     changes = reconcile(stored, occurrences, now)
     changes.warnings += warnings
@@ -138,6 +140,7 @@ def save_plan(
         row.fingerprint = fingerprint(row.shown)
     changed = [o.id for o in changes.created] + [o.id for o, _ in changes.revised] + [i for i, _ in changes.cancelled]
     session.flush()
+    mark_moved(session, {i: moved[i] for i in changed if i in moved})
     write_items(session, changed, base_url)
     session.add(
         LoadRow(

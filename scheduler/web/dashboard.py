@@ -7,7 +7,7 @@ of the whole ledger, and the excuse form's POST. The reports are the API's
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
@@ -198,6 +198,23 @@ def agency_href(sel: Selection):
     return lambda code: f"/dashboard/agencies/{quote(code)}?" + sel.query()
 
 
+def lineage_links(row: dict, _, href) -> list[dict]:
+    """The row's successor and predecessors (store/succession_history), as links."""
+    found = []
+    if row.get("merged_into"):
+        to = row["merged_into"]
+        text = _("merged into {name} on {day}")
+        found.append({"text": text.format(name=to["name"], day=_day(to["on"])), "href": href(to["code"])})
+    for before in row.get("received_from", []):
+        text = _("took over from {name} on {day}")
+        found.append({"text": text.format(name=before["name"], day=_day(before["on"])), "href": href(before["code"])})
+    return found
+
+
+def _day(iso: str) -> str:
+    return date.fromisoformat(iso).strftime("%d/%m/%Y")
+
+
 @router.get("/dashboard")
 def dashboard(
     request: Request, user: Overseer, services: ServicesDep, plan: str = "", period: str = "", cutoff: str = ""
@@ -215,6 +232,7 @@ def dashboard(
                     "name": a["agency_name"],
                     "href": agency_href(loaded.selection)(a["agency"]),
                     "group": a.get("group", ""),  # a member, listed under its group
+                    "lineage": lineage_links(a, _, agency_href(loaded.selection)),
                 }
                 for a in flat(doc["agencies"])
             ],

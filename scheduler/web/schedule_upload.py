@@ -32,6 +32,7 @@ from scheduler.settings import Settings
 from scheduler.store.database import Database
 from scheduler.store.files import atomic_write
 from scheduler.store.loading import save_schedules
+from scheduler.store.succession import apply_successions
 from scheduler.store.tables import LoadRow, OccurrenceRow
 
 # A plan file and the outlets' production files, each at most the limit of
@@ -305,6 +306,7 @@ def load(
             record = describe(s, plan, changes)
             record["load_id"] = s.scalar(select(func.max(LoadRow.id)).where(LoadRow.plan_code == plan.code))
             records.append(record)
+        apply_successions(s, schedules.successions, "upload", now, settings)  # a "successions:" file, once
     for record in records:  # after the commit: a result file always belongs to a load that happened
         store.keep_result(record)
     return records
