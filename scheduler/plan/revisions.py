@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from scheduler.errors import N_
+from scheduler.errors import N_, Problem
 from scheduler.plan.occurrences import CANCELLED, Occurrence
 
 REMOVED_REASON = N_("removed from the schedule")
@@ -36,6 +36,7 @@ class Changes:
     cancelled: list[tuple[str, int]] = field(default_factory=list)
     unchanged: int = 0
     previous: dict[str, Any] = field(default_factory=dict)  # id -> (due, slot, status) before this load, for notices
+    warnings: list[Problem] = field(default_factory=list)  # e.g. a web exception the files now override
 
     @property
     def changed(self) -> bool:

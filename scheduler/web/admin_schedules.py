@@ -15,7 +15,7 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from scheduler.bounds import MAX_PLAN_DOCUMENT, format_size, parse_id
-from scheduler.errors import ScheduleError
+from scheduler.errors import Problem, ScheduleError
 from scheduler.feeds.ical import summary
 from scheduler.i18n import gettext_for, pick
 from scheduler.store.tables import LoadRow
@@ -68,6 +68,7 @@ def present(record: dict, lang: str, _) -> dict:
         "counts": {**{kind: len(record[kind]) for kind in KINDS}, "unchanged": record["unchanged"]},
         "lists": lists,
         "more": {kind: max(0, len(record[kind]) - LISTED) for kind in KINDS},
+        "warnings": [Problem(s, None, w, m, p).render(_) for s, w, m, p in record.get("warnings", [])],
     }
 
 
