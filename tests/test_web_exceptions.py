@@ -206,6 +206,13 @@ def test_the_export_reads_back_as_a_production_file_with_the_same_occurrences(si
     assert result.code == 0, result.err
     text = out.read_text(encoding="utf-8")
     assert "prod@dai.example" in text and text.count("# cchc-radio-tv 2024-04") == 2
+    admin = site.client("admin@x.example")
+    assert (
+        html(admin.get("/admin/schedules")).one("a", id="web-changes").attrs["href"] == "/admin/schedules/web-changes"
+    )
+    download = admin.get("/admin/schedules/web-changes")
+    assert download.status_code == 200 and download.content.decode("utf-8") == text
+    assert client.get("/admin/schedules/web-changes").status_code == 403
     shutil.copy(out, site.files / "web.yaml")
     result = site.load()  # the file now names both: it wins, and says so
     assert result.err.count("prod@dai.example") == 2
@@ -265,3 +272,33 @@ def test_a_huge_reason_is_refused_and_the_api_answers_the_same_rule(site, cli):
         headers=token,
     )
     assert ok.status_code == 201 and ok.json()["revision"] == 2 and ok.json()["made_by"] == "prod@dai.example"
+
+
+def test_a_group_member_moves_its_own_occurrence_and_the_export_names_the_member(site, cli, tmp_path):
+    shutil.copy(ROOT / "tests" / "data" / "plans" / "ngoc-son-2024.yaml", site.files)
+    site.load()
+    assert cli("users", "add", "xa@hb.example", "--role", "producer", "--agency", "xa-hoa-binh").code == 0
+    with site.db.transaction() as s:
+        set_password(s, find_user(s, "xa@hb.example"), PASSWORD, parse_now(NOW, DEFAULT_TZ))
+        query = select(OccurrenceRow).where(
+            OccurrenceRow.obligation_code == "loa-xa",
+            OccurrenceRow.member == "xa-hoa-binh",
+            OccurrenceRow.window_start >= datetime(2024, 4, 1, tzinfo=DEFAULT_TZ),
+        )
+        row = s.scalars(query.order_by(OccurrenceRow.due)).first()
+        oid, day, host = row.id, row.due.astimezone(DEFAULT_TZ).date(), row.agency_code
+    assert host == "xa-hoa-binh"
+    client = site.client("xa@hb.example")
+    r = site.change(client, oid, action="move", slot=f"{day.isoformat()}T06:30", reason="Mất điện")
+    assert r.status_code == 303, r.text
+    moved = site.row(oid)
+    assert moved.slot.astimezone(DEFAULT_TZ).time().isoformat() == "06:30:00"
+    site.load()
+    assert site.row(oid).revision == moved.revision  # kept
+    out = tmp_path / "group.yaml"
+    assert cli("plan", "export", "--plan", "ngoc-son-2024", "--out", out).code == 0
+    text = out.read_text(encoding="utf-8")
+    assert "owner: cac-xa-thi-tran" in text and "member: xa-hoa-binh" in text
+    shutil.copy(out, site.files / "group.yaml")
+    site.load()
+    assert site.row(oid).shown == moved.shown and site.row(oid).revision == moved.revision

@@ -30,7 +30,7 @@ from scheduler.store.loaded_agencies import loaded_agencies
 from scheduler.store.loading import save_schedules
 from scheduler.store.plan_documents import read_document as read_plan_document
 from scheduler.store.schedule import Filters, find_milestones, find_occurrences
-from scheduler.store.web_exception_files import export_layers
+from scheduler.store.web_exception_files import NOTHING_TO_EXPORT, export_layers
 
 
 def register(sub: argparse._SubParsersAction, _) -> None:
@@ -253,7 +253,7 @@ def plan_export(ctx: Context, plan: str | None, out: Path | None) -> None:
         check_codes(session, plan=plan)
         layers = export_layers(session, plan)
     if not layers:
-        ctx.err.write(ctx._("no changes made on the web to export") + "\n")
+        ctx.err.write(ctx._(NOTHING_TO_EXPORT) + "\n")
         return
     for plan_code, owner, text in layers:
         if out is None:

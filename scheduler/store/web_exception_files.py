@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from scheduler.errors import N_
 from scheduler.store.tables import ObligationRow, OccurrenceRow, PlanRow
 from scheduler.store.web_exception_loads import live_exceptions
 
@@ -21,6 +22,7 @@ HEADER = (
     "# Load this file with the plan's files to keep these changes in a production layer.\n"
 )
 WHEN = "%d/%m/%Y %H:%M"
+NOTHING_TO_EXPORT = N_("no changes made on the web to export")
 
 
 def _text(value: str) -> str:

@@ -5,12 +5,14 @@ and from the API (``POST /api/occurrences/ID/changes``): the same rule
 
 from __future__ import annotations
 
+import io
+import zipfile
 from functools import partial
 from typing import Annotated, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
@@ -19,16 +21,19 @@ from scheduler.errors import SchedulerError
 from scheduler.i18n import gettext_for
 from scheduler.store.recording import NotFound, Refused
 from scheduler.store.tables import OccurrenceExceptionRow, OccurrenceRow
+from scheduler.store.web_exception_files import NOTHING_TO_EXPORT, export_layers
 from scheduler.store.web_exceptions import make_change
+from scheduler.web.auth import SessionUser
 from scheduler.web.bearer import Who
 from scheduler.web.change_form import FIELDS
-from scheduler.web.deps import ClockDep, DatabaseDep, Posted, ServicesDep, SettingsDep, form_post
+from scheduler.web.deps import ClockDep, DatabaseDep, Posted, ServicesDep, SettingsDep, form_post, signed_in
 from scheduler.web.limits import ERRORS, Text
 from scheduler.web.occurrence_view import actor_of
 from scheduler.web.pages import show_occurrence
 
 router = APIRouter(include_in_schema=False)
 api_router = APIRouter(prefix="/api", tags=["api"], responses=ERRORS)
+Admin = Annotated[SessionUser, Depends(signed_in("admin", back="/admin/schedules"))]
 
 
 @router.post("/o/{occurrence_id}/changes")
@@ -104,3 +109,24 @@ def change_api(occurrence_id: str, body: Change, actor: Who, db: DatabaseDep, cl
         ex = make_change(s, actor, occurrence_id, body.action, body.slot, body.due, body.reason, clock.now(), settings)
         answer = as_json(ex, s.get(OccurrenceRow, occurrence_id))
     return JSONResponse(answer, status_code=201)
+
+
+@router.get("/admin/schedules/web-changes")
+def export_download(request: Request, user: Admin, services: ServicesDep, plan: str = ""):
+    """The live web exceptions as production files (``plan export``): one
+    YAML file, or a .zip of one per plan and owner."""
+    with services.db.transaction() as s:
+        layers = export_layers(s, plan[:100] or None)
+    if not layers:
+        return services.views.refusal(request, user, 404, gettext_for(user.lang)(NOTHING_TO_EXPORT))
+    if len(layers) == 1:
+        plan_code, owner, text = layers[0]
+        name, body, media = f"{plan_code}-{owner}-web.yaml", text.encode("utf-8"), "application/yaml; charset=utf-8"
+    else:
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
+            for plan_code, owner, text in layers:
+                z.writestr(f"{plan_code}-{owner}-web.yaml", text)
+        name, body, media = "web-changes.zip", buffer.getvalue(), "application/zip"
+    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+    return services.views.sessions.finish(request, Response(body, media_type=media, headers=headers))
