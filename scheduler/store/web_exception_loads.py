@@ -25,6 +25,10 @@ FILE_WINS = N_(
     "the files now change {occurrence}: the change {who} made on the web on {made} "
     '({action}: "{reason}") no longer applies; export it (plan export) to keep it in a file'
 )
+IN_THE_FILES = N_(
+    '{occurrence}: the change {who} made on the web on {made} ({action}: "{reason}") is now in the files, '
+    "which keep it from now on"
+)
 
 
 def live_exceptions(session: Session, plan: str | None = None, occurrence: str | None = None):
@@ -124,13 +128,14 @@ def keep_web_exceptions(
     stored = {r.id: r for r in session.scalars(select(OccurrenceRow).where(OccurrenceRow.id.in_(ids)))}
     result, warnings = list(occurrences), []
     for ex in live:
-        i = at.get(ex.occurrence_id)
-        kept = None
+        i, row = at.get(ex.occurrence_id), stored.get(ex.occurrence_id)
+        kept, message = None, FILE_WINS
         if i is not None and not named_by_files(plan, occurrences[i]):
             kept = applied(occurrences[i], ex, plan.tz, plan.calendar)
-            row = stored.get(ex.occurrence_id)
             if row is None or fingerprint(kept.shown()) != row.fingerprint:
                 kept = None
+        elif i is not None and row is not None and fingerprint(occurrences[i].shown()) == row.fingerprint:
+            message = IN_THE_FILES  # the export loaded back: the same change, now a file's
         if kept is not None:
             result[i] = kept
             continue
@@ -141,7 +146,7 @@ def keep_web_exceptions(
                 plan.source,
                 None,
                 ex.occurrence_id,
-                FILE_WINS,
+                message,
                 {
                     "occurrence": label,
                     "who": ex.made_by,
