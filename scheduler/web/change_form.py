@@ -22,12 +22,12 @@ def _local(moment: datetime | None) -> str:
 
 def change_form(o: OccurrenceRow, user: SessionUser, context: dict) -> dict | None:
     """The form for those who may move or skip this occurrence, with its first
-    values (the slot and due moment as they are, in the plan's zone); nothing
-    for others."""
+    values (the slot as it is, in the plan's zone; the due moment empty, so
+    that it follows a new slot unless one is given); nothing for others."""
     if not may_change(actor_of(user), o.agency_code):
         return None
     return {
         "action": f"/o/{quote(o.id)}/changes",
         "cancelled": o.status == "cancelled",
-        "values": {"action": "move", "slot": _local(context.get("slot")), "due": _local(context.get("due"))},
+        "values": {"action": "move", "slot": _local(context.get("slot")), "due": ""},  # an empty due follows the slot
     }
