@@ -33,7 +33,9 @@ def register(sub: argparse._SubParsersAction, _) -> None:
         metavar="ROLE",
         help=_("admin, dha, producer or editor; repeat for several"),
     )
-    add.add_argument("--agency", help=_("the agency a producer records for"))
+    add.add_argument(
+        "--agency", help=_("the agency a producer records for, or whose occurrences an editor may move or skip")
+    )
     add.add_argument("--name")
     command(actions, "list", _("list users"), lambda ctx, a: users_list(ctx))
     disable = command(actions, "disable", _("disable a user at once"), lambda ctx, a: users_disable(ctx, a.email))

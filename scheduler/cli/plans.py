@@ -32,6 +32,7 @@ from scheduler.store.loading import save_schedules
 from scheduler.store.plan_documents import read_document as read_plan_document
 from scheduler.store.schedule import Filters, find_milestones, find_occurrences
 from scheduler.store.succession import apply_successions
+from scheduler.store.web_exception_files import NOTHING_TO_EXPORT, export_layers
 
 
 def register(sub: argparse._SubParsersAction, _) -> None:
@@ -93,6 +94,14 @@ def register(sub: argparse._SubParsersAction, _) -> None:
     import_.add_argument("--year", type=int, help=_("the plan's year (default: from its title)"))
     import_.add_argument("--out", type=Path, help=_("where to write (default: print the draft)"))
     import_.add_argument("--force", action="store_true", help=_("replace an existing file"))
+    export = command(
+        actions,
+        "export",
+        _("write the changes made on the web (moved or skipped occurrences) as production files"),
+        lambda ctx, a: plan_export(ctx, a.plan, a.out),
+    )
+    export.add_argument("--plan", help=_("only this plan's changes"))
+    export.add_argument("--out", type=Path, help=_("where to write (default: print); one file per plan and owner"))
 
 
 def load(ctx: Context, paths: list[Path]) -> None:
@@ -109,7 +118,7 @@ def load(ctx: Context, paths: list[Path]) -> None:
     if applied.recorded:
         report_applied(ctx, applied)
     for plan, changes in results:
-        for warning in changes.warnings:  # the agency registry's, found while loading
+        for warning in changes.warnings:  # the agency registry's; a web exception the files now override
             ctx.err.write(_("warning: {text}").format(text=warning.render(_)) + "\n")
         ctx.out.write(
             _("{plan}: {created} new, {revised} revised, {cancelled} cancelled, {unchanged} unchanged").format(
@@ -241,3 +250,21 @@ def plan_import(ctx: Context, source: Path, year: int | None, out: Path | None, 
         ctx.err.write(f"{source}:{problem.line}: {problem.phrase}: {_(problem.why)}\n")
     if out:
         ctx.out.write(_("wrote {path}").format(path=str(out)) + "\n")
+
+
+def plan_export(ctx: Context, plan: str | None, out: Path | None) -> None:
+    """The live web exceptions as production layers; several plans or owners
+    go to several files, named after ``--out`` with the plan and owner added."""
+    with ctx.session() as session:
+        check_codes(session, plan=plan)
+        layers = export_layers(session, plan)
+    if not layers:
+        ctx.err.write(ctx._(NOTHING_TO_EXPORT) + "\n")
+        return
+    for plan_code, owner, text in layers:
+        if out is None:
+            ctx.out.write(text)
+            continue
+        path = out if len(layers) == 1 else out.with_name(f"{out.stem}-{plan_code}-{owner}{out.suffix or '.yaml'}")
+        atomic_write(path, text.encode("utf-8"))
+        ctx.out.write(ctx._("written: {path}").format(path=path) + "\n")

@@ -122,3 +122,29 @@ def may_report(actor: Actor, agency: str | None) -> Decision:
         email=actor.email,
         agency=actor.agency or "-",
     )
+
+
+def may_change(actor: Actor, agency: str) -> Decision:
+    """Moving or skipping one occurrence from the web: an administrator, or a
+    producer or editor of the agency that owes it (the host, or the member
+    for a group-hosted obligation).
+
+    >>> may_change(Actor("e@x", ("editor",), "dai-ptth"), "dai-ptth").allowed
+    True
+    >>> may_change(Actor("p@x", ("producer",), "bao-phu-tho"), "dai-ptth").reason
+    '{email} may change the occurrences of {agency} only; this one is owed by {host}'
+    """
+    if actor.disabled:
+        return _refuse(N_("{email} is disabled"), email=actor.email)
+    if "admin" in actor.roles:
+        return ALLOWED
+    if not {"producer", "editor"} & set(actor.roles):
+        return _refuse(N_("only administrators, producers and editors change occurrences"))
+    if actor.agency and actor.agency == agency:
+        return ALLOWED
+    return _refuse(
+        N_("{email} may change the occurrences of {agency} only; this one is owed by {host}"),
+        email=actor.email,
+        agency=actor.agency or "-",
+        host=agency,
+    )

@@ -5,6 +5,7 @@ every problem named by file and line; the plan file reads them too."""
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime, tzinfo
 from typing import Any
 
 from scheduler.errors import N_
@@ -171,13 +172,8 @@ def _adjustment(
         w.period for w in obligation.cadence.windows(plan.period, plan.tz, plan.calendar) if w.period.label == period
     )
     for key, moment in found.items():
-        if not window.contains(moment.astimezone(plan.tz).date()):
-            reader.fail(
-                node.child(key),
-                N_("{moment} is outside the occurrence's window {window}"),
-                moment=moment.strftime("%d/%m/%Y %H:%M"),
-                window=days_text(window),
-            )
+        if (outside := outside_window(moment, window, plan.tz)) is not None:
+            reader.fail(node.child(key), OUTSIDE_WINDOW, **outside)
             return None
     return Adjustment(
         period,
@@ -188,6 +184,18 @@ def _adjustment(
         found.get("due"),
         member,
     )
+
+
+OUTSIDE_WINDOW = N_("{moment} is outside the occurrence's window {window}")
+
+
+def outside_window(moment: datetime, window: Period, tz: tzinfo) -> dict[str, str] | None:
+    """The parameters of ``OUTSIDE_WINDOW`` when ``moment`` (a new slot or due
+    moment) leaves the occurrence's window, in the plan's zone; None when it
+    stays in. A file's exception and a change made from the web both ask here."""
+    if window.contains(moment.astimezone(tz).date()):
+        return None
+    return {"moment": moment.astimezone(tz).strftime("%d/%m/%Y %H:%M"), "window": days_text(window)}
 
 
 def days_text(period: Period) -> str:

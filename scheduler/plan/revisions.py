@@ -36,7 +36,8 @@ class Changes:
     cancelled: list[tuple[str, int]] = field(default_factory=list)
     unchanged: int = 0
     previous: dict[str, Any] = field(default_factory=dict)  # id -> (due, slot, status) before this load, for notices
-    warnings: list[Problem] = field(default_factory=list)  # what the load says beside (the agency registry's)
+    # what the load says beside: the agency registry's, a web exception the files now override
+    warnings: list[Problem] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:

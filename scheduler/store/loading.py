@@ -14,6 +14,7 @@ from scheduler.plan.revisions import Changes
 from scheduler.settings import Settings
 from scheduler.store.registry import backfill
 from scheduler.store.schedule import save_plan
+from scheduler.store.web_exception_loads import keep_web_exceptions
 
 
 def save_schedules(
@@ -23,12 +24,13 @@ def save_schedules(
     was cancelled, all in the caller's transaction; what changed, per plan.
     The command line and the upload page both load through here. ``digests``
     maps each plan's source to the SHA-256 of its file."""
-    expanded = [(plan, expand(plan)) for plan in plans]
     backfill(session, now)  # plans loaded before the agency registry existed
-    results = [
-        (plan, save_plan(session, plan, occurrences, now, digests.get(plan.source, ""), settings.base_url))
-        for plan, occurrences in expanded
-    ]
+    expanded = [(plan, *keep_web_exceptions(session, plan, expand(plan), now)) for plan in plans]
+    results = []
+    for plan, occurrences, warnings in expanded:  # the web's exceptions kept, or the files win and say so
+        changes = save_plan(session, plan, occurrences, now, digests.get(plan.source, ""), settings.base_url)
+        changes.warnings += warnings
+        results.append((plan, changes))
     for _plan, changes in results:
         enqueue_notices(session, changes.previous, now, settings)
     return results

@@ -68,6 +68,7 @@ def present(record: dict, lang: str, _) -> dict:
         "counts": {**{kind: len(record[kind]) for kind in KINDS}, "unchanged": record["unchanged"]},
         "lists": lists,
         "more": {kind: max(0, len(record[kind]) - LISTED) for kind in KINDS},
+        "warnings": [Problem(**w).render(_) for w in record.get("warnings", [])],
     }
 
 
@@ -155,7 +156,7 @@ def checked(
         files=[(u.sha256, u.name) for u in uploads],
         warnings=[w.render(_) for w in schedules.warnings]
         + [Problem(**w).render(_) for p in plans for w in p.get("warnings", [])],  # found while loading
-        plans=[present(p, user.lang, _) for p in plans],
+        plans=[present({**p, "warnings": []}, user.lang, _) for p in plans],  # (listed once, above)
     )
 
 

@@ -42,6 +42,7 @@ from scheduler.web import (
     dashboard,
     feeds,
     health,
+    occurrence_changes,
     pages,
     sign_in,
 )
@@ -134,6 +135,8 @@ def create_app(settings: Settings, db: Database, clock: Clock, daemon=None) -> F
         api_people.router,
         sign_in.router,
         pages.router,
+        occurrence_changes.router,
+        occurrence_changes.api_router,
         calendar_pages.router,
         dashboard.router,
         admin.router,

@@ -27,6 +27,7 @@ from scheduler.store.tables import AgencyRow, OccurrenceRow, PlanRow, UserRow
 from scheduler.web import auth
 from scheduler.web.api import evidence_from_form
 from scheduler.web.auth import SessionUser
+from scheduler.web.change_form import change_form
 from scheduler.web.deps import (
     Answer,
     ClockDep,
@@ -113,6 +114,7 @@ def show_occurrence(
             return views.refusal(request, user, 404, path=path)
         context = occurrence_context(s, o, user, services.clock.now(), services.settings.at_risk_days, _, recorded)
         context.update(oversight(s, o, context["state"], user, store, _))  # the DHA's view
+        context["change"] = change_form(o, user, context)  # move or skip (web/occurrence_changes.py)
     return views.page(
         request, user, "occurrence.html", status, path, limit=format_size(store.limit), **values, **context
     )

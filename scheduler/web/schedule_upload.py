@@ -248,7 +248,8 @@ def describe(session: Session, plan: Plan, changes: Changes) -> dict:
         "timezone": plan.timezone,
         "source": plan.source,
         "unchanged": changes.unchanged,
-        "warnings": [_problem(w) for w in changes.warnings],  # the agency registry's (store/registry.py)
+        # the agency registry's (store/registry.py); a web exception the files now override
+        "warnings": [_problem(w) for w in changes.warnings],
         "created": [_item(o.id, o.shown(), o.due) for o in changes.created],
         "revised": [
             _item(o.id, o.shown(), o.due, changes.previous.get(o.id, (None,))[0]) for o, _revision in changes.revised
