@@ -79,6 +79,7 @@ def to_xlsx(report: Report, base_url: str) -> bytes:
     """A summary with a plan column, the agencies across plans, the reports sent back."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
 
     from scheduler.compliance.report_workbook import _append, _header, _hyperlink, saved
 
@@ -98,7 +99,7 @@ def to_xlsx(report: Report, base_url: str) -> bytes:
         _counted(ws, [r["plan"], r["agency_name"], obligation_label(r, _)], r)
     _counted(ws, [_("Total"), "", ""], report["totals"], bold=True)
     if rows:
-        ws.auto_filter.ref = f"A{first}:{ws.cell(first, 3 + len(COUNTS) + 2).column_letter}{first + len(rows)}"
+        ws.auto_filter.ref = f"A{first}:{get_column_letter(3 + len(COUNTS) + 2)}{first + len(rows)}"
     agencies = wb.create_sheet(_("Agencies"))
     _header(agencies, [_("Agency"), _("Group"), *counts, _("Rate"), _(SURPLUS)], [40, 24])
     for a in flat(report["agencies"]):

@@ -7,6 +7,8 @@ database and no clock. JSON and CSV (``report_text``), an XLSX workbook
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from scheduler.compliance import report_consolidated as consolidated
 from scheduler.compliance.report_document import to_html
 from scheduler.compliance.report_text import Report, to_csv, to_json
@@ -37,9 +39,17 @@ def render(report: Report, fmt: str, base_url: str = "") -> tuple[bytes, str, st
     return body, media, extension
 
 
-_CONSOLIDATED = {
-    "json": lambda report, _base: to_json(report),
+def _html(report: Report, base_url: str) -> bytes:
+    return consolidated.to_html(report, base_url).encode("utf-8")
+
+
+def _json(report: Report, base_url: str) -> bytes:
+    return to_json(report)
+
+
+_CONSOLIDATED: dict[str, Callable[[Report, str], bytes]] = {
+    "json": _json,
     "csv": consolidated.to_csv,
     "xlsx": consolidated.to_xlsx,
-    "html": lambda report, base: consolidated.to_html(report, base).encode("utf-8"),
+    "html": _html,
 }

@@ -10,9 +10,12 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from scheduler.errors import N_
+from scheduler.store.recording import NotFound
 from scheduler.store.tables import PlanRow, RegistryAgencyRow
 
 EVERY_PLAN = ("admin", "national")
+NO_PROVINCE = N_('no plan of province "{value}" is loaded')
 
 
 def visible_plans(session: Session, roles: Iterable[str], agency_code: str | None) -> list[str] | None:
@@ -35,13 +38,22 @@ def provinces(session: Session) -> list[str]:
     return list(session.scalars(query))
 
 
-def narrowed(session: Session, visible: list[str] | None, plan: str | None, province: str | None) -> list[str] | None:
-    """The plans a selection covers: ``plan`` alone, else the visible ones
-    (of ``province`` when given); None for every plan. A plan outside what is
-    visible is an empty list: the caller answers 404, as for an unknown one."""
+def visible_selection(session: Session, actor, plan: str | None, province: str | None) -> list[str] | None:
+    """The plans a request for ``plan`` and ``province`` covers, as ``actor``
+    (roles, agency) sees them: None for every plan; NotFound when it names a
+    plan or a province the actor does not see (as an unknown one: its
+    existence is not revealed)."""
+    visible = visible_plans(session, actor.roles, actor.agency)
+    if not plan and not province:
+        return visible
+    query = select(PlanRow.code).order_by(PlanRow.code)
     if plan:
-        return [plan] if visible is None or plan in visible else []
+        query = query.where(PlanRow.code == plan)
     if province:
-        codes = list(session.scalars(select(PlanRow.code).where(PlanRow.province == province).order_by(PlanRow.code)))
-        return codes if visible is None else [c for c in codes if c in visible]
-    return visible
+        query = query.where(PlanRow.province == province)
+    codes = [c for c in session.scalars(query) if visible is None or c in visible]
+    if plan and not codes and (visible is not None or province):
+        raise NotFound(N_('no plan "{value}" is loaded'), value=plan)
+    if province and not codes:
+        raise NotFound(NO_PROVINCE, value=province)
+    return codes or None  # an unknown plan seen by who sees everything: check_codes lists the known ones
