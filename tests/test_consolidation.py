@@ -14,7 +14,7 @@ import json
 import openpyxl
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 
 from conftest import ROOT, Result
 from html_tree import Tree, html
@@ -238,6 +238,22 @@ def test_every_plan_consolidated_one_row_per_agency(site):
     assert doc["document"]["authority"] == "ỦY BAN NHÂN DÂN TỈNH PHÚ THỌ" and doc["document"]["issuer"] == "SỞ NỘI VỤ"
     # the same question, the same bytes
     assert render(doc, "json")[0] == render(site.report(None), "json")[0]
+
+
+def test_queries_are_per_plan_not_per_row(site):
+    """A year of three plans (over a thousand occurrences) in a bounded number of queries."""
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    event.listen(site.db.engine, "before_cursor_execute", count)
+    try:
+        doc = site.report(None, period="2024")
+    finally:
+        event.remove(site.db.engine, "before_cursor_execute", count)
+    assert sum(len(s["occurrences"]) for s in doc["sections"]) > 1000
+    assert len(statements) <= 12 * len(doc["sections"]) + 8, len(statements)
 
 
 def test_a_plan_with_nothing_owed_in_the_period_is_no_section(site):
