@@ -12,7 +12,7 @@ from scheduler.errors import N_, InputError
 from scheduler.store.compliance import Scope
 from scheduler.store.files import atomic_write
 from scheduler.store.known_codes import check_codes, check_period
-from scheduler.store.reporting import compliance_report
+from scheduler.store.reporting import consolidated_report
 
 
 def register(sub: argparse._SubParsersAction, _) -> None:
@@ -41,9 +41,9 @@ def build(
     with ctx.session() as s:
         check_codes(s, plan=plan, agency=agency, obligation=obligation)
         check_period(s, wanted)
-        return compliance_report(
+        return consolidated_report(  # several plans loaded and no --plan: consolidated
             s,
-            plan,
+            [plan] if plan else None,
             wanted,
             ctx.now,
             Scope(plan, agency, obligation),
@@ -77,7 +77,8 @@ def report(
     document = build(ctx, period, plan, agency, obligation, cutoff)
     body, _media, extension = render(document, fmt, ctx.settings.base_url)
     if out is None and fmt == "xlsx":
-        name = f"compliance-{document['plan']['code']}-{document['period']['label']}{'-cutoff' if cutoff else ''}"
+        code = document["plan"]["code"] if "plan" in document else "consolidated"
+        name = f"compliance-{code}-{document['period']['label']}{'-cutoff' if cutoff else ''}"
         out = ctx.settings.outputs_dir / "reports" / f"{name.replace('..', '_')}.{extension}"
     if out is None:
         ctx.out.write(body.decode("utf-8-sig") if fmt == "csv" else body.decode("utf-8"))

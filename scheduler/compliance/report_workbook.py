@@ -195,7 +195,6 @@ def _topics_and_gaps(wb: Workbook, report: Report, base_url: str, _: Gettext) ->
 def to_xlsx(report: Report, base_url: str) -> bytes:
     """A summary sheet, a detail sheet with evidence links, and topics and gaps when there are any."""
     from openpyxl import Workbook
-    from openpyxl.writer.excel import ExcelWriter
 
     _ = gettext_for(report["lang"])
     wb = Workbook()
@@ -204,12 +203,21 @@ def to_xlsx(report: Report, base_url: str) -> bytes:
     _summary(summary, report, _)
     _detail(wb.create_sheet(_("Detail")), report, base_url, _)
     _topics_and_gaps(wb, report, base_url, _)
+    props = wb.properties
+    props.creator = report["document"].get("issuer") or report["plan"]["issuer"]
+    props.title = subject(report)
+    return saved(wb, report)
+
+
+def saved(wb: Workbook, report: Report) -> bytes:
+    """The workbook's bytes, every date in it the report's ``as_of``: the same report, the same bytes."""
+    from openpyxl.writer.excel import ExcelWriter
+
     as_of = datetime.fromisoformat(report["as_of"])
     stamp = as_of.astimezone(UTC).replace(tzinfo=None) if as_of.tzinfo else as_of
     props = wb.properties
     props.created = props.modified = stamp
-    props.creator, props.lastModifiedBy = report["document"].get("issuer") or report["plan"]["issuer"], None
-    props.title, props.language = subject(report), report["lang"]
+    props.lastModifiedBy, props.language = None, report["lang"]
     raw = io.BytesIO()
     ExcelWriter(wb, zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED)).save()  # not wb.save: it stamps the clock
     out = io.BytesIO()  # the same entries again, each dated as_of rather than when it was written

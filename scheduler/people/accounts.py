@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from scheduler.errors import N_, InputError
 from scheduler.plan.model import CHANNELS
 
-ROLES = ("admin", "dha", "producer", "editor")
+ROLES = ("admin", "dha", "producer", "editor", "national")  # national: the DHA view of every province
 LANGS = ("vi", "en")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 

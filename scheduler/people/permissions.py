@@ -83,7 +83,7 @@ def may_open_evidence(actor: Actor, host: str, granted: tuple[str, ...] = ()) ->
     """
     if actor.disabled:
         return _refuse(N_("{email} is disabled"), email=actor.email)
-    if {"dha", "admin"} & set(actor.roles):
+    if {"dha", "admin", "national"} & set(actor.roles):
         return ALLOWED
     if actor.agency and (actor.agency == host or actor.agency in granted):
         return ALLOWED
@@ -110,10 +110,11 @@ def may_admin(actor: Actor) -> Decision:
 
 
 def may_report(actor: Actor, agency: str | None) -> Decision:
-    """The DHA and admins pull any report; a producer only their own agency's."""
+    """The DHA (a national user too) and admins pull any report (of the plans
+    they see: ``store.visibility``); a producer only their own agency's."""
     if actor.disabled:
         return _refuse(N_("{email} is disabled"), email=actor.email)
-    if {"dha", "admin"} & set(actor.roles):
+    if {"dha", "admin", "national"} & set(actor.roles):
         return ALLOWED
     if "producer" in actor.roles and actor.agency and agency == actor.agency:
         return ALLOWED

@@ -18,7 +18,7 @@ from scheduler.store.tables import LedgerRow, OccurrenceRow
 
 @dataclass(frozen=True)
 class Scope:
-    plan: str | None = None
+    plan: str | tuple[str, ...] | None = None  # a tuple: several plans, consolidated
     agency: str | None = None
     obligation: str | None = None
 
@@ -32,6 +32,19 @@ def _window_filter(period: ReportPeriod, tz: ZoneInfo):
 
 def _scoped(query, scope: Scope, period: ReportPeriod, tz: ZoneInfo):
     return in_scope(query.where(_window_filter(period, tz)), scope.plan, scope.agency, scope.obligation)
+
+
+def plans_with_occurrences(session: Session, plans: dict[str, str], scope: Scope, period: ReportPeriod) -> set[str]:
+    """Which of ``plans`` (code -> time zone) have an occurrence in scope whose
+    window closes in the period: one query per time zone (usually one)."""
+    found: set[str] = set()
+    for zone in sorted(set(plans.values())):
+        codes = tuple(c for c, z in plans.items() if z == zone)
+        query = select(OccurrenceRow.plan_code).distinct()
+        found.update(
+            session.scalars(_scoped(query, Scope(codes, scope.agency, scope.obligation), period, ZoneInfo(zone)))
+        )
+    return found
 
 
 RANKS = {4: "excused", 3: "on_time", 2: "late", 1: "non_conforming"}

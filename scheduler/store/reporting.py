@@ -28,7 +28,8 @@ from scheduler.compliance.status import (
 from scheduler.errors import N_, InputError
 from scheduler.evidence.ledger import parse_content
 from scheduler.i18n import pick
-from scheduler.store.compliance import Scope, entries_by_occurrence, statuses, totals
+from scheduler.store.compliance import Scope, entries_by_occurrence, plans_with_occurrences, statuses, totals
+from scheduler.store.consolidation import consolidate, framing, selected_plans
 from scheduler.store.schedule import group_members
 from scheduler.store.succession_history import with_history
 from scheduler.store.tables import AgencyRow, ObligationRow, PlanRow
@@ -198,6 +199,32 @@ def compliance_report(
     return with_history(session, document, lang)  # names as in the period, mergers linked (store/succession_history)
 
 
+def consolidated_report(
+    session: Session,
+    plans: list[str] | None,
+    period: ReportPeriod,
+    now: datetime,
+    scope: Scope,
+    at_risk_days: int,
+    report_agency: str,
+    lang: str = "vi",
+    signer_titles: dict[str, str] | None = None,
+) -> dict:
+    """One plan's report as ``compliance_report`` gives it; of several (None:
+    every loaded plan), the consolidated document (``store/consolidation.py``)."""
+    rows = selected_plans(session, plans)
+    args = (period, now, scope, at_risk_days, report_agency, lang, signer_titles)
+    if len(rows) == 1:
+        return compliance_report(session, rows[0].code, *args)
+    present = plans_with_occurrences(session, {p.code: p.timezone for p in rows}, scope, period)
+    sections = [compliance_report(session, p.code, *args) for p in rows if p.code in present]
+    plan, agency = framing(session, rows, report_agency)
+    title = None if signer_titles is None or agency is None else signer_titles.get(agency.kind, "")
+    issuer = (agency.name, agency.name_en) if agency else None
+    frame = _document(plan, issuer, now.astimezone(ZoneInfo(plan.timezone)), lang, title)
+    return consolidate(session, rows, sections, period, now, scope, lang, frame)
+
+
 def period_report(
     session: Session,
     period: str,
@@ -207,11 +234,15 @@ def period_report(
     at_risk_days: int,
     report_agency: str,
     lang: str,
+    plans: list[str] | None = None,
 ) -> dict:
     """The report of a period as people name it ("2024-Q1", with or without
-    the reporting cut-off): what the API, the dashboard and its downloads show."""
-    return compliance_report(
-        session, scope.plan, report_period(period, cutoff), now, scope, at_risk_days, report_agency, lang
+    the reporting cut-off): what the API, the dashboard and its downloads show
+    (``plans``: the plans it covers, None for every one)."""
+    if plans is None and isinstance(scope.plan, str) and scope.plan:
+        plans = [scope.plan]
+    return consolidated_report(
+        session, plans, report_period(period, cutoff), now, scope, at_risk_days, report_agency, lang
     )
 
 
@@ -264,7 +295,8 @@ def report_file(document: dict, fmt: str, base_url: str) -> ReportFile:
 
     body, media, extension = render(document, fmt, base_url)
     period = document["period"]
-    name = f"compliance-{document['plan']['code']}-{period['label']}{'-cutoff' if period['cutoff'] else ''}"
+    plan = document["plan"]["code"] if "plan" in document else "consolidated"
+    name = f"compliance-{plan}-{period['label']}{'-cutoff' if period['cutoff'] else ''}"
     name = re.sub(r"[^\w.-]", "_", name.replace("..", "_"), flags=re.ASCII)
     return ReportFile(body, media, f"{name}.{extension}", fmt in ("json", "html"))
 

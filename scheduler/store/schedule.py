@@ -5,10 +5,10 @@ transaction. Loads are idempotent: the same plan twice writes nothing new
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 
-from sqlalchemy import delete, exists, or_, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from scheduler.plan.channels import as_definition
@@ -210,22 +210,23 @@ class Filters:
     end: datetime | None = None  # exclusive
 
 
-def in_scope(query, plan: str | None, agency: str | None, obligation: str | None):
-    """Narrow a query on occurrences to a plan, an agency, an obligation (each optional)."""
-    for column, value in ((OccurrenceRow.plan_code, plan), (OccurrenceRow.obligation_code, obligation)):
-        if value:
-            query = query.where(column == value)
+def in_scope(query, plan: str | Sequence[str] | None, agency: str | None, obligation: str | None):
+    """Narrow a query on occurrences to a plan (or a list of plans: the
+    consolidated report's), an agency, an obligation (each optional)."""
+    if isinstance(plan, str) and plan:
+        query = query.where(OccurrenceRow.plan_code == plan)
+    elif plan is not None and not isinstance(plan, str):
+        query = query.where(OccurrenceRow.plan_code.in_(list(plan)))
+    if obligation:
+        query = query.where(OccurrenceRow.obligation_code == obligation)
     return query.where(of_agency(agency)) if agency else query
 
 
 def of_agency(agency: str):
-    """The agency's occurrences; for a group, its members' (in the group's plan)."""
-    member = exists().where(
-        AgencyMemberRow.plan_code == OccurrenceRow.plan_code,
-        AgencyMemberRow.group_code == agency,
-        AgencyMemberRow.member_code == OccurrenceRow.agency_code,
-    )
-    return or_(OccurrenceRow.agency_code == agency, member)
+    """The agency's occurrences; for a group, its members' (a group's members
+    across plans: the same code in two plans is one agency)."""
+    members = select(AgencyMemberRow.member_code).where(AgencyMemberRow.group_code == agency)
+    return or_(OccurrenceRow.agency_code == agency, OccurrenceRow.agency_code.in_(members))
 
 
 def save_members(session: Session, plan: Plan) -> None:

@@ -29,6 +29,7 @@ from scheduler.store.known_codes import check_codes, check_period
 from scheduler.store.recording import NotFound, precheck, record_delivery, record_excuse, refuse
 from scheduler.store.reporting import period_report, report_file
 from scheduler.store.tables import OccurrenceRow
+from scheduler.store.visibility import visible_selection
 from scheduler.web import ledger_check
 from scheduler.web.bearer import Who
 from scheduler.web.deps import ClockDep, DatabaseDep, Services, ServicesDep, SettingsDep, StoreDep
@@ -285,11 +286,12 @@ def compliance(
     plan: str | None = None,
     agency: str | None = None,
     obligation: str | None = None,
+    province: str | None = None,
     format: str = "json",
     cutoff: bool = False,
     as_of: str | None = None,
 ):
-    if agency is None and "producer" in actor.roles and not {"dha", "admin"} & set(actor.roles):
+    if agency is None and "producer" in actor.roles and not {"dha", "admin", "national"} & set(actor.roles):
         agency = actor.agency  # a producer sees their own agency
     decision = may_report(actor, agency)
     if not decision:
@@ -302,6 +304,7 @@ def compliance(
         except SchedulerError as e:
             raise DeliveryError("as_of", e.message, **e.params) from None
     with services.db.transaction() as s:
+        plans = visible_selection(s, actor, plan, province)  # 404 for a plan or province not theirs
         check_codes(s, "", plan=plan, agency=agency, obligation=obligation)  # 422 at the parameter, codes listed
         check_period(s, report_period(period, cutoff), "")
         document = period_report(
@@ -313,6 +316,7 @@ def compliance(
             settings.at_risk_days,
             settings.report_agency,
             actor.lang,
+            plans,
         )
     report = report_file(document, format, settings.base_url)
     return Response(report.body, media_type=report.media, headers=report.headers())

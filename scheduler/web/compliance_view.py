@@ -25,12 +25,19 @@ class Selection:
     """What the dashboard shows: a plan, a period as people write it, and
     whether the period follows the reporting cut-off (Nghị định 09/2019)."""
 
-    plan: str
+    plan: str  # "": every plan the person sees, consolidated
     period: str
     cutoff: bool
+    province: str = ""  # a national user's filter
 
     def query(self, **extra: str) -> str:
-        values = {"plan": self.plan, "period": self.period, **({"cutoff": "1"} if self.cutoff else {}), **extra}
+        values = {
+            "plan": self.plan,
+            "province": self.province,
+            "period": self.period,
+            **({"cutoff": "1"} if self.cutoff else {}),
+            **extra,
+        }
         return urlencode({k: v for k, v in values.items() if v})
 
 

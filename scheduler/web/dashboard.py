@@ -10,11 +10,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Annotated
 from urllib.parse import quote
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
-from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from scheduler.compliance.report_files import FORMATS
@@ -22,13 +20,12 @@ from scheduler.compliance.report_text import COLUMNS, date_range, obligation_lab
 from scheduler.compliance.rollup import flat
 from scheduler.compliance.status import PeriodError
 from scheduler.errors import N_, SchedulerError
-from scheduler.i18n import gettext_for, pick
+from scheduler.i18n import gettext_for
 from scheduler.store import checkpoints
 from scheduler.store.compliance import Scope
 from scheduler.store.recording import NotFound, Refused, record_excuse
 from scheduler.store.reporting import period_report, report_file
-from scheduler.store.schedule import group_members
-from scheduler.store.tables import AgencyRow, ObligationRow, PlanRow
+from scheduler.web import dashboard_scope as scope
 from scheduler.web import ledger_check
 from scheduler.web.auth import SessionUser
 from scheduler.web.compliance_view import (
@@ -41,6 +38,7 @@ from scheduler.web.compliance_view import (
     occurrence_rows,
     period_choices,
 )
+from scheduler.web.consolidated_view import flattened, reports_back, sections
 from scheduler.web.deps import (
     Answer,
     ClockDep,
@@ -58,16 +56,13 @@ from scheduler.web.occurrence_view import actor_of
 from scheduler.web.pages import show_occurrence
 from scheduler.web.views import Views
 
-ROLES = ("dha", "admin")
+ROLES = ("dha", "admin", "national")
 DOWNLOADS = (
     ("json", N_("JSON (data)")),
     ("csv", N_("CSV (Excel)")),
     ("xlsx", N_("XLSX workbook")),
     ("html", N_("Printable report (Nghị định 30)")),
 )
-NO_PLAN = N_("No plan is loaded yet.")
-NO_AGENCY = N_('The plan has no agency "{code}".')
-NO_OBLIGATION = N_('Agency "{agency}" hosts no obligation "{code}" in this plan.')
 
 router = APIRouter(include_in_schema=False)
 Overseer = Annotated[SessionUser, Depends(signed_in(*ROLES))]
@@ -83,6 +78,13 @@ class Loaded:
     document: dict | None = None
     error: str = ""
     names: dict = field(default_factory=dict)
+    provinces: list[str] = field(default_factory=list)
+    reports_back: list[dict] = field(default_factory=list)
+
+    @property
+    def view(self) -> dict | None:
+        """The document as the pages read it (a consolidated one, flattened)."""
+        return None if self.document is None else flattened(self.document)
 
 
 def load(
@@ -93,48 +95,39 @@ def load(
     cutoff: str,
     agency: str | None = None,
     obligation: str | None = None,
+    province: str = "",
 ) -> Loaded:
-    """The plan (the asked one, else the one running now), the period
-    (else the current year) and the report; NotFound for what is not there."""
+    """The plans the person sees (``dashboard_scope.choose``: the asked one,
+    else all of them when several run now), the period (else the current
+    year) and the report; NotFound for what is not there or not theirs."""
     _, now, settings = gettext_for(user.lang), services.clock.now(), services.settings
     with services.db.transaction() as s:
-        plans = list(s.scalars(select(PlanRow).order_by(PlanRow.code)))
-        running = [p for p in plans if p.period_start <= now.astimezone(ZoneInfo(p.timezone)).date() < p.period_end]
-        row = next((p for p in plans if p.code == plan), None) if plan else (running or plans[-1:] or [None])[0]
-        if row is None:
-            raise NotFound(N_('no plan "{value}" is loaded'), value=plan) if plan else NotFound(NO_PLAN)
-        today = now.astimezone(ZoneInfo(row.timezone)).date()
+        chosen = scope.choose(s, user, plan, province, now, _)
         selection = Selection(
-            row.code, period.strip() or default_period(row.period_start, row.period_end, today), cutoff.lower() in TRUE
+            chosen.plan,
+            period.strip() or default_period(chosen.first, chosen.end, chosen.today),
+            cutoff.lower() in TRUE,
+            province,
         )
-        loaded = Loaded(
-            selection,
-            [(p.code, pick(user.lang, p.title, p.title_en)) for p in plans],
-            period_choices(row.period_start, row.period_end, _),
-        )
-        if agency is not None:
-            found = s.get(AgencyRow, (row.code, agency))
-            if found is None:
-                raise NotFound(NO_AGENCY, code=agency)
-            loaded.names["agency"] = pick(user.lang, found.name, found.name_en)
-        if obligation is not None:
-            ob = s.get(ObligationRow, (row.code, obligation))
-            if ob is None or agency not in (ob.host, *group_members(s, row.code).get(ob.host, [])):
-                raise NotFound(NO_OBLIGATION, agency=agency, code=obligation)
-            loaded.names["obligation"] = pick(user.lang, ob.title, ob.title_en)
+        loaded = Loaded(selection, chosen.options, period_choices(chosen.first, chosen.end, _))
+        loaded.provinces = chosen.provinces
+        loaded.names = scope.names(s, chosen.codes, user.lang, agency, obligation)
         try:
             loaded.document = period_report(
                 s,
                 selection.period,
                 selection.cutoff,
                 now,
-                Scope(row.code, agency, obligation),
+                Scope(None, agency, obligation),
                 settings.at_risk_days,
                 settings.report_agency,
                 user.lang,
+                chosen.codes,
             )
         except PeriodError as e:
             loaded.error = e.render(_)
+        else:
+            loaded.reports_back = scope.reports_back_of(s, loaded.document)
         return loaded
 
 
@@ -148,16 +141,18 @@ def loaded_or_404(
     agency: str | None = None,
     obligation: str | None = None,
 ) -> Loaded:
-    """``load``, or the request ends with the 404 page naming what is not there."""
+    """``load``, or the request ends with the 404 page naming what is not there
+    (the province, a national user's filter, is read from the query as is)."""
+    province = request.query_params.get("province", "")
     try:
-        return load(services, user, plan, period, cutoff, agency, obligation)
+        return load(services, user, plan, period, cutoff, agency, obligation, province)
     except NotFound as e:
         raise Answer(services.views.refusal(request, user, 404, e.render(gettext_for(user.lang)))) from None
 
 
 def show(request: Request, views: Views, user: SessionUser, template: str, loaded: Loaded, **values) -> Response:
     """A dashboard page: 422 with the period form when the period is not one."""
-    _, sel, doc = gettext_for(user.lang), loaded.selection, loaded.document
+    _, sel, doc = gettext_for(user.lang), loaded.selection, loaded.view
     if doc is not None:
         values.update(
             period_words=period_words(doc),
@@ -182,6 +177,8 @@ def show(request: Request, views: Views, user: SessionUser, template: str, loade
         422 if loaded.error else 200,
         sel=sel,
         plans=loaded.plans,
+        provinces=loaded.provinces,
+        reports_back=reports_back(loaded.reports_back, dict(loaded.plans), _),
         choices=loaded.choices,
         custom_period=not listed,
         error=loaded.error,
@@ -220,10 +217,14 @@ def dashboard(
     request: Request, user: Overseer, services: ServicesDep, plan: str = "", period: str = "", cutoff: str = ""
 ):
     loaded = loaded_or_404(request, services, user, plan, period, cutoff)
-    doc, _ = loaded.document, gettext_for(user.lang)
+    doc, _ = loaded.view, gettext_for(user.lang)
     values = {}
     if doc is not None:
         values = {
+            "sections": [
+                {**counts(p, user.lang), "group": ""}
+                for p in sections(doc, lambda code: "/dashboard?" + loaded.selection.query(plan=code))
+            ],
             "heatmap": heatmap(doc, user.lang, _, agency_href(loaded.selection)),
             "agencies": [
                 {
@@ -251,7 +252,7 @@ def agency_page(
     cutoff: str = "",
 ):
     loaded = loaded_or_404(request, services, user, plan, period, cutoff, agency=code)
-    doc, sel, _ = loaded.document, loaded.selection, gettext_for(user.lang)
+    doc, sel, _ = loaded.view, loaded.selection, gettext_for(user.lang)
     values = {"agency": code}
     if doc is not None:
         base = f"/dashboard/agencies/{quote(code)}/obligations/"
@@ -260,7 +261,8 @@ def agency_page(
                 **counts(r, user.lang),
                 "key": r["obligation"],
                 "name": obligation_label(r, _),
-                "href": base + quote(r["obligation"]) + "?" + sel.query(),
+                "href": base + quote(r["obligation"]) + "?" + sel.query(plan=r.get("plan", sel.plan)),
+                "plan": r.get("plan", ""),
             }
             for r in doc["rows"]
         ]
@@ -280,7 +282,7 @@ def obligation_page(
     cutoff: str = "",
 ):
     loaded = loaded_or_404(request, services, user, plan, period, cutoff, agency=code, obligation=obligation)
-    doc, _ = loaded.document, gettext_for(user.lang)
+    doc, _ = loaded.view, gettext_for(user.lang)
     values = {"agency": code, "obligation": obligation, "agency_href": agency_href(loaded.selection)(code)}
     if doc is not None:
         values["occurrences"] = occurrence_rows(doc, _)

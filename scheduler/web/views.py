@@ -23,6 +23,7 @@ ROLE_NAMES = {
     "dha": N_("Department of Home Affairs"),
     "producer": N_("Producer"),
     "editor": N_("Editor"),
+    "national": N_("National overview"),
 }
 
 
