@@ -36,6 +36,7 @@ class Changes:
     cancelled: list[tuple[str, int]] = field(default_factory=list)
     unchanged: int = 0
     previous: dict[str, Any] = field(default_factory=dict)  # id -> (due, slot, status) before this load, for notices
+    held: list[str] = field(default_factory=list)  # ids left as they were: their period is closed (kỳ đã chốt)
 
     @property
     def changed(self) -> bool:
