@@ -15,7 +15,7 @@ from scheduler.compliance.status import ReportPeriod
 from scheduler.errors import N_
 from scheduler.evidence.ledger import parse_content
 from scheduler.plan.revisions import Changes
-from scheduler.store.tables import ClosedPeriodRow, LedgerRow, OccurrenceRow
+from scheduler.store.tables import ClosedPeriodRow, LedgerRow, OccurrenceRow, PlanRow
 
 AFTER_CLOSING = N_("recorded after closing")  # "ghi nhận sau khi chốt"
 HELD = N_("{plan}: closed period (kỳ đã chốt): {count} occurrences left as they were: {ids}")
@@ -122,10 +122,29 @@ def holding(closings: Iterable[ClosedPeriodRow], window_end: datetime, tz: ZoneI
     return None
 
 
-def closing_of_occurrence(session: Session, row: OccurrenceRow, tz: ZoneInfo) -> ClosedPeriodRow | None:
+def closing_of_occurrence(session: Session, row: OccurrenceRow) -> ClosedPeriodRow | None:
     """The closed period this occurrence belongs to, if any: what marks a
-    record "ghi nhận sau khi chốt"."""
-    return holding(closings_of_plan(session, row.plan_code), row.window_end, tz)
+    record "ghi nhận sau khi chốt" (computed, never stored)."""
+    plan = session.get(PlanRow, row.plan_code)
+    return holding(closings_of_plan(session, row.plan_code), row.window_end, ZoneInfo(plan.timezone))
+
+
+def occurrence_marks(session: Session, row: OccurrenceRow, entries: list[dict], _) -> dict:
+    """What the occurrence page adds: its closed period, and which entries
+    were recorded after the closing."""
+    closing = closing_of_occurrence(session, row)
+    if closing is None:
+        return {"closed_period": None, "after_closing": []}
+    return {
+        "closed_period": {
+            "id": closing.id,
+            "label": closing.label,
+            "cutoff": closing.cutoff,
+            "closed_at": closing.closed_at.astimezone(ZoneInfo(session.get(PlanRow, row.plan_code).timezone)),
+            "href": f"/dashboard/periods#closing-{closing.id}",
+        },
+        "after_closing": [e["seq"] for e in entries if e["recorded_at"] > closing.closed_at],
+    }
 
 
 def hold_closed(session: Session, plan_code: str, tz: ZoneInfo, changes: Changes, rows: dict) -> list[str]:

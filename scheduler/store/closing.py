@@ -6,6 +6,7 @@ the evidence store by SHA-256 and served from then on."""
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -22,7 +23,7 @@ from scheduler.store import ledger as stored_ledger
 from scheduler.store.compliance import Scope
 from scheduler.store.files import EvidenceStore, atomic_write
 from scheduler.store.people import find_user
-from scheduler.store.reporting import period_report, report_file
+from scheduler.store.reporting import ReportFile, period_report, report_file
 from scheduler.store.tables import ClosedPeriodRow, CounterRow, OccurrenceRow, PlanRow
 
 CLOSERS = ("dha", "admin")
@@ -251,6 +252,18 @@ def closing_record(row: ClosedPeriodRow, store: EvidenceStore, base_url: str) ->
             for plan, kept in (row.files or {}).items()
         },
     }
+
+
+def kept_file(row: ClosedPeriodRow, plan: str, fmt: str, store: EvidenceStore) -> ReportFile | None:
+    """A kept report file as it was closed (named and typed as ``report_file``
+    names today's), or None when its bytes are gone from the store."""
+    sha256 = (row.files or {}).get(plan, {}).get(fmt)
+    if not sha256 or not store.exists(sha256):
+        return None
+    media, extension = FORMATS[fmt]
+    name = f"compliance-{plan}-{row.label}{'-cutoff' if row.cutoff else ''}"
+    name = re.sub(r"[^\w.-]", "_", name.replace("..", "_"), flags=re.ASCII)
+    return ReportFile(store.path(sha256).read_bytes(), media, f"{name}.{extension}", fmt in ("json", "html"))
 
 
 def closed_periods(session: Session) -> list[ClosedPeriodRow]:

@@ -39,6 +39,7 @@ from scheduler.web import (
     api_docs,
     api_people,
     calendar_pages,
+    closed_periods,
     dashboard,
     feeds,
     health,
@@ -135,6 +136,7 @@ def create_app(settings: Settings, db: Database, clock: Clock, daemon=None) -> F
         sign_in.router,
         pages.router,
         calendar_pages.router,
+        closed_periods.router,  # before the dashboard's: /dashboard/periods is its own page
         dashboard.router,
         admin.router,
         admin_access.router,
