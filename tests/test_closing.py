@@ -135,6 +135,9 @@ def test_closing_is_a_ledger_entry_a_signed_checkpoint_and_kept_files(closed, cl
         assert f"{sha256}\t{closed.store.path(sha256)}" in shown
         assert f"/dashboard/periods/1/report.{fmt}?plan={PLAN}" in shown
     assert "2024-Q1" in cli("periods", "list").out
+    late = cli("deliver", SECOND, "--by", PRODUCER, "--at", "2024-03-28 19:30", "--duration", "12m", "--now", LATER)
+    assert late.code == 0 and vi(AFTER_CLOSING) in late.out, late.err
+    assert cli("verify", "--now", LATER).code == 0
 
 
 @pytest.mark.parametrize(
@@ -241,7 +244,7 @@ def test_a_closed_period_counts_as_of_its_closing_and_recomputes_byte_for_byte(c
         assert s.get(OccurrenceRow, "phu-tho-2024.cchc-radio-tv.2024-03.3") is None
     # as of its closing, at any later time: the kept bytes
     again = closed.report(closed_at)
-    for fmt in ("json", "csv", "html"):
+    for fmt in FORMATS:
         assert report_file(again, fmt, closed.settings.base_url).body == closed.kept(fmt), fmt
     # later: the same figures, and the late record apart with its link
     now = parse_now("2024-04-12 08:00", DEFAULT_TZ)
