@@ -233,6 +233,16 @@ def test_a_closed_period_counts_as_of_its_closing_and_recomputes_byte_for_byte(c
     assert changed.count("15m") == source.count("15m") + 1 and "3 per month" in changed
     path = tmp_path / f"{PLAN}.yaml"
     path.write_text(changed, encoding="utf-8")
+    admin = signed_in(closed.app(), ADMIN, PASSWORD)  # the upload page's preview says it too
+    token = html(admin.get("/admin/schedules")).all("input", name="csrf")[0].attrs["value"]
+    preview = admin.post(
+        "/admin/schedules/check",
+        data={"csrf": token},
+        files=[("files", (path.name, changed.encode("utf-8"), "application/yaml"))],
+    )
+    assert preview.status_code == 200, preview.text
+    warning = html(preview).one("p", id="preview-1-held").text()
+    assert "kỳ đã chốt" in warning and EPISODE in warning
     reloaded = cli("load", str(path), "--now", "2024-04-11")
     assert reloaded.code == 0, reloaded.err
     assert "kỳ đã chốt" in reloaded.err and EPISODE in reloaded.err

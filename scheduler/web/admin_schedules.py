@@ -68,6 +68,7 @@ def present(record: dict, lang: str, _) -> dict:
         "counts": {**{kind: len(record[kind]) for kind in KINDS}, "unchanged": record["unchanged"]},
         "lists": lists,
         "more": {kind: max(0, len(record[kind]) - LISTED) for kind in KINDS},
+        "held": record.get("held", []),  # a closed period's occurrences the load left as they were
     }
 
 
