@@ -105,11 +105,12 @@ def _bounds(row: ClosedPeriodRow, tz: ZoneInfo) -> tuple[datetime, datetime]:
     )
 
 
-def closings_of_plan(session: Session, plan_code: str, since: date | None = None) -> list[ClosedPeriodRow]:
-    """Every closing covering the plan (closed periods are few: a handful a year per province)."""
+def closings_of_plan(session: Session, plan_code: str, day: date | None = None) -> list[ClosedPeriodRow]:
+    """Every closing covering the plan (closed periods are few: a handful a
+    year per province), or those whose period holds ``day``."""
     query = select(ClosedPeriodRow).order_by(ClosedPeriodRow.closed_at, ClosedPeriodRow.id)
-    if since is not None:
-        query = query.where(ClosedPeriodRow.last_day >= since)
+    if day is not None:
+        query = query.where(ClosedPeriodRow.first_day <= day, ClosedPeriodRow.last_day >= day)
     return [row for row in session.scalars(query) if plan_code in (row.plans or [])]
 
 
@@ -125,8 +126,9 @@ def holding(closings: Iterable[ClosedPeriodRow], window_end: datetime, tz: ZoneI
 def closing_of_occurrence(session: Session, row: OccurrenceRow) -> ClosedPeriodRow | None:
     """The closed period this occurrence belongs to, if any: what marks a
     record "ghi nhận sau khi chốt" (computed, never stored)."""
-    plan = session.get(PlanRow, row.plan_code)
-    return holding(closings_of_plan(session, row.plan_code), row.window_end, ZoneInfo(plan.timezone))
+    tz = ZoneInfo(session.get(PlanRow, row.plan_code).timezone)
+    last = (row.window_end.astimezone(tz) - timedelta(microseconds=1)).date()  # the window's last day
+    return holding(closings_of_plan(session, row.plan_code, last), row.window_end, tz)
 
 
 def occurrence_marks(session: Session, row: OccurrenceRow, entries: list[dict], _) -> dict:
