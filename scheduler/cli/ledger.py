@@ -22,6 +22,7 @@ from scheduler.plan.periods import parse_moment
 from scheduler.store import checkpoints
 from scheduler.store import ledger as stored_ledger
 from scheduler.store.checkpoints import key_bytes
+from scheduler.store.closed_periods import AFTER_CLOSING
 from scheduler.store.files import EvidenceStore
 from scheduler.store.known_codes import check_codes
 from scheduler.store.ledger_audit import audit
@@ -207,6 +208,8 @@ def deliver(
     ctx.out.write(_("entry {seq}: delivery for {id} recorded").format(seq=result.seq, id=result.occurrence) + "\n")
     if result.extra:
         ctx.out.write(_("an extra: every occurrence of this period was already met") + "\n")
+    if result.after_closing:  # its period was closed: shown apart in reports
+        ctx.out.write(_(AFTER_CLOSING) + "\n")
     if result.state:
         ctx.out.write(_("state: {state}").format(state=_(result.state)) + "\n")
     for message, params in result.reasons:

@@ -25,6 +25,7 @@ from scheduler.plan.plan_import import import_plan
 from scheduler.plan.production import read_files, read_texts, schedule_paths
 from scheduler.plan.rolling import roll
 from scheduler.plan.source_text import SourceText
+from scheduler.store.closed_periods import HELD
 from scheduler.store.files import atomic_write
 from scheduler.store.known_codes import check_codes
 from scheduler.store.loaded_agencies import loaded_agencies
@@ -130,6 +131,9 @@ def load(ctx: Context, paths: list[Path]) -> None:
             )
             + "\n"
         )
+        if changes.held:  # a closed period's occurrences stay as they were closed
+            text = _(HELD).format(plan=plan.code, count=len(changes.held), ids=", ".join(changes.held[:20]))
+            ctx.err.write(_("warning: {text}").format(text=text) + "\n")
 
 
 def _day(text: str | None, flag: str) -> date | None:

@@ -104,4 +104,9 @@ def to_html(report: Report, base_url: str) -> str:
         percent=lambda rate: percent(rate, lang) or "—",
         heatmap=Markup(heatmap_svg(report)),
         label_of=lambda row: obligation_label(row, gettext_for(lang)),
+        closing=report.get("closing"),  # a closed period: figures as of its closing, later records apart
+        after=[
+            {**e, "link": absolute_link(base_url, e["href"]), "at": datetime.fromisoformat(e["recorded_at"])}
+            for e in report.get("recorded_after_closing", [])
+        ],
     )

@@ -34,7 +34,7 @@ from scheduler.documents import parse_json
 from scheduler.errors import N_, SchedulerError
 
 GENESIS = "0" * 64
-KINDS = ("delivery", "excuse")
+KINDS = ("delivery", "excuse", "closing")  # a closing belongs to no occurrence: "period:…"
 FIELDS = ("seq", "kind", "occurrence", "recorded_at", "recorded_by", "payload", "supersedes", "prev_hash")
 # The entry format written today, inside the hashed text so that a later
 # version that adds fields still reads (and re-hashes) today's entries.

@@ -38,6 +38,7 @@ class Changes:
     previous: dict[str, Any] = field(default_factory=dict)  # id -> (due, slot, status) before this load, for notices
     # what the load says beside: the agency registry's, a web exception the files now override
     warnings: list[Problem] = field(default_factory=list)
+    held: list[str] = field(default_factory=list)  # ids left as they were: their period is closed (kỳ đã chốt)
 
     @property
     def changed(self) -> bool:

@@ -28,6 +28,7 @@ from scheduler.evidence.deliveries import (
 from scheduler.people.permissions import Actor, Decision, may_excuse, may_record
 from scheduler.plan.channels import from_definition
 from scheduler.store import ledger as stored_ledger
+from scheduler.store.closed_periods import closing_of_occurrence
 from scheduler.store.feed_items import write_items
 from scheduler.store.people import find_user
 from scheduler.store.schedule import group_members
@@ -107,6 +108,7 @@ class Recorded:
     extra: bool
     reasons: tuple
     gaps: tuple
+    after_closing: bool = False  # its occurrence's period was closed: "ghi nhận sau khi chốt"
 
     def as_json(self) -> dict:
         return asdict(self)
@@ -248,6 +250,7 @@ def record_delivery(
         extra,
         verdict.reasons,
         verdict.gaps,
+        closing_of_occurrence(session, row) is not None,
     )
 
 
@@ -278,7 +281,8 @@ def record_excuse(
             )
     entry = stored_ledger.append(session, "excuse", row.id, now, actor.email, {"reason": reason.strip()}, supersedes)
     _apply_state(session, row, now, base_url)
-    return Recorded(entry.seq, row.id, (row.delivery or {}).get("state"), True, False, False, (), ())
+    after = closing_of_occurrence(session, row) is not None
+    return Recorded(entry.seq, row.id, (row.delivery or {}).get("state"), True, False, False, (), (), after)
 
 
 def _window(session: Session, row: OccurrenceRow) -> list[OccurrenceRow]:

@@ -28,6 +28,7 @@ from scheduler.compliance.status import (
 from scheduler.errors import N_, InputError
 from scheduler.evidence.ledger import parse_content
 from scheduler.i18n import pick
+from scheduler.store.closed_periods import after_closing, closing_of, closing_section
 from scheduler.store.compliance import Scope, entries_by_occurrence, plans_with_occurrences, statuses, totals
 from scheduler.store.consolidation import consolidate, framing, selected_plans
 from scheduler.store.schedule import group_members
@@ -63,6 +64,12 @@ def compliance_report(
     tz = ZoneInfo(plan.timezone)
     calendar = calendar_of(plan)
     now = now.astimezone(tz)
+    closing = closing_of(session, plan.code, period, now)
+    if closing is not None and now > closing.closed_at:  # a closed period counts as of its closing
+        kept = compliance_report(
+            session, plan.code, period, closing.closed_at, scope, at_risk_days, report_agency, lang, signer_titles
+        )
+        return after_closing(session, kept, closing, now, tz)  # later records listed apart
     _within_reach(plan, period, now)
     risk_until = risk_horizon(now, at_risk_days, calendar)
     scope = Scope(plan.code, scope.agency, scope.obligation)
@@ -195,6 +202,7 @@ def compliance_report(
             lang,
             None if signer_titles is None else signer_titles.get(kinds.get(report_agency, ""), ""),
         ),
+        **closing_section(closing, tz),
     }
     return with_history(session, document, lang)  # names as in the period, mergers linked (store/succession_history)
 

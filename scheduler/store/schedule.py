@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
@@ -15,6 +16,7 @@ from scheduler.plan.channels import as_definition
 from scheduler.plan.model import Plan
 from scheduler.plan.occurrences import CANCELLED, Occurrence
 from scheduler.plan.revisions import REMOVED_REASON, Changes, Stored, as_cancelled, fingerprint, reconcile
+from scheduler.store.closed_periods import hold_closed
 from scheduler.store.feed_items import write_items
 from scheduler.store.registry import register_agencies
 from scheduler.store.succession import mark_moved, owed_by_successors
@@ -119,6 +121,7 @@ def save_plan(
     stored = {i: Stored(i, r.fingerprint, r.status, r.revision, r.window_end) for i, r in rows.items()}
     changes = reconcile(stored, occurrences, now)
     changes.warnings += warnings
+    hold_closed(session, plan.code, ZoneInfo(plan.timezone), changes, rows)  # a closed period stays as it was closed
     for oid in [o.id for o, _ in changes.revised] + [i for i, _ in changes.cancelled]:
         changes.previous[oid] = (rows[oid].due, rows[oid].slot, rows[oid].status)
     session.add_all(_row(o, 1, now, now, now if o.status == CANCELLED else None) for o in changes.created)

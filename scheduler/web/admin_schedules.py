@@ -69,6 +69,7 @@ def present(record: dict, lang: str, _) -> dict:
         "lists": lists,
         "more": {kind: max(0, len(record[kind]) - LISTED) for kind in KINDS},
         "warnings": [Problem(**w).render(_) for w in record.get("warnings", [])],
+        "held": record.get("held", []),  # a closed period's occurrences the load left as they were
     }
 
 

@@ -23,6 +23,7 @@ from scheduler.people.permissions import Actor, may_report
 from scheduler.plan.durations import parse_duration
 from scheduler.plan.periods import parse_moment
 from scheduler.store import ledger as stored_ledger
+from scheduler.store.closed_periods import AFTER_CLOSING
 from scheduler.store.compliance import Scope
 from scheduler.store.database import Database
 from scheduler.store.known_codes import check_codes, check_period
@@ -183,6 +184,8 @@ async def deliver(
     _ = gettext_for(actor.lang)
     body["reasons"] = [_(m).format(**p) for m, p in result.reasons]
     body["gaps"] = [_(g) for g in result.gaps]
+    if result.after_closing:  # its period was closed: counted apart, "ghi nhận sau khi chốt"
+        body["note"] = _(AFTER_CLOSING)
     return JSONResponse(body, status_code=201)
 
 

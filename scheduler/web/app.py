@@ -39,6 +39,7 @@ from scheduler.web import (
     api_docs,
     api_people,
     calendar_pages,
+    closed_periods,
     dashboard,
     feeds,
     health,
@@ -138,6 +139,7 @@ def create_app(settings: Settings, db: Database, clock: Clock, daemon=None) -> F
         occurrence_changes.router,
         occurrence_changes.api_router,
         calendar_pages.router,
+        closed_periods.router,  # before the dashboard's: /dashboard/periods is its own page
         dashboard.router,
         admin.router,
         admin_access.router,

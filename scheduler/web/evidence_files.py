@@ -28,6 +28,8 @@ def opened(session: Session, store: EvidenceStore, actor: Actor, seq: int, sha25
     if found is None or not store.exists(sha256):
         raise NotFound(NO_FILE)
     o = session.get(OccurrenceRow, row.occurrence_id)
+    if o is None:  # a closing's kept reports: served by /dashboard/periods, not as evidence
+        raise NotFound(NO_FILE)
     decision = may_open_evidence(actor, o.agency_code, grants(session, o.plan_code, o.obligation_code))
     if not decision:
         raise refuse(actor, "open evidence of", o.id, decision)

@@ -21,6 +21,7 @@ from scheduler.evidence.deliveries import DeliveryError
 from scheduler.feeds.ical import period_text, summary
 from scheduler.i18n import gettext_for, pick
 from scheduler.people.permissions import Actor, may_record
+from scheduler.store.closed_periods import occurrence_marks
 from scheduler.store.recording import NotFound, Refused, grants, record_delivery, refuse
 from scheduler.store.recording import precheck as check_first
 from scheduler.store.tables import AgencyRow, OccurrenceRow, PlanRow, UserRow
@@ -115,6 +116,7 @@ def show_occurrence(
         context = occurrence_context(s, o, user, services.clock.now(), services.settings.at_risk_days, _, recorded)
         context.update(oversight(s, o, context["state"], user, store, _))  # the DHA's view
         context["change"] = change_form(o, user, context)  # move or skip (web/occurrence_changes.py)
+        context.update(occurrence_marks(s, o, context["entries"], _))  # its period closed: later records marked
     return views.page(
         request, user, "occurrence.html", status, path, limit=format_size(store.limit), **values, **context
     )

@@ -255,6 +255,7 @@ def describe(session: Session, plan: Plan, changes: Changes) -> dict:
             _item(o.id, o.shown(), o.due, changes.previous.get(o.id, (None,))[0]) for o, _revision in changes.revised
         ],
         "cancelled": cancelled,
+        "held": list(changes.held),  # left as they were: their period is closed (kỳ đã chốt)
     }
 
 
