@@ -46,7 +46,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.util
-import json
 import os
 import platform
 import random
@@ -68,13 +67,13 @@ for folder in (ROOT, ROOT / "bench"):
     if str(folder) not in sys.path:
         sys.path.insert(0, str(folder))
 
-from compliance import Writer, _load, analyze  # noqa: E402  (bench/compliance.py)
-from sqlalchemy import event, func, select, text  # noqa: E402
+from compliance import Writer, _load, analyze
+from sqlalchemy import event, func, select, text
 
-from scheduler.evidence.ledger import GENESIS, canonical, entry_hash  # noqa: E402
-from scheduler.store.database import Database  # noqa: E402
-from scheduler.store.ledger import LEDGER_HEAD  # noqa: E402
-from scheduler.store.tables import (  # noqa: E402
+from scheduler.evidence.ledger import GENESIS, canonical, entry_hash
+from scheduler.store.database import Database
+from scheduler.store.ledger import LEDGER_HEAD
+from scheduler.store.tables import (
     AgencyMemberRow,
     AgencyRow,
     CounterRow,
@@ -641,7 +640,7 @@ def pages(features: Features, year: int) -> tuple[list[Page], list[str]]:
         return found, lacking
     lacking.append(
         "consolidated dashboard and report (plan= empty = every visible plan): not available on this branch; "
-        f"measured instead: one plan ({province}, the province plan with its {'communes'}), as today's dashboard shows it"
+        f"measured instead: one plan ({province}, the province plan with its communes), as today's dashboard shows it"
     )
     lacking.append("country dashboard and country report: not available on this branch (one plan per page today)")
     found = [
@@ -841,7 +840,9 @@ BENCH_INDEXES = {
         "CREATE INDEX bench_ledger_cover ON ledger (occurrence_id, recorded_at, kind, conforming, late, extra, "
         "supersedes, seq)"
     ),
-    "bench_ledger_supersedes": "CREATE INDEX bench_ledger_supersedes ON ledger (supersedes) WHERE supersedes IS NOT NULL",
+    "bench_ledger_supersedes": (
+        "CREATE INDEX bench_ledger_supersedes ON ledger (supersedes) WHERE supersedes IS NOT NULL"
+    ),
 }
 
 
@@ -891,7 +892,8 @@ def start_database(args, workdir: Path):
     from tests import pg_server
 
     if args.postgres_url:
-        pg_server.Server(args.postgres_url).reset()
+        if not args.no_build:
+            pg_server.Server(args.postgres_url).reset()
         return args.postgres_url, None
     reason = pg_server.postgres_unavailable_reason()
     if reason:
@@ -917,6 +919,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--closings", type=int, default=5, help="provinces whose quarter is closed (median)")
     parser.add_argument("--index-experiment", action="store_true", help="measure again with the bench-only indexes")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--no-build", action="store_true", help="measure a data set built before (--postgres-url of a --keep run)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder and PostgreSQL server")
     args = parser.parse_args(argv)
     if args.phase == "serve":
@@ -942,7 +947,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         db = Database(url)
         t = time.perf_counter()
-        counts = build(db, spec, args.seed)
+        counts = table_counts(db) if args.no_build else build(db, spec, args.seed)
         built = time.perf_counter() - t
         t = time.perf_counter()
         analyze(db)
@@ -958,7 +963,7 @@ def main(argv: list[str] | None = None) -> int:
         db.close()
         print(f"[{args.db}] {version.split(',')[0]}")
         print(
-            f"[{args.db}] built in {built:.1f} s (+ ANALYZE {analyzed:.1f} s): "
+            f"[{args.db}] {'counted' if args.no_build else 'built'} in {built:.1f} s (+ ANALYZE {analyzed:.1f} s): "
             + ", ".join(f"{k} {v:,}" for k, v in counts.items())
         )
         env = {**os.environ, "DATABASE_URL": url, "OUTPUTS_DIR": str(workdir / "outputs"), "SCHEDULER_LANG": "vi"}
@@ -975,7 +980,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.index_experiment:
             db = Database(url)
             with db.engine.begin() as conn:
-                for name, sql in BENCH_INDEXES.items():
+                for sql in BENCH_INDEXES.values():
                     print(f"  BENCH-ONLY INDEX (not a migration): {sql}")
                     conn.execute(text(sql))
             analyze(db)
@@ -986,10 +991,11 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(closings, str):
             print(f"\nclosing a quarter: {closings}")
         else:
+            queries, plans = sorted({c["queries"] for c in closings}), sorted({c["plans"] for c in closings})
             print(
-                f"\nclosing {LAST_YEAR}-Q3 for {len(closings)} provinces (close_period in process, one transaction each): "
-                f"median {statistics.median(c['ms'] for c in closings):,.0f} ms, "
-                f"queries {sorted({c['queries'] for c in closings})}, plans per closing {sorted({c['plans'] for c in closings})}"
+                f"\nclosing {LAST_YEAR}-Q3 for {len(closings)} provinces (close_period in process, one transaction "
+                f"each): median {statistics.median(c['ms'] for c in closings):,.0f} ms, queries {queries}, "
+                f"plans per closing {plans}"
             )
         print(f"\ntotal {time.perf_counter() - started:.1f} s; load average now {_load()}")
         return 1 if flags else 0
