@@ -51,6 +51,7 @@ import platform
 import random
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -930,6 +931,7 @@ def main(argv: list[str] | None = None) -> int:
     spec = Spec(args.provinces, args.departments, args.communes, args.years)
     if min(spec.provinces, spec.departments, spec.communes, spec.years) < 1:
         parser.error("--provinces, --departments, --communes and --years take whole numbers from 1")
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the PostgreSQL server on kill, too
     features = Features.detect()
     print(
         f"scale benchmark: {spec.provinces} provinces x (1 province plan + {spec.departments} department plans) x "
