@@ -920,6 +920,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--closings", type=int, default=5, help="provinces whose quarter is closed (median)")
     parser.add_argument("--index-experiment", action="store_true", help="measure again with the bench-only indexes")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--only", default="", help="measure only the pages whose name has one of these words (a,b)")
     parser.add_argument(
         "--no-build", action="store_true", help="measure a data set built before (--postgres-url of a --keep run)"
     )
@@ -970,6 +971,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         env = {**os.environ, "DATABASE_URL": url, "OUTPUTS_DIR": str(workdir / "outputs"), "SCHEDULER_LANG": "vi"}
         found, lacking = pages(features, LAST_YEAR)
+        if args.only:
+            found = [p for p in found if any(word in p.name for word in args.only.split(","))]
         for line in lacking:
             print(f"  {line}")
         print(f"load average before measuring: {_load()}", flush=True)
