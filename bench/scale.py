@@ -836,6 +836,7 @@ def measure_closings(url: str, workdir: Path, count: int, year: int) -> list[dic
 # Indexes the product does not create (measured only with --index-experiment)
 
 BENCH_INDEXES = {
+    "bench_occ_window_end": "CREATE INDEX bench_occ_window_end ON occurrences (window_end)",
     "bench_occ_plan_window_end": "CREATE INDEX bench_occ_plan_window_end ON occurrences (plan_code, window_end)",
     "bench_ledger_cover": (
         "CREATE INDEX bench_ledger_cover ON ledger (occurrence_id, recorded_at, kind, conforming, late, extra, "
