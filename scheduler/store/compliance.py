@@ -4,11 +4,13 @@ query the database can aggregate. It states the rules of
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, exists, func, literal, select, text
+from sqlalchemy import String, and_, any_, bindparam, case, exists, func, literal, select, text
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session, aliased
 
 from scheduler.compliance.status import COUNTS, Entry, Facts, ReportPeriod, rate
@@ -177,14 +179,26 @@ def facts_and_entries(
 
 
 def entries_by_occurrence(session: Session, ids: list[str], now: datetime) -> dict[str, list[LedgerRow]]:
-    """Ledger rows recorded by ``now`` for these occurrences (their evidence links)."""
+    """Ledger rows recorded by ``now`` for these occurrences (their evidence
+    links): one statement however many ids (a report of a province-year
+    lists thousands), not one per 500."""
     found: dict[str, list[LedgerRow]] = {}
-    for start in range(0, len(ids), 500):
-        query = (
-            select(LedgerRow)
-            .where(LedgerRow.occurrence_id.in_(ids[start : start + 500]), LedgerRow.recorded_at <= now)
-            .order_by(LedgerRow.seq)
-        )
-        for row in session.scalars(query):
-            found.setdefault(row.occurrence_id, []).append(row)
+    if not ids:
+        return found
+    query = (
+        select(LedgerRow)
+        .where(_among(session, LedgerRow.occurrence_id, ids), LedgerRow.recorded_at <= now)
+        .order_by(LedgerRow.seq)
+    )
+    for row in session.scalars(query):
+        found.setdefault(row.occurrence_id, []).append(row)
     return found
+
+
+def _among(session: Session, column, values: list[str]):
+    """``column IN values`` with the values as one parameter: an array on
+    PostgreSQL, a JSON list read by ``json_each`` on SQLite."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam("among", list(values), type_=postgresql.ARRAY(String)))
+    listed = func.json_each(bindparam("among", json.dumps(list(values)))).table_valued("value")
+    return column.in_(select(listed.c.value))
