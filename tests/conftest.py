@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
+import light_hashes  # noqa: F401  (before any test hashes a password)
 import pg_server
 
 pytest_plugins = ["browser_fixtures"]  # chromium, site, phone: for every browser test module
