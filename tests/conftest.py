@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
+import light_hashes  # noqa: F401  (before any test hashes a password)
 import pg_server
 
 pytest_plugins = ["browser_fixtures"]  # chromium, site, phone: for every browser test module
@@ -35,7 +36,9 @@ def data() -> Path:
 
 @pytest.fixture(scope="session")
 def postgres():
-    """One throwaway PostgreSQL server for the session (or TEST_DATABASE_URL)."""
+    """One throwaway PostgreSQL server for the session (or TEST_DATABASE_URL).
+    Under pytest-xdist each worker is its own session, so each has its own
+    server on its own free port: no database is shared between workers."""
     reason = pg_server.postgres_unavailable_reason()
     if reason:
         if os.environ.get("REQUIRE_POSTGRES") == "1":

@@ -13,10 +13,11 @@ from datetime import datetime, timedelta
 import pytest
 from alembic import command
 from alembic.config import Config
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, Type
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, text
 
+import light_hashes
 from html_tree import html
 from scheduler.cli.context import DEFAULT_TZ
 from scheduler.clock import parse_now
@@ -166,6 +167,7 @@ def test_unknown_disabled_and_wrong_password_answer_alike_after_one_verification
             hashed.append(p)
             return super().hash(p, **kw)
 
+    auth.dummy_hash()  # the stand-in is hashed once per process, by whichever test needs it first
     monkeypatch.setattr(auth, "hasher", Counting())
     answers = []
     for email, password in (
@@ -185,6 +187,14 @@ def test_unknown_disabled_and_wrong_password_answer_alike_after_one_verification
     assert [e for e, _ in site.failures()] == ["nobody@dai.example", GONE, PRODUCER, "not an address"]
     params = {h.split("$")[3] for h in verified}
     assert len(params) == 1  # the stand-in hash has the real ones' parameters
+
+
+def test_the_product_hashes_with_argon2ids_memory_hard_defaults():
+    """The tests hash lightly (tests/light_hashes.py); the product does not."""
+    product = light_hashes.PRODUCT_HASHER
+    assert product.type is Type.ID and product.memory_cost == PasswordHasher().memory_cost == 65536
+    assert (product.time_cost, product.parallelism) == (PasswordHasher().time_cost, PasswordHasher().parallelism)
+    assert product.hash("mat-khau-du-dai").startswith("$argon2id$v=19$m=65536,t=3,p=4$")
 
 
 def test_the_failed_sign_in_limit_answers_alike_whether_the_address_exists(site):
