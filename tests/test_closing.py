@@ -177,12 +177,12 @@ def test_closing_is_a_ledger_entry_a_signed_checkpoint_and_kept_files(closed, cl
         (
             ("2024-03", "--by", DHA, "--province", "ha-noi"),
             'no plan of province "{province}" owes anything in period {label} (provinces of the loaded plans: {known})',
-            {"province": "ha-noi", "label": "2024-03", "known": '""'},
+            {"province": "ha-noi", "label": "2024-03", "known": "phu-tho"},
         ),
         (
             ("2030-03", "--by", DHA),
             'no plan of province "{province}" owes anything in period {label} (provinces of the loaded plans: {known})',
-            {"province": "*", "label": "2030-03", "known": '""'},
+            {"province": "*", "label": "2030-03", "known": "phu-tho"},
         ),
     ],
 )
