@@ -340,3 +340,53 @@ def test_later_records_are_marked_on_the_occurrence_page_and_shown_apart_on_the_
     row = closed.closing()
     assert dha.get(f"/files/{row.ledger_seq}/{row.files[PLAN]['json']}").status_code == 404
     assert dha.get(f"/o/{EPISODE}").status_code == 200
+
+
+def test_a_web_change_to_an_occurrence_of_a_closed_period_is_refused_and_an_open_one_goes_through(closed, cli):
+    """The one rule (``closing_of_occurrence``): the page says "kỳ đã chốt" (422), the API answers 409."""
+    app = closed.app()
+    producer = signed_in(app, PRODUCER, PASSWORD)
+    csrf = html(producer.get(f"/o/{SECOND}")).one("form", id="change-form").one("input", name="csrf").attrs["value"]
+    posted = producer.post(f"/o/{SECOND}/changes", data={"csrf": csrf, "action": "skip", "reason": "Mất điện"})
+    assert posted.status_code == 422, posted.text
+    error = html(posted).one("p", id="change-error").text()
+    assert "kỳ đã chốt" in error and "2024-Q1" in error and "#1" in error
+    token = cli("tokens", "create", "--user", PRODUCER).out.strip().splitlines()[-1]
+    api = TestClient(app)
+    headers = {"Authorization": f"Bearer {token}"}
+    refused = api.post(f"/api/occurrences/{SECOND}/changes", headers=headers, json={"action": "skip", "reason": "x"})
+    assert refused.status_code == 409 and "kỳ đã chốt" in refused.json()["detail"], refused.text
+    with closed.db.transaction() as s:
+        assert s.get(OccurrenceRow, SECOND).status != "cancelled"
+    done = api.post(f"/api/occurrences/{APRIL}/changes", headers=headers, json={"action": "skip", "reason": "Lễ"})
+    assert done.status_code == 201 and done.json()["status"] == "cancelled", done.text
+
+
+def test_a_merger_leaves_the_occurrences_of_a_closed_period_with_the_old_agency_and_says_how_many(closed, cli):
+    """Merged from 01/03/2024, inside the closed Q1: March's open occurrences stay, April's move."""
+    merged = cli(
+        "agencies", "merge", "dai-ptth", "--into", "dai-moi", "--name", "Đài mới", "--on", "01/03/2024",
+        "--by", ADMIN, "--now", LATER,
+    )  # fmt: skip
+    assert merged.code == 0, merged.err
+    with closed.db.transaction() as s:
+        march = s.get(OccurrenceRow, SECOND)
+        assert (march.agency_code, march.moved_from, march.revision) == ("dai-ptth", "", 1)
+        assert s.get(OccurrenceRow, APRIL).agency_code == "dai-moi"
+        left = s.scalars(
+            select(OccurrenceRow).where(
+                OccurrenceRow.agency_code == "dai-ptth",
+                OccurrenceRow.window_end > datetime(2024, 3, 1, tzinfo=DEFAULT_TZ),
+                OccurrenceRow.window_end <= datetime(2024, 4, 1, tzinfo=DEFAULT_TZ),
+                OccurrenceRow.status != "cancelled",
+            )
+        ).all()
+    open_left = [r for r in left if (r.delivery or {}).get("state") not in ("on_time", "late", "excused")]
+    assert SECOND in {r.id for r in open_left}
+    assert (
+        vi("{closed} occurrence(s) of a closed period (kỳ đã chốt) left with the old agency").format(
+            closed=len(open_left)
+        )
+        in merged.out
+    )
+    assert cli("verify", "--now", "2024-04-12").code == 0
