@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -103,17 +104,17 @@ def closed(cli, db_url, tmp_path):
 def test_closing_is_a_ledger_entry_a_signed_checkpoint_and_kept_files(closed, cli):
     row = closed.closing()
     at = parse_now(CLOSED, DEFAULT_TZ)
-    assert (row.province, row.label, row.cutoff, row.plans, row.closed_by) == ("", "2024-Q1", False, [PLAN], DHA)
+    assert (row.province, row.label, row.cutoff, row.plans, row.closed_by) == ("phu-tho", "2024-Q1", False, [PLAN], DHA)
     assert (row.first_day.isoformat(), row.last_day.isoformat(), row.closed_at) == ("2024-01-01", "2024-03-31", at)
     with closed.db.transaction() as s:
         entry = s.get(LedgerRow, row.ledger_seq)
-        assert (entry.kind, entry.occurrence_id, entry.recorded_by) == ("closing", "period:*:2024-Q1", DHA)
+        assert (entry.kind, entry.occurrence_id, entry.recorded_by) == ("closing", "period:phu-tho:2024-Q1", DHA)
         payload = json.loads(entry.content)["payload"]
     assert payload["reports"] == {PLAN: row.files[PLAN]["json"]}
     assert (payload["label"], payload["cutoff"], payload["province"], payload["plans"]) == (
         "2024-Q1",
         False,
-        "",
+        "phu-tho",
         [PLAN],
     )
     assert datetime.fromisoformat(payload["closed_at"]) == at
@@ -149,9 +150,14 @@ def test_closing_is_a_ledger_entry_a_signed_checkpoint_and_kept_files(closed, cl
             {"label": "2024-Q2", "last": "30/06/2024", "plan": PLAN, "first": "01/07/2024"},
         ),
         (
-            ("2024-Q1", "--by", ADMIN),
+            ("2024-Q1", "--by", ADMIN, "--province", "phu-tho"),
             "period {label} ({province}) is already closed: closing #{id} on {at} by {by}",
-            {"label": "2024-Q1", "province": "*", "id": 1, "at": "02/04/2024 09:00", "by": DHA},
+            {"label": "2024-Q1", "province": "phu-tho", "id": 1, "at": "02/04/2024 09:00", "by": DHA},
+        ),
+        (
+            ("2024-Q1", "--by", DHA),  # a DHA user closes for their province by default
+            "period {label} ({province}) is already closed: closing #{id} on {at} by {by}",
+            {"label": "2024-Q1", "province": "phu-tho", "id": 1, "at": "02/04/2024 09:00", "by": DHA},
         ),
         (
             ("2024-Q9", "--by", DHA),
@@ -176,13 +182,18 @@ def test_closing_is_a_ledger_entry_a_signed_checkpoint_and_kept_files(closed, cl
         ),
         (
             ("2024-03", "--by", DHA, "--province", "ha-noi"),
+            'province "{province}": {email} sees only the plans of province "{own}"; leave it empty or give "{own}"',
+            {"province": "ha-noi", "email": DHA, "own": "phu-tho"},
+        ),
+        (
+            ("2024-03", "--by", ADMIN, "--province", "ha-noi"),
             'no plan of province "{province}" owes anything in period {label} (provinces of the loaded plans: {known})',
             {"province": "ha-noi", "label": "2024-03", "known": "phu-tho"},
         ),
         (
             ("2030-03", "--by", DHA),
             'no plan of province "{province}" owes anything in period {label} (provinces of the loaded plans: {known})',
-            {"province": "*", "label": "2030-03", "known": "phu-tho"},
+            {"province": "phu-tho", "label": "2030-03", "known": "phu-tho"},
         ),
     ],
 )
@@ -204,7 +215,7 @@ def test_the_cutoff_period_closes_apart_from_the_calendar_one(closed, cli):
     row = closed.closing(2)
     assert (row.cutoff, row.first_day.isoformat(), row.last_day.isoformat()) == (True, "2024-03-15", "2024-06-14")
     with closed.db.transaction() as s:
-        assert s.get(LedgerRow, row.ledger_seq).occurrence_id == "period:*:2024-Q2:cutoff"
+        assert s.get(LedgerRow, row.ledger_seq).occurrence_id == "period:phu-tho:2024-Q2:cutoff"
     assert cli("verify", "--now", "2024-06-16").code == 0
 
 
@@ -340,3 +351,145 @@ def test_later_records_are_marked_on_the_occurrence_page_and_shown_apart_on_the_
     row = closed.closing()
     assert dha.get(f"/files/{row.ledger_seq}/{row.files[PLAN]['json']}").status_code == 404
     assert dha.get(f"/o/{EPISODE}").status_code == 200
+
+
+def test_a_web_change_to_an_occurrence_of_a_closed_period_is_refused_and_an_open_one_goes_through(closed, cli):
+    """The one rule (``closing_of_occurrence``): the page says "kỳ đã chốt" (422), the API answers 409."""
+    app = closed.app()
+    producer = signed_in(app, PRODUCER, PASSWORD)
+    csrf = html(producer.get(f"/o/{SECOND}")).one("form", id="change-form").one("input", name="csrf").attrs["value"]
+    posted = producer.post(f"/o/{SECOND}/changes", data={"csrf": csrf, "action": "skip", "reason": "Mất điện"})
+    assert posted.status_code == 422, posted.text
+    error = html(posted).one("p", id="change-error").text()
+    assert "kỳ đã chốt" in error and "2024-Q1" in error and "#1" in error
+    token = cli("tokens", "create", "--user", PRODUCER).out.strip().splitlines()[-1]
+    api = TestClient(app)
+    headers = {"Authorization": f"Bearer {token}"}
+    refused = api.post(f"/api/occurrences/{SECOND}/changes", headers=headers, json={"action": "skip", "reason": "x"})
+    assert refused.status_code == 409 and "kỳ đã chốt" in refused.json()["detail"], refused.text
+    with closed.db.transaction() as s:
+        assert s.get(OccurrenceRow, SECOND).status != "cancelled"
+    done = api.post(f"/api/occurrences/{APRIL}/changes", headers=headers, json={"action": "skip", "reason": "Lễ"})
+    assert done.status_code == 201 and done.json()["status"] == "cancelled", done.text
+
+
+def test_a_merger_leaves_the_occurrences_of_a_closed_period_with_the_old_agency_and_says_how_many(closed, cli):
+    """Merged from 01/03/2024, inside the closed Q1: March's open occurrences stay, April's move."""
+    merged = cli(
+        "agencies", "merge", "dai-ptth", "--into", "dai-moi", "--name", "Đài mới", "--on", "01/03/2024",
+        "--by", ADMIN, "--now", LATER,
+    )  # fmt: skip
+    assert merged.code == 0, merged.err
+    with closed.db.transaction() as s:
+        march = s.get(OccurrenceRow, SECOND)
+        assert (march.agency_code, march.moved_from, march.revision) == ("dai-ptth", "", 1)
+        assert s.get(OccurrenceRow, APRIL).agency_code == "dai-moi"
+        left = s.scalars(
+            select(OccurrenceRow).where(
+                OccurrenceRow.agency_code == "dai-ptth",
+                OccurrenceRow.window_end > datetime(2024, 3, 1, tzinfo=DEFAULT_TZ),
+                OccurrenceRow.window_end <= datetime(2024, 4, 1, tzinfo=DEFAULT_TZ),
+                OccurrenceRow.status != "cancelled",
+            )
+        ).all()
+    open_left = [r for r in left if (r.delivery or {}).get("state") not in ("on_time", "late", "excused")]
+    assert SECOND in {r.id for r in open_left}
+    assert (
+        vi("{closed} occurrence(s) of a closed period (kỳ đã chốt) left with the old agency").format(
+            closed=len(open_left)
+        )
+        in merged.out
+    )
+    assert cli("verify", "--now", "2024-04-12").code == 0
+
+
+HN_DHA, NATIONAL, OTHER = "dha@hanoi.example", "national@bo.example", "ngoc-son-2024"
+
+
+def test_closings_by_province_each_person_sees_theirs_and_a_national_closing_keeps_the_consolidated_report(
+    closed, cli, tmp_path
+):
+    """A second plan of province ha-noi beside phu-tho's: its DHA user closes for ha-noi only,
+    a national user closes every plan (the consolidated report kept under "*", served without
+    ?plan=, recomputed byte for byte as of the closing), and each person lists only what they see."""
+    text = (Path(__file__).parent / "data/plans/ngoc-son-2024.yaml").read_text(encoding="utf-8")
+    other = tmp_path / "ngoc-son-2024.yaml"
+    other.write_text(text.replace("  province: phu-tho", "  province: ha-noi", 1), encoding="utf-8")
+    assert cli("load", str(other), "--now", "2024-01-02").code == 0
+    for email, role, agency in ((HN_DHA, "dha", "phong-noi-vu"), (NATIONAL, "national", "")):
+        assert cli("users", "add", email, "--role", role, *(["--agency", agency] if agency else [])).code == 0
+    wrong = cli("periods", "close", "2024-Q1", "--by", HN_DHA, "--province", "phu-tho", "--now", LATER)
+    assert wrong.code == 1 and '"ha-noi"' in wrong.err
+    assert cli("periods", "close", "2024-Q1", "--by", HN_DHA, "--now", LATER).code == 0
+    hanoi = closed.closing(2)
+    assert (hanoi.province, hanoi.plans, set(hanoi.files)) == ("ha-noi", [OTHER], {OTHER})
+    national = cli("periods", "close", "2024-Q1", "--by", NATIONAL, "--now", LATER)
+    assert national.code == 0, national.err
+    every = closed.closing(3)
+    assert (every.province, every.plans, set(every.files)) == ("", [OTHER, PLAN], {OTHER, PLAN, "*"})
+    kept = {fmt: closed.store.path(every.files["*"][fmt]).read_bytes() for fmt in FORMATS}
+    document = json.loads(kept["json"])
+    assert [s["plan"]["code"] for s in document["sections"]] == [OTHER, PLAN]
+    with closed.db.transaction() as s:
+        payload = json.loads(s.get(LedgerRow, every.ledger_seq).content)["payload"]
+    assert payload["reports"]["*"] == every.files["*"]["json"]
+    assert set(every.files["*"].values()) <= {f["sha256"] for f in payload["files"]}  # verify re-hashes them
+    # each person lists what they see; the command as an operator lists all
+    seen = {
+        who: {c["id"]: set(c["files"]) for c in json.loads(cli("periods", "list", "--format", "json", *who).out)}
+        for who in ((), ("--user", DHA), ("--user", HN_DHA), ("--user", NATIONAL))
+    }
+    assert seen[()] == seen[("--user", NATIONAL)] == {1: {PLAN}, 2: {OTHER}, 3: {OTHER, PLAN, "*"}}
+    assert seen[("--user", DHA)] == {1: {PLAN}, 3: {PLAN}}
+    assert seen[("--user", HN_DHA)] == {2: {OTHER}, 3: {OTHER}}
+    assert cli("periods", "show", "1", "--user", HN_DHA).code == 1
+    shown = cli("periods", "show", "3").out
+    assert f"*\tjson\t{every.files['*']['json']}" in shown and "/dashboard/periods/3/report.json\n" in shown
+    # the page and the downloads, as each person sees them
+    app = closed.app("2024-04-11 08:00")
+    with closed.db.transaction() as s:
+        for email in (HN_DHA, NATIONAL):
+            set_password(s, find_user(s, email), PASSWORD, parse_now(CLOSED, DEFAULT_TZ))
+    hn = signed_in(app, HN_DHA, PASSWORD)
+    page = html(hn.get("/dashboard/periods"))
+    assert [a.attrs["data-closing"] for a in page.all("article", cls="closing")] == ["3", "2"]
+    assert page.one("input", id="close-province").attrs["value"] == "ha-noi"
+    assert hn.get("/dashboard/periods/1/report.json").status_code == 404  # phu-tho's: as if none
+    assert hn.get(f"/dashboard/periods/3/report.json?plan={PLAN}").status_code == 404
+    assert (
+        hn.get("/dashboard/periods/3/report.json").content == closed.store.path(every.files[OTHER]["json"]).read_bytes()
+    )
+    nat = signed_in(app, NATIONAL, PASSWORD)
+    article = html(nat.get("/dashboard/periods")).one("article", id="closing-3")
+    links = {a.attrs["data-format"]: a.attrs["href"] for a in article.one("tr", data_plan="*").all("a")}
+    assert links == {fmt: f"/dashboard/periods/3/report.{fmt}" for fmt in FORMATS}
+    for fmt, href in links.items():
+        answer = nat.get(href)
+        assert answer.status_code == 200 and answer.content == kept[fmt], fmt
+    assert nat.get(links["csv"]).headers["content-disposition"].endswith('compliance-consolidated-2024-Q1.csv"')
+    # a late record and a reload later: as of the closing, the consolidated report gives the same bytes
+    late = cli(
+        "deliver",
+        SECOND,
+        "--by",
+        PRODUCER,
+        "--at",
+        "2024-03-28 19:30",
+        "--duration",
+        "12m",
+        "--now",
+        "2024-04-10 11:00",
+    )
+    assert late.code == 0, late.err
+    changed = (closed.settings.schedules_dir / f"{PLAN}.yaml").read_text(encoding="utf-8")
+    changed = changed.replace("    min_duration: 10m\n", "    min_duration: 15m\n", 1)
+    (tmp_path / f"{PLAN}.yaml").write_text(changed, encoding="utf-8")
+    assert cli("load", str(tmp_path / f"{PLAN}.yaml"), "--now", "2024-04-11").code == 0
+    s_ = closed.settings
+    with closed.db.transaction() as s:
+        again = period_report(
+            s, "2024-Q1", False, every.closed_at, Scope(None), s_.at_risk_days, s_.report_agency, "vi", [OTHER, PLAN]
+        )
+    for fmt in FORMATS:
+        assert report_file(again, fmt, s_.base_url).body == kept[fmt], fmt
+    assert cli("verify", "--now", "2024-04-12").code == 0

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from scheduler.errors import ScheduleError
+from scheduler.i18n import gettext_for
 from scheduler.plan.succession import Succession, check, name_on, successor_on
 from scheduler.plan.succession_file import read_csv, read_yaml
 from scheduler.store.database import Database
@@ -254,8 +255,18 @@ def test_a_load_after_the_merger_owes_to_the_successor_from_the_day(cli, db_url,
     assert first.code == 0
     assert cli("users", "add", "admin@x.vn", "--role", "admin").code == 0
     assert _merge(cli).code == 0
+    again = cli("load", "schedules/phu-tho-2024.yaml", "--now", "2025-01-10")
+    assert again.code == 0 and "01/07/2025" not in again.err  # the 2024 plan ends before the merger
     loaded = cli("load", out, "--now", "2025-01-10")
     assert loaded.code == 0, loaded.err
+    # the rolled plan still names the merged outlets as hosts: the load warns at each, naming the successor
+    ended = gettext_for("vi")(
+        'obligation "{obligation}": its host "{code}" ended on {day}; from that day "{successor}" '
+        "({name}) owes it (name it as host)"
+    )
+    for obligation, host in (("cchc-radio-tv", "dai-ptth"), ("bao-phu-tho-cchc", "bao-phu-tho")):
+        said = ended.format(obligation=obligation, code=host, day="01/07/2025", successor=MERGED, name=MERGED_NAME)
+        assert said in loaded.err, loaded.err
     start = datetime(2025, 7, 1, tzinfo=TZ)
     for o in _occurrences(db_url):
         if o.obligation_code == "cchc-radio-tv":

@@ -9,7 +9,7 @@ import json
 from scheduler.cli.context import Context, command
 from scheduler.errors import N_, InputError
 from scheduler.store import checkpoints
-from scheduler.store.closing import close_period, closed_periods, closing_record
+from scheduler.store.closing import close_period, closed_periods, closing_record, seen_by
 from scheduler.store.files import EvidenceStore
 from scheduler.store.tables import ClosedPeriodRow
 
@@ -30,11 +30,22 @@ def register(sub: argparse._SubParsersAction, _) -> None:
         action="store_true",
         help=_("reporting cut-off of Nghị định 09/2019/NĐ-CP: the 15th of the month before to the 14th"),
     )
-    close_.add_argument("--province", default="", metavar="CODE", help=_("only the plans of this province"))
-    list_ = command(actions, "list", _("the closed periods, the latest first"), lambda ctx, a: show_list(ctx, a.format))
+    close_.add_argument(
+        "--province",
+        default="",
+        metavar="CODE",
+        help=_("only the plans of this province (a DHA user: their own province, the default)"),
+    )
+    list_ = command(
+        actions, "list", _("the closed periods, the latest first"), lambda ctx, a: show_list(ctx, a.format, a.user)
+    )
     list_.add_argument("--format", choices=("table", "json"), default="table")
-    show_ = command(actions, "show", _("one closed period and where its files are"), lambda ctx, a: show(ctx, a.id))
+    show_ = command(
+        actions, "show", _("one closed period and where its files are"), lambda ctx, a: show(ctx, a.id, a.user)
+    )
     show_.add_argument("id", type=int)
+    for parser in (list_, show_):
+        parser.add_argument("--user", metavar="EMAIL", help=_("only what this user sees (a DHA user: their province)"))
 
 
 def _store(ctx: Context) -> EvidenceStore:
@@ -59,9 +70,10 @@ def close(ctx: Context, label: str, by: str, cutoff: bool, province: str) -> Non
     )
 
 
-def show_list(ctx: Context, fmt: str) -> None:
+def show_list(ctx: Context, fmt: str, user: str | None = None) -> None:
     with ctx.session() as s:
-        records = [closing_record(r, _store(ctx), ctx.settings.base_url) for r in closed_periods(s)]
+        visible = seen_by(s, user) if user else None
+        records = [closing_record(r, _store(ctx), ctx.settings.base_url, visible) for r in closed_periods(s, visible)]
     if fmt == "json":
         ctx.out.write(json.dumps(records, ensure_ascii=False, indent=2) + "\n")
         return
@@ -73,13 +85,15 @@ def show_list(ctx: Context, fmt: str) -> None:
         ctx.out.write("\t".join(row) + "\n")
 
 
-def show(ctx: Context, closing_id: int) -> None:
-    """Where the kept files are: SHA-256, the file in the evidence store, the URL."""
+def show(ctx: Context, closing_id: int, user: str | None = None) -> None:
+    """Where the kept files are: SHA-256, the file in the evidence store, the
+    URL ("*": the consolidated report of a closing of several plans)."""
     with ctx.session() as s:
-        row = s.get(ClosedPeriodRow, closing_id)
-        if row is None:
+        visible = seen_by(s, user) if user else None
+        row = s.get(ClosedPeriodRow, closing_id) if 0 < closing_id < 2**31 else None
+        if row is None or (visible is not None and not set(row.plans or []) & set(visible)):
             raise InputError(N_("no closed period #{id} (`periods list` lists them)"), id=closing_id)
-        r = closing_record(row, _store(ctx), ctx.settings.base_url)
+        r = closing_record(row, _store(ctx), ctx.settings.base_url, visible)
     _ = ctx._
     ctx.out.write(
         _("closing #{id}: {label} ({province}), {first} – {last}, closed {at} by {by}, ledger entry {seq}").format(

@@ -85,6 +85,13 @@ def report_applied(ctx: Context, done: Applied) -> None:
         )
         + "\n"
     )
+    if done.closed:
+        ctx.out.write(
+            _("{closed} occurrence(s) of a closed period (kỳ đã chốt) left with the old agency").format(
+                closed=done.closed
+            )
+            + "\n"
+        )
 
 
 def rename_(ctx: Context, a: argparse.Namespace) -> None:

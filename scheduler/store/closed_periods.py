@@ -4,7 +4,7 @@ occurrences a load must leave as they were (``closing.py`` writes them)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -12,12 +12,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from scheduler.compliance.status import ReportPeriod
-from scheduler.errors import N_
+from scheduler.errors import N_, InputError
 from scheduler.evidence.ledger import parse_content
 from scheduler.plan.revisions import Changes
 from scheduler.store.tables import ClosedPeriodRow, LedgerRow, OccurrenceRow, PlanRow
 
 AFTER_CLOSING = N_("recorded after closing")  # "ghi nhận sau khi chốt"
+CLOSED_OCCURRENCE = N_(
+    "occurrence {id} belongs to a closed period (kỳ đã chốt): {label}, closing #{closing} on {at} by {by}; "
+    "its report is fixed as of the closing, so it can no longer be moved or skipped"
+)
 HELD = N_("{plan}: closed period (kỳ đã chốt): {count} occurrences left as they were: {ids}")
 
 
@@ -129,6 +133,45 @@ def closing_of_occurrence(session: Session, row: OccurrenceRow) -> ClosedPeriodR
     tz = ZoneInfo(session.get(PlanRow, row.plan_code).timezone)
     last = (row.window_end.astimezone(tz) - timedelta(microseconds=1)).date()  # the window's last day
     return holding(closings_of_plan(session, row.plan_code, last), row.window_end, tz)
+
+
+class PeriodClosed(InputError):
+    """A change to an occurrence of a closed period: a conflict with the closing (HTTP 409)."""
+
+    status = 409
+
+
+def refuse_if_closed(session: Session, row: OccurrenceRow) -> None:
+    """What a writer other than a load (a web move or skip) asks first: an
+    occurrence of a closed period stays as it was closed."""
+    closing = closing_of_occurrence(session, row)
+    if closing is not None:
+        tz = ZoneInfo(session.get(PlanRow, row.plan_code).timezone)
+        raise PeriodClosed(
+            CLOSED_OCCURRENCE,
+            id=row.id,
+            label=closing.label + (" cut-off" if closing.cutoff else ""),
+            closing=closing.id,
+            at=f"{closing.closed_at.astimezone(tz):%d/%m/%Y %H:%M}",
+            by=closing.closed_by,
+        )
+
+
+def closing_lookup(session: Session) -> Callable[[OccurrenceRow], ClosedPeriodRow | None]:
+    """``closing_of_occurrence`` for many occurrences (a succession moving
+    thousands): the closings and zones read once, the same rule (``holding``)."""
+    closings = list(session.scalars(select(ClosedPeriodRow).order_by(ClosedPeriodRow.closed_at, ClosedPeriodRow.id)))
+    zones: dict[str, ZoneInfo] = {}
+
+    def lookup(row: OccurrenceRow) -> ClosedPeriodRow | None:
+        if not closings:
+            return None
+        if row.plan_code not in zones:
+            zones[row.plan_code] = ZoneInfo(session.get(PlanRow, row.plan_code).timezone)
+        of_plan = [c for c in closings if row.plan_code in (c.plans or [])]
+        return holding(of_plan, row.window_end, zones[row.plan_code])
+
+    return lookup
 
 
 def occurrence_marks(session: Session, row: OccurrenceRow, entries: list[dict], _) -> dict:

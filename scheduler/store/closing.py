@@ -24,9 +24,11 @@ from scheduler.store.compliance import Scope
 from scheduler.store.files import EvidenceStore, atomic_write
 from scheduler.store.people import find_user
 from scheduler.store.reporting import ReportFile, period_report, report_file
-from scheduler.store.tables import ClosedPeriodRow, CounterRow, OccurrenceRow, PlanRow
+from scheduler.store.tables import ClosedPeriodRow, CounterRow, OccurrenceRow, PlanRow, UserRow
+from scheduler.store.visibility import seen_province, visible_plans
 
-CLOSERS = ("dha", "admin")
+CLOSERS = ("dha", "national", "admin")
+EVERY = "*"  # the key of the consolidated report's files in a closing of several plans
 REPORT_LANG = "vi"  # the kept report is the one the DHA sends: Vietnamese
 
 
@@ -52,7 +54,7 @@ def _period(label: str, cutoff: bool) -> ReportPeriod:
         raise InputError(e.message, **e.params) from None
 
 
-def _closer(session: Session, by: str) -> str:
+def _closer(session: Session, by: str) -> UserRow:
     user = find_user(session, by)
     if user is None or user.disabled:
         raise InputError(N_('--by: no user "{email}" (a DHA user or an administrator closes periods)'), email=by)
@@ -62,7 +64,23 @@ def _closer(session: Session, by: str) -> str:
             email=user.email,
             roles=", ".join(user.roles or []) or "-",
         )
-    return user.email
+    return user
+
+
+def _province(session: Session, user: UserRow, province: str) -> str:
+    """A DHA user closes for the province they see (the default); a national
+    user or an administrator names one, or "" for every plan."""
+    own = seen_province(session, user.roles or [], user.agency_code)
+    if own and province and province != own:
+        raise InputError(
+            N_(
+                'province "{province}": {email} sees only the plans of province "{own}"; leave it empty or give "{own}"'
+            ),
+            province=province,
+            email=user.email,
+            own=own,
+        )
+    return own or province
 
 
 def covered_plans(session: Session, period: ReportPeriod, province: str) -> list[PlanRow]:
@@ -146,9 +164,9 @@ def close_period(
     module's docstring); refuses, writing nothing, what cannot be closed.
     The checkpoint's file is kept under OUTPUTS_DIR/checkpoints/ once the
     transaction commits (a rolled-back closing leaves no checkpoint behind)."""
-    province = province.strip()
     period = _period(label, cutoff)
-    closer = _closer(session, by)
+    user = _closer(session, by)
+    closer, province = user.email, _province(session, user, province.strip())
     # Ledger writers wait from here: the reports and the closing entry see the same ledger.
     session.get(CounterRow, stored_ledger.LEDGER_HEAD, with_for_update=True)
     _check_open(session, province, period)
@@ -196,6 +214,25 @@ def close_period(
             media = kept.media.split(";")[0]
             listed.append({"sha256": sha256, "size": len(kept.body), "name": kept.name, "type": media})
         reports[plan.code] = files[plan.code]["json"]
+    if len(plans) > 1:  # the consolidated report of the plans it covers, kept beside theirs
+        document = period_report(
+            session,
+            period.label,
+            period.cutoff,
+            now,
+            Scope(None),
+            settings.at_risk_days,
+            settings.report_agency,
+            REPORT_LANG,
+            [p.code for p in plans],
+        )
+        files[EVERY] = {}
+        for fmt in FORMATS:
+            kept = report_file(document, fmt, settings.base_url)
+            files[EVERY][fmt] = keep_bytes(store, kept.body)
+            media = kept.media.split(";")[0]
+            listed.append({"sha256": files[EVERY][fmt], "size": len(kept.body), "name": kept.name, "type": media})
+        reports[EVERY] = files[EVERY]["json"]
     stored_ledger.remember_files(session, listed, now)
     payload = {
         "label": period.label,
@@ -226,9 +263,24 @@ def _keep_on_commit(session: Session, outputs_dir, cp: Checkpoint) -> None:
     event.listen(session, "after_commit", keep, once=True)
 
 
-def closing_record(row: ClosedPeriodRow, store: EvidenceStore, base_url: str) -> dict:
+def seen_files(row: ClosedPeriodRow, visible: list[str] | None) -> dict[str, dict[str, str]]:
+    """The kept files a person sees (``visible``: their plans, None for every
+    one): their plans' reports, and the consolidated one when it covers only
+    plans they see."""
+    files = row.files or {}
+    if visible is None:
+        return dict(files)
+    return {
+        key: kept
+        for key, kept in files.items()
+        if key in visible or (key == EVERY and set(row.plans or []) <= set(visible))
+    }
+
+
+def closing_record(row: ClosedPeriodRow, store: EvidenceStore, base_url: str, visible: list[str] | None = None) -> dict:
     """A closing as the CLI and the page show it: where each kept file is
-    (its SHA-256, its place in the evidence store, its URL)."""
+    (its SHA-256, its place in the evidence store, its URL; the consolidated
+    report of a closing of several plans under "*", served without ?plan=)."""
     return {
         "id": row.id,
         "province": row.province,
@@ -245,11 +297,12 @@ def closing_record(row: ClosedPeriodRow, store: EvidenceStore, base_url: str) ->
                 fmt: {
                     "sha256": sha256,
                     "path": str(store.path(sha256)),
-                    "url": f"{base_url.rstrip('/')}/dashboard/periods/{row.id}/report.{fmt}?plan={plan}",
+                    "url": f"{base_url.rstrip('/')}/dashboard/periods/{row.id}/report.{fmt}"
+                    + ("" if plan == EVERY else f"?plan={plan}"),
                 }
                 for fmt, sha256 in kept.items()
             }
-            for plan, kept in (row.files or {}).items()
+            for plan, kept in seen_files(row, visible).items()
         },
     }
 
@@ -261,13 +314,22 @@ def kept_file(row: ClosedPeriodRow, plan: str, fmt: str, store: EvidenceStore) -
     if not sha256 or not store.exists(sha256):
         return None
     media, extension = FORMATS[fmt]
-    name = f"compliance-{plan}-{row.label}{'-cutoff' if row.cutoff else ''}"
+    name = f"compliance-{'consolidated' if plan == EVERY else plan}-{row.label}{'-cutoff' if row.cutoff else ''}"
     name = re.sub(r"[^\w.-]", "_", name.replace("..", "_"), flags=re.ASCII)
     return ReportFile(store.path(sha256).read_bytes(), media, f"{name}.{extension}", fmt in ("json", "html"))
 
 
-def closed_periods(session: Session) -> list[ClosedPeriodRow]:
-    """Every closing, the latest first."""
-    return list(
-        session.scalars(select(ClosedPeriodRow).order_by(ClosedPeriodRow.closed_at.desc(), ClosedPeriodRow.id.desc()))
-    )
+def closed_periods(session: Session, visible: list[str] | None = None) -> list[ClosedPeriodRow]:
+    """Every closing a person sees (``visible``: their plans, None for every
+    plan): those covering one of their plans, the latest first."""
+    query = select(ClosedPeriodRow).order_by(ClosedPeriodRow.closed_at.desc(), ClosedPeriodRow.id.desc())
+    rows = list(session.scalars(query))
+    return rows if visible is None else [r for r in rows if set(r.plans or []) & set(visible)]
+
+
+def seen_by(session: Session, email: str) -> list[str] | None:
+    """The plans a user sees (``visible_plans``), for the command's ``--user``."""
+    user = find_user(session, email)
+    if user is None:
+        raise InputError(N_('--user: no user "{email}"'), email=email)
+    return visible_plans(session, user.roles or [], user.agency_code)

@@ -68,7 +68,43 @@ def register_agencies(session: Session, plan: Plan, now: datetime) -> list[Probl
         if filled:
             row.updated_at = now
     session.flush()
-    return warnings
+    return warnings + dissolved_hosts(session, plan)
+
+
+def dissolved_hosts(session: Session, plan: Plan) -> list[Problem]:
+    """A plan that names as host an agency the registry says ended (merged or
+    dissolved) on a day its period reaches: a warning at the obligation,
+    naming who owes from that day (the load gives it to them)."""
+    hosts = sorted({o.host for o in plan.obligations})
+    ended = {code: row for code, row in _registered(session, hosts).items() if row.dissolved_on is not None}
+    ended = {code: row for code, row in ended.items() if plan.period.end > row.dissolved_on}
+    if not ended:
+        return []
+    successors: dict[str, str] = {}
+    query = select(SuccessionRow.agency_code, SuccessionRow.successor).order_by(SuccessionRow.effective_on)
+    for code, successor in session.execute(query.where(SuccessionRow.agency_code.in_(list(ended)))):
+        successors[code] = successor  # the latest ending wins
+    named = names(session, [s for s in successors.values() if s])
+    found = []
+    for index, obligation in enumerate(plan.obligations):
+        row = ended.get(obligation.host)
+        if row is None:
+            continue
+        successor = successors.get(obligation.host, "")
+        params = {"obligation": obligation.code, "code": obligation.host, "day": f"{row.dissolved_on:%d/%m/%Y}"}
+        if successor:
+            message = N_(
+                'obligation "{obligation}": its host "{code}" ended on {day}; from that day "{successor}" '
+                "({name}) owes it (name it as host)"
+            )
+            params |= {"successor": successor, "name": named.get(successor, (successor, ""))[0]}
+        else:
+            message = N_(
+                'obligation "{obligation}": its host "{code}" was dissolved on {day} without a successor; '
+                "what falls from that day is cancelled"
+            )
+        found.append(Problem(plan.source, None, f"obligations[{index}].host", message, params))
+    return found
 
 
 def _new_row(agency: Agency, province: str, now: datetime) -> RegistryAgencyRow:

@@ -27,6 +27,7 @@ from scheduler.plan.succession import Succession, check, endings, successor_on
 from scheduler.reminders.outbox import Message
 from scheduler.reminders.policy import MET
 from scheduler.settings import Settings
+from scheduler.store.closed_periods import closing_lookup
 from scheduler.store.feed_items import write_items
 from scheduler.store.outbox import enqueue
 from scheduler.store.tables import (
@@ -51,6 +52,7 @@ class Applied:
     already: int = 0  # the same succession was recorded before: nothing done again
     moved: int = 0
     cancelled: int = 0
+    closed: int = 0  # occurrences of a closed period: left with the old agency (kỳ đã chốt)
     users: int = 0
     subscriptions: int = 0
     notices: int = 0
@@ -231,6 +233,7 @@ def _move(
     zones = {p.code: p.timezone for p in session.scalars(select(PlanRow))}
     by_agency = {s.agency: s for s in ending}
     changed: list[str] = []
+    closed = closing_lookup(session)
     new_hosts: dict[tuple[str, str], str] = {}  # (plan, successor) -> the agency whose contacts it inherits
     for chunk in _chunks(by_agency):
         query = select(OccurrenceRow).where(OccurrenceRow.agency_code.in_(chunk), OccurrenceRow.status != CANCELLED)
@@ -238,6 +241,9 @@ def _move(
             s = by_agency[row.agency_code]
             tz = zones[row.plan_code]
             if row.window_end <= _start(s.on, tz) or (row.delivery or {}).get("state") in MET:
+                continue
+            if closed(row) is not None:  # its report is fixed as of the closing
+                done.closed += 1
                 continue
             owner = successor_on(row.agency_code, _last_day(row.window_end, tz), every)
             shown = dict(row.shown)

@@ -193,7 +193,7 @@ class ClosedPeriodRow(Base):
     closed_by: Mapped[str] = mapped_column(String(320))
     ledger_seq: Mapped[int] = mapped_column(Integer)
     checkpoint: Mapped[str] = mapped_column(Text)
-    files: Mapped[dict] = mapped_column(JSON)  # {"json": sha256, "csv": …, "xlsx": …, "html": …}
+    files: Mapped[dict] = mapped_column(JSON)  # {plan or "*": {fmt: sha256}} ("*": the consolidated report)
 
 
 class MilestoneRow(Base):

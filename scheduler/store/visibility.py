@@ -18,15 +18,22 @@ EVERY_PLAN = ("admin", "national")
 NO_PROVINCE = N_('no plan of province "{value}" is loaded')
 
 
+def seen_province(session: Session, roles: Iterable[str], agency_code: str | None) -> str:
+    """The one province a person is held to, or "" for every province: a DHA
+    user (neither admin nor national) whose agency has a registry province."""
+    roles = set(roles)
+    if roles & set(EVERY_PLAN) or "dha" not in roles or not agency_code:
+        return ""
+    query = select(RegistryAgencyRow.province).where(RegistryAgencyRow.code == agency_code)
+    return session.scalar(query) or ""
+
+
 def visible_plans(session: Session, roles: Iterable[str], agency_code: str | None) -> list[str] | None:
     """The codes of the plans ``roles`` and ``agency_code`` see, or None for
     every plan: admins and national users; a DHA user without an agency, or
     whose agency has no province in the registry (a single-province install
     keeps working); anyone else, whom their own permissions narrow."""
-    roles = set(roles)
-    if roles & set(EVERY_PLAN) or "dha" not in roles or not agency_code:
-        return None
-    province = session.scalar(select(RegistryAgencyRow.province).where(RegistryAgencyRow.code == agency_code))
+    province = seen_province(session, roles, agency_code)
     if not province:
         return None
     return list(session.scalars(select(PlanRow.code).where(PlanRow.province == province).order_by(PlanRow.code)))

@@ -21,6 +21,7 @@ from scheduler.plan.periods import Period, parse_moment
 from scheduler.plan.production_fields import OUTSIDE_WINDOW, outside_window
 from scheduler.plan.revisions import fingerprint
 from scheduler.settings import Settings
+from scheduler.store.closed_periods import refuse_if_closed
 from scheduler.store.feed_items import write_items
 from scheduler.store.loading import enqueue_notices
 from scheduler.store.recording import NotFound, refuse
@@ -64,6 +65,7 @@ def make_change(
     decision = may_change(actor, row.agency_code)
     if not decision:
         raise refuse(actor, "change", occurrence_id, decision)
+    refuse_if_closed(session, row)
     if action not in ACTIONS:
         raise FieldError("action", N_('expected "move" or "skip", got "{value}"'), value=action[:40])
     reason = check_text("reason", reason.strip())

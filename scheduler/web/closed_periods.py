@@ -15,15 +15,18 @@ from scheduler.bounds import FieldError
 from scheduler.compliance.report_files import FORMATS
 from scheduler.errors import N_, SchedulerError
 from scheduler.i18n import gettext_for
-from scheduler.store.closing import close_period, closed_periods, closing_record, kept_file
+from scheduler.store.closing import CLOSERS, close_period, closed_periods, closing_record, kept_file, seen_files
 from scheduler.store.tables import ClosedPeriodRow
+from scheduler.store.visibility import seen_province, visible_plans
 from scheduler.web.auth import SessionUser
 from scheduler.web.deps import Posted, Services, ServicesDep, form_post, signed_in
 
-ROLES = ("dha", "admin")
+ROLES = CLOSERS
 PAGE = "/dashboard/periods"
 NO_CLOSING = N_("There is no such closed period.")
-NO_KEPT_FILE = N_("This closing kept no such file; say which plan with ?plan= ({plans}).")
+NO_KEPT_FILE = N_(
+    "This closing kept no such file; say which plan with ?plan= ({plans}), or none for the consolidated report."
+)
 FILE_CHANGED = N_("The kept file no longer matches its SHA-256 {sha256}: see the ledger check.")
 LABEL_LIMIT = 64  # the longest label a closing stores (closed_periods.label)
 
@@ -33,8 +36,11 @@ Overseer = Annotated[SessionUser, Depends(signed_in(*ROLES))]
 
 def show(request: Request, services: Services, user: SessionUser, status: int = 200, **values) -> Response:
     with services.db.transaction() as s:
-        closings = [closing_record(r, services.store, "") for r in closed_periods(s)]
-    return services.views.page(request, user, "closed_periods.html", status, PAGE, closings=closings, **values)
+        visible = visible_plans(s, user.roles, user.agency)
+        closings = [closing_record(r, services.store, "", visible) for r in closed_periods(s, visible)]
+        own = seen_province(s, user.roles, user.agency)
+    page = "closed_periods.html"
+    return services.views.page(request, user, page, status, PAGE, closings=closings, own_province=own, **values)
 
 
 @router.get(PAGE)
@@ -46,21 +52,25 @@ def periods_page(request: Request, user: Overseer, services: ServicesDep):
 async def close(
     request: Request, posted: Annotated[Posted, Depends(form_post(*ROLES, back=PAGE))], services: ServicesDep
 ):
-    """Close a period as the signed-in user; the province is every plan's ("") for now."""
+    """Close a period as the signed-in user: a DHA user for the province they
+    see, a national user or an administrator for the one named ("" = every plan)."""
     user, form = posted
     _ = gettext_for(user.lang)
     label, cutoff = str(form.get("label", "")).strip(), bool(form.get("cutoff"))
+    province = str(form.get("province", "")).strip()
 
     def write() -> int:
-        if len(label) > LABEL_LIMIT:
-            raise FieldError("label", N_("expected at most {limit} characters"), limit=LABEL_LIMIT)
+        for key, value in (("label", label), ("province", province)):
+            if len(value) > LABEL_LIMIT:
+                raise FieldError(key, N_("expected at most {limit} characters"), limit=LABEL_LIMIT)
         with services.db.transaction() as s:
-            return close_period(s, label, cutoff, "", user.email, services.clock.now(), services.settings).id
+            now, settings = services.clock.now(), services.settings
+            return close_period(s, label, cutoff, province, user.email, now, settings).id
 
     try:
         closing = await run_in_threadpool(write)
     except SchedulerError as e:
-        values = {"label": label, "cutoff": cutoff}
+        values = {"label": label, "cutoff": cutoff, "province": province}
         return await run_in_threadpool(show, request, services, user, 422, error=e.render(_), values=values)
     return services.views.redirect(request, f"{PAGE}?closed={closing}#closing-{closing}")
 
@@ -71,10 +81,11 @@ def kept_report(closing_id: int, fmt: str, request: Request, user: Overseer, ser
     _, views = gettext_for(user.lang), services.views
     with services.db.transaction() as s:
         row = s.get(ClosedPeriodRow, closing_id) if 0 < closing_id < 2**31 else None
-        if row is None:
-            return views.refusal(request, user, 404, _(NO_CLOSING))
-        files = row.files or {}
-        chosen = plan or (next(iter(files)) if len(files) == 1 else "")
+        visible = visible_plans(s, user.roles, user.agency)
+        if row is None or (visible is not None and not set(row.plans or []) & set(visible)):
+            return views.refusal(request, user, 404, _(NO_CLOSING))  # one the person does not see: as if none
+        files = seen_files(row, visible)
+        chosen = plan[:100] or ("*" if "*" in files else next(iter(files)) if len(files) == 1 else "")
         if fmt not in FORMATS or fmt not in files.get(chosen, {}):
             return views.refusal(request, user, 404, _(NO_KEPT_FILE).format(plans=", ".join(files) or "-"))
         report = kept_file(row, chosen, fmt, services.store)
