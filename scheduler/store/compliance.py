@@ -104,30 +104,44 @@ def _no_jit(session: Session) -> None:
 
 
 def totals(
-    session: Session, scope: Scope, period: ReportPeriod, tz: ZoneInfo, now: datetime, risk_until: datetime
-) -> dict[tuple[str, str], dict]:
-    """Counts per (agency, obligation), computed by the database."""
+    session: Session,
+    scope: Scope,
+    period: ReportPeriod,
+    tz: ZoneInfo,
+    now: datetime,
+    risk_until: datetime,
+    by_plan: bool = False,
+) -> dict[tuple, dict]:
+    """Counts per (agency, obligation), computed by the database (``by_plan``:
+    per (plan, agency, obligation), several plans' in one statement)."""
     _no_jit(session)
+    keys = [OccurrenceRow.plan_code] if by_plan else []
     inner, _ = _with_status(
-        [OccurrenceRow.agency_code, OccurrenceRow.obligation_code], scope, period, tz, now, risk_until
+        [*keys, OccurrenceRow.agency_code, OccurrenceRow.obligation_code], scope, period, tz, now, risk_until
     )
     inner = inner.subquery()
-    query = select(inner.c.agency_code, inner.c.obligation_code, inner.c.status, func.count()).group_by(
-        inner.c.agency_code, inner.c.obligation_code, inner.c.status
-    )
-    groups: dict[tuple[str, str], dict] = {}
-    for agency, obligation, status, count in session.execute(query):
-        counts = groups.setdefault((agency, obligation), dict.fromkeys(COUNTS, 0))
+    columns = [inner.c.plan_code] if by_plan else []
+    columns += [inner.c.agency_code, inner.c.obligation_code, inner.c.status]
+    query = select(*columns, func.count()).group_by(*columns)
+    groups: dict[tuple, dict] = {}
+    for *key, status, count in session.execute(query):
+        counts = groups.setdefault(tuple(key), dict.fromkeys(COUNTS, 0))
         counts[status] += count
         if status != "cancelled":
             counts["required"] += count
-    extras = _surplus(session, scope, period, tz, now)
+    extras = _surplus(session, scope, period, tz, now, by_plan)
     return {k: {**v, "rate": rate(v), "surplus": extras.get(k, 0)} for k, v in sorted(groups.items())}
 
 
 def heatmap_counts(
-    session: Session, scope: Scope, period: ReportPeriod, tz: ZoneInfo, now: datetime, risk_until: datetime
-) -> dict[tuple[str, str], dict]:
+    session: Session,
+    scope: Scope,
+    period: ReportPeriod,
+    tz: ZoneInfo,
+    now: datetime,
+    risk_until: datetime,
+    by_plan: bool = False,
+) -> dict[tuple, dict]:
     """Counts per (agency, month of the window's last day), as ``tally`` of
     the statuses gives them: one GROUP BY in the database, the month read
     from the local month starts (a month ``""`` for a window outside them)."""
@@ -139,14 +153,15 @@ def heatmap_counts(
         ],
         else_=literal(""),
     ).label("month")
-    inner, _ = _with_status([OccurrenceRow.agency_code, month], scope, period, tz, now, risk_until)
+    keys = [OccurrenceRow.plan_code] if by_plan else []
+    inner, _ = _with_status([*keys, OccurrenceRow.agency_code, month], scope, period, tz, now, risk_until)
     inner = inner.subquery()
-    query = select(inner.c.agency_code, inner.c.month, inner.c.status, func.count()).group_by(
-        inner.c.agency_code, inner.c.month, inner.c.status
-    )
-    cells: dict[tuple[str, str], dict] = {}
-    for agency, when, status, count in session.execute(query):
-        counts = cells.setdefault((agency, when), dict.fromkeys(COUNTS, 0))
+    columns = [inner.c.plan_code] if by_plan else []
+    columns += [inner.c.agency_code, inner.c.month, inner.c.status]
+    query = select(*columns, func.count()).group_by(*columns)
+    cells: dict[tuple, dict] = {}
+    for *key, status, count in session.execute(query):
+        counts = cells.setdefault(tuple(key), dict.fromkeys(COUNTS, 0))
         counts[status] += count
         if status != "cancelled":
             counts["required"] += count
@@ -158,11 +173,14 @@ def _month_starts(period: ReportPeriod) -> list[tuple[str, date]]:
     return [(m, date(int(m[:4]), int(m[5:7]), 1)) for m in period.months()]
 
 
-def _surplus(session: Session, scope: Scope, period: ReportPeriod, tz: ZoneInfo, now: datetime) -> dict:
+def _surplus(
+    session: Session, scope: Scope, period: ReportPeriod, tz: ZoneInfo, now: datetime, by_plan: bool = False
+) -> dict:
     """Active extra deliveries per (agency, obligation) as of ``now`` (``status.surplus`` in SQL)."""
     later = aliased(LedgerRow)
+    keys = [*([OccurrenceRow.plan_code] if by_plan else []), OccurrenceRow.agency_code, OccurrenceRow.obligation_code]
     query = (
-        select(OccurrenceRow.agency_code, OccurrenceRow.obligation_code, func.count())
+        select(*keys, func.count())
         .join(LedgerRow, LedgerRow.occurrence_id == OccurrenceRow.id)
         .where(
             LedgerRow.recorded_at <= now,
@@ -174,9 +192,9 @@ def _surplus(session: Session, scope: Scope, period: ReportPeriod, tz: ZoneInfo,
                 later.recorded_at <= now,
             ),
         )
-        .group_by(OccurrenceRow.agency_code, OccurrenceRow.obligation_code)
+        .group_by(*keys)
     )
-    return {(a, ob): n for a, ob, n in session.execute(scoped(query, scope, period, tz))}
+    return {tuple(key): n for *key, n in session.execute(scoped(query, scope, period, tz))}
 
 
 def statuses(

@@ -5,15 +5,13 @@ and the ids of a report's occurrences as a query (not a list)."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from scheduler.compliance.status import COUNTS, ReportPeriod, rate
 from scheduler.i18n import pick
-from scheduler.store.compliance import Scope, heatmap_counts, scoped
+from scheduler.store.compliance import Scope, scoped
 from scheduler.store.tables import ObligationRow, OccurrenceRow
 
 
@@ -22,21 +20,10 @@ def reporting(obligations: list[ObligationRow]) -> list[str]:
     return sorted(o.code for o in obligations if (o.definition or {}).get("reports_to"))
 
 
-def heatmap_of(
-    session: Session,
-    scope: Scope,
-    period: ReportPeriod,
-    tz: ZoneInfo,
-    now: datetime,
-    risk_until: datetime,
-    agencies: dict,
-    lang: str,
-) -> dict:
+def heatmap_of(cells: dict[tuple, dict], months: list[str], agencies: dict, lang: str) -> dict:
     """The report's heatmap (agency × month of the window's last day) from
     ``heatmap_counts``: the same document ``reporting._heatmap`` builds from
     every occurrence (tests/test_dashboard_counts.py checks both agree)."""
-    months = period.months()
-    cells = heatmap_counts(session, scope, period, tz, now, risk_until)
     empty = {**dict.fromkeys(COUNTS, 0), "rate": rate(dict.fromkeys(COUNTS, 0))}
     return {
         "months": months,

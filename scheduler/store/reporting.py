@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from sys import modules
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -26,12 +27,20 @@ from scheduler.compliance.status import (
     window_views,
 )
 from scheduler.errors import N_, InputError
-from scheduler.evidence.ledger import parse_content
 from scheduler.i18n import pick
 from scheduler.store.closed_periods import after_closing, closing_of, closing_section
-from scheduler.store.compliance import Scope, entries_by_occurrence, plans_with_occurrences, statuses, totals
+from scheduler.store.compliance import (
+    Scope,
+    entries_by_occurrence,
+    heatmap_counts,
+    plans_with_occurrences,
+    statuses,
+    totals,
+)
 from scheduler.store.consolidation import consolidate, framing, selected_plans
 from scheduler.store.dashboard_counts import heatmap_of, reporting, scoped_ids
+from scheduler.store.dashboard_sections import counted_sections
+from scheduler.store.report_occurrences import occurrence_documents
 from scheduler.store.schedule import group_members
 from scheduler.store.succession_history import with_history
 from scheduler.store.tables import AgencyRow, ObligationRow, PlanRow
@@ -87,67 +96,7 @@ def compliance_report(
     minimums = {o.code for o in obligation_rows if (o.definition or {}).get("minimum")}
     topics = {t["code"]: (t["title"], t["title_en"]) for t in plan.definition.get("topics", [])}
     entries = entries_by_occurrence(session, [o.id for o, _ in listed], now)
-    superseded = {e.supersedes for rows in entries.values() for e in rows if e.supersedes}
-    covered: set[str] = set()
-    gaps, occurrences = [], []
-    for o, status in listed:
-        links = []
-        for e in entries.get(o.id, []):
-            payload = parse_content(e.content)["payload"]
-            active = e.seq not in superseded
-            if active and e.kind == "delivery":
-                covered.update(payload.get("topics", []))
-                if payload.get("gaps"):
-                    gaps.append(
-                        {
-                            "occurrence": o.id,
-                            "entry": e.seq,
-                            "agency": o.agency_code,
-                            "obligation": o.obligation_code,
-                            "missing": payload["gaps"],
-                        }
-                    )
-            links.append(
-                {
-                    "seq": e.seq,
-                    "kind": e.kind,
-                    "active": active,
-                    "recorded_at": e.recorded_at.astimezone(tz).isoformat(),
-                    "recorded_by": e.recorded_by,
-                    "moment": payload.get("moment"),
-                    "url": payload.get("url", ""),
-                    "reason": payload.get("reason", ""),
-                    "conforming": e.conforming,
-                    "late": e.late,
-                    "extra": e.extra,
-                    "files": [
-                        {
-                            "name": f["name"],
-                            "sha256": f["sha256"],
-                            "type": f["type"],
-                            "href": f"/api/ledger/{e.seq}/files/{f['sha256']}",
-                        }
-                        for f in payload.get("files", [])
-                    ],
-                }
-            )
-        occurrences.append(
-            {
-                "id": o.id,
-                "agency": o.agency_code,
-                "obligation": o.obligation_code,
-                "period": o.period,
-                "number": o.number,
-                "title": pick(lang, o.title, o.title_en),
-                "name": pick(lang, (o.shown or {}).get("name", ""), (o.shown or {}).get("name_en", "")),
-                "window_start": o.window_start.astimezone(tz).isoformat(),
-                "window_end": o.window_end.astimezone(tz).isoformat(),
-                "due": o.due.astimezone(tz).isoformat(),
-                "status": status,
-                "href": f"/o/{o.id}",
-                "evidence": links,
-            }
-        )
+    occurrences, covered, gaps = occurrence_documents(listed, entries, tz, lang)
     rows = [
         {
             "agency": a,
@@ -200,7 +149,7 @@ def compliance_report(
         "occurrences": occurrences,
         "heatmap": _heatmap(listed, period, agencies, lang, tz)
         if not counts_only
-        else heatmap_of(session, scope, period, tz, now, risk_until, agencies, lang),
+        else heatmap_of(heatmap_counts(session, scope, period, tz, now, risk_until), period.months(), agencies, lang),
         "document": _document(
             plan,
             agencies.get(report_agency),
@@ -233,8 +182,15 @@ def consolidated_report(
     args = (period, now, scope, at_risk_days, report_agency, lang, signer_titles, counts_only)
     if len(rows) == 1:
         return compliance_report(session, rows[0].code, *args)
-    present = plans_with_occurrences(session, {p.code: p.timezone for p in rows}, scope, period)
-    sections = [compliance_report(session, p.code, *args) for p in rows if p.code in present]
+    if counts_only:  # the dashboard: statements do not grow with the plans
+        one = lambda code: compliance_report(session, code, *args)  # noqa: E731  (a closed plan, alone)
+        signer = (report_agency, signer_titles)
+        sections = counted_sections(
+            session, rows, period, now, scope, at_risk_days, signer, lang, modules[__name__], one
+        )
+    else:
+        present = plans_with_occurrences(session, {p.code: p.timezone for p in rows}, scope, period)
+        sections = [compliance_report(session, p.code, *args) for p in rows if p.code in present]
     plan, agency = framing(session, rows, report_agency)
     title = None if signer_titles is None or agency is None else signer_titles.get(agency.kind, "")
     issuer = (agency.name, agency.name_en) if agency else None
