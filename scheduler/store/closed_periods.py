@@ -54,16 +54,20 @@ def closing_section(closing: ClosedPeriodRow | None, tz: ZoneInfo) -> dict:
     }
 
 
-def after_closing(session: Session, document: dict, closing: ClosedPeriodRow, now: datetime, tz: ZoneInfo) -> dict:
+def after_closing(
+    session: Session, document: dict, closing: ClosedPeriodRow, now: datetime, tz: ZoneInfo, among=None
+) -> dict:
     """The report as the closing kept it, plus the entries recorded since
-    (by ``now``) for its occurrences, listed apart with their links."""
+    (by ``now``) for its occurrences (``among``: a query of their ids, one
+    statement), listed apart with their links."""
     ids = [o["id"] for o in document["occurrences"]]
     later: list[dict] = []
-    for start in range(0, len(ids), 500):
+    chunks = [among] if among is not None else [ids[start : start + 500] for start in range(0, len(ids), 500)]
+    for chunk in chunks:
         query = (
             select(LedgerRow)
             .where(
-                LedgerRow.occurrence_id.in_(ids[start : start + 500]),
+                LedgerRow.occurrence_id.in_(chunk),
                 LedgerRow.recorded_at > closing.closed_at,
                 LedgerRow.recorded_at <= now,
             )

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import String, and_, any_, bindparam, case, exists, func, literal, select, text
@@ -32,7 +32,8 @@ def _window_filter(period: ReportPeriod, tz: ZoneInfo):
     return and_(OccurrenceRow.window_end > start, OccurrenceRow.window_end <= end)
 
 
-def _scoped(query, scope: Scope, period: ReportPeriod, tz: ZoneInfo):
+def scoped(query, scope: Scope, period: ReportPeriod, tz: ZoneInfo):
+    """``query`` on occurrences narrowed to the scope and the period's windows."""
     return in_scope(query.where(_window_filter(period, tz)), scope.plan, scope.agency, scope.obligation)
 
 
@@ -44,7 +45,7 @@ def plans_with_occurrences(session: Session, plans: dict[str, str], scope: Scope
         codes = tuple(c for c, z in plans.items() if z == zone)
         query = select(OccurrenceRow.plan_code).distinct()
         found.update(
-            session.scalars(_scoped(query, Scope(codes, scope.agency, scope.obligation), period, ZoneInfo(zone)))
+            session.scalars(scoped(query, Scope(codes, scope.agency, scope.obligation), period, ZoneInfo(zone)))
         )
     return found
 
@@ -78,7 +79,7 @@ def _live_rank(scope: Scope, period: ReportPeriod, tz: ZoneInfo, now: datetime):
         )
         .group_by(LedgerRow.occurrence_id)
     )
-    return _scoped(query, scope, period, tz).subquery("live")
+    return scoped(query, scope, period, tz).subquery("live")
 
 
 def _with_status(columns, scope: Scope, period: ReportPeriod, tz: ZoneInfo, now: datetime, risk_until: datetime):
@@ -93,7 +94,7 @@ def _with_status(columns, scope: Scope, period: ReportPeriod, tz: ZoneInfo, now:
         else_=literal("pending"),
     ).label("status")
     query = select(*columns, state).outerjoin(live, live.c.occurrence_id == OccurrenceRow.id)
-    return _scoped(query, scope, period, tz), state
+    return scoped(query, scope, period, tz), state
 
 
 def _no_jit(session: Session) -> None:
@@ -103,32 +104,83 @@ def _no_jit(session: Session) -> None:
 
 
 def totals(
-    session: Session, scope: Scope, period: ReportPeriod, tz: ZoneInfo, now: datetime, risk_until: datetime
-) -> dict[tuple[str, str], dict]:
-    """Counts per (agency, obligation), computed by the database."""
+    session: Session,
+    scope: Scope,
+    period: ReportPeriod,
+    tz: ZoneInfo,
+    now: datetime,
+    risk_until: datetime,
+    by_plan: bool = False,
+) -> dict[tuple, dict]:
+    """Counts per (agency, obligation), computed by the database (``by_plan``:
+    per (plan, agency, obligation), several plans' in one statement)."""
     _no_jit(session)
+    keys = [OccurrenceRow.plan_code] if by_plan else []
     inner, _ = _with_status(
-        [OccurrenceRow.agency_code, OccurrenceRow.obligation_code], scope, period, tz, now, risk_until
+        [*keys, OccurrenceRow.agency_code, OccurrenceRow.obligation_code], scope, period, tz, now, risk_until
     )
     inner = inner.subquery()
-    query = select(inner.c.agency_code, inner.c.obligation_code, inner.c.status, func.count()).group_by(
-        inner.c.agency_code, inner.c.obligation_code, inner.c.status
-    )
-    groups: dict[tuple[str, str], dict] = {}
-    for agency, obligation, status, count in session.execute(query):
-        counts = groups.setdefault((agency, obligation), dict.fromkeys(COUNTS, 0))
+    columns = [inner.c.plan_code] if by_plan else []
+    columns += [inner.c.agency_code, inner.c.obligation_code, inner.c.status]
+    query = select(*columns, func.count()).group_by(*columns)
+    groups: dict[tuple, dict] = {}
+    for *key, status, count in session.execute(query):
+        counts = groups.setdefault(tuple(key), dict.fromkeys(COUNTS, 0))
         counts[status] += count
         if status != "cancelled":
             counts["required"] += count
-    extras = _surplus(session, scope, period, tz, now)
+    extras = _surplus(session, scope, period, tz, now, by_plan)
     return {k: {**v, "rate": rate(v), "surplus": extras.get(k, 0)} for k, v in sorted(groups.items())}
 
 
-def _surplus(session: Session, scope: Scope, period: ReportPeriod, tz: ZoneInfo, now: datetime) -> dict:
+def heatmap_counts(
+    session: Session,
+    scope: Scope,
+    period: ReportPeriod,
+    tz: ZoneInfo,
+    now: datetime,
+    risk_until: datetime,
+    by_plan: bool = False,
+) -> dict[tuple, dict]:
+    """Counts per (agency, month of the window's last day), as ``tally`` of
+    the statuses gives them: one GROUP BY in the database, the month read
+    from the local month starts (a month ``""`` for a window outside them)."""
+    _no_jit(session)
+    month = case(
+        *[
+            (OccurrenceRow.window_end >= datetime.combine(first + timedelta(days=1), time(0), tzinfo=tz), literal(m))
+            for m, first in reversed(_month_starts(period))
+        ],
+        else_=literal(""),
+    ).label("month")
+    keys = [OccurrenceRow.plan_code] if by_plan else []
+    inner, _ = _with_status([*keys, OccurrenceRow.agency_code, month], scope, period, tz, now, risk_until)
+    inner = inner.subquery()
+    columns = [inner.c.plan_code] if by_plan else []
+    columns += [inner.c.agency_code, inner.c.month, inner.c.status]
+    query = select(*columns, func.count()).group_by(*columns)
+    cells: dict[tuple, dict] = {}
+    for *key, status, count in session.execute(query):
+        counts = cells.setdefault(tuple(key), dict.fromkeys(COUNTS, 0))
+        counts[status] += count
+        if status != "cancelled":
+            counts["required"] += count
+    return {k: {**v, "rate": rate(v)} for k, v in sorted(cells.items())}
+
+
+def _month_starts(period: ReportPeriod) -> list[tuple[str, date]]:
+    """The period's months ("2024-03") with their first days, in order."""
+    return [(m, date(int(m[:4]), int(m[5:7]), 1)) for m in period.months()]
+
+
+def _surplus(
+    session: Session, scope: Scope, period: ReportPeriod, tz: ZoneInfo, now: datetime, by_plan: bool = False
+) -> dict:
     """Active extra deliveries per (agency, obligation) as of ``now`` (``status.surplus`` in SQL)."""
     later = aliased(LedgerRow)
+    keys = [*([OccurrenceRow.plan_code] if by_plan else []), OccurrenceRow.agency_code, OccurrenceRow.obligation_code]
     query = (
-        select(OccurrenceRow.agency_code, OccurrenceRow.obligation_code, func.count())
+        select(*keys, func.count())
         .join(LedgerRow, LedgerRow.occurrence_id == OccurrenceRow.id)
         .where(
             LedgerRow.recorded_at <= now,
@@ -140,17 +192,26 @@ def _surplus(session: Session, scope: Scope, period: ReportPeriod, tz: ZoneInfo,
                 later.recorded_at <= now,
             ),
         )
-        .group_by(OccurrenceRow.agency_code, OccurrenceRow.obligation_code)
+        .group_by(*keys)
     )
-    return {(a, ob): n for a, ob, n in session.execute(_scoped(query, scope, period, tz))}
+    return {tuple(key): n for *key, n in session.execute(scoped(query, scope, period, tz))}
 
 
 def statuses(
-    session: Session, scope: Scope, period: ReportPeriod, tz: ZoneInfo, now: datetime, risk_until: datetime
+    session: Session,
+    scope: Scope,
+    period: ReportPeriod,
+    tz: ZoneInfo,
+    now: datetime,
+    risk_until: datetime,
+    only: list[str] | None = None,
 ) -> list[tuple[OccurrenceRow, str]]:
-    """Each occurrence in scope with its status, in a stable order."""
+    """Each occurrence in scope (of the obligations ``only`` names, when given)
+    with its status, in a stable order."""
     _no_jit(session)
     query, _ = _with_status([OccurrenceRow], scope, period, tz, now, risk_until)
+    if only is not None:
+        query = query.where(OccurrenceRow.obligation_code.in_(only))
     query = query.order_by(
         OccurrenceRow.agency_code, OccurrenceRow.obligation_code, OccurrenceRow.window_end, OccurrenceRow.number
     )
@@ -161,7 +222,7 @@ def facts_and_entries(
     session: Session, scope: Scope, period: ReportPeriod, tz: ZoneInfo
 ) -> tuple[list[Facts], list[Entry]]:
     """The same data as values, for the pure rules (tests compare both paths)."""
-    rows = list(session.scalars(_scoped(select(OccurrenceRow), scope, period, tz)))
+    rows = list(session.scalars(scoped(select(OccurrenceRow), scope, period, tz)))
     facts = [
         Facts(r.id, r.agency_code, r.obligation_code, r.period, r.window_start, r.window_end, r.cancelled_at)
         for r in rows

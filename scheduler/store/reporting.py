@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from sys import modules
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -26,11 +27,20 @@ from scheduler.compliance.status import (
     window_views,
 )
 from scheduler.errors import N_, InputError
-from scheduler.evidence.ledger import parse_content
 from scheduler.i18n import pick
 from scheduler.store.closed_periods import after_closing, closing_of, closing_section
-from scheduler.store.compliance import Scope, entries_by_occurrence, plans_with_occurrences, statuses, totals
+from scheduler.store.compliance import (
+    Scope,
+    entries_by_occurrence,
+    heatmap_counts,
+    plans_with_occurrences,
+    statuses,
+    totals,
+)
 from scheduler.store.consolidation import consolidate, framing, selected_plans
+from scheduler.store.dashboard_counts import heatmap_of, reporting, scoped_ids
+from scheduler.store.dashboard_sections import counted_sections
+from scheduler.store.report_occurrences import occurrence_documents
 from scheduler.store.schedule import group_members
 from scheduler.store.succession_history import with_history
 from scheduler.store.tables import AgencyRow, ObligationRow, PlanRow
@@ -47,10 +57,13 @@ def compliance_report(
     report_agency: str,
     lang: str = "vi",
     signer_titles: dict[str, str] | None = None,
+    counts_only: bool = False,
 ) -> dict:
     """Everything a report shows, as of ``now``, issued by ``report_agency``:
     signed by the title ``signer_titles`` gives its kind (when given; the
-    Sở's "Giám đốc" otherwise)."""
+    Sở's "Giám đốc" otherwise). ``counts_only`` (the dashboard's first paint,
+    ``store/dashboard_counts.py``): counts and heatmap in SQL, the occurrences
+    of reports owed the DHA only, no windows, topics or gaps."""
     plans = list(session.scalars(select(PlanRow).order_by(PlanRow.code)))
     if plan_code:
         plans = [p for p in plans if p.code == plan_code]
@@ -66,84 +79,24 @@ def compliance_report(
     now = now.astimezone(tz)
     closing = closing_of(session, plan.code, period, now)
     if closing is not None and now > closing.closed_at:  # a closed period counts as of its closing
-        kept = compliance_report(
-            session, plan.code, period, closing.closed_at, scope, at_risk_days, report_agency, lang, signer_titles
-        )
-        return after_closing(session, kept, closing, now, tz)  # later records listed apart
+        args = (period, closing.closed_at, scope, at_risk_days, report_agency, lang, signer_titles, counts_only)
+        kept = compliance_report(session, plan.code, *args)
+        return after_closing(session, kept, closing, now, tz, scoped_ids(scope, plan.code, period, tz))
     _within_reach(plan, period, now)
     risk_until = risk_horizon(now, at_risk_days, calendar)
     scope = Scope(plan.code, scope.agency, scope.obligation)
     groups = totals(session, scope, period, tz, now, risk_until)
-    listed = statuses(session, scope, period, tz, now, risk_until)
+    obligation_rows = list(session.scalars(select(ObligationRow).where(ObligationRow.plan_code == plan.code)))
+    only = reporting(obligation_rows) if counts_only else None
+    listed = statuses(session, scope, period, tz, now, risk_until, only)
     agency_rows = list(session.scalars(select(AgencyRow).where(AgencyRow.plan_code == plan.code)))
     agencies = {a.code: (a.name, a.name_en) for a in agency_rows}
     kinds = {a.code: a.kind for a in agency_rows}
-    obligation_rows = list(session.scalars(select(ObligationRow).where(ObligationRow.plan_code == plan.code)))
     obligations = {o.code: (o.title, o.title_en) for o in obligation_rows}
     minimums = {o.code for o in obligation_rows if (o.definition or {}).get("minimum")}
     topics = {t["code"]: (t["title"], t["title_en"]) for t in plan.definition.get("topics", [])}
     entries = entries_by_occurrence(session, [o.id for o, _ in listed], now)
-    superseded = {e.supersedes for rows in entries.values() for e in rows if e.supersedes}
-    covered: set[str] = set()
-    gaps, occurrences = [], []
-    for o, status in listed:
-        links = []
-        for e in entries.get(o.id, []):
-            payload = parse_content(e.content)["payload"]
-            active = e.seq not in superseded
-            if active and e.kind == "delivery":
-                covered.update(payload.get("topics", []))
-                if payload.get("gaps"):
-                    gaps.append(
-                        {
-                            "occurrence": o.id,
-                            "entry": e.seq,
-                            "agency": o.agency_code,
-                            "obligation": o.obligation_code,
-                            "missing": payload["gaps"],
-                        }
-                    )
-            links.append(
-                {
-                    "seq": e.seq,
-                    "kind": e.kind,
-                    "active": active,
-                    "recorded_at": e.recorded_at.astimezone(tz).isoformat(),
-                    "recorded_by": e.recorded_by,
-                    "moment": payload.get("moment"),
-                    "url": payload.get("url", ""),
-                    "reason": payload.get("reason", ""),
-                    "conforming": e.conforming,
-                    "late": e.late,
-                    "extra": e.extra,
-                    "files": [
-                        {
-                            "name": f["name"],
-                            "sha256": f["sha256"],
-                            "type": f["type"],
-                            "href": f"/api/ledger/{e.seq}/files/{f['sha256']}",
-                        }
-                        for f in payload.get("files", [])
-                    ],
-                }
-            )
-        occurrences.append(
-            {
-                "id": o.id,
-                "agency": o.agency_code,
-                "obligation": o.obligation_code,
-                "period": o.period,
-                "number": o.number,
-                "title": pick(lang, o.title, o.title_en),
-                "name": pick(lang, (o.shown or {}).get("name", ""), (o.shown or {}).get("name_en", "")),
-                "window_start": o.window_start.astimezone(tz).isoformat(),
-                "window_end": o.window_end.astimezone(tz).isoformat(),
-                "due": o.due.astimezone(tz).isoformat(),
-                "status": status,
-                "href": f"/o/{o.id}",
-                "evidence": links,
-            }
-        )
+    occurrences, covered, gaps = occurrence_documents(listed, entries, tz, lang)
     rows = [
         {
             "agency": a,
@@ -194,7 +147,9 @@ def compliance_report(
         },
         "gaps": gaps,
         "occurrences": occurrences,
-        "heatmap": _heatmap(listed, period, agencies, lang, tz),
+        "heatmap": _heatmap(listed, period, agencies, lang, tz)
+        if not counts_only
+        else heatmap_of(heatmap_counts(session, scope, period, tz, now, risk_until), period.months(), agencies, lang),
         "document": _document(
             plan,
             agencies.get(report_agency),
@@ -204,6 +159,8 @@ def compliance_report(
         ),
         **closing_section(closing, tz),
     }
+    if counts_only:
+        document.update(counts_only=True, windows=[], topics={"covered": [], "uncovered": []}, gaps=[])
     return with_history(session, document, lang)  # names as in the period, mergers linked (store/succession_history)
 
 
@@ -217,15 +174,23 @@ def consolidated_report(
     report_agency: str,
     lang: str = "vi",
     signer_titles: dict[str, str] | None = None,
+    counts_only: bool = False,
 ) -> dict:
     """One plan's report as ``compliance_report`` gives it; of several (None:
     every loaded plan), the consolidated document (``store/consolidation.py``)."""
     rows = selected_plans(session, plans)
-    args = (period, now, scope, at_risk_days, report_agency, lang, signer_titles)
+    args = (period, now, scope, at_risk_days, report_agency, lang, signer_titles, counts_only)
     if len(rows) == 1:
         return compliance_report(session, rows[0].code, *args)
-    present = plans_with_occurrences(session, {p.code: p.timezone for p in rows}, scope, period)
-    sections = [compliance_report(session, p.code, *args) for p in rows if p.code in present]
+    if counts_only:  # the dashboard: statements do not grow with the plans
+        one = lambda code: compliance_report(session, code, *args)  # noqa: E731  (a closed plan, alone)
+        signer = (report_agency, signer_titles)
+        sections = counted_sections(
+            session, rows, period, now, scope, at_risk_days, signer, lang, modules[__name__], one
+        )
+    else:
+        present = plans_with_occurrences(session, {p.code: p.timezone for p in rows}, scope, period)
+        sections = [compliance_report(session, p.code, *args) for p in rows if p.code in present]
     plan, agency = framing(session, rows, report_agency)
     title = None if signer_titles is None or agency is None else signer_titles.get(agency.kind, "")
     issuer = (agency.name, agency.name_en) if agency else None
@@ -243,6 +208,7 @@ def period_report(
     report_agency: str,
     lang: str,
     plans: list[str] | None = None,
+    counts_only: bool = False,
 ) -> dict:
     """The report of a period as people name it ("2024-Q1", with or without
     the reporting cut-off): what the API, the dashboard and its downloads show
@@ -250,7 +216,7 @@ def period_report(
     if plans is None and isinstance(scope.plan, str) and scope.plan:
         plans = [scope.plan]
     return consolidated_report(
-        session, plans, report_period(period, cutoff), now, scope, at_risk_days, report_agency, lang
+        session, plans, report_period(period, cutoff), now, scope, at_risk_days, report_agency, lang, None, counts_only
     )
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -124,6 +125,9 @@ class OccurrenceRow(Base):
     __table_args__ = (
         UniqueConstraint("plan_code", "obligation_code", "member", "period", "number", name="uq_occurrence_key"),
         Index("ix_occurrences_plan_due", "plan_code", "due"),
+        # A report's window filter: the country (no plan) and a list of plans (migration 0011).
+        Index("ix_occurrences_window_end", "window_end"),
+        Index("ix_occurrences_plan_window_end", "plan_code", "window_end"),
     )
     id: Mapped[str] = mapped_column(String(255), primary_key=True)
     plan_code: Mapped[str] = mapped_column(ForeignKey("plans.code"))
@@ -260,6 +264,27 @@ class LedgerRow(Base):
     PostgreSQL a trigger refuses UPDATE, DELETE and TRUNCATE."""
 
     __tablename__ = "ledger"
+    __table_args__ = (
+        # The statuses' read of the ledger from the index alone, and the
+        # supersession anti-join on the few corrections (migration 0011).
+        Index(
+            "ix_ledger_status",
+            "occurrence_id",
+            "recorded_at",
+            "kind",
+            "conforming",
+            "late",
+            "extra",
+            "supersedes",
+            "seq",
+        ),
+        Index(
+            "ix_ledger_supersedes",
+            "supersedes",
+            sqlite_where=text("supersedes IS NOT NULL"),
+            postgresql_where=text("supersedes IS NOT NULL"),
+        ),
+    )
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     occurrence_id: Mapped[str] = mapped_column(String(255), index=True)
     kind: Mapped[str] = mapped_column(String(16))

@@ -96,10 +96,12 @@ def load(
     agency: str | None = None,
     obligation: str | None = None,
     province: str = "",
+    counts_only: bool = False,
 ) -> Loaded:
     """The plans the person sees (``dashboard_scope.choose``: the asked one,
     else all of them when several run now), the period (else the current
-    year) and the report; NotFound for what is not there or not theirs."""
+    year) and the report (``counts_only``: what the dashboard and an agency's
+    page draw, without every occurrence); NotFound for what is not there or not theirs."""
     _, now, settings = gettext_for(user.lang), services.clock.now(), services.settings
     with services.db.transaction() as s:
         chosen = scope.choose(s, user, plan, province, now, _)
@@ -123,6 +125,7 @@ def load(
                 settings.report_agency,
                 user.lang,
                 chosen.codes,
+                counts_only,
             )
         except PeriodError as e:
             loaded.error = e.render(_)
@@ -140,12 +143,13 @@ def loaded_or_404(
     cutoff: str,
     agency: str | None = None,
     obligation: str | None = None,
+    counts_only: bool = False,
 ) -> Loaded:
     """``load``, or the request ends with the 404 page naming what is not there
     (the province, a national user's filter, is read from the query as is)."""
     province = request.query_params.get("province", "")
     try:
-        return load(services, user, plan, period, cutoff, agency, obligation, province)
+        return load(services, user, plan, period, cutoff, agency, obligation, province, counts_only)
     except NotFound as e:
         raise Answer(services.views.refusal(request, user, 404, e.render(gettext_for(user.lang)))) from None
 
@@ -216,7 +220,7 @@ def _day(iso: str) -> str:
 def dashboard(
     request: Request, user: Overseer, services: ServicesDep, plan: str = "", period: str = "", cutoff: str = ""
 ):
-    loaded = loaded_or_404(request, services, user, plan, period, cutoff)
+    loaded = loaded_or_404(request, services, user, plan, period, cutoff, counts_only=True)
     doc, _ = loaded.view, gettext_for(user.lang)
     values = {}
     if doc is not None:
@@ -251,7 +255,7 @@ def agency_page(
     period: str = "",
     cutoff: str = "",
 ):
-    loaded = loaded_or_404(request, services, user, plan, period, cutoff, agency=code)
+    loaded = loaded_or_404(request, services, user, plan, period, cutoff, agency=code, counts_only=True)
     doc, sel, _ = loaded.view, loaded.selection, gettext_for(user.lang)
     values = {"agency": code}
     if doc is not None:
