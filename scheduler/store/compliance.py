@@ -116,21 +116,26 @@ def totals(
     per (plan, agency, obligation), several plans' in one statement)."""
     _no_jit(session)
     keys = [OccurrenceRow.plan_code] if by_plan else []
-    inner, _ = _with_status(
-        [*keys, OccurrenceRow.agency_code, OccurrenceRow.obligation_code], scope, period, tz, now, risk_until
+    groups = _grouped(
+        session, [*keys, OccurrenceRow.agency_code, OccurrenceRow.obligation_code], scope, period, tz, now, risk_until
     )
+    extras = _surplus(session, scope, period, tz, now, by_plan)
+    return {k: {**v, "rate": rate(v), "surplus": extras.get(k, 0)} for k, v in sorted(groups.items())}
+
+
+def _grouped(session: Session, keys: list, scope: Scope, period, tz, now, risk_until) -> dict[tuple, dict]:
+    """Counts per value of ``keys`` (columns of an occurrence), one per
+    status plus "required" (all but cancelled), in one GROUP BY."""
+    inner, _ = _with_status(keys, scope, period, tz, now, risk_until)
     inner = inner.subquery()
-    columns = [inner.c.plan_code] if by_plan else []
-    columns += [inner.c.agency_code, inner.c.obligation_code, inner.c.status]
-    query = select(*columns, func.count()).group_by(*columns)
+    columns = [inner.c[k.key] for k in keys] + [inner.c.status]
     groups: dict[tuple, dict] = {}
-    for *key, status, count in session.execute(query):
+    for *key, status, count in session.execute(select(*columns, func.count()).group_by(*columns)):
         counts = groups.setdefault(tuple(key), dict.fromkeys(COUNTS, 0))
         counts[status] += count
         if status != "cancelled":
             counts["required"] += count
-    extras = _surplus(session, scope, period, tz, now, by_plan)
-    return {k: {**v, "rate": rate(v), "surplus": extras.get(k, 0)} for k, v in sorted(groups.items())}
+    return groups
 
 
 def heatmap_counts(
@@ -154,17 +159,7 @@ def heatmap_counts(
         else_=literal(""),
     ).label("month")
     keys = [OccurrenceRow.plan_code] if by_plan else []
-    inner, _ = _with_status([*keys, OccurrenceRow.agency_code, month], scope, period, tz, now, risk_until)
-    inner = inner.subquery()
-    columns = [inner.c.plan_code] if by_plan else []
-    columns += [inner.c.agency_code, inner.c.month, inner.c.status]
-    query = select(*columns, func.count()).group_by(*columns)
-    cells: dict[tuple, dict] = {}
-    for *key, status, count in session.execute(query):
-        counts = cells.setdefault(tuple(key), dict.fromkeys(COUNTS, 0))
-        counts[status] += count
-        if status != "cancelled":
-            counts["required"] += count
+    cells = _grouped(session, [*keys, OccurrenceRow.agency_code, month], scope, period, tz, now, risk_until)
     return {k: {**v, "rate": rate(v)} for k, v in sorted(cells.items())}
 
 
