@@ -109,7 +109,12 @@ def test_known_codes_still_filter(loaded):
 
 
 def test_the_api_answers_422_at_the_parameter(loaded, db_url):
-    token = loaded("tokens", "create", "--user", "dha@snv.example").out.strip().splitlines()[-1]
+    """To who sees every plan (a national user) an unknown code is a 422 at
+    its parameter listing the known ones; a DHA held to its province (the Sở
+    Nội vụ is Phú Thọ's) is told only that no such plan is loaded."""
+    assert loaded("users", "add", "quocgia@bnv.example", "--role", "national").code == 0
+    token = loaded("tokens", "create", "--user", "quocgia@bnv.example").out.strip().splitlines()[-1]
+    held = loaded("tokens", "create", "--user", "dha@snv.example").out.strip().splitlines()[-1]
     db = Database(db_url)
     try:
         client = TestClient(create_app(Settings.load(), db, Clock(DEFAULT_TZ, parse_now(NOW, DEFAULT_TZ))))
@@ -127,5 +132,9 @@ def test_the_api_answers_422_at_the_parameter(loaded, db_url):
         assert outside.status_code == 422 and outside.json()["detail"][0]["loc"] == ["query", "period"]
         assert "phu-tho-2024" in outside.json()["detail"][0]["msg"]
         assert client.get("/api/compliance?period=2024-03&agency=dai-ptth", headers=auth).status_code == 200
+        province = {"Authorization": f"Bearer {held}", "Accept-Language": "en"}
+        unknown = client.get("/api/compliance?period=2024-03&plan=phu-tho-2025", headers=province)
+        assert unknown.status_code == 404 and "phu-tho-2024" not in unknown.text
+        assert client.get("/api/compliance?period=2024-03&plan=phu-tho-2024", headers=province).status_code == 200
     finally:
         db.close()

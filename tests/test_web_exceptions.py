@@ -19,6 +19,7 @@ from html_tree import html
 from scheduler.cli.context import DEFAULT_TZ
 from scheduler.clock import Clock, parse_now
 from scheduler.settings import Settings
+from scheduler.store import feed_cache
 from scheduler.store.database import Database
 from scheduler.store.people import find_user
 from scheduler.store.tables import MilestoneRow, OccurrenceExceptionRow, OccurrenceRow, OutboxRow
@@ -79,7 +80,8 @@ class Site:
 
 
 @pytest.fixture
-def site(cli, db_url, tmp_path):
+def site(cli, db_url, tmp_path, monkeypatch):
+    monkeypatch.setattr(feed_cache, "REFRESH_SECONDS", 0.0)  # a feed asked right after a change sees it
     files = tmp_path / "files"
     files.mkdir()
     shutil.copy(ROOT / "schedules" / "phu-tho-2024.yaml", files)
