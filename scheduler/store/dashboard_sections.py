@@ -118,16 +118,7 @@ def _batch(session, batch, period, now, scope, risk_until, lang, parts, signer):
             ]
             mine = {(a, m): c for (plan, a, m), c in cells.items() if plan == p.code}
             sections[p.code] = {
-                "plan": {"code": p.code, "title": pick(lang, p.title, p.title_en), "issuer": p.issuer},
-                "period": {
-                    "label": period.label,
-                    "start": period.start.isoformat(),
-                    "end": period.last_day.isoformat(),
-                    "cutoff": period.cutoff,
-                },
-                "as_of": now.isoformat(),
-                "scope": {"agency": scope.agency, "obligation": scope.obligation},
-                "lang": lang,
+                **parts._head(p, period, now, scope, lang),
                 "rows": rows,
                 "agencies": roll_up(
                     parts._per_agency(rows, agencies, lang),

@@ -122,16 +122,7 @@ def compliance_report(
     ]  # working days count locally
     views = window_views(facts, {o.id: s for o, s in listed}, now, calendar)
     document = {
-        "plan": {"code": plan.code, "title": pick(lang, plan.title, plan.title_en), "issuer": plan.issuer},
-        "period": {
-            "label": period.label,
-            "start": period.start.isoformat(),
-            "end": period.last_day.isoformat(),
-            "cutoff": period.cutoff,
-        },
-        "as_of": now.isoformat(),
-        "scope": {"agency": scope.agency, "obligation": scope.obligation},
-        "lang": lang,
+        **_head(plan, period, now, scope, lang),
         "rows": rows,
         "agencies": roll_up(  # a group: the sum of its members, listed under it
             _per_agency(rows, agencies, lang),
@@ -162,6 +153,22 @@ def compliance_report(
     if counts_only:
         document.update(counts_only=True, windows=[], topics={"covered": [], "uncovered": []}, gaps=[])
     return with_history(session, document, lang)  # names as in the period, mergers linked (store/succession_history)
+
+
+def _head(plan: PlanRow, period: ReportPeriod, now: datetime, scope: Scope, lang: str) -> dict:
+    """What opens every plan's report document (also the dashboard's batched sections)."""
+    return {
+        "plan": {"code": plan.code, "title": pick(lang, plan.title, plan.title_en), "issuer": plan.issuer},
+        "period": {
+            "label": period.label,
+            "start": period.start.isoformat(),
+            "end": period.last_day.isoformat(),
+            "cutoff": period.cutoff,
+        },
+        "as_of": now.isoformat(),
+        "scope": {"agency": scope.agency, "obligation": scope.obligation},
+        "lang": lang,
+    }
 
 
 def consolidated_report(
