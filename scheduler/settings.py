@@ -222,6 +222,44 @@ SETTINGS: tuple[Setting, ...] = (
         N_("IP addresses or networks of reverse proxies whose X-Forwarded-For is believed; empty believes none"),
         _networks,
     ),
+    Setting(
+        "harvest_allow",
+        "HARVEST_ALLOW",
+        "",
+        N_(
+            "private, loopback or link-local addresses or networks the harvester may fetch from "
+            "(an outlet's intranet playout server); empty allows only public addresses"
+        ),
+        _networks,
+    ),
+    Setting(
+        "harvest_timeout",
+        "HARVEST_TIMEOUT",
+        "20",
+        N_("seconds a harvest fetch may take (connect, each read, and in all)"),
+        _seconds,
+    ),
+    Setting(
+        "harvest_max_bytes",
+        "HARVEST_MAX_BYTES",
+        "10MiB",
+        N_("largest answer the harvester reads (a feed, a sitemap, a page, a playout API answer)"),
+        parse_size,
+    ),
+    Setting(
+        "harvest_pause",
+        "HARVEST_PAUSE",
+        "2",
+        N_("seconds between two requests to the same host (one request per host at a time)"),
+        _seconds,
+    ),
+    Setting(
+        "harvest_feed_minutes",
+        "HARVEST_FEED_MINUTES",
+        "60",
+        N_("minutes between two reads of an outlet's feeds, sitemaps and playout API"),
+        _minutes,
+    ),
 )
 
 
@@ -276,6 +314,11 @@ class Settings:
     ledger_key_file: str
     session_idle_minutes: int
     trusted_proxies: tuple
+    harvest_allow: tuple
+    harvest_timeout: float
+    harvest_max_bytes: int
+    harvest_pause: float
+    harvest_feed_minutes: int
     sources: Mapping[str, str]
 
     @classmethod

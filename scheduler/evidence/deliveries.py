@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from scheduler.errors import N_, SchedulerError
 from scheduler.plan.channels import EVIDENCE_FIELDS, Channel, EvidenceItem, evidence_of, moment_kind
@@ -50,6 +51,9 @@ class Evidence:
     fields: Mapping[str, str] = field(default_factory=dict)  # CHANNEL_FIELDS: issue_number, page, …
     files: tuple[FileRef, ...] = ()
     supersedes: int | None = None
+    # Where it came from when a harvest proposed it (harvest/proposals.py
+    # ``Proposal.source``, plus the proposal's id): kept in the hashed entry.
+    source: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from scheduler.plan.cadence import AirSlots, Cadence
 from scheduler.plan.channels import CODES, Channel
+from scheduler.plan.harvest_settings import Check, Match, OutletHarvest
 from scheduler.plan.periods import Period
 from scheduler.plan.workdays import WorkCalendar
 
@@ -106,6 +107,8 @@ class Obligation:
     duration: timedelta | None = None  # the nominal length a plan states ("15 ± 2 phút")
     duration_tolerance: timedelta | None = None  # how far short of it still conforms
     max_duration: timedelta | None = None  # longer than this does not conform
+    match: Match | None = None  # how the outlet's records name it (production layer, issue 17)
+    checks: tuple[Check, ...] = ()  # URLs a continuous obligation keeps up, checked daily
 
 
 @dataclass(frozen=True)
@@ -129,6 +132,7 @@ class Plan:
     reminder_policy: tuple[tuple[str, object], ...] = ()
     source: str = ""
     channels: tuple[Channel, ...] = ()  # the plan's own channels, beside the built-in ones
+    outlets: tuple[OutletHarvest, ...] = ()  # production layers' harvest sections (plan/harvest_settings.py)
     province: str = ""  # the province's code (``plan.province``): what a DHA user of that province sees
 
     @property

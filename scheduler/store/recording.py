@@ -238,6 +238,8 @@ def record_delivery(
         "reasons": [[m, p] for m, p in verdict.reasons],
         "gaps": list(verdict.gaps),
     }
+    if evidence.source:  # a harvested record names where its proof came from (issue 17)
+        payload["source"] = dict(evidence.source)
     stored_ledger.remember_files(session, payload["files"], now)
     entry = stored_ledger.append(session, "delivery", row.id, now, actor.email, payload, evidence.supersedes)
     _apply_state(session, row, now, base_url)

@@ -77,6 +77,7 @@ def save_plan(
                 "extra_workdays": _jsonable(plan.extra_workdays),
                 "reminder_policy": dict(plan.reminder_policy),
                 "channels": as_definition(plan.channels),  # the plan's own, looked up by plan
+                "outlets": _jsonable(plan.outlets),  # harvest sections (plan/harvest_settings.py)
             },
         )
     )

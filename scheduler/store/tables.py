@@ -20,6 +20,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from scheduler.store.harvest_tables import (  # noqa: F401  (one place to import every table from)
+    HarvestFetchRow,
+    HarvestHostRow,
+    HarvestSourceRow,
+    ProposalRow,
+)
 from scheduler.store.people_tables import (  # noqa: F401  (one place to import every table from)
     ApiTokenRow,
     PasswordTokenRow,
