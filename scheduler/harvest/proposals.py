@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from scheduler.errors import SchedulerError
+
 # What a harvest found, as message ids (their Vietnamese is in the catalog).
 ON_TIME = "aired on time"
 SHORT = "aired short"
@@ -105,3 +107,8 @@ class Fetched:
     fetched_at: datetime
     etag: str = ""
     last_modified: str = ""
+
+
+class FetchFailed(SchedulerError):
+    """A fetch that gave nothing usable (refused address, timeout, too large,
+    an HTTP error): the message says which, for people."""
