@@ -149,7 +149,7 @@ def _asrun(reader: Reader, node: Node) -> AsrunLayout | None:
             N_('format libretime-api needs "url": the address of the LibreTime instance'),
             where=f"{node.where}.url",
         )
-    if fmt != "libretime-api":
+    if fmt in ASRUN_FORMATS and fmt != "libretime-api":
         for key in API_ONLY:
             if node.has(key):
                 reader.fail(
