@@ -459,8 +459,8 @@ def test_a_bad_harvest_file_loads_nothing(cli, tmp_path):
     result = cli("load", tmp_path, "--now", "2024-03-15")
     assert result.code != 0
     assert result.err.startswith(
-        f'{bad}:6: harvest.asrun.format: unknown as-run format "libretime" '
-        "(allowed: csv, tsv, libretime-csv, libretime-api)\n"
+        f'{bad}:6: harvest.asrun.format: định dạng nhật ký phát sóng "libretime" không được hỗ trợ '
+        "(được phép: csv, tsv, libretime-csv, libretime-api)\n"  # the command speaks Vietnamese first
     )
     assert cli("occurrences", "--format", "json").out.strip() == "[]"  # nothing loaded
     bad.write_text(PLAYOUT, encoding="utf-8")
