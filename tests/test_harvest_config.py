@@ -467,3 +467,14 @@ def test_a_bad_harvest_file_loads_nothing(cli, tmp_path):
     good = cli("load", tmp_path, "--now", "2024-03-15")
     assert good.code == 0, good.err
     assert cli("occurrences", "--format", "json").out.strip() != "[]"
+
+
+def test_addresses_and_their_hosts():
+    from scheduler.plan.harvest_fields import host_of, web_address
+
+    assert host_of("HTTPS://Bao.PhuTho.Example/rss") == "bao.phutho.example"
+    assert host_of("http://127.0.0.1:8080/feed") == "127.0.0.1:8080"
+    assert host_of("http://[::1]:8080/feed") == "[::1]:8080"
+    assert web_address("http://[::1]:8080/feed") and web_address("https://baophutho.example")
+    for bad in ("http://h:99999/", "http://a b.example/", "file:///etc/passwd", "//baophutho.example/", ""):
+        assert not web_address(bad), bad
