@@ -16,6 +16,11 @@ FIRST_YEAR, LAST_YEAR = 1900, 2199  # dates people may write (plans, deliveries,
 MAX_DURATION = timedelta(hours=24)  # an episode or an article's reading time, never more than a day
 PLAN_REACH = 10  # years around a loaded plan that a compliance report may cover
 MAX_BODY = 256 * 1024  # a JSON or urlencoded request body (files go through multipart uploads)
+# A production file's harvest settings (plan/harvest_fields.py): an outlet publishes a few feeds;
+# an obligation is named by a few title patterns. Each URL is at most LIMITS["url"] characters,
+# each pattern or column name at most SHORT.
+MAX_HARVEST_URLS = 50  # feeds, sitemaps or checks in one list
+MAX_MATCH_PATTERNS = 50  # patterns in one list of a match
 
 # Plan documents (.docx, .pdf, .txt, .md read by `plan import` and the upload page;
 # scheduler/store/plan_documents). A real plan is 30-500 KiB; a .docx with pictures

@@ -66,9 +66,13 @@ def window(o: Occurrence) -> tuple[date, date]:
 
 
 def form_sets() -> list[tuple[str, ...]]:
-    """Every file of tests/data/forms, the production pair together."""
+    """Every file of tests/data/forms, the production pair together, and
+    every other production file (harvest*.yaml) after the plan it names."""
     names = sorted(p.name for p in FORMS.glob("*.yaml"))
-    sets = [(n,) for n in names if n not in PRODUCTION_PAIR]
+    texts = {n: (FORMS / n).read_text(encoding="utf-8") for n in names}
+    plans = {m[1]: n for n, t in texts.items() if (m := re.search(r"^plan:\n  code: (\S+)", t, re.M))}
+    layers = {n: re.search(r"^production:\n  plan: (\S+)", t, re.M) for n, t in texts.items()}
+    sets = [(plans[m[1]], n) if (m := layers[n]) else (n,) for n in texts if n not in PRODUCTION_PAIR]
     return sets + [PRODUCTION_PAIR]
 
 
@@ -492,7 +496,7 @@ MESSAGES = {
     "group-members-not-group": 'only an agency of kind "group" lists members; "cac-thon" is of kind "village"',
     "group-unknown-member": 'unknown agency "thon-doai" (declared: thon-dong, thon-trung, cac-thon)',
     "layer-not-owner": 'obligation "bao-phu-tho-cchc" is hosted by bao-phu-tho, not by this layer\'s owner dai-ptth',
-    "layer-plan-field": "unknown field (allowed: milestones, reminders, reminder_policy, slots, exceptions)",
+    "layer-plan-field": "unknown field (allowed: milestones, reminders, reminder_policy, slots, exceptions, match,",
     "layer-unknown-obligation": 'unknown obligation "chuyen-muc-cchc" in plan forms-production',
     "layer-unknown-plan": 'unknown plan "phu-tho-2025" (loaded: forms-production)',
     "missing-field": 'missing field "host"',

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from scheduler.documents import read_document
 from scheduler.errors import N_, Problem, ScheduleError
+from scheduler.plan.harvest_fields import Pending, add_outlet, read_harvest, unread_match, unread_matches
 from scheduler.plan.model import Plan
 from scheduler.plan.production_fields import PRODUCTION_FIELDS, production_fields
 from scheduler.plan.schedule_file import read_plan
@@ -74,11 +75,13 @@ def read_texts(texts: list[tuple[str, str]]) -> Schedules:
                 plans[plan.code] = plan
         problems += reader.problems
         warnings += reader.warnings
+    pending: list[Pending] = []  # a match whose outlet may get its harvest section in another layer
     for reader, root in layers:
         reader.problems, reader.warnings = [], []
-        _apply_layer(reader, root, plans)
+        _apply_layer(reader, root, plans, pending)
         problems += reader.problems
         warnings += reader.warnings
+    warnings += unread_matches(pending, plans)
     if problems:
         raise ScheduleError(problems)
     return Schedules(tuple(plans.values()), tuple(warnings), tuple(successions))
@@ -99,8 +102,8 @@ def read_files(paths: list[Path]) -> Schedules:
     return read_texts(texts)
 
 
-def _apply_layer(reader: Reader, root: Node, plans: dict[str, Plan]) -> None:
-    reader.mapping(root, ("production", "obligations"), ())
+def _apply_layer(reader: Reader, root: Node, plans: dict[str, Plan], pending: list[Pending]) -> None:
+    reader.mapping(root, ("production", "obligations"), ("harvest",))
     head = root.child("production")
     if not reader.mapping(head, ("plan", "owner"), ("contacts",)):
         return
@@ -129,6 +132,9 @@ def _apply_layer(reader: Reader, root: Node, plans: dict[str, Plan]) -> None:
             contacts.append(str(n.value))
         else:
             reader.fail(n, N_('expected an email address, got "{value}"'), value=n.value)
+    outlets = plan.outlets  # the layer's harvest section: its owner is the outlet
+    if root.has("harvest") and (harvest := read_harvest(reader, root.child("harvest"), owner)):
+        outlets = add_outlet(reader, root.child("harvest"), plan, harvest)
     obligations = {o.code: o for o in plan.obligations}
     section = root.child("obligations") if root.has("obligations") else None
     if section is None or not isinstance(section.value, dict):
@@ -156,10 +162,12 @@ def _apply_layer(reader: Reader, root: Node, plans: dict[str, Plan]) -> None:
             continue
         if reader.mapping(node, (), PRODUCTION_FIELDS):
             obligations[code] = production_fields(reader, node, plan, obligations[code])
+            if node.has("match") and not root.has("harvest"):
+                pending.append(unread_match(reader, node.child("match"), plan.code, owner))
     agencies = tuple(
         replace(a, contacts=tuple(dict.fromkeys(a.contacts + tuple(contacts)))) if a.code == owner else a
         for a in plan.agencies
     )
     plans[plan.code] = replace(
-        plan, agencies=agencies, obligations=tuple(obligations[o.code] for o in plan.obligations)
+        plan, agencies=agencies, obligations=tuple(obligations[o.code] for o in plan.obligations), outlets=outlets
     )

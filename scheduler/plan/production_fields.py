@@ -1,5 +1,6 @@
 """The fields a production layer may set on an obligation it produces
-(milestones, reminders, reminder settings, air slots, exceptions), read with
+(milestones, reminders, reminder settings, air slots, exceptions, and how
+the outlet's records name it: match, checks), read with
 every problem named by file and line; the plan file reads them too."""
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Any
 from scheduler.errors import N_
 from scheduler.plan.cadence import MAX_SLOTS, parse_slots
 from scheduler.plan.groups import exception_member
+from scheduler.plan.harvest_fields import obligation_fields
 from scheduler.plan.model import Adjustment, MilestoneStep, Obligation, Plan
 from scheduler.plan.occurrences import known_periods, slot_mismatches
 from scheduler.plan.periods import Period, parse_moment
@@ -18,7 +20,7 @@ from scheduler.plan.reminder_policy import Policy
 from scheduler.plan.yaml_source import EMAIL, Node, Reader
 
 # Fields a production layer may set on an obligation it produces.
-PRODUCTION_FIELDS = ("milestones", "reminders", "reminder_policy", "slots", "exceptions")
+PRODUCTION_FIELDS = ("milestones", "reminders", "reminder_policy", "slots", "exceptions", "match", "checks")
 
 
 def production_fields(reader: Reader, node: Node, plan: Plan, obligation: Obligation) -> Obligation:
@@ -51,6 +53,8 @@ def production_fields(reader: Reader, node: Node, plan: Plan, obligation: Obliga
             if changes["slots"] and len(changes["slots"].slots(plan.period, plan.tz)) >= MAX_SLOTS:
                 reader.fail(slots, N_("the rule gives more than {limit} slots in the plan's period"), limit=MAX_SLOTS)
     obligation = replace(obligation, **changes)
+    if node.has("match") or node.has("checks"):  # issue 17: how the outlet's records name it
+        obligation = obligation_fields(reader, node, plan, obligation)
     if node.has("exceptions"):
         periods = known_periods(plan, obligation)
         adjustments = tuple(

@@ -12,6 +12,7 @@ from scheduler.plan.model import Plan
 from scheduler.plan.occurrences import expand
 from scheduler.plan.revisions import Changes
 from scheduler.settings import Settings
+from scheduler.store.harvest_sources import sync_sources
 from scheduler.store.registry import backfill
 from scheduler.store.schedule import save_plan
 from scheduler.store.web_exception_loads import keep_web_exceptions
@@ -29,6 +30,7 @@ def save_schedules(
     results = []
     for plan, occurrences, warnings in expanded:  # the web's exceptions kept, or the files win and say so
         changes = save_plan(session, plan, occurrences, now, digests.get(plan.source, ""), settings.base_url)
+        sync_sources(session, plan, now)  # the feeds, sitemaps, playout APIs and checks the daemon reads
         changes.warnings += warnings
         results.append((plan, changes))
     for _plan, changes in results:
