@@ -10,6 +10,7 @@ the shape the harvest job passes."""
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import threading
 import urllib.error
@@ -321,6 +322,9 @@ def test_an_article_of_a_met_month_is_shown_not_recorded_and_a_late_one_is_propo
     target, kind, note = choose(moment, [february], set())
     assert (target, kind) == (february, ARTICLE) and "trễ hạn" in note
     assert choose(datetime(2023, 12, 31, tzinfo=TZ), [february], set()) is None
+    cancelled = replace(owed(3), status="cancelled")
+    target, kind, note = choose(moment, [february, cancelled], set())
+    assert (target, kind) == (cancelled, NOT_OWED) and "đã bị huỷ" in note
     article = Article("https://baophutho.vn/a.html", "Bài", moment, tags=("cchc",))
     made = propose_articles([article], [owed(3)], OUTLET, moment, moment, "https://baophutho.vn/rss")
     assert [p.kind for p in made] == [ARTICLE] and "needs" not in made[0].evidence  # owed online only
@@ -357,6 +361,13 @@ def test_feeds_and_sitemaps_are_read_within_their_bounds():
     body = b'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">' + many + b"</urlset>"
     with pytest.raises(FeedError, match="more than the limit of 50000"):
         read_sitemap(body, "https://baophutho.vn/big.xml", TZ)
+    packed = gzip.compress((SITE / "sitemap-pages.xml").read_bytes().replace(b"BASE", b"https://baophutho.vn"))
+    pages = read_sitemap(packed, "https://baophutho.vn/sitemap-pages.xml.gz", TZ)
+    assert [a.url for a in pages.articles][-1] == "https://baophutho.vn/cchc/cai-cach-hanh-chinh-xa-thanh-ba.html"
+    assert pages.undated == 1
+    inflated_bomb = gzip.compress(b"<urlset>" + b" " * 2_000_000 + b"</urlset>")
+    with pytest.raises(FeedError, match="larger than the limit of 1 MiB"):
+        read_sitemap(inflated_bomb, "https://baophutho.vn/z.xml.gz", TZ, limit=2**20)
     bomb = b"<!DOCTYPE x [<!ENTITY a 'aaaa'>]><urlset>&a;</urlset>"
     with pytest.raises(FeedError, match="the sitemap https://baophutho.vn/b.xml cannot be read"):
         read_sitemap(bomb, "https://baophutho.vn/b.xml", TZ)

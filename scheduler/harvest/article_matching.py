@@ -9,8 +9,8 @@ The choice of occurrence, in order:
 1. windows holding the moment: the lowest-numbered one not yet met and not
    already given an article in this run (ARTICLE); when every unmet one has
    its article, the article is offered beside the first one's (ARTICLE, the
-   detail says to confirm one); when all are met, it is shown, not recorded
-   (NOT_OWED, the detail says the period is met);
+   detail says to confirm one); when all are met or cancelled, it is
+   shown, not recorded (NOT_OWED, the detail says which);
 2. no window holds it (a gap between windows, after a deadline): the unmet
    occurrence whose window ended last before it (ARTICLE; recorded, the
    delivery rule judges it late);
@@ -33,6 +33,7 @@ from scheduler.harvest.titles import any_match, normal
 
 PRINT_NEEDS = ("issue_number", "page")  # the print half of a print+online obligation
 PRINT_DETAIL = "phần in cần số báo và trang"
+CANCELLED = "cancelled"  # an occurrence's status (``Owed.status``): owed no more
 
 
 def propose_articles(
@@ -51,7 +52,7 @@ def propose_articles(
     article by an earlier run, still open."""
     groups: dict[tuple[str, str], list[Owed]] = {}
     for o in owed:
-        if o.outlet == outlet and o.match is not None and o.status != "cancelled":
+        if o.outlet == outlet and o.match is not None:
             groups.setdefault((o.plan, o.obligation), []).append(o)
     for occurrences in groups.values():
         occurrences.sort(key=lambda o: (o.window_start, o.number))
@@ -105,9 +106,12 @@ def choose(moment: datetime, occurrences: Sequence[Owed], used: set[str]) -> tup
     """The occurrence an article published at ``moment`` is proposed for (the
     module's rule), its kind and what the detail adds; marks it used."""
     holding = [o for o in occurrences if o.window_start <= moment < o.window_end]
-    unmet = [o for o in holding if not o.met]
-    if holding and not unmet:
-        return holding[0], NOT_OWED, f"kỳ {holding[0].period} đã được ghi nhận đủ: bài này không cần ghi thêm"
+    live = [o for o in holding if o.status != CANCELLED]
+    if holding and not live:
+        return holding[0], NOT_OWED, f"kỳ {holding[0].period} đã bị huỷ: bài này không cần ghi"
+    unmet = [o for o in live if not o.met]
+    if live and not unmet:
+        return live[0], NOT_OWED, f"kỳ {live[0].period} đã được ghi nhận đủ: bài này không cần ghi thêm"
     free = sorted((o for o in unmet if o.id not in used), key=lambda o: o.number)
     if free:
         used.add(free[0].id)
@@ -115,7 +119,7 @@ def choose(moment: datetime, occurrences: Sequence[Owed], used: set[str]) -> tup
     if unmet:
         first = min(unmet, key=lambda o: o.number)
         return first, ARTICLE, "một bài khác cũng được đề xuất cho lần này: xác nhận một bài"
-    ended = [o for o in occurrences if o.window_end <= moment and not o.met]
+    ended = [o for o in occurrences if o.window_end <= moment and not o.met and o.status != CANCELLED]
     if ended:
         last = max(ended, key=lambda o: (o.window_end, -o.number))
         return last, ARTICLE, f"đăng sau khi kỳ {last.period} kết thúc ({last.window_end:%d/%m/%Y}): sẽ tính là trễ hạn"

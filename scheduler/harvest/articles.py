@@ -135,7 +135,7 @@ def read_sitemap(body: bytes, url: str, tz: tzinfo, limit: int = MAX_SITEMAP_BYT
     """A sitemap (``urlset``, with Google News tags when present) as articles,
     or a sitemap index as its child sitemaps. A gzipped sitemap is inflated
     up to the limit."""
-    body = _inflate(body, url, limit)
+    body = _inflate(body, url, min(limit, MAX_SITEMAP_BYTES))
     try:
         root = SafeXML.fromstring(body, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except (ParseError, DefusedXmlException, ValueError) as e:

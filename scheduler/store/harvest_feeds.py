@@ -13,6 +13,7 @@ they are found again).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -24,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from scheduler.errors import N_, SchedulerError
 from scheduler.harvest.article_matching import propose_articles
-from scheduler.harvest.articles import Article, FeedError, read_feed, read_sitemap
+from scheduler.harvest.articles import Article, FeedError, Reading, read_feed, read_sitemap
 from scheduler.harvest.proposals import ARTICLE, OPEN, Fetched, Proposal
 from scheduler.i18n import gettext_for
 from scheduler.settings import Settings
@@ -38,6 +39,7 @@ MAX_SNAPSHOTS = 50  # article pages fetched per run
 MAX_CHILD_SITEMAPS = 5  # of a sitemap index, the most recently changed; an index inside is not followed
 LATE_REACH = timedelta(days=92)  # an article may be late for a window that ended this long before it
 DEFAULT_ZONE = "Asia/Ho_Chi_Minh"
+log = logging.getLogger(__name__)
 
 
 def process_feed(
@@ -46,6 +48,7 @@ def process_feed(
     """A fetched RSS/Atom feed: new proposals made (kept by ``save_proposals``).
     Raises ``FeedError`` (naming the URL) when the feed cannot be read."""
     reading = read_feed(fetched.body, source.url, _zone(session, source), settings.harvest_max_bytes)
+    _say(source.url, reading)
     return _propose(session, source, reading.articles, "feed", fetched.fetched_at, fetch, store, settings)
 
 
@@ -58,13 +61,17 @@ def process_sitemap(
     zone = _zone(session, source)
     limit = settings.harvest_max_bytes
     reading = read_sitemap(fetched.body, source.url, zone, limit)
+    _say(source.url, reading)
     articles = list(reading.articles)
     newest_first = sorted(reading.children, key=lambda c: c[1] or datetime.min.replace(tzinfo=zone), reverse=True)
     for url, _lastmod in newest_first[:MAX_CHILD_SITEMAPS]:
         try:
-            articles += read_sitemap(fetch(url).body, url, zone, limit).articles
-        except SchedulerError:
+            child = read_sitemap(fetch(url).body, url, zone, limit)
+        except SchedulerError as e:
+            log.warning("harvest: sitemap %s of %s passed over: %s", url, source.url, e)
             continue
+        _say(url, child)
+        articles += child.articles
     return _propose(session, source, articles, "sitemap", fetched.fetched_at, fetch, store, settings)
 
 
@@ -105,6 +112,16 @@ def _propose(
             p = _with_snapshot(p, fetch, store)
         new.append(p)
     return len(save_proposals(session, new, now, settings.base_url))
+
+
+def _say(url: str, reading: Reading) -> None:
+    """What an operator may want to know of a feed read anyway: entries without a date, a complaint."""
+    if reading.undated:
+        log.info("harvest: %s: %d entries without a date skipped", url, reading.undated)
+    if reading.note:
+        log.info("harvest: %s read despite: %s", url, reading.note)
+    if reading.children:
+        log.debug("harvest: %s is a sitemap index of %d sitemaps", url, len(reading.children))
 
 
 def _with_snapshot(proposal: Proposal, fetch: Fetch, store: EvidenceStore) -> Proposal:
