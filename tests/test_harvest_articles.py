@@ -374,3 +374,26 @@ def test_feeds_and_sitemaps_are_read_within_their_bounds():
     with pytest.raises(FeedError, match="neither RSS nor Atom"):
         read_feed(b"<html><body>not a feed</body></html>", "https://baophutho.vn/x", TZ)
     assert timedelta(0) == reading.articles[-1].published.utcoffset() - timedelta(hours=7)
+
+
+def test_an_article_for_a_month_already_recorded_is_shown_not_proposed_for_recording(world, site):
+    from scheduler.evidence.deliveries import Evidence
+    from scheduler.people.permissions import Actor
+    from scheduler.store.recording import record_delivery
+
+    database, settings, _store = world
+    producer = Actor("toasoan@baophutho.example", ("producer",), OUTLET)
+    typed = Evidence(
+        datetime(2024, 2, 20, 8, 0, tzinfo=TZ),
+        "published",
+        url="https://baophutho.vn/cchc/thang-2.html",
+        title="Cải cách hành chính tháng 2",
+        fields={"issue_number": "4012", "page": "3"},
+    )
+    with database.transaction() as s:
+        record_delivery(s, producer, typed, datetime(2024, 2, 20, 9, 0, tzinfo=TZ), settings.base_url, occurrence(2))
+    harvest(world, site)
+    february = [r for r in proposals(database) if r.occurrence_id == occurrence(2)]
+    assert [(r.kind, r.evidence["url"]) for r in february] == [(NOT_OWED, site.url("/cchc/tong-ket-thang-2.html"))]
+    assert "kỳ 2024-02 đã được ghi nhận đủ" in february[0].detail
+    assert february[0].evidence["files"] == [] and site.hits["/cchc/tong-ket-thang-2.html"] == 0
