@@ -28,7 +28,7 @@ from sqlalchemy import select
 
 from scheduler.errors import N_
 from scheduler.harvest.article_matching import choose, propose_articles
-from scheduler.harvest.articles import MAX_URLS, Article, FeedError, canonical, read_feed, read_sitemap
+from scheduler.harvest.articles import MAX_ENTRIES, MAX_URLS, Article, FeedError, canonical, read_feed, read_sitemap
 from scheduler.harvest.proposals import ARTICLE, NOT_OWED, Fetched, FetchFailed, Owed
 from scheduler.plan.harvest_settings import Match
 from scheduler.plan.production import read_files
@@ -347,7 +347,7 @@ def test_feeds_and_sitemaps_are_read_within_their_bounds():
     reading = read_feed(rss, "https://baophutho.vn/rss/thoi-su.rss", TZ)
     assert reading.undated == 1 and len(reading.articles) == 7
     tagged = next(a for a in reading.articles if a.url.endswith("lam-thao-hai-long.html"))
-    assert tagged.tags == ("CCHC", "Lâm Thao") and tagged.categories == ("Xã hội",)
+    assert tagged.tags == ("CCHC", "Lâm Thao") and tagged.categories == ("Xã hội", "Hành chính công")
     first = reading.articles[0]
     assert first.summary == "Huyện Thanh Sơn rút ngắn thời gian giải quyết thủ tục & tăng dịch vụ công trực tuyến."
     index = read_sitemap(
@@ -361,6 +361,11 @@ def test_feeds_and_sitemaps_are_read_within_their_bounds():
     body = b'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">' + many + b"</urlset>"
     with pytest.raises(FeedError, match="more than the limit of 50000"):
         read_sitemap(body, "https://baophutho.vn/big.xml", TZ)
+    items = b"".join(
+        b"<item><title>t</title><link>https://baophutho.vn/%d</link></item>" % i for i in range(MAX_ENTRIES + 1)
+    )
+    with pytest.raises(FeedError, match="lists 5001 entries, more than the limit of 5000"):
+        read_feed(b'<rss version="2.0"><channel><title>x</title>' + items + b"</channel></rss>", "https://b/r", TZ)
     packed = gzip.compress((SITE / "sitemap-pages.xml").read_bytes().replace(b"BASE", b"https://baophutho.vn"))
     pages = read_sitemap(packed, "https://baophutho.vn/sitemap-pages.xml.gz", TZ)
     assert [a.url for a in pages.articles][-1] == "https://baophutho.vn/cchc/cai-cach-hanh-chinh-xa-thanh-ba.html"

@@ -90,6 +90,7 @@ def read_feed(body: bytes, url: str, tz: tzinfo, limit: int = 10 * 2**20) -> Rea
     published moment, else their updated one). A feed that is not well
     formed is refused (``FeedError`` with feedparser's reason), not half read."""
     _check_size(body, url, limit)
+    _check_entries(body.count(b"<item") + body.count(b"<entry"), url)  # before parsing them all
     parsed = feedparser.parse(
         body, sanitize_html=True, resolve_relative_uris=True, response_headers={"content-location": url}
     )
@@ -99,13 +100,7 @@ def read_feed(body: bytes, url: str, tz: tzinfo, limit: int = 10 * 2**20) -> Rea
     if not parsed.get("version"):
         raise FeedError(N_("the feed {url} is neither RSS nor Atom"), url=url)
     entries = parsed.get("entries") or []
-    if len(entries) > MAX_ENTRIES:
-        raise FeedError(
-            N_("the feed {url} lists {count} entries, more than the limit of {limit}"),
-            url=url,
-            count=len(entries),
-            limit=MAX_ENTRIES,
-        )
+    _check_entries(len(entries), url)
     articles, undated = [], 0
     for entry in entries:
         link = _link(entry)
@@ -136,6 +131,7 @@ def read_sitemap(body: bytes, url: str, tz: tzinfo, limit: int = MAX_SITEMAP_BYT
     or a sitemap index as its child sitemaps. A gzipped sitemap is inflated
     up to the limit."""
     body = _inflate(body, url, min(limit, MAX_SITEMAP_BYTES))
+    _check_urls(body.count(b"<loc"), url)  # before parsing them all
     try:
         root = SafeXML.fromstring(body, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except (ParseError, DefusedXmlException, ValueError) as e:
@@ -182,12 +178,26 @@ def _check_size(body: bytes, url: str, limit: int) -> None:
         raise FeedError(N_("{url} is larger than the limit of {limit}: not read"), url=url, limit=format_size(limit))
 
 
+def _check_entries(count: int, url: str) -> None:
+    if count > MAX_ENTRIES:
+        raise FeedError(
+            N_("the feed {url} lists {count} entries, more than the limit of {limit}"),
+            url=url,
+            count=count,
+            limit=MAX_ENTRIES,
+        )
+
+
 def _check_count(items: list[Element], url: str) -> None:
-    if len(items) > MAX_URLS:
+    _check_urls(len(items), url)
+
+
+def _check_urls(count: int, url: str) -> None:
+    if count > MAX_URLS:
         raise FeedError(
             N_("the sitemap {url} lists {count} entries, more than the limit of {limit}"),
             url=url,
-            count=len(items),
+            count=count,
             limit=MAX_URLS,
         )
 
