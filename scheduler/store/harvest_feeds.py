@@ -90,7 +90,9 @@ def _propose(
     now = fetched_at
     start = min(a.published for a in articles) - LATE_REACH
     end = max(a.published for a in articles) + timedelta(seconds=1)
-    owed = owed_of(session, source.outlet, start, end)
+    owed = [  # a source is named by one plan's layer (``store/harvest_sources.py``): that plan's duty
+        o for o in owed_of(session, source.outlet, start, end) if not source.plan_code or o.plan == source.plan_code
+    ]
     taken = session.scalars(
         select(ProposalRow.occurrence_id).where(
             ProposalRow.outlet == source.outlet, ProposalRow.kind == ARTICLE, ProposalRow.state == OPEN
