@@ -12,6 +12,7 @@ values whatever fetched them."""
 from __future__ import annotations
 
 import hashlib
+import json
 import socket
 import threading
 import unicodedata
@@ -47,7 +48,7 @@ from scheduler.store.database import Database
 from scheduler.store.files import EvidenceStore
 from scheduler.store.harvest_checks import process_check
 from scheduler.store.recording import record_delivery
-from scheduler.store.tables import HarvestFetchRow, HarvestSourceRow, OccurrenceRow, OutboxRow, ProposalRow
+from scheduler.store.tables import HarvestFetchRow, HarvestSourceRow, LedgerRow, OccurrenceRow, OutboxRow, ProposalRow
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 PORTAL = "https://dichvucong.gov.vn"
@@ -420,3 +421,33 @@ def test_a_quarter_of_daily_checks_is_attested_on_its_last_day_and_recorded(worl
         record_delivery(s, actor, evidence, datetime(2024, 4, 1, 9, tzinfo=TZ), settings.base_url, OCCURRENCE)
     with db.transaction() as s:
         assert s.get(OccurrenceRow, OCCURRENCE).delivery["state"] == "on_time"
+        entry = s.scalars(select(LedgerRow).where(LedgerRow.occurrence_id == OCCURRENCE)).one()
+        source = json.loads(entry.content)["payload"]["source"]
+        assert source["history_sha256"] == ref["sha256"] and source["type"] == "checks"
+
+
+def test_the_occurrence_page_shows_the_recent_checks(world, site, cli):
+    from html_tree import html
+    from scheduler.clock import Clock
+    from scheduler.store.people import find_user
+    from scheduler.web.app import create_app
+    from scheduler.web.auth import set_password
+    from web_session import signed_in
+
+    db, settings = world[0], world[1]
+    for day, mode in ((date(2024, 1, 31), "good"), (date(2024, 2, 25), "good"), (date(2024, 3, 1), "no-link")):
+        check(world, site, mode, datetime.combine(day, time(7, 30), TZ))
+    email = "webmaster@sotttt.phutho.example"
+    assert cli("users", "add", email, "--role", "producer", "--agency", "so-tttt").code == 0
+    with db.transaction() as s:
+        set_password(s, find_user(s, email), "mat-khau-du-dai", datetime(2024, 3, 1, tzinfo=TZ))
+    app = create_app(settings, db, Clock(TZ, datetime(2024, 3, 2, 10, tzinfo=TZ)))
+    client = signed_in(app, email, "mat-khau-du-dai")
+    section = html(client.get(f"/o/{OCCURRENCE}")).one("section", id="checks")
+    assert section.one("h2").text() == "Kiểm tra hằng ngày" and site.url in section.text()
+    rows = [r.text() for r in section.one("table", id="checks-history").one("tbody").all("tr")]
+    assert len(rows) == 2  # the last 30 days: 31/01 is older
+    assert "01/03/2024 07:30" in rows[0] and "Lỗi" in rows[0] and "không có liên kết" in rows[0]
+    assert "25/02/2024 07:30" in rows[1] and "Đạt" in rows[1]
+    other = html(client.get("/o/phu-tho-2024.cchc-radio-tv.2024-03.1"))
+    assert not other.all("section", id="checks")  # only a continuous obligation's page has it
