@@ -281,6 +281,10 @@ def test_a_failed_last_day_waits_for_its_retry_and_every_url_must_pass():
     other = daily(date(2024, 1, 1), date(2024, 3, 31), failed={date(2024, 1, 2)}, url="https://b.example/")
     p = attestation(owed, history + other, datetime(2024, 3, 31, 9, 1, tzinfo=TZ))
     assert p.detail == "90/91 ngày đạt; lỗi: 02/01" and len(p.source["urls"]) == 2
+    expected = ("https://a.example/cchc", "https://b.example/")  # b's last day not checked yet: not over
+    early = [c for c in other if c.at.date() < date(2024, 3, 31)]
+    assert attestation(owed, history + early, datetime(2024, 3, 31, 9, 1, tzinfo=TZ), expected) is None
+    assert attestation(owed, history + other, datetime(2024, 3, 31, 9, 1, tzinfo=TZ), expected) is not None
 
 
 def test_no_passing_day_leaves_the_quarter_to_a_person_and_gaps_are_said():
@@ -451,3 +455,47 @@ def test_the_occurrence_page_shows_the_recent_checks(world, site, cli):
     assert "25/02/2024 07:30" in rows[1] and "Đạt" in rows[1]
     other = html(client.get("/o/phu-tho-2024.cchc-radio-tv.2024-03.1"))
     assert not other.all("section", id="checks")  # only a continuous obligation's page has it
+
+
+def test_every_agency_site_must_pass_and_an_ended_window_is_attested_late(world, site):
+    """lien-ket-dich-vu-cong: two agencies' home pages; a day passes only when both do;
+    the last day failed without a retry, so the next quarter's first check proposes it."""
+    db, settings, store, _ = world
+    home = site.url.replace("/cchc", "/trang-chu")
+    with db.transaction() as s:
+        ids = []
+        for url in (site.url, home):
+            row = HarvestSourceRow(
+                kind="check",
+                url=url,
+                host=url.split("/")[2],
+                outlet="so-tttt",
+                plan_code="phu-tho-2024",
+                obligation_code="lien-ket-dich-vu-cong",
+                config={"expect_link": PORTAL},
+                active=True,
+                next_at=datetime(2024, 1, 1, tzinfo=UTC),
+                failures=0,
+            )
+            s.add(row)
+            s.flush()
+            ids.append(row.id)
+    plan = {(30, ids[0]): "good", (30, ids[1]): "good", (31, ids[0]): "good", (31, ids[1]): "no-link"}
+    for (day, source_id), mode in plan.items():
+        at = datetime(2024, 3, day, 8, tzinfo=TZ)
+        site.mode = mode
+        url = site.url if source_id == ids[0] else home
+        fetched, error = fetch(url, at)
+        with db.transaction() as s:
+            row = process_check(s, s.get(HarvestSourceRow, source_id), fetched, error, None, store, settings, now=at)
+            assert row.found == 0  # the last day failed: it waits for a retry
+    site.mode = "good"
+    at = datetime(2024, 4, 1, 8, tzinfo=TZ)
+    with db.transaction() as s:
+        row = process_check(s, s.get(HarvestSourceRow, ids[1]), *fetch(home, at), None, store, settings, now=at)
+        assert row.found == 1
+        [p] = s.scalars(select(ProposalRow).where(ProposalRow.obligation_code == "lien-ket-dich-vu-cong")).all()
+        assert p.occurrence_id == "phu-tho-2024.lien-ket-dich-vu-cong.2024-Q1.1"
+        assert p.detail == "1/2 ngày đạt; lỗi: 31/03; chưa kiểm tra: 89 ngày"
+        assert p.source["urls"] == [site.url, home] and p.evidence["moment"] == "2024-03-30T08:00:00+07:00"
+        assert len(store.path(p.source["history_sha256"]).read_bytes().decode("utf-8-sig").splitlines()) == 1 + 4

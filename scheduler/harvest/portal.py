@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from html.parser import HTMLParser
@@ -206,16 +206,19 @@ def window_history(owed: Owed, history: Iterable[Checked]) -> list[Checked]:
     return [c for checks in days_of(owed, history).values() for c in checks]
 
 
-def attestation(owed: Owed, history: list[Checked], now: datetime) -> Proposal | None:
-    """The window's attestation once its last day has been checked and passed
-    (a failed last day waits for its retries) or the window has ended; None
-    before that, and None when no day passed at all: that window stays for a
-    person. Its evidence file is ``history_csv(window_history(owed, history))``
-    in the plan's zone, named in ``evidence["files"]`` and ``source``."""
+def attestation(owed: Owed, history: list[Checked], now: datetime, expected: Collection[str] = ()) -> Proposal | None:
+    """The window's attestation once its last day has been checked (every URL
+    in ``expected``, the pages checked now) and passed (a failed last day waits
+    for its retries), or once the window has ended; None before that, and None
+    when no day passed at all: that window stays for a person. Its evidence
+    file is ``history_csv(window_history(owed, history))`` in the plan's zone,
+    named in ``evidence["files"]`` and ``source``."""
     days = days_of(owed, history)
     end_day = last_day(owed)
-    if now < owed.window_end and not (end_day in days and day_ok(days[end_day])):
-        return None
+    if now < owed.window_end:
+        checked = {c.url for c in days.get(end_day, ())}
+        if not checked or not set(expected) <= checked or not day_ok(days[end_day]):
+            return None
     good = [d for d, checks in days.items() if day_ok(checks)]
     if not good:
         return None

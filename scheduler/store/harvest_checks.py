@@ -102,7 +102,7 @@ def _attest(
     if session.scalar(select(ProposalRow.id).where(ProposalRow.key == key)) is not None:
         return 0  # proposed before (and perhaps decided): the history after it changes nothing
     history = history_of(session, source.plan_code, source.obligation_code, owed.window_start, owed.window_end)
-    proposal = attestation(owed, history, now)
+    proposal = attestation(owed, history, now, _checked_now(session, source))
     if proposal is None:
         return 0
     data = history_csv(window_history(owed, history), zone)
@@ -113,6 +113,18 @@ def _attest(
     if stored.sha256 != ref["sha256"]:  # the same bytes the proposal names: a bug otherwise
         raise RuntimeError(f"history file {stored.sha256} is not the proposal's {ref['sha256']}")
     return len(save_proposals(session, [proposal], now, settings.base_url))
+
+
+def _checked_now(session: Session, source: HarvestSourceRow) -> list[str]:
+    """The pages of the obligation checked now (its active check sources): the
+    last day is not over until each has been checked."""
+    query = select(HarvestSourceRow.url).where(
+        HarvestSourceRow.kind == CHECK,
+        HarvestSourceRow.plan_code == source.plan_code,
+        HarvestSourceRow.obligation_code == source.obligation_code,
+        HarvestSourceRow.active.is_(True),
+    )
+    return list(session.scalars(query))
 
 
 def history_of(
