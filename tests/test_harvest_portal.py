@@ -329,13 +329,16 @@ def world(cli, db_url, tmp_path, site):
     db.close()
 
 
-def check(world, site, mode: str, at: datetime, url: str | None = None) -> HarvestFetchRow:
+def check(world, site, mode: str, at: datetime, url: str | None = None, pass_now: bool = True) -> HarvestFetchRow:
+    """One check as the job makes it; without ``pass_now`` the source fell due at ``at``."""
     db, settings, store, source_id = world
     site.mode = mode
     fetched, error = fetch(url or site.url, at)
     with db.transaction() as s:
         source = s.get(HarvestSourceRow, source_id)
-        row = process_check(s, source, fetched, error, lambda u: fetch(u, at)[0], store, settings, now=at)
+        source.next_at = at
+        more = lambda u: fetch(u, at)[0]  # noqa: E731
+        row = process_check(s, source, fetched, error, more, store, settings, **({"now": at} if pass_now else {}))
         s.expunge(row)
         return row
 
@@ -363,8 +366,9 @@ def test_a_broken_page_warns_the_host_the_same_day_once(world, site):
         check(world, site, "no-link", first.replace(hour=hour))
     assert len(warnings(db)) == 1
     check(world, site, "no-text", datetime(2024, 2, 11, 8, tzinfo=TZ))  # the next day: its own warning
-    row = check(world, site, "good", datetime(2024, 2, 12, 8, tzinfo=TZ), url=closed_port_url())
-    assert (row.ok, row.status) == (False, None) and row.error.startswith("không có phản hồi")
+    refused = datetime(2024, 2, 12, 8, tzinfo=TZ)
+    row = check(world, site, "good", refused, url=closed_port_url(), pass_now=False)  # no answer, no now: when due
+    assert (row.ok, row.status, row.at) == (False, None, refused) and row.error.startswith("không có phản hồi")
     assert [w.about[-10:] for w in warnings(db)] == ["2024-02-10", "2024-02-11", "2024-02-12"]
     with db.transaction() as s:
         assert s.scalar(select(func.count()).select_from(HarvestFetchRow)) == 7

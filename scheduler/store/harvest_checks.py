@@ -52,9 +52,12 @@ def process_check(
 ) -> HarvestFetchRow:
     """One check done (``fetched`` None and ``error`` set when nothing answered):
     its history row, the warning when it fails, the attestation when due.
-    ``now`` is the check's moment: given, else the answer's, else the source's
-    ``last_at`` (the job stamps it), else its ``next_at``."""
-    now = now or (fetched.fetched_at if fetched else None) or source.last_at or source.next_at
+    ``now`` is the check's moment: given (the job's, best), else the answer's,
+    else the later of the source's ``last_at`` and ``next_at`` (when it fell due:
+    the job stamps ``last_at`` after the check, so it is the one before)."""
+    if now is None:
+        moments = [m for m in (source.last_at, source.next_at) if m is not None]
+        now = fetched.fetched_at if fetched else max(moments)
     config = source.config or {}
     check = Check(source.url, str(config.get("expect_link") or ""), str(config.get("expect_text") or ""))
     result = evaluate(fetched, error, check)
