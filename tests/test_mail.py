@@ -145,6 +145,17 @@ CONTEXTS = {
         "reason": "",
         "link": f"{BASE_URL}/me",
     },
+    "check_failed": {  # store/check_warnings.py: a portal page's check failed, with the item it keeps up
+        **EPISODE,
+        "url": "https://sotttt.phutho.example/cchc",
+        "final_url": "https://sotttt.phutho.example/cchc/",
+        "status": 200,
+        "reason": "no link to {link} on the page",
+        "params": {"link": "https://dichvucong.gov.vn"},
+        "day": "2024-03-08",
+        "at": "2024-03-08T06:00:00+07:00",
+        "agency_name": ["Sở Thông tin và Truyền thông", "Department of Information and Communications"],
+    },
     "expiry": {
         "tz": "Asia/Ho_Chi_Minh",
         "since": "2024-03-07T00:00:00+07:00",
@@ -354,6 +365,10 @@ def test_specific_wording_of_some_kinds():
     assert report.subject == "[Report] Results of the communication plan, month 03/2024"
     assert "Of 10 items owed in the period, 6 were delivered" in report.text and '"head": "ab12"' in report.text
     assert "dha@sonoivu.example" in outgoing("overdue", "en").text
+    failed = outgoing("check_failed", "vi")
+    assert failed.subject == "[Lỗi kiểm tra] 08/03/2024: https://sotttt.phutho.example/cchc"
+    assert "không có liên kết đến https://dichvucong.gov.vn" in failed.text and LINK in failed.text
+    assert "no link to https://dichvucong.gov.vn on the page" in outgoing("check_failed", "en").text
 
 
 def test_a_context_that_cannot_be_rendered_is_a_permanent_failure():

@@ -22,7 +22,7 @@ from scheduler.notifiers.mail import Mailer, SmtpConfig, mailer_from
 from scheduler.plan.reminder_policy import Policy
 from scheduler.plan.workdays import WorkCalendar
 from scheduler.reminders import expiry
-from scheduler.reminders.outbox import SECRET_KINDS, Message, PermanentFailure, TemporaryFailure
+from scheduler.reminders.outbox import AT_ONCE_KINDS, SECRET_KINDS, Message, PermanentFailure, TemporaryFailure
 from scheduler.reminders.policy import obsolete, occurrence_of, owed, superseded, within_hours
 from scheduler.settings import Settings
 from scheduler.store import outbox, outbox_views
@@ -41,7 +41,7 @@ def lease(rt: Runtime) -> timedelta:
     return timedelta(seconds=max(5.0, 10 * rt.settings.tick_seconds))
 
 
-# Sent only in working hours; a password link goes at once.
+# Sent only in working hours; AT_ONCE_KINDS (a password link, a failed portal check) go at once.
 WORKING_HOURS_KINDS = ("milestone", "due", "at_risk", "overdue", "digest", "moved", "cancelled", "report", "expiry")
 
 
@@ -154,10 +154,10 @@ def send_outbox(rt: Runtime, limit: int = 10, budget: float | None = None) -> di
 
 def _send_batch(rt: Runtime, limit: int) -> tuple[dict, int]:
     """Claim up to ``limit`` due rows and send them; outside working hours only
-    what may go at any time (password links)."""
+    what may go at any time (``AT_ONCE_KINDS``)."""
     now = rt.clock.now()
     sent = retried = failed = 0
-    kinds = None if within_hours(now, Policy(), WorkCalendar(), DEFAULT_ZONE) else ("password",)
+    kinds = None if within_hours(now, Policy(), WorkCalendar(), DEFAULT_ZONE) else AT_ONCE_KINDS
     with rt.db.transaction() as s:
         rows = outbox.claim(s, rt.owner, now, lease(rt), limit, kinds=kinds, real_now=system_now(UTC))
         claimed = [(r.id, outbox.as_message(r), r.message_id, r.mime) for r in rows]

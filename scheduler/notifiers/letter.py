@@ -41,6 +41,7 @@ SUBJECTS = {
     "password": N_("Reset your password"),
     "expiry": N_("[Outbox] {count} message(s) expired unsent"),
     "succession": N_("[Reorganisation] {agency} from {day}"),
+    "check_failed": N_("[Check failed] {day}: {url}"),
 }
 UNSTAMPED = formatdate(0)  # the Date a letter is built with: a valid date, replaced when it is sent
 _DATE = re.compile(rb"^Date: [^\r\n]*\r\n", re.MULTILINE)
@@ -187,6 +188,10 @@ def _values(m: Message, lang: str, _: Callable[[str], str], tz: tzinfo, base_url
             day=date.fromisoformat(c["on"]),
             reason=c.get("reason") or "",
         )
+    if m.kind == "check_failed":  # a portal page's daily check failed (store/check_warnings.py)
+        reason = _(c["reason"]).format(**(c.get("params") or {}))
+        v.update(url=c["url"], final_url=c.get("final_url") or "", status=c.get("status"), reason=reason)
+        v.update(day=date.fromisoformat(c["day"]), at=_moment(c["at"], tz), item=bool(c.get("occurrence")))
     if m.kind == "expiry":
         v.update(
             count=int(c["count"]),
@@ -207,6 +212,7 @@ def _subject(kind: str, v: dict, _: Callable[[str], str]) -> str:
         period=v.get("period", ""),
         count=v.get("count", ""),
         agency=v.get("agency", ""),
+        url=v.get("url", ""),
         **days,
     )
 

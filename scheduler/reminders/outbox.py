@@ -20,10 +20,14 @@ from typing import Any
 KINDS = (
     *("milestone", "due", "at_risk", "overdue", "digest", "moved", "cancelled", "report", "password", "expiry"),
     "succession",
+    "check_failed",
 )
 # Kinds whose words carry a secret (a password link's one-time token): their
 # row keeps it only until it is sent or can no longer be (see store.outbox.clear).
 SECRET_KINDS = ("password",)
+# Kinds sent at any hour: a password link, and a portal check that failed
+# (a public page down is fixed when someone reads of it, the day it fails).
+AT_ONCE_KINDS = ("password", "check_failed")
 BACKOFF_BASE = timedelta(minutes=1)
 BACKOFF_CAP = timedelta(hours=1)
 

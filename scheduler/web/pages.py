@@ -29,6 +29,7 @@ from scheduler.web import auth
 from scheduler.web.api import evidence_from_form
 from scheduler.web.auth import SessionUser
 from scheduler.web.change_form import change_form
+from scheduler.web.check_history import check_history
 from scheduler.web.deps import (
     Answer,
     ClockDep,
@@ -117,6 +118,7 @@ def show_occurrence(
         context.update(oversight(s, o, context["state"], user, store, _))  # the DHA's view
         context["change"] = change_form(o, user, context)  # move or skip (web/occurrence_changes.py)
         context.update(occurrence_marks(s, o, context["entries"], _))  # its period closed: later records marked
+        context.update(check_history(s, o, services.clock.now(), user.lang))  # a portal's daily checks
     return views.page(
         request, user, "occurrence.html", status, path, limit=format_size(store.limit), **values, **context
     )
