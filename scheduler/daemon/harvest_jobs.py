@@ -134,6 +134,8 @@ def source(rt: Runtime, host: str, source_id: int, now: datetime, limits: Limits
             stop=rt.stop,
         )
     except FetchFailed as e:
+        if rt.stop.is_set():  # the service stops: not the source's failure, the next run reads it
+            return {"outcome": "lost"}
         error, status = e.render(_), e.params.get("status")
         log.warning("harvest %s: %s", kind, e.render())  # the message names the URL
 
