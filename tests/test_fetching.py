@@ -186,3 +186,23 @@ def test_the_pause_ends_when_the_service_stops(server):
     with pytest.raises(FetchFailed, match="stopping"):
         fetch(server.url("/a"), now=NOW, limits=limits(pause=30), hosts=hosts, stop=stop)
     assert time.monotonic() - started < 1
+
+
+def test_the_name_is_resolved_once_and_the_vetted_address_is_the_one_asked(server, monkeypatch):
+    """DNS rebinding: a second lookup answering a private address is never made."""
+    import socket
+
+    real, asked = socket.getaddrinfo, []
+
+    def rebinding(host, port, *args, **kwargs):
+        if host != "feeds.example.test":
+            return real(host, port, *args, **kwargs)
+        asked.append(host)
+        address = "127.0.0.1" if len(asked) == 1 else "10.0.0.1"
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    server.route("/rss", body=b"<rss/>")
+    got = get(f"http://feeds.example.test:{server.port}/rss")
+    assert got.body == b"<rss/>" and asked == ["feeds.example.test"]
+    assert server.seen[0].headers["host"] == f"feeds.example.test:{server.port}"
