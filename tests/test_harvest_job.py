@@ -321,3 +321,23 @@ def test_harvest_run_reads_what_is_due_now(cli, db_url, server, monkeypatch):
     assert "/cchc" in cli("harvest", "run", "--now", "2024-03-15 09:30").out  # the check, in Vietnamese
     wrong = cli("harvest", "run", "--only", "feed,rss", "--lang", "en")
     assert wrong.code == 1 and 'unknown kind "rss"' in wrong.err
+
+
+def test_a_worker_that_lost_its_lease_mid_fetch_records_nothing(tmp_path, db_url, database, server, monkeypatch):
+    Recorder(monkeypatch)
+    server.route("/slow", body=b"<rss/>", delay=0.6)
+    feed = add_source(database, server.url("/slow"))
+    host = host_key(server.url("/slow"))
+
+    def steal():  # the lease ran out while the answer was coming, and another worker took it
+        with database.transaction() as s:
+            s.get(HarvestHostRow, host).lease_owner = "w2"
+
+    thief = threading.Timer(0.3, steal)
+    thief.start()
+    result = harvest_jobs.harvest(make_rt(tmp_path, db_url, database, "w1"))
+    thief.join()
+    assert result.get("lost") == 1 and not result.get("fetched")
+    assert history(database, feed) == [] and source_row(database, feed).last_at is None  # still due, for w2
+    with database.transaction() as s:
+        assert s.get(HarvestHostRow, host).lease_owner == "w2"  # w1's release did not free w2's lease

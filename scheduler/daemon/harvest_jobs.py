@@ -110,14 +110,19 @@ def _host(rt: Runtime, host: str, only, limits: Limits, store, deadline: float, 
             return
 
 
+class _Lost(Exception):
+    """The host's lease went to another worker, or another worker read the
+    source meanwhile: this one records nothing."""
+
+
 def source(rt: Runtime, host: str, source_id: int, now: datetime, limits: Limits, store: EvidenceStore) -> dict:
     """Fetch one source and process it. The outcome: "fetched", "unchanged"
-    (304), "failed", or "lost" when the host's lease ran out meanwhile
-    (nothing is recorded: the worker that holds it now reads the source)."""
+    (304), "failed", or "lost" (nothing recorded: see ``_Lost``; or the
+    service stops)."""
     _ = gettext_for(rt.settings.lang)
     with rt.db.transaction() as s:
         row = s.get(HarvestSourceRow, source_id)
-        if row is None:
+        if row is None or not row.active or row.next_at > now:
             return {"outcome": "lost"}
         kind, url, config = row.kind, row.url, dict(row.config or {})
         etag, modified = ("", "") if kind == "check" else (row.etag, row.last_modified)
@@ -144,32 +149,49 @@ def source(rt: Runtime, host: str, source_id: int, now: datetime, limits: Limits
 
     try:
         with rt.db.transaction() as s:
-            row = _held(rt, s, host, source_id, now)
-            if row is None:
-                return {"outcome": "lost"}
+            row = _opened(rt, s, host, source_id, now)
             ok, found = _process(s, row, fetched, error, status, more, store, rt, now)
             reschedule(row, now, ok, rt.settings.harvest_feed_minutes, _zone(s, row.plan_code))
+            _closed(rt, s, host, now)
+    except _Lost:
+        return {"outcome": "lost"}
     except Exception as e:  # a processor's failure is this source's, not the pass's: kept, retried later
         log.exception("harvest %s %s: processing failed", kind, url)
         reason = _("processing the answer failed ({reason})").format(reason=type(e).__name__)
-        with rt.db.transaction() as s:
-            row = _held(rt, s, host, source_id, now)
-            if row is None:
-                return {"outcome": "lost"}
-            _history(s, row, now, False, fetched.status if fetched else status, reason, fetched)
-            reschedule(row, now, False, rt.settings.harvest_feed_minutes, _zone(s, row.plan_code))
+        try:
+            with rt.db.transaction() as s:
+                row = _opened(rt, s, host, source_id, now)
+                _history(s, row, now, False, fetched.status if fetched else status, reason, fetched)
+                reschedule(row, now, False, rt.settings.harvest_feed_minutes, _zone(s, row.plan_code))
+                _closed(rt, s, host, now)
+        except _Lost:
+            return {"outcome": "lost"}
         return {"outcome": "failed", "kind": kind, "url": url, "found": 0, "error": reason}
     outcome = "failed" if not ok else "unchanged" if fetched is not None and fetched.status == 304 else "fetched"
     return {"outcome": outcome, "kind": kind, "url": url, "found": found, "error": error}
 
 
-def _held(rt: Runtime, s, host: str, source_id: int, now: datetime) -> HarvestSourceRow | None:
-    """The source, if this worker still holds its host. The renewal is the
-    transaction's first statement, a write: on SQLite the transaction waits
-    for the database's lock instead of failing on a stale read."""
-    if not harvest_leases.renew(s, rt.owner, host, now, lease(rt)):
-        return None
-    return s.get(HarvestSourceRow, source_id)
+def _renews_first(s) -> bool:
+    """PostgreSQL: renewing first locks the host's row until the commit, so
+    no claim can take it meanwhile. SQLite: the first write takes the whole
+    database's lock, which the processor's page fetches would then hold;
+    there the renewal is the last statement, and a lost lease rolls back."""
+    return s.get_bind().dialect.name == "postgresql"
+
+
+def _opened(rt: Runtime, s, host: str, source_id: int, now: datetime) -> HarvestSourceRow:
+    """The source, still due and its host still held, or _Lost."""
+    if _renews_first(s) and not harvest_leases.renew(s, rt.owner, host, now, lease(rt)):
+        raise _Lost
+    row = s.get(HarvestSourceRow, source_id)
+    if row is None or not row.active or row.next_at > now:  # read by another worker meanwhile
+        raise _Lost
+    return row
+
+
+def _closed(rt: Runtime, s, host: str, now: datetime) -> None:
+    if not _renews_first(s) and not harvest_leases.renew(s, rt.owner, host, now, lease(rt)):
+        raise _Lost
 
 
 def _process(s, row: HarvestSourceRow, fetched, error, status, more, store, rt: Runtime, now) -> tuple[bool, int]:

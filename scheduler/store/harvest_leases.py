@@ -6,7 +6,8 @@ frees its hosts); a worker renews it between sources.
 Claiming is one guarded UPDATE (``lease_owner IS NULL OR lease_until <
 now``): on PostgreSQL a second worker's UPDATE waits for the first and then
 finds the row taken; on SQLite the first statement of the transaction is a
-write, so the transactions queue on the database's lock."""
+write (the driver begins a transaction at the first write), so the
+transactions queue on the database's lock."""
 
 from __future__ import annotations
 
