@@ -206,3 +206,9 @@ def test_the_name_is_resolved_once_and_the_vetted_address_is_the_one_asked(serve
     got = get(f"http://feeds.example.test:{server.port}/rss")
     assert got.body == b"<rss/>" and asked == ["feeds.example.test"]
     assert server.seen[0].headers["host"] == f"feeds.example.test:{server.port}"
+
+
+def test_a_vietnamese_path_is_sent_escaped(server):
+    server.route("/c%E1%BA%A3i-c%C3%A1ch", body=b"ok")
+    assert get(server.url("/cải-cách?x=1%202")).body == b"ok"
+    assert server.paths() == ["/c%E1%BA%A3i-c%C3%A1ch?x=1%202"]

@@ -20,7 +20,7 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 from scheduler.bounds import LIMITS, format_size
 from scheduler.clock import elapsed
@@ -33,6 +33,7 @@ MAX_REDIRECTS = 5
 REDIRECTS = (301, 302, 303, 307, 308)
 CHUNK = 64 * 1024
 VERSION = "0.1"
+SAFE = "/?=&;:@!$'()*+,~-._%"  # kept as written in a path and query: only what HTTP cannot carry is escaped
 
 
 @dataclass(frozen=True)
@@ -125,6 +126,10 @@ def vet(url: str, allow: tuple[Any, ...] = ()) -> Target:
     host = (parts.hostname or "").lower()
     if not host:
         raise FetchFailed(N_("{url}: the address names no host"), url=url)
+    try:
+        host = host.encode("idna").decode("ascii")  # a Vietnamese domain name, as DNS and Host know it
+    except UnicodeError as e:
+        raise FetchFailed(N_("{url}: not a valid address ({reason})"), url=url, reason=str(e)) from None
     port = port or (443 if scheme == "https" else 80)
     try:
         found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
@@ -147,7 +152,7 @@ def vet(url: str, allow: tuple[Any, ...] = ()) -> Target:
                 host=host,
                 address=text,
             )
-    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    path = quote((parts.path or "/") + (f"?{parts.query}" if parts.query else ""), safe=SAFE)  # non-ASCII: %XX
     return Target(url, scheme, host, port, path, addresses[0])
 
 
