@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Text, cast, or_, select
 
 from scheduler.clock import Clock, elapsed, system_now
+from scheduler.daemon.harvest_jobs import harvest
 from scheduler.notifiers.letter import compose, kept, letter
 from scheduler.notifiers.mail import Mailer, SmtpConfig, mailer_from
 from scheduler.plan.reminder_policy import Policy
@@ -357,6 +358,7 @@ JOBS: dict[str, Callable[[Runtime], dict]] = {
     "close_windows": close_windows,
     "periodic_reports": periodic_reports,
     "refresh_feeds": refresh_feeds,
+    "harvest": harvest,  # daemon/harvest_jobs.py
 }
 
 

@@ -32,6 +32,7 @@ INTERVALS = {  # in this order at start: plan (and supersede) what a late start 
     "close_windows": 30,
     "refresh_feeds": 10,
     "periodic_reports": 120,
+    "harvest": 2,  # cheap when nothing is due (one UPDATE); each source keeps its own next_at
 }
 
 
