@@ -106,7 +106,7 @@ class Recorder:
 
         return process
 
-    def check(self, session, source, fetched, error, fetch, store, settings):
+    def check(self, session, source, fetched, error, fetch, store, settings, now=None):
         ok = fetched is not None and b"dichvucong.gov.vn" in fetched.body
         row = HarvestFetchRow(
             source_id=source.id,

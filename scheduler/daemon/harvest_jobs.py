@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from scheduler.clock import elapsed
-from scheduler.errors import N_
+from scheduler.errors import N_, SchedulerError
 from scheduler.fetching.client import Limits, fetch, limits_of
 from scheduler.harvest.proposals import Fetched, FetchFailed
 from scheduler.i18n import gettext_for
@@ -156,8 +156,12 @@ def source(rt: Runtime, host: str, source_id: int, now: datetime, limits: Limits
     except _Lost:
         return {"outcome": "lost"}
     except Exception as e:  # a processor's failure is this source's, not the pass's: kept, retried later
-        log.exception("harvest %s %s: processing failed", kind, url)
-        reason = _("processing the answer failed ({reason})").format(reason=type(e).__name__)
+        if isinstance(e, SchedulerError):  # a feed that is not XML, a file too large: its own words
+            log.warning("harvest %s %s: %s", kind, url, e.render())
+            reason = e.render(_)
+        else:
+            log.exception("harvest %s %s: processing failed", kind, url)
+            reason = _("processing the answer failed ({reason})").format(reason=type(e).__name__)
         try:
             with rt.db.transaction() as s:
                 row = _opened(rt, s, host, source_id, now)
@@ -198,7 +202,7 @@ def _process(s, row: HarvestSourceRow, fetched, error, status, more, store, rt: 
     """The processor's work and the history row: whether it went well, and
     the proposals it made."""
     if row.kind == "check":  # keeps its own history row, failed or not
-        kept = PROCESSORS["check"](s, row, fetched, error, more, store, rt.settings)
+        kept = PROCESSORS["check"](s, row, fetched, error, more, store, rt.settings, now=now)
         return bool(kept.ok), int(kept.found or 0)
     if fetched is None:
         _history(s, row, now, False, status, error, None)

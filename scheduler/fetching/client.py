@@ -27,6 +27,7 @@ from scheduler.clock import elapsed
 from scheduler.errors import N_
 from scheduler.fetching.hosts import HOSTS, Hosts
 from scheduler.harvest.proposals import Fetched, FetchFailed
+from scheduler.plan.harvest_fields import host_of
 from scheduler.settings import Settings
 
 MAX_REDIRECTS = 5
@@ -83,18 +84,9 @@ class Target:
 
 
 def host_key(url: str) -> str:
-    """``Target.key`` of a URL without resolving it ("" when it has no host)."""
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError:
-        return ""
-    host = (parts.hostname or "").lower()
-    if not host:
-        return ""
-    default = 443 if parts.scheme.lower() == "https" else 80
-    name = f"[{host}]" if ":" in host else host
-    return name if port in (None, default) else f"{name}:{port}"
+    """``Target.key`` of a URL without resolving it ("" when it has no host):
+    the same key as the sources' lease (``plan.harvest_fields.host_of``)."""
+    return host_of(url)
 
 
 def _refused(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:

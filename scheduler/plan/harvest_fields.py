@@ -55,12 +55,21 @@ def web_address(text: str) -> bool:
 
 
 def host_of(url: str) -> str:
-    """The lease's unit: the lower-case host, with its port when one is written."""
-    parts = urlsplit(url)
+    """The lease's unit: the lower-case host, with its port unless it is the
+    scheme's default (so ``https://a.vn:443/x`` and ``https://a.vn/y`` share
+    one lease); "" when the URL has no host. The fetcher keys its per-host
+    pause the same way (``fetching.client.host_key``)."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return ""
     host = (parts.hostname or "").lower()
-    if ":" in host:  # an IPv6 address keeps its brackets
-        host = f"[{host}]"
-    return f"{host}:{parts.port}" if parts.port is not None else host
+    if not host:
+        return ""
+    default = 443 if parts.scheme.lower() == "https" else 80
+    name = f"[{host}]" if ":" in host else host  # an IPv6 address keeps its brackets
+    return name if port in (None, default) else f"{name}:{port}"
 
 
 def read_harvest(reader: Reader, node: Node, outlet: str) -> OutletHarvest | None:
