@@ -437,7 +437,7 @@ def test_the_cli_lists_confirms_and_rejects(world, cli):
     assert {r["id"] for r in rows} == {ids[FIRST], ids[SECOND], ids[NOT_OWED]}
     assert all(r["state"] == "open" for r in rows)
     table = cli("proposals", "list", "--state", "open")
-    assert table.code == 0 and "Phát đúng khung giờ" in table.out and "Đang chờ" in table.out
+    assert table.code == 0 and "phát đúng khung giờ" in table.out and "đang chờ quyết định" in table.out
 
     now = ["--now", "2024-04-05 10:00", "--lang", "en"]
     done = cli("proposals", "confirm", ids[FIRST], "--by", "prod@dai.example", *now)

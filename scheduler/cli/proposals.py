@@ -11,7 +11,15 @@ from scheduler.cli.context import DEFAULT_TZ, Context, command
 from scheduler.errors import N_, InputError
 from scheduler.harvest.proposals import STATES
 from scheduler.store.known_codes import check_codes
-from scheduler.store.proposal_decisions import MAX_LIST, as_json, confirm, list_proposals, reject
+from scheduler.store.proposal_decisions import (
+    KIND_WORDS,
+    MAX_LIST,
+    STATE_WORDS,
+    as_json,
+    confirm,
+    list_proposals,
+    reject,
+)
 from scheduler.store.recording import actor_by_email
 
 
@@ -63,10 +71,12 @@ def show_list(ctx: Context, outlet: str | None, state: str | None, plan: str | N
         ctx.out.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
         return
     _ = ctx._
-    ctx.out.write("\t".join([_("Id"), _("State"), _("Kind"), _("Outlet"), _("Occurrence"), _("Found"), _("By")]) + "\n")
+    heads = [_("Id"), _("State"), _("Kind"), _("Outlet"), _("Occurrence"), _("Found"), _("Decided by")]
+    ctx.out.write("\t".join(heads) + "\n")
     for r in rows:
         found = datetime.fromisoformat(r["found_at"]).astimezone(DEFAULT_TZ).strftime("%d/%m/%Y %H:%M")
-        line = [str(r["id"]), _(r["state"]), _(r["kind"]), r["outlet"], r["occurrence"] or "-", found, r["decided_by"]]
+        kind, state = _(KIND_WORDS.get(r["kind"], r["kind"])), _(STATE_WORDS[r["state"]])
+        line = [str(r["id"]), state, kind, r["outlet"], r["occurrence"] or "-", found, r["decided_by"]]
         ctx.out.write("\t".join(line) + "\n")
 
 

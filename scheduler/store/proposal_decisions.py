@@ -15,10 +15,26 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from scheduler.bounds import SHORT, check_text
+from scheduler.bounds import SHORT as SHORT_TEXT
+from scheduler.bounds import check_text
 from scheduler.errors import N_, SchedulerError
 from scheduler.evidence.deliveries import CHANNEL_FIELDS, DeliveryError, Evidence, FileRef
-from scheduler.harvest.proposals import CONFIRMED, OPEN, RECORDABLE, RECORDED, REJECTED, STATES, account_of
+from scheduler.harvest.proposals import (
+    ARTICLE,
+    ATTESTATION,
+    CONFIRMED,
+    NOT_AIRED,
+    NOT_OWED,
+    ON_TIME,
+    OPEN,
+    OUTSIDE,
+    RECORDABLE,
+    RECORDED,
+    REJECTED,
+    SHORT,
+    STATES,
+    account_of,
+)
 from scheduler.i18n import gettext_for
 from scheduler.people.permissions import Actor, may_record
 from scheduler.plan.harvest_settings import OutletHarvest, outlet_from
@@ -28,6 +44,22 @@ from scheduler.store.tables import OccurrenceRow, PlanRow, ProposalRow
 MAX_LIST = 500  # rows a list gives at most
 REASON_LIMIT = 1000
 OVERSEERS = ("dha", "admin", "national")
+# The kinds and states in people's words (their Vietnamese is in the catalog).
+KIND_WORDS = {
+    ON_TIME: N_("aired on time"),
+    SHORT: N_("aired short"),
+    OUTSIDE: N_("aired outside the window"),
+    NOT_AIRED: N_("scheduled but not aired"),
+    NOT_OWED: N_("aired but not owed"),
+    ARTICLE: N_("published online"),
+    ATTESTATION: N_("portal kept up"),
+}
+STATE_WORDS = {
+    OPEN: N_("awaiting a decision"),
+    CONFIRMED: N_("confirmed"),
+    REJECTED: N_("rejected"),
+    RECORDED: N_("recorded automatically"),
+}
 MET_STATES = ("on_time", "late", "excused")  # a delivery state that counts (``compliance.status``)
 
 
@@ -40,12 +72,13 @@ class Conflict(DeliveryError):
 def _find(session: Session, actor: Actor, proposal_id: int, lock: bool = False) -> ProposalRow:
     """The proposal, or 404: also to a producer of another agency (private)."""
     row = session.get(ProposalRow, proposal_id, with_for_update=lock) if 0 < proposal_id < 2**63 else None
-    if row is None or not _sees(session, actor, row):
+    if row is None or not sees(session, actor, row):
         raise NotFound(N_("no proposal {id}"), id=proposal_id)
     return row
 
 
-def _sees(session: Session, actor: Actor, row: ProposalRow) -> bool:
+def sees(session: Session, actor: Actor, row: ProposalRow) -> bool:
+    """The DHA, admins and national users see every proposal; others their agency's (or granted)."""
     if set(OVERSEERS) & set(actor.roles):
         return True
     return bool(actor.agency) and (
@@ -90,7 +123,7 @@ def evidence_of(
         if name not in CHANNEL_FIELDS:
             raise DeliveryError(name, N_("unknown field (allowed: {allowed})"), allowed=", ".join(CHANNEL_FIELDS))
         if str(value).strip():
-            given[name] = check_text(name, str(value).strip(), SHORT)
+            given[name] = check_text(name, str(value).strip(), SHORT_TEXT)
     try:
         moment = datetime.fromisoformat(str(e["moment"]))
     except (KeyError, ValueError):
