@@ -24,7 +24,7 @@ from scheduler.store.recording import actor_by_email
 
 
 def register(sub: argparse._SubParsersAction, _) -> None:
-    group = command(sub, "proposals", _("what the harvest proposed: list, confirm into a delivery, reject"))
+    group = command(sub, "proposals", _("harvested proposals: list, confirm, reject"))
     actions = group.add_subparsers(dest="proposals_command", required=True, metavar="ACTION")
     list_ = command(
         actions,
