@@ -221,5 +221,7 @@ def test_the_api_lists_confirms_and_rejects_with_the_right_answers(site):
         api.post("/api/proposals/999999/reject", headers=tokens["prod@bao.example"], json={"reason": "x"}).status_code
         == 404
     )
+    huge = api.post("/api/proposals/4294967296/confirm", headers=tokens["prod@bao.example"], json={})
+    assert huge.status_code == 404  # beyond any stored id, on PostgreSQL too
     ledger = api.get("/api/ledger/verify", headers=tokens["dha@snv.example"])
     assert ledger.status_code == 200 and ledger.json()["ok"] is True

@@ -71,7 +71,9 @@ class Conflict(DeliveryError):
 
 def _find(session: Session, actor: Actor, proposal_id: int, lock: bool = False) -> ProposalRow:
     """The proposal, or 404: also to a producer of another agency (private)."""
-    row = session.get(ProposalRow, proposal_id, with_for_update=lock) if 0 < proposal_id < 2**63 else None
+    row = (
+        session.get(ProposalRow, proposal_id, with_for_update=lock) if 0 < proposal_id < 2**31 else None
+    )  # an id column holds 32 bits
     if row is None or not sees(session, actor, row):
         raise NotFound(N_("no proposal {id}"), id=proposal_id)
     return row

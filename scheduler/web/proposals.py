@@ -129,7 +129,7 @@ def _narrowed(s, actor: Actor, outlet: str | None) -> tuple[str | None, list[str
 def list_api(
     actor: Who,
     db: DatabaseDep,
-    state: str | None = None,
+    state: str | None = Query(None, max_length=16),
     outlet: str | None = Query(None, max_length=100),
     plan: str | None = Query(None, max_length=100),
     limit: int = Query(100, ge=1, le=MAX_LIST),
