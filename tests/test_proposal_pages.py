@@ -165,7 +165,7 @@ def test_rejecting_needs_a_reason_and_another_agency_is_refused(site):
     client = signed_in(app, "prod@dai.example", PASSWORD)
     page = client.get("/me")
     bare = client.post(f"/proposals/{ids[FIRST]}/reject", data={"csrf": _csrf(page), "next": "/me", "reason": " "})
-    assert bare.status_code == 422 and "lý do" in bare.text.lower()
+    assert bare.status_code == 422 and "lý do" in bare.text.lower() and "(reason)" in bare.text
     other = client.post(f"/proposals/{ids[PAPER]}/confirm", data={"csrf": _csrf(page), "next": "/me"})
     assert other.status_code == 404
     expired = client.post(f"/proposals/{ids[FIRST]}/confirm", data={"csrf": "x", "next": "/me"})

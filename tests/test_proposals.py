@@ -182,6 +182,9 @@ def test_confirming_records_the_delivery_with_its_source_and_who_confirmed(world
 
 def test_the_print_half_takes_its_issue_and_page_from_the_form(world):
     ids = _save(world)
+    with world.transaction() as s, pytest.raises(SchedulerError) as unknown:
+        confirm(s, actor_by_email(s, "prod@bao.example"), ids[PAPER], NOW, BASE, {"colour": "x"})
+    assert unknown.value.field == "colour" and "issue_number" in unknown.value.render()
     with world.transaction() as s:
         result = confirm(
             s, actor_by_email(s, "prod@bao.example"), ids[PAPER], NOW, BASE, {"issue_number": "12", "page": "3"}, "ok"
@@ -189,9 +192,7 @@ def test_the_print_half_takes_its_issue_and_page_from_the_form(world):
     _, payload = _entry(world, result.seq)
     assert payload["fields"] == {"issue_number": "12", "page": "3"} and payload["note"] == "ok"
     assert payload["url"] == "https://baophutho.vn/cchc-thang-3" and payload["moment_kind"] == "published"
-    with world.transaction() as s, pytest.raises(SchedulerError) as caught:
-        confirm(s, actor_by_email(s, "prod@bao.example"), ids[PAPER], NOW, BASE, {"colour": "x"})
-    assert getattr(caught.value, "field", None) in ("colour", "proposal")
+    assert payload["source"]["type"] == "feed" and payload["source"]["proposal"] == ids[PAPER]
 
 
 def test_a_decision_happens_once_and_a_refusal_writes_nothing(world):
@@ -383,6 +384,9 @@ def test_an_outlet_set_to_auto_record_records_as_its_account(world, cli):
         save_proposals(s, [confirm_first], NOW, BASE)  # before auto_record: stays open
     _auto(world)
     ids = _save(world)
+    with world.transaction() as s:
+        before = s.query(ProposalRow).filter_by(key=confirm_first.key).one()
+        assert before.state == OPEN  # kept before the outlet recorded automatically: a person decides
     with world.transaction() as s:
         first = s.get(ProposalRow, ids[FIRST])
         assert (first.state, first.decided_by) == (RECORDED, "thu-thap@dai.example")
