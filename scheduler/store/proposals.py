@@ -13,9 +13,8 @@ from sqlalchemy.orm import Session
 
 from scheduler.harvest.proposals import OPEN, Owed, Proposal
 from scheduler.plan.harvest_settings import checks_from, match_from
+from scheduler.store.proposal_decisions import MET_STATES, auto_record
 from scheduler.store.tables import ObligationRow, OccurrenceRow, PlanRow, ProposalRow
-
-MET_STATES = ("on_time", "late", "excused")  # a delivery state that counts (``compliance.status``)
 
 
 def owed_of(session: Session, outlet: str, start: datetime, end: datetime) -> list[Owed]:
@@ -65,7 +64,9 @@ def owed_of(session: Session, outlet: str, start: datetime, end: datetime) -> li
 
 def save_proposals(session: Session, proposals: Iterable[Proposal], now: datetime, base_url: str) -> list[ProposalRow]:
     """Keep the proposals not kept before (same key: the same thing harvested
-    again) and return the new rows, in the caller's transaction."""
+    again) and return the new rows, in the caller's transaction; an outlet
+    set to ``auto_record: true`` has its recordable ones recorded at once
+    (``proposal_decisions.auto_record``: state "recorded", or still open with why not)."""
     proposals = list(proposals)
     keys = [p.key for p in proposals]
     known = set(session.scalars(select(ProposalRow.key).where(ProposalRow.key.in_(keys)))) if keys else set()
@@ -92,4 +93,5 @@ def save_proposals(session: Session, proposals: Iterable[Proposal], now: datetim
         session.add(row)
         new.append(row)
     session.flush()
+    auto_record(session, new, now, base_url)
     return new

@@ -45,6 +45,7 @@ from scheduler.web import (
     health,
     occurrence_changes,
     pages,
+    proposals,
     sign_in,
 )
 from scheduler.web.auth import Sessions
@@ -138,6 +139,8 @@ def create_app(settings: Settings, db: Database, clock: Clock, daemon=None) -> F
         pages.router,
         occurrence_changes.router,
         occurrence_changes.api_router,
+        proposals.router,
+        proposals.api_router,
         calendar_pages.router,
         closed_periods.router,  # before the dashboard's: /dashboard/periods is its own page
         dashboard.router,

@@ -28,7 +28,7 @@ from scheduler.store import ledger as stored_ledger
 from scheduler.store.recording import NotFound, grants, own_member
 from scheduler.store.tables import AgencyRow, MilestoneRow, OccurrenceRow, PlanRow
 from scheduler.store.watch import calendar_of
-from scheduler.web import auth
+from scheduler.web import auth, source_view
 
 # What the moment is called, by the first channel's verb: a meeting is held, a banner put up.
 MOMENT_LABELS = {
@@ -176,7 +176,7 @@ def entry_view(row, superseded_by: dict[int, int], tz: ZoneInfo, topics: dict, l
         if p.get("late")
         else "on_time"
     )
-    return {
+    view = {
         "seq": row.seq,
         "kind": row.kind,
         "supersedes": row.supersedes,
@@ -208,6 +208,8 @@ def entry_view(row, superseded_by: dict[int, int], tz: ZoneInfo, topics: dict, l
         "reasons": [_(m).format(**params) for m, params in p.get("reasons", [])],
         "gaps": [_(g) for g in p.get("gaps", [])],
     }
+    view["source"] = source_view.entry_source(p, view["files"], tz, _)  # where a harvested proof came from
+    return view
 
 
 def form_spec(shown: dict, plan: PlanRow, lang: str, action: str, entries: list[dict] = ()) -> dict:

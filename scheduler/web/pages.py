@@ -25,7 +25,7 @@ from scheduler.store.closed_periods import occurrence_marks
 from scheduler.store.recording import NotFound, Refused, grants, record_delivery, refuse
 from scheduler.store.recording import precheck as check_first
 from scheduler.store.tables import AgencyRow, OccurrenceRow, PlanRow, UserRow
-from scheduler.web import auth
+from scheduler.web import auth, proposal_view
 from scheduler.web.api import evidence_from_form
 from scheduler.web.auth import SessionUser
 from scheduler.web.change_form import change_form
@@ -88,13 +88,14 @@ def start(request: Request, user: Person, views: ViewsDep):
 @router.get("/me")
 def me(request: Request, user: Person, settings: SettingsDep, db: DatabaseDep, clock: ClockDep, views: ViewsDep):
     _ = gettext_for(user.lang)
-    items, agency = [], ""
+    items, agency, found = [], "", {}
     if user.agency:
         with db.transaction() as s:
             items = my_work(s, user, clock.now(), settings.at_risk_days, _)
             row = s.scalar(select(AgencyRow).where(AgencyRow.code == user.agency).order_by(AgencyRow.plan_code))
             agency = pick(user.lang, row.name, row.name_en) if row else user.agency
-    return views.page(request, user, "me.html", items=items, agency=agency)
+            found = proposal_view.for_me(s, request, user, _)  # the harvest's proposals (issue 17)
+    return views.page(request, user, "me.html", items=items, agency=agency, **found)
 
 
 def show_occurrence(
@@ -119,6 +120,7 @@ def show_occurrence(
         context["change"] = change_form(o, user, context)  # move or skip (web/occurrence_changes.py)
         context.update(occurrence_marks(s, o, context["entries"], _))  # its period closed: later records marked
         context.update(check_history(s, o, services.clock.now(), user.lang))  # a portal's daily checks
+        context.update(proposal_view.for_occurrence_page(s, request, o, user, _))  # the harvest's proposals
     return views.page(
         request, user, "occurrence.html", status, path, limit=format_size(store.limit), **values, **context
     )
