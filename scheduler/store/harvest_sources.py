@@ -90,10 +90,18 @@ def _sections(session: Session) -> list[tuple[PlanRow, dict[str, Any]]]:
     return found
 
 
-def outlet_harvest(session: Session, outlet: str) -> OutletHarvest | None:
-    """The outlet's harvest settings: those of the plan with the latest
+def outlet_harvest(session: Session, outlet: str, plan: str | None = None) -> OutletHarvest | None:
+    """The outlet's harvest settings: those of ``plan`` when given (what its
+    proposals follow, e.g. ``auto_record``), else of the plan with the latest
     period that has a harvest section for it; None when none has."""
-    return next((outlet_from(item) for _plan, item in _sections(session) if item["outlet"] == outlet), None)
+    return next(
+        (
+            outlet_from(item)
+            for row, item in _sections(session)
+            if item["outlet"] == outlet and plan in (None, row.code)
+        ),
+        None,
+    )
 
 
 def outlets_of(session: Session) -> list[str]:

@@ -37,7 +37,8 @@ from scheduler.harvest.proposals import (
 )
 from scheduler.i18n import gettext_for
 from scheduler.people.permissions import Actor, may_record
-from scheduler.plan.harvest_settings import OutletHarvest, outlet_from
+from scheduler.plan.harvest_settings import OutletHarvest
+from scheduler.store.harvest_sources import outlet_harvest
 from scheduler.store.recording import NotFound, Recorded, grants, record_delivery, refuse
 from scheduler.store.tables import OccurrenceRow, PlanRow, ProposalRow
 
@@ -209,16 +210,6 @@ def reject(session: Session, actor: Actor, proposal_id: int, reason: str, now: d
     return row
 
 
-def outlet_harvest(session: Session, plan: str, outlet: str) -> OutletHarvest | None:
-    """The outlet's ``harvest:`` section in the plan's stored definition.
-    A small reader of my own until ``store/harvest_sources.outlet_harvest`` is merged."""
-    row = session.get(PlanRow, plan)
-    for item in ((row.definition or {}).get("outlets") or ()) if row else ():
-        if isinstance(item, dict) and item.get("outlet") == outlet:
-            return outlet_from(item)
-    return None
-
-
 def auto_record(session: Session, rows: Iterable[ProposalRow], now: datetime, base_url: str) -> list[ProposalRow]:
     """Record, as the outlet's harvesting account, the recordable proposals of
     outlets set to ``auto_record: true``. One that cannot be recorded (its
@@ -229,7 +220,7 @@ def auto_record(session: Session, rows: Iterable[ProposalRow], now: datetime, ba
     for row in rows:
         key = (row.plan_code, row.outlet)
         if key not in settings:
-            settings[key] = outlet_harvest(session, *key)
+            settings[key] = outlet_harvest(session, row.outlet, row.plan_code)
         harvest = settings[key]
         if harvest is None or not harvest.auto_record or row.state != OPEN or row.kind not in RECORDABLE:
             continue
