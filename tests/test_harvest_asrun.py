@@ -258,7 +258,7 @@ def test_semicolons_and_a_configured_date_format():
         ("start,duration,title\n2024-03-01 10:00,10 phút,T\n", None, 'x.csv:2: column 2 (duration): "10 phút" is not'),
         ("start,end,title\n10:00,11:00,T\n", None, 'x.csv:2: column 1 (start): "10:00" is not a moment'),
         ("start,end,title\n2024-03-01 10:00,2024-03-01 09:00,T\n", None, "x.csv:2: column 2 (end): the end"),
-        ("start,end,title\n", AsrunLayout(title="Tên"), 'x.csv:1: no column "Tên" in the header; it has: start'),
+        ("start,end,chủ đề\n", AsrunLayout(title="Tên"), 'x.csv:1: no column "Tên" in the header; it has: start'),
         ("", None, "x.csv: the file is empty; it needs a header naming start"),
         ("start,end,title\n2024-03-01 10:00,2024-03-01 11:00," + "x" * 1001 + "\n", None, "x.csv:2: column 3: a"),
         ("start;end;title\n2024-03-01 10:00;2024-03-01 11:00;a\x00b\n", None, "x.csv:2: control character U+0000"),

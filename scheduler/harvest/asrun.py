@@ -98,17 +98,22 @@ def _columns(header: list[str], layout: AsrunLayout, name: str, line: int) -> di
     found: dict[str, int] = {}
     for what, words in DEFAULT_COLUMNS.items():
         configured = str(getattr(layout, what, "") or "")
-        wanted = (normal(configured),) if configured else words
+        wanted = (normal(configured), *words) if configured else words
         for i, h in enumerate(folded):
-            if h and h in wanted:
+            if h and h == wanted[0]:
                 found[what] = i
                 break
         else:
-            if configured:
-                raise _problem(
-                    name, line, "", N_('no column "{column}" in the header; it has: {header}'),
-                    column=configured, header=", ".join(header),
-                )  # fmt: skip
+            for i, h in enumerate(folded):
+                if h and h in wanted:
+                    found[what] = i
+                    break
+            else:
+                if configured and what in ("start", "title"):
+                    raise _problem(
+                        name, line, "", N_('no column "{column}" in the header; it has: {header}'),
+                        column=configured, header=", ".join(header),
+                    )  # fmt: skip
     if "start" not in found or "title" not in found or not ({"end", "duration"} & set(found)):
         raise _problem(
             name, line, "", N_("the header names no {missing}; it needs {needed} and has: {header}"),

@@ -22,12 +22,15 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
 
+from scheduler.errors import N_
 from scheduler.harvest.asrun import AiredItem
 from scheduler.harvest.proposals import NOT_AIRED, NOT_OWED, ON_TIME, OUTSIDE, SHORT, Owed, Proposal, proposal_key
 from scheduler.harvest.titles import any_match, normal
 
 RERUN = "rerun"  # an outcome, not a proposal: an episode aired again
 OTHER = "other"  # a row of something else (news, ads, another program)
+# The outcomes that make no proposal, as people read them (message ids).
+OUTCOME_WORDS = {RERUN: N_("reruns (no second delivery)"), OTHER: N_("other programs")}
 BREAK = timedelta(minutes=15)  # the longest break inside one episode
 FAR = timedelta(days=3660)
 
