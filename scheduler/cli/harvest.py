@@ -19,7 +19,7 @@ from scheduler.store.harvest_asrun import harvest_asrun, layout_of
 
 
 def register(sub: argparse._SubParsersAction, _) -> None:
-    harvest = command(sub, "harvest", _("evidence from the outlets' own systems: as-run logs"))
+    harvest = command(sub, "harvest", _("evidence from the outlets' own systems"))
     actions = harvest.add_subparsers(dest="harvest_command", required=True, metavar="ACTION")
     asrun = command(
         actions,
