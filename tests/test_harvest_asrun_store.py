@@ -94,7 +94,7 @@ def _expected(rows: list[ProposalRow]) -> None:
 
 
 def test_the_command_proposes_the_month_once(station, cli, tmp_path):
-    first = cli("harvest", "asrun", st.MONTH, "--outlet", "dai-ptth", "--now", NOW)
+    first = cli("harvest", "asrun", st.MONTH, "--outlet", "dai-ptth", "--now", NOW, "--lang", "en")
     assert first.code == 0, first.err
     assert "25 aired items, 5 new proposals" in first.out
     assert "aired short" in first.out and "9 phút 40 giây, thiếu 20 giây" in first.out
@@ -118,6 +118,10 @@ def test_the_command_proposes_the_month_once(station, cli, tmp_path):
 def test_the_command_in_vietnamese_and_its_errors(station, cli, tmp_path):
     vi = cli("harvest", "asrun", st.MONTH, "--outlet", "dai-ptth", "--now", NOW, "--lang", "vi")
     assert vi.code == 0, vi.err
+    assert vi.out.startswith("dai-ptth-2024-03.csv: 25 mục đã phát, 5 đề xuất mới\n")
+    assert "  đã phát, thiếu thời lượng: 1\n" in vi.out
+    assert "  phát lại (không tính là lần thực hiện mới): 4\n" in vi.out
+    assert "thiếu 20 giây [21, 23]" in vi.out
     unknown = cli("harvest", "asrun", st.MONTH, "--outlet", "khong-co", "--now", NOW, "--lang", "en")
     assert unknown.code == 1 and '--outlet: no agency "khong-co"' in unknown.err
     broken = tmp_path / "broken.csv"
@@ -125,6 +129,19 @@ def test_the_command_in_vietnamese_and_its_errors(station, cli, tmp_path):
     bad = cli("harvest", "asrun", broken, "--outlet", "dai-ptth", "--now", NOW, "--lang", "en", "--format", "csv")
     assert bad.code == 1 and "broken.csv:2: column 2 (Kết thúc)" in bad.err, bad.err
     assert len(_proposals(station)) == 5
+
+
+def test_an_episode_recorded_by_hand_airing_again_is_a_rerun(station, cli):
+    """February's second episode was typed in; its airing on 2 March is then a rerun."""
+    typed = cli("deliver", "phu-tho-2024.cchc-radio-tv.2024-02.2", "--by", "prod@dai.example", "--at",
+                "22/02/2024 19:30", "--duration", "10m", "--title", "Cải cách hành chính số 4: Một cửa liên thông",
+                "--now", "2024-02-23")  # fmt: skip
+    assert typed.code == 0, typed.err
+    summary = json.loads(cli("harvest", "asrun", st.MONTH, "--outlet", "dai-ptth", "--now", NOW, "--json").out)
+    assert summary["outcomes"]["rerun"] == 5
+    assert sorted(p["kind"] for p in summary["proposals"]) == sorted(
+        [kinds.ON_TIME, kinds.SHORT, kinds.NOT_OWED, kinds.NOT_AIRED]
+    )
 
 
 def test_one_transaction(station, monkeypatch):
@@ -188,7 +205,7 @@ def test_another_agency_is_refused_and_errors_are_shown(station):
     broken = _send(admin, b"a;b\n1;2\n", outlet="dai-ptth")
     assert (
         broken.status_code == 422
-        and 'thang-3.csv:1: no column "Giờ phát"' in html(broken).one("p", id="asrun-error").text()
+        and 'thang-3.csv:1: dòng tiêu đề không có cột "Giờ phát"' in html(broken).one("p", id="asrun-error").text()
     )
     fine = _send(admin, st.MONTH.read_bytes(), outlet="dai-ptth")
     assert fine.status_code == 200

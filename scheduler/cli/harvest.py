@@ -69,7 +69,5 @@ def summary_text(summary: dict[str, Any], _) -> str:
         mark = f"#{p['id']}" if p["id"] else _("(known)")
         rows = f" [{', '.join(str(r) for r in p['rows'])}]" if p["rows"] else ""
         moment = f" {p['moment'][:16].replace('T', ' ')}" if p["moment"] else ""
-        lines.append(
-            f"{mark} {_(p['kind'])}: {where}{moment} {p['title']} — {p['detail']}" + (f" [{rows}]" if rows else "")
-        )
+        lines.append(f"{mark} {_(p['kind'])}: {where}{moment} {p['title']} — {p['detail']}{rows}")
     return "\n".join(lines) + "\n"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -19,11 +20,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from scheduler.errors import N_, InputError
+from scheduler.evidence.ledger import parse_content
 from scheduler.harvest.asrun import AiredItem, read_asrun
 from scheduler.harvest.asrun_api import read_libretime_api
 from scheduler.harvest.asrun_matching import match_asrun
+from scheduler.harvest.proposals import Owed
 from scheduler.plan.harvest_settings import ASRUN_FORMATS, AsrunLayout, OutletHarvest, outlet_from
 from scheduler.settings import Settings
+from scheduler.store import ledger as stored_ledger
 from scheduler.store.files import EvidenceStore
 from scheduler.store.known_codes import UNKNOWN
 from scheduler.store.proposals import owed_of, save_proposals
@@ -96,6 +100,18 @@ def keep_file(store: EvidenceStore, data: bytes, name: str, kind: str) -> dict[s
     return {"sha256": stored.sha256, "size": stored.size, "name": stored.name, "type": stored.type}
 
 
+def with_titles(session: Session, owed: list[Owed]) -> list[Owed]:
+    """Each met occurrence with its recorded delivery's title: the same
+    episode airing again is a rerun, not a second delivery."""
+    met = [o.id for o in owed if o.met]
+    titles: dict[str, str] = {}
+    for row in stored_ledger.entries_of(session, met) if met else ():
+        doc = parse_content(row.content)
+        if doc["kind"] == "delivery" and doc["payload"].get("title"):
+            titles[doc["occurrence"]] = str(doc["payload"]["title"])
+    return [replace(o, delivered_title=titles[o.id]) if o.id in titles else o for o in owed]
+
+
 def propose_items(
     session: Session, outlet: str, items: Sequence[AiredItem], file: Mapping[str, Any], source: Mapping[str, Any],
     now: datetime, settings: Settings,
@@ -103,7 +119,7 @@ def propose_items(
     """Match the items against what the outlet owes around them and keep the new proposals."""
     if items:
         first, last = min(i.start for i in items), max(i.end for i in items)
-        owed = owed_of(session, outlet, first - REACH, last + timedelta(days=1))
+        owed = with_titles(session, owed_of(session, outlet, first - REACH, last + timedelta(days=1)))
     else:
         owed = []
     matching = match_asrun(items, owed, outlet, source, now, files=[file])
