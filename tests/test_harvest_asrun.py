@@ -223,18 +223,13 @@ def test_the_month_from_a_libretime_api_on_a_local_server():
     assert _score(_labels_of(items, line_of=lambda n: n + 1)) == (26, 26)
 
 
-MESSY = (
-    "\ufeffBắt đầu,Kết thúc,Thời lượng,Tiêu đề,Mã\r\n"
-    '2024-03-14 19:30,,10:30,"Cải cách hành chính số 5, phần 1",CCHC\r\n'
-    "\r\n"
-    "14/03/2024 23:30,24:00,,{nfd},\r\n"
-    "14/03/2024 23:50:00,,00:10:00.000,Thời sự đêm,TS\r\n"
-    "2024-03-15T06:00:00+07:00,2024-03-15T06:10:00+07:00,600,Thời sự sáng,TS\r\n"
-).format(nfd=unicodedata.normalize("NFD", "Ca nhạc: Đất Tổ vào xuân"))
+MESSY = st.DATA / "messy-2024-03.csv"  # a BOM, CRLF, a blank line, NFC and NFD, 24:00, a quoted comma
 
 
 def test_a_messy_export_is_read():
-    items = read_asrun(MESSY.encode("utf-8"), "messy.csv", None, TZ)
+    data = MESSY.read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf") and b"\r\n" in data
+    items = read_asrun(data, MESSY.name, None, TZ)
     assert [i.rows for i in items] == [(2,), (4,), (5,), (6,)]
     assert items[0].title == "Cải cách hành chính số 5, phần 1" and items[0].duration == 630
     assert items[1].title == unicodedata.normalize("NFC", "Ca nhạc: Đất Tổ vào xuân")

@@ -239,3 +239,11 @@ def test_libretime_api_answer_through_process_playout(station, tmp_path):
     assert all(r.source["url"] == base for r in rows)
     assert store.exists(hashlib.sha256(answers["/api/v2/schedule"]).hexdigest())
     assert "http://127.0.0.1:8900/api/v2/files/1" in asked
+
+
+def test_an_upload_over_the_harvest_limit_is_refused(station, monkeypatch):
+    monkeypatch.setenv("HARVEST_MAX_BYTES", "1KiB")
+    client = _client(_site(station), "prod@dai.example")
+    answer = _send(client, st.MONTH.read_bytes(), outlet="dai-ptth")
+    assert answer.status_code == 413, answer.text
+    assert _proposals(station) == []
