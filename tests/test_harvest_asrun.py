@@ -188,10 +188,13 @@ def libretime_answers() -> dict[str, bytes]:
         files[number] = {"id": number, "track_title": row["Tên chương trình"], "genre": row["Mã"], "name": "x.mp3"}
         schedule.append({
             "id": 1000 + number, "starts_at": f"{start.astimezone(utc):%Y-%m-%dT%H:%M:%SZ}",
-            "ends_at": f"{end.astimezone(utc):%Y-%m-%dT%H:%M:%SZ}", "instance": 7, "file": number, "stream": None,
+            "ends_at": f"{end.astimezone(utc):%Y-%m-%dT%H:%M:%SZ}", "instance": 7, "stream": None,
             "length": "00:30:00", "cue_in": "00:00:00", "cue_out": None, "position": number, "broadcasted": 1,
             "played": True,
         })  # fmt: skip
+        # The older serializer names the file by id; the hyperlinked one by its URL beside file_id.
+        link = {"file": f"http://playout.local/api/v2/files/{number}/", "file_id": number}
+        schedule[-1].update(link if number % 2 else {"file": number})
     schedule.append({"id": 9999, "starts_at": "2024-04-01T12:30:00Z", "ends_at": "2024-04-01T12:40:00Z",
                      "file": 1, "broadcasted": 0, "played": False})  # fmt: skip
     answers = {"/api/v2/schedule": json.dumps(schedule).encode()}

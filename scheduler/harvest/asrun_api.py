@@ -1,9 +1,10 @@
 """LibreTime's REST API (v2) answer read into aired items.
 
-``GET /api/v2/schedule?starts_after=…&ends_before=…`` answers a JSON list of
+``GET /api/v2/schedule?starts__gte=…&ends__lte=…`` answers a JSON list of
 schedule items: ``{"id", "starts_at", "ends_at", "instance", "file",
 "stream", "length", "cue_in", "cue_out", "broadcasted", "played", …}`` with
-UTC moments; ``file`` is a file id whose title is in ``GET
+UTC moments (other filters: ``broadcasted``, ``is_valid``); ``file`` is a file id (or, from the hyperlinked serializer,
+its URL beside ``file_id``) whose title is in ``GET
 /api/v2/files/{id}`` (``track_title``, ``name``, ``artist_name``, ``length``).
 So the reader takes the schedule answer and the files it names (a mapping id
 → file object, fetched by the edge). A paginated answer (``{"results":
@@ -47,14 +48,27 @@ def schedule_items(data: bytes, name: str, limit: int = MAX_ASRUN_BYTES) -> list
     return value
 
 
+def _file_id(item: Mapping[str, Any]) -> int | None:
+    """``file_id`` (the hyperlinked serializer), ``file`` as an id, or the id ending ``file``'s URL."""
+    for value in (item.get("file_id"), item.get("file")):
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, str):
+            tail = value.rstrip("/").rsplit("/", 1)[-1]
+            if tail.isdigit() and len(tail) < 19:
+                return int(tail)
+    return None
+
+
 def file_ids(items: list[dict[str, Any]]) -> list[int]:
     """The file ids whose titles the answer does not carry (to fetch one by one)."""
-    return sorted({i["file"] for i in items if isinstance(i.get("file"), int) and not isinstance(i.get("file"), bool)})
+    return sorted({i for i in map(_file_id, items) if i is not None})
 
 
 def _title(item: dict[str, Any], files: Mapping[int, Mapping[str, Any]]) -> tuple[str, str]:
     file = item.get("file")
-    info = file if isinstance(file, Mapping) else files.get(file, {}) if isinstance(file, int) else {}
+    file_id = _file_id(item)
+    info = file if isinstance(file, Mapping) else files.get(file_id, {}) if file_id is not None else {}
     title = str(info.get("track_title") or info.get("name") or item.get("title") or item.get("track_title") or "")
     code = str(info.get("genre") or info.get("code") or item.get("code") or "")  # stations tag programs by genre
     return title.strip()[:MAX_FIELD], code.strip()[:MAX_FIELD]
@@ -69,7 +83,7 @@ def read_libretime_api(
     found: list[AiredItem] = []
     problems: list[Problem] = []
     for number, item in enumerate(schedule_items(data, name, limit), start=1):
-        if item.get("broadcasted") == 0 and not item.get("played"):
+        if item.get("broadcasted") == 0 and not (item.get("played") or item.get("media_item_played")):
             continue
         start = parse_moment(str(item.get("starts_at") or item.get("starts") or ""), tz)
         end = parse_moment(str(item.get("ends_at") or item.get("ends") or ""), tz)
