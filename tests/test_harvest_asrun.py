@@ -241,6 +241,13 @@ def test_a_messy_export_is_read():
     assert items[3].start == datetime(2024, 3, 15, 6, 0, tzinfo=TZ)
 
 
+def test_title_lines_above_the_header_are_passed_over():
+    text = "NHẬT KÝ PHÁT SÓNG THÁNG 3/2024\nĐài PT-TH Phú Thọ\n\nGiờ phát;Thời lượng;Tên chương trình\n"
+    text += "14/03/2024 19:30;10:30;Cải cách hành chính số 5\n"
+    (item,) = read_asrun(text.encode(), "bao-cao.csv", None, TZ)
+    assert item.rows == (5,) and item.duration == 630 and item.title == "Cải cách hành chính số 5"
+
+
 def test_semicolons_and_a_configured_date_format():
     text = "Giờ phát;Thời lượng;Tên chương trình\n14.03.2024 19h30;600;CCHC số 5\n"
     layout = AsrunLayout(date_format="%d.%m.%Y %Hh%M")

@@ -29,6 +29,7 @@ MAX_ASRUN_BYTES = 10 * 2**20  # a year of a busy channel's log is ~5 MiB
 MAX_ROWS = 100_000
 MAX_FIELD = 1000  # characters in one field
 MAX_PROBLEMS = 20  # the first problems of a file are enough to fix it
+PREAMBLE = 10  # lines above the header (a report's title, the station's name) looked through
 
 # The words a header may use for each column, compared folded (``titles.normal``).
 DEFAULT_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -87,8 +88,8 @@ def _delimiter(layout: AsrunLayout, text: str) -> str:
         return "\t"
     if layout.format == "libretime-csv":
         return ","
-    first = next((line for line in text.splitlines() if line.strip()), "")
-    counts = {d: first.count(d) for d in ("\t", ";", ",")}
+    lines = [line for line in text.splitlines()[: PREAMBLE * 2] if line.strip()][:PREAMBLE]
+    counts = {d: max((line.count(d) for line in lines), default=0) for d in ("\t", ";", ",")}
     return max(counts, key=lambda d: counts[d]) if any(counts.values()) else ","
 
 
@@ -254,7 +255,8 @@ def read_asrun(
     header: list[str] = []
     items: list[AiredItem] = []
     problems: list[Problem] = []
-    line = 0
+    line = seen = 0
+    refused: ScheduleError | None = None
     for cells in reader:
         first, line = line + 1, reader.line_num
         if not any(c.strip() for c in cells):
@@ -265,7 +267,13 @@ def read_asrun(
                                     {"limit": MAX_FIELD}))  # fmt: skip
             break
         if found is None:
-            header, found = cells, _columns(cells, layout, name, first)
+            try:
+                header, found = cells, _columns(cells, layout, name, first)
+            except ScheduleError as e:  # a title line above the header, as exports from a spreadsheet have
+                seen += 1
+                refused = refused or e
+                if seen >= PREAMBLE:
+                    raise refused from None
             continue
         if len(items) >= MAX_ROWS:
             problems.append(Problem(name, first, "", N_("the file has more than {limit} rows"), {"limit": MAX_ROWS}))
@@ -279,6 +287,8 @@ def read_asrun(
             continue
         items.append(AiredItem((first,), item.start, item.end, item.duration, item.title, item.code))
     if found is None:
+        if refused:
+            raise refused
         raise _problem(name, None, "", N_("the file is empty; it needs a header naming {needed}"), needed=NEEDED)
     if problems:
         raise ScheduleError(problems)
