@@ -31,6 +31,7 @@ from scheduler.store.tables import HarvestSourceRow, ObligationRow, PlanRow, Pro
 from scheduler.web.app import create_app
 from scheduler.web.auth import set_password
 from test_harvest_asrun import libretime_answers
+from web_session import signed_in
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 NOW = "2024-04-02 09:00"
@@ -161,12 +162,7 @@ def _site(db: Database) -> TestClient:
 
 
 def _client(app, email: str) -> TestClient:
-    client = TestClient(app, follow_redirects=False)
-    form = html(client.get("/login")).one("form", id="login")
-    token = form.one("input", name="csrf").attrs["value"]
-    answer = client.post("/login", data={"csrf": token, "email": email, "password": PASSWORD, "next": "/me"})
-    assert answer.status_code == 303, answer.text
-    return client
+    return signed_in(app, email, PASSWORD)
 
 
 def _send(client: TestClient, data: bytes, **fields: str):
