@@ -233,8 +233,21 @@ def test_libretime_api_answer_through_process_playout(station, tmp_path):
     rows = _proposals(station)
     _expected(rows)
     assert all(r.source["url"] == base for r in rows)
-    assert store.exists(hashlib.sha256(answers["/api/v2/schedule"]).hexdigest())
     assert "http://127.0.0.1:8900/api/v2/files/1" in asked
+    kept = store.path(rows[0].source["file_sha256"]).read_bytes()
+    assert json.loads(kept)["schedule"] == json.loads(answers["/api/v2/schedule"])
+
+
+def test_a_kept_libretime_answer_reads_again_from_the_command(station, cli, tmp_path):
+    answers = libretime_answers()
+    schedule = json.loads(answers["/api/v2/schedule"])
+    files = [json.loads(v) for k, v in answers.items() if k.startswith("/api/v2/files/")]
+    saved = tmp_path / "libretime.json"
+    saved.write_text(json.dumps({"schedule": schedule, "files": files}), "utf-8")
+    run = cli("harvest", "asrun", saved, "--outlet", "dai-ptth", "--format", "libretime-api", "--now", NOW, "--json")
+    assert run.code == 0, run.err
+    assert json.loads(run.out)["new"] == 5
+    _expected(_proposals(station))
 
 
 def test_an_upload_over_the_harvest_limit_is_refused(station, monkeypatch):

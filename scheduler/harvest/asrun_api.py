@@ -8,7 +8,8 @@ its URL beside ``file_id``) whose title is in ``GET
 /api/v2/files/{id}`` (``track_title``, ``name``, ``artist_name``, ``length``).
 So the reader takes the schedule answer and the files it names (a mapping id
 → file object, fetched by the edge). A paginated answer (``{"results":
-[…]}``) and an item carrying its file object inline are read too. Items
+[…]}``), an item carrying its file object inline and a saved answer with
+its files beside it (``{"schedule": […], "files": […]}``) are read too. Items
 LibreTime did not broadcast (``broadcasted`` 0 and ``played`` false) did not air.
 """
 
@@ -48,6 +49,20 @@ def schedule_items(data: bytes, name: str, limit: int = MAX_ASRUN_BYTES) -> list
     return value
 
 
+def bundled_files(data: bytes) -> dict[int, Mapping[str, Any]]:
+    """The files a saved answer carries beside its schedule (``{"schedule": [...],
+    "files": [...]}``, as ``process_playout`` keeps it): the evidence file reads
+    the same without the instance."""
+    try:
+        value = json.loads(data.decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError):
+        return {}
+    files = value.get("files") if isinstance(value, dict) else None
+    if not isinstance(files, list):
+        return {}
+    return {f["id"]: f for f in files if isinstance(f, dict) and isinstance(f.get("id"), int)}
+
+
 def _file_id(item: Mapping[str, Any]) -> int | None:
     """``file_id`` (the hyperlinked serializer), ``file`` as an id, or the id ending ``file``'s URL."""
     for value in (item.get("file_id"), item.get("file")):
@@ -79,10 +94,11 @@ def read_libretime_api(
     limit: int = MAX_ASRUN_BYTES,
 ) -> list[AiredItem]:  # fmt: skip
     """The aired items of a schedule answer, numbered as the answer lists them."""
-    files = files or {}
+    items = schedule_items(data, name, limit)
+    files = bundled_files(data) if files is None else files
     found: list[AiredItem] = []
     problems: list[Problem] = []
-    for number, item in enumerate(schedule_items(data, name, limit), start=1):
+    for number, item in enumerate(items, start=1):
         if item.get("broadcasted") == 0 and not (item.get("played") or item.get("media_item_played")):
             continue
         start = parse_moment(str(item.get("starts_at") or item.get("starts") or ""), tz)

@@ -3,8 +3,9 @@
 The daemon's harvest job fetched the source's URL (``/api/v2/schedule`` with
 a time range, the key from ``api_key_file`` sent by the fetcher); the
 answer names files by id, so their titles are fetched here, one by one
-through the same safe ``fetch``. The answer itself is kept as the evidence
-file, and matching is the as-run file's (``store/harvest_asrun.py``).
+through the same safe ``fetch``. The answer with those files beside it is
+kept as the evidence file (``harvest asrun --format libretime-api`` reads it
+again), and matching is the as-run file's (``store/harvest_asrun.py``).
 """
 
 from __future__ import annotations
@@ -49,9 +50,12 @@ def process_playout(
     layout = layout_of(session, source.outlet)
     layout = AsrunLayout(**{**layout.__dict__, "format": "libretime-api"})
     name = f"libretime-{fetched.fetched_at:%Y%m%dT%H%M%S}.json"
-    files = _files(fetched, file_ids(schedule_items(fetched.body, source.url, settings.harvest_max_bytes)), fetch)
+    schedule = schedule_items(fetched.body, source.url, settings.harvest_max_bytes)
+    files = _files(fetched, file_ids(schedule), fetch)
     items = read_items(session, source.outlet, fetched.body, source.url, layout, settings, files)
-    file = keep_file(store, fetched.body, name, "application/json")
+    # Kept with the files' metadata beside the schedule: the evidence reads the same without the instance.
+    kept = json.dumps({"schedule": schedule, "files": list(files.values())}, ensure_ascii=False).encode("utf-8")
+    file = keep_file(store, kept, name, "application/json")
     origin = {
         "type": "asrun",
         "name": name,
