@@ -68,6 +68,6 @@ def summary_text(summary: dict[str, Any], _) -> str:
         where = p["occurrence"] or p["obligation"]
         mark = f"#{p['id']}" if p["id"] else _("(known)")
         rows = f" [{', '.join(str(r) for r in p['rows'])}]" if p["rows"] else ""
-        moment = f" {p['moment'][:16].replace('T', ' ')}" if p["moment"] else ""
-        lines.append(f"{mark} {_(p['kind'])}: {where}{moment} {p['title']} — {p['detail']}{rows}")
+        said = " ".join(x for x in (where, (p["moment"] or "")[:16].replace("T", " "), p["title"]) if x)
+        lines.append(f"{mark} {_(p['kind'])}: {said} — {p['detail']}{rows}")
     return "\n".join(lines) + "\n"
