@@ -14,11 +14,6 @@ KINDS = ("feed", "sitemap", "playout", "check")
 LABELS = {"feed": N_("feed"), "sitemap": N_("sitemap"), "playout": N_("playout API"), "check": N_("page check")}
 
 
-def register(sub: argparse._SubParsersAction, _) -> None:
-    group = command(sub, "harvest", _("evidence from the outlets' own systems"))
-    register_run(group.add_subparsers(dest="harvest_command", required=True, metavar="ACTION"), _)
-
-
 def register_run(actions: argparse._SubParsersAction, _) -> None:
     run = command(
         actions,

@@ -38,6 +38,7 @@ from scheduler.web import (
     api,
     api_docs,
     api_people,
+    asrun_upload,
     calendar_pages,
     closed_periods,
     dashboard,
@@ -151,6 +152,7 @@ def create_app(settings: Settings, db: Database, clock: Clock, daemon=None) -> F
         admin_outbox.router,
         health.router,
         feeds.router,
+        asrun_upload.router,
     ):
         app.include_router(router)  # in this order: the first route that matches a path answers it
     return app
