@@ -25,29 +25,17 @@ from scheduler.harvest.asrun import AiredItem, read_asrun
 from scheduler.harvest.asrun_api import read_libretime_api
 from scheduler.harvest.asrun_matching import match_asrun
 from scheduler.harvest.proposals import Owed
-from scheduler.plan.harvest_settings import ASRUN_FORMATS, AsrunLayout, OutletHarvest, outlet_from
+from scheduler.plan.harvest_settings import ASRUN_FORMATS, AsrunLayout
 from scheduler.settings import Settings
 from scheduler.store import ledger as stored_ledger
 from scheduler.store.files import EvidenceStore
+from scheduler.store.harvest_sources import outlet_harvest
 from scheduler.store.known_codes import UNKNOWN
 from scheduler.store.proposals import owed_of, save_proposals
 from scheduler.store.tables import AgencyRow, PlanRow
 
 REACH = timedelta(days=62)  # owed occurrences read around the log: the window before may take a late airing
 TYPES = {"libretime-api": "application/json"}
-
-
-def outlet_harvest(session: Session, outlet: str) -> OutletHarvest | None:
-    """The outlet's ``harvest:`` section as stored on load (the last plan's).
-
-    Stand-in until ``store/harvest_sources.py`` ``outlet_harvest`` (helper
-    "config") is merged: it reads the same ``PlanRow.definition["outlets"]``."""
-    found = None
-    for plan in session.scalars(select(PlanRow).order_by(PlanRow.code)):
-        for value in (plan.definition or {}).get("outlets") or ():
-            if isinstance(value, dict) and value.get("outlet") == outlet:
-                found = outlet_from(value)
-    return found
 
 
 def _zone(session: Session, outlet: str, layout: AsrunLayout) -> ZoneInfo:
