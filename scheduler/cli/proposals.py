@@ -9,12 +9,10 @@ from datetime import datetime
 
 from scheduler.cli.context import DEFAULT_TZ, Context, command
 from scheduler.errors import N_, InputError
-from scheduler.harvest.proposals import STATES
+from scheduler.harvest.proposals import STATE_WORDS, STATES
 from scheduler.store.known_codes import check_codes
 from scheduler.store.proposal_decisions import (
-    KIND_WORDS,
     MAX_LIST,
-    STATE_WORDS,
     as_json,
     confirm,
     list_proposals,
@@ -75,7 +73,7 @@ def show_list(ctx: Context, outlet: str | None, state: str | None, plan: str | N
     ctx.out.write("\t".join(heads) + "\n")
     for r in rows:
         found = datetime.fromisoformat(r["found_at"]).astimezone(DEFAULT_TZ).strftime("%d/%m/%Y %H:%M")
-        kind, state = _(KIND_WORDS.get(r["kind"], r["kind"])), _(STATE_WORDS[r["state"]])
+        kind, state = _(r["kind"]), _(STATE_WORDS[r["state"]])
         line = [str(r["id"]), state, kind, r["outlet"], r["occurrence"] or "-", found, r["decided_by"]]
         ctx.out.write("\t".join(line) + "\n")
 

@@ -29,14 +29,6 @@ from scheduler.harvest.titles import any_match, normal
 
 RERUN = "rerun"  # an outcome, not a proposal: an episode aired again
 OTHER = "other"  # a row of something else (news, ads, another program)
-# The as-run kinds (``harvest.proposals``) as message ids, so the catalogs carry their Vietnamese.
-KIND_WORDS = (
-    N_("aired on time"),
-    N_("aired short"),
-    N_("aired outside the window"),
-    N_("scheduled but not aired"),
-    N_("aired but not owed"),
-)
 # The outcomes that make no proposal, as people read them (message ids).
 OUTCOME_WORDS = {RERUN: N_("reruns (no second delivery)"), OTHER: N_("other programs")}
 BREAK = timedelta(minutes=15)  # the longest break inside one episode

@@ -15,16 +15,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from scheduler.errors import SchedulerError
+from scheduler.errors import N_, SchedulerError
 
-# What a harvest found, as message ids (their Vietnamese is in the catalog).
-ON_TIME = "aired on time"
-SHORT = "aired short"
-OUTSIDE = "aired outside the window"
-NOT_AIRED = "scheduled but not aired"
-NOT_OWED = "aired but not owed"
-ARTICLE = "published online"
-ATTESTATION = "portal kept up"
+# What a harvest found, as message ids (their Vietnamese is in the catalog:
+# pages and commands show ``_(kind)``).
+ON_TIME = N_("aired on time")
+SHORT = N_("aired short")
+OUTSIDE = N_("aired outside the window")
+NOT_AIRED = N_("scheduled but not aired")
+NOT_OWED = N_("aired but not owed")
+ARTICLE = N_("published online")
+ATTESTATION = N_("portal kept up")
 KINDS = (ON_TIME, SHORT, OUTSIDE, NOT_AIRED, NOT_OWED, ARTICLE, ATTESTATION)
 # The kinds a producer can confirm into a delivery: the others are shown, not recorded.
 RECORDABLE = (ON_TIME, SHORT, OUTSIDE, ARTICLE, ATTESTATION)
@@ -32,6 +33,12 @@ RECORDABLE = (ON_TIME, SHORT, OUTSIDE, ARTICLE, ATTESTATION)
 # A proposal's life: open until a person (or the outlet's auto_record) decides.
 OPEN, CONFIRMED, REJECTED, RECORDED = "open", "confirmed", "rejected", "recorded"  # RECORDED: by auto_record
 STATES = (OPEN, CONFIRMED, REJECTED, RECORDED)
+STATE_WORDS = {  # the states in people's words (message ids)
+    OPEN: N_("awaiting a decision"),
+    CONFIRMED: N_("confirmed"),
+    REJECTED: N_("rejected"),
+    RECORDED: N_("recorded automatically"),
+}
 
 
 @dataclass(frozen=True)

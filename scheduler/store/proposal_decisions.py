@@ -20,18 +20,11 @@ from scheduler.bounds import check_text
 from scheduler.errors import N_, SchedulerError
 from scheduler.evidence.deliveries import CHANNEL_FIELDS, DeliveryError, Evidence, FileRef
 from scheduler.harvest.proposals import (
-    ARTICLE,
-    ATTESTATION,
     CONFIRMED,
-    NOT_AIRED,
-    NOT_OWED,
-    ON_TIME,
     OPEN,
-    OUTSIDE,
     RECORDABLE,
     RECORDED,
     REJECTED,
-    SHORT,
     STATES,
     account_of,
 )
@@ -45,22 +38,6 @@ from scheduler.store.tables import OccurrenceRow, PlanRow, ProposalRow
 MAX_LIST = 500  # rows a list gives at most
 REASON_LIMIT = 1000
 OVERSEERS = ("dha", "admin", "national")
-# The kinds and states in people's words (their Vietnamese is in the catalog).
-KIND_WORDS = {
-    ON_TIME: N_("aired on time"),
-    SHORT: N_("aired short"),
-    OUTSIDE: N_("aired outside the window"),
-    NOT_AIRED: N_("scheduled but not aired"),
-    NOT_OWED: N_("aired but not owed"),
-    ARTICLE: N_("published online"),
-    ATTESTATION: N_("portal kept up"),
-}
-STATE_WORDS = {
-    OPEN: N_("awaiting a decision"),
-    CONFIRMED: N_("confirmed"),
-    REJECTED: N_("rejected"),
-    RECORDED: N_("recorded automatically"),
-}
 MET_STATES = ("on_time", "late", "excused")  # a delivery state that counts (``compliance.status``)
 
 

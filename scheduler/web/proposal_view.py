@@ -14,10 +14,10 @@ from sqlalchemy.orm import Session
 from scheduler.bounds import parse_id
 from scheduler.errors import N_
 from scheduler.evidence.deliveries import CHANNEL_FIELDS
-from scheduler.harvest.proposals import CONFIRMED, OPEN, RECORDABLE, RECORDED, REJECTED
+from scheduler.harvest.proposals import CONFIRMED, OPEN, RECORDABLE, RECORDED, REJECTED, STATE_WORDS
 from scheduler.people.permissions import may_record
 from scheduler.plan.durations import format_duration
-from scheduler.store.proposal_decisions import KIND_WORDS, STATE_WORDS, for_occurrence, open_for_agency, sees
+from scheduler.store.proposal_decisions import for_occurrence, open_for_agency, sees
 from scheduler.store.recording import grants
 from scheduler.store.tables import OccurrenceRow, PlanRow, ProposalRow
 from scheduler.web.auth import SessionUser
@@ -70,7 +70,7 @@ def proposal_view(session: Session, row: ProposalRow, user: SessionUser, zones: 
     url = str(e.get("url") or "")
     return {
         "id": row.id,
-        "kind": _(KIND_WORDS.get(row.kind, row.kind)),
+        "kind": _(row.kind),
         "state": row.state,
         "state_word": _(STATE_WORDS.get(row.state, row.state)),
         "occurrence": row.occurrence_id,
