@@ -211,6 +211,23 @@ def test_a_pause_outlives_loading_the_same_files_and_resume_undoes_it(site):
     assert all(site.source(u).active for u in (PORTAL, "https://baophutho.example/sitemap-news.xml"))
 
 
+def test_resuming_a_source_the_files_no_longer_name_leaves_it_retired(site):
+    admin = site.client(ADMIN)
+    feed = site.source(FEED)
+    token = csrf(html(admin.get(f"/admin/harvest/{feed.id}")))
+    assert admin.post(f"/admin/harvest/{feed.id}/pause", data={"csrf": token}).status_code == 303
+    (site.schedules / "harvest.yaml").unlink()  # the newspaper's section is gone
+    site.load()
+    assert site.source(FEED).active is False
+    assert admin.post(f"/admin/harvest/{feed.id}/resume", data={"csrf": token}).status_code == 303
+    resumed = site.source(FEED)
+    assert resumed.active is False and "paused" not in resumed.config
+    assert html(admin.get(f"/admin/harvest/{feed.id}")).one("dd", id="source-state").text() == "không còn trong các tệp"
+    shutil.copy(FORMS / "harvest.yaml", site.schedules / "harvest.yaml")  # named again: read again
+    site.load()
+    assert site.source(FEED).active is True
+
+
 def test_the_api_lists_sources_and_history_for_admins_and_the_dha_within_bounds(site):
     api = site.client()
     portal = site.source(PORTAL)

@@ -17,9 +17,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from scheduler.errors import N_, SchedulerError
+from scheduler.plan.harvest_settings import checks_from, outlet_from
 from scheduler.store.harvest_sources import KINDS
 from scheduler.store.recording import NotFound
-from scheduler.store.tables import HarvestFetchRow, HarvestSourceRow
+from scheduler.store.tables import HarvestFetchRow, HarvestSourceRow, ObligationRow, PlanRow
 
 STATES = ("active", "paused", "retired", "failing")  # retired: no longer named in the files
 MAX_SOURCES = 500  # one page or one API answer
@@ -151,8 +152,25 @@ def set_paused(session: Session, source_id: int, pause: bool, now: datetime) -> 
     if pause:
         row.config, row.active = {**config, "paused": True}, False
     elif paused(row):
-        row.config, row.active, row.next_at = config, True, min(row.next_at, now)
+        row.config = config
+        if named(session, row):  # else it stays retired, as the next load would make it
+            row.active, row.next_at = True, min(row.next_at, now)
     return row
+
+
+def named(session: Session, row: HarvestSourceRow) -> bool:
+    """Whether the loaded files still name the source (what ``sync_sources`` last saw)."""
+    if row.kind == "check":
+        obligation = session.get(ObligationRow, (row.plan_code, row.obligation_code))
+        checks = checks_from((obligation.definition or {}).get("checks") or ()) if obligation else ()
+        return any(c.url == row.url for c in checks)
+    plan = session.get(PlanRow, row.plan_code)
+    for item in (plan.definition or {}).get("outlets") or () if plan else ():
+        harvest = outlet_from(item)
+        if harvest.outlet == row.outlet:
+            urls = {"feed": harvest.feeds, "sitemap": harvest.sitemaps}.get(row.kind)
+            return row.url in (urls if urls is not None else (harvest.asrun.url if harvest.asrun else "",))
+    return False
 
 
 def source_json(view: SourceView, tz: tzinfo) -> dict[str, Any]:
