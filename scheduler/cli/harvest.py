@@ -12,6 +12,7 @@ from typing import Any
 from scheduler.bounds import format_size
 from scheduler.cli.context import Context, command
 from scheduler.cli.harvest_run import register_run
+from scheduler.cli.harvest_sources import register_sources
 from scheduler.errors import N_, InputError
 from scheduler.harvest.asrun_matching import OTHER, OUTCOME_WORDS, RERUN
 from scheduler.harvest.proposals import KINDS
@@ -35,6 +36,7 @@ def register(sub: argparse._SubParsersAction, _) -> None:
     )
     asrun.add_argument("--json", action="store_true", help=_("print the summary as JSON"))
     register_run(actions, _)  # harvest run: one pass of the daemon's harvest job (cli/harvest_run.py)
+    register_sources(actions, _)  # harvest sources: what it reads and how it went (cli/harvest_sources.py)
 
 
 def _read(path: Path, limit: int) -> bytes:

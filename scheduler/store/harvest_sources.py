@@ -4,7 +4,8 @@ files, and the outlets' harvest settings read back.
 ``sync_sources`` runs in the load's one transaction (``store/loading.py``):
 a source is one (kind, url, outlet, plan, obligation); one no longer named
 is kept inactive with its fetch history, and comes back active when named
-again. Loading the same files twice changes nothing.
+again, unless an administrator paused it (``config["paused"]``, kept).
+Loading the same files twice changes nothing.
 """
 
 from __future__ import annotations
@@ -56,8 +57,10 @@ def sync_sources(session: Session, plan: Plan, now: datetime) -> None:
             if row.active:
                 row.active = False
             continue
-        if not row.active:
-            row.active = True
+        if (row.config or {}).get("paused"):  # paused by an administrator (store/harvest_views.py): kept
+            config = {**config, "paused": True}
+        if row.active is bool(config.get("paused")):
+            row.active = not config.get("paused")
         if row.config != config:
             row.config = config
     for (kind, url, outlet, plan_code, obligation), config in wanted.items():

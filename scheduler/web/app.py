@@ -32,6 +32,7 @@ from scheduler.store.files import EvidenceStore
 from scheduler.web import (
     admin,
     admin_access,
+    admin_harvest,
     admin_outbox,
     admin_plan_documents,
     admin_schedules,
@@ -150,6 +151,8 @@ def create_app(settings: Settings, db: Database, clock: Clock, daemon=None) -> F
         admin_schedules.router,
         admin_plan_documents.router,
         admin_outbox.router,
+        admin_harvest.router,
+        admin_harvest.api_router,
         health.router,
         feeds.router,
         asrun_upload.router,
