@@ -243,10 +243,10 @@ def test_a_month_harvested_and_confirmed_gives_the_compliance_of_the_month_typed
     settings, setup = world
     # The second database first: a person types the deliveries.
     setup()
-    with Database(
-        db_url
-    ).transaction() as s:  # the delivery form preselects the occurrence's topics, as confirming does
+    typed_db = Database(db_url)
+    with typed_db.transaction() as s:  # the delivery form preselects the occurrence's topics, as confirming does
         topics = {o.id: (o.shown or {}).get("topics") or [] for o in s.scalars(select(OccurrenceRow))}
+    typed_db.close()
     for occurrence, who, at, extra in TYPED:
         extra = [newspaper.url(v) if v.startswith("/cchc") else portal.url(v) if v == SECTION else v for v in extra]
         more = (PRINT if PAPER in occurrence else []) + [a for t in topics[occurrence] for a in ("--topic", t)]
@@ -309,16 +309,17 @@ def test_a_month_harvested_and_confirmed_gives_the_compliance_of_the_month_typed
         assert reports["2024-Q1"]["totals"]["on_time"] >= 5
         march = confirmed[0]["2024-03"]
         assert march[("dai-ptth", STATION)]["on_time"] == 1 and march[("dai-ptth", STATION)]["non_conforming"] == 1
-        assert cli("verify", "--now", "2024-04-05 10:00").code == 0
+        assert cli("verify", "--now", "2024-04-05 11:00").code == 0
         with db.transaction() as s:
             entries = [parse_content(r.content) for r in s.scalars(select(LedgerRow))]
             by_proposal = {p.id: p for p in _proposals(db) if p.state == kinds.CONFIRMED}
             sourced = [e for e in entries if "source" in e["payload"]]
+            producer_of = {agency: who for who, (_, agency) in PEOPLE.items()}
             assert len(sourced) == len(by_proposal) == 7
             for e in sourced:
                 proposal = by_proposal[e["payload"]["source"]["proposal"]]
                 assert e["payload"]["source"] == {**proposal.source, "proposal": proposal.id}
-                assert e["recorded_by"] == proposal.decided_by
+                assert e["recorded_by"] == proposal.decided_by == producer_of[proposal.outlet]
     finally:
         db.close()
 
