@@ -5,14 +5,9 @@ the matcher sees them, and the hand-labelled month's expected outcomes."""
 from __future__ import annotations
 
 import csv
-import io
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
-from ruamel.yaml import YAML
-
-from scheduler.errors import ScheduleError
 from scheduler.harvest.proposals import Owed
 from scheduler.plan.harvest_settings import Match
 from scheduler.plan.model import Plan
@@ -28,38 +23,14 @@ LABEL = "Nhãn kiểm tra"
 
 
 def layer_texts() -> list[tuple[str, str]]:
-    """The plan and the layer as loadable texts: the whole layer once the
-    production file reads ``harvest:`` and ``match:`` (issue 17, helper
-    "config"), else the layer without them."""
-    texts = [(str(PLAN), PLAN.read_text("utf-8")), (str(LAYER), LAYER.read_text("utf-8"))]
-    try:
-        read_texts(texts)
-        return texts
-    except ScheduleError as e:
-        if "unknown field" not in str(e):
-            raise
-    yaml = YAML()
-    data = yaml.load(LAYER.read_text("utf-8"))
-    data.pop("harvest", None)
-    for ob in data["obligations"].values():
-        ob.pop("match", None)
-    out = io.StringIO()
-    yaml.dump(data, out)
-    return [texts[0], (str(LAYER), out.getvalue())]
+    """The plan and the station's layer (its ``harvest:`` and ``match:``
+    read by the production-file reader), as loadable texts."""
+    return [(str(PLAN), PLAN.read_text("utf-8")), (str(LAYER), LAYER.read_text("utf-8"))]
 
 
 def matches() -> dict[str, Match]:
-    """Each obligation's ``match`` as the layer writes it."""
-    data = YAML(typ="safe").load(LAYER.read_text("utf-8"))
-    return {
-        code: Match(**{k: tuple(v) for k, v in ob["match"].items()})
-        for code, ob in data["obligations"].items()
-        if "match" in ob
-    }
-
-
-def layer_asrun() -> dict[str, Any]:
-    return dict(YAML(typ="safe").load(LAYER.read_text("utf-8"))["harvest"]["asrun"])
+    """Each obligation's ``match`` as the layer's reader gives it."""
+    return {o.code: o.match for o in plan().obligations if o.match is not None}
 
 
 def plan() -> Plan:
@@ -70,7 +41,7 @@ def owed(met: tuple[str, ...] = ("2024-02 #1",)) -> list[Owed]:
     """The station's occurrences February to April 2024, ``met`` already recorded."""
     p = plan()
     found = []
-    wanted = matches()
+    wanted = {o.code: o.match for o in p.obligations if o.match is not None}
     for o in expand(p):
         month = "2024-02" <= o.window_start.strftime("%Y-%m") <= "2024-04"
         yearly = o.obligation in wanted and o.period == "2024"

@@ -23,7 +23,6 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-import yaml
 from sqlalchemy import select
 
 from scheduler.errors import N_
@@ -145,18 +144,12 @@ def fetch(url: str) -> Fetched:
 
 @pytest.fixture
 def world(database, tmp_path):
-    """The Phú Thọ 2024 plan loaded with Báo Phú Thọ's ``match`` from its
-    production layer (tests/data/harvest/bao-phu-tho-layer.yaml), and the
+    """The Phú Thọ 2024 plan loaded with Báo Phú Thọ's production layer
+    (tests/data/harvest/bao-phu-tho-layer.yaml: its ``match``), and the
     evidence store."""
-    layer = yaml.safe_load((HERE / "bao-phu-tho-layer.yaml").read_text(encoding="utf-8"))
-    wanted = layer["obligations"][OBLIGATION]["match"]
-    match = Match(**{k: tuple(v) for k, v in wanted.items()})
-    # The layer's reader is plan/harvest_fields.py (helper "config"); here the
-    # match is set on the loaded obligation, and stored by the real load.
-    plans = [
-        replace(p, obligations=tuple(replace(o, match=match) if o.code == OBLIGATION else o for o in p.obligations))
-        for p in read_files([ROOT / "schedules" / "phu-tho-2024.yaml"]).plans
-    ]
+    plans = read_files([ROOT / "schedules" / "phu-tho-2024.yaml", HERE / "bao-phu-tho-layer.yaml"]).plans
+    [paper] = [o for o in plans[0].obligations if o.code == OBLIGATION]
+    assert paper.match is not None and paper.match.tags == ("CCHC",)
     settings = Settings.load(env={"OUTPUTS_DIR": str(tmp_path / "outputs"), "HARVEST_ALLOW": "127.0.0.0/8"})
     with database.transaction() as s:
         save_schedules(s, plans, {}, LOADED, settings)

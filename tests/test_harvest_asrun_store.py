@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -36,33 +35,21 @@ from web_session import signed_in
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 NOW = "2024-04-02 09:00"
 PASSWORD = "mat-khau-du-dai"
-ASRUN = {"format": "csv", "start": "Giờ phát", "end": "Kết thúc", "duration": "Thời lượng", "title": "Tên chương trình",
-         "code": "Mã"}  # fmt: skip
 
 
 @pytest.fixture
 def station(cli, db_url, tmp_path, monkeypatch):
-    """The plan and the station's layer loaded; match and the as-run layout
-    stored as a load would store them (put there by hand until the production
-    file reads them: helper "config")."""
-    paths = []
-    for name, text in st.layer_texts():
-        path = tmp_path / name.rsplit("/", 1)[-1]
-        path.write_text(text, "utf-8")
-        paths.append(path)
-    assert cli("load", *paths, "--now", "2024-01-02").code == 0
+    """The plan and the station's layer loaded by ``main.py load`` (its
+    ``match`` and as-run layout read from the layer file)."""
+    assert cli("load", st.PLAN, st.LAYER, "--now", "2024-01-02").code == 0
     for email, agency in (("prod@dai.example", "dai-ptth"), ("prod@bao.example", "bao-phu-tho")):
         assert cli("users", "add", email, "--role", "producer", "--agency", agency).code == 0
     assert cli("users", "add", "admin@tinh.example", "--role", "admin").code == 0
     db = Database(db_url)
     with db.transaction() as s:
-        for code, match in st.matches().items():
-            ob = s.get(ObligationRow, ("phu-tho-2024", code))
-            if not ob.definition.get("match"):
-                ob.definition = {**ob.definition, "match": {k: list(v) for k, v in asdict(match).items()}}
-        plan = s.get(PlanRow, "phu-tho-2024")
-        if not plan.definition.get("outlets"):
-            plan.definition = {**plan.definition, "outlets": [{"outlet": "dai-ptth", "asrun": ASRUN}]}
+        assert s.get(ObligationRow, ("phu-tho-2024", "cchc-radio-tv")).definition["match"]["codes"] == ["CCHC"]
+        [outlet] = s.get(PlanRow, "phu-tho-2024").definition["outlets"]
+        assert (outlet["outlet"], outlet["asrun"]["title"]) == ("dai-ptth", "Tên chương trình")
         for email in ("prod@dai.example", "prod@bao.example", "admin@tinh.example"):
             set_password(s, find_user(s, email), PASSWORD, parse_now(NOW, DEFAULT_TZ))
     # February's first episode was recorded by hand, as in the labelled month.
