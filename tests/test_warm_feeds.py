@@ -1,5 +1,5 @@
-"""The warm path in front of the feed routes (web.warm_feeds) gives the
-route's own answers, header for header and byte for byte, and leaves every
+"""The warm path at the app's door (web.warm_feeds) gives the route's and
+the middleware's own answers, header for header and byte for byte, and leaves every
 other case (first build, a cache due for its look at the database, unknown
 and revoked tokens, HEAD) to the route."""
 
@@ -11,6 +11,7 @@ from datetime import UTC
 import pytest
 from fastapi.testclient import TestClient
 
+from scheduler.bounds import MAX_BODY
 from scheduler.clock import Clock
 from scheduler.settings import Settings
 from scheduler.store.database import Database
@@ -28,8 +29,8 @@ def served(cli, db_url, monkeypatch):
     answered = []
     real = warm_feeds.warm
 
-    def counted(scope, token):
-        answer = real(scope, token)
+    def counted(app, scope, token):
+        answer = real(app, scope, token)
         answered.append(answer is not None)
         return answer
 
@@ -71,6 +72,8 @@ def test_everything_else_goes_to_the_route(served, cli):
     _hold(client)
     head = client.head(path)
     assert head.status_code == 200 and head.content == b"" and len(answered) == 1  # HEAD: not looked at
+    with_body = client.request("GET", path, content=b"x" * (MAX_BODY + 1), headers={"Content-Type": "application/json"})
+    assert with_body.status_code == 413 and answered[-1] is False  # BodyLimit's answer, as before
     unknown = client.get("/feeds/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA.ics")
     assert (unknown.status_code, answered[-1]) == (404, False)
     assert client.get(f"/feeds/public/{token}.ics").status_code == 404  # not the token pattern
