@@ -1,7 +1,8 @@
 """Calendar feed benchmark (issue 3, item 7); not part of .ci/run.
 
-    python bench/feeds.py [--sizes 1000,10000,100000] [--requests 2000] [--seconds 15]
-                          [--connections 2] [--rounds 3] [--repeat 3] [--keep] [--json PATH]
+    python bench/feeds.py [--sizes 1000,10000] [--requests 2000] [--seconds 15] [--connections 8]
+                          [--generator wrk|python] [--no-nginx] [--no-radicale]
+                          [--rounds 3] [--repeat 3] [--keep] [--json PATH]
 
 For each size it writes a schedule file whose expansion gives about that many
 feed events, loads it with the real CLI into a fresh SQLite database in a
@@ -20,17 +21,25 @@ a fresh process so that nothing is warm that should not be:
   ``refresh()`` + ``feed()``; the median of all is reported;
 - memory: peak RSS growth and tracemalloc peak of a cold build, against the
   feed's size in bytes;
-- HTTP on 127.0.0.1: the real app (``create_app``) plus one plain route that
-  answers the same bytes as a static ``Response`` on the same server; warm
-  feed GETs and static GETs (throughput, p50, p99), conditional GETs (304),
-  in ``--rounds`` alternated rounds (the median round reported), the first
-  GET after a change, ``/healthz`` probed meanwhile (the longest wait shows
-  whether a build blocked the event loop), and the server's peak RSS (VmHWM).
+- HTTP on 127.0.0.1, each server one process pinned to one core and the
+  load generator on the other (``taskset``): the real app as ``main.py
+  serve`` runs it (uvicorn with uvloop and httptools, access log on) against
+  a cached-bytes ASGI app on the same stack (the feed's bytes in one bytes
+  object, the same headers; once with the access log as ``serve`` has it,
+  once without), nginx serving the same file when installed, and Radicale's
+  GET of the same calendar (uploaded whole) when installed; warm feed GETs
+  (throughput, p50, p99, server CPU per request from /proc/PID/stat utime +
+  stime before and after), conditional GETs (304), in ``--rounds`` alternated
+  rounds (the median round reported), the first GET after a change,
+  ``/healthz`` probed meanwhile (the longest wait shows whether a build
+  blocked the event loop), and the server's peak RSS (VmHWM).
 
-The load generator is this script too (``--phase client`` processes, one
-keep-alive connection each, raw sockets). All traffic stays on 127.0.0.1;
-every loop is bounded by a request count and a time limit. Temporary folders
-are removed at the end unless ``--keep``.
+The load generator is wrk when installed (one thread, ``--connections``
+keep-alive connections), else this script (``--phase client`` processes, one
+keep-alive connection each, raw sockets); the run says which, and what it
+skipped. All traffic stays on 127.0.0.1; every loop is bounded by a request
+count and a time limit. Temporary folders are removed at the end unless
+``--keep``.
 """
 
 from __future__ import annotations
@@ -428,6 +437,7 @@ def phase_bytes(args) -> None:
     import uvicorn
 
     from scheduler.cli.service import server_stack
+    from scheduler.web.app import install_log_masks
     from scheduler.web.feeds import FEED_HEADERS
 
     pin(args.core)
@@ -449,7 +459,11 @@ def phase_bytes(args) -> None:
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
-    uvicorn.Server(uvicorn.Config(app, host=HOST, port=args.port, log_level="warning", **server_stack())).run()
+    # As ``serve`` runs (access log on, with the same masks), or with no access log at all (``--quiet``).
+    level, access_log = ("warning", False) if args.quiet else ("info", True)
+    config = uvicorn.Config(app, host=HOST, port=args.port, log_level=level, access_log=access_log, **server_stack())
+    install_log_masks()
+    uvicorn.Server(config).run()
 
 
 def phase_change(_args) -> dict:
@@ -892,8 +906,17 @@ def bench_http(env: dict, token: str, work: Path, opts, expected_sha: str) -> di
         bytes_cmd += serve_cmd[6:]
         bytes_server, bytes_log = start(bytes_cmd, env, work / "bytes.log")
         others.append((bytes_server, bytes_log, 15))
+        quiet_port = free_port()
+        quiet_cmd = [*bytes_cmd[:5], str(quiet_port), *bytes_cmd[6:], "--quiet"]
+        quiet_server, quiet_log = start(quiet_cmd, env, work / "bytes-quiet.log")
+        others.append((quiet_server, quiet_log, 15))
         assert wait_for(bytes_port, "/", bytes_server)[2] == body
-        targets = {"bytes": (bytes_port, "/", bytes_server.pid), "warm": (port, path, server.pid)}
+        assert wait_for(quiet_port, "/", quiet_server)[2] == body
+        targets = {
+            "bytes": (bytes_port, "/", bytes_server.pid),
+            "warm": (port, path, server.pid),
+            "bytes-quiet": (quiet_port, "/", quiet_server.pid),
+        }
         skipped = {}
         if shutil.which("nginx") and not opts.no_nginx:
             nginx_port, nginx, nginx_log = start_nginx(work, body, env, cores[0])
@@ -930,9 +953,11 @@ def bench_http(env: dict, token: str, work: Path, opts, expected_sha: str) -> di
             )
         result = {name: _median_round(rs) for name, rs in rounds.items()}
         if radicale is not None:
-            result["radicale"] = load(
-                radicale[0], "/bench/calendar/", [RADICALE_AUTH], opts, 200, cores, radicale[1].pid, env
-            )
+            # One connection, at least 20 s: a GET takes Radicale a second or more, so eight at once
+            # would only queue on its one core and end unfinished (the throughput is the same).
+            slow = argparse.Namespace(**{**vars(opts), "connections": 1, "seconds": max(20.0, opts.seconds)})
+            where = (radicale[0], "/bench/calendar/", [RADICALE_AUTH])
+            result["radicale"] = load(*where, slow, 200, cores, radicale[1].pid, env)
             log(f"    Radicale {result['radicale']['rps']:,.2f} req/s")
 
         run_phase("change", env)  # another process changes one occurrence, as a load would
@@ -1060,6 +1085,8 @@ def rows_for(r: dict) -> dict:
         "CPU ms/req": f"{h['warm']['cpu_ms_per_req']:.2f}",
         "bytes CPU ms/req": f"{h['bytes']['cpu_ms_per_req']:.2f}",
         "CPU/bytes ≤1.2": f"{cpu_ratio:.2f} {verdict(cpu_ratio <= GOAL_CPU)}",
+        "no access log: warm/bytes, CPU/bytes": f"{h['warm']['rps'] / h['bytes-quiet']['rps']:.2f}, "
+        f"{h['warm']['cpu_ms_per_req'] / max(1e-9, h['bytes-quiet']['cpu_ms_per_req']):.2f}",
         "nginx req/s": f"{h['nginx']['rps']:,.1f}" if nginx else "skipped",
         "warm/nginx ≥1.0": f"{nginx:.2f} {verdict(nginx >= GOAL_NGINX)}" if nginx else "skipped",
         "Radicale req/s": f"{h['radicale']['rps']:,.2f}" if radicale else "skipped",
@@ -1067,6 +1094,9 @@ def rows_for(r: dict) -> dict:
         "304 req/s": f"{h['conditional']['rps']:,.0f}",
         "build mem/bytes <3×": f"{mem_ratio:.1f}× {verdict(mem_ratio < GOAL_MEMORY)}",
     }
+
+
+HTTP_ROWS = ("warm", "bytes", "bytes-quiet", "nginx", "radicale", "conditional")
 
 
 def _http_line(name: str, x: dict) -> str:
@@ -1105,7 +1135,7 @@ def details_for(r: dict) -> list[str]:
         f"pieces, digests {m['digests'] / 2**20:.1f} MiB, "
         f"and {(m['retained'] - m['bytes'] - m['digests']) / 2**20:.1f} MiB "
         f"of sort keys, lengths and the rest ({m['items']:,} items)",
-        *(f"  http: {_http_line(k, h[k])}" for k in ("warm", "bytes", "nginx", "radicale", "conditional") if k in h),
+        *(f"  http: {_http_line(k, h[k])}" for k in HTTP_ROWS if k in h),
         *(f"  http: {k} skipped: {why}" for k, why in h["skipped"].items()),
         f"  http: first GET {h['first_get'] * 1000:.0f} ms; first GET after a "
         f"change {h['after_change_get'] * 1000:.0f} ms, the one after {h['after_change_next_get'] * 1000:.0f} ms; "
@@ -1163,6 +1193,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--warmup", type=int, default=5, help=argparse.SUPPRESS)
     parser.add_argument("--static-file", help=argparse.SUPPRESS)
     parser.add_argument("--core", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--quiet", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--tag", default="1", help=argparse.SUPPRESS)
     parser.add_argument("--changes", type=int, default=5, help=argparse.SUPPRESS)
     opts = parser.parse_args(argv)
