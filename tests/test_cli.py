@@ -129,3 +129,59 @@ def test_broken_file_reports_every_problem_with_its_line(cli, tmp_path):
         )
         for line in lines
     )
+
+
+@pytest.fixture
+def served(cli, monkeypatch):
+    """``serve`` run in-process up to the uvicorn Config it builds (the server
+    itself is replaced, so nothing listens and no signal handler stays)."""
+    import signal
+
+    import uvicorn
+
+    configs = []
+
+    class Server:
+        def __init__(self, config):
+            configs.append(config)
+
+        def run(self):
+            pass
+
+    monkeypatch.setattr(uvicorn, "Server", Server)
+    monkeypatch.setattr(signal, "signal", lambda *_: None)
+
+    def run():
+        result = cli("serve", "--no-scheduler", "--port", "8123")
+        assert result.code == 0, result.err
+        (config,) = configs
+        config.load()  # resolves "uvloop"/"httptools" to the classes it will run on
+        return config
+
+    return run
+
+
+def test_serve_runs_on_uvloop_and_httptools(served):
+    import httptools
+    import uvloop
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    config = served()
+    assert (config.loop, config.http) == ("uvloop", "httptools")
+    assert config.http_protocol_class is HttpToolsProtocol
+    assert httptools and uvloop
+    assert config.port == 8123 and not config.proxy_headers  # what it had before: no proxy believed by default
+
+
+def test_serve_falls_back_to_asyncio_and_h11_and_says_so(served, monkeypatch, caplog):
+    import importlib.util
+
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "uvloop" else real(name, *a))
+    with caplog.at_level("WARNING", logger="scheduler.serve"):
+        config = served()
+    assert (config.loop, config.http) == ("asyncio", "h11")
+    assert config.http_protocol_class is H11Protocol
+    assert "uvloop not installed" in caplog.text

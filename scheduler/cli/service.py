@@ -72,7 +72,13 @@ def serve(ctx: Context, host: str, port: int, scheduler: bool = True) -> None:
     # own default would believe it from 127.0.0.1, whoever connects through it.
     proxies = [str(n) for n in ctx.settings.trusted_proxies]
     config = uvicorn.Config(
-        app, host=host, port=port, proxy_headers=bool(proxies), forwarded_allow_ips=proxies or None, log_level="info"
+        app,
+        host=host,
+        port=port,
+        proxy_headers=bool(proxies),
+        forwarded_allow_ips=proxies or None,
+        log_level="info",
+        **server_stack(),
     )
     install_log_masks()  # after uvicorn configured its loggers
     ctx.err.write(
@@ -91,6 +97,24 @@ def serve(ctx: Context, host: str, port: int, scheduler: bool = True) -> None:
         uvicorn.Server(config).run()
     finally:
         db.close()
+
+
+def server_stack() -> dict[str, str]:
+    """uvloop's event loop and httptools' HTTP parser (``uvicorn[standard]``)
+    when they import: compiled, so less CPU per request than asyncio's loop
+    and the pure-Python h11 (bench/feeds.py measures on this stack). Without
+    them, those two, said in the log."""
+    import importlib.util
+    import logging
+
+    stack = {"loop": "uvloop", "http": "httptools"}
+    missing = [name for name in stack.values() if importlib.util.find_spec(name) is None]
+    if missing:
+        logging.getLogger("scheduler.serve").warning(
+            "%s not installed: serving on asyncio and h11 (pip install 'uvicorn[standard]')", ", ".join(missing)
+        )
+        return {"loop": "asyncio", "http": "h11"}
+    return stack
 
 
 def _runtime(ctx: Context, db):

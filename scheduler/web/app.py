@@ -55,6 +55,7 @@ from scheduler.web.deps import Answer, Services, answer
 from scheduler.web.headers import SecurityHeaders
 from scheduler.web.limits import BodyLimit, SafeJSON, invalid
 from scheduler.web.views import Views
+from scheduler.web.warm_feeds import WarmApp
 
 log = logging.getLogger("scheduler.web")
 # Paths that are secrets, as such or percent-encoded (in a ?next=): a feed's, a password link's.
@@ -113,7 +114,7 @@ def services_for(settings: Settings, db: Database, clock: Clock, daemon=None) ->
 def create_app(settings: Settings, db: Database, clock: Clock, daemon=None) -> FastAPI:
     """The application; with a daemon, its scheduler starts and stops with it."""
     install_log_masks()
-    app = FastAPI(
+    app = WarmApp(  # FastAPI, with warm feeds answered at its door (web.warm_feeds)
         title="Media production scheduler",
         version=__version__,
         lifespan=lifespan,
@@ -123,6 +124,7 @@ def create_app(settings: Settings, db: Database, clock: Clock, daemon=None) -> F
         swagger_ui_oauth2_redirect_url=None,
     )  # /docs is api_docs'; no /redoc
     app.state.services = services_for(settings, db, clock, daemon)
+    app.state.warm_feeds = {}
     app.add_middleware(BodyLimit, lang=settings.lang)
     app.add_exception_handler(RequestValidationError, invalid)
     app.add_exception_handler(Answer, answer)

@@ -6,6 +6,7 @@ plain 404."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
 from fastapi import APIRouter, Request
@@ -14,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from scheduler.clock import Clock
 from scheduler.people.accounts import FeedScope
-from scheduler.store.feed_cache import FeedCache
+from scheduler.store.feed_cache import Feed, FeedCache
 from scheduler.web.conditional import http_date, not_modified
 from scheduler.web.deps import ClockDep, FeedCacheDep, SettingsDep
 from scheduler.web.feed_response import FeedResponse
@@ -57,8 +58,14 @@ async def serve_feed(
     last_modified = last_modified or cache.last_modified
     # Reading or changing a feed takes up to a second: never on the event loop.
     feed = cache.ready(scope, lang) or await run_in_threadpool(cache.feed, scope, lang)
+    return feed_answer(request.headers, feed, clock, last_modified)
+
+
+def feed_answer(asked: Mapping[str, str], feed: Feed, clock: Clock, last_modified: datetime) -> Response:
+    """The feed, or 304 to a client whose copy is current: one place for both
+    the routes and the warm path in front of them (``web.warm_feeds``)."""
     headers = {**FEED_HEADERS, "ETag": feed.etag, "Last-Modified": http_date(last_modified)}
-    if not_modified(request.headers, feed.etag, last_modified, clock.now()):
+    if not_modified(asked, feed.etag, last_modified, clock.now()):
         return Response(status_code=304, headers=headers)
     return FeedResponse(feed, headers)
 
