@@ -65,8 +65,8 @@ def write_items(
 ) -> int:
     """(Re)serialize the items of these occurrences as stored now; returns how
     many. Rows go in and out in plain statements, a chunk at a time
-    (``executemany``): no ORM object per item. ``progress`` hears how many
-    occurrences each chunk wrote."""
+    (``executemany``): no ORM object per item. ``progress`` hears, after
+    each chunk, how many of the occurrences are written."""
     ids = sorted(set(occurrence_ids))
     if not ids:
         return 0
@@ -123,12 +123,12 @@ def write_items(
                     retired.append({"b_uid": uid, "revision": -1, "last_modified": row.updated_at, "change": change})
         _store(session, new, changed + retired)
         if progress is not None:
-            progress(len(chunk))
+            progress(start + len(chunk), len(ids))
     _forget_items(session)
     return written
 
 
-Progress = Callable[[int], None]
+Progress = Callable[[int, int], None]  # (occurrences written so far, of how many)
 CHUNK = 500  # occurrences per round of statements: two thousand items, a few MB of bytes
 
 
