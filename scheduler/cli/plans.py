@@ -17,6 +17,7 @@ from scheduler.cli.listing import (
     to_csv,
     to_json,
 )
+from scheduler.cli.progress import progress_bar
 from scheduler.cli.reorganisation import report_applied, successors_for_roll
 from scheduler.documents import read_document
 from scheduler.errors import N_, InputError, SchedulerError
@@ -113,8 +114,8 @@ def load(ctx: Context, paths: list[Path]) -> None:
     for warning in schedules.warnings:
         ctx.err.write(_("warning: {text}").format(text=warning.render(_)) + "\n")
     digests = {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in schedule_paths(paths)}
-    with ctx.session() as session:
-        results = save_schedules(session, schedules.plans, digests, ctx.now, ctx.settings)
+    with ctx.session() as session, progress_bar(ctx.err, _("calendar items")) as progress:
+        results = save_schedules(session, schedules.plans, digests, ctx.now, ctx.settings, progress)
         applied = apply_successions(session, schedules.successions, "load", ctx.now, ctx.settings)
     if applied.recorded:
         report_applied(ctx, applied)

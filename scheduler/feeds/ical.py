@@ -17,9 +17,10 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from icalendar import Alarm, Calendar, Event, Timezone, TimezoneStandard
+from icalendar import Calendar, Timezone, TimezoneStandard
 
 from scheduler.errors import N_
+from scheduler.feeds.ical_lines import vevent
 from scheduler.i18n import pick
 from scheduler.plan.channels import BUILT_IN, Channel, channel
 from scheduler.plan.durations import show_length
@@ -256,41 +257,6 @@ def _utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
-def _event(uid: str, occ: StoredOccurrence, title: str, text: str, url: str, categories: list[str]) -> Event:
-    event = Event()
-    event.add("uid", uid)
-    event.add("dtstamp", _utc(occ.last_modified))  # RFC 5545 3.8.7.2: the last revision, with no METHOD
-    event.add("created", _utc(occ.created))
-    event.add("last-modified", _utc(occ.last_modified))
-    event.add("sequence", occ.revision)
-    event.add("summary", title)
-    event.add("description", text)
-    event.add("url", url)
-    event.add("status", "CANCELLED" if occ.shown["status"] == "cancelled" else "CONFIRMED")
-    event.add("transp", "TRANSPARENT")
-    if categories:
-        event.add("categories", categories)
-    return event
-
-
-def _all_day(event: Event, day: date) -> None:
-    event.add("dtstart", day)
-    event.add("dtend", day + timedelta(days=1))  # exclusive, RFC 5545 3.6.1
-
-
-def _alarm(event: Event, title: str, trigger: timedelta | datetime) -> None:
-    """A reminder on the item's morning; a convenience only (Google and
-    Outlook ignore alarms in subscriptions; email reminders are the channel)."""
-    alarm = Alarm()
-    alarm.add("action", "DISPLAY")
-    alarm.add("description", title)
-    if isinstance(trigger, datetime):
-        alarm.add("trigger", _utc(trigger), parameters={"VALUE": "DATE-TIME"})
-    else:
-        alarm.add("trigger", trigger)
-    event.add_component(alarm)
-
-
 def _sort_key(start: datetime | date, uid: str) -> str:
     moment = start if isinstance(start, datetime) else datetime.combine(start, time(0), UTC)
     return f"{_utc(moment).strftime('%Y%m%dT%H%M%S')}|{uid}"
@@ -299,30 +265,39 @@ def _sort_key(start: datetime | date, uid: str) -> str:
 def render_items(
     occ: StoredOccurrence, milestones: list[Mapping[str, Any]], names: Names, lang: str, _: Gettext
 ) -> list[Item]:
-    """The occurrence's VEVENT and one per milestone (``step, title, title_en, day, offset``)."""
+    """The occurrence's VEVENT and one per milestone (``step, title, title_en, day, offset``),
+    written by ``ical_lines.vevent`` in the bytes icalendar would write."""
     tz = ZoneInfo(names.tz)
     s = occ.shown
     title = summary(s, lang, _, occ.delivery, names.tz)
     text = description(occ, names, lang, _)
-    url = occurrence_url(names.base_url, occ.id)
     categories = [_text(_channel_name(c, names.channels, lang, _)) for c in s.get("channels", [])]
     state = (occ.delivery or {}).get("state")
     if state:
         categories.append(_text(_(state)))
+    common = {
+        "stamped": _utc(occ.last_modified),  # RFC 5545 3.8.7.2: the last revision, with no METHOD
+        "created": _utc(occ.created),
+        "sequence": occ.revision,
+        "categories": categories,
+        "cancelled": s["status"] == "cancelled",
+        "url": occurrence_url(names.base_url, occ.id),
+        "tzid": names.tz,
+    }
+    morning = timedelta(hours=MORNING.hour)  # the alarm: a convenience only (ical-feeds.md)
     uid = occurrence_uid(occ.id)
-    event = _event(uid, occ, title, text, url, categories)
+    start: datetime | date
+    end: datetime | date | None
     if s.get("slot"):
         slot = _local(s["slot"], tz)
-        start: datetime | date = slot if names.tz == VN_TZ else _utc(slot)
-        event.add("dtstart", start)
-        if s.get("min_duration"):
-            event.add("dtend", start + timedelta(seconds=s["min_duration"]))
-        _alarm(event, title, datetime.combine(slot.date(), MORNING, tzinfo=tz))
+        start = slot if names.tz == VN_TZ else _utc(slot)
+        end = start + timedelta(seconds=s["min_duration"]) if s.get("min_duration") else None
+        trigger: timedelta | datetime = datetime.combine(slot.date(), MORNING, tzinfo=tz)
     else:
         start = _local(s["due"], tz).date()
-        _all_day(event, start)
-        _alarm(event, title, timedelta(hours=MORNING.hour))
-    items = [Item(uid, "occurrence", _sort_key(start if isinstance(start, datetime) else start, uid), event.to_ical())]
+        end, trigger = start + timedelta(days=1), morning  # exclusive, RFC 5545 3.6.1
+    event = vevent(uid=uid, summary=title, start=start, end=end, description=text, trigger=trigger, **common)
+    items = [Item(uid, "occurrence", _sort_key(start, uid), event)]
     for m in milestones:
         step_title = _text(_pick(lang, (m["title"], m["title_en"])))
         m_uid = milestone_uid(occ.id, m["step"])
@@ -334,11 +309,17 @@ def render_items(
             + "\n"
             + text
         )
-        m_event = _event(m_uid, occ, m_title, m_text, url, categories)
         day = m["day"] if isinstance(m["day"], date) else date.fromisoformat(m["day"])
-        _all_day(m_event, day)
-        _alarm(m_event, m_title, timedelta(hours=MORNING.hour))
-        items.append(Item(m_uid, "milestone", _sort_key(day, m_uid), m_event.to_ical()))
+        m_event = vevent(
+            uid=m_uid,
+            summary=m_title,
+            start=day,
+            end=day + timedelta(days=1),
+            description=m_text,
+            trigger=morning,
+            **common,
+        )
+        items.append(Item(m_uid, "milestone", _sort_key(day, m_uid), m_event))
     return items
 
 

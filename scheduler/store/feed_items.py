@@ -8,12 +8,12 @@ last saw.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import cache
 
-from sqlalchemy import and_, bindparam, func, literal, or_, select, union_all
+from sqlalchemy import and_, bindparam, func, insert, literal, or_, select, union_all, update
 from sqlalchemy.orm import Session
 
 from scheduler.feeds.ical import Names, StoredOccurrence, render_items
@@ -36,6 +36,8 @@ from scheduler.store.tables import (
 
 FEED_CHANGE = "feed_change"
 STREAM = 2000  # rows per fetch when reading a feed: memory stays flat whatever its size
+ITEMS = FeedItemRow.__table__.c  # plain columns: rows without the ORM's per-row work
+MILESTONES = MilestoneRow.__table__.c
 
 
 def names_for(session: Session, plan_code: str, base_url: str) -> Names:
@@ -58,27 +60,30 @@ def _next_change(session: Session) -> int:
     return row.value
 
 
-def write_items(session: Session, occurrence_ids: Iterable[str], base_url: str) -> int:
-    """(Re)serialize the items of these occurrences as stored now; returns how many."""
+def write_items(
+    session: Session, occurrence_ids: Iterable[str], base_url: str, progress: Progress | None = None
+) -> int:
+    """(Re)serialize the items of these occurrences as stored now; returns how
+    many. Rows go in and out in plain statements, a chunk at a time
+    (``executemany``): no ORM object per item. ``progress`` hears, after
+    each chunk, how many of the occurrences are written."""
     ids = sorted(set(occurrence_ids))
     if not ids:
         return 0
     change = _next_change(session)
     names: dict[str, Names] = {}
     written = 0
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
         rows = session.scalars(select(OccurrenceRow).where(OccurrenceRow.id.in_(chunk))).all()
-        steps: dict[str, list[dict]] = {}
-        for m in session.scalars(
-            select(MilestoneRow)
-            .where(MilestoneRow.occurrence_id.in_(chunk))
-            .order_by(MilestoneRow.day, MilestoneRow.step)
-        ):
-            steps.setdefault(m.occurrence_id, []).append(
-                {"step": m.step, "title": m.title, "title_en": m.title_en, "day": m.day, "offset": m.offset}
+        steps = _steps(session, chunk)
+        existing = {
+            uid: (occurrence, revision)
+            for uid, occurrence, revision in session.execute(
+                select(ITEMS.uid, ITEMS.occurrence_id, ITEMS.revision).where(ITEMS.occurrence_id.in_(chunk))
             )
-        existing = {r.uid: r for r in session.scalars(select(FeedItemRow).where(FeedItemRow.occurrence_id.in_(chunk)))}
+        }
+        new, changed, retired = [], [], []
         for row in rows:
             if row.plan_code not in names:
                 names[row.plan_code] = names_for(session, row.plan_code, base_url)
@@ -87,6 +92,7 @@ def write_items(session: Session, occurrence_ids: Iterable[str], base_url: str) 
                 lang: render_items(stored, steps.get(row.id, []), names[row.plan_code], lang, gettext_for(lang))
                 for lang in ("vi", "en")
             }
+            channels = " " + " ".join(row.shown.get("channels", [])) + " "
             current = set()
             for vi, en in zip(rendered["vi"], rendered["en"]):
                 current.add(vi.uid)
@@ -96,7 +102,7 @@ def write_items(session: Session, occurrence_ids: Iterable[str], base_url: str) 
                     plan_code=row.plan_code,
                     agency_code=row.agency_code,
                     obligation_code=row.obligation_code,
-                    channels=" " + " ".join(row.shown.get("channels", [])) + " ",
+                    channels=channels,
                     sort_key=vi.sort_key,
                     revision=row.revision,
                     last_modified=row.updated_at,
@@ -107,24 +113,59 @@ def write_items(session: Session, occurrence_ids: Iterable[str], base_url: str) 
                     base_url=base_url,
                     change=change,
                 )
-                item = existing.get(vi.uid)
-                if item is None:
-                    session.add(FeedItemRow(uid=vi.uid, **values))
+                if vi.uid in existing:
+                    changed.append({"b_uid": vi.uid, **values})
                 else:
-                    for key, value in values.items():
-                        setattr(item, key, value)
+                    new.append({"uid": vi.uid, **values})
                 written += 1
-            for uid, item in existing.items():  # a milestone step that no longer exists
-                if item.occurrence_id == row.id and uid not in current and item.revision != -1:
-                    _retire(item, row, change)
-    session.flush()
+            for uid, (occurrence, revision) in existing.items():  # a milestone step that no longer exists
+                if occurrence == row.id and uid not in current and revision != -1:
+                    retired.append({"b_uid": uid, "revision": -1, "last_modified": row.updated_at, "change": change})
+        _store(session, new, changed + retired)
+        if progress is not None:
+            progress(start + len(chunk), len(ids))
+    _forget_items(session)
     return written
 
 
-def _retire(item: FeedItemRow, row: OccurrenceRow, change: int) -> None:
-    """Items never vanish from a feed silently; a retired milestone is kept
-    out of feeds by a revision of -1, and its change still moves Last-Modified."""
-    item.revision, item.last_modified, item.change = -1, row.updated_at, change
+Progress = Callable[[int, int], None]  # (occurrences written so far, of how many)
+CHUNK = 500  # occurrences per round of statements: two thousand items, a few MB of bytes
+
+
+def _steps(session: Session, chunk: list[str]) -> dict[str, list[dict]]:
+    steps: dict[str, list[dict]] = {}
+    query = (
+        select(MILESTONES.occurrence_id, MILESTONES.step, MILESTONES.title, MILESTONES.title_en)
+        .add_columns(MILESTONES.day, MILESTONES.offset)
+        .where(MILESTONES.occurrence_id.in_(chunk))
+        .order_by(MILESTONES.day, MILESTONES.step)
+    )
+    for occurrence, step, title, title_en, day, offset in session.execute(query):
+        steps.setdefault(occurrence, []).append(
+            {"step": step, "title": title, "title_en": title_en, "day": day, "offset": offset}
+        )
+    return steps
+
+
+def _store(session: Session, new: list[dict], changed: list[dict]) -> None:
+    """New items in one INSERT with many rows of parameters, changed ones in
+    one UPDATE per set of columns (items never vanish: a retired milestone
+    gets a revision of -1, and its change still moves Last-Modified)."""
+    table = FeedItemRow.__table__
+    if new:
+        session.execute(insert(table), new)
+    by_columns: dict[tuple[str, ...], list[dict]] = {}
+    for values in changed:
+        by_columns.setdefault(tuple(sorted(values)), []).append(values)
+    for columns, params in by_columns.items():
+        statement = update(table).where(ITEMS.uid == bindparam("b_uid"))
+        session.execute(statement.values({c: bindparam(c) for c in columns if c != "b_uid"}), params)
+
+
+def _forget_items(session: Session) -> None:
+    """Items written in plain statements: any loaded as objects are now stale."""
+    for item in [o for o in session.identity_map.values() if isinstance(o, FeedItemRow)]:
+        session.expire(item)
 
 
 def rerender_stale(session: Session, base_url: str) -> int:
@@ -134,9 +175,6 @@ def rerender_stale(session: Session, base_url: str) -> int:
         select(OccurrenceRow.id).where(~OccurrenceRow.id.in_(select(FeedItemRow.occurrence_id)))
     ).all()
     return write_items(session, list(ids) + list(missing), base_url)
-
-
-ITEMS = FeedItemRow.__table__.c  # plain columns: rows without the ORM's per-row work
 
 
 def _ical(lang: str):

@@ -12,6 +12,7 @@ from scheduler.plan.model import Plan
 from scheduler.plan.occurrences import expand
 from scheduler.plan.revisions import Changes
 from scheduler.settings import Settings
+from scheduler.store.feed_items import Progress
 from scheduler.store.harvest_sources import sync_sources
 from scheduler.store.registry import backfill
 from scheduler.store.schedule import save_plan
@@ -19,17 +20,23 @@ from scheduler.store.web_exception_loads import keep_web_exceptions
 
 
 def save_schedules(
-    session: Session, plans: Iterable[Plan], digests: Mapping[str, str], now: datetime, settings: Settings
+    session: Session,
+    plans: Iterable[Plan],
+    digests: Mapping[str, str],
+    now: datetime,
+    settings: Settings,
+    progress: Progress | None = None,
 ) -> list[tuple[Plan, Changes]]:
     """Write already-validated plans and enqueue the notices of what moved or
     was cancelled, all in the caller's transaction; what changed, per plan.
     The command line and the upload page both load through here. ``digests``
-    maps each plan's source to the SHA-256 of its file."""
+    maps each plan's source to the SHA-256 of its file; ``progress`` hears
+    how far each plan's calendar items are (a terminal's progress bar)."""
     backfill(session, now)  # plans loaded before the agency registry existed
     expanded = [(plan, *keep_web_exceptions(session, plan, expand(plan), now)) for plan in plans]
     results = []
     for plan, occurrences, warnings in expanded:  # the web's exceptions kept, or the files win and say so
-        changes = save_plan(session, plan, occurrences, now, digests.get(plan.source, ""), settings.base_url)
+        changes = save_plan(session, plan, occurrences, now, digests.get(plan.source, ""), settings.base_url, progress)
         sync_sources(session, plan, now)  # the feeds, sitemaps, playout APIs and checks the daemon reads
         changes.warnings += warnings
         results.append((plan, changes))

@@ -17,7 +17,7 @@ from scheduler.plan.model import Plan
 from scheduler.plan.occurrences import CANCELLED, Occurrence
 from scheduler.plan.revisions import REMOVED_REASON, Changes, Stored, as_cancelled, fingerprint, reconcile
 from scheduler.store.closed_periods import hold_closed
-from scheduler.store.feed_items import write_items
+from scheduler.store.feed_items import Progress, write_items
 from scheduler.store.registry import register_agencies
 from scheduler.store.succession import mark_moved, owed_by_successors
 from scheduler.store.tables import (
@@ -49,7 +49,13 @@ def _jsonable(value):
 
 
 def save_plan(
-    session: Session, plan: Plan, occurrences: list[Occurrence], now: datetime, source_sha256: str, base_url: str
+    session: Session,
+    plan: Plan,
+    occurrences: list[Occurrence],
+    now: datetime,
+    source_sha256: str,
+    base_url: str,
+    progress: Progress | None = None,
 ) -> Changes:
     """Upsert the plan, its agencies and obligations, reconcile its occurrences
     and reserialize the calendar items of those that changed."""
@@ -145,7 +151,7 @@ def save_plan(
     changed = [o.id for o in changes.created] + [o.id for o, _ in changes.revised] + [i for i, _ in changes.cancelled]
     session.flush()
     mark_moved(session, {i: moved[i] for i in changed if i in moved})
-    write_items(session, changed, base_url)
+    write_items(session, changed, base_url, progress)
     session.add(
         LoadRow(
             plan_code=plan.code,
