@@ -67,7 +67,15 @@ def test_two_workers_on_postgresql(postgres, tmp_path):
         "OUTPUTS_DIR": str(tmp_path / "outputs"),
         "SCHEDULER_LANG": "en",
     }
-    log = open(tmp_path / "serve.log", "wb")
+    with open(tmp_path / "serve.log", "wb") as log:
+        _serve_two_workers(log, port, env, tmp_path)
+    text = (tmp_path / "serve.log").read_text()
+    assert text.count("Started server process") == 2, text  # two web workers
+    assert text.count("scheduler started with jobs") == 1, text  # the jobs in the parent alone
+    assert "Traceback" not in text, text
+
+
+def _serve_two_workers(log, port: int, env: dict, tmp_path: Path) -> None:
     proc = subprocess.Popen(
         [sys.executable, "main.py", "serve", "--workers", "2", "--port", str(port), "--now", "2025-03-14 09:00"],
         cwd=ROOT,
@@ -94,8 +102,3 @@ def test_two_workers_on_postgresql(postgres, tmp_path):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-        log.close()
-    text = (tmp_path / "serve.log").read_text()
-    assert text.count("Started server process") == 2, text  # two web workers
-    assert "scheduler" in text.lower()
-    assert "Traceback" not in text, text
