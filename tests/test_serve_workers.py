@@ -55,27 +55,73 @@ def _free_port() -> int:
 
 def _get(url: str) -> tuple[int, bytes]:
     with urllib.request.urlopen(url, timeout=5) as r:
-        return r.status, r.read()
+        return r.status, r.read().replace(b"\r\n ", b"")  # iCalendar lines unfolded
 
 
-def test_two_workers_on_postgresql(postgres, tmp_path):
+EPISODE = "phu-tho-2024.cchc-radio-tv.2024-03.2"
+NEW_TITLE = "Chuyên mục đổi tên qua một tiến trình khác"
+
+
+def _revise(url: str) -> None:
+    """A new revision of one occurrence and its feed items, in one
+    transaction, from another process than the workers (as a load or a
+    page served by another worker writes it)."""
+    from datetime import UTC, datetime
+
+    from scheduler.settings import Settings
+    from scheduler.store.database import Database
+    from scheduler.store.feed_items import write_items
+    from scheduler.store.tables import OccurrenceRow
+
+    db = Database(url)
+    try:
+        with db.transaction() as s:
+            row = s.get(OccurrenceRow, EPISODE)
+            row.shown = {**row.shown, "title": NEW_TITLE, "title_en": NEW_TITLE}
+            row.revision += 1
+            row.updated_at = datetime(2024, 6, 1, tzinfo=UTC)
+            s.flush()
+            write_items(s, [EPISODE], Settings.load().base_url)
+    finally:
+        db.close()
+
+
+def test_two_workers_on_postgresql(postgres, tmp_path, monkeypatch):
+    """Two web workers answer; a change written elsewhere is in the feed
+    every worker serves a little over a second later (each cache follows the
+    database's change counter); SIGTERM stops them and the parent's jobs."""
+    import io
+    import re
+
+    import main
+
     postgres.reset()
     port = _free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": postgres.url,
-        "OUTPUTS_DIR": str(tmp_path / "outputs"),
-        "SCHEDULER_LANG": "en",
-    }
+    env = {"DATABASE_URL": postgres.url, "OUTPUTS_DIR": str(tmp_path / "outputs"), "SCHEDULER_LANG": "en"}
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    out = io.StringIO()
+    assert main.run(["load", "--now", "2024-01-02"], out, io.StringIO()) == 0
+    args = ["subscribe", "--email", "watch@x.example", "--obligation", "cchc-radio-tv", "--no-milestones"]
+    assert main.run(args, out, io.StringIO()) == 0
+    feed = f"http://127.0.0.1:{port}/feeds/" + re.search(r"/feeds/([A-Za-z0-9_-]+)\.ics", out.getvalue())[1] + ".ics"
+
+    def change_and_fetch() -> None:
+        assert all(NEW_TITLE.encode() not in _get(feed)[1] for _ in range(8))  # every worker's cache warm
+        _revise(postgres.url)
+        time.sleep(1.5)
+        seen = [NEW_TITLE.encode() in _get(feed)[1] for _ in range(12)]
+        assert all(seen), seen
+
     with open(tmp_path / "serve.log", "wb") as log:
-        _serve_two_workers(log, port, env, tmp_path)
+        _serve_two_workers(log, port, {**os.environ, **env}, tmp_path, change_and_fetch)
     text = (tmp_path / "serve.log").read_text()
     assert text.count("Started server process") == 2, text  # two web workers
     assert text.count("scheduler started with jobs") == 1, text  # the jobs in the parent alone
     assert "Traceback" not in text, text
 
 
-def _serve_two_workers(log, port: int, env: dict, tmp_path: Path) -> None:
+def _serve_two_workers(log, port: int, env: dict, tmp_path: Path, meanwhile) -> None:
     proc = subprocess.Popen(
         [sys.executable, "main.py", "serve", "--workers", "2", "--port", str(port), "--now", "2025-03-14 09:00"],
         cwd=ROOT,
@@ -96,6 +142,7 @@ def _serve_two_workers(log, port: int, env: dict, tmp_path: Path) -> None:
         assert status == 200
         for _ in range(20):
             assert _get(f"http://127.0.0.1:{port}/healthz")[0] == 200
+        meanwhile()
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=15) == 0, (tmp_path / "serve.log").read_text()
     finally:
