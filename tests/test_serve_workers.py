@@ -149,3 +149,34 @@ def _serve_two_workers(log, port: int, env: dict, tmp_path: Path, meanwhile) -> 
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_the_parents_flags_and_now_reach_a_worker(monkeypatch, tmp_path):
+    """What the parent was given on its command line (settings flags and
+    --now) reaches a worker's app through the environment, read back with
+    Settings.load; a secret never goes on a command line."""
+    import argparse
+    from datetime import datetime, timedelta
+
+    from scheduler.cli.context import DEFAULT_TZ, Context
+    from scheduler.cli.serve_workers import hand_down
+    from scheduler.settings import Settings
+    from scheduler.web import factory
+
+    for key in (factory.FLAGS, factory.ZONE, factory.NOW):
+        monkeypatch.setenv(key, "")  # set here, so that the test's end removes what hand_down writes
+    monkeypatch.setenv("OUTPUTS_DIR", str(tmp_path / "outputs"))
+    url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    args = argparse.Namespace(base_url="https://lich.example", database_url=url, workers=2)
+    settings = Settings.load(flags={"base_url": "https://lich.example", "database_url": url})
+    now = datetime(2025, 3, 14, 9, 0, tzinfo=DEFAULT_TZ)
+    hand_down(Context(settings, now, None, None, now_given=True), args)
+    app = factory.app_from_environment()
+    services = app.state.services
+    try:
+        assert services.settings.base_url == "https://lich.example"
+        assert services.settings.database_url == url
+        assert services.daemon is None  # the workers serve the web only
+        assert abs(services.clock.now() - now) < timedelta(seconds=30)
+    finally:
+        services.db.close()
