@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 
 from scheduler.cli.context import DEFAULT_TZ, Context, command
+from scheduler.cli.serve_workers import refuse_sqlite, run_workers, workers_count
 from scheduler.store.feed_export import export_feeds
 from scheduler.store.feed_items import rerender_stale
 
@@ -15,11 +16,18 @@ def register(sub: argparse._SubParsersAction, _) -> None:
         sub,
         "serve",
         _("run the web service (feeds, pages, API)"),
-        lambda ctx, a: serve(ctx, a.host, a.port, not a.no_scheduler),
+        lambda ctx, a: serve(ctx, a.host, a.port, not a.no_scheduler, a.workers, a),
     )
     serve_.add_argument("--host", default="127.0.0.1")
     serve_.add_argument("--port", type=int, default=8000)
     serve_.add_argument("--no-scheduler", action="store_true", help=_("the web alone (run `worker` elsewhere)"))
+    serve_.add_argument(
+        "--workers",
+        type=workers_count,
+        default=1,
+        metavar="N",
+        help=_("web processes, 1 to 16 (more than one needs PostgreSQL; the jobs run in the parent)"),
+    )
     command(sub, "worker", _("the scheduler alone: reminders, outbox, windows, reports"), lambda ctx, a: worker(ctx))
     remind_ = command(
         sub, "remind", _("one pass: plan what is owed at --now, send it"), lambda ctx, a: remind(ctx, a.dry_run)
@@ -47,14 +55,17 @@ def feeds_export(ctx: Context) -> None:
     )
 
 
-def serve(ctx: Context, host: str, port: int, scheduler: bool = True) -> None:
+def serve(ctx: Context, host: str, port: int, scheduler: bool = True, workers: int = 1, args=None) -> None:
     """The web service on uvicorn, with the scheduler unless told otherwise;
-    runs until stopped (SIGTERM and SIGINT stop both gracefully)."""
+    runs until stopped (SIGTERM and SIGINT stop both gracefully). With
+    ``workers`` > 1, see ``cli.serve_workers``."""
     import uvicorn
 
     from scheduler.clock import Clock
     from scheduler.web.app import create_app, install_log_masks
 
+    if workers > 1:
+        refuse_sqlite(ctx)
     db = ctx.database()
     with db.transaction() as s:
         rerender_stale(s, ctx.settings.base_url)
@@ -67,20 +78,13 @@ def serve(ctx: Context, host: str, port: int, scheduler: bool = True) -> None:
         daemon = Daemon(runtime(ctx.settings, db, clock))
         daemon.lock.acquire()  # refuse at once, before the port is taken
         daemon.lock.release()
-    app = create_app(ctx.settings, db, clock, daemon)
     # X-Forwarded-For only from TRUSTED_PROXIES (none by default): uvicorn's
     # own default would believe it from 127.0.0.1, whoever connects through it.
     proxies = [str(n) for n in ctx.settings.trusted_proxies]
-    config = uvicorn.Config(
-        app,
-        host=host,
-        port=port,
-        proxy_headers=bool(proxies),
-        forwarded_allow_ips=proxies or None,
-        log_level="info",
-        **server_stack(),
+    options = dict(
+        host=host, port=port, proxy_headers=bool(proxies), forwarded_allow_ips=proxies or None, log_level="info"
     )
-    install_log_masks()  # after uvicorn configured its loggers
+    options.update(server_stack())
     ctx.err.write(
         ctx._("serving on http://{host}:{port} (public address {url}); database {db}").format(
             host=host, port=port, url=ctx.settings.base_url, db=ctx.settings.masked_database_url()
@@ -94,6 +98,10 @@ def serve(ctx: Context, host: str, port: int, scheduler: bool = True) -> None:
     for number in (signal.SIGTERM, signal.SIGINT):
         signal.signal(number, lambda *_: None)
     try:
+        if workers > 1:
+            return run_workers(ctx, args, options, daemon)
+        config = uvicorn.Config(create_app(ctx.settings, db, clock, daemon), **options)
+        install_log_masks()  # after uvicorn configured its loggers
         uvicorn.Server(config).run()
     finally:
         db.close()
