@@ -18,10 +18,11 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from datetime import time as day_time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from scheduler.clock import elapsed
+from scheduler.daemon.runtime import Runtime
 from scheduler.errors import N_, SchedulerError
 from scheduler.fetching.client import Limits, fetch, limits_of
 from scheduler.harvest.proposals import Fetched, FetchFailed
@@ -32,9 +33,6 @@ from scheduler.store.harvest_checks import process_check
 from scheduler.store.harvest_feeds import process_feed, process_sitemap
 from scheduler.store.harvest_playout import process_playout
 from scheduler.store.tables import HarvestFetchRow, HarvestSourceRow, PlanRow
-
-if TYPE_CHECKING:
-    from scheduler.daemon.jobs import Runtime
 
 log = logging.getLogger("scheduler.harvest")
 KINDS = ("feed", "sitemap", "playout", "check")

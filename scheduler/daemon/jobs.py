@@ -5,29 +5,22 @@ that matters is in our tables, so a lost or doubled tick loses nothing."""
 from __future__ import annotations
 
 import logging
-import os
-import socket
-import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from urllib.parse import urlparse
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Text, cast, or_, select
 
-from scheduler.clock import Clock, elapsed, system_now
+from scheduler.clock import elapsed, system_now
 from scheduler.daemon.harvest_jobs import harvest
+from scheduler.daemon.runtime import Runtime, runtime, smtp_config  # noqa: F401  (jobs.runtime, as callers know it)
 from scheduler.notifiers.letter import compose, kept, letter
-from scheduler.notifiers.mail import Mailer, SmtpConfig, mailer_from
 from scheduler.plan.reminder_policy import Policy
 from scheduler.plan.workdays import WorkCalendar
 from scheduler.reminders import expiry
 from scheduler.reminders.outbox import AT_ONCE_KINDS, SECRET_KINDS, Message, PermanentFailure, TemporaryFailure
 from scheduler.reminders.policy import obsolete, occurrence_of, owed, superseded, within_hours
-from scheduler.settings import Settings
 from scheduler.store import outbox, outbox_views
-from scheduler.store.database import Database
 from scheduler.store.feed_items import current_change, write_items
 from scheduler.store.recording import MISSING
 from scheduler.store.tables import OccurrenceRow, PlanRow
@@ -44,37 +37,6 @@ def lease(rt: Runtime) -> timedelta:
 
 # Sent only in working hours; AT_ONCE_KINDS (a password link, a failed portal check) go at once.
 WORKING_HOURS_KINDS = ("milestone", "due", "at_risk", "overdue", "digest", "moved", "cancelled", "report", "expiry")
-
-
-@dataclass
-class Runtime:
-    """What every job needs, made once per process."""
-
-    settings: Settings
-    db: Database
-    clock: Clock
-    mailer: Mailer
-    owner: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
-    stop: threading.Event = field(default_factory=threading.Event)
-    last_feed_change: int = -1
-    history: dict = field(default_factory=dict)  # job id -> last run, result or error
-
-    @property
-    def domain(self) -> str:
-        return urlparse(self.settings.base_url).hostname or "localhost"
-
-
-def smtp_config(settings: Settings) -> SmtpConfig | None:
-    if not settings.smtp_host:
-        return None
-    port = int(settings.smtp_port) if settings.smtp_port else {"ssl": 465, "none": 25}.get(settings.smtp_security, 587)
-    return SmtpConfig(
-        settings.smtp_host, port, settings.smtp_security, settings.smtp_user, settings.smtp_password, settings.mail_from
-    )
-
-
-def runtime(settings: Settings, db: Database, clock: Clock) -> Runtime:
-    return Runtime(settings, db, clock, mailer_from(smtp_config(settings), settings.outputs_dir / "mail"))
 
 
 def plan_reminders(rt: Runtime) -> dict:
