@@ -6,106 +6,28 @@ the command line's global flags are generated from this table.
 
 from __future__ import annotations
 
-import ipaddress
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from scheduler.bounds import format_size, parse_size
 from scheduler.documents import MAX_DOCUMENT_BYTES
 from scheduler.errors import N_, InputError
+from scheduler.setting_values import (
+    Setting,
+    base_url_value,
+    days_value,
+    lang_value,
+    minutes_value,
+    networks_value,
+    seconds_value,
+    security_value,
+    switch_value,
+    titles_value,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@dataclass(frozen=True)
-class Setting:
-    name: str
-    env: str
-    default: str
-    help: str
-    convert: Callable[[str], object] = str
-
-
-def _lang(value: str) -> str:
-    if value not in ("vi", "en"):
-        raise InputError(N_('expected "vi" or "en", got "{value}"'), value=value)
-    return value
-
-
-def _base_url(value: str) -> str:
-    if not value.startswith(("http://", "https://")) or "?" in value or "#" in value:
-        raise InputError(N_('expected an http(s) address without query, got "{value}"'), value=value)
-    return value.rstrip("/")
-
-
-def _switch(value: str) -> bool:
-    if value.lower() in ("on", "true", "1", "yes"):
-        return True
-    if value.lower() in ("off", "false", "0", "no"):
-        return False
-    raise InputError(N_('expected "on" or "off", got "{value}"'), value=value)
-
-
-def _days(value: str) -> int:
-    if not (value.strip().isascii() and value.strip().isdigit()) or int(value) > 60:
-        raise InputError(N_('expected a number of working days from 0 to 60, got "{value}"'), value=value)
-    return int(value)
-
-
-def _seconds(value: str) -> float:
-    try:
-        seconds = float(value)
-    except ValueError:
-        seconds = 0
-    if not 0.1 <= seconds <= 3600:
-        raise InputError(N_('expected a number of seconds from 0.1 to 3600, got "{value}"'), value=value)
-    return seconds
-
-
-def _security(value: str) -> str:
-    if value not in ("starttls", "ssl", "none"):
-        raise InputError(N_('expected "starttls", "ssl" or "none", got "{value}"'), value=value)
-    return value
-
-
-def _minutes(value: str) -> int:
-    if not value.strip().isdigit() or not 1 <= int(value) <= 14 * 24 * 60:
-        raise InputError(N_('expected a number of minutes from 1 to 20160 (14 days), got "{value}"'), value=value)
-    return int(value)
-
-
-def _titles(value: str) -> dict[str, str]:
-    """``kind=title`` pairs separated by commas or semicolons: who signs a report an agency of that kind issues."""
-    from scheduler.plan.model import AGENCY_KINDS
-
-    found = {}
-    for part in value.replace(";", ",").split(","):
-        if not part.strip():
-            continue
-        kind, sep, title = (p.strip() for p in part.partition("="))
-        if not sep or kind not in AGENCY_KINDS or not title:
-            raise InputError(
-                N_('expected kind=title pairs such as "department=Giám đốc", kinds among {allowed}, got "{value}"'),
-                allowed=", ".join(AGENCY_KINDS),
-                value=part.strip(),
-            )
-        found[kind] = " ".join(title.split())
-    return found
-
-
-def _networks(value: str) -> tuple:
-    """Comma- or space-separated IP addresses or networks (CIDR)."""
-    found = []
-    for part in value.replace(",", " ").split():
-        try:
-            found.append(ipaddress.ip_network(part, strict=False))
-        except ValueError:
-            raise InputError(
-                N_('expected IP addresses or networks such as 10.0.0.1 or 10.0.0.0/8, got "{value}"'), value=part
-            ) from None
-    return tuple(found)
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -132,20 +54,20 @@ SETTINGS: tuple[Setting, ...] = (
         N_("folder of schedule files that load reads when given no paths"),
         Path,
     ),
-    Setting("lang", "SCHEDULER_LANG", "vi", N_("language of what people read: vi or en"), _lang),
+    Setting("lang", "SCHEDULER_LANG", "vi", N_("language of what people read: vi or en"), lang_value),
     Setting(
         "base_url",
         "BASE_URL",
         "http://127.0.0.1:8000",
         N_("public address of the service, used in links in feeds, mail and pages"),
-        _base_url,
+        base_url_value,
     ),
     Setting(
         "public_feed",
         "PUBLIC_FEED",
         "off",
         N_("serve a plan-wide feed without a token at /feeds/public/PLAN.ics: on or off"),
-        _switch,
+        switch_value,
     ),
     Setting(
         "evidence_limit", "EVIDENCE_LIMIT", "2GiB", N_("largest evidence file accepted, e.g. 2GiB, 500MiB"), parse_size
@@ -155,7 +77,7 @@ SETTINGS: tuple[Setting, ...] = (
         "AT_RISK_DAYS",
         "3",
         N_("an unmet occurrence is at risk when its window closes within this many working days"),
-        _days,
+        days_value,
     ),
     Setting(
         "report_agency",
@@ -172,25 +94,25 @@ SETTINGS: tuple[Setting, ...] = (
             "who signs a consolidated report, by the issuing agency's kind: kind=title pairs "
             "separated by commas; a kind not listed gets no title line"
         ),
-        _titles,
+        titles_value,
     ),
     Setting(
         "report_grace_days",
         "REPORT_GRACE_DAYS",
         "3",
         N_("working days after a reporting cut-off before the periodic report goes to the DHA"),
-        _days,
+        days_value,
     ),
     Setting(
         "tick_seconds",
         "TICK_SECONDS",
         "30",
         N_("seconds between two sends of the outbox; other jobs run every 10 to 120 ticks"),
-        _seconds,
+        seconds_value,
     ),
     Setting("smtp_host", "SMTP_HOST", "", N_("SMTP server; empty writes mail as .eml files to OUTPUTS_DIR/mail/")),
     Setting("smtp_port", "SMTP_PORT", "", N_("SMTP port; empty means 587 for starttls, 465 for ssl, 25 for none")),
-    Setting("smtp_security", "SMTP_SECURITY", "starttls", N_("starttls, ssl or none"), _security),
+    Setting("smtp_security", "SMTP_SECURITY", "starttls", N_("starttls, ssl or none"), security_value),
     Setting("smtp_user", "SMTP_USER", "", N_("SMTP user name, if the server wants a login")),
     Setting("smtp_password", "SMTP_PASSWORD", "", N_("SMTP password; never printed or logged")),
     Setting(
@@ -213,14 +135,14 @@ SETTINGS: tuple[Setting, ...] = (
         "SESSION_IDLE_MINUTES",
         "120",
         N_("minutes without a request after which a sign-in ends (a session never lasts over 14 days)"),
-        _minutes,
+        minutes_value,
     ),
     Setting(
         "trusted_proxies",
         "TRUSTED_PROXIES",
         "",
         N_("IP addresses or networks of reverse proxies whose X-Forwarded-For is believed; empty believes none"),
-        _networks,
+        networks_value,
     ),
     Setting(
         "harvest_allow",
@@ -230,14 +152,14 @@ SETTINGS: tuple[Setting, ...] = (
             "private, loopback or link-local addresses or networks the harvester may fetch from "
             "(an outlet's intranet playout server); empty allows only public addresses"
         ),
-        _networks,
+        networks_value,
     ),
     Setting(
         "harvest_timeout",
         "HARVEST_TIMEOUT",
         "20",
         N_("seconds a harvest fetch may take (connect, each read, and in all)"),
-        _seconds,
+        seconds_value,
     ),
     Setting(
         "harvest_max_bytes",
@@ -251,14 +173,53 @@ SETTINGS: tuple[Setting, ...] = (
         "HARVEST_PAUSE",
         "2",
         N_("seconds between two requests to the same host (one request per host at a time)"),
-        _seconds,
+        seconds_value,
     ),
     Setting(
         "harvest_feed_minutes",
         "HARVEST_FEED_MINUTES",
         "60",
         N_("minutes between two reads of an outlet's feeds, sitemaps and playout API"),
-        _minutes,
+        minutes_value,
+    ),
+    Setting(
+        "notifier_key",
+        "NOTIFIER_KEY",
+        "",
+        N_(
+            "keys that seal the secrets we store (webhook signing secrets, the Zalo OA's tokens): Fernet keys, "
+            "comma-separated, the first one seals; empty means OUTPUTS_DIR/notifier.key, made on first use"
+        ),
+    ),
+    Setting("telegram_bot_token", "TELEGRAM_BOT_TOKEN", "", N_("Telegram bot token; never printed or logged")),
+    Setting("telegram_bot_token_file", "TELEGRAM_BOT_TOKEN_FILE", "", N_("file holding the Telegram bot token")),
+    Setting("telegram_bot_name", "TELEGRAM_BOT_NAME", "", N_("the bot's @username, for the links that connect a chat")),
+    Setting("telegram_api", "TELEGRAM_API", "https://api.telegram.org", N_("Telegram Bot API address")),
+    Setting("zalo_app_id", "ZALO_APP_ID", "", N_("Zalo app id of the Official Account")),
+    Setting("zalo_app_secret", "ZALO_APP_SECRET", "", N_("Zalo app secret key; never printed or logged")),
+    Setting("zalo_app_secret_file", "ZALO_APP_SECRET_FILE", "", N_("file holding the Zalo app secret key")),
+    Setting(
+        "zalo_oa_secret",
+        "ZALO_OA_SECRET",
+        "",
+        N_("the Official Account's secret key, which checks the events Zalo sends to our webhook"),
+    ),
+    Setting("zalo_oa_secret_file", "ZALO_OA_SECRET_FILE", "", N_("file holding the OA's secret key")),
+    Setting("zalo_api", "ZALO_API", "https://openapi.zalo.me", N_("Zalo OA API address")),
+    Setting("zalo_oauth_api", "ZALO_OAUTH_API", "https://oauth.zaloapp.com", N_("Zalo OAuth address (token refresh)")),
+    Setting(
+        "notify_allow",
+        "NOTIFY_ALLOW",
+        "",
+        N_("addresses or networks that webhooks and chat providers may be on though not public (e.g. 10.0.0.0/8)"),
+        networks_value,
+    ),
+    Setting(
+        "notify_timeout",
+        "NOTIFY_TIMEOUT",
+        "10",
+        N_("seconds to connect, read and in all for one message to a chat provider or a webhook"),
+        seconds_value,
     ),
 )
 
@@ -319,6 +280,20 @@ class Settings:
     harvest_max_bytes: int
     harvest_pause: float
     harvest_feed_minutes: int
+    notifier_key: str
+    telegram_bot_token: str
+    telegram_bot_token_file: str
+    telegram_bot_name: str
+    telegram_api: str
+    zalo_app_id: str
+    zalo_app_secret: str
+    zalo_app_secret_file: str
+    zalo_oa_secret: str
+    zalo_oa_secret_file: str
+    zalo_api: str
+    zalo_oauth_api: str
+    notify_allow: tuple
+    notify_timeout: float
     sources: Mapping[str, str]
 
     @classmethod
@@ -360,6 +335,19 @@ class Settings:
         if not values["database_url"]:
             values["database_url"] = f"sqlite:///{values['outputs_dir'] / 'scheduler.sqlite3'}"
         return cls(sources=sources, **values)
+
+    def secret(self, name: str) -> str:
+        """A secret from its setting, else from the file its ``_FILE`` setting
+        names (a container's mounted secret); empty when neither is set."""
+        value = getattr(self, name)
+        path = getattr(self, name + "_file", "")
+        if value or not path:
+            return value
+        try:
+            with open(path, encoding="utf-8") as f:
+                return f.read(16 * 1024).strip()
+        except (OSError, UnicodeDecodeError) as e:
+            raise InputError(N_("{name}_FILE {path}: {reason}"), name=name.upper(), path=path, reason=str(e)) from None
 
     def __repr__(self) -> str:  # secrets never reach logs, even by accident
         return f"Settings(outputs_dir={self.outputs_dir!s}, database_url={self.masked_database_url()}, ...)"

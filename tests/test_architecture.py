@@ -32,6 +32,7 @@ LAYERS: tuple[tuple[str, dict[str, tuple[str, ...]]], ...] = (
                 "scheduler.documents",
                 "scheduler.i18n",
                 "scheduler.rendering",
+                "scheduler.sealing",
             )
         },
     ),
@@ -47,7 +48,7 @@ LAYERS: tuple[tuple[str, dict[str, tuple[str, ...]]], ...] = (
             "harvest": ("scheduler.harvest.*",),
         },
     ),
-    ("edge basics", {"clock": ("scheduler.clock",), "settings": ("scheduler.settings",)}),
+    ("edge basics", {"clock": ("scheduler.clock",), "settings": ("scheduler.settings", "scheduler.setting_values")}),
     ("storage", {"store": ("scheduler.store.*",)}),
     ("messages out", {"notifiers": ("scheduler.notifiers.*",), "fetching": ("scheduler.fetching.*",)}),
     ("long-running edges", {"daemon": ("scheduler.daemon.*",), "web": ("scheduler.web.*",)}),

@@ -28,6 +28,21 @@ SECRET_KINDS = ("password",)
 # Kinds sent at any hour: a password link, and a portal check that failed
 # (a public page down is fixed when someone reads of it, the day it fails).
 AT_ONCE_KINDS = ("password", "check_failed")
+# Where a message can go (issue 19): email, a person's or a team's chat, an endpoint of ours.
+CHANNELS = ("email", "telegram", "zalo", "webhook")
+CHAT_CHANNELS = ("telegram", "zalo")
+# What a person chooses channels for: each kind of message belongs to one group
+# (a password link is email only, and never routed elsewhere).
+PREFERENCES: dict[str, tuple[str, ...]] = {
+    "due": ("milestone", "due"),
+    "at_risk": ("at_risk",),
+    "overdue": ("overdue",),
+    "digest": ("digest",),
+    "notices": ("moved", "cancelled", "report", "expiry", "succession", "check_failed"),
+}
+# The events a webhook may ask for (issue 19): an outbox row of channel
+# "webhook" has one of them as its kind.
+EVENTS = ("occurrence.at_risk", "occurrence.missed", "delivery.recorded", "period.closed", "plan.loaded")
 BACKOFF_BASE = timedelta(minutes=1)
 BACKOFF_CAP = timedelta(hours=1)
 
@@ -45,20 +60,28 @@ class Message:
     lang: str = "vi"
     cc: tuple[str, ...] = ()
     context: Mapping[str, Any] = field(default_factory=dict)  # what the template shows (JSON-able)
+    # email; or a person's chat (recipient: their email), a group chat
+    # (recipient "group:ID"), a webhook (recipient "webhook:ID", kind an EVENT)
+    channel: str = "email"
 
     @property
     def key(self) -> str:
-        return message_key(self.kind, self.about, self.recipient, self.announces)
+        return message_key(self.kind, self.about, self.recipient, self.announces, self.channel)
 
 
-def message_key(kind: str, about: str, recipient: str, announces: datetime) -> str:
-    """Unique per (kind, subject, recipient, announced moment).
+def message_key(kind: str, about: str, recipient: str, announces: datetime, channel: str = "email") -> str:
+    """Unique per (kind, subject, recipient, announced moment, channel); an
+    email's key is as it always was, so rows planned before channels existed
+    are still found.
 
     >>> from datetime import timezone
     >>> message_key("due", "p.o.2024-03.1", "A@X.vn", datetime(2024, 3, 15, 10, tzinfo=timezone.utc))
     'due|p.o.2024-03.1|a@x.vn|2024-03-15T10:00:00+00:00'
+    >>> message_key("due", "p.o.2024-03.1", "a@x.vn", datetime(2024, 3, 15, 10, tzinfo=timezone.utc), "zalo")
+    'zalo:due|p.o.2024-03.1|a@x.vn|2024-03-15T10:00:00+00:00'
     """
-    return f"{kind}|{about}|{recipient.strip().lower()}|{announces.isoformat()}"
+    key = f"{kind}|{about}|{recipient.strip().lower()}|{announces.isoformat()}"
+    return key if channel == "email" else f"{channel}:{key}"
 
 
 def message_id(key: str, domain: str) -> str:
@@ -80,8 +103,19 @@ def retry_at(now: datetime, attempts: int, rng: random.Random | None = None) -> 
 
 
 class TemporaryFailure(Exception):
-    """Try again later: a 4xx reply, a timeout, a refused or dropped connection."""
+    """Try again later: a 4xx reply, a timeout, a refused or dropped connection.
+    ``retry_after`` (seconds) is the provider's own word on when (a 429's
+    retry_after, a Retry-After header): honoured instead of our backoff when longer."""
+
+    def __init__(self, *args: object, retry_after: float | None = None):
+        super().__init__(*args)
+        self.retry_after = retry_after
 
 
 class PermanentFailure(Exception):
     """Do not try again: a 5xx reply, every recipient refused."""
+
+
+class Unreachable(PermanentFailure):
+    """The address itself is gone (the bot blocked, the OA unfollowed, the
+    chat deleted): not retried, and the link is marked so admins see it."""

@@ -41,6 +41,7 @@ MESSAGE = (
     T.c.message_id,
     T.c.state,
     T.c.mime,
+    T.c.channel,
 )
 
 
@@ -65,6 +66,7 @@ def enqueue(session: Session, messages: Iterable[Message], now: datetime, domain
             "message_id": message_id(m.key, domain),
             "last_error": "",
             "created_at": now,
+            "channel": m.channel,
         }
         for m in messages
     ]
@@ -147,12 +149,15 @@ def claim(
     limit: int = 50,
     kinds: tuple[str, ...] | None = None,
     real_now: datetime | None = None,
+    channels: tuple[str, ...] = ("email",),
 ) -> list[Row]:
-    """Take up to ``limit`` rows due now (and rows whose lease ran out: in
-    doubt), first by send_at, mark them sending under our lease. Commit right after."""
+    """Take up to ``limit`` rows of ``channels`` due now (and rows whose lease
+    ran out: in doubt), first by send_at, mark them sending under our lease.
+    Commit right after. Mail and the other channels are sent by separate
+    jobs, each claiming its own rows."""
     real_now = real_now or now
     due, doubtful = _claimable(session.get_bind().dialect.name == "postgresql", bool(kinds))
-    values = {"now": now, "real_now": real_now, "limit": limit, "kinds": list(kinds or ())}
+    values = {"now": now, "real_now": real_now, "limit": limit, "kinds": list(kinds or ()), "channels": list(channels)}
     found = session.execute(due, values).all() + session.execute(doubtful, values).all()
     rows = sorted(found, key=lambda r: (r.send_at, r.id))[:limit]
     doubt = [r.id for r in rows if r.state == SENDING]
@@ -182,7 +187,7 @@ def _claimable(postgresql: bool, of_kinds: bool) -> tuple[Select, Select]:
         ),
         and_(T.c.state == SENDING, T.c.lease_until < bindparam("real_now", type_=moment)),
     ):
-        query = select(*MESSAGE).where(where)
+        query = select(*MESSAGE).where(where, T.c.channel.in_(bindparam("channels", expanding=True)))
         if of_kinds:
             query = query.where(T.c.kind.in_(bindparam("kinds", expanding=True)))
         query = query.order_by(T.c.send_at, T.c.id).limit(bindparam("limit"))
@@ -320,4 +325,5 @@ def as_message(row: OutboxRow | Row) -> Message:
         row.lang,
         tuple(row.cc or ()),
         row.context or {},
+        getattr(row, "channel", "email"),
     )

@@ -26,6 +26,14 @@ from scheduler.store.harvest_tables import (  # noqa: F401  (one place to import
     HarvestSourceRow,
     ProposalRow,
 )
+from scheduler.store.notifier_tables import (  # noqa: F401  (one place to import every table from)
+    GroupChatRow,
+    LinkCodeRow,
+    NotifierChoiceRow,
+    NotifierLinkRow,
+    ProviderSecretRow,
+    WebhookRow,
+)
 from scheduler.store.people_tables import (  # noqa: F401  (one place to import every table from)
     ApiTokenRow,
     PasswordTokenRow,
@@ -347,3 +355,5 @@ class OutboxRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     mime: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)  # built once, Date stamped when sent
+    # reminders.outbox.CHANNELS
+    channel: Mapped[str] = mapped_column(String(16), default="email", server_default="email")
