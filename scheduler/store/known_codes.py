@@ -61,6 +61,7 @@ def all_channels(session: Session) -> dict[str, tuple[str, str]]:
     """Every channel a filter may name: the built-in ones and each loaded
     plan's own, code -> (vi, en) names."""
     found = {c.code: (c.name, c.name_en) for c in BUILT_IN}
-    for definition in session.scalars(select(PlanRow.definition).order_by(PlanRow.code)):
+    plans = PlanRow.__table__  # Core: a feed-only process never configures the ORM mappers (~75 ms)
+    for definition in session.scalars(select(plans.c.definition).order_by(plans.c.code)):
         found.update({c.code: (c.name, c.name_en or c.name) for c in from_definition(definition)})
     return found
