@@ -58,6 +58,7 @@ def phase_bytes(args) -> None:
     N = 1, its multiprocess supervisor and N workers above (as serve)."""
     import uvicorn
 
+    from scheduler.cli.serve_workers import healthcheck_option
     from scheduler.cli.service import server_stack
 
     os.environ[BODY] = args.static_file
@@ -70,6 +71,7 @@ def phase_bytes(args) -> None:
         log_level="info",
         app_dir=str(Path(__file__).resolve().parent),
         **server_stack(),
+        **(healthcheck_option() if args.n > 1 else {}),  # as serve --workers N
     )
 
 
@@ -92,6 +94,34 @@ def measure(target: dict, path: str, opts, env: dict) -> dict:
     result["processes"] = len(feeds.process_tree(pid))
     result["per_cpu_s"] = result["requests"] / max(1e-9, result["cpu_s"])
     return result
+
+
+def web_processes(pid: int) -> list[int]:
+    """The processes that answer requests: ``pid`` alone, or uvicorn's
+    workers under it (multiprocessing's resource tracker left out)."""
+    tree = feeds.process_tree(pid)
+    workers = []
+    for each in tree[1:]:
+        try:
+            cmdline = Path(f"/proc/{each}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"spawn_main" in cmdline:
+            workers.append(each)
+    return workers or [pid]
+
+
+def warm_up(target: dict, path: str, opts, env: dict, attempts: int = 5) -> None:
+    """Loads not counted, until every web process has worked in one of them
+    (so that each worker has built its feed cache before a round counts)."""
+    pending = set(web_processes(target["server"].pid))
+    for _ in range(attempts):
+        before = {p: own_cpu(p) for p in pending}
+        measure(target, path, opts, env)
+        pending = {p for p in pending if own_cpu(p) <= before[p]}
+        if not pending:
+            return
+    raise RuntimeError(f"{path}: processes {sorted(pending)} answered nothing in {attempts} warm-up loads")
 
 
 def _median(results: list[dict]) -> dict:
@@ -155,9 +185,9 @@ def bench_size(size: int, url: str, counts: list[int], opts) -> dict:
         for t_ in bytes_targets.values():
             if feeds.wait_for(t_["port"], "/", t_["server"])[2] != body:
                 raise RuntimeError("the bytes app does not answer the feed's bytes")
-        warm = argparse.Namespace(**{**vars(opts), "seconds": max(1.0, opts.seconds / 4)})
+        warm = argparse.Namespace(**{**vars(opts), "seconds": float(max(1, round(opts.seconds / 4)))})
         for name, t_ in targets.items():  # every worker's cache built before anything counts
-            measure(t_, path if name.startswith("serve") else "/", warm, env)
+            warm_up(t_, path if name.startswith("serve") else "/", warm, env)
         events = body.count(b"BEGIN:VEVENT\r\n")
         log(
             f"  {events:,} events, {len(body):,} bytes; {opts.rounds} rounds of {', '.join(targets)} and /healthz "
@@ -182,7 +212,17 @@ def bench_size(size: int, url: str, counts: list[int], opts) -> dict:
     for name, text in logs.items():
         if "Traceback" in text:
             raise RuntimeError(f"{name}: a traceback in its log:\n{text[-4000:]}")
-    return {"size": size, "events": events, "bytes": len(body), "load_s": load_s, "results": result}
+    # uvicorn's supervisor kills and replaces a worker that does not answer its ping in time
+    # (timeout_worker_healthcheck): the new one starts cold, so the run says how often.
+    restarts = {name: len(re.findall(r"Child process \[\d+\] died", text)) for name, text in logs.items()}
+    return {
+        "size": size,
+        "events": events,
+        "bytes": len(body),
+        "load_s": load_s,
+        "results": result,
+        "restarts": restarts,
+    }
 
 
 def loadavg() -> str:
@@ -229,14 +269,19 @@ def scaling_lines(r: dict, counts: list[int]) -> list[str]:
 
 
 def details(r: dict) -> list[str]:
-    return [
-        f"  {name} at {r['events']:,} events: {x['requests']:,} requests in {x['seconds']:.1f} s, "
-        f"{x['cpu_s']:.2f} CPU-s in {x['processes']} process(es) (parent {x['parent_cpu_s']:.2f}), "
-        f"p50 {x['p50_ms']:.2f} ms, p99 {x['p99_ms']:.2f} ms; rounds "
-        + "/".join(f"{v:,.0f}" for v in x["rounds_per_cpu_s"])
-        + " req/CPU-s"
-        for name, x in r["results"].items()
+    restarted = ", ".join(f"{name} {k}" for name, k in r["restarts"].items() if k)
+    lines = [
+        f"  {r['events']:,} events: workers replaced by uvicorn's supervisor (no answer to its ping in time): "
+        + (restarted or "none")
     ]
+    for name, x in r["results"].items():
+        rounds = "/".join(f"{v:,.0f}" for v in x["rounds_per_cpu_s"])
+        lines.append(
+            f"  {name} at {r['events']:,} events: {x['requests']:,} requests in {x['seconds']:.1f} s, "
+            f"{x['cpu_s']:.2f} CPU-s in {x['processes']} process(es) (parent {x['parent_cpu_s']:.2f}), "
+            f"p50 {x['p50_ms']:.2f} ms, p99 {x['p99_ms']:.2f} ms; rounds {rounds} req/CPU-s"
+        )
+    return lines
 
 
 def main(argv: list[str]) -> int:
