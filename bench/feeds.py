@@ -429,19 +429,12 @@ def phase_serve(args) -> None:
     uvicorn.Server(config).run()
 
 
-def phase_bytes(args) -> None:
-    """The baseline: a bare ASGI app that answers any GET with the feed's
-    bytes, held in one bytes object, and the same headers, on the same stack
-    (uvicorn, the same loop and parser), on the same core. Nothing can serve
-    the feed from Python for less."""
-    import uvicorn
-
-    from scheduler.cli.service import server_stack
-    from scheduler.web.app import install_log_masks
+def bytes_app(body: bytes):
+    """The baseline's ASGI app: any request answered with ``body`` (held in
+    one bytes object) and the feed's headers; bench/workers.py runs it in
+    uvicorn workers too."""
     from scheduler.web.feeds import FEED_HEADERS
 
-    pin(args.core)
-    body = Path(args.static_file).read_bytes()
     headers = [
         (k.lower().encode(), v.encode())
         for k, v in {
@@ -459,6 +452,21 @@ def phase_bytes(args) -> None:
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
+    return app
+
+
+def phase_bytes(args) -> None:
+    """The baseline: a bare ASGI app that answers any GET with the feed's
+    bytes, held in one bytes object, and the same headers, on the same stack
+    (uvicorn, the same loop and parser), on the same core. Nothing can serve
+    the feed from Python for less."""
+    import uvicorn
+
+    from scheduler.cli.service import server_stack
+    from scheduler.web.app import install_log_masks
+
+    pin(args.core)
+    app = bytes_app(Path(args.static_file).read_bytes())
     # As ``serve`` runs (access log on, with the same masks), or with no access log at all (``--quiet``).
     level, access_log = ("warning", False) if args.quiet else ("info", True)
     config = uvicorn.Config(app, host=HOST, port=args.port, log_level=level, access_log=access_log, **server_stack())
@@ -725,15 +733,34 @@ def server_cores() -> tuple[int | None, int | None]:
     return (allowed[0], allowed[-1]) if len(allowed) > 1 else (None, None)
 
 
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and every live descendant (nginx's worker; the workers of
+    ``serve --workers N`` and of uvicorn), through each thread's
+    ``/proc/PID/task/TID/children``."""
+    found, todo = [], [pid]
+    while todo:
+        each = todo.pop()
+        found.append(each)
+        try:
+            tasks = os.listdir(f"/proc/{each}/task")
+        except OSError:
+            continue
+        for tid in tasks:
+            try:
+                todo += map(int, Path(f"/proc/{each}/task/{tid}/children").read_text().split())
+            except OSError:
+                pass
+    return found
+
+
 def cpu_seconds(pid: int) -> float:
-    """utime + stime of a process and of its children (nginx's worker), from /proc."""
-    try:
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    except OSError:
-        children = []
+    """utime + stime of a process and all its live descendants, from /proc."""
     total = 0
-    for each in (pid, *map(int, children)):
-        fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+    for each in process_tree(pid):
+        try:
+            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
         total += int(fields[11]) + int(fields[12])
     return total / CLOCK_TICKS
 

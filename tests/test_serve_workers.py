@@ -180,3 +180,20 @@ def test_the_parents_flags_and_now_reach_a_worker(monkeypatch, tmp_path):
         assert abs(services.clock.now() - now) < timedelta(seconds=30)
     finally:
         services.db.close()
+
+
+def test_a_slow_starting_worker_is_given_time():
+    """uvicorn's supervisor kills a worker that does not answer its ping in
+    5 s by default, starting up included; on a busy machine every new
+    worker was killed that way. serve --workers gives them a minute."""
+    import inspect
+
+    from uvicorn import Config
+
+    from scheduler.cli.serve_workers import WORKER_HEALTHCHECK_S, healthcheck_option
+
+    assert "timeout_worker_healthcheck" in inspect.signature(Config).parameters  # the uvicorn installed here
+    assert healthcheck_option() == {"timeout_worker_healthcheck": WORKER_HEALTHCHECK_S}
+    assert WORKER_HEALTHCHECK_S >= 30
+    config = Config("scheduler.web.factory:app_from_environment", factory=True, workers=2, **healthcheck_option())
+    assert config.timeout_worker_healthcheck == WORKER_HEALTHCHECK_S

@@ -15,6 +15,22 @@ from scheduler.errors import N_, InputError
 from scheduler.settings import SETTINGS
 
 MAX_WORKERS = 16
+# uvicorn (0.30 and later) kills and replaces a worker that does not answer
+# its supervisor's ping within ``timeout_worker_healthcheck`` (5 s by
+# default), starting up included: on a busy machine (bench/workers.py, load
+# average 10 on 2 cores) a new worker took longer than that to start, and
+# every replacement was killed the same way, so no worker ever served.
+WORKER_HEALTHCHECK_S = 60
+
+
+def healthcheck_option() -> dict[str, int]:
+    """``timeout_worker_healthcheck`` where this uvicorn has it."""
+    import inspect
+
+    from uvicorn import Config
+
+    accepted = "timeout_worker_healthcheck" in inspect.signature(Config).parameters
+    return {"timeout_worker_healthcheck": WORKER_HEALTHCHECK_S} if accepted else {}
 
 
 def workers_count(text: str) -> int:
@@ -63,7 +79,13 @@ def run_workers(ctx: Context, args, config_options: dict, daemon) -> None:
     from scheduler.web.app import install_log_masks
 
     hand_down(ctx, args)
-    config = Config("scheduler.web.factory:app_from_environment", factory=True, workers=args.workers, **config_options)
+    config = Config(
+        "scheduler.web.factory:app_from_environment",
+        factory=True,
+        workers=args.workers,
+        **config_options,
+        **healthcheck_option(),
+    )
     install_log_masks()  # the parent's own log; each worker's app installs its own
     sock = config.bind_socket()  # the port is taken before the jobs start
     if daemon is not None:
