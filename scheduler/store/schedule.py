@@ -18,6 +18,7 @@ from scheduler.plan.occurrences import CANCELLED, Occurrence
 from scheduler.plan.revisions import REMOVED_REASON, Changes, Stored, as_cancelled, fingerprint, reconcile
 from scheduler.store.closed_periods import hold_closed
 from scheduler.store.feed_items import Progress, write_items
+from scheduler.store.occurrence_writes import insert_occurrences, occurrence_values, replace_milestones
 from scheduler.store.registry import register_agencies
 from scheduler.store.succession import mark_moved, owed_by_successors
 from scheduler.store.tables import (
@@ -131,17 +132,16 @@ def save_plan(
     hold_closed(session, plan.code, ZoneInfo(plan.timezone), changes, rows)  # a closed period stays as it was closed
     for oid in [o.id for o, _ in changes.revised] + [i for i, _ in changes.cancelled]:
         changes.previous[oid] = (rows[oid].due, rows[oid].slot, rows[oid].status)
-    session.add_all(_row(o, 1, now, now, now if o.status == CANCELLED else None) for o in changes.created)
+    insert_occurrences(session, changes.created, now)
     for occurrence, revision in changes.revised:
-        session.execute(delete(MilestoneRow).where(MilestoneRow.occurrence_id == occurrence.id))
         before = rows[occurrence.id]
         cancelled_at = None
         if occurrence.status == CANCELLED:
             cancelled_at = before.cancelled_at if before.status == CANCELLED else now
         session.merge(_row(occurrence, revision, before.created_at, now, cancelled_at, before.delivery))
     session.flush()  # occurrences before the milestones that refer to them
-    for occurrence in changes.created + [o for o, _ in changes.revised]:
-        session.add_all(_milestones(occurrence))
+    revised = [o for o, _ in changes.revised]
+    replace_milestones(session, [o.id for o in revised], changes.created + revised)
     for oid, revision in changes.cancelled:
         row = rows[oid]
         row.status, row.reason, row.revision, row.updated_at = CANCELLED, REMOVED_REASON, revision, now
@@ -176,33 +176,11 @@ def _row(
     cancelled_at: datetime | None,
     delivery: dict | None = None,
 ) -> OccurrenceRow:
-    return OccurrenceRow(
-        id=o.id,
-        plan_code=o.plan,
-        obligation_code=o.obligation,
-        agency_code=o.agency,
-        member=o.member,
-        period=o.period,
-        number=o.number,
-        title=o.title,
-        title_en=o.title_en,
-        window_start=o.window_start,
-        window_end=o.window_end,
-        due=o.due,
-        slot=o.slot,
-        status=o.status,
-        reason=o.reason,
-        revision=revision,
-        fingerprint=fingerprint(o.shown()),
-        shown=o.shown(),
-        created_at=created_at,
-        updated_at=now,
-        cancelled_at=cancelled_at,
-        delivery=delivery,
-    )
+    return OccurrenceRow(**occurrence_values(o, revision, created_at, now, cancelled_at, delivery))
 
 
 def _milestones(o: Occurrence) -> Iterable[MilestoneRow]:
+    """ORM rows for one occurrence's milestones (a web exception's single change; loads write them in bulk)."""
     return [
         MilestoneRow(occurrence_id=o.id, step=m.step, title=m.title, title_en=m.title_en, day=m.day, offset=m.offset)
         for m in o.milestones
