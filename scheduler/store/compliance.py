@@ -272,7 +272,7 @@ def _counted(rows) -> dict[tuple, dict]:
         if counts is None:
             counts = groups[tuple(key)] = {**ZEROS, "surplus": 0}
         counts[status] += count
-        counts["surplus"] += extras
+        counts["surplus"] += int(extras)  # PostgreSQL sums to numeric (Decimal)
         if status != "cancelled":
             counts["required"] += count
     return groups
