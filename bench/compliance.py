@@ -4,6 +4,7 @@
         [--provinces N --agencies N --obligations N --years N]
         [--db sqlite,postgresql] [--postgres-url URL] [--repeat N] [--seed N]
         [--explain] [--index-experiment] [--pg-set NAME=VALUE] [--keep]
+        [--sqlite-file PATH] [--no-build]
 
 It generates a data set straight into the tables (the schema made by
 ``Database(url)``, i.e. the Alembic migrations, and only the indexes those
@@ -36,7 +37,10 @@ measures PostgreSQL with a session setting (both queries alike).
 SQLite runs in a temporary file; PostgreSQL on a throwaway server started by
 ``tests/pg_server.py`` unless ``--postgres-url`` is given (its database is
 then emptied, ``DROP SCHEMA public CASCADE``, and filled: give it a scratch
-database).
+database). ``--keep`` leaves both behind (the run prints where); ``--no-build``
+then measures them again without generating (the national set takes minutes):
+``--no-build --sqlite-file DIR/bench.db --postgres-url URL`` (migrations still
+run, so a new index reaches the kept data; ANALYZE runs again).
 """
 
 from __future__ import annotations
@@ -280,6 +284,7 @@ def _plan_rows(spec: Spec, province: int, year: int, loaded_at: datetime):
         "source_sha256": ZERO_HASH,
         "definition": {"topics": [], "extra_holidays": [], "extra_workdays": []},
         "loaded_at": loaded_at,
+        "province": f"tinh-{province:02d}",
     }
     agencies, obligations = [], []
     for a in range(1, spec.agencies + 1):
@@ -435,7 +440,7 @@ class Writer:
         if not rows:
             return
         if self.postgres:
-            self._copy(table, rows, columns or tuple(c.name for c in table.columns))
+            self._copy(table, rows, columns or tuple(c.name for c in table.columns if c.name in rows[0]))
             return
         with self.db.engine.begin() as conn:
             for i in range(0, len(rows), 5000):
@@ -510,6 +515,15 @@ def generate(db: Database, spec: Spec, seed: int) -> dict[str, int]:
             writer.write(LedgerRow.__table__, rows[i : i + 50_000], LEDGER_COLUMNS)
         counts["ledger"] += len(rows)
     return counts
+
+
+def existing(db: Database) -> dict[str, int]:
+    """The row counts of data kept by an earlier run (``--no-build``)."""
+    with db.engine.connect() as conn:
+        return {
+            t: conn.execute(text(f"SELECT COUNT(*) FROM {t}")).scalar_one()
+            for t in ("plans", "agencies", "obligations", "occurrences", "ledger")
+        }
 
 
 def analyze(db: Database) -> None:
@@ -651,15 +665,9 @@ def print_plans(session, db, scope, plan, period, risk_until, title):
     the product's statement (built as ``totals`` builds it) and the hand-written one.
     A one-off execution: psycopg prepares a statement run five times, so the
     timed runs may get PostgreSQL's generic plan instead of this custom one."""
-    from sqlalchemy import event, func, select
+    from sqlalchemy import event
 
-    inner, _ = store_compliance._with_status(
-        [OccurrenceRow.agency_code, OccurrenceRow.obligation_code], scope, period, TZ, NOW, risk_until
-    )
-    inner = inner.subquery()
-    product = select(inner.c.agency_code, inner.c.obligation_code, inner.c.status, func.count()).group_by(
-        inner.c.agency_code, inner.c.obligation_code, inner.c.status
-    )
+    product = store_compliance._totals_statement(db.engine.dialect.name, False, *store_compliance._shape(scope))
     values = {
         "start": datetime.combine(period.start, dtime(0), tzinfo=TZ),
         "end": datetime.combine(period.end, dtime(0), tzinfo=TZ),
@@ -667,6 +675,7 @@ def print_plans(session, db, scope, plan, period, risk_until, title):
         "risk_until": risk_until,
         **({"plan": plan} if plan else {}),
     }
+    product_values = {**values, **store_compliance._scope_values(scope)}
     prefix = "EXPLAIN (ANALYZE, BUFFERS) " if db.engine.dialect.name == "postgresql" else "EXPLAIN QUERY PLAN "
 
     def explain(conn, cursor, statement, parameters, context, executemany):
@@ -676,7 +685,7 @@ def print_plans(session, db, scope, plan, period, risk_until, title):
     event.listen(connection, "before_cursor_execute", explain, retval=True)
     try:
         hand = hand_statement(db.engine.dialect.name, plan)
-        for name, statement, params in (("product", product, {}), ("hand-written", hand, values)):
+        for name, statement, params in (("product", product, product_values), ("hand-written", hand, values)):
             print(f"\n--- {title}: {name} plan ---")
             for row in connection.execute(statement, params):
                 print("   ", " | ".join(str(c) for c in row))
@@ -778,7 +787,7 @@ def print_statuses(rows: list[dict]) -> None:
 def run_database(kind: str, spec: Spec, args, workdir: str) -> list[dict]:
     server = None
     if kind == "sqlite":
-        url = f"sqlite:///{workdir}/bench.db"
+        url = f"sqlite:///{args.sqlite_file or os.path.join(workdir, 'bench.db')}"
     elif args.postgres_url:
         url = args.postgres_url
     else:
@@ -790,13 +799,13 @@ def run_database(kind: str, spec: Spec, args, workdir: str) -> list[dict]:
         server = pg_server.start("bench_compliance")
         url = server.url
     try:
-        if kind == "postgresql" and args.postgres_url:
+        if kind == "postgresql" and args.postgres_url and not args.no_build:
             from tests import pg_server
 
             pg_server.Server(url).reset()  # a scratch database: its public schema is dropped and made anew
         db = Database(url)
         t = time.perf_counter()
-        counts = generate(db, spec, args.seed)
+        counts = existing(db) if args.no_build else generate(db, spec, args.seed)
         generated = time.perf_counter() - t
         t = time.perf_counter()
         analyze(db)
@@ -875,6 +884,12 @@ def main(argv: list[str] | None = None) -> int:
         help="measure again on copies with indexes the product does not create",
     )
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder and PostgreSQL server")
+    parser.add_argument("--sqlite-file", help="the SQLite database file (default: one in a temporary folder)")
+    parser.add_argument(
+        "--no-build",
+        action="store_true",
+        help="measure data kept by an earlier --keep run (needs --sqlite-file and/or --postgres-url)",
+    )
     args = parser.parse_args(argv)
 
     base = SCALES[args.scale]
@@ -884,6 +899,10 @@ def main(argv: list[str] | None = None) -> int:
     kinds = [k.strip() for k in args.db.split(",") if k.strip()]
     if not set(kinds) <= {"sqlite", "postgresql"}:
         parser.error("--db takes sqlite, postgresql or both")
+    if args.no_build and (
+        "sqlite" in kinds and not args.sqlite_file or "postgresql" in kinds and not args.postgres_url
+    ):
+        parser.error("--no-build measures kept data: give --sqlite-file for sqlite, --postgres-url for postgresql")
     risk_until = risk_horizon(NOW, AT_RISK_DAYS, WorkCalendar())
     print(
         f"compliance benchmark: {spec.provinces} provinces x {spec.agencies} agencies x {spec.obligations} "
