@@ -159,8 +159,8 @@ def test_a_group_that_became_a_supergroup_is_followed(bot, tmp_path, database):
 # The poller ---------------------------------------------------------------
 
 
-def rt_of(bot, tmp_path, db_url, database, owner="w1"):
-    rt = runtime(settings_of(bot, tmp_path, db_url), database, Clock(TZ, NOW))
+def rt_of(bot, tmp_path, db_url, database, owner="w1", **more):
+    rt = runtime(settings_of(bot, tmp_path, db_url, **more), database, Clock(TZ, NOW))
     rt.owner = owner
     return rt
 
@@ -199,10 +199,11 @@ def test_the_poller_links_a_person_answers_and_never_reads_an_update_twice(bot, 
     assert len(bot.sent()) == 1
 
 
-def test_the_poller_links_a_group_and_ignores_other_bots(bot, tmp_path, db_url, database):
+@pytest.mark.parametrize("name", ["LichTestBot", ""])
+def test_the_poller_links_a_group_and_ignores_other_bots(bot, tmp_path, db_url, database, name):
     with database.transaction() as s:
         code = notifier_links.new_link_code(s, "telegram", NOW, agency_code="bao-phu-tho")
-    rt = rt_of(bot, tmp_path, db_url, database)
+    rt = rt_of(bot, tmp_path, db_url, database, TELEGRAM_BOT_NAME=name)  # unset: getMe says it
     bot.message(GROUP, f"/start@OtherBot {code}")
     bot.message(GROUP, f"/start@LichTestBot {code}")
     assert telegram_updates(rt)["linked"] == 1
@@ -210,6 +211,7 @@ def test_the_poller_links_a_group_and_ignores_other_bots(bot, tmp_path, db_url, 
         group = s.scalars(select(GroupChatRow)).one()
         assert (group.agency_code, group.address, group.label) == ("bao-phu-tho", "-4001234567", "Phòng Thời sự")
     assert [m["text"].split(":")[0] for m in bot.sent()] == ["Đã liên kết nhóm này với bao-phu-tho"]
+    assert [c.method for c in bot.calls].count("getMe") == (0 if name else 1)
 
 
 def test_an_unknown_or_used_code_is_answered_and_links_nothing(bot, tmp_path, db_url, database):

@@ -93,23 +93,26 @@ def _batch(rt: Runtime, api: BotApi, start: int, totals: dict) -> int | None:
         return None
     if not isinstance(updates, list) or not updates:
         return None
-    following = start
+    following, ours = start, ""
     for update in updates:
         if not isinstance(update, dict) or not isinstance(update.get("update_id"), int):
             continue
+        said = update.get("message", {}).get("text") if isinstance(update.get("message"), dict) else ""
+        if not ours and str(said or "").startswith("/start@"):  # outside the transaction: getMe may be asked
+            ours = api.username(rt.settings.telegram_bot_name).lower()
         update_id = update["update_id"]
         following = max(following, update_id + 1)
         with rt.db.transaction() as s:
             if not telegram_chats.advance(s, rt.owner, update_id, rt.clock.now(), LEASE):
                 continue  # acted on already, or the lease was lost
-            reply = _act(s, update, rt, totals)
+            reply = _act(s, update, rt, ours, totals)
         totals["updates"] += 1
         if reply:
             _answer(api, *reply)
     return following if len(updates) >= BATCH else None
 
 
-def _act(session, update: dict, rt: Runtime, totals: dict) -> tuple[str, str] | None:
+def _act(session, update: dict, rt: Runtime, ours: str, totals: dict) -> tuple[str, str] | None:
     """Act on one update inside its transaction; the (chat, words) to answer."""
     now = rt.clock.now()
     member = update.get("my_chat_member")
@@ -136,7 +139,6 @@ def _act(session, update: dict, rt: Runtime, totals: dict) -> tuple[str, str] | 
     if not found:
         return None
     bot = found.group("bot")
-    ours = rt.settings.telegram_bot_name.lstrip("@").lower()
     if bot and ours and bot.lower() != ours:
         return None  # a command for another bot in the group
     code = found.group("code")

@@ -51,6 +51,7 @@ class BotApi:
     def __init__(self, token: str, api: str, timeout: float, allow: tuple[Any, ...] = ()):
         self.token, self.timeout, self.allow = token, timeout, allow
         self.base = f"{api.rstrip('/')}/bot{token}/"
+        self._username = ""
 
     @classmethod
     def of(cls, settings: Settings) -> BotApi | None:
@@ -59,6 +60,19 @@ class BotApi:
         if not token:
             return None
         return cls(token, settings.telegram_api, settings.notify_timeout, settings.notify_allow)
+
+    def username(self, configured: str = "") -> str:
+        """The bot's @username without the @: TELEGRAM_BOT_NAME, else asked
+        once of getMe (empty when it cannot be asked now)."""
+        if configured.strip().lstrip("@"):
+            return configured.strip().lstrip("@")
+        if not self._username:
+            try:
+                me = self.call("getMe", {})
+            except TelegramError:
+                return ""
+            self._username = str(me.get("username") or "") if isinstance(me, dict) else ""
+        return self._username
 
     def mask(self, text: str) -> str:
         return text.replace(self.token, MASK) if self.token else text
@@ -124,3 +138,13 @@ def _cut(text: str, limit: int) -> str:
     if space > len(head) - 200 and space > 0:
         head = head[:space]
     return head.rstrip() + "…"
+
+
+def deep_link(username: str, code: str, group: bool = False) -> str:
+    """The link that opens the bot with ``/start CODE`` (``startgroup``: pick
+    a group to add the bot to, which then sends ``/start@Bot CODE``).
+
+    >>> deep_link("LichBot", "abc123")
+    'https://t.me/LichBot?start=abc123'
+    """
+    return f"https://t.me/{username}?{'startgroup' if group else 'start'}={code}"
