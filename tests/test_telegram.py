@@ -256,3 +256,27 @@ def test_a_conflict_is_reported_not_raised(bot, tmp_path, db_url, database):
     bot.fail("409", method="getUpdates")
     result = telegram_updates(rt_of(bot, tmp_path, db_url, database))
     assert "409" in result["error"] and TOKEN not in result["error"]
+
+
+def test_a_group_moved_to_a_supergroup_is_followed_by_the_poller(bot, tmp_path, db_url, database):
+    with database.transaction() as s:
+        s.add(
+            GroupChatRow(agency_code="bao", channel="telegram", address=str(GROUP["id"]), kinds=["due"], linked_at=NOW)
+        )
+    bot.message(GROUP, "", migrate_to_chat_id=-1005550000)
+    telegram_updates(rt_of(bot, tmp_path, db_url, database))
+    with database.transaction() as s:
+        assert s.scalars(select(GroupChatRow.address)).all() == ["-1005550000"]
+
+
+def test_an_update_is_acted_on_once_even_if_read_twice(database):
+    at = NOW.astimezone(UTC)
+    with database.transaction() as s:
+        assert telegram_chats.claim_poll(s, "w1", at, timedelta(minutes=5))
+        assert telegram_chats.offset(s) == 0
+    with database.transaction() as s:
+        assert telegram_chats.advance(s, "w1", 700000009, at, timedelta(minutes=5))
+    with database.transaction() as s:
+        assert not telegram_chats.advance(s, "w1", 700000009, at, timedelta(minutes=5))  # read again: skipped
+        assert not telegram_chats.advance(s, "w2", 700000010, at, timedelta(minutes=5))  # no lease: stop
+        assert telegram_chats.offset(s) == 700000010
