@@ -270,13 +270,30 @@ def test_a_group_moved_to_a_supergroup_is_followed_by_the_poller(bot, tmp_path, 
 
 
 def test_an_update_is_acted_on_once_even_if_read_twice(database):
-    at = NOW.astimezone(UTC)
+    at, lease = NOW.astimezone(UTC), timedelta(minutes=5)
     with database.transaction() as s:
-        assert telegram_chats.claim_poll(s, "w1", at, timedelta(minutes=5))
-        assert telegram_chats.offset(s) == 0
+        assert telegram_chats.claim_poll(s, "w1", at, lease)
+        assert telegram_chats.offset(s, at) == (0, 0)
     with database.transaction() as s:
-        assert telegram_chats.advance(s, "w1", 700000009, at, timedelta(minutes=5))
+        assert telegram_chats.advance(s, "w1", 0, 700000009, at, lease)
     with database.transaction() as s:
-        assert not telegram_chats.advance(s, "w1", 700000009, at, timedelta(minutes=5))  # read again: skipped
-        assert not telegram_chats.advance(s, "w2", 700000010, at, timedelta(minutes=5))  # no lease: stop
-        assert telegram_chats.offset(s) == 700000010
+        assert not telegram_chats.advance(s, "w1", 0, 700000009, at, lease)  # read again: skipped
+        assert not telegram_chats.advance(s, "w2", 700000010, 700000010, at, lease)  # no lease: stop
+        assert telegram_chats.offset(s, at + timedelta(days=5)) == (700000010, 700000010)
+        # A week without updates: Telegram numbers the next one at random, so ask from what it holds.
+        assert telegram_chats.offset(s, at + timedelta(days=6)) == (0, 700000010)
+    with database.transaction() as s:
+        assert telegram_chats.advance(s, "w1", 700000010, 12345, at + timedelta(days=6), lease)  # lower: taken
+        assert telegram_chats.offset(s, at + timedelta(days=6)) == (12346, 12346)
+
+
+def test_after_a_quiet_week_an_update_numbered_lower_is_still_read(bot, tmp_path, db_url, database):
+    _, code = person_code(database)
+    with database.transaction() as s:
+        s.add(CounterRow(name=telegram_chats.OFFSET, value=900000000))
+        s.add(CounterRow(name=telegram_chats.SEEN_DAY, value=NOW.toordinal() - 10))
+    bot.message(PERSON, f"/start {code}")  # 700000001: below what we kept
+    assert telegram_updates(rt_of(bot, tmp_path, db_url, database))["linked"] == 1
+    assert [c.payload["offset"] for c in bot.calls if c.method == "getUpdates"] == [0]
+    with database.transaction() as s:
+        assert s.get(CounterRow, telegram_chats.OFFSET).value == 700000002

@@ -66,21 +66,21 @@ def telegram_updates(rt: Runtime) -> dict:
     with rt.db.transaction() as s:
         if not telegram_chats.claim_poll(s, rt.owner, now, LEASE):
             return {"skipped": "another process polls"}
-        start = telegram_chats.offset(s)
+        ask, held = telegram_chats.offset(s, now)
     totals = {"updates": 0, "linked": 0, "refused": 0, "blocked": 0}
     try:
         for _ in range(MAX_BATCHES):
-            read = _batch(rt, api, start, totals)
-            if read is None or read < start or rt.stop.is_set():
+            read = _batch(rt, api, ask, held, totals)
+            if read is None or rt.stop.is_set():
                 break
-            start = read
+            ask = held = read
     finally:
         with rt.db.transaction() as s:
             telegram_chats.release_poll(s, rt.owner, rt.clock.now())
     return totals
 
 
-def _batch(rt: Runtime, api: BotApi, start: int, totals: dict) -> int | None:
+def _batch(rt: Runtime, api: BotApi, start: int, held: int, totals: dict) -> int | None:
     """One getUpdates and what it brought; the next offset, or None when done."""
     ask = {"offset": start, "limit": BATCH, "timeout": 0, "allowed_updates": ["message", "my_chat_member"]}
     try:
@@ -93,7 +93,7 @@ def _batch(rt: Runtime, api: BotApi, start: int, totals: dict) -> int | None:
         return None
     if not isinstance(updates, list) or not updates:
         return None
-    following, ours = start, ""
+    ours = ""
     for update in updates:
         if not isinstance(update, dict) or not isinstance(update.get("update_id"), int):
             continue
@@ -101,15 +101,15 @@ def _batch(rt: Runtime, api: BotApi, start: int, totals: dict) -> int | None:
         if not ours and str(said or "").startswith("/start@"):  # outside the transaction: getMe may be asked
             ours = api.username(rt.settings.telegram_bot_name).lower()
         update_id = update["update_id"]
-        following = max(following, update_id + 1)
         with rt.db.transaction() as s:
-            if not telegram_chats.advance(s, rt.owner, update_id, rt.clock.now(), LEASE):
-                continue  # acted on already, or the lease was lost
+            if not telegram_chats.advance(s, rt.owner, held, update_id, rt.clock.now(), LEASE):
+                return None  # another poller moved on (it acts on these), or the lease was lost
             reply = _act(s, update, rt, ours, totals)
+        held = update_id + 1
         totals["updates"] += 1
         if reply:
             _answer(api, *reply)
-    return following if len(updates) >= BATCH else None
+    return held if len(updates) >= BATCH else None
 
 
 def _act(session, update: dict, rt: Runtime, ours: str, totals: dict) -> tuple[str, str] | None:

@@ -25,6 +25,8 @@ from scheduler.store.tables import CounterRow, HarvestHostRow
 
 LEASE_NAME = "telegram:getUpdates"  # not a host name: no harvest source can have it
 OFFSET = "telegram_update_offset"
+SEEN_DAY = "telegram_update_day"  # the day (ordinal) of the last update acted on
+RESET_DAYS = 6  # Telegram numbers updates at random after a week without any
 CHANNEL = "telegram"
 H = HarvestHostRow
 
@@ -55,19 +57,28 @@ def release_poll(session: Session, owner: str, now: datetime) -> None:
     )
 
 
-def offset(session: Session) -> int:
-    """The id of the next update to read (0: whatever Telegram still holds)."""
-    session.execute(
-        _insert(session)(CounterRow).values(name=OFFSET, value=0).on_conflict_do_nothing(index_elements=["name"])
-    )
-    row = session.get(CounterRow, OFFSET, populate_existing=True)
-    return row.value if row else 0
+def offset(session: Session, now: datetime) -> tuple[int, int]:
+    """(the offset to ask getUpdates with, the one kept: what ``advance``
+    moves from). The first is the second, or 0 (whatever Telegram has not
+    had confirmed) once no update came for RESET_DAYS: Telegram then numbers
+    the next update at random, maybe below ours, and every update we acted
+    on was confirmed by a later getUpdates long since."""
+    insert = _insert(session)
+    for name in (OFFSET, SEEN_DAY):
+        session.execute(insert(CounterRow).values(name=name, value=0).on_conflict_do_nothing(index_elements=["name"]))
+    value = session.get(CounterRow, OFFSET, populate_existing=True)
+    seen = session.get(CounterRow, SEEN_DAY, populate_existing=True)
+    kept = value.value if value else 0
+    if seen is None or _day(now) - seen.value >= RESET_DAYS:
+        return 0, kept
+    return kept, kept
 
 
-def advance(session: Session, owner: str, update_id: int, now: datetime, lease: timedelta) -> bool:
+def advance(session: Session, owner: str, held: int, update_id: int, now: datetime, lease: timedelta) -> bool:
     """Past ``update_id``, with the lease renewed: True when this poller is
-    the one to act on it (in this same transaction); False when it was
-    acted on already or the lease was lost (stop polling)."""
+    the one to act on it (in this same transaction). The offset moves only
+    from ``held``, the one this poller asked with or last set: False when
+    another moved it (the update was acted on) or the lease was lost."""
     renewed = session.execute(
         update(H)
         .where(H.host == LEASE_NAME, H.lease_owner == owner)
@@ -78,11 +89,23 @@ def advance(session: Session, owner: str, update_id: int, now: datetime, lease: 
         return False
     moved = session.execute(
         update(CounterRow)
-        .where(CounterRow.name == OFFSET, CounterRow.value <= update_id)
+        .where(CounterRow.name == OFFSET, CounterRow.value == held)
         .values(value=update_id + 1)
         .execution_options(synchronize_session=False)
     )
-    return bool(moved.rowcount)  # type: ignore[attr-defined]
+    if not moved.rowcount:  # type: ignore[attr-defined]
+        return False
+    session.execute(
+        update(CounterRow)
+        .where(CounterRow.name == SEEN_DAY)
+        .values(value=_day(now))
+        .execution_options(synchronize_session=False)
+    )
+    return True
+
+
+def _day(now: datetime) -> int:
+    return now.toordinal()
 
 
 def block(session: Session, address: str, why: str, now: datetime) -> int:
