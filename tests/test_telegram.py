@@ -252,10 +252,23 @@ def test_one_poller_at_a_time(bot, tmp_path, db_url, database):
     assert not [c for c in bot.calls if c.method == "getUpdates"]
 
 
-def test_a_conflict_is_reported_not_raised(bot, tmp_path, db_url, database):
+def test_a_conflict_is_reported_not_raised(bot, tmp_path, db_url, database, caplog):
     bot.fail("409", method="getUpdates")
-    result = telegram_updates(rt_of(bot, tmp_path, db_url, database))
-    assert "409" in result["error"] and TOKEN not in result["error"]
+    with caplog.at_level(logging.DEBUG):
+        result = telegram_updates(rt_of(bot, tmp_path, db_url, database))
+    assert "409" in result["error"] and TOKEN not in result["error"] + caplog.text
+    assert "another bot instance polls" in caplog.text
+
+
+def test_a_refused_token_in_the_poller_is_an_error_once(bot, tmp_path, db_url, database, caplog, monkeypatch):
+    import scheduler.daemon.telegram_updates as updates
+
+    monkeypatch.setattr(updates, "_TOLD", set())
+    rt = rt_of(bot, tmp_path, db_url, database, TELEGRAM_BOT_TOKEN="999:WRONG-secret-token")
+    with caplog.at_level(logging.DEBUG, logger="scheduler.telegram"):
+        assert "401" in telegram_updates(rt)["error"] and "401" in telegram_updates(rt)["error"]
+    levels = [r.levelname for r in caplog.records if r.name == "scheduler.telegram"]
+    assert levels == ["ERROR", "DEBUG"] and "WRONG-secret" not in caplog.text
 
 
 def test_a_group_moved_to_a_supergroup_is_followed_by_the_poller(bot, tmp_path, db_url, database):

@@ -34,6 +34,7 @@ log = logging.getLogger("scheduler.telegram")
 LEASE = timedelta(minutes=5)  # longer than one poll; a dead poller's lease frees after it
 BATCH = 100  # updates per getUpdates (Telegram's most)
 MAX_BATCHES = 5  # per run; the rest next tick
+_TOLD: set[int] = set()  # a refused token was logged as ERROR (once per process)
 START = re.compile(r"^/start(?:@(?P<bot>[A-Za-z0-9_]{1,64}))?(?:\s+(?P<code>\S{1,128}))?\s*$")
 LINKED_PERSON = (
     "Đã liên kết Telegram với tài khoản của bạn trên Lịch tuyên truyền. "
@@ -86,8 +87,12 @@ def _batch(rt: Runtime, api: BotApi, start: int, held: int, totals: dict) -> int
     try:
         updates = api.call("getUpdates", ask)
     except TelegramError as e:
-        level = logging.ERROR if e.status in (401, 404) else logging.WARNING
+        level = logging.WARNING
+        if e.status in (401, 404):  # a wrong token: said once per process, not every tick
+            level = logging.DEBUG if _TOLD else logging.ERROR
+            _TOLD.add(e.status)
         why = " (a webhook is set, or another bot instance polls)" if e.status == 409 else ""
+        why += " (check TELEGRAM_BOT_TOKEN)" if e.status in (401, 404) else ""
         log.log(level, "getUpdates: %s%s", e, why)
         totals["error"] = str(e)
         return None

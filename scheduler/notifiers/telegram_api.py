@@ -22,7 +22,7 @@ MASK = "***"
 MAX_TEXT = 4096  # a message's text, in UTF-16 code units (as Telegram counts)
 
 
-@dataclass
+@dataclass(eq=False)
 class TelegramError(Exception):
     """The API said no (``status`` its error_code, 0 when there was no
     answer at all), in words with the token masked."""
