@@ -310,3 +310,12 @@ def test_after_a_quiet_week_an_update_numbered_lower_is_still_read(bot, tmp_path
     assert [c.payload["offset"] for c in bot.calls if c.method == "getUpdates"] == [0]
     with database.transaction() as s:
         assert s.get(CounterRow, telegram_chats.OFFSET).value == 700000002
+
+
+def test_a_full_batch_of_long_messages_is_read(bot, tmp_path, db_url, database):
+    """100 updates of 4096 characters (about 1.2 MB of JSON): more than a chat answer may be, read all the same."""
+    for _ in range(100):
+        bot.message(PERSON, "ồ" * 4096)
+    bot.message(PERSON, "/start")
+    assert telegram_updates(rt_of(bot, tmp_path, db_url, database))["updates"] == 101
+    assert [m["text"][:9] for m in bot.sent()] == ["Để nhận n"]

@@ -33,6 +33,7 @@ from scheduler.store import notifier_links, telegram_chats
 log = logging.getLogger("scheduler.telegram")
 LEASE = timedelta(minutes=5)  # longer than one poll; a dead poller's lease frees after it
 BATCH = 100  # updates per getUpdates (Telegram's most)
+MAX_UPDATES_ANSWER = 8 * 1024 * 1024  # 100 updates of long texts; a bound, yet never one a batch can pass
 MAX_BATCHES = 5  # per run; the rest next tick
 _TOLD: set[int] = set()  # a refused token was logged as ERROR (once per process)
 START = re.compile(r"^/start(?:@(?P<bot>[A-Za-z0-9_]{1,64}))?(?:\s+(?P<code>\S{1,128}))?\s*$")
@@ -85,7 +86,7 @@ def _batch(rt: Runtime, api: BotApi, start: int, held: int, totals: dict) -> int
     """One getUpdates and what it brought; the next offset, or None when done."""
     ask = {"offset": start, "limit": BATCH, "timeout": 0, "allowed_updates": ["message", "my_chat_member"]}
     try:
-        updates = api.call("getUpdates", ask)
+        updates = api.call("getUpdates", ask, max_answer=MAX_UPDATES_ANSWER)
     except TelegramError as e:
         level = logging.WARNING
         if e.status in (401, 404):  # a wrong token: said once per process, not every tick

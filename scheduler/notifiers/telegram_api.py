@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scheduler.errors import SchedulerError
-from scheduler.fetching.posting import post
+from scheduler.fetching.posting import MAX_ANSWER, post
 from scheduler.settings import Settings
 
 MASK = "***"
@@ -77,13 +77,15 @@ class BotApi:
     def mask(self, text: str) -> str:
         return text.replace(self.token, MASK) if self.token else text
 
-    def call(self, method: str, payload: dict[str, Any], timeout: float | None = None) -> Any:
+    def call(self, method: str, payload: dict[str, Any], max_answer: int = MAX_ANSWER) -> Any:
         """The method's ``result``; TelegramError otherwise (status 0: the
         connection failed, dropped or timed out; no answer was read)."""
         body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
         headers = {"Content-Type": "application/json; charset=utf-8", "Accept": "application/json"}
         try:
-            answer = post(self.base + method, body, headers=headers, timeout=timeout or self.timeout, allow=self.allow)
+            answer = post(
+                self.base + method, body, headers=headers, timeout=self.timeout, allow=self.allow, max_answer=max_answer
+            )
         except SchedulerError as e:  # FetchFailed: refused, dropped, timed out, not an allowed address
             raise TelegramError(0, self.mask(e.render())) from None
         try:
