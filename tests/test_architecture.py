@@ -50,7 +50,9 @@ LAYERS: tuple[tuple[str, dict[str, tuple[str, ...]]], ...] = (
     ),
     ("edge basics", {"clock": ("scheduler.clock",), "settings": ("scheduler.settings", "scheduler.setting_values")}),
     ("storage", {"store": ("scheduler.store.*",)}),
-    ("messages out", {"notifiers": ("scheduler.notifiers.*",), "fetching": ("scheduler.fetching.*",)}),
+    # fetching below notifiers: a chat channel or a webhook sends with fetching.posting (issue 19)
+    ("the network", {"fetching": ("scheduler.fetching.*",)}),
+    ("messages out", {"notifiers": ("scheduler.notifiers.*",)}),
     ("long-running edges", {"daemon": ("scheduler.daemon.*",), "web": ("scheduler.web.*",)}),
     ("command line", {"cli": ("scheduler.cli.*",)}),
     ("entry point", {"main": ("main",)}),

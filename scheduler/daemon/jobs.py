@@ -14,6 +14,7 @@ from sqlalchemy import Text, cast, or_, select
 from scheduler.clock import elapsed, system_now
 from scheduler.daemon.harvest_jobs import harvest
 from scheduler.daemon.runtime import Runtime, runtime, smtp_config  # noqa: F401  (jobs.runtime, as callers know it)
+from scheduler.daemon.telegram_updates import telegram_updates
 from scheduler.notifiers.letter import compose, kept, letter
 from scheduler.plan.reminder_policy import Policy
 from scheduler.plan.workdays import WorkCalendar
@@ -321,6 +322,7 @@ JOBS: dict[str, Callable[[Runtime], dict]] = {
     "periodic_reports": periodic_reports,
     "refresh_feeds": refresh_feeds,
     "harvest": harvest,  # daemon/harvest_jobs.py
+    "telegram_updates": telegram_updates,  # daemon/telegram_updates.py: links chats (issue 19)
 }
 
 

@@ -33,6 +33,7 @@ INTERVALS = {  # in this order at start: plan (and supersede) what a late start 
     "refresh_feeds": 10,
     "periodic_reports": 120,
     "harvest": 2,  # cheap when nothing is due (one UPDATE); each source keeps its own next_at
+    "telegram_updates": 1,  # a chat that sent /start CODE hears back within a tick; nothing without a bot token
 }
 
 
