@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from scheduler.notifiers import zalo_api
-from scheduler.notifiers.chat import Delivery, Sender
+from scheduler.notifiers.chat import Delivery
 from scheduler.notifiers.zalo_api import OutsideWindow, Post, TokenRefused
 from scheduler.reminders.outbox import PermanentFailure, TemporaryFailure
 from scheduler.settings import Settings
@@ -36,7 +36,7 @@ def configured(settings: Settings) -> bool:
     return bool(settings.zalo_app_id.strip() and settings.secret("zalo_app_secret"))
 
 
-def sender_for(settings: Settings, db: Database, post: Post | None = None) -> Sender | None:
+def sender_for(settings: Settings, db: Database, post: Post | None = None) -> ZaloSender | None:
     """The channel's sender, or None when it is not configured (its rows
     wait): ZALO_APP_ID and the app secret set, a refresh token stored, and
     the safe POST (``scheduler.fetching.posting.post``) given by the caller,
@@ -63,14 +63,21 @@ class ZaloSender:
 
     def send(self, delivery: Delivery, now: datetime) -> None:
         """One attempt (a refused access token: refreshed, then one more)."""
-        path, body = self._message(delivery, now)
+        self._attempt(delivery, *self._message(delivery, now), now)
+
+    def reply(self, address: str, text: str, now: datetime) -> None:
+        """A consultation message answering what the follower just wrote
+        (inside the window by definition)."""
+        self._attempt(None, zalo_api.CS_PATH, zalo_api.cs_body(address, text), now)
+
+    def _attempt(self, delivery: Delivery | None, path: str, body: bytes, now: datetime) -> None:
         token = self.access_token(now)
         try:
             self._post(path, body, token)
         except TokenRefused:
             self._post(path, body, self.access_token(now, stale=token))
         except OutsideWindow as e:
-            if not self.settings.zalo_transaction_template.strip() or path == zalo_api.TRANSACTION_PATH:
+            if delivery is None or not self.settings.zalo_transaction_template.strip() or path != zalo_api.CS_PATH:
                 raise PermanentFailure(f"{e}; the follower must write to the OA first") from None
             body = zalo_api.transaction_body(delivery.address, delivery.text, self.settings.zalo_transaction_template)
             self._post(zalo_api.TRANSACTION_PATH, body, token)
