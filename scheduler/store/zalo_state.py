@@ -10,8 +10,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import String, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from scheduler.reminders.outbox import TemporaryFailure
 from scheduler.sealing import Sealer
 from scheduler.store.notifier_links import BLOCKED
 from scheduler.store.notifier_tables import NotifierLinkRow, ProviderSecretRow
@@ -89,11 +91,14 @@ def lock_tokens(session: Session) -> bool:
     and on SQLite takes the database's write lock, so a second process
     waits here and then reads what the first one stored. False when no
     refresh token is stored. Must be the transaction's first statement."""
-    touched = session.execute(
-        update(ProviderSecretRow)
-        .where(ProviderSecretRow.name == REFRESH)
-        .values(updated_at=ProviderSecretRow.updated_at)
-    ).rowcount  # type: ignore[attr-defined]
+    try:
+        touched = session.execute(
+            update(ProviderSecretRow)
+            .where(ProviderSecretRow.name == REFRESH)
+            .values(updated_at=ProviderSecretRow.updated_at)
+        ).rowcount  # type: ignore[attr-defined]
+    except OperationalError:  # SQLite's busy_timeout ran out while another process refreshed
+        raise TemporaryFailure("Zalo: another process is refreshing the OA's tokens", retry_after=30.0) from None
     return bool(touched)
 
 
