@@ -73,14 +73,18 @@ class ZaloSender:
     def _attempt(self, delivery: Delivery | None, path: str, body: bytes, now: datetime) -> None:
         token = self.access_token(now)
         try:
-            self._post(path, body, token)
-        except TokenRefused:
-            self._post(path, body, self.access_token(now, stale=token))
-        except OutsideWindow as e:
-            if delivery is None or not self.settings.zalo_transaction_template.strip() or path != zalo_api.CS_PATH:
+            try:
+                self._post(path, body, token)
+            except TokenRefused:
+                token = self.access_token(now, stale=token)
+                self._post(path, body, token)
+        except OutsideWindow as e:  # Zalo's word on the window: the template, if there is one
+            template = self.settings.zalo_transaction_template.strip()
+            if delivery is None or not template or path != zalo_api.CS_PATH:
                 raise PermanentFailure(f"{e}; the follower must write to the OA first") from None
-            body = zalo_api.transaction_body(delivery.address, delivery.text, self.settings.zalo_transaction_template)
-            self._post(zalo_api.TRANSACTION_PATH, body, token)
+            self._post(
+                zalo_api.TRANSACTION_PATH, zalo_api.transaction_body(delivery.address, delivery.text, template), token
+            )
 
     def _message(self, delivery: Delivery, now: datetime) -> tuple[str, bytes]:
         with self.db.transaction() as s:
