@@ -221,6 +221,13 @@ SETTINGS: tuple[Setting, ...] = (
         N_("seconds to connect, read and in all for one message to a chat provider or a webhook"),
         seconds_value,
     ),
+    # issue 19, the Zalo channel: outside the consultation window, a transaction message (an approved template)
+    Setting(
+        "zalo_transaction_template",
+        "ZALO_TRANSACTION_TEMPLATE",
+        "",
+        N_("Zalo transaction template type for reminders outside the consultation window (empty: none)"),
+    ),
 )
 
 
@@ -294,6 +301,7 @@ class Settings:
     zalo_oauth_api: str
     notify_allow: tuple
     notify_timeout: float
+    zalo_transaction_template: str
     sources: Mapping[str, str]
 
     @classmethod

@@ -43,6 +43,7 @@ from scheduler.store.people_tables import (  # noqa: F401  (one place to import 
     UserRow,
 )
 from scheduler.store.table_types import Base, UTCDateTime
+from scheduler.store.zalo_state import ZaloFollowerRow  # noqa: F401  (one place to import every table from)
 
 
 class PlanRow(Base):

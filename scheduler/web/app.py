@@ -49,6 +49,7 @@ from scheduler.web import (
     pages,
     proposals,
     sign_in,
+    zalo_hook,
 )
 from scheduler.web.auth import Sessions
 from scheduler.web.deps import Answer, Services, answer
@@ -158,6 +159,7 @@ def create_app(settings: Settings, db: Database, clock: Clock, daemon=None) -> F
         health.router,
         feeds.router,
         asrun_upload.router,
+        zalo_hook.router,
     ):
         app.include_router(router)  # in this order: the first route that matches a path answers it
     return app
