@@ -68,7 +68,7 @@ def test_python_main_py_deliver_help():
     lines = done.stdout.splitlines()
     assert lines[0].startswith("usage: main.py deliver [-h] --by EMAIL --at DATETIME")
     assert lines.index("settings:") > max(i for i, line in enumerate(lines) if line.startswith("  --supersedes"))
-    assert lines[-1].strip().endswith("[HARVEST_FEED_MINUTES]")  # the last setting
+    assert lines[-1].strip().endswith("[ZALO_TRANSACTION_TEMPLATE]")  # the last setting
 
 
 def test_the_language_flag_works_before_and_after_the_command(cli):

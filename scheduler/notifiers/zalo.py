@@ -19,6 +19,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from scheduler.fetching import posting
 from scheduler.notifiers import zalo_api
 from scheduler.notifiers.chat import Delivery
 from scheduler.notifiers.zalo_api import OutsideWindow, Post, TokenRefused
@@ -38,11 +39,12 @@ def configured(settings: Settings) -> bool:
 
 def sender_for(settings: Settings, db: Database, post: Post | None = None) -> ZaloSender | None:
     """The channel's sender, or None when it is not configured (its rows
-    wait): ZALO_APP_ID and the app secret set, a refresh token stored, and
-    the safe POST (``scheduler.fetching.posting.post``) given by the caller,
-    since notifiers may not import fetching."""
-    if post is None or not configured(settings):
+    wait): ZALO_APP_ID and the app secret set and a refresh token stored.
+    Calls go through the safe POST (``scheduler.fetching.posting.post``)
+    unless a test gives another."""
+    if not configured(settings):
         return None
+    post = post or posting.post
     sealer = sealer_of(settings)
     with db.transaction() as s:
         if zalo_state.read_tokens(s, sealer) is None:
