@@ -1500,7 +1500,8 @@ def _print_report(
     total_quiet = inst["quiet_ms"]
     budget = best_quiet / GOAL_RATIO
     print(
-        f"\nAt the goal a message may take {budget:.3f} ms (2 x the ceiling's {best_quiet:.3f}, both without "
+        f"\nAt the goal a message may take {budget:.3f} ms ({1 / GOAL_RATIO:.2f} x the ceiling's "
+        f"{best_quiet:.3f}, both without "
         f"waits for a CPU);\nthe instrumented run took {total_quiet:.3f}. The ratio if one bucket cost nothing "
         f"(arithmetic on those numbers):"
     )
