@@ -111,7 +111,7 @@ TITLES = (
     ("Tin bài phổ biến pháp luật", "Legal awareness news", "cong-ttdt-pbpl", "so-tttt"),
 )
 
-GOAL_RATIO = 0.5
+GOAL_RATIO = 0.7  # issue 18: one durable commit per message allows about 0.77 here
 GOAL_CPU = 1.0  # % of one core
 GOAL_RSS_MB = 150.0
 MID = re.compile(rb"^Message-ID:\s*(\S+)", re.I | re.M)
@@ -793,6 +793,7 @@ def ours(
     profile: bool = False,
     sqlite_normal: bool = False,
     build: bool = True,
+    serial: bool = False,
 ) -> dict:
     """Plan N reminders in a fresh database (enqueue, then build once, as
     plan_reminders does; timed apart) and drain the outbox with send_outbox."""
@@ -837,7 +838,11 @@ def ours(
         profiler = cProfile.Profile() if profile else None
         deadline = time.monotonic() + max(120.0, n / 5)
         calls = 0
-        with instrumented(db, timings) if instrument else contextlib.nullcontext():
+        with contextlib.ExitStack() as stack:
+            if instrument:
+                stack.enter_context(instrumented(db, timings))
+            if serial:
+                stack.enter_context(serial_marks())
             meter = Meter(server, backend.postmaster())
             if profiler:
                 profiler.enable()
@@ -873,6 +878,40 @@ def ours(
         handler.timings = None
         timings.clock.close()
         db.close()
+
+
+class SerialMarks:
+    """Before issue 18's pipelining: each mark committed inline, on the
+    sender's own thread, before the next message goes (for the comparison)."""
+
+    def __init__(self, engine, owner: str):
+        from scheduler.store import outbox
+
+        self.outbox, self.owner = outbox, owner
+        self.conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+
+    def sent(self, row_id, at, refused, secret) -> None:
+        self.outbox.mark_sent(self.conn, row_id, self.owner, at, refused, secret)
+
+    def wait(self) -> None:
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.conn.close()
+
+
+@contextlib.contextmanager
+def serial_marks():
+    import scheduler.daemon.jobs as jobs
+
+    saved, jobs.Marks = jobs.Marks, SerialMarks
+    try:
+        yield
+    finally:
+        jobs.Marks = saved
 
 
 BUCKETS = (  # (label, timed names added together, names subtracted); "  " marks a part of the line above
@@ -1170,6 +1209,10 @@ def main(argv: list[str] | None = None) -> int:
             f"      planning: enqueue {p['enqueue_ms']:.3f} ms/msg, build once {p['build_ms']:.3f} ms/msg; "
             f"sending: {clean['rate']:.0f} msg/s"
         )
+        print("      before pipelining (each mark committed inline, as before issue 18) ...", flush=True)
+        serial = ours(backend, server, args.n, args.batch, handler, build=build, serial=True)
+        print(f"      sending, marks inline: {serial['rate']:.0f} msg/s")
+        clean["serial"] = _plain(serial)
         print("[3/5] ours again on a fresh database, instrumented (where the time goes) ...", flush=True)
         runs = [
             ("durable (as shipped)", ours(backend, server, args.n, args.batch, handler, instrument=True, build=build))
@@ -1340,6 +1383,8 @@ def _print_report(
 
     named = [(f"ceiling: smtplib sendmail, one connection, round {i + 1}", c) for i, c in enumerate(ceilings)]
     named.append((f"ours: outbox + send_outbox(limit={args.batch}), 1 commit/message", clean))
+    if "serial" in clean:
+        named.append(("before issue 18's pipelining: each mark inline, 1 commit/message", clean["serial"]))
     named += [(f"ours, instrumented: {label}", r) for label, r in runs]
     rows = [
         row(label, r, f"{verdict(ratio >= GOAL_RATIO)} (>= {GOAL_RATIO})" if r is clean else "") for label, r in named
@@ -1455,7 +1500,8 @@ def _print_report(
     total_quiet = inst["quiet_ms"]
     budget = best_quiet / GOAL_RATIO
     print(
-        f"\nAt the goal a message may take {budget:.3f} ms (2 x the ceiling's {best_quiet:.3f}, both without "
+        f"\nAt the goal a message may take {budget:.3f} ms ({1 / GOAL_RATIO:.2f} x the ceiling's "
+        f"{best_quiet:.3f}, both without "
         f"waits for a CPU);\nthe instrumented run took {total_quiet:.3f}. The ratio if one bucket cost nothing "
         f"(arithmetic on those numbers):"
     )

@@ -183,7 +183,8 @@ def test_planned_messages_are_built_once_and_sent_as_built(database, db_url, tmp
         finally:
             handler.watch.close()
         rt.mailer.close()
-    assert handler.sent_before == list(range(12))  # each marked sent, and committed, before the next goes
+    # each marked sent in its own commit, at the latest while the next goes (issue 18: at most two in doubt)
+    assert all(i - 1 <= seen <= i for i, seen in enumerate(handler.sent_before)), handler.sent_before
     assert len(handler.received) == 12
     for mail_from, rcpt_tos, content in handler.received:
         mid = message_from_bytes(content, policy=policy.default)["Message-ID"]

@@ -13,6 +13,7 @@ from sqlalchemy import Text, cast, or_, select
 
 from scheduler.clock import elapsed, system_now
 from scheduler.daemon.harvest_jobs import harvest
+from scheduler.daemon.marking import Marks
 from scheduler.daemon.runtime import Runtime, runtime, smtp_config  # noqa: F401  (jobs.runtime, as callers know it)
 from scheduler.daemon.telegram_updates import telegram_updates
 from scheduler.notifiers.letter import compose, kept, letter
@@ -108,15 +109,16 @@ def send_outbox(rt: Runtime, limit: int = 10, budget: float | None = None) -> di
     with rt.db.transaction() as s:  # after an outage, before planning runs again: the most urgent reminder only
         now = rt.clock.now()
         outbox.supersede(s, superseded(outbox_views.owed_due(s, now), now))
-    while True:
-        result, attempted = _send_batch(rt, limit)
-        for key in totals:
-            totals[key] += result[key]
-        if not attempted or rt.stop.is_set() or elapsed() >= deadline:
-            return totals
+    with Marks(rt.db.engine, rt.owner) as marks:  # each mark committed while the next message goes
+        while True:
+            result, attempted = _send_batch(rt, limit, marks)
+            for key in totals:
+                totals[key] += result[key]
+            if not attempted or rt.stop.is_set() or elapsed() >= deadline:
+                return totals
 
 
-def _send_batch(rt: Runtime, limit: int) -> tuple[dict, int]:
+def _send_batch(rt: Runtime, limit: int, marks: Marks) -> tuple[dict, int]:
     """Claim up to ``limit`` due rows and send them; outside working hours only
     what may go at any time (``AT_ONCE_KINDS``)."""
     now = rt.clock.now()
@@ -128,27 +130,24 @@ def _send_batch(rt: Runtime, limit: int) -> tuple[dict, int]:
         claimed = _built_when_claimed(rt, s, claimed)
     attempted: set[int] = set()
     try:
-        # one connection for the batch, in autocommit: a message's mark is one UPDATE, its own durable
-        # transaction, without BEGIN and COMMIT round trips; a failure is marked in a transaction of its own
-        with rt.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            for row_id, message, mid, mime in claimed:
-                if rt.stop.is_set():
-                    break
-                moment = rt.clock.now()  # the message's Date
-                # public holidays and make-up days only: a plan's own moved days are not consulted here
-                if message.kind in WORKING_HOURS_KINDS and not within_hours(
-                    moment, Policy(), WorkCalendar(), _tz(message)
-                ):
-                    continue  # reminders go out in working hours; the lease returns it below
-                attempted.add(row_id)
-                result = _send_one(rt, message, mid, mime, moment)
-                if isinstance(result, (TemporaryFailure, PermanentFailure)):
-                    again, gave_up = _mark_failure(rt, row_id, mid, result, message.kind in SECRET_KINDS)
-                    retried, failed = retried + again, failed + gave_up
-                else:
-                    outbox.mark_sent(conn, row_id, rt.owner, rt.clock.now(), result, message.kind in SECRET_KINDS)
-                    sent += 1
+        for row_id, message, mid, mime in claimed:
+            if rt.stop.is_set():
+                break
+            moment = rt.clock.now()  # the message's Date
+            # public holidays and make-up days only: a plan's own moved days are not consulted here
+            if message.kind in WORKING_HOURS_KINDS and not within_hours(moment, Policy(), WorkCalendar(), _tz(message)):
+                continue  # reminders go out in working hours; the lease returns it below
+            attempted.add(row_id)
+            result = _send_one(rt, message, mid, mime, moment)
+            if isinstance(result, (TemporaryFailure, PermanentFailure)):
+                marks.wait()  # one writer at a time, and the previous mark durable first
+                again, gave_up = _mark_failure(rt, row_id, mid, result, message.kind in SECRET_KINDS)
+                retried, failed = retried + again, failed + gave_up
+            else:  # its own durable commit, on the marks' connection, while the next message goes
+                marks.sent(row_id, rt.clock.now(), result, message.kind in SECRET_KINDS)
+                sent += 1
     finally:
+        marks.wait()  # durable before the next claim: never more than two rows in doubt
         with rt.db.transaction() as s:
             outbox.release(s, rt.owner, [c[0] for c in claimed if c[0] not in attempted])
     return {"sent": sent, "retried": retried, "failed": failed}, len(attempted)
