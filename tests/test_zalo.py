@@ -78,11 +78,11 @@ def stored(database, name: str) -> ProviderSecretRow:
         return row
 
 
-def test_not_configured_without_app_secret_refresh_token_or_post(database, zalo_api, now):
+def test_not_configured_without_app_secret_or_refresh_token(database, zalo_api, now):
     settings = settings_for(zalo_api)
     assert zalo.sender_for(settings, database, post=post) is None  # no refresh token yet
     store_refresh_token(database, settings, zalo_api.refresh_token, now)
-    assert zalo.sender_for(settings, database) is None  # no way to POST given
+    assert zalo.sender_for(settings, database).post is post  # the safe POST unless a test gives one
     assert zalo.sender_for(settings_for(zalo_api, ZALO_APP_SECRET=""), database, post=post) is None
     assert zalo.sender_for(settings, database, post=post) is not None
 
