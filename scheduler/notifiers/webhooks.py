@@ -11,10 +11,11 @@ or a dropped connection, later with backoff.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 
 from scheduler import __version__
+from scheduler.errors import N_, InputError
 from scheduler.fetching.posting import Answer, post
 from scheduler.harvest.proposals import FetchFailed
 from scheduler.notifiers.chat import Delivery, Sender
@@ -22,7 +23,9 @@ from scheduler.reminders.outbox import PermanentFailure, TemporaryFailure, Unrea
 from scheduler.reminders.webhook_signing import headers
 from scheduler.settings import Settings
 from scheduler.store.database import Database
-from scheduler.store.webhooks import body
+from scheduler.store.outbox import as_message, mark_failed, mark_sent
+from scheduler.store.provider_secrets import sealer_of
+from scheduler.store.webhooks import body, endpoint, keep_status, test_row
 
 USER_AGENT = f"LichTuyenTruyen-Webhooks/{__version__}"
 SHOWN = 200  # characters of an answer kept as the row's last status
@@ -100,3 +103,32 @@ class WebhookSender:
 def sender_for(settings: Settings, db: Database) -> Sender | None:
     """Always a sender: a webhook needs nothing configured but its endpoint."""
     return WebhookSender(settings.notify_allow, settings.notify_timeout)
+
+
+def send_test(db: Database, settings: Settings, webhook_id: int, now: datetime) -> tuple[bool, str]:
+    """Send ``webhook.test`` to one endpoint now, synchronously: (delivered,
+    its answer). The attempt is listed with the endpoint's deliveries; it is
+    not retried (whoever asked sees the answer), but a crash mid-send leaves
+    it to the notify job, as any row in doubt."""
+    sealer = sealer_of(settings)
+    owner = f"webhooks-test-{webhook_id}-{now.timestamp()}"
+    with db.transaction() as s:
+        target = endpoint(s, sealer, webhook_id)
+        if target is None:
+            raise InputError(N_("no webhook {id}"), id=webhook_id)
+        data = {"webhook": webhook_id, "message": "Thử webhook / webhook test"}
+        row = test_row(s, webhook_id, data, now, owner, timedelta(seconds=settings.notify_timeout + 60))
+    delivery = Delivery(row.id, as_message(row), row.message_id, target.url, secret=target.secret)
+    sender = WebhookSender(settings.notify_allow, settings.notify_timeout)
+    try:
+        sender.send(delivery, now)
+        delivered = True
+    except (TemporaryFailure, PermanentFailure):
+        delivered = False
+    with db.transaction() as s:
+        if delivered:
+            mark_sent(s, row.id, owner, now)
+        else:
+            mark_failed(s, row.id, owner, sender.last_status)
+        keep_status(s, row.id, sender.last_status)
+    return delivered, sender.last_status

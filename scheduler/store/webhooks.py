@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -29,7 +29,7 @@ from scheduler.reminders.outbox import EVENTS, Message
 from scheduler.reminders.webhook_signing import new_secret
 from scheduler.sealing import Sealer
 from scheduler.store.notifier_tables import WebhookRow
-from scheduler.store.outbox import PENDING
+from scheduler.store.outbox import MESSAGE, PENDING, SENDING
 from scheduler.store.tables import OutboxRow
 
 TEST_EVENT = "webhook.test"  # sent by hand (`webhooks test`, the admin page), never subscribed to
@@ -212,3 +212,18 @@ def deliveries(session: Session, webhook_id: int, limit: int = 20) -> list:
             .limit(limit)
         )
     )
+
+
+def test_row(session: Session, webhook_id: int, data: Mapping[str, Any], now: datetime, owner: str, lease: timedelta):
+    """A ``webhook.test`` row for one endpoint, claimed by ``owner`` at once
+    (the notify job leaves it alone unless the lease runs out)."""
+    about = f"test@{now.isoformat()}"
+    emit(session, TEST_EVENT, about, data, now, only=webhook_id)
+    key = Message(TEST_EVENT, about, recipient(webhook_id), now, now, now + LIFETIME, channel="webhook").key
+    session.execute(update(T).where(T.c.key == key).values(state=SENDING, lease_owner=owner, lease_until=now + lease))
+    return session.execute(select(*MESSAGE).where(T.c.key == key)).one()
+
+
+def keep_status(session: Session, row_id: int, status: str) -> None:
+    """The endpoint's last answer, kept on its row (a delivered row's too: the admin page shows it)."""
+    session.execute(update(T).where(T.c.id == row_id).values(last_error=status[:2000]))
