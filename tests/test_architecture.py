@@ -50,7 +50,9 @@ LAYERS: tuple[tuple[str, dict[str, tuple[str, ...]]], ...] = (
     ),
     ("edge basics", {"clock": ("scheduler.clock",), "settings": ("scheduler.settings", "scheduler.setting_values")}),
     ("storage", {"store": ("scheduler.store.*",)}),
-    ("messages out", {"notifiers": ("scheduler.notifiers.*",), "fetching": ("scheduler.fetching.*",)}),
+    # issue 19: chat providers and webhooks are POSTed through fetching.posting, so fetching sits below notifiers
+    ("network out", {"fetching": ("scheduler.fetching.*",)}),
+    ("messages out", {"notifiers": ("scheduler.notifiers.*",)}),
     ("long-running edges", {"daemon": ("scheduler.daemon.*",), "web": ("scheduler.web.*",)}),
     ("command line", {"cli": ("scheduler.cli.*",)}),
     ("entry point", {"main": ("main",)}),
