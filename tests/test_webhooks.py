@@ -20,6 +20,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 import scheduler.daemon.jobs as jobs
+from html_tree import html
 from scheduler.cli.context import DEFAULT_TZ
 from scheduler.clock import Clock, parse_now
 from scheduler.notifiers.chat import Delivery
@@ -29,9 +30,12 @@ from scheduler.reminders.webhook_signing import headers, new_secret
 from scheduler.settings import Settings
 from scheduler.store import outbox, webhooks
 from scheduler.store.notifier_tables import WebhookRow
+from scheduler.store.people import find_user
 from scheduler.store.provider_secrets import sealer_of
 from scheduler.store.tables import OutboxRow
 from scheduler.web.app import create_app
+from scheduler.web.auth import set_password
+from web_session import signed_in
 from webhook_receiver import WebhookReceiver, verify
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -272,3 +276,39 @@ def test_the_secret_is_sealed_in_the_database_and_the_cli_tests_and_removes(env,
     assert bad.code == 1 and "http://" in bad.err
     unknown = cli("webhooks", "add", "https://x.example/", "--events", "plan.saved")
     assert unknown.code == 1 and "occurrence.at_risk" in unknown.err
+
+
+def test_the_admin_page_adds_shows_the_secret_once_tests_lists_deliveries_and_removes(env, cli, database):
+    assert cli("users", "add", "admin@x.example", "--role", "admin").code == 0
+    with database.transaction() as s:
+        set_password(s, find_user(s, "admin@x.example"), "mat-khau-du-dai", at("2024-03-01 09:00"))
+    app = create_app(Settings.load(), database, Clock(DEFAULT_TZ, datetime.now(UTC)))
+    client = signed_in(app, "admin@x.example", "mat-khau-du-dai")
+    with WebhookReceiver() as receiver:
+        page = client.get("/admin/webhooks")
+        assert page.status_code == 200 and ("No webhook yet." in page.text or "Chưa có webhook" in page.text)
+        token = html(page).one("form", id="add-webhook").one("input", name="csrf").attrs["value"]
+        wrong = client.post("/admin/webhooks", data={"csrf": token, "url": "ftp://x", "events": ["plan.loaded"]})
+        assert wrong.status_code == 422 and "ftp://x" in wrong.text
+        added = client.post(
+            "/admin/webhooks",
+            data={"csrf": token, "url": receiver.url, "events": ["plan.loaded", "period.closed"], "description": "Sở"},
+        )
+        assert added.status_code == 200 and added.headers["cache-control"] == "no-store"
+        receiver.secret = html(added).one("code", id="secret").text()
+        assert receiver.secret.startswith("whsec_")
+        again = client.get("/admin/webhooks")
+        assert receiver.secret not in again.text and receiver.url in again.text
+        tested = client.post("/admin/webhooks/1/test", data={"csrf": token})
+        assert tested.status_code == 200 and "HTTP 20" in html(tested).one("p", id="tested").text()
+        assert receiver.events[-1]["type"] == "webhook.test"
+        receiver.plan("410")
+        gone = client.post("/admin/webhooks/1/test", data={"csrf": token})
+        assert "HTTP 410" in gone.text and "410 Gone" in html(gone).one("section", id="webhook-1").text()
+        rows = html(client.get("/admin/webhooks")).one("section", id="webhook-1").all("tr")
+        assert len(rows) == 3  # the header and two deliveries
+        assert client.post("/admin/webhooks/99/test", data={"csrf": token}).status_code == 404
+        assert client.post("/admin/webhooks/1/remove", data={"csrf": token}).status_code == 303
+        assert receiver.url not in client.get("/admin/webhooks").text
+        assert client.post("/admin/webhooks/1/remove", data={"csrf": token}).status_code == 404
+        assert client.post("/admin/webhooks/x/remove", data={"csrf": token}).status_code == 404
