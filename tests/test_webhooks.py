@@ -9,6 +9,7 @@ and never logged."""
 from __future__ import annotations
 
 import logging
+import re
 from collections import Counter
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -49,6 +50,12 @@ def env(monkeypatch, tmp_path):
     monkeypatch.setenv("NOTIFY_ALLOW", "127.0.0.1")
     monkeypatch.setenv("NOTIFY_TIMEOUT", "3")
     monkeypatch.setenv("OUTPUTS_DIR", str(tmp_path / "outputs"))
+
+
+def secret_in(out: str) -> str:
+    """The secret ``webhooks add`` prints once (in the user's language)."""
+    (secret,) = re.findall(r"whsec_[A-Za-z0-9+/=]+", out)
+    return secret
 
 
 def at(text: str) -> datetime:
@@ -108,7 +115,7 @@ def test_every_event_is_emitted_by_its_action_delivered_signed_and_verified(env,
     with WebhookReceiver() as receiver:
         added = cli("webhooks", "add", receiver.url, "--events", EVERY, "--description", "Cổng tỉnh")
         assert added.code == 0, added.err
-        receiver.secret = added.out.split("(shown once): ")[1].split()[0]
+        receiver.secret = secret_in(added.out)
         assert receiver.secret.startswith("whsec_") and added.out.count(receiver.secret) == 1
         listed = cli("webhooks", "list")
         assert receiver.url in listed.out and receiver.secret not in listed.out
@@ -196,7 +203,7 @@ def outbox_rows(database) -> list[OutboxRow]:
 def test_failures_are_retried_with_backoff_or_not_and_the_last_answer_is_kept(env, cli, database, db_url, tmp_path):
     with WebhookReceiver() as receiver:
         added = cli("webhooks", "add", receiver.url, "--events", "plan.loaded")
-        receiver.secret = added.out.split("(shown once): ")[1].split()[0]
+        receiver.secret = secret_in(added.out)
         assert cli("load", "--now", "2024-02-20").code == 0
         moment = at("2024-02-20 08:00")
         receiver.clock = lambda: moment.timestamp()
@@ -251,7 +258,7 @@ def test_failures_are_retried_with_backoff_or_not_and_the_last_answer_is_kept(en
 def test_the_secret_is_sealed_in_the_database_and_the_cli_tests_and_removes(env, cli, database, db_url):
     with WebhookReceiver() as receiver:
         added = cli("webhooks", "add", receiver.url, "--events", "period.closed,plan.loaded")
-        secret = added.out.split("(shown once): ")[1].split()[0]
+        secret = secret_in(added.out)
         receiver.secret = secret
         with database.transaction() as s:
             (row,) = s.scalars(select(WebhookRow))
