@@ -29,6 +29,10 @@ from scheduler.store.webhooks import body, endpoint, keep_status, test_row
 
 USER_AGENT = f"LichTuyenTruyen-Webhooks/{__version__}"
 SHOWN = 200  # characters of an answer kept as the row's last status
+PRIVATE = N_(
+    "{url}: {host} is at {address}, a private, loopback or reserved address; webhooks go to public "
+    "addresses only (NOTIFY_ALLOW lists the allowed exceptions)"
+)
 
 
 def retry_after(value: str, now: datetime) -> float | None:
@@ -82,6 +86,7 @@ class WebhookSender:
         except FetchFailed as e:
             self.last_status = e.render()
             if "private, loopback or reserved" in e.message:  # where it points is refused, every time
+                self.last_status = PRIVATE.format(**e.params)  # vet's own words speak of the harvester
                 raise PermanentFailure(self.last_status) from None
             raise TemporaryFailure(self.last_status) from None
         self.last_status = status_of(answer)
