@@ -319,3 +319,16 @@ def test_the_admin_page_adds_shows_the_secret_once_tests_lists_deliveries_and_re
         assert receiver.url not in client.get("/admin/webhooks").text
         assert client.post("/admin/webhooks/1/remove", data={"csrf": token}).status_code == 404
         assert client.post("/admin/webhooks/x/remove", data={"csrf": token}).status_code == 404
+
+
+def test_the_docs_ten_lines_verify_what_we_send():
+    text = (Path(__file__).resolve().parent.parent / "docs" / "webhooks.md").read_text()
+    code = text.split("```python\n")[1].split("```")[0]
+    assert len([line for line in code.splitlines() if line.strip()]) <= 10
+    namespace: dict = {}
+    exec(code, namespace)  # the documented receiver, as a subscriber copies it
+    secret, body = new_secret(), b'{"type":"plan.loaded","id":"evt_1"}'
+    now = int(datetime.now(UTC).timestamp())
+    assert namespace["verify"](secret, headers(secret, "evt_1", now, body), body)
+    assert not namespace["verify"](secret, headers(secret, "evt_1", now - 600, body), body)  # stale
+    assert not namespace["verify"](secret, headers(new_secret(), "evt_1", now, body), body)

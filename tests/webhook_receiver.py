@@ -1,6 +1,6 @@
 """A webhook receiver on 127.0.0.1, as a subscriber would write one: it
 verifies each POST with its OWN copy of the ten lines our docs give
-(docs/notes-19-webhooks.md), not with the service's function; refuses a
+(docs/webhooks.md), not with the service's function; refuses a
 bad signature (401), a stale timestamp (401) and a replay of an id it has
 already accepted (acknowledged with 200, not processed again); and can be told to answer 500, 429 or 410, or to
 drop the connection after reading the request.
