@@ -22,7 +22,7 @@ from scheduler.plan.workdays import WorkCalendar
 from scheduler.reminders import expiry
 from scheduler.reminders.outbox import AT_ONCE_KINDS, SECRET_KINDS, Message, PermanentFailure, TemporaryFailure
 from scheduler.reminders.policy import obsolete, occurrence_of, owed, superseded, within_hours
-from scheduler.store import outbox, outbox_views
+from scheduler.store import outbox, outbox_views, webhook_events
 from scheduler.store.feed_items import current_change, write_items
 from scheduler.store.recording import MISSING
 from scheduler.store.tables import OccurrenceRow, PlanRow
@@ -49,7 +49,9 @@ def plan_reminders(rt: Runtime) -> dict:
     with rt.db.transaction() as s:
         for plan, items in watched(s, now, rt.settings.report_agency).values():
             calendar, tz = calendar_of(plan), zone(plan)
-            new += outbox.enqueue(s, owed(items, now, calendar, tz), now, rt.domain)
+            messages = owed(items, now, calendar, tz)
+            new += outbox.enqueue(s, messages, now, rt.domain)
+            new += webhook_events.reminders(s, messages, now, rt.settings.base_url)  # issue 19
             by_id = {w.id: w for w in items}
             # stored keys by the key of the row read back (its moments in UTC, a milestone's key in the plan's zone)
             rows = [r for r in outbox_views.pending_reminders(s) if occurrence_of(r.about) in by_id]

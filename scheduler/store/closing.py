@@ -18,7 +18,7 @@ from scheduler.compliance.report_files import FORMATS
 from scheduler.compliance.status import PeriodError, ReportPeriod, report_period
 from scheduler.errors import N_, InputError
 from scheduler.evidence.checkpoints import Checkpoint, sign_checkpoint
-from scheduler.store import checkpoints
+from scheduler.store import checkpoints, webhook_events
 from scheduler.store import ledger as stored_ledger
 from scheduler.store.compliance import Scope
 from scheduler.store.files import EvidenceStore, atomic_write
@@ -251,6 +251,7 @@ def close_period(
     row.ledger_seq, row.checkpoint, row.files = entry.seq, cp.to_text(), files
     session.flush()
     _keep_on_commit(session, settings.outputs_dir, cp)
+    webhook_events.period_closed(session, row)  # issue 19: in the closing's transaction
     return row
 
 

@@ -12,6 +12,7 @@ from scheduler.plan.model import Plan
 from scheduler.plan.occurrences import expand
 from scheduler.plan.revisions import Changes
 from scheduler.settings import Settings
+from scheduler.store import webhook_events
 from scheduler.store.feed_items import Progress
 from scheduler.store.harvest_sources import sync_sources
 from scheduler.store.registry import backfill
@@ -42,6 +43,7 @@ def save_schedules(
         results.append((plan, changes))
     for _plan, changes in results:
         enqueue_notices(session, changes.previous, now, settings)
+    webhook_events.plan_loaded(session, results, digests, now)  # issue 19: in the load's transaction
     return results
 
 

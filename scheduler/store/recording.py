@@ -28,6 +28,7 @@ from scheduler.evidence.deliveries import (
 from scheduler.people.permissions import Actor, Decision, may_excuse, may_record
 from scheduler.plan.channels import from_definition
 from scheduler.store import ledger as stored_ledger
+from scheduler.store import webhook_events
 from scheduler.store.closed_periods import closing_of_occurrence
 from scheduler.store.feed_items import write_items
 from scheduler.store.people import find_user
@@ -243,6 +244,7 @@ def record_delivery(
     stored_ledger.remember_files(session, payload["files"], now)
     entry = stored_ledger.append(session, "delivery", row.id, now, actor.email, payload, evidence.supersedes)
     _apply_state(session, row, now, base_url)
+    webhook_events.delivery_recorded(session, row, entry.seq, actor.email, now, payload, base_url)  # issue 19
     return Recorded(
         entry.seq,
         row.id,
