@@ -50,7 +50,7 @@ def test_an_admin_links_lists_and_unlinks_a_chat(cli, database):
     with database.transaction() as s:
         assert s.scalars(select(NotifierLinkRow.state)).one() == "active"
     assert cli("notifiers", "unlink", ANH, "zalo").code == 0
-    assert "no zalo link" in cli("notifiers", "unlink", ANH, "zalo").out
+    assert "không có liên kết zalo" in cli("notifiers", "unlink", ANH, "zalo").out  # Vietnamese first
     with database.transaction() as s:
         assert s.scalars(select(NotifierLinkRow)).all() == []
 

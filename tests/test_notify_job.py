@@ -45,6 +45,7 @@ def test_a_linked_person_gets_the_reminder_once_in_chat_vietnamese_first_with_th
     person(database)
     enqueue(database, due())
     rt = runtime(database, db_url, tmp_path)
+    assert jobs.build_outbox(rt) == 0 and rows(database)[0].mime is None  # a chat row has no mail bytes
     sender = rt.senders = {"telegram": Recorder()}
     assert notify_jobs.send_notifications(rt) == {"sent": 1, "retried": 0, "failed": 0}
     [delivery] = sender["telegram"].seen
@@ -243,3 +244,21 @@ def _utcnow():
     from scheduler.clock import system_now
 
     return system_now(UTC)
+
+
+def test_after_an_outage_each_channel_keeps_its_most_urgent_reminder(database, db_url, tmp_path):
+    """D-7 and D-1 both owed at once, by email and in Telegram: the D-7 of
+    each channel is superseded, the D-1 of each goes."""
+    from dataclasses import replace
+
+    person(database, chooses=("email", "telegram"))
+    week = replace(due(send_at=NOW - timedelta(days=7)), about=f"{OCCURRENCE}#D-7")
+    enqueue(database, week, due())
+    rt = runtime(database, db_url, tmp_path)
+    rt.senders = {"telegram": Recorder()}
+    jobs.send_outbox(rt, budget=0)  # supersedes first; no SMTP here: the email D-1 stays to be sent
+    states = {(r.channel, r.about.rpartition("#")[2]): r.state for r in rows(database)}
+    assert states[("email", "D-7")] == states[("telegram", "D-7")] == "superseded"
+    assert states[("telegram", "D-1")] == "pending" and states[("email", "D-1")] != "superseded"
+    assert notify_jobs.send_notifications(rt)["sent"] == 1
+    assert [d.message.about for d in rt.senders["telegram"].seen] == [f"{OCCURRENCE}#D-1"]

@@ -88,12 +88,13 @@ def enqueue(session: Session, messages: Iterable[Message], now: datetime, domain
 
 
 def unbuilt(session: Session, after: int = 0, limit: int = 100) -> list[Row]:
-    """Pending rows without their bytes, by id after ``after``: a caller that
-    cannot build one (it fails when sent) moves past it."""
+    """Pending email rows without their bytes, by id after ``after``: a caller
+    that cannot build one (it fails when sent) moves past it. Chat and
+    webhook rows have no bytes: their words are made when they are sent."""
     return list(
         session.execute(
             select(*MESSAGE)
-            .where(T.c.state == PENDING, T.c.mime.is_(None), T.c.id > after)
+            .where(T.c.state == PENDING, T.c.mime.is_(None), T.c.id > after, T.c.channel == "email")
             .order_by(T.c.id)
             .limit(limit)
         )
@@ -299,6 +300,7 @@ def supersede(session: Session, replaced: list[tuple[Message, str]]) -> int:
                     T.c.recipient == m.recipient.strip().lower(),
                     T.c.announces == bindparam("announces", m.announces, type_=T.c.announces.type),
                     T.c.state == PENDING,
+                    T.c.channel == m.channel,
                 )
                 .values(state=SUPERSEDED, last_error=f"superseded by {by}")
             ).rowcount
