@@ -198,11 +198,18 @@ def test_group_chats_and_webhooks_find_their_address_and_an_expired_row_is_not_s
     assert notify_jobs.send_notifications(day)["sent"] == 1
     [group] = rt.senders["telegram"].seen
     assert group.address == "-100200" and group.text.startswith("[Nhắc việc]")
-    enqueue(database, due(send_at=NOW - timedelta(days=3)))  # for a person without a link: email only
-    late = runtime(database, db_url, tmp_path, NOW + timedelta(days=2))  # past every reminder's expiry
-    late.senders = rt.senders
-    enqueue(database, due(recipient="chi@x.vn", send_at=NOW))
-    assert notify_jobs.send_notifications(late)["sent"] == 0
+
+
+def test_a_reminder_past_its_lifetime_is_not_sent_and_expires_as_mail_does(database, db_url, tmp_path):
+    person(database)
+    enqueue(database, due())
+    late = runtime(database, db_url, tmp_path, NOW + timedelta(days=2))  # after the due moment: useless now
+    late.senders = {"telegram": Recorder()}
+    assert notify_jobs.send_notifications(late) == {"sent": 0, "retried": 0, "failed": 0}
+    assert late.senders["telegram"].seen == []
+    with database.transaction() as s:
+        assert outbox.expire(s, late.clock.now()) == 1
+    assert rows(database)[0].state == "expired"
 
 
 def _worker(db_url: str, outputs: Path, provider: ChatProvider, *extra: str) -> subprocess.CompletedProcess:
