@@ -139,7 +139,7 @@ def superseded(pending: Iterable[Message], now: datetime) -> list[tuple[Message,
     >>> [(m.about, by) for m, by in superseded([due(7, 6), due(1, 14), due(0, 15)], at(14))]
     [('o#D-7', 'D-1')]
     """
-    ready: dict[tuple[str, str], list[Message]] = {}
+    ready: dict[tuple[str, str, str], list[Message]] = {}
     for m in pending:
         if m.kind == "due" and m.send_at <= now < m.expires_at:
             ready.setdefault((occurrence_of(m.about), m.recipient.strip().lower(), m.channel), []).append(m)
