@@ -19,7 +19,20 @@ import sys
 from pathlib import Path
 
 from scheduler.bounds import check_args
-from scheduler.cli import agencies, harvest, ledger, people, periods, plans, proposals, reports, service, webhooks, zalo
+from scheduler.cli import (
+    agencies,
+    harvest,
+    ledger,
+    notifiers,
+    people,
+    periods,
+    plans,
+    proposals,
+    reports,
+    service,
+    webhooks,
+    zalo,
+)
 from scheduler.cli.context import DEFAULT_TZ, Context
 from scheduler.clock import now_from
 from scheduler.errors import SchedulerError
@@ -46,7 +59,20 @@ class _Parser(argparse.ArgumentParser):
 def build_parser(_) -> argparse.ArgumentParser:
     parser = _Parser(prog="main.py", description=_("Media production scheduler"))
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for group in (plans, service, people, ledger, reports, periods, agencies, harvest, proposals, webhooks, zalo):
+    for group in (
+        plans,
+        service,
+        people,
+        ledger,
+        reports,
+        periods,
+        agencies,
+        harvest,
+        proposals,
+        notifiers,
+        webhooks,
+        zalo,
+    ):
         group.register(sub, _)
     for each in every_parser(parser):
         _add_shared_flags(each, _)

@@ -14,7 +14,15 @@ from sqlalchemy import Text, cast, or_, select
 from scheduler.clock import elapsed, system_now
 from scheduler.daemon.harvest_jobs import harvest
 from scheduler.daemon.marking import Marks
-from scheduler.daemon.runtime import Runtime, runtime, smtp_config  # noqa: F401  (jobs.runtime, as callers know it)
+from scheduler.daemon.notify_jobs import send_notifications
+from scheduler.daemon.runtime import (  # shared with the notify job  # noqa: F401  (jobs.runtime, as callers know it)
+    DEFAULT_ZONE,
+    WORKING_HOURS_KINDS,
+    Runtime,
+    lease,
+    runtime,
+    smtp_config,
+)
 from scheduler.daemon.telegram_updates import telegram_updates
 from scheduler.notifiers.letter import compose, kept, letter
 from scheduler.plan.reminder_policy import Policy
@@ -29,16 +37,6 @@ from scheduler.store.tables import OccurrenceRow, PlanRow
 from scheduler.store.watch import admin_addresses, calendar_of, dha_addresses, watched, zone
 
 log = logging.getLogger("scheduler.jobs")
-DEFAULT_ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
-
-
-def lease(rt: Runtime) -> timedelta:
-    """Long enough to send a claimed batch; a row still 'sending' after it is in doubt."""
-    return timedelta(seconds=max(5.0, 10 * rt.settings.tick_seconds))
-
-
-# Sent only in working hours; AT_ONCE_KINDS (a password link, a failed portal check) go at once.
-WORKING_HOURS_KINDS = ("milestone", "due", "at_risk", "overdue", "digest", "moved", "cancelled", "report", "expiry")
 
 
 def plan_reminders(rt: Runtime) -> dict:
@@ -319,6 +317,7 @@ def _checkpoint(rt: Runtime, session, now: datetime) -> str:
 JOBS: dict[str, Callable[[Runtime], dict]] = {
     "plan_reminders": plan_reminders,
     "send_outbox": send_outbox,
+    "send_notifications": send_notifications,  # Telegram, Zalo, webhooks (daemon/notify_jobs.py)
     "close_windows": close_windows,
     "periodic_reports": periodic_reports,
     "refresh_feeds": refresh_feeds,

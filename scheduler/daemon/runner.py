@@ -21,6 +21,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from scheduler.clock import system_now
 from scheduler.daemon.jobs import Runtime, run
+from scheduler.daemon.notify_jobs import close_senders
 from scheduler.errors import N_, SchedulerError
 
 log = logging.getLogger("scheduler.daemon")
@@ -29,6 +30,7 @@ log = logging.getLogger("scheduler.daemon")
 INTERVALS = {  # in this order at start: plan (and supersede) what a late start owes before sending any of it
     "plan_reminders": 10,
     "send_outbox": 1,
+    "send_notifications": 1,  # Telegram, Zalo, webhooks: their own claims, on the mail job's tick
     "close_windows": 30,
     "refresh_feeds": 10,
     "periodic_reports": 120,
@@ -114,6 +116,7 @@ class Daemon:
         if self.scheduler.running:
             self.scheduler.shutdown(wait=True)
         self.rt.mailer.close()
+        close_senders(self.rt)
         self.lock.release()
         log.info("scheduler stopped")
 

@@ -9,12 +9,18 @@ import os
 import socket
 import threading
 from dataclasses import dataclass, field
+from datetime import timedelta
 from urllib.parse import urlparse
+from zoneinfo import ZoneInfo
 
 from scheduler.clock import Clock
 from scheduler.notifiers.mail import Mailer, SmtpConfig, mailer_from
 from scheduler.settings import Settings
 from scheduler.store.database import Database
+
+DEFAULT_ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
+# Sent only in working hours; AT_ONCE_KINDS (a password link, a failed portal check) go at once.
+WORKING_HOURS_KINDS = ("milestone", "due", "at_risk", "overdue", "digest", "moved", "cancelled", "report", "expiry")
 
 
 @dataclass
@@ -29,10 +35,16 @@ class Runtime:
     stop: threading.Event = field(default_factory=threading.Event)
     last_feed_change: int = -1
     history: dict = field(default_factory=dict)  # job id -> last run, result or error
+    senders: dict | None = None  # channel -> Sender, made by the notify job once (daemon/notify_jobs.py)
 
     @property
     def domain(self) -> str:
         return urlparse(self.settings.base_url).hostname or "localhost"
+
+
+def lease(rt: Runtime) -> timedelta:
+    """Long enough to send a claimed batch; a row still 'sending' after it is in doubt."""
+    return timedelta(seconds=max(5.0, 10 * rt.settings.tick_seconds))
 
 
 def smtp_config(settings: Settings) -> SmtpConfig | None:

@@ -109,6 +109,19 @@ def compose(message: Message, message_id: str, sender: str, base_url: str) -> Ou
     )
 
 
+def headline(message: Message, base_url: str) -> tuple[str, str]:
+    """The subject line and the link its reader follows (the occurrence's
+    page for a reminder), in the reader's language: what a chat message
+    says (``notifiers.chat_text``), from the same words as the letter's."""
+    lang = message.lang if message.lang in LANGUAGES else DEFAULT
+    _ = gettext_for(lang)
+    try:
+        values = _values(message, lang, _, ZoneInfo(message.context.get("tz") or VN_TZ), base_url.rstrip("/"))
+        return " ".join(_subject(message.kind, values, _).split()), str(values.get("link") or "")
+    except (KeyError, ValueError, TypeError, AttributeError) as e:
+        raise PermanentFailure(f"cannot compose the {message.kind} message: {type(e).__name__}: {e}") from e
+
+
 def _values(m: Message, lang: str, _: Callable[[str], str], tz: tzinfo, base_url: str) -> dict:
     """What the templates show, from the context reminders.py and jobs.py store."""
     c = m.context

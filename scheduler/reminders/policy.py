@@ -131,7 +131,7 @@ def superseded(pending: Iterable[Message], now: datetime) -> list[tuple[Message,
     """Unsent due reminders that a more urgent one, owed at ``now`` to the same
     person about the same occurrence, replaces, each with the one that goes:
     after an outage or a late start the D-7, D-1 and due-day reminders would
-    otherwise arrive at once under one subject.
+    otherwise arrive at once under one subject. Each channel on its own.
 
     >>> from datetime import timezone
     >>> at = lambda d: datetime(2024, 3, d, 8, tzinfo=timezone.utc)
@@ -139,10 +139,10 @@ def superseded(pending: Iterable[Message], now: datetime) -> list[tuple[Message,
     >>> [(m.about, by) for m, by in superseded([due(7, 6), due(1, 14), due(0, 15)], at(14))]
     [('o#D-7', 'D-1')]
     """
-    ready: dict[tuple[str, str], list[Message]] = {}
+    ready: dict[tuple[str, str, str], list[Message]] = {}
     for m in pending:
         if m.kind == "due" and m.send_at <= now < m.expires_at:
-            ready.setdefault((occurrence_of(m.about), m.recipient.strip().lower()), []).append(m)
+            ready.setdefault((occurrence_of(m.about), m.recipient.strip().lower(), m.channel), []).append(m)
     found = []
     for _, group in sorted(ready.items()):
         urgent = max(group, key=lambda m: (m.send_at, m.key))

@@ -20,6 +20,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
 from scheduler.reminders.outbox import SECRET_KINDS, Message, message_id, retry_at
+from scheduler.store.notifier_choices import routed
 from scheduler.store.tables import OutboxRow
 
 PENDING, SENDING, SENT, FAILED, CANCELLED, EXPIRED = "pending", "sending", "sent", "failed", "cancelled", "expired"
@@ -47,7 +48,9 @@ MESSAGE = (
 
 def enqueue(session: Session, messages: Iterable[Message], now: datetime, domain: str) -> int:
     """Insert the messages not yet in the outbox; returns how many were new.
-    The unique key makes this safe to repeat, from any number of processes."""
+    The unique key makes this safe to repeat, from any number of processes.
+    Each is first routed to the channels its recipient chose (and its
+    agency's group chats): ``store.notifier_choices``."""
     rows = [
         {
             "key": m.key,
@@ -68,7 +71,7 @@ def enqueue(session: Session, messages: Iterable[Message], now: datetime, domain
             "created_at": now,
             "channel": m.channel,
         }
-        for m in messages
+        for m in routed(session, messages)
     ]
     if not rows:
         return 0
@@ -85,12 +88,13 @@ def enqueue(session: Session, messages: Iterable[Message], now: datetime, domain
 
 
 def unbuilt(session: Session, after: int = 0, limit: int = 100) -> list[Row]:
-    """Pending rows without their bytes, by id after ``after``: a caller that
-    cannot build one (it fails when sent) moves past it."""
+    """Pending email rows without their bytes, by id after ``after``: a caller
+    that cannot build one (it fails when sent) moves past it. Chat and
+    webhook rows have no bytes: their words are made when they are sent."""
     return list(
         session.execute(
             select(*MESSAGE)
-            .where(T.c.state == PENDING, T.c.mime.is_(None), T.c.id > after)
+            .where(T.c.state == PENDING, T.c.mime.is_(None), T.c.id > after, T.c.channel == "email")
             .order_by(T.c.id)
             .limit(limit)
         )
@@ -226,10 +230,13 @@ def mark_sent(
     )
 
 
-def mark_retry(db: Session | Connection, row_id: int, owner: str, now: datetime, error: str) -> str:
+def mark_retry(
+    db: Session | Connection, row_id: int, owner: str, now: datetime, error: str, not_before: datetime | None = None
+) -> str:
     """A temporary failure: back off and try again while the message is still
     useful; once its lifetime is over it expires (listed, counted, summarized),
-    however many attempts that took (a server answering 451 all day)."""
+    however many attempts that took (a server answering 451 all day). A
+    provider's own ``retry_after`` is ``not_before``: no attempt before it."""
     attempts = db.execute(select(T.c.attempts).where(T.c.id == row_id, T.c.lease_owner == owner)).scalar()
     if attempts is None:
         return ""
@@ -241,7 +248,7 @@ def mark_retry(db: Session | Connection, row_id: int, owner: str, now: datetime,
             attempts=attempts + 1,
             last_error=error[:2000],
             lease_until=None,
-            next_attempt_at=retry_at(now, attempts + 1),
+            next_attempt_at=max(retry_at(now, attempts + 1), not_before or now),
         )
     )
     return PENDING
@@ -293,6 +300,7 @@ def supersede(session: Session, replaced: list[tuple[Message, str]]) -> int:
                     T.c.recipient == m.recipient.strip().lower(),
                     T.c.announces == bindparam("announces", m.announces, type_=T.c.announces.type),
                     T.c.state == PENDING,
+                    T.c.channel == m.channel,
                 )
                 .values(state=SUPERSEDED, last_error=f"superseded by {by}")
             ).rowcount

@@ -18,11 +18,13 @@ def owed_due(session: Session, now: datetime) -> list[Message]:
     """Pending due reminders owed at ``now`` (few: what is not sent yet), as
     the policy reads them to pick the most urgent of an occurrence's."""
     rows = session.execute(
-        select(T.c.kind, T.c.about, T.c.recipient, T.c.announces, T.c.send_at, T.c.expires_at).where(
+        select(T.c.kind, T.c.about, T.c.recipient, T.c.announces, T.c.send_at, T.c.expires_at, T.c.channel).where(
             T.c.state == PENDING, T.c.kind == "due", T.c.send_at <= now, T.c.expires_at > now
         )
     )
-    return [Message(r.kind, r.about, r.recipient, r.announces, r.send_at, r.expires_at) for r in rows]
+    return [
+        Message(r.kind, r.about, r.recipient, r.announces, r.send_at, r.expires_at, channel=r.channel) for r in rows
+    ]
 
 
 def pending_reminders(session: Session) -> list[OutboxRow]:

@@ -31,6 +31,7 @@ def unsent(
                 "id": r.id,
                 "state": r.state,
                 "kind": r.kind,
+                "channel": r.channel,
                 "recipient": r.recipient,
                 "about": r.about,
                 "send_at": r.send_at.astimezone(clock.tz),

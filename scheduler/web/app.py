@@ -33,6 +33,7 @@ from scheduler.web import (
     admin,
     admin_access,
     admin_harvest,
+    admin_notifiers,
     admin_outbox,
     admin_plan_documents,
     admin_schedules,
@@ -48,6 +49,7 @@ from scheduler.web import (
     health,
     occurrence_changes,
     pages,
+    profile,
     proposals,
     sign_in,
     zalo_hook,
@@ -143,6 +145,7 @@ def create_app(settings: Settings, db: Database, clock: Clock, daemon=None) -> F
         api_people.router,
         sign_in.router,
         pages.router,
+        profile.router,  # /me/profile: name, language, chats (issue 19)
         occurrence_changes.router,
         occurrence_changes.api_router,
         proposals.router,
@@ -155,6 +158,7 @@ def create_app(settings: Settings, db: Database, clock: Clock, daemon=None) -> F
         admin_schedules.router,
         admin_plan_documents.router,
         admin_outbox.router,
+        admin_notifiers.router,  # chats and group chats (issue 19)
         admin_harvest.router,
         admin_harvest.api_router,
         admin_webhooks.router,
