@@ -36,6 +36,7 @@ from scheduler.store import outbox
 from scheduler.store.database import Database
 from scheduler.store.notifier_targets import mark_unreachable, target_of
 from scheduler.store.provider_secrets import sealer_of
+from scheduler.store.webhooks import keep_status
 
 log = logging.getLogger("scheduler.notify")
 SENDERS: dict[str, Callable[[Settings, Database], Sender | None]] = {
@@ -110,6 +111,8 @@ def _notify_batch(rt: Runtime, ready: dict[str, Sender], limit: int) -> tuple[di
                     counts[_failed(rt, delivery, e)] += 1
                     continue
                 outbox.mark_sent(conn, delivery.row_id, rt.owner, rt.clock.now())
+                if m.channel == "webhook":  # the endpoint's answer, shown on /admin/webhooks
+                    keep_status(conn, delivery.row_id, getattr(ready[m.channel], "last_status", ""))
                 counts["sent"] += 1
     finally:
         with rt.db.transaction() as s:

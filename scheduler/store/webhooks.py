@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import select, update
+from sqlalchemy import Connection, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -224,6 +224,6 @@ def test_row(session: Session, webhook_id: int, data: Mapping[str, Any], now: da
     return session.execute(select(*MESSAGE).where(T.c.key == key)).one()
 
 
-def keep_status(session: Session, row_id: int, status: str) -> None:
+def keep_status(session: Session | Connection, row_id: int, status: str) -> None:
     """The endpoint's last answer, kept on its row (a delivered row's too: the admin page shows it)."""
     session.execute(update(T).where(T.c.id == row_id).values(last_error=status[:2000]))
