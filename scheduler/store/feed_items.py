@@ -72,7 +72,7 @@ def write_items(
         return 0
     change = _next_change(session)
     names: dict[str, Names] = {}
-    languages = {lang: gettext_for(lang) for lang in ("vi", "en")}
+    languages = {lang: cache(gettext_for(lang)) for lang in ("vi", "en")}  # the same few dozen ids, thousands of times
     written = 0
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
