@@ -1,6 +1,6 @@
 """Load benchmark (issue 18, item 2); not part of .ci/run.
 
-    python bench/load.py [--quick] [--postgres] [--database-url URL] [--scale-down] [--keep]
+    python bench/load.py [--quick] [--rows KIND:SIZE,...] [--postgres] [--database-url URL] [--scale-down] [--keep]
 
 Two kinds of rows, each a fresh database loaded by ``python main.py load``
 in a child process (imports and the schema check included, as a user sees
@@ -151,6 +151,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--postgres", action="store_true", help="also on a throwaway PostgreSQL server")
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"), help="also on this (emptied)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL rows only")
+    parser.add_argument("--rows", help="only these rows, e.g. bundled:100,events:100000")
     args = parser.parse_args(argv)
     if args.scale_down:
         sizes = [("bundled", 1), ("events", 1000)]
@@ -158,10 +160,14 @@ def main(argv: list[str] | None = None) -> int:
         sizes = [("bundled", 1), ("bundled", 10), ("events", 10_000)]
     else:
         sizes = [("bundled", 1), ("bundled", 10), ("bundled", 100), ("events", 10_000), ("events", 100_000)]
+    if args.rows:
+        sizes = [(kind, int(size)) for kind, size in (part.split(":") for part in args.rows.split(","))]
+        if any(kind not in ("bundled", "events") for kind, _ in sizes):
+            raise SystemExit("--rows: KIND:SIZE,… with KIND bundled or events")
     one, five, _ = os.getloadavg()
     print(f"load average {one:.2f} (5 min {five:.2f}); {os.cpu_count()} CPUs; Python {sys.version.split()[0]}")
     work = Path(tempfile.mkdtemp(prefix="bench-load-"))
-    backends: list[tuple[str, str | None, object]] = [("sqlite", None, lambda: None)]
+    backends: list[tuple[str, str | None, object]] = [] if args.no_sqlite else [("sqlite", None, lambda: None)]
     server = None
     sys.path.insert(0, str(ROOT))
     if args.database_url or args.postgres:

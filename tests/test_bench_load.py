@@ -6,6 +6,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import pytest
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 import load
 
@@ -26,3 +28,8 @@ def test_copies_take_their_own_codes(tmp_path):
     codes = sorted(p.stem for p in tmp_path.iterdir())
     assert codes == ["phu-tho-2024", "phu-tho-2024-1", "phu-tho-2024-2"]
     assert "  code: phu-tho-2024-2\n" in (tmp_path / "phu-tho-2024-2.yaml").read_text("utf-8")
+
+
+def test_rows_name_a_kind_the_bench_knows():
+    with pytest.raises(SystemExit, match="KIND bundled or events"):
+        load.main(["--rows", "bundled:1,weekly:3"])

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from icalendar import Calendar, Timezone, TimezoneStandard
 
 from scheduler.errors import N_
-from scheduler.feeds.ical_lines import vevent
+from scheduler.feeds.ical_lines import alarm_line, categories_line, item, shared_lines, uid_line, when_lines
 from scheduler.i18n import pick
 from scheduler.plan.channels import BUILT_IN, Channel, channel
 from scheduler.plan.durations import show_length
@@ -266,25 +266,25 @@ def render_items(
     occ: StoredOccurrence, milestones: list[Mapping[str, Any]], names: Names, lang: str, _: Gettext
 ) -> list[Item]:
     """The occurrence's VEVENT and one per milestone (``step, title, title_en, day, offset``),
-    written by ``ical_lines.vevent`` in the bytes icalendar would write."""
+    written in the bytes icalendar would write."""
+    return render_languages(occ, milestones, names, {lang: _})[lang]
+
+
+def render_languages(
+    occ: StoredOccurrence, milestones: list[Mapping[str, Any]], names: Names, languages: Mapping[str, Gettext]
+) -> dict[str, list[Item]]:
+    """``render_items`` for several languages (``lang -> gettext``): what does not
+    depend on the language (times, UIDs, stamps, sort keys) is written once."""
     tz = ZoneInfo(names.tz)
     s = occ.shown
-    title = summary(s, lang, _, occ.delivery, names.tz)
-    text = description(occ, names, lang, _)
-    categories = [_text(_channel_name(c, names.channels, lang, _)) for c in s.get("channels", [])]
-    state = (occ.delivery or {}).get("state")
-    if state:
-        categories.append(_text(_(state)))
-    common = {
-        "stamped": _utc(occ.last_modified),  # RFC 5545 3.8.7.2: the last revision, with no METHOD
-        "created": _utc(occ.created),
-        "sequence": occ.revision,
-        "categories": categories,
-        "cancelled": s["status"] == "cancelled",
-        "url": occurrence_url(names.base_url, occ.id),
-        "tzid": names.tz,
-    }
-    morning = timedelta(hours=MORNING.hour)  # the alarm: a convenience only (ical-feeds.md)
+    shared = shared_lines(
+        stamped=_utc(occ.last_modified),  # RFC 5545 3.8.7.2: the last revision, with no METHOD
+        created=_utc(occ.created),
+        sequence=occ.revision,
+        cancelled=s["status"] == "cancelled",
+        url=occurrence_url(names.base_url, occ.id),
+    )
+    morning = alarm_line(timedelta(hours=MORNING.hour))  # the alarm: a convenience only (ical-feeds.md)
     uid = occurrence_uid(occ.id)
     start: datetime | date
     end: datetime | date | None
@@ -292,35 +292,42 @@ def render_items(
         slot = _local(s["slot"], tz)
         start = slot if names.tz == VN_TZ else _utc(slot)
         end = start + timedelta(seconds=s["min_duration"]) if s.get("min_duration") else None
-        trigger: timedelta | datetime = datetime.combine(slot.date(), MORNING, tzinfo=tz)
+        alarm = alarm_line(datetime.combine(slot.date(), MORNING, tzinfo=tz))
     else:
         start = _local(s["due"], tz).date()
-        end, trigger = start + timedelta(days=1), morning  # exclusive, RFC 5545 3.6.1
-    event = vevent(uid=uid, summary=title, start=start, end=end, description=text, trigger=trigger, **common)
-    items = [Item(uid, "occurrence", _sort_key(start, uid), event)]
+        end, alarm = start + timedelta(days=1), morning  # exclusive, RFC 5545 3.6.1
+    own = (uid, uid_line(uid), when_lines(start, end, names.tz), _sort_key(start, uid))
+    steps = []
     for m in milestones:
-        step_title = _text(_pick(lang, (m["title"], m["title_en"])))
         m_uid = milestone_uid(occ.id, m["step"])
-        m_title = _text(_("{step}: {summary}").format(step=step_title, summary=title))
-        m_text = _text(
-            _("Production milestone: {step}, {offset} working day(s) before the due moment").format(
-                step=step_title, offset=m["offset"]
-            )
-            + "\n"
-            + text
-        )
         day = m["day"] if isinstance(m["day"], date) else date.fromisoformat(m["day"])
-        m_event = vevent(
-            uid=m_uid,
-            summary=m_title,
-            start=day,
-            end=day + timedelta(days=1),
-            description=m_text,
-            trigger=morning,
-            **common,
+        steps.append(
+            (m, m_uid, uid_line(m_uid), when_lines(day, day + timedelta(days=1), names.tz), _sort_key(day, m_uid))
         )
-        items.append(Item(m_uid, "milestone", _sort_key(day, m_uid), m_event))
-    return items
+    rendered = {}
+    for lang, _ in languages.items():
+        title = summary(s, lang, _, occ.delivery, names.tz)
+        text = description(occ, names, lang, _)
+        categories = [_text(_channel_name(c, names.channels, lang, _)) for c in s.get("channels", [])]
+        state = (occ.delivery or {}).get("state")
+        if state:
+            categories.append(_text(_(state)))
+        kinds = categories_line(categories)
+        event = item(shared, kinds, own[1], title, own[2], text, alarm)
+        items = [Item(uid, "occurrence", own[3], event)]
+        for m, m_uid, m_line, m_when, m_key in steps:
+            step_title = _text(_pick(lang, (m["title"], m["title_en"])))
+            m_title = _text(_("{step}: {summary}").format(step=step_title, summary=title))
+            m_text = _text(
+                _("Production milestone: {step}, {offset} working day(s) before the due moment").format(
+                    step=step_title, offset=m["offset"]
+                )
+                + "\n"
+                + text
+            )
+            items.append(Item(m_uid, "milestone", m_key, item(shared, kinds, m_line, m_title, m_when, m_text, morning)))
+        rendered[lang] = items
+    return rendered
 
 
 def _vtimezone() -> Timezone:

@@ -14,6 +14,7 @@ with icalendar's own output.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
 
@@ -83,6 +84,71 @@ def trigger_line(trigger: timedelta | datetime) -> str:
     return f"TRIGGER:{duration(trigger)}"
 
 
+@dataclass(frozen=True)
+class Shared:
+    """Folded lines every item of one occurrence revision carries, whatever
+    the item or the language: written once, not once per VEVENT."""
+
+    stamp: bytes  # DTSTAMP
+    sequence: bytes
+    created: bytes
+    tail: bytes  # LAST-MODIFIED, STATUS, TRANSP, URL, and the VALARM's opening
+
+
+def shared_lines(*, stamped: datetime, created: datetime, sequence: int, cancelled: bool, url: str) -> Shared:
+    """``stamped`` and ``created`` in UTC."""
+    moment = stamp(stamped)
+    tail = [
+        f"LAST-MODIFIED:{moment}",
+        "STATUS:CANCELLED" if cancelled else "STATUS:CONFIRMED",
+        "TRANSP:TRANSPARENT",
+        f"URL:{url}",
+        "BEGIN:VALARM",
+        "ACTION:DISPLAY",
+    ]
+    return Shared(
+        fold(f"DTSTAMP:{moment}"),
+        fold(f"SEQUENCE:{sequence}"),
+        fold(f"CREATED:{stamp(created)}"),
+        b"\r\n".join(fold(line) for line in tail),
+    )
+
+
+def categories_line(categories: list[str]) -> bytes:
+    """Empty when there are none (then no line is written)."""
+    return fold("CATEGORIES:" + ",".join(escape(c) for c in categories)) if categories else b""
+
+
+def when_lines(start: date | datetime, end: date | datetime | None, tzid: str) -> bytes:
+    """DTSTART and, when there is one, DTEND."""
+    first = fold(moment_line("DTSTART", start, tzid))
+    return first if end is None else first + b"\r\n" + fold(moment_line("DTEND", end, tzid))
+
+
+def uid_line(uid: str) -> bytes:
+    return fold(f"UID:{escape(uid)}")
+
+
+def alarm_line(trigger: timedelta | datetime) -> bytes:
+    return fold(trigger_line(trigger))
+
+
+END = b"END:VALARM\r\nEND:VEVENT\r\n"
+
+
+def item(
+    shared: Shared, categories: bytes, uid: bytes, summary: str, when: bytes, description: str, alarm: bytes
+) -> bytes:
+    """One VEVENT with its VALARM from its parts; the lines in icalendar's order."""
+    title = escape(summary)
+    head = [b"BEGIN:VEVENT", fold(f"SUMMARY:{title}"), when, shared.stamp, uid, shared.sequence]
+    if categories:
+        head.append(categories)
+    head += [shared.created, fold(f"DESCRIPTION:{escape(description)}"), shared.tail, fold(f"DESCRIPTION:{title}")]
+    head += [alarm, END]
+    return b"\r\n".join(head)
+
+
 def vevent(
     *,
     uid: str,
@@ -100,25 +166,13 @@ def vevent(
     tzid: str,
 ) -> bytes:
     """One VEVENT with its VALARM; ``stamped`` and ``created`` in UTC."""
-    title = escape(summary)
-    lines = ["BEGIN:VEVENT", f"SUMMARY:{title}", moment_line("DTSTART", start, tzid)]
-    if end is not None:
-        lines.append(moment_line("DTEND", end, tzid))
-    lines += [f"DTSTAMP:{stamp(stamped)}", f"UID:{escape(uid)}", f"SEQUENCE:{sequence}"]
-    if categories:
-        lines.append("CATEGORIES:" + ",".join(escape(c) for c in categories))
-    lines += [
-        f"CREATED:{stamp(created)}",
-        f"DESCRIPTION:{escape(description)}",
-        f"LAST-MODIFIED:{stamp(stamped)}",
-        "STATUS:CANCELLED" if cancelled else "STATUS:CONFIRMED",
-        "TRANSP:TRANSPARENT",
-        f"URL:{url}",
-        "BEGIN:VALARM",
-        "ACTION:DISPLAY",
-        f"DESCRIPTION:{title}",
-        trigger_line(trigger),
-        "END:VALARM",
-        "END:VEVENT",
-    ]
-    return b"\r\n".join(fold(line) for line in lines) + b"\r\n"
+    shared = shared_lines(stamped=stamped, created=created, sequence=sequence, cancelled=cancelled, url=url)
+    return item(
+        shared,
+        categories_line(categories),
+        uid_line(uid),
+        summary,
+        when_lines(start, end, tzid),
+        description,
+        alarm_line(trigger),
+    )

@@ -16,6 +16,13 @@ def _vietnam(year: int) -> holidays.HolidayBase:
     return holidays.country_holidays("VN", years=year, language="vi")
 
 
+@lru_cache(maxsize=8192)
+def _vietnam_working(day: date) -> bool:
+    """Asked thousands of times per load (milestones count working days back
+    from each due day); the answer for a day never changes."""
+    return bool(_vietnam(day.year).is_working_day(day))
+
+
 @dataclass(frozen=True)
 class WorkCalendar:
     """Which days are working days, for one plan.
@@ -37,7 +44,7 @@ class WorkCalendar:
             return False
         if day in self.extra_workdays:
             return True
-        return _vietnam(day.year).is_working_day(day)
+        return _vietnam_working(day)
 
     def holiday_name(self, day: date) -> str | None:
         return _vietnam(day.year).get(day)

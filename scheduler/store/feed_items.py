@@ -16,7 +16,7 @@ from functools import cache
 from sqlalchemy import and_, bindparam, func, insert, literal, or_, select, union_all, update
 from sqlalchemy.orm import Session
 
-from scheduler.feeds.ical import Names, StoredOccurrence, render_items
+from scheduler.feeds.ical import Names, StoredOccurrence, render_languages
 from scheduler.i18n import gettext_for
 from scheduler.people.accounts import FeedScope
 from scheduler.plan.channels import from_definition
@@ -72,6 +72,7 @@ def write_items(
         return 0
     change = _next_change(session)
     names: dict[str, Names] = {}
+    languages = {lang: cache(gettext_for(lang)) for lang in ("vi", "en")}  # the same few dozen ids, thousands of times
     written = 0
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
@@ -88,10 +89,7 @@ def write_items(
             if row.plan_code not in names:
                 names[row.plan_code] = names_for(session, row.plan_code, base_url)
             stored = StoredOccurrence(row.id, row.revision, row.created_at, row.updated_at, row.shown, row.delivery)
-            rendered = {
-                lang: render_items(stored, steps.get(row.id, []), names[row.plan_code], lang, gettext_for(lang))
-                for lang in ("vi", "en")
-            }
+            rendered = render_languages(stored, steps.get(row.id, []), names[row.plan_code], languages)
             channels = " " + " ".join(row.shown.get("channels", [])) + " "
             current = set()
             for vi, en in zip(rendered["vi"], rendered["en"]):
