@@ -9,6 +9,7 @@ import random
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from datetime import date, datetime, timedelta
@@ -121,14 +122,23 @@ def _enqueue_letters(database, count: int, moment: datetime) -> None:
 
 
 def _worker(env: dict) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "main.py", "worker", "--now", "2024-03-14 09:00"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
+    """A worker whose log goes to a file: a pipe nobody reads fills up and
+    blocks the process in its logging (every tick logs each job)."""
+    return _logged([sys.executable, "main.py", "worker", "--now", "2024-03-14 09:00"], env)
+
+
+def _logged(command: list, env: dict) -> subprocess.Popen:
+    log = tempfile.TemporaryFile()  # noqa: SIM115  (read by _log, closed with the test's process)
+    process = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log, start_new_session=True
     )
+    process.log = log  # type: ignore[attr-defined]
+    return process
+
+
+def _log(process: subprocess.Popen) -> bytes:
+    process.log.seek(0)  # type: ignore[attr-defined]
+    return process.log.read()  # type: ignore[attr-defined]
 
 
 def _env(tmp_path, db_url, smtp) -> dict:
@@ -189,7 +199,7 @@ def test_two_workers_share_postgresql_and_sqlite_refuses_a_second(cli, smtp, dat
     try:
         if db_url.startswith("sqlite"):
             assert second.wait(timeout=30) == 1
-            assert b"SQLite" in second.stderr.read()
+            assert b"SQLite" in _log(second)
             return
         _enqueue_letters(database, 60, datetime(2024, 3, 14, 8, tzinfo=TZ))
         _drain(database, 60)
@@ -247,14 +257,7 @@ def test_serve_runs_the_scheduler_and_stops_gracefully(cli, db_url, tmp_path, mo
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SMTP_", "PYTEST"))}
     env.update(OUTPUTS_DIR=str(tmp_path / "outputs"), DATABASE_URL=db_url, TICK_SECONDS="0.2")
-    server = subprocess.Popen(
-        [sys.executable, "main.py", "serve", "--port", str(port), "--now", "2024-03-06 09:00"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
+    server = _logged([sys.executable, "main.py", "serve", "--port", str(port), "--now", "2024-03-06 09:00"], env)
     mail = tmp_path / "outputs" / "mail"
     try:
         deadline = time.monotonic() + 60
@@ -269,7 +272,7 @@ def test_serve_runs_the_scheduler_and_stops_gracefully(cli, db_url, tmp_path, mo
     finally:
         server.send_signal(signal.SIGTERM)
         code = server.wait(timeout=30)
-    assert code == 0, server.stderr.read().decode()[-2000:]
+    assert code == 0, _log(server).decode()[-2000:]
 
 
 def test_the_monthly_report_reaches_the_dha(cli, smtp, database, tmp_path):
