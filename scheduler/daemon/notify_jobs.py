@@ -144,7 +144,7 @@ def _undeliverable(rt: Runtime, row: Unsendable) -> int:
     person = message.channel in CHAT_CHANNELS and "@" in message.recipient
     with rt.db.transaction() as s:
         if person:
-            outbox.enqueue(s, [replace(message, channel="email")], rt.clock.now(), rt.domain)
+            outbox.enqueue(s, [replace(message, channel="email")], rt.clock.now(), rt.domain, route=False)
             why = f"{why}; {UNLINKED}"
         outbox.mark_failed(s, row_id, rt.owner, why)
     log.warning("%s row %s not sent: %s", message.channel, row_id, why)
@@ -159,11 +159,11 @@ def _failed(rt: Runtime, delivery: Delivery, error: Exception) -> str:
         if isinstance(error, Unreachable):
             if m.channel != "webhook":
                 mark_unreachable(s, m.channel, m.recipient, str(error), now)
-            outbox.mark_failed(s, delivery.row_id, rt.owner, f"unreachable: {error}")
+            outbox.mark_failed(s, delivery.row_id, rt.owner, f"unreachable: {error}{_by_email(rt, s, m)}")
             log.error("%s %s: unreachable, blocked (%s)", m.channel, delivery.event_id, error)
             return "failed"
         if isinstance(error, PermanentFailure):
-            outbox.mark_failed(s, delivery.row_id, rt.owner, str(error))
+            outbox.mark_failed(s, delivery.row_id, rt.owner, f"{error}{_by_email(rt, s, m)}")
             log.error("%s %s: permanent failure, not retried (%s)", m.channel, delivery.event_id, error)
             return "failed"
         after = error.retry_after if isinstance(error, TemporaryFailure) else None
@@ -172,6 +172,16 @@ def _failed(rt: Runtime, delivery: Delivery, error: Exception) -> str:
         outbox.mark_retry(s, delivery.row_id, rt.owner, now, text, not_before)
         log.warning("%s %s: temporary failure (%s)", m.channel, delivery.event_id, text)
         return "retried"
+
+
+def _by_email(rt: Runtime, session, m: Message) -> str:
+    """A person's chat message that cannot go (blocked, outside Zalo's
+    window): its email twin is enqueued in the same transaction (same key
+    as an email row already there: no double), so it is never lost."""
+    if m.channel not in CHAT_CHANNELS or "@" not in m.recipient:
+        return ""
+    outbox.enqueue(session, [replace(m, channel="email")], rt.clock.now(), rt.domain, route=False)
+    return f"; {UNLINKED}"
 
 
 def close_senders(rt: Runtime) -> None:
