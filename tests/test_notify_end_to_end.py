@@ -328,5 +328,9 @@ def test_linked_chats_get_the_d1_reminder_once_across_an_outage_and_a_crash_and_
         assert receiver.refused == [] and len(receiver.events) == 1, receiver.requests
         [event] = receiver.events
         assert event["type"] == "delivery.recorded" and OCCURRENCE in json.dumps(event), event
+        [row] = rows(db, channel="webhook")
+        assert row.state == "sent" and row.last_error == "HTTP 204 No Content", (
+            row.last_error
+        )  # the admin page shows it
     finally:
         db.close()
