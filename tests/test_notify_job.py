@@ -77,8 +77,8 @@ def test_no_sender_configured_claims_nothing(database, db_url, tmp_path):
     person(database)
     enqueue(database, due())
     rt = runtime(database, db_url, tmp_path)
-    assert notify_jobs.send_notifications(rt) == {"sent": 0, "retried": 0, "failed": 0}  # the placeholders say None
-    assert rt.senders == {}
+    assert notify_jobs.send_notifications(rt) == {"sent": 0, "retried": 0, "failed": 0}  # no token, no Zalo app
+    assert set(rt.senders) == {"webhook"}  # (webhooks need no setting: their sender is always there)
     assert rows(database)[0].state == "pending"
 
 
@@ -115,13 +115,14 @@ def test_unreachable_blocks_the_link_fails_the_row_and_routes_the_next_by_email(
     rt = runtime(database, db_url, tmp_path)
     rt.senders = {"telegram": Recorder(outcomes=[Unreachable("403 Forbidden: bot was blocked by the user")])}
     assert notify_jobs.send_notifications(rt) == {"sent": 0, "retried": 0, "failed": 1}
-    [row] = rows(database)
-    assert row.state == "failed" and "blocked by the user" in row.last_error
+    row, mail = rows(database)  # this reminder is not lost: its email twin (e2e19)
+    assert row.state == "failed" and "blocked by the user" in row.last_error and "by email" in row.last_error
+    assert (mail.channel, mail.state, mail.about) == ("email", "pending", row.about)
     with database.transaction() as s:
         link = s.scalars(select(NotifierLinkRow)).one()
         assert link.state == "blocked" and "blocked by the user" in link.last_error
     enqueue(database, due(send_at=NOW))  # another reminder (another moment: another key)
-    assert [r.channel for r in rows(database)][1:] == ["email"]
+    assert [r.channel for r in rows(database)][2:] == ["email"]
 
 
 def test_a_permanent_failure_is_not_retried(database, db_url, tmp_path):
@@ -134,6 +135,22 @@ def test_a_permanent_failure_is_not_retried(database, db_url, tmp_path):
     assert rows(database)[0].state == "failed" and len(rt.senders["telegram"].seen) == 1
     with database.transaction() as s:
         assert s.scalars(select(NotifierLinkRow.state)).one() == "active"
+
+
+def test_a_person_whose_chat_cannot_take_the_reminder_gets_it_by_email(database, db_url, tmp_path):
+    """Chat alone chosen (email unticked) and the provider refuses for good
+    (Zalo outside its 7-day window, no template): the reminder goes by email,
+    not routed back to the chat that refused it (e2e19)."""
+    person(database, links={"zalo": "8421"}, chooses=("zalo",))
+    enqueue(database, due())
+    assert [r.channel for r in rows(database)] == ["zalo"]
+    rt = runtime(database, db_url, tmp_path)
+    rt.senders = {"zalo": Recorder("zalo", outcomes=[PermanentFailure("Zalo: outside the 7-day window")])}
+    assert notify_jobs.send_notifications(rt)["failed"] == 1
+    chat, mail = rows(database)
+    assert chat.state == "failed" and chat.last_error.endswith("sent by email instead")
+    assert (mail.channel, mail.state, mail.recipient, mail.about) == ("email", "pending", ANH, chat.about)
+    assert notify_jobs.send_notifications(rt)["failed"] == 0 and len(rows(database)) == 2
 
 
 def test_a_chat_unlinked_after_planning_sends_the_reminder_by_email_instead(database, db_url, tmp_path):

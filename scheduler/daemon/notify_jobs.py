@@ -33,6 +33,7 @@ from scheduler.reminders.outbox import (
 from scheduler.reminders.policy import within_hours
 from scheduler.settings import Settings
 from scheduler.store import outbox
+from scheduler.store import webhooks as webhook_store
 from scheduler.store.database import Database
 from scheduler.store.notifier_targets import mark_unreachable, target_of
 from scheduler.store.provider_secrets import sealer_of
@@ -114,10 +115,18 @@ def _notify_batch(rt: Runtime, ready: dict[str, Sender], limit: int) -> tuple[di
                 if m.channel == "webhook":  # the endpoint's answer, shown on /admin/webhooks
                     keep_status(conn, delivery.row_id, getattr(ready[m.channel], "last_status", ""))
                 counts["sent"] += 1
+                if m.channel == "webhook":  # the endpoint's answer, for the admin page (e2e19)
+                    _keep_status(rt, delivery.row_id, getattr(ready["webhook"], "last_status", ""))
     finally:
         with rt.db.transaction() as s:
             outbox.release(s, rt.owner, [d.row_id for d in claimed if d.row_id not in attempted])
     return counts, len(attempted)
+
+
+def _keep_status(rt: Runtime, row_id: int, status: str) -> None:
+    if status:
+        with rt.db.transaction() as s:
+            webhook_store.keep_status(s, row_id, status)
 
 
 def _in_hours(m: Message, moment) -> bool:
@@ -147,7 +156,7 @@ def _undeliverable(rt: Runtime, row: Unsendable) -> int:
     person = message.channel in CHAT_CHANNELS and "@" in message.recipient
     with rt.db.transaction() as s:
         if person:
-            outbox.enqueue(s, [replace(message, channel="email")], rt.clock.now(), rt.domain)
+            outbox.enqueue(s, [replace(message, channel="email")], rt.clock.now(), rt.domain, route=False)
             why = f"{why}; {UNLINKED}"
         outbox.mark_failed(s, row_id, rt.owner, why)
     log.warning("%s row %s not sent: %s", message.channel, row_id, why)
@@ -162,11 +171,11 @@ def _failed(rt: Runtime, delivery: Delivery, error: Exception) -> str:
         if isinstance(error, Unreachable):
             if m.channel != "webhook":
                 mark_unreachable(s, m.channel, m.recipient, str(error), now)
-            outbox.mark_failed(s, delivery.row_id, rt.owner, f"unreachable: {error}")
+            outbox.mark_failed(s, delivery.row_id, rt.owner, f"unreachable: {error}{_by_email(rt, s, m)}")
             log.error("%s %s: unreachable, blocked (%s)", m.channel, delivery.event_id, error)
             return "failed"
         if isinstance(error, PermanentFailure):
-            outbox.mark_failed(s, delivery.row_id, rt.owner, str(error))
+            outbox.mark_failed(s, delivery.row_id, rt.owner, f"{error}{_by_email(rt, s, m)}")
             log.error("%s %s: permanent failure, not retried (%s)", m.channel, delivery.event_id, error)
             return "failed"
         after = error.retry_after if isinstance(error, TemporaryFailure) else None
@@ -175,6 +184,16 @@ def _failed(rt: Runtime, delivery: Delivery, error: Exception) -> str:
         outbox.mark_retry(s, delivery.row_id, rt.owner, now, text, not_before)
         log.warning("%s %s: temporary failure (%s)", m.channel, delivery.event_id, text)
         return "retried"
+
+
+def _by_email(rt: Runtime, session, m: Message) -> str:
+    """A person's chat message that cannot go (blocked, outside Zalo's
+    window): its email twin is enqueued in the same transaction (same key
+    as an email row already there: no double), so it is never lost."""
+    if m.channel not in CHAT_CHANNELS or "@" not in m.recipient:
+        return ""
+    outbox.enqueue(session, [replace(m, channel="email")], rt.clock.now(), rt.domain, route=False)
+    return f"; {UNLINKED}"
 
 
 def close_senders(rt: Runtime) -> None:

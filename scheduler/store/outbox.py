@@ -46,11 +46,12 @@ MESSAGE = (
 )
 
 
-def enqueue(session: Session, messages: Iterable[Message], now: datetime, domain: str) -> int:
+def enqueue(session: Session, messages: Iterable[Message], now: datetime, domain: str, route: bool = True) -> int:
     """Insert the messages not yet in the outbox; returns how many were new.
     The unique key makes this safe to repeat, from any number of processes.
     Each is first routed to the channels its recipient chose (and its
-    agency's group chats): ``store.notifier_choices``."""
+    agency's group chats): ``store.notifier_choices``; not with
+    ``route=False`` (a chat message's email twin must stay an email)."""
     rows = [
         {
             "key": m.key,
@@ -71,7 +72,7 @@ def enqueue(session: Session, messages: Iterable[Message], now: datetime, domain
             "created_at": now,
             "channel": m.channel,
         }
-        for m in routed(session, messages)
+        for m in (routed(session, messages) if route else messages)
     ]
     if not rows:
         return 0
