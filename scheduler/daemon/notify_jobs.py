@@ -33,7 +33,6 @@ from scheduler.reminders.outbox import (
 from scheduler.reminders.policy import within_hours
 from scheduler.settings import Settings
 from scheduler.store import outbox
-from scheduler.store import webhooks as webhook_store
 from scheduler.store.database import Database
 from scheduler.store.notifier_targets import mark_unreachable, target_of
 from scheduler.store.provider_secrets import sealer_of
@@ -115,18 +114,10 @@ def _notify_batch(rt: Runtime, ready: dict[str, Sender], limit: int) -> tuple[di
                 if m.channel == "webhook":  # the endpoint's answer, shown on /admin/webhooks
                     keep_status(conn, delivery.row_id, getattr(ready[m.channel], "last_status", ""))
                 counts["sent"] += 1
-                if m.channel == "webhook":  # the endpoint's answer, for the admin page (e2e19)
-                    _keep_status(rt, delivery.row_id, getattr(ready["webhook"], "last_status", ""))
     finally:
         with rt.db.transaction() as s:
             outbox.release(s, rt.owner, [d.row_id for d in claimed if d.row_id not in attempted])
     return counts, len(attempted)
-
-
-def _keep_status(rt: Runtime, row_id: int, status: str) -> None:
-    if status:
-        with rt.db.transaction() as s:
-            webhook_store.keep_status(s, row_id, status)
 
 
 def _in_hours(m: Message, moment) -> bool:
