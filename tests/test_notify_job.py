@@ -286,3 +286,21 @@ def test_after_an_outage_each_channel_keeps_its_most_urgent_reminder(database, d
     assert states[("telegram", "D-1")] == "pending" and states[("email", "D-1")] != "superseded"
     assert notify_jobs.send_notifications(rt)["sent"] == 1
     assert [d.message.about for d in rt.senders["telegram"].seen] == [f"{OCCURRENCE}#D-1"]
+
+
+def test_a_channel_configured_while_the_daemon_runs_is_picked_up(database, db_url, tmp_path, monkeypatch):
+    """The Zalo OA's first refresh token may be stored (`zalo token`) after the
+    daemon started: a channel without a sender is asked again, not forever None."""
+    person(database)
+    enqueue(database, due())
+    configured: list = []
+    monkeypatch.setattr(
+        notify_jobs, "SENDERS", {"telegram": lambda settings, db: configured[0] if configured else None}
+    )
+    rt = runtime(database, db_url, tmp_path)
+    assert notify_jobs.send_notifications(rt)["sent"] == 0 and rt.senders == {}
+    configured.append(Recorder())
+    assert notify_jobs.send_notifications(rt)["sent"] == 0  # not asked again at once
+    rt.senders_checked_at -= notify_jobs.RECHECK_SECONDS
+    assert notify_jobs.send_notifications(rt) == {"sent": 1, "retried": 0, "failed": 0}
+    assert rt.senders == {"telegram": configured[0]} and rows(database)[0].state == "sent"

@@ -45,6 +45,7 @@ SENDERS: dict[str, Callable[[Settings, Database], Sender | None]] = {
     "webhook": webhooks.sender_for,
 }
 UNLINKED = "sent by email instead"
+RECHECK_SECONDS = 300.0
 
 
 @dataclass(frozen=True)
@@ -58,10 +59,15 @@ class Unsendable:
 
 def senders(rt: Runtime) -> dict[str, Sender]:
     """The configured channels' senders, made once per process (None from a
-    factory: that channel is not configured and its rows wait)."""
-    if rt.senders is None:
-        made = {channel: factory(rt.settings, rt.db) for channel, factory in SENDERS.items()}
-        rt.senders = {channel: sender for channel, sender in made.items() if sender is not None}
+    factory: that channel is not configured and its rows wait). A channel not
+    configured is asked again every RECHECK_SECONDS: the Zalo OA's first
+    refresh token, stored with `zalo token` while the daemon runs, is picked up."""
+    due = rt.senders_checked_at is not None and elapsed() - rt.senders_checked_at >= RECHECK_SECONDS
+    if rt.senders is None or due:
+        have = rt.senders or {}
+        made = {channel: factory(rt.settings, rt.db) for channel, factory in SENDERS.items() if channel not in have}
+        rt.senders = {**have, **{channel: sender for channel, sender in made.items() if sender is not None}}
+        rt.senders_checked_at = elapsed()
     return rt.senders
 
 

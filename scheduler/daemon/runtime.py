@@ -36,6 +36,7 @@ class Runtime:
     last_feed_change: int = -1
     history: dict = field(default_factory=dict)  # job id -> last run, result or error
     senders: dict | None = None  # channel -> Sender, made by the notify job once (daemon/notify_jobs.py)
+    senders_checked_at: float | None = None  # when the channels not configured were last looked at again
 
     @property
     def domain(self) -> str:
