@@ -91,3 +91,26 @@ def redeem(session: Session, channel: str, code: str, address: str, label: str, 
     group.agency_code, group.label, group.state, group.last_error = row.agency_code or "", label[:200], ACTIVE, ""
     group.linked_at, group.linked_by = now, "self"
     return Linked(channel, address, agency_code=row.agency_code)
+
+
+def block_address(session: Session, channel: str, address: str, why: str, now: datetime) -> int:
+    """The chat at ``address`` on ``channel`` can no longer be reached (the
+    bot blocked or kicked, the OA unfollowed): the person's link and the
+    group chat there are blocked with why, for admins; how many."""
+    found = session.execute(
+        update(NotifierLinkRow)
+        .where(NotifierLinkRow.channel == channel, NotifierLinkRow.address == address)
+        .values(state=BLOCKED, last_error=why[:500], changed_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount  # type: ignore[attr-defined]
+    return (
+        int(found)
+        + int(
+            session.execute(  # type: ignore[attr-defined]
+                update(GroupChatRow)
+                .where(GroupChatRow.channel == channel, GroupChatRow.address == address)
+                .values(state=BLOCKED, last_error=why[:500])
+                .execution_options(synchronize_session=False)
+            ).rowcount
+        )
+    )

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from scheduler.store.table_types import Base, UTCDateTime
@@ -100,3 +100,14 @@ class ProviderSecretRow(Base):
     sealed: Mapped[str] = mapped_column(Text)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ZaloFollowerRow(Base):
+    """A Zalo follower as the OA's webhook last told us: when they last
+    wrote (the consultation window runs from it) and whether they follow."""
+
+    __tablename__ = "zalo_followers"
+    address: Mapped[str] = mapped_column(String(100), primary_key=True)  # the follower's id for our OA
+    following: Mapped[bool] = mapped_column(Boolean, default=True)
+    last_interaction_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -11,10 +11,11 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from scheduler.store.notifier_links import ACTIVE, BLOCKED
-from scheduler.store.notifier_tables import GroupChatRow, NotifierLinkRow, WebhookRow
+from scheduler.store.notifier_tables import GroupChatRow, NotifierLinkRow
 from scheduler.store.people_tables import UserRow
+from scheduler.store.webhooks import endpoint_row, webhook_of
 
-GROUP, WEBHOOK = "group:", "webhook:"
+GROUP = "group:"
 
 
 @dataclass(frozen=True)
@@ -29,12 +30,12 @@ class Target:
 def target_of(session: Session, channel: str, recipient: str) -> Target:
     """A person's active link on ``channel``; a group chat (``group:ID``); a
     webhook (``webhook:ID``) and its sealed secret."""
-    number = _id(recipient, WEBHOOK if channel == "webhook" else GROUP)
     if channel == "webhook":
-        hook = session.get(WebhookRow, number) if number is not None else None
-        if hook is None or hook.removed_at is not None:
+        hook = endpoint_row(session, webhook_of(recipient))
+        if hook is None:
             return Target(missing=f"webhook {recipient} is unknown or removed")
         return Target(hook.url, hook.secret_sealed)
+    number = _id(recipient, GROUP)
     if recipient.startswith(GROUP):
         group = session.get(GroupChatRow, number) if number is not None else None
         if group is None or group.channel != channel:

@@ -33,6 +33,7 @@ from scheduler.store.notifier_tables import (  # noqa: F401  (one place to impor
     NotifierLinkRow,
     ProviderSecretRow,
     WebhookRow,
+    ZaloFollowerRow,
 )
 from scheduler.store.people_tables import (  # noqa: F401  (one place to import every table from)
     ApiTokenRow,
@@ -43,7 +44,6 @@ from scheduler.store.people_tables import (  # noqa: F401  (one place to import 
     UserRow,
 )
 from scheduler.store.table_types import Base, UTCDateTime
-from scheduler.store.zalo_state import ZaloFollowerRow  # noqa: F401  (one place to import every table from)
 
 
 class PlanRow(Base):

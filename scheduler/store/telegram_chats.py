@@ -19,7 +19,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from scheduler.store.notifier_links import ACTIVE, BLOCKED
+from scheduler.store.notifier_links import ACTIVE, BLOCKED, block_address
 from scheduler.store.notifier_tables import GroupChatRow, NotifierLinkRow
 from scheduler.store.tables import CounterRow, HarvestHostRow
 
@@ -111,21 +111,7 @@ def _day(now: datetime) -> int:
 def block(session: Session, address: str, why: str, now: datetime) -> int:
     """The person's link or the group chat at ``address`` can no longer be
     reached (the bot was blocked, kicked or left): blocked, shown to admins."""
-    found = session.execute(
-        update(NotifierLinkRow)
-        .where(NotifierLinkRow.channel == CHANNEL, NotifierLinkRow.address == address)
-        .values(state=BLOCKED, last_error=why[:500], changed_at=now)
-        .execution_options(synchronize_session=False)
-    ).rowcount  # type: ignore[attr-defined]
-    return (
-        found
-        + session.execute(  # type: ignore[attr-defined]
-            update(GroupChatRow)
-            .where(GroupChatRow.channel == CHANNEL, GroupChatRow.address == address)
-            .values(state=BLOCKED, last_error=why[:500])
-            .execution_options(synchronize_session=False)
-        ).rowcount
-    )
+    return block_address(session, CHANNEL, address, why, now)
 
 
 def reopen(session: Session, address: str, now: datetime) -> int:

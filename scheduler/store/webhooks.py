@@ -125,12 +125,15 @@ def remove(session: Session, webhook_id: int, now: datetime) -> WebhookRow:
     return row
 
 
+def endpoint_row(session: Session, webhook_id: int | None) -> WebhookRow | None:
+    """The endpoint of "webhook:ID" rows, or None once it is removed (the row then fails for good)."""
+    row = session.get(WebhookRow, webhook_id) if webhook_id is not None else None
+    return row if row is not None and row.removed_at is None else None
+
+
 def endpoint(session: Session, sealer: Sealer, webhook_id: int) -> Endpoint | None:
-    """Where rows of "webhook:ID" go, or None once it is removed (the row then fails for good)."""
-    row = session.get(WebhookRow, webhook_id)
-    if row is None or row.removed_at is not None:
-        return None
-    return Endpoint(row.id, row.url, sealer.open(row.secret_sealed))
+    row = endpoint_row(session, webhook_id)
+    return Endpoint(row.id, row.url, sealer.open(row.secret_sealed)) if row is not None else None
 
 
 def event_id(key: str) -> str:

@@ -9,29 +9,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import String, update
+from sqlalchemy import update
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Session
 
 from scheduler.reminders.outbox import TemporaryFailure
 from scheduler.sealing import Sealer
-from scheduler.store.notifier_links import BLOCKED
-from scheduler.store.notifier_tables import NotifierLinkRow, ProviderSecretRow
+from scheduler.store.notifier_links import block_address
+from scheduler.store.notifier_tables import ProviderSecretRow, ZaloFollowerRow
 from scheduler.store.provider_secrets import keep_secret, read_secret
-from scheduler.store.table_types import Base, UTCDateTime
 
 ACCESS, REFRESH = "zalo_access_token", "zalo_refresh_token"
-
-
-class ZaloFollowerRow(Base):
-    """A Zalo follower as the OA's webhook last told us: when they last
-    wrote (the consultation window runs from it) and whether they follow."""
-
-    __tablename__ = "zalo_followers"
-    address: Mapped[str] = mapped_column(String(100), primary_key=True)  # the follower's id for our OA
-    following: Mapped[bool] = mapped_column(default=True)
-    last_interaction_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 @dataclass(frozen=True)
@@ -64,11 +52,7 @@ def note_unfollow(session: Session, address: str, now: datetime, reason: str) ->
 
 
 def block_links(session: Session, address: str, now: datetime, reason: str) -> int:
-    return session.execute(
-        update(NotifierLinkRow)
-        .where(NotifierLinkRow.channel == "zalo", NotifierLinkRow.address == address)
-        .values(state=BLOCKED, last_error=reason[:500], changed_at=now)
-    ).rowcount  # type: ignore[attr-defined]
+    return block_address(session, "zalo", address, reason, now)
 
 
 def last_interaction(session: Session, address: str) -> datetime | None:
